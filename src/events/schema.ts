@@ -55,7 +55,6 @@ const Timestamp = z.iso
 
 const Email = z
   .string()
-  .min(3)
   .max(320)
   .regex(/^[^\s@<>]+@[^\s@<>]+$/, "expected an email address like user@example.com");
 

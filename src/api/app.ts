@@ -1,0 +1,82 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { Context } from "hono";
+import { z } from "zod";
+import docsHtml from "../../public/docs.html" with { type: "text" };
+import { authenticate, type AuthEnv } from "./auth.ts";
+import type { ApiDeps } from "./deps.ts";
+import { ApiError, zodErrors, type ErrorItem } from "./errors.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
+
+// Imported as text so `bun build --compile` embeds it; the .html typing says HTMLBundle.
+const docsPage = docsHtml as unknown as string;
+
+export const API_BASE = "/api/v1";
+// A 10,000-error response helps nobody; the first ones show the pattern.
+const MAX_ERRORS_LISTED = 100;
+
+function errorResponse(c: Context, err: ApiError) {
+  for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+  return c.json({ errors: err.items }, err.status);
+}
+
+function validationHook(result: { success: boolean; error?: unknown; data?: unknown; target?: string }, c: Context) {
+  if (result.success) return;
+  const items = zodErrors(result.error as z.ZodError, result.data);
+  const listed: ErrorItem[] = items.slice(0, MAX_ERRORS_LISTED);
+  if (items.length > MAX_ERRORS_LISTED) {
+    listed.push({ message: `and ${items.length - MAX_ERRORS_LISTED} more errors`, code: listed[0]!.code });
+  }
+  if (result.target === "query") for (const i of listed) i.message = i.message.replace(/^/, "query parameter ");
+  return errorResponse(c, new ApiError(listed));
+}
+
+export function createApi(deps: ApiDeps) {
+  // strict: false makes /webhooks and /webhooks/ the same route, as SparkPost's tutorial needs.
+  const app = new OpenAPIHono<AuthEnv>({ strict: false, defaultHook: validationHook });
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return errorResponse(c, err);
+    if (err instanceof HTTPException) {
+      const code =
+        err.status === 413 ? "payload_too_large" : err.status === 415 ? "unsupported_media_type" : err.message.includes("JSON") ? "malformed_json" : "invalid_value";
+      const message =
+        code === "payload_too_large"
+          ? `request body is larger than server.max_body_size (${deps.config.server.max_body_size} bytes)`
+          : code === "unsupported_media_type"
+            ? "send the body as JSON with Content-Type: application/json"
+            : code === "malformed_json"
+              ? "request body is not valid JSON"
+              : err.message;
+      return errorResponse(c, new ApiError({ message, code }));
+    }
+    // 500s are opaque to the client and fully logged.
+    deps.log.error("unhandled error", { method: c.req.method, path: c.req.path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    return errorResponse(c, new ApiError({ message: "internal error; see the hookd log", code: "internal_error" }));
+  });
+  app.notFound((c) => errorResponse(c, new ApiError({ message: `no route for ${c.req.method} ${c.req.path}`, code: "not_found" })));
+
+  app.get("/healthz", (c) => c.json({ status: "ok", version: deps.version }));
+  app.get("/docs", (c) => c.html(docsPage));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "An API key from `hookd apikey create` (or printed at first start). The bare key without 'Bearer ' works too.",
+  });
+  app.doc31(`${API_BASE}/openapi.json`, {
+    openapi: "3.1.0",
+    info: { title: "hookd API", version: deps.version, description: "Webhooks for the mail you send yourself." },
+    security: [{ apiKey: [] }],
+  });
+
+  const api = new OpenAPIHono<AuthEnv>({ strict: false, defaultHook: validationHook });
+  api.use("*", bodyLimit({ maxSize: deps.config.server.max_body_size }));
+  api.use("*", authenticate(deps.store.db));
+  api.route("/", webhookRoutes(deps));
+  api.route("/", eventRoutes(deps));
+  app.route(API_BASE, api);
+  return app;
+}

@@ -1,0 +1,16 @@
+import type { Config } from "../config/schema.ts";
+import type { Logger } from "../lib/log.ts";
+import type { Store } from "../store/db.ts";
+
+/** What the API needs from the rest of hookd; the composition root provides it. */
+export type ApiDeps = {
+  store: Store;
+  config: Config;
+  version: string;
+  log: Logger;
+  /** Wakes the delivery engine after events are stored (a no-op until it runs). */
+  notifyEvents: () => void;
+  now: () => number;
+  /** Default `host` of events posted without one. */
+  hostname: string;
+};

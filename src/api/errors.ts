@@ -1,0 +1,155 @@
+import { z } from "zod";
+
+// One error envelope for every failure the API reports. The code decides the status, so a
+// handler says what went wrong and never picks a number by hand.
+
+export const ERROR_CODES = [
+  "malformed_json",
+  "unsupported_media_type",
+  "invalid_type",
+  "required",
+  "unknown_field",
+  "invalid_value",
+  "invalid_url",
+  "invalid_format",
+  "too_small",
+  "too_big",
+  "verification_failed",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "conflict",
+  "payload_too_large",
+  "rate_limited",
+  "internal_error",
+] as const;
+export const ErrorCode = z.enum(ERROR_CODES);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500> = {
+  malformed_json: 400,
+  unsupported_media_type: 415,
+  invalid_type: 400,
+  required: 400,
+  unknown_field: 400,
+  invalid_value: 400,
+  invalid_url: 400,
+  invalid_format: 400,
+  too_small: 400,
+  too_big: 400,
+  verification_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal_error: 500,
+};
+
+export const ErrorItem = z.object({
+  message: z.string().meta({ example: "expected a URL with http or https, got \"ftp://x\"" }),
+  field: z.string().optional().meta({ example: "target" }),
+  code: ErrorCode,
+});
+export type ErrorItem = z.infer<typeof ErrorItem>;
+export const ErrorEnvelope = z.object({ errors: z.array(ErrorItem) }).meta({ id: "Errors" });
+
+export class ApiError extends Error {
+  override name = "ApiError";
+  readonly items: ErrorItem[];
+  readonly headers: Record<string, string>;
+  constructor(items: ErrorItem | ErrorItem[], headers: Record<string, string> = {}) {
+    const list = Array.isArray(items) ? items : [items];
+    super(list.map((i) => i.message).join("; "));
+    this.items = list;
+    this.headers = headers;
+  }
+  get status() {
+    return STATUS[this.items[0]?.code ?? "internal_error"];
+  }
+}
+
+export function statusOf(code: ErrorCode) {
+  return STATUS[code];
+}
+
+/** `[3, "rcpt_to"]` → `[3].rcpt_to`; the path a client can find in the body it sent. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  const s = JSON.stringify(value);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const p of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+/** zod issues → error items that name the field, say what was expected and what came. */
+export function zodErrors(error: z.ZodError, input: unknown, prefix: readonly PropertyKey[] = []): ErrorItem[] {
+  const items: ErrorItem[] = [];
+  for (const issue of error.issues) {
+    const path = [...prefix, ...issue.path];
+    const got = valueAt(input, issue.path);
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        items.push({ message: `unknown field "${key}"`, field: fieldPath([...path, key]), code: "unknown_field" });
+      }
+      continue;
+    }
+    const field = fieldPath(path) || undefined;
+    const where = field ? `${field}: ` : "";
+    let code: ErrorCode = "invalid_value";
+    let message = issue.message;
+    switch (issue.code) {
+      case "invalid_type":
+        code = got === undefined ? "required" : "invalid_type";
+        message = got === undefined ? "is required" : `expected ${issue.expected}, got ${describe(got)}`;
+        break;
+      case "invalid_format":
+        code = issue.format === "url" ? "invalid_url" : "invalid_format";
+        message = `${issue.message.replace(/^Invalid /, "expected a valid ")}, got ${describe(got)}`;
+        break;
+      case "too_small":
+        code = "too_small";
+        break;
+      case "too_big":
+        code = "too_big";
+        break;
+      case "invalid_union": {
+        const options = (issue as { options?: unknown[] }).options;
+        code = "invalid_value";
+        message = options ? `expected one of ${options.join(", ")}, got ${describe(got)}` : `${issue.message}, got ${describe(got)}`;
+        break;
+      }
+      case "invalid_value":
+        code = "invalid_value";
+        message = `${issue.message}, got ${describe(got)}`;
+        break;
+      case "custom":
+        code = ((issue.params as { code?: ErrorCode } | undefined)?.code ?? "invalid_value") as ErrorCode;
+        break;
+      default:
+        break;
+    }
+    items.push({ message: where + message, ...(field ? { field } : {}), code });
+  }
+  return items;
+}

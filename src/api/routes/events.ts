@@ -1,0 +1,136 @@
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "zod";
+import { normalizeEvent } from "../../events/normalize.ts";
+import { EventInput, EVENT_TYPES } from "../../events/schema.ts";
+import { insertEvents, searchEvents } from "../../store/events.ts";
+import { requireScope, type AuthEnv } from "../auth.ts";
+import type { ApiDeps } from "../deps.ts";
+import { ApiError, ErrorEnvelope } from "../errors.ts";
+
+export const MAX_EVENTS_PER_POST = 10_000;
+
+const errorResponses = {
+  400: { description: "Invalid request", content: { "application/json": { schema: ErrorEnvelope } } },
+  401: { description: "Missing or invalid API key", content: { "application/json": { schema: ErrorEnvelope } } },
+  403: { description: "API key lacks the scope", content: { "application/json": { schema: ErrorEnvelope } } },
+  413: { description: "Body larger than server.max_body_size", content: { "application/json": { schema: ErrorEnvelope } } },
+} as const;
+
+const EventBatch = z
+  .array(EventInput)
+  .min(1, "expected at least one event")
+  .max(MAX_EVENTS_PER_POST, `at most ${MAX_EVENTS_PER_POST} events per request`)
+  .meta({ id: "EventBatch", description: "Events to store and deliver. A given event_id makes the POST idempotent." });
+
+const Accepted = z.object({
+  accepted: z.number().meta({ description: "Events stored by this request." }),
+  duplicates: z.number().meta({ description: "Events whose event_id was already stored (ignored)." }),
+  event_ids: z.array(z.string()).meta({ description: "The id of each event, in request order." }),
+});
+
+const Time = z.iso.datetime({ offset: true, error: "expected an RFC 3339 time like 2026-11-23T13:00:00Z" });
+const SearchQuery = z.strictObject({
+  type: z
+    .string()
+    .max(512)
+    .optional()
+    .refine((s) => s === undefined || s.split(",").every((t) => (EVENT_TYPES as readonly string[]).includes(t.trim())), {
+      error: `expected event types separated by commas, from: ${EVENT_TYPES.join(", ")}`,
+    })
+    .meta({ description: "Comma-separated event types.", example: "delivery,bounce" }),
+  rcpt_to: z.string().max(320).optional(),
+  message_id: z.string().max(998).optional(),
+  queue_id: z.string().max(64).optional(),
+  since: Time.optional().meta({ description: "Events at or after this time.", example: "2026-11-23T00:00:00Z" }),
+  until: Time.optional().meta({ description: "Events before this time." }),
+  limit: z.coerce.number({ error: "expected an integer from 1 to 1000" }).int().min(1).max(1000).default(100),
+  cursor: z.string().max(100).optional().meta({ description: "next_cursor of the previous page." }),
+});
+
+function encodeCursor(c: { ts: number; seq: number }): string {
+  return Buffer.from(`${c.ts}.${c.seq}`).toString("base64url");
+}
+function decodeCursor(s: string): { ts: number; seq: number } {
+  const m = /^(-?\d+)\.(\d+)$/.exec(Buffer.from(s, "base64url").toString());
+  if (!m) throw new ApiError({ message: "cursor: not a cursor this API returned", field: "cursor", code: "invalid_value" });
+  return { ts: Number(m[1]), seq: Number(m[2]) };
+}
+
+export function eventRoutes(deps: ApiDeps) {
+  const app = new OpenAPIHono<AuthEnv>();
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/events",
+      tags: ["events"],
+      summary: "Store events from an application (opens, clicks, custom types)",
+      description: `A JSON array of at most ${MAX_EVENTS_PER_POST} events, stored all together or not at all. A 2xx means every event is committed to disk.`,
+      middleware: [requireScope("events:write")],
+      request: { body: { content: { "application/json": { schema: EventBatch } }, required: true } },
+      responses: { 200: { description: "Stored", content: { "application/json": { schema: z.object({ results: Accepted }) } } }, ...errorResponses },
+    }),
+    (c) => {
+      const inputs = c.req.valid("json");
+      const now = deps.now();
+      const events = inputs.map((e) => normalizeEvent(e, { host: deps.hostname, now }));
+      const { inserted, duplicates } = insertEvents(deps.store.sqlite, events, "api", now);
+      if (inserted > 0) deps.notifyEvents();
+      return c.json({ results: { accepted: inserted, duplicates, event_ids: events.map((e) => e.event_id) } }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/events",
+      tags: ["events"],
+      summary: "Search stored events, newest first",
+      middleware: [requireScope("events:read")],
+      request: { query: SearchQuery },
+      responses: {
+        200: {
+          description: "A page of events",
+          content: {
+            "application/json": {
+              schema: z.object({
+                results: z.array(z.record(z.string(), z.unknown())),
+                next_cursor: z.string().nullable(),
+                links: z.object({ next: z.string().nullable() }),
+              }),
+            },
+          },
+        },
+        ...errorResponses,
+      },
+    }),
+    (c) => {
+      const q = c.req.valid("query");
+      const since = q.since ? Date.parse(q.since) : undefined;
+      const until = q.until ? Date.parse(q.until) : undefined;
+      if (since !== undefined && until !== undefined && until <= since) {
+        throw new ApiError({ message: "until: must be after since", field: "until", code: "invalid_value" });
+      }
+      const page = searchEvents(deps.store.sqlite, {
+        types: q.type?.split(",").map((t) => t.trim()),
+        rcpt_to: q.rcpt_to,
+        message_id: q.message_id,
+        queue_id: q.queue_id,
+        since,
+        until,
+        cursor: q.cursor ? decodeCursor(q.cursor) : undefined,
+        limit: q.limit,
+      });
+      const next = page.next ? encodeCursor(page.next) : null;
+      let nextLink: string | null = null;
+      if (next) {
+        const u = new URL(c.req.url);
+        u.searchParams.set("cursor", next);
+        nextLink = u.pathname + u.search;
+      }
+      return c.json({ results: page.events as Record<string, unknown>[], next_cursor: next, links: { next: nextLink } }, 200);
+    },
+  );
+
+  return app;
+}

@@ -1,0 +1,190 @@
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "zod";
+import { ulid } from "ulid";
+import { sampleEvent } from "../../events/samples.ts";
+import { describeResult, sendNow } from "../../deliver/send-now.ts";
+import { generateSecret } from "../../deliver/sign.ts";
+import type { WebhookInsert, WebhookRow } from "../../store/schema.ts";
+import { deleteWebhook, getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks.ts";
+import { requireScope, type AuthEnv } from "../auth.ts";
+import type { ApiDeps } from "../deps.ts";
+import { ApiError, ErrorEnvelope } from "../errors.ts";
+import { authIssues, WebhookCreate, WebhookCreated, WebhookUpdate, WebhookView } from "../schemas/webhook.ts";
+import { webhookLinks, webhookView } from "../webhook-view.ts";
+
+const errors = {
+  400: { description: "Invalid request", content: { "application/json": { schema: ErrorEnvelope } } },
+  401: { description: "Missing or invalid API key", content: { "application/json": { schema: ErrorEnvelope } } },
+  403: { description: "API key lacks the scope", content: { "application/json": { schema: ErrorEnvelope } } },
+} as const;
+const notFound = { 404: { description: "No such webhook", content: { "application/json": { schema: ErrorEnvelope } } } } as const;
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+const IdParam = z.object({ id: z.string().min(1).max(64).meta({ param: { name: "id", in: "path" }, example: "01jdq3zk8x4y0v9d7n2m5r6t8w" }) });
+// SparkPost clients send ?timezone=…; accepted so they work, times are always UTC.
+const ListQuery = z.strictObject({ timezone: z.string().max(64).optional() });
+
+export function baseUrl(url: string): string {
+  return new URL(url).origin;
+}
+
+function toRow(body: Partial<WebhookCreate> | WebhookUpdate): Partial<WebhookInsert> {
+  const row: Partial<WebhookInsert> = {};
+  if (body.name !== undefined) row.name = body.name;
+  if (body.target !== undefined) row.target = body.target;
+  if (body.events !== undefined) row.events = body.events.includes("*") ? ["*"] : [...new Set(body.events)];
+  if (body.active !== undefined) row.active = body.active;
+  if (body.auth_type !== undefined) row.authType = body.auth_type;
+  if (body.auth_token !== undefined) row.authToken = body.auth_token;
+  if (body.auth_credentials !== undefined) row.authCredentials = body.auth_credentials;
+  if (body.auth_request_details !== undefined) row.authRequestDetails = body.auth_request_details;
+  if (body.custom_headers !== undefined) row.customHeaders = body.custom_headers;
+  if (body.format !== undefined) row.format = body.format;
+  if (body.verification !== undefined) row.verification = body.verification;
+  if (body.batch_max_events !== undefined) row.batchMaxEvents = body.batch_max_events;
+  if (body.batch_max_bytes !== undefined) row.batchMaxBytes = body.batch_max_bytes;
+  if (body.batch_max_wait !== undefined) row.batchMaxWait = body.batch_max_wait;
+  if (body.filter !== undefined) row.filter = body.filter;
+  return row;
+}
+
+function checkAuth(w: Partial<WebhookRow>) {
+  const issues = authIssues({
+    auth_type: w.authType,
+    auth_token: w.authToken,
+    auth_credentials: w.authCredentials,
+    auth_request_details: w.authRequestDetails,
+  });
+  if (issues.length) throw new ApiError(issues.map((i) => ({ ...i, code: "required" as const })));
+}
+
+/** The test POST: the target must answer 2xx to a signed sample batch, or nothing is saved. */
+async function testPost(deps: ApiDeps, w: WebhookRow) {
+  const now = deps.now();
+  const { result } = await sendNow({
+    webhook: w,
+    events: [sampleEvent("delivery", { host: "hookd-test", now })],
+    timeoutMs: deps.config.delivery.timeout,
+    version: deps.version,
+    now,
+  });
+  if (result.kind === "response" && result.status >= 200 && result.status < 300) return;
+  throw new ApiError({ message: `test POST to the target failed: ${describeResult(result)}`, field: "target", code: "verification_failed" });
+}
+
+function mustGet(deps: ApiDeps, id: string): WebhookRow {
+  const w = getWebhook(deps.store.db, id);
+  if (!w) throw new ApiError({ message: `no webhook with id "${id}"`, field: "id", code: "not_found" });
+  return w;
+}
+
+export function webhookRoutes(deps: ApiDeps) {
+  const app = new OpenAPIHono<AuthEnv>();
+  const read = requireScope("webhooks:read");
+  const write = requireScope("webhooks:write");
+
+  const list = (path: string, hide = false) =>
+    createRoute({
+      method: "get",
+      path,
+      hide,
+      tags: ["webhooks"],
+      summary: "List webhooks",
+      middleware: [read],
+      request: { query: ListQuery },
+      responses: { 200: json(z.object({ results: z.array(WebhookView) }), "The webhooks, credentials redacted"), ...errors },
+    });
+  const listHandler = (c: { req: { url: string }; json: (b: unknown, s: 200) => Response }) =>
+    c.json({ results: listWebhooks(deps.store.db).map((w) => webhookView(w, baseUrl(c.req.url))) }, 200);
+  app.openapi(list("/webhooks"), (c) => listHandler(c) as never);
+  app.openapi(list("/accounts/current/webhooks", true), (c) => listHandler(c) as never);
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/webhooks",
+      tags: ["webhooks"],
+      summary: "Create a webhook",
+      description: "With verification test_post (the default) hookd first POSTs a signed sample batch to the target; anything but a 2xx fails the create and nothing is stored.",
+      middleware: [write],
+      request: { body: { content: { "application/json": { schema: WebhookCreate } }, required: true } },
+      responses: { 201: json(z.object({ results: WebhookCreated }), "Created; the signing secret is shown only here"), ...errors },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const now = deps.now();
+      const row = {
+        ...toRow(body),
+        id: ulid(now).toLowerCase(),
+        secret: generateSecret(),
+        createdAt: now,
+        updatedAt: now,
+      } as WebhookRow;
+      checkAuth(row);
+      if (body.verification === "test_post") await testPost(deps, { ...row, previousSecret: null, previousSecretUntil: null } as WebhookRow);
+      const saved = insertWebhook(deps.store.db, row as WebhookInsert);
+      deps.log.info("webhook created", { webhook_id: saved.id, target: saved.target, events: saved.events });
+      return c.json({ results: { id: saved.id, links: webhookLinks(baseUrl(c.req.url), saved.id), secret: saved.secret } }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/webhooks/{id}",
+      tags: ["webhooks"],
+      summary: "Get one webhook",
+      middleware: [read],
+      request: { params: IdParam, query: ListQuery },
+      responses: { 200: json(z.object({ results: WebhookView }), "The webhook, credentials redacted"), ...errors, ...notFound },
+    }),
+    (c) => c.json({ results: webhookView(mustGet(deps, c.req.valid("param").id), baseUrl(c.req.url)) }, 200),
+  );
+
+  const update = (method: "put" | "patch") =>
+    createRoute({
+      method,
+      path: "/webhooks/{id}",
+      tags: ["webhooks"],
+      summary: method === "put" ? "Update a webhook (fields given)" : "Update a webhook (fields given; same as PUT)",
+      description: "Only the fields given change; null clears an optional field. A new target is test-POSTed first when verification is test_post.",
+      middleware: [write],
+      request: { params: IdParam, body: { content: { "application/json": { schema: WebhookUpdate } }, required: true } },
+      responses: { 200: json(z.object({ results: WebhookView }), "The updated webhook"), ...errors, ...notFound },
+    });
+  const updateHandler = async (c: { req: { url: string; valid: (t: "param" | "json") => unknown }; json: (b: unknown, s: 200) => Response }) => {
+    const { id } = c.req.valid("param") as { id: string };
+    const body = c.req.valid("json") as WebhookUpdate;
+    const current = mustGet(deps, id);
+    const patch = toRow(body);
+    const merged = { ...current, ...patch } as WebhookRow;
+    checkAuth(merged);
+    const targetChanged = patch.target !== undefined && patch.target !== current.target;
+    const verificationNowTestPost = patch.verification === "test_post" && current.verification !== "test_post";
+    if (merged.verification === "test_post" && (targetChanged || verificationNowTestPost)) await testPost(deps, merged);
+    const saved = updateWebhook(deps.store.db, id, { ...patch, updatedAt: deps.now() })!;
+    deps.log.info("webhook updated", { webhook_id: id, fields: Object.keys(body) });
+    return c.json({ results: webhookView(saved, baseUrl(c.req.url)) }, 200);
+  };
+  app.openapi(update("put"), (c) => updateHandler(c) as never);
+  app.openapi(update("patch"), (c) => updateHandler(c) as never);
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/webhooks/{id}",
+      tags: ["webhooks"],
+      summary: "Delete a webhook and drop its queued batches",
+      middleware: [write],
+      request: { params: IdParam },
+      responses: { 204: { description: "Deleted" }, ...errors, ...notFound },
+    }),
+    (c) => {
+      const { id } = c.req.valid("param");
+      if (!deleteWebhook(deps.store.db, id)) throw new ApiError({ message: `no webhook with id "${id}"`, field: "id", code: "not_found" });
+      deps.log.info("webhook deleted", { webhook_id: id });
+      return c.body(null, 204);
+    },
+  );
+
+  return app;
+}

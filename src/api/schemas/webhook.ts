@@ -1,0 +1,191 @@
+import { z } from "zod";
+import { EVENT_TYPES } from "../../events/schema.ts";
+import { parseDuration, parseSize } from "../../lib/units.ts";
+
+// The webhook resource as the API sees it. SparkPost's field names where SparkPost has one,
+// so SparkPost clients work unchanged. One base; create, update and response derive from it.
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// hookd sets these itself; letting a webhook override them would break signing or framing.
+const RESERVED_HEADERS = new Set([
+  "content-type",
+  "content-length",
+  "host",
+  "user-agent",
+  "transfer-encoding",
+  "connection",
+  "webhook-id",
+  "webhook-timestamp",
+  "webhook-signature",
+  "x-messagesystems-webhook-token",
+  "x-messagesystems-batch-id",
+  "x-twilio-email-event-webhook-signature",
+  "x-twilio-email-event-webhook-timestamp",
+]);
+
+export const TargetUrl = z
+  .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
+  .max(2048)
+  .meta({ description: "Where batches are POSTed (http or https).", example: "https://hooks.example.com/mail-events" });
+
+const DurationMs = z
+  .union([z.number().int().nonnegative(), z.string()])
+  .transform((v, ctx) => {
+    const ms = typeof v === "number" ? v : parseDuration(v);
+    if (ms === null) {
+      ctx.addIssue({ code: "custom", message: `expected a duration like "500ms" or "5s", got ${JSON.stringify(v)}`, params: { code: "invalid_format" } });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const SizeBytes = z
+  .union([z.number().int().positive(), z.string()])
+  .transform((v, ctx) => {
+    const n = typeof v === "number" ? v : parseSize(v);
+    if (n === null) {
+      ctx.addIssue({ code: "custom", message: `expected a size like "1MB", got ${JSON.stringify(v)}`, params: { code: "invalid_format" } });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+export const WebhookEvents = z
+  .array(z.enum([...EVENT_TYPES, "*"]))
+  .min(1, "expected at least one event type (or \"*\")")
+  .max(EVENT_TYPES.length + 1)
+  .meta({ description: 'Event types to send, or ["*"] for all.', example: ["delivery", "bounce"] });
+
+export const AuthType = z.enum(["none", "token", "basic", "oauth2"]);
+export const WebhookFormat = z.enum(["hookd", "sendgrid", "sparkpost"]);
+export const Verification = z.enum(["test_post", "handshake", "dns_txt", "none"]);
+
+const Domain = z.string().min(1).max(253).regex(/^[A-Za-z0-9.-]+$/, "expected a domain name like example.com");
+
+export const WebhookFilter = z
+  .strictObject({
+    sender_domains: z.array(Domain).max(100).optional(),
+    rcpt_domains: z.array(Domain).max(100).optional(),
+    hosts: z.array(z.string().min(1).max(255)).max(100).optional(),
+  })
+  .meta({ description: "Only events matching every given list are sent.", example: { rcpt_domains: ["example.org"] } });
+
+const writable = {
+  name: z.string().trim().min(1).max(255).meta({ example: "Bounce handler" }),
+  target: TargetUrl,
+  events: WebhookEvents,
+  active: z.boolean().meta({ description: "false pauses delivery; events queue until it is true again." }),
+  auth_type: AuthType.meta({ description: "How hookd authenticates to the receiver." }),
+  auth_token: z.string().min(1).max(1024).meta({ description: "Sent as X-MessageSystems-Webhook-Token (auth_type token)." }),
+  auth_credentials: z.strictObject({ username: z.string().min(1).max(255), password: z.string().max(1024) }),
+  auth_request_details: z.strictObject({
+    url: TargetUrl.meta({ description: "OAuth2 token endpoint." }),
+    body: z.strictObject({ client_id: z.string().min(1).max(1024), client_secret: z.string().min(1).max(1024) }),
+  }),
+  custom_headers: z
+    .record(
+      z.string().regex(HEADER_NAME, "expected an HTTP header name").refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), "is set by hookd and cannot be overridden"),
+      z.string().max(4096).regex(/^[^\r\n]*$/, "header values cannot contain line breaks"),
+    )
+    .refine((h) => Object.keys(h).length <= 50, "at most 50 custom headers"),
+  format: WebhookFormat.meta({ description: "Body and headers: hookd's own, or SendGrid's or SparkPost's." }),
+  verification: Verification.meta({ description: "How the target proves it wants the events." }),
+  batch_max_events: z.number().int().min(1).max(100_000),
+  batch_max_bytes: SizeBytes,
+  batch_max_wait: DurationMs.meta({ description: 'Longest wait before a partial batch is sent, e.g. "1s".' }),
+  filter: WebhookFilter,
+};
+
+type AuthFields = { auth_type?: string; auth_token?: unknown; auth_credentials?: unknown; auth_request_details?: unknown };
+
+// auth_type names which credential field must be present; checked on the merged webhook so
+// a PATCH that only changes auth_type is judged with the stored credentials.
+export function authIssues(w: AuthFields): { field: string; message: string }[] {
+  const need: Record<string, keyof AuthFields | undefined> = {
+    none: undefined,
+    token: "auth_token",
+    basic: "auth_credentials",
+    oauth2: "auth_request_details",
+  };
+  const field = need[w.auth_type ?? "none"];
+  if (field && (w[field] === undefined || w[field] === null)) {
+    return [{ field, message: `${field} is required when auth_type is "${w.auth_type}"` }];
+  }
+  return [];
+}
+
+export const WebhookCreate = z
+  .strictObject({
+    ...writable,
+    active: writable.active.default(true),
+    auth_type: writable.auth_type.default("none"),
+    format: writable.format.default("hookd"),
+    verification: writable.verification.default("test_post"),
+    auth_token: writable.auth_token.optional(),
+    auth_credentials: writable.auth_credentials.optional(),
+    auth_request_details: writable.auth_request_details.optional(),
+    custom_headers: writable.custom_headers.optional(),
+    batch_max_events: writable.batch_max_events.optional(),
+    batch_max_bytes: writable.batch_max_bytes.optional(),
+    batch_max_wait: writable.batch_max_wait.optional(),
+    filter: writable.filter.optional(),
+  })
+  .meta({ id: "WebhookCreate" });
+export type WebhookCreate = z.infer<typeof WebhookCreate>;
+
+export const WebhookUpdate = z
+  .strictObject({
+    ...writable,
+    // null clears an override or a credential
+    auth_token: writable.auth_token.nullable(),
+    auth_credentials: writable.auth_credentials.nullable(),
+    auth_request_details: writable.auth_request_details.nullable(),
+    custom_headers: writable.custom_headers.nullable(),
+    batch_max_events: writable.batch_max_events.nullable(),
+    batch_max_bytes: writable.batch_max_bytes.nullable(),
+    batch_max_wait: writable.batch_max_wait.nullable(),
+    filter: writable.filter.nullable(),
+  })
+  .partial()
+  .meta({ id: "WebhookUpdate" });
+export type WebhookUpdate = z.infer<typeof WebhookUpdate>;
+
+export const WebhookStatus = z.enum(["active", "pending_verification", "inactive", "failing"]);
+
+const Link = z.object({ href: z.string(), rel: z.string(), method: z.array(z.string()) });
+
+export const WebhookView = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    target: z.string(),
+    events: z.array(z.string()),
+    active: z.boolean(),
+    status: WebhookStatus,
+    auth_type: AuthType,
+    auth_token: z.string().optional().meta({ description: "Redacted." }),
+    auth_credentials: z.object({ username: z.string(), password: z.string() }).optional().meta({ description: "Password redacted." }),
+    auth_request_details: z
+      .object({ url: z.string(), body: z.object({ client_id: z.string(), client_secret: z.string() }) })
+      .optional()
+      .meta({ description: "client_secret redacted." }),
+    custom_headers: z.record(z.string(), z.string()).optional().meta({ description: "Values of credential-like headers redacted." }),
+    format: WebhookFormat,
+    verification: Verification,
+    batch_max_events: z.number().nullable(),
+    batch_max_bytes: z.number().nullable(),
+    batch_max_wait: z.number().nullable().meta({ description: "Milliseconds; null: the config default." }),
+    filter: WebhookFilter.nullable(),
+    created: z.string(),
+    updated: z.string(),
+    last_successful: z.string().nullable().meta({ description: "Time of the last 2xx." }),
+    last_failure: z.string().nullable(),
+    last_failure_code: z.string().nullable(),
+    links: z.array(Link),
+  })
+  .meta({ id: "Webhook" });
+export type WebhookView = z.infer<typeof WebhookView>;
+
+export const WebhookCreated = z
+  .object({ id: z.string(), links: z.array(Link), secret: z.string().meta({ description: "The whsec_ signing secret; shown in full only here." }) })
+  .meta({ id: "WebhookCreated" });

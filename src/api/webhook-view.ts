@@ -1,0 +1,53 @@
+import type { WebhookRow } from "../store/schema.ts";
+import type { WebhookView } from "./schemas/webhook.ts";
+
+export const REDACTED = "********";
+const SENSITIVE_HEADER = /auth|token|secret|key|cookie|signature|password/i;
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export function webhookStatus(w: WebhookRow): WebhookView["status"] {
+  if (w.verification !== "test_post" && w.verification !== "none" && w.verifiedAt === null) return "pending_verification";
+  if (!w.active) return "inactive";
+  if (w.failingSince !== null) return "failing";
+  return "active";
+}
+
+export function webhookLinks(baseUrl: string, id: string) {
+  return [{ href: `${baseUrl}/api/v1/webhooks/${id}`, rel: "urn.msys.webhooks.webhook", method: ["GET", "PUT", "PATCH", "DELETE"] }];
+}
+
+/** The API's view of a webhook: every credential redacted, times as RFC 3339. */
+export function webhookView(w: WebhookRow, baseUrl: string): WebhookView {
+  return {
+    id: w.id,
+    name: w.name,
+    target: w.target,
+    events: w.events,
+    active: w.active,
+    status: webhookStatus(w),
+    auth_type: w.authType as WebhookView["auth_type"],
+    ...(w.authToken ? { auth_token: REDACTED } : {}),
+    ...(w.authCredentials ? { auth_credentials: { username: w.authCredentials.username, password: REDACTED } } : {}),
+    ...(w.authRequestDetails
+      ? { auth_request_details: { url: w.authRequestDetails.url, body: { client_id: w.authRequestDetails.body.client_id, client_secret: REDACTED } } }
+      : {}),
+    ...(w.customHeaders
+      ? { custom_headers: Object.fromEntries(Object.entries(w.customHeaders).map(([k, v]) => [k, SENSITIVE_HEADER.test(k) ? REDACTED : v])) }
+      : {}),
+    format: w.format as WebhookView["format"],
+    verification: w.verification as WebhookView["verification"],
+    batch_max_events: w.batchMaxEvents,
+    batch_max_bytes: w.batchMaxBytes,
+    batch_max_wait: w.batchMaxWait,
+    filter: w.filter ?? null,
+    created: iso(w.createdAt)!,
+    updated: iso(w.updatedAt)!,
+    last_successful: iso(w.lastSuccessAt),
+    last_failure: iso(w.lastFailureAt),
+    last_failure_code: w.lastFailureCode,
+    links: webhookLinks(baseUrl, w.id),
+  };
+}

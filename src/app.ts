@@ -1,0 +1,85 @@
+import os from "node:os";
+import { createApi } from "./api/app.ts";
+import type { Config } from "./config/schema.ts";
+import { parseListen } from "./config/schema.ts";
+import { createLogger, type Logger } from "./lib/log.ts";
+import { openStore, type Store } from "./store/db.ts";
+import { countActiveApiKeys, createApiKey, SCOPES } from "./store/keys.ts";
+import { VERSION } from "./version.ts";
+
+export type Hookd = {
+  url: string;
+  store: Store;
+  stop(): Promise<void>;
+};
+
+export type StartOptions = {
+  config: Config;
+  log?: Logger;
+  /** Where the first-start admin key is announced; stderr, never the structured log. */
+  announceKey?: (key: string) => void;
+};
+
+function defaultAnnounce(key: string) {
+  process.stderr.write(
+    `\nhookd: no API key existed, so an admin key was created. It is shown this once:\n\n    ${key}\n\n` +
+      `Use it as "Authorization: Bearer <key>". Make narrower keys with "hookd apikey create".\n\n`,
+  );
+}
+
+/**
+ * The composition root: config → store → API → (delivery, ingest in later stages). Starts
+ * parts in order and stops them in reverse, so nothing writes to a closed store.
+ */
+export async function startHookd(opts: StartOptions): Promise<Hookd> {
+  const { config } = opts;
+  const log = opts.log ?? createLogger({ level: config.log.level });
+  const store = openStore(config.storage.path);
+
+  if (countActiveApiKeys(store.db) === 0) {
+    const { key, info } = createApiKey(store.db, "admin", SCOPES);
+    log.info("created first admin API key", { key_id: info.id, prefix: info.prefix });
+    (opts.announceKey ?? defaultAnnounce)(key);
+  }
+
+  const app = createApi({
+    store,
+    config,
+    version: VERSION,
+    log,
+    notifyEvents: () => {},
+    now: Date.now,
+    hostname: os.hostname(),
+  });
+
+  const listen = parseListen(config.server.listen)!;
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({
+      hostname: listen.host,
+      port: listen.port,
+      fetch: app.fetch,
+      // Bun's own cap must not cut a body before hono's bodyLimit can answer 413 with our envelope.
+      maxRequestBodySize: config.server.max_body_size + 1024 * 1024,
+    });
+  } catch (err) {
+    store.close();
+    throw new Error(`cannot listen on ${config.server.listen}: ${(err as Error).message}`);
+  }
+  const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
+  const url = `http://${host}:${server.port}`;
+  log.info("hookd started", { version: VERSION, listen: url, store: config.storage.path, pid: process.pid });
+
+  let stopped = false;
+  return {
+    url,
+    store,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+      store.close();
+      log.info("hookd stopped");
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { startHookd } from "../app.ts";
+import { ConfigError } from "../config/errors.ts";
+import { loadConfig } from "../config/load.ts";
+import { summarizeConfig } from "../config/summary.ts";
+import { VERSION } from "../version.ts";
+import { apikeyCommand } from "./apikey.ts";
+import { parseArgs, flag, UsageError } from "./args.ts";
+import { HELP } from "./help.ts";
+
+export const EXIT = { ok: 0, runtime: 1, usage: 2 } as const;
+
+type IO = { out: (s: string) => void; err: (s: string) => void };
+const stdio: IO = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+const OPTIONS: Record<string, readonly string[]> = {
+  serve: ["--config", "--help"],
+  "check-config": ["--config", "--help"],
+  apikey: ["--config", "--name", "--scopes", "--help"],
+  version: ["--help"],
+};
+
+/** Runs one command and resolves to its exit code; `serve` resolves when hookd has stopped. */
+export async function main(argv: readonly string[], io: IO = stdio): Promise<number> {
+  if (argv.includes("--version") && argv.length === 1) argv = ["version"];
+  if (argv.length === 0 || argv[0]!.startsWith("-")) {
+    if (argv[0] === "--help" || argv[0] === "-h") {
+      io.out(HELP);
+      return EXIT.ok;
+    }
+    argv = ["serve", ...argv];
+  }
+  const command = argv[0]!;
+  const allowed = OPTIONS[command];
+  if (!allowed) {
+    io.err(`hookd: unknown command "${command}"\n\n${HELP}`);
+    return EXIT.usage;
+  }
+  try {
+    const args = parseArgs(argv, allowed);
+    if (args.flags.has("--help")) {
+      io.out(HELP);
+      return EXIT.ok;
+    }
+    if (command === "version") {
+      io.out(`hookd ${VERSION}\n`);
+      return EXIT.ok;
+    }
+    if (command !== "apikey" && args.positionals.length > 1) throw new UsageError(`unexpected argument "${args.positionals[1]}"`);
+    const { config, file } = loadConfig({ path: flag(args, "--config") });
+    if (command === "check-config") {
+      io.out(summarizeConfig(config, file) + "\n");
+      return EXIT.ok;
+    }
+    if (command === "apikey") return apikeyCommand(args, config, io);
+    return await serve(config, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`hookd: ${err.message}\nRun "hookd --help" for usage.\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof ConfigError) {
+      io.err(err.message + "\n");
+      return EXIT.usage;
+    }
+    io.err(`hookd: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT.runtime;
+  }
+}
+
+async function serve(config: Parameters<typeof startHookd>[0]["config"], io: IO): Promise<number> {
+  const hookd = await startHookd({ config, announceKey: undefined });
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      io.err(`hookd: ${signal} received, stopping\n`);
+      hookd.stop().then(
+        () => resolve(EXIT.ok),
+        () => resolve(EXIT.runtime),
+      );
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+  });
+}

@@ -1,0 +1,38 @@
+import { formatDuration } from "../lib/units.ts";
+import type { Config } from "./schema.ts";
+
+// What `hookd check-config` prints on success: the values hookd will actually run with,
+// written back in the units people use, so a wrong override or file is spotted at a glance.
+
+const SIZE_UNITS: [string, number][] = [
+  ["GB", 1000 ** 3],
+  ["GiB", 1024 ** 3],
+  ["MB", 1000 ** 2],
+  ["MiB", 1024 ** 2],
+  ["KB", 1000],
+  ["KiB", 1024],
+];
+
+export function formatSize(bytes: number): string {
+  for (const [unit, size] of SIZE_UNITS) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return `${bytes} bytes`;
+}
+
+export function summarizeConfig(config: Config, file: string | null): string {
+  const { server, storage, sources, delivery, security, log } = config;
+  const lines = [
+    `config:   ${file ?? "built-in defaults (no config file found)"}`,
+    `listen:   ${server.listen} (request bodies up to ${formatSize(server.max_body_size)})`,
+    `storage:  ${storage.path} (retention ${formatDuration(storage.retention)})`,
+    `sources:  ${sources.length === 0 ? "none (nothing is tailed; events arrive only through the API)" : sources.length}`,
+    ...sources.map((s) => `  - ${s.path} (format ${s.format}, start at ${s.start_at}, host ${s.host})`),
+    `delivery: batches of up to ${delivery.batch_max_events} events or ${formatSize(delivery.batch_max_bytes)}, ` +
+      `wait ${formatDuration(delivery.batch_max_wait)}, timeout ${formatDuration(delivery.timeout)}, ` +
+      `retry for ${formatDuration(delivery.retry_for)}, ${delivery.max_in_flight} in flight per webhook`,
+    `security: private targets ${security.allow_private_targets ? "allowed" : "refused"}`,
+    `log:      ${log.level}`,
+  ];
+  return lines.join("\n");
+}

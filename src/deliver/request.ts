@@ -1,0 +1,30 @@
+import type { WebhookRow } from "../store/schema.ts";
+import { signatureHeaders } from "./sign.ts";
+
+export const USER_AGENT_PREFIX = "hookd/";
+
+type Signable = Pick<WebhookRow, "secret" | "previousSecret" | "previousSecretUntil" | "authType" | "authToken" | "authCredentials" | "customHeaders">;
+
+/** The secrets that sign a request now: the current one, and the previous one while a rotation overlaps. */
+export function activeSecrets(w: Signable, nowMs: number): string[] {
+  const secrets = [w.secret];
+  if (w.previousSecret && w.previousSecretUntil !== null && w.previousSecretUntil > nowMs) secrets.push(w.previousSecret);
+  return secrets;
+}
+
+/**
+ * Every header of one attempt. Custom headers go first so nothing a webhook configures can
+ * replace the signature or the framing (the API refuses those names too).
+ */
+export function requestHeaders(w: Signable, batchId: string, body: Uint8Array, nowMs: number, version: string): Record<string, string> {
+  const headers: Record<string, string> = { ...(w.customHeaders ?? {}) };
+  headers["content-type"] = "application/json";
+  headers["user-agent"] = USER_AGENT_PREFIX + version;
+  if (w.authType === "token" && w.authToken) headers["x-messagesystems-webhook-token"] = w.authToken;
+  if (w.authType === "basic" && w.authCredentials) {
+    const { username, password } = w.authCredentials;
+    headers["authorization"] = "Basic " + Buffer.from(`${username}:${password}`).toString("base64");
+  }
+  Object.assign(headers, signatureHeaders({ id: batchId, timestampSec: Math.floor(nowMs / 1000), body, secrets: activeSecrets(w, nowMs) }));
+  return headers;
+}

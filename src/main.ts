@@ -1,0 +1,6 @@
+#!/usr/bin/env bun
+import { main } from "./cli/main.ts";
+
+process.exitCode = await main(process.argv.slice(2));
+// serve has closed its server and store by now; nothing else should keep the process alive.
+process.exit();

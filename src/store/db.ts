@@ -1,0 +1,37 @@
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import { migrate } from "./migrate.ts";
+import * as schema from "./schema.ts";
+
+export type Drizzle = BunSQLiteDatabase<typeof schema>;
+export type Store = { sqlite: Database; db: Drizzle; path: string; close(): void };
+
+/**
+ * Opens (creating it and its folder if needed) and migrates the store. The pragmas are set
+ * explicitly rather than trusting build defaults: WAL so readers never block the writer;
+ * synchronous=FULL because a 2xx to POST /events or a committed log checkpoint promises the
+ * event survives a power cut, not only a process crash (writes are batched per transaction,
+ * so the fsync is paid per batch, not per event); a busy timeout so the CLI and the server
+ * can share the file; and foreign keys, which SQLite leaves off by default.
+ */
+export function openStore(path: string): Store {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new Database(path, { create: true, strict: true });
+  sqlite.run("PRAGMA journal_mode = WAL");
+  sqlite.run("PRAGMA synchronous = FULL");
+  sqlite.run("PRAGMA busy_timeout = 5000");
+  sqlite.run("PRAGMA foreign_keys = ON");
+  sqlite.run("PRAGMA temp_store = MEMORY");
+  migrate(sqlite);
+  const db = drizzle(sqlite, { schema });
+  return {
+    sqlite,
+    db,
+    path,
+    close: () => {
+      sqlite.close();
+    },
+  };
+}

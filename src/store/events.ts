@@ -1,0 +1,97 @@
+import type { Database, Statement } from "bun:sqlite";
+import type { Event } from "../events/schema.ts";
+
+// The event hot path uses bun:sqlite prepared statements directly: one statement prepared
+// per connection, one transaction per batch of events, no ORM object mapping per row.
+
+type Prepared = { insert: Statement; customType: Statement };
+const prepared = new WeakMap<Database, Prepared>();
+
+function statements(db: Database): Prepared {
+  let p = prepared.get(db);
+  if (!p) {
+    p = {
+      insert: db.prepare(
+        `INSERT INTO events (event_id, type, ts, host, queue_id, message_id, mail_from, rcpt_to, source, body, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING`,
+      ),
+      customType: db.prepare("INSERT INTO custom_event_types (name, first_seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING"),
+    };
+    prepared.set(db, p);
+  }
+  return p;
+}
+
+export type InsertResult = { inserted: number; duplicates: number };
+
+/** Inserts inside the caller's transaction when there is one (the ingester adds its checkpoint). */
+export function insertEventsTx(db: Database, events: readonly Event[], source: string, now = Date.now()): InsertResult {
+  const { insert, customType } = statements(db);
+  let inserted = 0;
+  for (const e of events) {
+    const mail = e as { queue_id?: string; message_id?: string; mail_from?: string; rcpt_to?: string };
+    const r = insert.run(
+      e.event_id,
+      e.type,
+      Date.parse(e.timestamp),
+      e.host,
+      mail.queue_id ?? null,
+      mail.message_id ?? null,
+      mail.mail_from ?? null,
+      mail.rcpt_to ?? null,
+      source,
+      JSON.stringify(e),
+      now,
+    );
+    inserted += r.changes;
+    if (e.type === "custom") customType.run(e.custom_type, now);
+  }
+  return { inserted, duplicates: events.length - inserted };
+}
+
+/** All-or-nothing: a batch is either stored whole or not at all. */
+export function insertEvents(db: Database, events: readonly Event[], source: string, now = Date.now()): InsertResult {
+  return db.transaction(() => insertEventsTx(db, events, source, now)).immediate();
+}
+
+export type EventQuery = {
+  types?: string[];
+  rcpt_to?: string;
+  message_id?: string;
+  queue_id?: string;
+  since?: number;
+  until?: number;
+  cursor?: { ts: number; seq: number };
+  limit: number;
+};
+
+export type EventPage = { events: Event[]; next: { ts: number; seq: number } | null };
+
+/** Newest first. The cursor is the (ts, seq) of the last row returned, so pages never overlap. */
+export function searchEvents(db: Database, q: EventQuery): EventPage {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (q.types?.length) {
+    where.push(`type IN (${q.types.map(() => "?").join(",")})`);
+    params.push(...q.types);
+  }
+  if (q.rcpt_to) where.push("rcpt_to = ?"), params.push(q.rcpt_to);
+  if (q.message_id) where.push("message_id = ?"), params.push(q.message_id);
+  if (q.queue_id) where.push("queue_id = ?"), params.push(q.queue_id);
+  if (q.since !== undefined) where.push("ts >= ?"), params.push(q.since);
+  if (q.until !== undefined) where.push("ts < ?"), params.push(q.until);
+  if (q.cursor) where.push("(ts < ? OR (ts = ? AND seq < ?))"), params.push(q.cursor.ts, q.cursor.ts, q.cursor.seq);
+  const sql = `SELECT seq, ts, body FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+               ORDER BY ts DESC, seq DESC LIMIT ?`;
+  const rows = db.query(sql).all(...params, q.limit + 1) as { seq: number; ts: number; body: string }[];
+  const page = rows.slice(0, q.limit);
+  const last = page[page.length - 1];
+  return {
+    events: page.map((r) => JSON.parse(r.body) as Event),
+    next: rows.length > q.limit && last ? { ts: last.ts, seq: last.seq } : null,
+  };
+}
+
+export function countEvents(db: Database): number {
+  return (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n;
+}

@@ -1,0 +1,75 @@
+import { and, eq, isNull } from "drizzle-orm";
+import { ulid } from "ulid";
+import type { Drizzle } from "./db.ts";
+import { apiKeys, type ApiKeyRow } from "./schema.ts";
+
+export const SCOPES = ["webhooks:read", "webhooks:write", "events:read", "events:write"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+const KEY_PREFIX = "hookd_";
+
+/** The key as the operator sees it once; only its hash is stored. */
+export function generateApiKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(30));
+  return KEY_PREFIX + Buffer.from(bytes).toString("base64url");
+}
+
+export function hashApiKey(key: string): string {
+  return new Bun.CryptoHasher("sha256").update(key).digest("hex");
+}
+
+export type ApiKeyInfo = Omit<ApiKeyRow, "hash">;
+
+function info(row: ApiKeyRow): ApiKeyInfo {
+  const { hash: _hash, ...rest } = row;
+  return rest;
+}
+
+export function createApiKey(db: Drizzle, name: string, scopes: readonly Scope[], now = Date.now()) {
+  const key = generateApiKey();
+  const row: ApiKeyRow = {
+    id: ulid(now).toLowerCase(),
+    name,
+    prefix: key.slice(0, KEY_PREFIX.length + 6),
+    hash: hashApiKey(key),
+    scopes: [...scopes],
+    createdAt: now,
+    lastUsedAt: null,
+    revokedAt: null,
+  };
+  db.insert(apiKeys).values(row).run();
+  return { key, info: info(row) };
+}
+
+export function listApiKeys(db: Drizzle): ApiKeyInfo[] {
+  return db.select().from(apiKeys).orderBy(apiKeys.createdAt).all().map(info);
+}
+
+export function countActiveApiKeys(db: Drizzle): number {
+  return db.select({ id: apiKeys.id }).from(apiKeys).where(isNull(apiKeys.revokedAt)).all().length;
+}
+
+/** Returns false when there is no such key or it was already revoked. */
+export function revokeApiKey(db: Drizzle, id: string, now = Date.now()): boolean {
+  const res = db
+    .update(apiKeys)
+    .set({ revokedAt: now })
+    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+    .returning({ id: apiKeys.id })
+    .all();
+  return res.length > 0;
+}
+
+// last_used_at is informational; writing it on every request would put a write on every
+// read. Once a minute per key is enough to tell stale keys apart.
+const LAST_USED_GRANULARITY_MS = 60_000;
+
+export function findApiKey(db: Drizzle, key: string, now = Date.now()): ApiKeyInfo | null {
+  const row = db.select().from(apiKeys).where(eq(apiKeys.hash, hashApiKey(key))).get();
+  if (!row || row.revokedAt !== null) return null;
+  if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_GRANULARITY_MS) {
+    db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.id)).run();
+    row.lastUsedAt = now;
+  }
+  return info(row);
+}

@@ -1,0 +1,40 @@
+import type { Database } from "bun:sqlite";
+import * as m0001 from "./migrations/0001-init.ts";
+
+// Migrations are compiled into the binary (no folder to ship next to `hookd`), applied in
+// order at start, each in its own transaction together with the user_version bump, so a
+// crash mid-migration leaves the previous schema intact.
+export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  { version: 1, name: "init", sql: m0001.sql },
+];
+
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export class MigrationError extends Error {
+  override name = "MigrationError";
+}
+
+export function schemaVersion(db: Database): number {
+  const row = db.query("PRAGMA user_version").get() as { user_version: number };
+  return row.user_version;
+}
+
+/** Brings the schema to `target` (default: latest). Returns the versions applied. */
+export function migrate(db: Database, target = LATEST_VERSION): number[] {
+  const current = schemaVersion(db);
+  if (current > LATEST_VERSION) {
+    throw new MigrationError(
+      `store schema version ${current} is newer than this hookd understands (${LATEST_VERSION}); run a newer hookd`,
+    );
+  }
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (m.version <= current || m.version > target) continue;
+    db.transaction(() => {
+      db.run(m.sql);
+      db.run(`PRAGMA user_version = ${m.version}`);
+    }).immediate();
+    applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,131 @@
+import { blob, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+// drizzle's view of the tables created by migrations/. test/store/schema.test.ts checks the
+// two agree column by column, so a migration cannot drift from the code that reads it.
+
+export const apiKeys = sqliteTable("api_keys", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  prefix: text("prefix").notNull(),
+  hash: text("hash").notNull().unique(),
+  scopes: text("scopes", { mode: "json" }).notNull().$type<string[]>(),
+  createdAt: integer("created_at").notNull(),
+  lastUsedAt: integer("last_used_at"),
+  revokedAt: integer("revoked_at"),
+});
+
+export type AuthCredentials = { username: string; password: string };
+export type AuthRequestDetails = { url: string; body: { client_id: string; client_secret: string } };
+export type WebhookFilter = {
+  sender_domains?: string[];
+  rcpt_domains?: string[];
+  hosts?: string[];
+};
+
+export const webhooks = sqliteTable("webhooks", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  target: text("target").notNull(),
+  events: text("events", { mode: "json" }).notNull().$type<string[]>(),
+  active: integer("active", { mode: "boolean" }).notNull().default(true),
+  authType: text("auth_type").notNull().default("none"),
+  authToken: text("auth_token"),
+  authCredentials: text("auth_credentials", { mode: "json" }).$type<AuthCredentials>(),
+  authRequestDetails: text("auth_request_details", { mode: "json" }).$type<AuthRequestDetails>(),
+  customHeaders: text("custom_headers", { mode: "json" }).$type<Record<string, string>>(),
+  format: text("format").notNull().default("hookd"),
+  verification: text("verification").notNull().default("test_post"),
+  verificationState: text("verification_state", { mode: "json" }).$type<Record<string, string>>(),
+  verifiedAt: integer("verified_at"),
+  batchMaxEvents: integer("batch_max_events"),
+  batchMaxBytes: integer("batch_max_bytes"),
+  batchMaxWait: integer("batch_max_wait"),
+  filter: text("filter", { mode: "json" }).$type<WebhookFilter>(),
+  secret: text("secret").notNull(),
+  previousSecret: text("previous_secret"),
+  previousSecretUntil: integer("previous_secret_until"),
+  signingPrivateKey: text("signing_private_key"),
+  signingPublicKey: text("signing_public_key"),
+  cursorSeq: integer("cursor_seq").notNull().default(0),
+  lastSuccessAt: integer("last_success_at"),
+  lastFailureAt: integer("last_failure_at"),
+  lastFailureCode: text("last_failure_code"),
+  failingSince: integer("failing_since"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const events = sqliteTable("events", {
+  seq: integer("seq").primaryKey({ autoIncrement: true }),
+  eventId: text("event_id").notNull().unique(),
+  type: text("type").notNull(),
+  ts: integer("ts").notNull(),
+  host: text("host").notNull(),
+  queueId: text("queue_id"),
+  messageId: text("message_id"),
+  mailFrom: text("mail_from"),
+  rcptTo: text("rcpt_to"),
+  source: text("source").notNull(),
+  body: text("body").notNull(),
+  receivedAt: integer("received_at").notNull(),
+});
+
+export const batches = sqliteTable("batches", {
+  id: text("id").primaryKey(),
+  webhookId: text("webhook_id")
+    .notNull()
+    .references(() => webhooks.id, { onDelete: "cascade" }),
+  kind: text("kind").notNull().default("live"),
+  state: text("state").notNull().default("pending"),
+  eventCount: integer("event_count").notNull(),
+  bytes: integer("bytes").notNull(),
+  firstSeq: integer("first_seq").notNull(),
+  lastSeq: integer("last_seq").notNull(),
+  body: blob("body", { mode: "buffer" }).notNull(),
+  createdAt: integer("created_at").notNull(),
+  attempts: integer("attempts").notNull().default(0),
+  nextAttemptAt: integer("next_attempt_at").notNull(),
+  leaseToken: text("lease_token"),
+  leaseUntil: integer("lease_until"),
+  firstAttemptAt: integer("first_attempt_at"),
+  lastAttemptAt: integer("last_attempt_at"),
+  lastResponseCode: integer("last_response_code"),
+  lastFailureCode: text("last_failure_code"),
+  doneAt: integer("done_at"),
+});
+
+export const attempts = sqliteTable("attempts", {
+  id: integer("id").primaryKey(),
+  batchId: text("batch_id")
+    .notNull()
+    .references(() => batches.id, { onDelete: "cascade" }),
+  webhookId: text("webhook_id").notNull(),
+  attempt: integer("attempt").notNull(),
+  startedAt: integer("started_at").notNull(),
+  latencyMs: integer("latency_ms"),
+  responseCode: integer("response_code"),
+  failureCode: text("failure_code"),
+  responseSnippet: text("response_snippet"),
+});
+
+export const sourceCheckpoints = sqliteTable("source_checkpoints", {
+  source: text("source").primaryKey(),
+  dev: integer("dev"),
+  ino: integer("ino"),
+  fingerprint: text("fingerprint"),
+  offset: integer("offset").notNull(),
+  correlation: text("correlation"),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const customEventTypes = sqliteTable("custom_event_types", {
+  name: text("name").primaryKey(),
+  firstSeenAt: integer("first_seen_at").notNull(),
+});
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type WebhookRow = typeof webhooks.$inferSelect;
+export type WebhookInsert = typeof webhooks.$inferInsert;
+export type EventRow = typeof events.$inferSelect;
+export type BatchRow = typeof batches.$inferSelect;
+export type AttemptRow = typeof attempts.$inferSelect;

@@ -1,0 +1,24 @@
+import { desc, eq } from "drizzle-orm";
+import type { Drizzle } from "./db.ts";
+import { webhooks, type WebhookInsert, type WebhookRow } from "./schema.ts";
+
+export function insertWebhook(db: Drizzle, row: WebhookInsert): WebhookRow {
+  return db.insert(webhooks).values(row).returning().get();
+}
+
+export function getWebhook(db: Drizzle, id: string): WebhookRow | undefined {
+  return db.select().from(webhooks).where(eq(webhooks.id, id)).get();
+}
+
+export function listWebhooks(db: Drizzle): WebhookRow[] {
+  return db.select().from(webhooks).orderBy(desc(webhooks.createdAt)).all();
+}
+
+export function updateWebhook(db: Drizzle, id: string, patch: Partial<WebhookInsert>): WebhookRow | undefined {
+  return db.update(webhooks).set(patch).where(eq(webhooks.id, id)).returning().get();
+}
+
+/** Deleting a webhook drops its batches and attempts with it (ON DELETE CASCADE). */
+export function deleteWebhook(db: Drizzle, id: string): boolean {
+  return db.delete(webhooks).where(eq(webhooks.id, id)).returning({ id: webhooks.id }).all().length > 0;
+}
