@@ -1,5 +1,6 @@
 import os from "node:os";
 import { createApi } from "./api/app.ts";
+import { createEngine, type Engine, type EngineDeps } from "./deliver/engine.ts";
 import type { Config } from "./config/schema.ts";
 import { parseListen } from "./config/schema.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
@@ -10,6 +11,7 @@ import { VERSION } from "./version.ts";
 export type Hookd = {
   url: string;
   store: Store;
+  engine: Engine;
   stop(): Promise<void>;
 };
 
@@ -18,6 +20,8 @@ export type StartOptions = {
   log?: Logger;
   /** Where the first-start admin key is announced; stderr, never the structured log. */
   announceKey?: (key: string) => void;
+  /** Tests shorten the backoff; production uses the policy's defaults. */
+  retryPolicy?: EngineDeps["retryPolicy"];
 };
 
 function defaultAnnounce(key: string) {
@@ -42,12 +46,13 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     (opts.announceKey ?? defaultAnnounce)(key);
   }
 
+  const engine = createEngine({ store, config, log, version: VERSION, retryPolicy: opts.retryPolicy });
   const app = createApi({
     store,
     config,
     version: VERSION,
     log,
-    notifyEvents: () => {},
+    notifyEvents: engine.notify,
     now: Date.now,
     hostname: os.hostname(),
   });
@@ -66,6 +71,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     store.close();
     throw new Error(`cannot listen on ${config.server.listen}: ${(err as Error).message}`);
   }
+  engine.start();
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   const url = `http://${host}:${server.port}`;
   log.info("hookd started", { version: VERSION, listen: url, store: config.storage.path, pid: process.pid });
@@ -74,10 +80,14 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   return {
     url,
     store,
+    engine,
     async stop() {
       if (stopped) return;
       stopped = true;
+      // Reverse order of start: no new requests, then finish the attempts in flight, then
+      // close the store they record into.
       await server.stop();
+      await engine.stop();
       store.close();
       log.info("hookd stopped");
     },

@@ -51,6 +51,7 @@ export const webhooks = sqliteTable("webhooks", {
   lastFailureAt: integer("last_failure_at"),
   lastFailureCode: text("last_failure_code"),
   failingSince: integer("failing_since"),
+  consecutiveFailures: integer("consecutive_failures").notNull().default(0),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });

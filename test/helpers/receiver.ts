@@ -32,7 +32,8 @@ export type Receiver = {
   hang(): void;
   /** Resolve with the requests once `predicate` holds; reject after `timeoutMs`. */
   waitFor(predicate: (requests: readonly RecordedRequest[]) => boolean, timeoutMs?: number): Promise<readonly RecordedRequest[]>;
-  /** Stop listening (clients get connection refused); requests are kept. */
+  /** Stop listening: new connections are refused (a client reusing a pooled keep-alive
+   *  socket sees ECONNRESET first). Requests are kept. */
   close(): Promise<void>;
   /** Listen again on the same port after close(). */
   restart(): Promise<void>;

@@ -1,0 +1,122 @@
+import type { Database } from "bun:sqlite";
+import type { WebhookFilter, WebhookRow } from "../store/schema.ts";
+import { advanceCursor, insertBatch } from "../store/batches.ts";
+import { newId } from "../lib/ids.ts";
+import { encodeBatch } from "./formats/hookd.ts";
+
+// Cuts a webhook's next batches from the events after its cursor. Events are never copied
+// into a per-webhook queue at ingest: the cursor is the queue, so 100 webhooks cost no
+// extra writes per event, and a dead receiver's backlog is just rows it has not reached.
+
+export type BatchLimits = { maxEvents: number; maxBytes: number; maxWaitMs: number };
+export type Batchable = Pick<WebhookRow, "id" | "events" | "filter" | "cursorSeq">;
+
+type Row = { seq: number; type: string; host: string; mail_from: string | null; rcpt_to: string | null; received_at: number; body: string };
+
+const PAGE = 2000;
+// Bounds one call's work when a webhook's filter skips most events; the next tick goes on.
+const MAX_PAGES = 25;
+
+function domainOf(address: string | null): string | null {
+  if (!address) return null;
+  const at = address.lastIndexOf("@");
+  return at < 0 ? null : address.slice(at + 1).toLowerCase();
+}
+
+export function compileFilter(types: readonly string[], filter: WebhookFilter | null): (r: Pick<Row, "type" | "host" | "mail_from" | "rcpt_to">) => boolean {
+  const all = types.includes("*");
+  const typeSet = new Set(types);
+  const senders = filter?.sender_domains?.length ? new Set(filter.sender_domains.map((d) => d.toLowerCase())) : null;
+  const rcpts = filter?.rcpt_domains?.length ? new Set(filter.rcpt_domains.map((d) => d.toLowerCase())) : null;
+  const hosts = filter?.hosts?.length ? new Set(filter.hosts) : null;
+  return (r) =>
+    (all || typeSet.has(r.type)) &&
+    (!senders || senders.has(domainOf(r.mail_from) ?? "")) &&
+    (!rcpts || rcpts.has(domainOf(r.rcpt_to) ?? "")) &&
+    (!hosts || hosts.has(r.host));
+}
+
+export type CutResult = {
+  /** Batches written by this call. */
+  cut: number;
+  /** When the oldest waiting event makes a partial batch due; null when nothing waits. */
+  dueAt: number | null;
+};
+
+/**
+ * `allowPartial` is false while the webhook has no free in-flight slot: a partial batch
+ * cut then would only go stale behind the one in flight, so events keep filling it instead.
+ * `maxBatches` bounds how far ahead of the receiver batches are cut (the rest wait as rows).
+ */
+export function cutBatches(
+  db: Database,
+  w: Batchable,
+  limits: BatchLimits,
+  now: number,
+  opts: { allowPartial: boolean; maxBatches: number; force?: boolean },
+): CutResult {
+  const matches = compileFilter(w.events, w.filter);
+  const select = db.query(
+    "SELECT seq, type, host, mail_from, rcpt_to, received_at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+  );
+  let cursor = w.cursorSeq;
+  let cut = 0;
+  let bodies: string[] = [];
+  let bytes = 2;
+  let first = 0;
+  let last = 0;
+  let oldest = 0;
+  let scannedTo = cursor;
+
+  const flush = () => {
+    insertBatch(
+      db,
+      { id: newId("msg_", now), webhookId: w.id, kind: "live", eventCount: bodies.length, firstSeq: first, lastSeq: last, body: encodeBatch(bodies), now },
+      scannedTo,
+    );
+    cursor = scannedTo;
+    cut++;
+    bodies = [];
+    bytes = 2;
+  };
+
+  for (let page = 0; page < MAX_PAGES && cut < opts.maxBatches; page++) {
+    const rows = select.all(scannedTo, PAGE) as Row[];
+    for (const r of rows) {
+      if (matches(r)) {
+        const size = Buffer.byteLength(r.body) + 1;
+        if (bodies.length > 0 && bytes + size > limits.maxBytes) {
+          flush();
+          if (cut >= opts.maxBatches) return { cut, dueAt: null };
+        }
+        if (bodies.length === 0) {
+          first = r.seq;
+          oldest = r.received_at;
+        }
+        bodies.push(r.body);
+        bytes += size;
+        last = r.seq;
+      }
+      scannedTo = r.seq;
+      if (bodies.length >= limits.maxEvents) {
+        flush();
+        if (cut >= opts.maxBatches) return { cut, dueAt: null };
+      }
+    }
+    if (rows.length < PAGE) break;
+  }
+
+  if (bodies.length === 0) {
+    // Nothing of interest was scanned: skip those rows for good.
+    if (scannedTo > cursor) advanceCursor(db, w.id, scannedTo);
+    return { cut, dueAt: null };
+  }
+  const dueAt = oldest + limits.maxWaitMs;
+  if (opts.allowPartial && cut < opts.maxBatches && (opts.force || dueAt <= now)) {
+    flush();
+    return { cut, dueAt: null };
+  }
+  // The waiting events stay behind the cursor; rows before the first of them are done.
+  if (first - 1 > cursor) advanceCursor(db, w.id, first - 1);
+  return { cut, dueAt };
+}

@@ -1,0 +1,210 @@
+import type { Config } from "../config/schema.ts";
+import type { Logger } from "../lib/log.ts";
+import { newId } from "../lib/ids.ts";
+import type { Store } from "../store/db.ts";
+import { claimBatch, headBatches, pendingBatchCount, recordAttempt, releaseAllLeases, type ClaimedBatch, type Outcome } from "../store/batches.ts";
+import type { WebhookRow } from "../store/schema.ts";
+import { listWebhooks } from "../store/webhooks.ts";
+import { cutBatches, type BatchLimits } from "./batcher.ts";
+import { failureCode, postBatch, toRetryOutcome } from "./http-client.ts";
+import { requestHeaders } from "./request.ts";
+import { nextRetryDelay, shouldDeadLetter, type RetryPolicy } from "./retry-policy.ts";
+
+// The delivery loop. SQLite is the source of truth for every schedule: the loop only wakes
+// up early (notify), sleeps until the next due time, and re-reads what is due. A timer that
+// dies with the process loses nothing, because nothing lives only in a timer.
+
+export type EngineDeps = {
+  store: Store;
+  config: Config;
+  log: Logger;
+  version: string;
+  now?: () => number;
+  random?: () => number;
+  retryPolicy?: Partial<RetryPolicy>;
+  /** Called after every attempt (metrics, tests). */
+  onAttempt?: (a: { webhookId: string; batchId: string; outcome: Outcome["kind"]; status: number | null; latencyMs: number }) => void;
+};
+
+export type Engine = {
+  start(): void;
+  /** Stops claiming, waits for attempts in flight (bounded by the per-attempt timeout). */
+  stop(): Promise<void>;
+  /** New events or changed webhooks: look again now. */
+  notify(): void;
+  /** Test hook: run ticks until nothing is in flight or due (bounded). */
+  runUntilIdle(timeoutMs?: number): Promise<void>;
+};
+
+const IDLE_MS = 1000;
+// How many batches may wait cut-but-unsent behind the in-flight ones.
+const LOOKAHEAD = 1;
+// Attempts in flight across all webhooks; keeps a large fan-out from opening sockets without bound.
+const MAX_CONCURRENT_ATTEMPTS = 256;
+
+export function webhookCanSend(w: WebhookRow): boolean {
+  if (!w.active) return false;
+  return w.verification === "test_post" || w.verification === "none" || w.verifiedAt !== null;
+}
+
+export function createEngine(deps: EngineDeps): Engine {
+  const now = deps.now ?? Date.now;
+  const random = deps.random ?? Math.random;
+  const db = deps.store.sqlite;
+  const d = deps.config.delivery;
+  const log = deps.log.child({ component: "deliver" });
+  const inflight = new Map<string, number>();
+  const running = new Set<Promise<void>>();
+  let total = 0;
+  let started = false;
+  let stopping = false;
+  let wake: (() => void) | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let loopDone: Promise<void> | null = null;
+  let dirty = true;
+
+  const limitsOf = (w: WebhookRow): BatchLimits => ({
+    maxEvents: w.batchMaxEvents ?? d.batch_max_events,
+    maxBytes: w.batchMaxBytes ?? d.batch_max_bytes,
+    maxWaitMs: w.batchMaxWait ?? d.batch_max_wait,
+  });
+
+  async function send(w: WebhookRow, b: ClaimedBatch, token: string) {
+    const startedAt = now();
+    const body = new Uint8Array(b.body);
+    const headers = requestHeaders(w, b.id, body, startedAt, deps.version);
+    const result = await postBatch({ url: w.target, body, headers, timeoutMs: d.timeout });
+    const at = now();
+    const status = result.kind === "response" ? result.status : null;
+    const code = failureCode(result);
+    let outcome: Outcome;
+    if (status !== null && status >= 200 && status <= 299) outcome = { kind: "delivered" };
+    else {
+      const delay = nextRetryDelay({ attempt: b.attempts, outcome: toRetryOutcome(result), policy: deps.retryPolicy, random, nowMs: at });
+      outcome = shouldDeadLetter({ firstAttemptAtMs: b.first_attempt_at, nowMs: at, nextDelayMs: delay, retryForMs: d.retry_for })
+        ? { kind: "dead" }
+        : { kind: "retry", nextAttemptAt: at + delay };
+    }
+    const recorded = recordAttempt(
+      db,
+      {
+        batchId: b.id,
+        webhookId: w.id,
+        token,
+        attempt: b.attempts,
+        startedAt,
+        latencyMs: result.latencyMs,
+        responseCode: status,
+        failureCode: code,
+        responseSnippet: result.kind === "response" ? result.bodySnippet.slice(0, 512) : result.kind === "network" ? result.error : null,
+      },
+      outcome,
+      at,
+    );
+    if (!recorded) log.warn("attempt outcome dropped: batch no longer claimed", { batch_id: b.id, webhook_id: w.id });
+    else if (outcome.kind === "dead") log.warn("batch dead-lettered", { batch_id: b.id, webhook_id: w.id, attempts: b.attempts, failure_code: code });
+    else if (outcome.kind === "retry") log.info("attempt failed; will retry", { batch_id: b.id, webhook_id: w.id, attempt: b.attempts, failure_code: code });
+    deps.onAttempt?.({ webhookId: w.id, batchId: b.id, outcome: outcome.kind, status, latencyMs: result.latencyMs });
+  }
+
+  function dispatch(w: WebhookRow, maxInFlight: number, t: number): number | null {
+    let nextDue: number | null = null;
+    let busy = inflight.get(w.id) ?? 0;
+    if (busy >= maxInFlight) return null;
+    for (const h of headBatches(db, w.id, maxInFlight)) {
+      if (busy >= maxInFlight || total >= MAX_CONCURRENT_ATTEMPTS) break;
+      if (h.lease_until !== null && h.lease_until >= t) continue;
+      if (h.next_attempt_at > t) {
+        nextDue = nextDue === null ? h.next_attempt_at : Math.min(nextDue, h.next_attempt_at);
+        continue;
+      }
+      const token = newId("", t);
+      // The lease outlives the attempt's own timeout; it only matters if this process dies.
+      const claimed = claimBatch(db, h.id, token, t, d.timeout + 30_000);
+      if (!claimed) continue;
+      busy++;
+      total++;
+      inflight.set(w.id, busy);
+      const p = send(w, claimed, token)
+        .catch((err) => log.error("attempt crashed", { batch_id: claimed.id, error: err instanceof Error ? err.message : String(err) }))
+        .finally(() => {
+          inflight.set(w.id, (inflight.get(w.id) ?? 1) - 1);
+          total--;
+          running.delete(p);
+          notify();
+        });
+      running.add(p);
+    }
+    return nextDue;
+  }
+
+  /** One pass over every webhook; returns when the loop must look again at the latest. */
+  function tick(): number {
+    const t = now();
+    let next = t + IDLE_MS;
+    for (const w of listWebhooks(deps.store.db)) {
+      if (!webhookCanSend(w)) continue;
+      const maxInFlight = d.max_in_flight;
+      const pending = pendingBatchCount(db, w.id);
+      const free = maxInFlight + LOOKAHEAD - pending;
+      if (free > 0) {
+        const r = cutBatches(db, w, limitsOf(w), t, { allowPartial: pending < maxInFlight, maxBatches: free });
+        if (r.dueAt !== null) next = Math.min(next, r.dueAt);
+      }
+      const due = dispatch(w, maxInFlight, t);
+      if (due !== null) next = Math.min(next, due);
+    }
+    return next;
+  }
+
+  function notify() {
+    dirty = true;
+    wake?.();
+  }
+
+  async function loop() {
+    while (!stopping) {
+      dirty = false;
+      let next: number;
+      try {
+        next = tick();
+      } catch (err) {
+        log.error("delivery tick failed", { error: err instanceof Error ? err.message : String(err) });
+        next = now() + IDLE_MS;
+      }
+      if (dirty || stopping) continue;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, Math.max(0, Math.min(next - now(), IDLE_MS)));
+      });
+      wake = null;
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  return {
+    start() {
+      if (started) return;
+      started = true;
+      const released = releaseAllLeases(db);
+      if (released) log.info("released leases left by a previous run", { batches: released });
+      loopDone = loop();
+    },
+    async stop() {
+      stopping = true;
+      wake?.();
+      await loopDone;
+      await Promise.allSettled([...running]);
+    },
+    notify,
+    async runUntilIdle(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const next = tick();
+        if (running.size === 0 && next > now()) return;
+        await Promise.race([Promise.allSettled([...running]), Bun.sleep(5)]);
+      }
+      throw new Error("delivery did not become idle in time");
+    },
+  };
+}

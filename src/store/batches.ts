@@ -1,0 +1,180 @@
+import type { Database } from "bun:sqlite";
+
+// Batch lifecycle in SQL. Every state change is one transaction, and every change made on
+// behalf of a claimed attempt checks the claim token, so a sender that lost its lease
+// (stopped, or outlived by a restart) cannot overwrite a newer outcome.
+//
+//   pending ──claim──▶ pending+lease ──2xx──▶ delivered
+//      ▲                   │ other
+//      │                   ├──retry left──▶ pending (next_attempt_at later)
+//      └──── POST retry ───┴──retry_for over─▶ dead
+
+export type NewBatch = {
+  id: string;
+  webhookId: string;
+  kind: "live" | "replay";
+  eventCount: number;
+  firstSeq: number;
+  lastSeq: number;
+  body: Uint8Array;
+  now: number;
+};
+
+/** Stores a batch and (for live batches) moves the webhook's cursor past it, atomically. */
+export function insertBatch(db: Database, b: NewBatch, cursorSeq: number | null): void {
+  db.transaction(() => {
+    db.query(
+      `INSERT INTO batches (id, webhook_id, kind, state, event_count, bytes, first_seq, last_seq, body, created_at, next_attempt_at)
+       VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(b.id, b.webhookId, b.kind, b.eventCount, b.body.byteLength, b.firstSeq, b.lastSeq, b.body, b.now, b.now);
+    if (cursorSeq !== null) db.query("UPDATE webhooks SET cursor_seq = ? WHERE id = ? AND cursor_seq < ?").run(cursorSeq, b.webhookId, cursorSeq);
+  }).immediate();
+}
+
+export function advanceCursor(db: Database, webhookId: string, cursorSeq: number): void {
+  db.query("UPDATE webhooks SET cursor_seq = ? WHERE id = ? AND cursor_seq < ?").run(cursorSeq, webhookId, cursorSeq);
+}
+
+export type HeadBatch = { id: string; next_attempt_at: number; lease_until: number | null; attempts: number; first_attempt_at: number | null };
+
+/** The oldest undelivered batches of a webhook, in delivery order. */
+export function headBatches(db: Database, webhookId: string, limit: number): HeadBatch[] {
+  return db
+    .query(
+      `SELECT id, next_attempt_at, lease_until, attempts, first_attempt_at FROM batches
+       WHERE webhook_id = ? AND state = 'pending' ORDER BY created_at, id LIMIT ?`,
+    )
+    .all(webhookId, limit) as HeadBatch[];
+}
+
+export function pendingBatchCount(db: Database, webhookId: string): number {
+  return (db.query("SELECT count(*) AS n FROM batches WHERE webhook_id = ? AND state = 'pending'").get(webhookId) as { n: number }).n;
+}
+
+export type ClaimedBatch = { id: string; webhook_id: string; body: Uint8Array; attempts: number; first_attempt_at: number; event_count: number };
+
+/** Takes the lease on a due batch; null when it is not due, gone, or leased by someone else. */
+export function claimBatch(db: Database, id: string, token: string, now: number, leaseMs: number): ClaimedBatch | null {
+  return db.transaction(() => {
+    const res = db
+      .query(
+        `UPDATE batches SET lease_token = ?, lease_until = ?, attempts = attempts + 1,
+                first_attempt_at = COALESCE(first_attempt_at, ?), last_attempt_at = ?
+         WHERE id = ? AND state = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)`,
+      )
+      .run(token, now + leaseMs, now, now, id, now, now);
+    if (res.changes === 0) return null;
+    return db
+      .query("SELECT id, webhook_id, body, attempts, first_attempt_at, event_count FROM batches WHERE id = ?")
+      .get(id) as ClaimedBatch;
+  }).immediate();
+}
+
+/** After a restart nothing is in flight: leases left by a killed process are void. */
+export function releaseAllLeases(db: Database): number {
+  return db.query("UPDATE batches SET lease_token = NULL, lease_until = NULL WHERE state = 'pending' AND lease_token IS NOT NULL").run().changes;
+}
+
+export type AttemptRecord = {
+  batchId: string;
+  webhookId: string;
+  token: string;
+  attempt: number;
+  startedAt: number;
+  latencyMs: number;
+  responseCode: number | null;
+  failureCode: string | null;
+  responseSnippet: string | null;
+};
+
+export type Outcome = { kind: "delivered" } | { kind: "retry"; nextAttemptAt: number } | { kind: "dead" };
+
+/** Records one attempt and its consequence; false when the lease was lost meanwhile. */
+export function recordAttempt(db: Database, a: AttemptRecord, outcome: Outcome, now: number): boolean {
+  return db.transaction(() => {
+    const owned = db.query("SELECT 1 FROM batches WHERE id = ? AND lease_token = ?").get(a.batchId, a.token);
+    if (!owned) return false;
+    db.query(
+      `INSERT INTO attempts (batch_id, webhook_id, attempt, started_at, latency_ms, response_code, failure_code, response_snippet)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(a.batchId, a.webhookId, a.attempt, a.startedAt, a.latencyMs, a.responseCode, a.failureCode, a.responseSnippet);
+    const state = outcome.kind === "delivered" ? "delivered" : outcome.kind === "dead" ? "dead" : "pending";
+    db.query(
+      `UPDATE batches SET state = ?, lease_token = NULL, lease_until = NULL, last_response_code = ?, last_failure_code = ?,
+              next_attempt_at = ?, done_at = ? WHERE id = ?`,
+    ).run(
+      state,
+      a.responseCode,
+      a.failureCode,
+      outcome.kind === "retry" ? outcome.nextAttemptAt : now,
+      outcome.kind === "retry" ? null : now,
+      a.batchId,
+    );
+    if (outcome.kind === "delivered") {
+      db.query("UPDATE webhooks SET last_success_at = ?, failing_since = NULL, consecutive_failures = 0 WHERE id = ?").run(now, a.webhookId);
+    } else {
+      db.query(
+        `UPDATE webhooks SET last_failure_at = ?, last_failure_code = ?, failing_since = COALESCE(failing_since, ?),
+                consecutive_failures = consecutive_failures + 1 WHERE id = ?`,
+      ).run(now, a.failureCode, now, a.webhookId);
+    }
+    return true;
+  }).immediate();
+}
+
+/** Dead-lettered batches go back to the queue with a fresh retry_for window. */
+export function requeueDead(db: Database, webhookId: string, now: number): number {
+  return db
+    .query(
+      `UPDATE batches SET state = 'pending', next_attempt_at = ?, first_attempt_at = NULL, done_at = NULL
+       WHERE webhook_id = ? AND state = 'dead'`,
+    )
+    .run(now, webhookId).changes;
+}
+
+export type BatchStatusRow = {
+  id: string;
+  kind: string;
+  state: string;
+  event_count: number;
+  bytes: number;
+  created_at: number;
+  attempts: number;
+  last_attempt_at: number | null;
+  next_attempt_at: number;
+  last_response_code: number | null;
+  last_failure_code: string | null;
+  done_at: number | null;
+};
+
+export function recentBatches(db: Database, webhookId: string, limit: number, state?: string): BatchStatusRow[] {
+  const cols = "id, kind, state, event_count, bytes, created_at, attempts, last_attempt_at, next_attempt_at, last_response_code, last_failure_code, done_at";
+  if (state) {
+    return db.query(`SELECT ${cols} FROM batches WHERE webhook_id = ? AND state = ? ORDER BY created_at DESC, id DESC LIMIT ?`).all(webhookId, state, limit) as BatchStatusRow[];
+  }
+  return db.query(`SELECT ${cols} FROM batches WHERE webhook_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`).all(webhookId, limit) as BatchStatusRow[];
+}
+
+export type AttemptRow = { batch_id: string; attempt: number; started_at: number; latency_ms: number | null; response_code: number | null; failure_code: string | null; response_snippet: string | null };
+
+export function attemptsOf(db: Database, batchId: string): AttemptRow[] {
+  return db
+    .query("SELECT batch_id, attempt, started_at, latency_ms, response_code, failure_code, response_snippet FROM attempts WHERE batch_id = ? ORDER BY attempt")
+    .all(batchId) as AttemptRow[];
+}
+
+export type QueueStats = { pendingBatches: number; pendingBatchEvents: number; deadBatches: number; oldestPendingAt: number | null };
+
+export function queueStats(db: Database, webhookId: string): QueueStats {
+  const r = db
+    .query(
+      `SELECT
+         COALESCE(SUM(state = 'pending'), 0) AS pb,
+         COALESCE(SUM(CASE WHEN state = 'pending' THEN event_count END), 0) AS pe,
+         COALESCE(SUM(state = 'dead'), 0) AS db,
+         MIN(CASE WHEN state = 'pending' THEN created_at END) AS oldest
+       FROM batches WHERE webhook_id = ? AND state IN ('pending', 'dead')`,
+    )
+    .get(webhookId) as { pb: number; pe: number; db: number; oldest: number | null };
+  return { pendingBatches: r.pb, pendingBatchEvents: r.pe, deadBatches: r.db, oldestPendingAt: r.oldest };
+}
