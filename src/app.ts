@@ -1,6 +1,7 @@
 import os from "node:os";
 import { createApi } from "./api/app.ts";
 import { createEngine, type Engine, type EngineDeps } from "./deliver/engine.ts";
+import { startRetention } from "./deliver/retention.ts";
 import type { Config } from "./config/schema.ts";
 import { parseListen } from "./config/schema.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
@@ -72,6 +73,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     throw new Error(`cannot listen on ${config.server.listen}: ${(err as Error).message}`);
   }
   engine.start();
+  const retention = startRetention(store.sqlite, config.storage.retention, log);
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   const url = `http://${host}:${server.port}`;
   log.info("hookd started", { version: VERSION, listen: url, store: config.storage.path, pid: process.pid });
@@ -87,6 +89,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       // Reverse order of start: no new requests, then finish the attempts in flight, then
       // close the store they record into.
       await server.stop();
+      retention.stop();
       await engine.stop();
       store.close();
       log.info("hookd stopped");

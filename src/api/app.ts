@@ -8,6 +8,7 @@ import { authenticate, type AuthEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { ApiError, zodErrors, type ErrorItem } from "./errors.ts";
 import { eventRoutes } from "./routes/events.ts";
+import { webhookActionRoutes } from "./routes/webhook-actions.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 
 // Imported as text so `bun build --compile` embeds it; the .html typing says HTMLBundle.
@@ -76,6 +77,7 @@ export function createApi(deps: ApiDeps) {
   api.use("*", bodyLimit({ maxSize: deps.config.server.max_body_size }));
   api.use("*", authenticate(deps.store.db));
   api.route("/", webhookRoutes(deps));
+  api.route("/", webhookActionRoutes(deps));
   api.route("/", eventRoutes(deps));
   app.route(API_BASE, api);
   return app;

@@ -1,3 +1,5 @@
+import type { Database } from "bun:sqlite";
+import { backlog, queueStats } from "../store/batches.ts";
 import type { WebhookRow } from "../store/schema.ts";
 import type { WebhookView } from "./schemas/webhook.ts";
 
@@ -8,11 +10,27 @@ function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
+// One failed attempt is a blip; a streak means the receiver is down or rejecting us.
+export const FAILING_AFTER_ATTEMPTS = 3;
+
 export function webhookStatus(w: WebhookRow): WebhookView["status"] {
   if (w.verification !== "test_post" && w.verification !== "none" && w.verifiedAt === null) return "pending_verification";
   if (!w.active) return "inactive";
-  if (w.failingSince !== null) return "failing";
+  if (w.consecutiveFailures >= FAILING_AFTER_ATTEMPTS) return "failing";
   return "active";
+}
+
+/** Queue figures for one webhook: batches cut but not delivered, plus events not yet batched. */
+export function queueView(db: Database, w: WebhookRow) {
+  const q = queueStats(db, w.id);
+  const b = backlog(db, w.cursorSeq, w.events);
+  const oldest = [q.oldestPendingAt, b.oldestReceivedAt].filter((x): x is number => x !== null);
+  return {
+    queue_depth: q.pendingBatchEvents + b.events,
+    pending_batches: q.pendingBatches,
+    dead_batches: q.deadBatches,
+    oldest_pending: oldest.length ? iso(Math.min(...oldest)) : null,
+  };
 }
 
 export function webhookLinks(baseUrl: string, id: string) {
@@ -20,8 +38,9 @@ export function webhookLinks(baseUrl: string, id: string) {
 }
 
 /** The API's view of a webhook: every credential redacted, times as RFC 3339. */
-export function webhookView(w: WebhookRow, baseUrl: string): WebhookView {
+export function webhookView(w: WebhookRow, baseUrl: string, db: Database): WebhookView {
   return {
+    ...queueView(db, w),
     id: w.id,
     name: w.name,
     target: w.target,

@@ -178,3 +178,11 @@ export function queueStats(db: Database, webhookId: string): QueueStats {
     .get(webhookId) as { pb: number; pe: number; db: number; oldest: number | null };
   return { pendingBatches: r.pb, pendingBatchEvents: r.pe, deadBatches: r.db, oldestPendingAt: r.oldest };
 }
+
+/** Events after a webhook's cursor that it subscribes to by type (its domain filter is not applied: an upper bound). */
+export function backlog(db: Database, cursorSeq: number, types: readonly string[]): { events: number; oldestReceivedAt: number | null } {
+  const all = types.includes("*");
+  const sql = `SELECT count(*) AS n, MIN(received_at) AS oldest FROM events WHERE seq > ?${all ? "" : ` AND type IN (${types.map(() => "?").join(",")})`}`;
+  const r = db.query(sql).get(cursorSeq, ...(all ? [] : types)) as { n: number; oldest: number | null };
+  return { events: r.n, oldestReceivedAt: r.oldest };
+}

@@ -95,3 +95,8 @@ export function searchEvents(db: Database, q: EventQuery): EventPage {
 export function countEvents(db: Database): number {
   return (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n;
 }
+
+/** The newest event's seq: a new webhook starts after it, receiving only what comes next. */
+export function maxEventSeq(db: Database): number {
+  return (db.query("SELECT COALESCE(MAX(seq), 0) AS s FROM events").get() as { s: number }).s;
+}

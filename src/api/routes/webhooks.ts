@@ -5,6 +5,7 @@ import { sampleEvent } from "../../events/samples.ts";
 import { describeResult, sendNow } from "../../deliver/send-now.ts";
 import { generateSecret } from "../../deliver/sign.ts";
 import type { WebhookInsert, WebhookRow } from "../../store/schema.ts";
+import { maxEventSeq } from "../../store/events.ts";
 import { deleteWebhook, getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
@@ -94,7 +95,7 @@ export function webhookRoutes(deps: ApiDeps) {
       responses: { 200: json(z.object({ results: z.array(WebhookView) }), "The webhooks, credentials redacted"), ...errors },
     });
   const listHandler = (c: { req: { url: string }; json: (b: unknown, s: 200) => Response }) =>
-    c.json({ results: listWebhooks(deps.store.db).map((w) => webhookView(w, baseUrl(c.req.url))) }, 200);
+    c.json({ results: listWebhooks(deps.store.db).map((w) => webhookView(w, baseUrl(c.req.url), deps.store.sqlite)) }, 200);
   app.openapi(list("/webhooks"), (c) => listHandler(c) as never);
   app.openapi(list("/accounts/current/webhooks", true), (c) => listHandler(c) as never);
 
@@ -116,12 +117,14 @@ export function webhookRoutes(deps: ApiDeps) {
         ...toRow(body),
         id: ulid(now).toLowerCase(),
         secret: generateSecret(),
+        cursorSeq: maxEventSeq(deps.store.sqlite),
         createdAt: now,
         updatedAt: now,
       } as WebhookRow;
       checkAuth(row);
       if (body.verification === "test_post") await testPost(deps, { ...row, previousSecret: null, previousSecretUntil: null } as WebhookRow);
       const saved = insertWebhook(deps.store.db, row as WebhookInsert);
+      deps.notifyEvents();
       deps.log.info("webhook created", { webhook_id: saved.id, target: saved.target, events: saved.events });
       return c.json({ results: { id: saved.id, links: webhookLinks(baseUrl(c.req.url), saved.id), secret: saved.secret } }, 201);
     },
@@ -137,7 +140,7 @@ export function webhookRoutes(deps: ApiDeps) {
       request: { params: IdParam, query: ListQuery },
       responses: { 200: json(z.object({ results: WebhookView }), "The webhook, credentials redacted"), ...errors, ...notFound },
     }),
-    (c) => c.json({ results: webhookView(mustGet(deps, c.req.valid("param").id), baseUrl(c.req.url)) }, 200),
+    (c) => c.json({ results: webhookView(mustGet(deps, c.req.valid("param").id), baseUrl(c.req.url), deps.store.sqlite) }, 200),
   );
 
   const update = (method: "put" | "patch") =>
@@ -162,8 +165,9 @@ export function webhookRoutes(deps: ApiDeps) {
     const verificationNowTestPost = patch.verification === "test_post" && current.verification !== "test_post";
     if (merged.verification === "test_post" && (targetChanged || verificationNowTestPost)) await testPost(deps, merged);
     const saved = updateWebhook(deps.store.db, id, { ...patch, updatedAt: deps.now() })!;
+    deps.notifyEvents();
     deps.log.info("webhook updated", { webhook_id: id, fields: Object.keys(body) });
-    return c.json({ results: webhookView(saved, baseUrl(c.req.url)) }, 200);
+    return c.json({ results: webhookView(saved, baseUrl(c.req.url), deps.store.sqlite) }, 200);
   };
   app.openapi(update("put"), (c) => updateHandler(c) as never);
   app.openapi(update("patch"), (c) => updateHandler(c) as never);

@@ -181,6 +181,10 @@ export const WebhookView = z
     last_successful: z.string().nullable().meta({ description: "Time of the last 2xx." }),
     last_failure: z.string().nullable(),
     last_failure_code: z.string().nullable(),
+    queue_depth: z.number().meta({ description: "Events waiting for this webhook (batched or not yet)." }),
+    pending_batches: z.number(),
+    dead_batches: z.number().meta({ description: "Dead-lettered batches; POST …/retry sends them again." }),
+    oldest_pending: z.string().nullable().meta({ description: "When the oldest waiting event arrived." }),
     links: z.array(Link),
   })
   .meta({ id: "Webhook" });

@@ -1,0 +1,39 @@
+import type { Database } from "bun:sqlite";
+
+// Pruning in small steps: each step is one short transaction, so ingest and delivery never
+// wait on a long delete. Only what is both old and delivered goes.
+
+const STEP = 2000;
+
+/** The highest seq every webhook is done with: no cursor and no undelivered live batch needs it. */
+function deliveredUpTo(db: Database): number {
+  const r = db
+    .query(
+      `SELECT MIN(v) AS s FROM (
+         SELECT MIN(cursor_seq) AS v FROM webhooks
+         UNION ALL SELECT MIN(first_seq) - 1 FROM batches WHERE state IN ('pending', 'dead') AND kind = 'live'
+         UNION ALL SELECT MAX(seq) FROM events)`,
+    )
+    .get() as { s: number | null };
+  return r.s ?? 0;
+}
+
+export type PruneStep = { events: number; batches: number; attempts: number };
+
+export function pruneStep(db: Database, cutoff: number): PruneStep {
+  const bound = deliveredUpTo(db);
+  const events = db
+    .query(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? AND received_at < ? ORDER BY seq LIMIT ${STEP})`)
+    .run(bound, cutoff).changes;
+  // Dead-lettered batches are never pruned: only an operator's retry or delete ends them.
+  const batches = db
+    .query(`DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE state = 'delivered' AND done_at < ? LIMIT ${STEP / 10})`)
+    .run(cutoff).changes;
+  const attempts = db
+    .query(
+      `DELETE FROM attempts WHERE id IN (SELECT a.id FROM attempts a JOIN batches b ON b.id = a.batch_id
+        WHERE a.started_at < ? AND b.state = 'delivered' LIMIT ${STEP})`,
+    )
+    .run(cutoff).changes;
+  return { events, batches, attempts };
+}
