@@ -6,6 +6,9 @@ import type { Config } from "./config/schema.ts";
 import { parseListen } from "./config/schema.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { openStore, type Store } from "./store/db.ts";
+import { acquireStoreLock } from "./store/lock.ts";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import { countActiveApiKeys, createApiKey, SCOPES } from "./store/keys.ts";
 import { VERSION } from "./version.ts";
 
@@ -39,7 +42,15 @@ function defaultAnnounce(key: string) {
 export async function startHookd(opts: StartOptions): Promise<Hookd> {
   const { config } = opts;
   const log = opts.log ?? createLogger({ level: config.log.level });
-  const store = openStore(config.storage.path);
+  mkdirSync(dirname(config.storage.path), { recursive: true });
+  const lock = acquireStoreLock(config.storage.path);
+  let store: Store;
+  try {
+    store = openStore(config.storage.path);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
 
   if (countActiveApiKeys(store.db) === 0) {
     const { key, info } = createApiKey(store.db, "admin", SCOPES);
@@ -70,6 +81,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     });
   } catch (err) {
     store.close();
+    lock.release();
     throw new Error(`cannot listen on ${config.server.listen}: ${(err as Error).message}`);
   }
   engine.start();
@@ -92,6 +104,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       retention.stop();
       await engine.stop();
       store.close();
+      lock.release();
       log.info("hookd stopped");
     },
   };

@@ -2,6 +2,7 @@ import type { Database } from "bun:sqlite";
 import type { WebhookFilter, WebhookRow } from "../store/schema.ts";
 import { advanceCursor, insertBatch } from "../store/batches.ts";
 import { newId } from "../lib/ids.ts";
+import { BatchBuilder } from "./batch-builder.ts";
 import { encodeBatch } from "./formats/hookd.ts";
 
 // Cuts a webhook's next batches from the events after its cursor. Events are never copied
@@ -54,51 +55,40 @@ export function cutBatches(
   limits: BatchLimits,
   now: number,
   opts: { allowPartial: boolean; maxBatches: number; force?: boolean },
+  encode: (bodies: string[]) => Uint8Array = encodeBatch,
 ): CutResult {
   const matches = compileFilter(w.events, w.filter);
   const select = db.query(
     "SELECT seq, type, host, mail_from, rcpt_to, received_at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
   );
   let cursor = w.cursorSeq;
-  let cut = 0;
-  let bodies: string[] = [];
-  let bytes = 2;
-  let first = 0;
-  let last = 0;
-  let oldest = 0;
   let scannedTo = cursor;
+  let cut = 0;
+  const batch = new BatchBuilder(limits);
 
   const flush = () => {
+    const b = batch.take();
     insertBatch(
       db,
-      { id: newId("msg_", now), webhookId: w.id, kind: "live", eventCount: bodies.length, firstSeq: first, lastSeq: last, body: encodeBatch(bodies), now },
+      { id: newId("msg_", now), webhookId: w.id, kind: "live", eventCount: b.bodies.length, firstSeq: b.firstSeq, lastSeq: b.lastSeq, body: encode(b.bodies), now },
       scannedTo,
     );
     cursor = scannedTo;
     cut++;
-    bodies = [];
-    bytes = 2;
   };
 
   for (let page = 0; page < MAX_PAGES && cut < opts.maxBatches; page++) {
     const rows = select.all(scannedTo, PAGE) as Row[];
     for (const r of rows) {
       if (matches(r)) {
-        const size = Buffer.byteLength(r.body) + 1;
-        if (bodies.length > 0 && bytes + size > limits.maxBytes) {
+        if (batch.overflows(r.body)) {
           flush();
           if (cut >= opts.maxBatches) return { cut, dueAt: null };
         }
-        if (bodies.length === 0) {
-          first = r.seq;
-          oldest = r.received_at;
-        }
-        bodies.push(r.body);
-        bytes += size;
-        last = r.seq;
+        batch.add(r.seq, r.body, r.received_at);
       }
       scannedTo = r.seq;
-      if (bodies.length >= limits.maxEvents) {
+      if (batch.full) {
         flush();
         if (cut >= opts.maxBatches) return { cut, dueAt: null };
       }
@@ -106,17 +96,17 @@ export function cutBatches(
     if (rows.length < PAGE) break;
   }
 
-  if (bodies.length === 0) {
+  if (batch.size === 0) {
     // Nothing of interest was scanned: skip those rows for good.
     if (scannedTo > cursor) advanceCursor(db, w.id, scannedTo);
     return { cut, dueAt: null };
   }
-  const dueAt = oldest + limits.maxWaitMs;
+  const dueAt = batch.oldestAt + limits.maxWaitMs;
   if (opts.allowPartial && cut < opts.maxBatches && (opts.force || dueAt <= now)) {
     flush();
     return { cut, dueAt: null };
   }
   // The waiting events stay behind the cursor; rows before the first of them are done.
-  if (first - 1 > cursor) advanceCursor(db, w.id, first - 1);
+  if (batch.firstSeq - 1 > cursor) advanceCursor(db, w.id, batch.firstSeq - 1);
   return { cut, dueAt };
 }

@@ -4,7 +4,10 @@ import { insertBatch } from "../store/batches.ts";
 import { eventsInRange } from "../store/replay.ts";
 import type { WebhookRow } from "../store/schema.ts";
 import { compileFilter, type BatchLimits } from "./batcher.ts";
+import { BatchBuilder } from "./batch-builder.ts";
 import { encodeBatch } from "./formats/hookd.ts";
+
+const PAGE = 5000;
 
 /**
  * Re-sends stored events of [since, until) that the webhook subscribes to (optionally only
@@ -17,38 +20,31 @@ export function replayEvents(
   range: { since: number; until: number; types?: readonly string[] },
   limits: Pick<BatchLimits, "maxEvents" | "maxBytes">,
   now: number,
+  encode: (bodies: string[]) => Uint8Array = encodeBatch,
 ): { batches: number; events: number } {
   const subscribed = compileFilter(w.events, w.filter);
   const typeSet = range.types?.length ? new Set(range.types) : null;
   let after = 0;
   let batches = 0;
   let events = 0;
-  let bodies: string[] = [];
-  let bytes = 2;
-  let first = 0;
-  let last = 0;
+  const batch = new BatchBuilder(limits);
   const flush = () => {
-    insertBatch(db, { id: newId("msg_", now), webhookId: w.id, kind: "replay", eventCount: bodies.length, firstSeq: first, lastSeq: last, body: encodeBatch(bodies), now }, null);
+    const b = batch.take();
+    insertBatch(db, { id: newId("msg_", now), webhookId: w.id, kind: "replay", eventCount: b.bodies.length, firstSeq: b.firstSeq, lastSeq: b.lastSeq, body: encode(b.bodies), now }, null);
     batches++;
-    events += bodies.length;
-    bodies = [];
-    bytes = 2;
+    events += b.bodies.length;
   };
   for (;;) {
-    const rows = eventsInRange(db, range.since, range.until, after, 5000);
+    const rows = eventsInRange(db, range.since, range.until, after, PAGE);
     for (const r of rows) {
       after = r.seq;
       if (!subscribed(r) || (typeSet && !typeSet.has(r.type))) continue;
-      const size = Buffer.byteLength(r.body) + 1;
-      if (bodies.length > 0 && bytes + size > limits.maxBytes) flush();
-      if (bodies.length === 0) first = r.seq;
-      bodies.push(r.body);
-      bytes += size;
-      last = r.seq;
-      if (bodies.length >= limits.maxEvents) flush();
+      if (batch.overflows(r.body)) flush();
+      batch.add(r.seq, r.body);
+      if (batch.full) flush();
     }
-    if (rows.length < 5000) break;
+    if (rows.length < PAGE) break;
   }
-  if (bodies.length) flush();
+  if (batch.size) flush();
   return { batches, events };
 }
