@@ -1,5 +1,6 @@
 import os from "node:os";
 import { createApi } from "./api/app.ts";
+import { createHookdMetrics } from "./app-metrics.ts";
 import { createEngine, type Engine, type EngineDeps } from "./deliver/engine.ts";
 import { startRetention } from "./deliver/retention.ts";
 import type { Config } from "./config/schema.ts";
@@ -58,13 +59,15 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     (opts.announceKey ?? defaultAnnounce)(key);
   }
 
-  const engine = createEngine({ store, config, log, version: VERSION, retryPolicy: opts.retryPolicy });
+  const metrics = createHookdMetrics(store);
+  const engine = createEngine({ store, config, log, version: VERSION, retryPolicy: opts.retryPolicy, onAttempt: metrics.attempt });
   const app = createApi({
     store,
     config,
     version: VERSION,
     log,
     notifyEvents: engine.notify,
+    metrics,
     now: Date.now,
     hostname: os.hostname(),
   });

@@ -61,6 +61,9 @@ export function createApi(deps: ApiDeps) {
 
   app.get("/healthz", (c) => c.json({ status: "ok", version: deps.version }));
   app.get("/docs", (c) => c.html(docsPage));
+  // Unauthenticated like most exporters: hookd listens on loopback by default, and the
+  // figures carry webhook ids, never targets or secrets.
+  app.get("/metrics", (c) => c.body(deps.metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",

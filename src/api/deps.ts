@@ -1,3 +1,4 @@
+import type { HookdMetrics } from "../app-metrics.ts";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Store } from "../store/db.ts";
@@ -11,6 +12,7 @@ export type ApiDeps = {
   /** Wakes the delivery engine after events are stored (a no-op until it runs). */
   notifyEvents: () => void;
   now: () => number;
+  metrics: HookdMetrics;
   /** Default `host` of events posted without one. */
   hostname: string;
 };

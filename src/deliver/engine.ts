@@ -6,7 +6,8 @@ import { claimBatch, headBatches, pendingBatchCount, recordAttempt, releaseAllLe
 import type { WebhookRow } from "../store/schema.ts";
 import { listWebhooks } from "../store/webhooks.ts";
 import { cutBatches, type BatchLimits } from "./batcher.ts";
-import { failureCode, postBatch, toRetryOutcome } from "./http-client.ts";
+import { guardedPost } from "./guarded-post.ts";
+import { failureCode, toRetryOutcome } from "./http-client.ts";
 import { requestHeaders } from "./request.ts";
 import { nextRetryDelay, shouldDeadLetter, type RetryPolicy } from "./retry-policy.ts";
 
@@ -73,7 +74,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const startedAt = now();
     const body = new Uint8Array(b.body);
     const headers = requestHeaders(w, b.id, body, startedAt, deps.version);
-    const result = await postBatch({ url: w.target, body, headers, timeoutMs: d.timeout });
+    const result = await guardedPost({ url: w.target, body, headers, timeoutMs: d.timeout }, deps.config.security.allow_private_targets);
     const at = now();
     const status = result.kind === "response" ? result.status : null;
     const code = failureCode(result);

@@ -5,6 +5,8 @@
 import type { RetryOutcome } from "./retry-policy.ts";
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024;
+/** Prefix of the network error when the target guard refused to connect at all. */
+export const PRIVATE_TARGET = "PRIVATE_TARGET";
 const SNIPPET_BYTES = 1024;
 
 export type PostBatchInput = {
@@ -38,6 +40,7 @@ export type AttemptFailureCode =
   | "connection_reset"
   | "dns"
   | "tls"
+  | "private_target"
   | "network";
 
 const snippetDecoder = new TextDecoder("utf-8", { fatal: false });
@@ -166,6 +169,7 @@ export function failureCode(result: PostBatchResult): AttemptFailureCode | null 
       if (e === "ECONNRESET" || e === "EPIPE") return "connection_reset";
       if (e === "ENOTFOUND" || e === "EAI_AGAIN" || e === "EAI_NONAME") return "dns";
       if (TLS_CODE.test(e)) return "tls";
+      if (e.startsWith(PRIVATE_TARGET)) return "private_target";
       return "network";
     }
   }

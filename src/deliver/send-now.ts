@@ -2,7 +2,8 @@ import { ulid } from "ulid";
 import type { Event } from "../events/schema.ts";
 import type { WebhookRow } from "../store/schema.ts";
 import { buildHookdBody } from "./formats/hookd.ts";
-import { postBatch, type PostBatchResult } from "./http-client.ts";
+import { guardedPost } from "./guarded-post.ts";
+import { PRIVATE_TARGET, type PostBatchResult } from "./http-client.ts";
 import { requestHeaders } from "./request.ts";
 
 export type SendNowInput = {
@@ -11,6 +12,7 @@ export type SendNowInput = {
   timeoutMs: number;
   version: string;
   now: number;
+  allowPrivateTargets: boolean;
 };
 
 /**
@@ -22,12 +24,12 @@ export async function sendNow(input: SendNowInput): Promise<{ batchId: string; r
   const batchId = "msg_" + ulid(input.now).toLowerCase();
   const body = buildHookdBody(input.events);
   const headers = requestHeaders(input.webhook, batchId, body, input.now, input.version);
-  const result = await postBatch({ url: input.webhook.target, body, headers, timeoutMs: input.timeoutMs });
+  const result = await guardedPost({ url: input.webhook.target, body, headers, timeoutMs: input.timeoutMs }, input.allowPrivateTargets);
   return { batchId, result };
 }
 
 export function describeResult(r: PostBatchResult): string {
   if (r.kind === "response") return `the receiver answered HTTP ${r.status}`;
   if (r.kind === "timeout") return `the receiver did not answer within the timeout (${r.latencyMs} ms)`;
-  return `the request failed: ${r.error}`;
+  return r.error.startsWith(PRIVATE_TARGET) ? r.error.slice(PRIVATE_TARGET.length + 2) : `the request failed: ${r.error}`;
 }

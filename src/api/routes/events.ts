@@ -75,7 +75,10 @@ export function eventRoutes(deps: ApiDeps) {
       const now = deps.now();
       const events = inputs.map((e) => normalizeEvent(e, { host: deps.hostname, now }));
       const { inserted, duplicates } = insertEvents(deps.store.sqlite, events, "api", now);
-      if (inserted > 0) deps.notifyEvents();
+      if (inserted > 0) {
+        deps.metrics.eventsStored(events.map((e) => e.type), "api");
+        deps.notifyEvents();
+      }
       return c.json({ results: { accepted: inserted, duplicates, event_ids: events.map((e) => e.event_id) } }, 200);
     },
   );

@@ -96,7 +96,8 @@ export function webhookActionRoutes(deps: ApiDeps) {
         : w.events.includes("*")
           ? [sampleEvent("delivery", { host: deps.hostname, now })]
           : w.events.slice(0, 5).map((t, i) => sampleEvent(t as (typeof EVENT_TYPES)[number], { host: deps.hostname, now, index: i }));
-      const { result } = await sendNow({ webhook: w, events, timeoutMs: deps.config.delivery.timeout, version: deps.version, now });
+      const { result } = await sendNow({ webhook: w, events, timeoutMs: deps.config.delivery.timeout,
+    allowPrivateTargets: deps.config.security.allow_private_targets, version: deps.version, now });
       const good = result.kind === "response" && result.status >= 200 && result.status < 300;
       return c.json(
         {

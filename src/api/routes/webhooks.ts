@@ -4,6 +4,7 @@ import { ulid } from "ulid";
 import { sampleEvent } from "../../events/samples.ts";
 import { describeResult, sendNow } from "../../deliver/send-now.ts";
 import { generateSecret } from "../../deliver/sign.ts";
+import { privateTargetReason } from "../../deliver/target-guard.ts";
 import type { WebhookInsert, WebhookRow } from "../../store/schema.ts";
 import { maxEventSeq } from "../../store/events.ts";
 import { deleteWebhook, getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks.ts";
@@ -58,6 +59,19 @@ function checkAuth(w: Partial<WebhookRow>) {
   if (issues.length) throw new ApiError(issues.map((i) => ({ ...i, code: "required" as const })));
 }
 
+/** With allow_private_targets = false, no URL hookd will POST to may point inside. */
+async function checkTargets(deps: ApiDeps, w: Partial<WebhookRow>) {
+  if (deps.config.security.allow_private_targets) return;
+  const urls: [string, string | undefined][] = [
+    ["target", w.target],
+    ["auth_request_details.url", w.authRequestDetails?.url],
+  ];
+  for (const [field, url] of urls) {
+    const reason = url ? await privateTargetReason(url) : null;
+    if (reason) throw new ApiError({ message: `${field}: ${reason}`, field, code: "invalid_url" });
+  }
+}
+
 /** The test POST: the target must answer 2xx to a signed sample batch, or nothing is saved. */
 async function testPost(deps: ApiDeps, w: WebhookRow) {
   const now = deps.now();
@@ -65,6 +79,7 @@ async function testPost(deps: ApiDeps, w: WebhookRow) {
     webhook: w,
     events: [sampleEvent("delivery", { host: "hookd-test", now })],
     timeoutMs: deps.config.delivery.timeout,
+    allowPrivateTargets: deps.config.security.allow_private_targets,
     version: deps.version,
     now,
   });
@@ -122,6 +137,7 @@ export function webhookRoutes(deps: ApiDeps) {
         updatedAt: now,
       } as WebhookRow;
       checkAuth(row);
+      await checkTargets(deps, row);
       if (body.verification === "test_post") await testPost(deps, { ...row, previousSecret: null, previousSecretUntil: null } as WebhookRow);
       const saved = insertWebhook(deps.store.db, row as WebhookInsert);
       deps.notifyEvents();
@@ -161,6 +177,7 @@ export function webhookRoutes(deps: ApiDeps) {
     const patch = toRow(body);
     const merged = { ...current, ...patch } as WebhookRow;
     checkAuth(merged);
+    await checkTargets(deps, merged);
     const targetChanged = patch.target !== undefined && patch.target !== current.target;
     const verificationNowTestPost = patch.verification === "test_post" && current.verification !== "test_post";
     if (merged.verification === "test_post" && (targetChanged || verificationNowTestPost)) await testPost(deps, merged);

@@ -1,0 +1,58 @@
+import { statSync } from "node:fs";
+import { queueView } from "./api/webhook-view.ts";
+import type { Outcome } from "./store/batches.ts";
+import { Metrics } from "./lib/metrics.ts";
+import type { Store } from "./store/db.ts";
+import { listWebhooks } from "./store/webhooks.ts";
+
+// hookd's metric names in one place; the parts that produce them get small callbacks.
+
+export type HookdMetrics = ReturnType<typeof createHookdMetrics>;
+
+export function createHookdMetrics(store: Store, now: () => number = Date.now) {
+  const m = new Metrics();
+  const events = m.counter("hookd_events_total", "Events stored, by type and origin (api or a log source).");
+  const batches = m.counter("hookd_batches_total", "Batch attempts by outcome: delivered, retry (failed, will retry) or dead (dead-lettered).");
+  const latency = m.histogram("hookd_attempt_duration_seconds", "Duration of one delivery attempt.", [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+  const lines = m.counter("hookd_source_lines_total", "Log lines read, by source.");
+  const unknown = m.counter("hookd_source_lines_not_understood_total", "Log lines read but not understood, by source.");
+  const depth = m.gauge("hookd_queue_depth", "Events waiting for a webhook.");
+  const oldest = m.gauge("hookd_oldest_pending_age_seconds", "Age of the oldest event waiting for a webhook (0 when none).");
+  const storeBytes = m.gauge("hookd_store_bytes", "Size of the SQLite store with its WAL.");
+
+  m.collect(() => {
+    depth.clear();
+    oldest.clear();
+    for (const w of listWebhooks(store.db)) {
+      const q = queueView(store.sqlite, w);
+      depth.set({ webhook: w.id }, q.queue_depth);
+      oldest.set({ webhook: w.id }, q.oldest_pending ? Math.max(0, (now() - Date.parse(q.oldest_pending)) / 1000) : 0);
+    }
+    let size = 0;
+    for (const suffix of ["", "-wal"]) {
+      try {
+        size += statSync(store.path + suffix).size;
+      } catch {
+        // no WAL file right now
+      }
+    }
+    storeBytes.set({}, size);
+  });
+
+  return {
+    registry: m,
+    eventsStored(types: readonly string[], origin: string) {
+      const byType = new Map<string, number>();
+      for (const t of types) byType.set(t, (byType.get(t) ?? 0) + 1);
+      for (const [type, n] of byType) events.inc({ type, origin }, n);
+    },
+    attempt(a: { webhookId: string; outcome: Outcome["kind"]; latencyMs: number }) {
+      batches.inc({ webhook: a.webhookId, outcome: a.outcome === "retry" ? "retry" : a.outcome });
+      latency.observe({ webhook: a.webhookId }, a.latencyMs / 1000);
+    },
+    linesRead(source: string, n: number, notUnderstood: number) {
+      lines.inc({ source }, n);
+      if (notUnderstood) unknown.inc({ source }, notUnderstood);
+    },
+  };
+}
