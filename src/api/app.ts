@@ -5,6 +5,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import docsHtml from "../../public/docs.html" with { type: "text" };
 import { authenticate, type AuthEnv } from "./auth.ts";
+import { rateLimit } from "./rate-limit.ts";
 import type { ApiDeps } from "./deps.ts";
 import { ApiError, zodErrors, type ErrorItem } from "./errors.ts";
 import { eventRoutes } from "./routes/events.ts";
@@ -79,6 +80,7 @@ export function createApi(deps: ApiDeps) {
   const api = new OpenAPIHono<AuthEnv>({ strict: false, defaultHook: validationHook });
   api.use("*", bodyLimit({ maxSize: deps.config.server.max_body_size }));
   api.use("*", authenticate(deps.store.db));
+  api.use("*", rateLimit(deps.config.server.rate_limit, deps.now));
   api.route("/", webhookRoutes(deps));
   api.route("/", webhookActionRoutes(deps));
   api.route("/", eventRoutes(deps));
