@@ -108,7 +108,7 @@ export const ConfigSchema = section({
   server: section({
     listen: listen.default("127.0.0.1:8025"),
     max_body_size: size(KB).default(32 * KB * KB),
-    rate_limit: int(0, 1_000_000).default(100),
+    rate_limit: int(0, 1_000_000).default(1000),
   }).prefault({}),
   storage: section({
     path: nonEmpty("a file path").default("./data/hookd.db"),
