@@ -68,6 +68,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     log,
     notifyEvents: engine.notify,
     metrics,
+    sourceStatus: () => [],
     now: Date.now,
     hostname: os.hostname(),
   });

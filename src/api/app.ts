@@ -9,6 +9,9 @@ import { rateLimit } from "./rate-limit.ts";
 import type { ApiDeps } from "./deps.ts";
 import { ApiError, zodErrors, type ErrorItem } from "./errors.ts";
 import { eventRoutes } from "./routes/events.ts";
+import { eventStreamRoutes } from "./routes/events-stream.ts";
+import { statusRoutes } from "./routes/status.ts";
+import { webhookInsightRoutes } from "./routes/webhook-insight.ts";
 import { webhookActionRoutes } from "./routes/webhook-actions.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 
@@ -83,7 +86,10 @@ export function createApi(deps: ApiDeps) {
   api.use("*", rateLimit(deps.config.server.rate_limit, deps.now));
   api.route("/", webhookRoutes(deps));
   api.route("/", webhookActionRoutes(deps));
+  api.route("/", eventStreamRoutes(deps));
   api.route("/", eventRoutes(deps));
+  api.route("/", webhookInsightRoutes(deps));
+  api.route("/", statusRoutes(deps));
   app.route(API_BASE, api);
   return app;
 }

@@ -1,5 +1,6 @@
 import type { HookdMetrics } from "../app-metrics.ts";
 import type { Config } from "../config/schema.ts";
+import type { SourceStatus } from "./routes/status.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Store } from "../store/db.ts";
 
@@ -13,6 +14,8 @@ export type ApiDeps = {
   notifyEvents: () => void;
   now: () => number;
   metrics: HookdMetrics;
+  /** Tailed log sources as they are now (empty without [[sources]]). */
+  sourceStatus: () => SourceStatus[];
   /** Default `host` of events posted without one. */
   hostname: string;
 };

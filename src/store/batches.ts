@@ -186,3 +186,26 @@ export function backlog(db: Database, cursorSeq: number, types: readonly string[
   const r = db.query(sql).get(cursorSeq, ...(all ? [] : types)) as { n: number; oldest: number | null };
   return { events: r.n, oldestReceivedAt: r.oldest };
 }
+
+export function getBatch(db: Database, webhookId: string, batchId: string): (BatchStatusRow & { first_attempt_at: number | null }) | null {
+  return db
+    .query(
+      `SELECT id, kind, state, event_count, bytes, created_at, attempts, first_attempt_at, last_attempt_at, next_attempt_at,
+              last_response_code, last_failure_code, done_at FROM batches WHERE webhook_id = ? AND id = ?`,
+    )
+    .get(webhookId, batchId) as (BatchStatusRow & { first_attempt_at: number | null }) | null;
+}
+
+/** Events delivered to a webhook per minute over the last `minutes` minutes, oldest first. */
+export function deliveredPerMinute(db: Database, webhookId: string, now: number, minutes: number): number[] {
+  const start = Math.floor(now / 60_000) * 60_000 - (minutes - 1) * 60_000;
+  const rows = db
+    .query(
+      `SELECT (done_at - ?) / 60000 AS m, SUM(event_count) AS n FROM batches
+       WHERE webhook_id = ? AND state = 'delivered' AND done_at >= ? GROUP BY m`,
+    )
+    .all(start, webhookId, start) as { m: number; n: number }[];
+  const out = new Array<number>(minutes).fill(0);
+  for (const r of rows) if (r.m >= 0 && r.m < minutes) out[r.m] = r.n;
+  return out;
+}

@@ -100,3 +100,19 @@ export function countEvents(db: Database): number {
 export function maxEventSeq(db: Database): number {
   return (db.query("SELECT COALESCE(MAX(seq), 0) AS s FROM events").get() as { s: number }).s;
 }
+
+/** Events stored after `afterSeq`, oldest first: the live tail's feed. */
+export function eventsAfter(db: Database, afterSeq: number, limit: number): { seq: number; body: string }[] {
+  return db.query("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?").all(afterSeq, limit) as { seq: number; body: string }[];
+}
+
+/** Events stored per minute over the last `minutes` minutes (by arrival), oldest first. */
+export function eventsPerMinute(db: Database, now: number, minutes: number): number[] {
+  const start = Math.floor(now / 60_000) * 60_000 - (minutes - 1) * 60_000;
+  const rows = db
+    .query("SELECT (received_at - ?) / 60000 AS m, count(*) AS n FROM events WHERE received_at >= ? GROUP BY m")
+    .all(start, start) as { m: number; n: number }[];
+  const out = new Array<number>(minutes).fill(0);
+  for (const r of rows) if (r.m >= 0 && r.m < minutes) out[r.m] = r.n;
+  return out;
+}

@@ -1,0 +1,37 @@
+import { streamSSE } from "hono/streaming";
+import { Hono } from "hono";
+import { eventsAfter, maxEventSeq } from "../../store/events.ts";
+import { requireScope, type AuthEnv } from "../auth.ts";
+import type { ApiDeps } from "../deps.ts";
+
+const POLL_MS = 500;
+const MAX_PER_POLL = 200;
+
+/**
+ * GET /events/stream: new events as Server-Sent Events (`event: event`, data = the event
+ * JSON, id = its store position). Resumes after `Last-Event-ID`. Polls the store rather
+ * than hooking into writers, so events from every origin (API, logs, backfill) show up.
+ */
+export function eventStreamRoutes(deps: ApiDeps) {
+  const app = new Hono<AuthEnv>();
+  app.get("/events/stream", requireScope("events:read"), (c) =>
+    streamSSE(c, async (stream) => {
+      const resumeFrom = Number(c.req.header("last-event-id"));
+      let last = Number.isInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : maxEventSeq(deps.store.sqlite);
+      let open = true;
+      stream.onAbort(() => {
+        open = false;
+      });
+      await stream.writeSSE({ event: "ready", data: JSON.stringify({ after: last }) });
+      while (open) {
+        const rows = eventsAfter(deps.store.sqlite, last, MAX_PER_POLL);
+        for (const r of rows) {
+          await stream.writeSSE({ event: "event", id: String(r.seq), data: r.body });
+          last = r.seq;
+        }
+        if (rows.length < MAX_PER_POLL) await stream.sleep(POLL_MS);
+      }
+    }),
+  );
+  return app;
+}

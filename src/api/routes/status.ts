@@ -1,0 +1,69 @@
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "zod";
+import { eventsPerMinute } from "../../store/events.ts";
+import { listWebhooks } from "../../store/webhooks.ts";
+import { requireScope, type AuthEnv } from "../auth.ts";
+import type { ApiDeps } from "../deps.ts";
+import { ErrorEnvelope } from "../errors.ts";
+import { queueView, webhookStatus } from "../webhook-view.ts";
+
+export const SourceStatus = z.object({
+  path: z.string(),
+  format: z.string(),
+  status: z.string().meta({ description: "reading, idle (caught up) or missing (waiting for the file)." }),
+  offset: z.number().meta({ description: "Bytes of the current file committed." }),
+  size: z.number(),
+  lag_bytes: z.number(),
+  lines_per_second: z.number().meta({ description: "Over the last minute." }),
+  lines_read: z.number(),
+  lines_not_understood: z.number(),
+  recent_not_understood: z.array(z.string()),
+});
+export type SourceStatus = z.infer<typeof SourceStatus>;
+
+const Status = z.object({
+  version: z.string(),
+  uptime_s: z.number(),
+  sources: z.array(SourceStatus),
+  events_per_minute: z.array(z.number()).meta({ description: "Events stored per minute, last 60 minutes, oldest first." }),
+  webhooks: z.array(
+    z.object({ id: z.string(), name: z.string(), status: z.string(), queue_depth: z.number(), oldest_pending: z.string().nullable(), dead_batches: z.number() }),
+  ),
+});
+
+export function statusRoutes(deps: ApiDeps) {
+  const app = new OpenAPIHono<AuthEnv>();
+  const started = deps.now();
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/status",
+      tags: ["status"],
+      summary: "Sources (offset, lag, lines/s), queues and rates",
+      middleware: [requireScope("webhooks:read")],
+      responses: {
+        200: { description: "hookd's state", content: { "application/json": { schema: z.object({ results: Status }) } } },
+        401: { description: "Missing or invalid API key", content: { "application/json": { schema: ErrorEnvelope } } },
+      },
+    }),
+    (c) => {
+      const now = deps.now();
+      return c.json(
+        {
+          results: {
+            version: deps.version,
+            uptime_s: Math.round((now - started) / 1000),
+            sources: deps.sourceStatus(),
+            events_per_minute: eventsPerMinute(deps.store.sqlite, now, 60),
+            webhooks: listWebhooks(deps.store.db).map((w) => {
+              const q = queueView(deps.store.sqlite, w);
+              return { id: w.id, name: w.name, status: webhookStatus(w), queue_depth: q.queue_depth, oldest_pending: q.oldest_pending, dead_batches: q.dead_batches };
+            }),
+          },
+        },
+        200,
+      );
+    },
+  );
+  return app;
+}

@@ -1,0 +1,201 @@
+/**
+ * Correlation state: what earlier lines said about each queued message, keyed by
+ * host|scope|queue id (scope: the Postfix instance, "" for Exim). Bounded (least recently
+ * seen goes first), expired by log time, and exported as plain JSON so the caller can persist
+ * it next to its file offset and resume mid-message after a restart.
+ */
+
+export interface RcptState {
+  /** Delivery attempts logged so far (sent, deferred, bounced). */
+  n: number;
+  /** A final outcome was reported: a repeated final line is the same event, not a new one. */
+  done?: 1;
+  /** Last deferral, reported again when the message expires. */
+  dsn?: string;
+  resp?: string;
+  relay?: string;
+  orig?: string;
+}
+
+export interface MessageState {
+  qid: string;
+  /** First queue id of the story, when this queue file came from a content filter. */
+  rootQid?: string;
+  /** Key of the live state this one continues (content-filter hop); dropped when it goes. */
+  root?: string;
+  /** Keys of states that continue this one. */
+  kids?: string[];
+  from?: string;
+  size?: number;
+  nrcpt?: number;
+  mid?: string;
+  ip?: string;
+  /** Log time of the line that put the message in the queue: the injection timestamp. */
+  acc?: number;
+  /** A bounce/DSN the MTA made for another message: reported through that one, not itself. */
+  notice?: 1;
+  /** Recipients an injection event was emitted for. */
+  inj?: Record<string, 1>;
+  r: Record<string, RcptState>;
+  /** Log time this message was last mentioned. */
+  seen: number;
+}
+
+/** A content-filter hand-off whose new queue id has not shown up yet. */
+export interface PendingHandoff {
+  src: string;
+  copy: MessageState;
+  at: number;
+}
+
+export interface Snapshot {
+  version: 1;
+  messages: [string, MessageState][];
+  handoffs: [string, PendingHandoff][];
+  latest: number;
+}
+
+export interface StateLimits {
+  maxMessages: number;
+  ttlMs: number;
+}
+
+export class StateTable {
+  readonly messages = new Map<string, MessageState>();
+  readonly pending = new Map<string, PendingHandoff>();
+  /** host|qid → key, to find the other end of a hand-off to another Postfix instance. */
+  private readonly byQid = new Map<string, string>();
+  latest = 0;
+
+  constructor(
+    private readonly limits: StateLimits,
+    snap?: Snapshot,
+  ) {
+    if (!snap) return;
+    this.latest = snap.latest;
+    for (const [key, m] of snap.messages) {
+      this.messages.set(key, m);
+      this.byQid.set(qidKey(key), key);
+    }
+    for (const [key, h] of snap.handoffs) this.pending.set(key, h);
+  }
+
+  get(key: string): MessageState | undefined {
+    return this.messages.get(key);
+  }
+
+  /** The state for key, created if new; either way moved to the young end of the LRU order. */
+  touch(key: string, qid: string, ts: number): MessageState {
+    let m = this.messages.get(key);
+    if (m) this.messages.delete(key);
+    else {
+      m = { qid, r: {}, seen: ts };
+      this.byQid.set(qidKey(key), key);
+      const handoff = this.pending.get(qidKey(key));
+      if (handoff) {
+        this.pending.delete(qidKey(key));
+        const src = this.messages.get(handoff.src);
+        this.link(m, key, src ? handoff.src : undefined, src ?? handoff.copy);
+      }
+    }
+    m.seen = Math.max(m.seen, ts);
+    this.messages.set(key, m);
+    if (this.messages.size > this.limits.maxMessages) {
+      const oldest = this.messages.keys().next().value;
+      if (oldest !== undefined) this.remove(oldest);
+    }
+    return m;
+  }
+
+  keyOfQid(host: string, qid: string): string | undefined {
+    return this.byQid.get(`${host}|${qid}`);
+  }
+
+  /** The live state whose story m continues, or m itself. */
+  story(m: MessageState): MessageState {
+    return (m.root !== undefined && this.messages.get(m.root)) || m;
+  }
+
+  /** Makes `kid` continue the story of `src` (content filter re-queued it). */
+  link(kid: MessageState, kidKey: string, srcKey: string | undefined, src: MessageState): void {
+    const story = this.story(src);
+    const storyKey = src.root !== undefined && story !== src ? src.root : srcKey;
+    if (kidKey === storyKey) return;
+    kid.rootQid = src.rootQid ?? src.qid;
+    copyStory(story, kid);
+    // The filter's side may already have announced recipients (Exim "for"): share them.
+    if (kid.inj) story.inj = { ...story.inj, ...kid.inj };
+    kid.inj = { ...kid.inj, ...story.inj };
+    if (storyKey !== undefined && this.messages.has(storyKey)) {
+      kid.root = storyKey;
+      story.kids ??= [];
+      if (!story.kids.includes(kidKey)) story.kids.push(kidKey);
+    }
+  }
+
+  /** A hand-off from srcKey to a queue id not seen yet (or seen in another instance). */
+  handoff(host: string, newQid: string, srcKey: string, src: MessageState, ts: number): void {
+    const existing = this.byQid.get(`${host}|${newQid}`);
+    const kid = existing === undefined ? undefined : this.messages.get(existing);
+    if (existing !== undefined && kid) this.link(kid, existing, srcKey, src);
+    else {
+      const copy: MessageState = { qid: src.qid, r: {}, seen: ts };
+      copyStory(this.story(src), copy);
+      copy.rootQid = src.rootQid ?? src.qid;
+      copy.inj = { ...this.story(src).inj };
+      this.pending.set(`${host}|${newQid}`, { src: srcKey, copy, at: ts });
+    }
+  }
+
+  /** Forgets a message, first handing its story to the states that continue it. */
+  remove(key: string): void {
+    const m = this.messages.get(key);
+    if (!m) return;
+    this.messages.delete(key);
+    if (this.byQid.get(qidKey(key)) === key) this.byQid.delete(qidKey(key));
+    for (const kidKey of m.kids ?? []) {
+      const kid = this.messages.get(kidKey);
+      if (!kid || kid.root !== key) continue;
+      copyStory(m, kid);
+      kid.inj = { ...kid.inj, ...m.inj };
+      delete kid.root;
+    }
+  }
+
+  /** Drops what has not been mentioned for olderThanMs of log time. */
+  expire(olderThanMs: number): void {
+    const cutoff = this.latest - olderThanMs;
+    for (const [key, m] of this.messages) {
+      if (m.seen >= cutoff) break; // LRU order: the rest are younger
+      this.remove(key);
+    }
+    for (const [key, h] of this.pending) if (h.at < cutoff) this.pending.delete(key);
+  }
+
+  snapshot(): Snapshot {
+    return structuredClone({
+      version: 1,
+      messages: [...this.messages],
+      handoffs: [...this.pending],
+      latest: this.latest,
+    });
+  }
+}
+
+/** The message facts a continuation keeps, so the story survives its original's removal. */
+function copyStory(from: MessageState, to: MessageState): void {
+  if (from.from !== undefined) to.from = from.from;
+  if (from.size !== undefined) to.size = from.size;
+  if (from.nrcpt !== undefined) to.nrcpt = from.nrcpt;
+  if (from.mid !== undefined) to.mid = from.mid;
+  if (from.ip !== undefined) to.ip = from.ip;
+  if (from.acc !== undefined) to.acc = from.acc;
+  if (from.notice) to.notice = 1;
+}
+
+/** "host|scope|qid" → "host|qid". */
+function qidKey(key: string): string {
+  const a = key.indexOf("|");
+  const b = key.lastIndexOf("|");
+  return key.slice(0, a) + key.slice(b);
+}
