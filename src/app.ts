@@ -2,6 +2,7 @@ import os from "node:os";
 import { createApi } from "./api/app.ts";
 import { createHookdMetrics } from "./app-metrics.ts";
 import { createEngine, type Engine, type EngineDeps } from "./deliver/engine.ts";
+import { OAuth2Tokens } from "./deliver/oauth2.ts";
 import { startRetention } from "./deliver/retention.ts";
 import type { Config } from "./config/schema.ts";
 import { parseListen } from "./config/schema.ts";
@@ -60,7 +61,13 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   }
 
   const metrics = createHookdMetrics(store);
-  const engine = createEngine({ store, config, log, version: VERSION, retryPolicy: opts.retryPolicy, onAttempt: metrics.attempt });
+  const attempt = {
+    version: VERSION,
+    timeoutMs: config.delivery.timeout,
+    allowPrivateTargets: config.security.allow_private_targets,
+    tokens: new OAuth2Tokens({ timeoutMs: config.delivery.timeout, allowPrivateTargets: config.security.allow_private_targets, version: VERSION }),
+  };
+  const engine = createEngine({ store, config, log, version: VERSION, retryPolicy: opts.retryPolicy, onAttempt: metrics.attempt, attempt });
   const app = createApi({
     store,
     config,
@@ -68,6 +75,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     log,
     notifyEvents: engine.notify,
     metrics,
+    attempt,
     sourceStatus: () => [],
     now: Date.now,
     hostname: os.hostname(),

@@ -1,5 +1,6 @@
 import type { HookdMetrics } from "../app-metrics.ts";
 import type { Config } from "../config/schema.ts";
+import type { AttemptContext } from "../deliver/attempt.ts";
 import type { SourceStatus } from "./routes/status.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Store } from "../store/db.ts";
@@ -14,6 +15,8 @@ export type ApiDeps = {
   notifyEvents: () => void;
   now: () => number;
   metrics: HookdMetrics;
+  /** How test POSTs and validate reach receivers (same as the engine's). */
+  attempt: AttemptContext;
   /** Tailed log sources as they are now (empty without [[sources]]). */
   sourceStatus: () => SourceStatus[];
   /** Default `host` of events posted without one. */

@@ -6,9 +6,7 @@ import { claimBatch, headBatches, pendingBatchCount, recordAttempt, releaseAllLe
 import type { WebhookRow } from "../store/schema.ts";
 import { listWebhooks } from "../store/webhooks.ts";
 import { cutBatches, type BatchLimits } from "./batcher.ts";
-import { guardedPost } from "./guarded-post.ts";
-import { failureCode, toRetryOutcome } from "./http-client.ts";
-import { requestHeaders } from "./request.ts";
+import { attemptDelivery, attemptFailureCode, attemptRetryOutcome, type AttemptContext } from "./attempt.ts";
 import { nextRetryDelay, shouldDeadLetter, type RetryPolicy } from "./retry-policy.ts";
 
 // The delivery loop. SQLite is the source of truth for every schedule: the loop only wakes
@@ -23,6 +21,8 @@ export type EngineDeps = {
   now?: () => number;
   random?: () => number;
   retryPolicy?: Partial<RetryPolicy>;
+  /** Shared with the API's test POSTs, so OAuth2 tokens are fetched once. */
+  attempt: AttemptContext;
   /** Called after every attempt (metrics, tests). */
   onAttempt?: (a: { webhookId: string; batchId: string; outcome: Outcome["kind"]; status: number | null; latencyMs: number }) => void;
 };
@@ -73,15 +73,14 @@ export function createEngine(deps: EngineDeps): Engine {
   async function send(w: WebhookRow, b: ClaimedBatch, token: string) {
     const startedAt = now();
     const body = new Uint8Array(b.body);
-    const headers = requestHeaders(w, b.id, body, startedAt, deps.version);
-    const result = await guardedPost({ url: w.target, body, headers, timeoutMs: d.timeout }, deps.config.security.allow_private_targets);
+    const result = await attemptDelivery(deps.attempt, w, b.id, body, startedAt);
     const at = now();
     const status = result.kind === "response" ? result.status : null;
-    const code = failureCode(result);
+    const code = attemptFailureCode(result);
     let outcome: Outcome;
     if (status !== null && status >= 200 && status <= 299) outcome = { kind: "delivered" };
     else {
-      const delay = nextRetryDelay({ attempt: b.attempts, outcome: toRetryOutcome(result), policy: deps.retryPolicy, random, nowMs: at });
+      const delay = nextRetryDelay({ attempt: b.attempts, outcome: attemptRetryOutcome(result), policy: deps.retryPolicy, random, nowMs: at });
       outcome = shouldDeadLetter({ firstAttemptAtMs: b.first_attempt_at, nowMs: at, nextDelayMs: delay, retryForMs: d.retry_for })
         ? { kind: "dead" }
         : { kind: "retry", nextAttemptAt: at + delay };
@@ -97,7 +96,8 @@ export function createEngine(deps: EngineDeps): Engine {
         latencyMs: result.latencyMs,
         responseCode: status,
         failureCode: code,
-        responseSnippet: result.kind === "response" ? result.bodySnippet.slice(0, 512) : result.kind === "network" ? result.error : null,
+        responseSnippet:
+          result.kind === "response" ? result.bodySnippet.slice(0, 512) : result.kind === "network" ? result.error : result.kind === "auth" ? result.detail : null,
       },
       outcome,
       at,

@@ -16,6 +16,8 @@ export type PostBatchInput = {
   headers: Record<string, string>;
   timeoutMs: number;
   maxResponseBytes?: number;
+  /** Keep this many bytes of the body as `bodySnippet` (default 1 KiB; a token endpoint needs more). */
+  keepResponseBytes?: number;
 };
 
 export type PostBatchResult =
@@ -65,7 +67,7 @@ export async function postBatch(input: PostBatchInput): Promise<PostBatchResult>
       redirect: "manual",
       signal: controller.signal,
     });
-    const { head, read, complete } = await readCapped(res, maxBytes, SNIPPET_BYTES);
+    const { head, read, complete } = await readCapped(res, maxBytes, input.keepResponseBytes ?? SNIPPET_BYTES);
     // Bun's fetch keeps downloading the rest of a cancelled body into the void; only an
     // abort closes the connection, which is what a receiver streaming gigabytes deserves.
     if (!complete) controller.abort();

@@ -38,7 +38,7 @@ export type MtaLine =
       handoffQid?: string;
     }
   /** Postfix qmgr "from=<>, status=expired, returned to sender": every pending recipient expired. */
-  | { kind: "expired-all"; qid: string }
+  | { kind: "expired-all"; qid: string; from: string }
   | { kind: "reject"; qid?: string; clientIp?: string; from?: string; rcpt?: string; dsn?: string; response?: string }
   /** The queue file is gone (Postfix "removed", Exim "Completed"): correlation state can go. */
   | { kind: "done"; qid: string }

@@ -1,7 +1,8 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { replayEvents } from "../../deliver/replay.ts";
-import { describeResult, sendNow } from "../../deliver/send-now.ts";
+import { attemptFailureCode, describeAttempt } from "../../deliver/attempt.ts";
+import { sendNow } from "../../deliver/send-now.ts";
 import { generateSecret } from "../../deliver/sign.ts";
 import { sampleEvent } from "../../events/samples.ts";
 import { EVENT_TYPES } from "../../events/schema.ts";
@@ -96,20 +97,19 @@ export function webhookActionRoutes(deps: ApiDeps) {
         : w.events.includes("*")
           ? [sampleEvent("delivery", { host: deps.hostname, now })]
           : w.events.slice(0, 5).map((t, i) => sampleEvent(t as (typeof EVENT_TYPES)[number], { host: deps.hostname, now, index: i }));
-      const { result } = await sendNow({ webhook: w, events, timeoutMs: deps.config.delivery.timeout,
-    allowPrivateTargets: deps.config.security.allow_private_targets, version: deps.version, now });
+      const { result } = await sendNow(deps.attempt, w, events, now);
       const good = result.kind === "response" && result.status >= 200 && result.status < 300;
       return c.json(
         {
           results: {
-            msg: good ? "Test POST to webhook succeeded" : `Test POST to webhook failed: ${describeResult(result)}`,
+            msg: good ? "Test POST to webhook succeeded" : `Test POST to webhook failed: ${describeAttempt(result)}`,
             response: {
               status: result.kind === "response" ? result.status : null,
               headers: result.kind === "response" ? result.headers : {},
               body: result.kind === "response" ? result.bodySnippet : "",
             },
             latency_ms: result.latencyMs,
-            failure_code: good ? null : result.kind === "response" ? `http_${result.status}` : result.kind === "timeout" ? "timeout" : result.error,
+            failure_code: attemptFailureCode(result),
           },
         },
         200,

@@ -2,7 +2,8 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { ulid } from "ulid";
 import { sampleEvent } from "../../events/samples.ts";
-import { describeResult, sendNow } from "../../deliver/send-now.ts";
+import { describeAttempt } from "../../deliver/attempt.ts";
+import { sendNow } from "../../deliver/send-now.ts";
 import { generateSecret } from "../../deliver/sign.ts";
 import { privateTargetReason } from "../../deliver/target-guard.ts";
 import type { WebhookInsert, WebhookRow } from "../../store/schema.ts";
@@ -75,16 +76,9 @@ async function checkTargets(deps: ApiDeps, w: Partial<WebhookRow>) {
 /** The test POST: the target must answer 2xx to a signed sample batch, or nothing is saved. */
 async function testPost(deps: ApiDeps, w: WebhookRow) {
   const now = deps.now();
-  const { result } = await sendNow({
-    webhook: w,
-    events: [sampleEvent("delivery", { host: "hookd-test", now })],
-    timeoutMs: deps.config.delivery.timeout,
-    allowPrivateTargets: deps.config.security.allow_private_targets,
-    version: deps.version,
-    now,
-  });
+  const { result } = await sendNow(deps.attempt, w, [sampleEvent("delivery", { host: "hookd-test", now })], now);
   if (result.kind === "response" && result.status >= 200 && result.status < 300) return;
-  throw new ApiError({ message: `test POST to the target failed: ${describeResult(result)}`, field: "target", code: "verification_failed" });
+  throw new ApiError({ message: `test POST to the target failed: ${describeAttempt(result)}`, field: "target", code: "verification_failed" });
 }
 
 function mustGet(deps: ApiDeps, id: string): WebhookRow {

@@ -71,7 +71,7 @@ export function parseStatus(qid: string, body: string): MtaLine {
   if (response) line.response = response;
 
   if (outcome === "delivery" && response) {
-    const next = handoffTarget(relay, response);
+    const next = handoffTarget(qid, relay, response);
     if (next) line.handoffQid = next;
   }
   return line;
@@ -82,8 +82,10 @@ export function parseStatus(qid: string, body: string): MtaLine {
  * "from MTA(...)" relay of its downstream's reply) is a content filter or another local
  * Postfix instance taking the message: the story continues under NEWID.
  */
-function handoffTarget(relay: string | undefined, response: string): string | undefined {
+function handoffTarget(qid: string, relay: string | undefined, response: string): string | undefined {
   if (!relay) return undefined;
   if (!isLocalAddr(bracketAddr(relay)) && !response.includes("from MTA(")) return undefined;
-  return queuedAs(response);
+  const next = queuedAs(response);
+  // The same id back cannot be this machine's queue: it is another host's, so a real delivery.
+  return next === qid ? undefined : next;
 }

@@ -81,7 +81,7 @@ function qmgrFrom(qid: string, body: string): MtaLine {
   const a = angle(body, 5);
   if (!a) return UNKNOWN;
   const rest = body.slice(a.end);
-  if (rest.includes("status=expired") || rest.includes("status=force-expired")) return { kind: "expired-all", qid };
+  if (rest.includes("status=expired") || rest.includes("status=force-expired")) return { kind: "expired-all", qid, from: a.value };
   const size = parseNumber(keyValue(rest, "size="));
   if (size === undefined) return UNKNOWN;
   const line: MtaLine & { kind: "accepted" } = { kind: "accepted", qid, from: a.value, size };

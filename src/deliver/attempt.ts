@@ -1,0 +1,54 @@
+import type { WebhookRow } from "../store/schema.ts";
+import { guardedPost } from "./guarded-post.ts";
+import { failureCode, toRetryOutcome, type PostBatchResult } from "./http-client.ts";
+import type { OAuth2Tokens } from "./oauth2.ts";
+import { requestHeaders } from "./request.ts";
+import type { RetryOutcome } from "./retry-policy.ts";
+
+// One delivery attempt of one body to one webhook, whoever asks for it (the engine, the
+// test POST at create, the validate endpoint): headers, signature, receiver auth, the
+// private-target guard, and OAuth2's "refetch once on 401".
+
+export type AttemptContext = { version: string; timeoutMs: number; allowPrivateTargets: boolean; tokens: OAuth2Tokens };
+
+export type AttemptWebhook = Pick<
+  WebhookRow,
+  "id" | "target" | "format" | "secret" | "previousSecret" | "previousSecretUntil" | "authType" | "authToken" | "authCredentials" | "authRequestDetails" | "customHeaders" | "signingPrivateKey"
+>;
+
+export type AttemptResult = PostBatchResult | { kind: "auth"; failureCode: string; detail: string; latencyMs: number };
+
+export async function attemptDelivery(ctx: AttemptContext, w: AttemptWebhook, batchId: string, body: Uint8Array<ArrayBuffer>, nowMs: number): Promise<AttemptResult> {
+  const headers = requestHeaders(w, batchId, body, nowMs, ctx.version);
+  const post = () => guardedPost({ url: w.target, body, headers, timeoutMs: ctx.timeoutMs }, ctx.allowPrivateTargets);
+  if (w.authType !== "oauth2" || !w.authRequestDetails) return post();
+
+  const details = w.authRequestDetails;
+  const started = performance.now();
+  for (let refetched = false; ; refetched = true) {
+    const t = await ctx.tokens.get(w.id, details);
+    if (!t.ok) return { kind: "auth", failureCode: t.failureCode, detail: t.detail, latencyMs: Math.round(performance.now() - started) };
+    headers["authorization"] = `Bearer ${t.token}`;
+    const r = await post();
+    if (r.kind === "response" && r.status === 401 && !refetched) {
+      ctx.tokens.invalidate(w.id, details);
+      continue;
+    }
+    return r;
+  }
+}
+
+export function attemptFailureCode(r: AttemptResult): string | null {
+  return r.kind === "auth" ? r.failureCode : failureCode(r);
+}
+
+export function attemptRetryOutcome(r: AttemptResult): RetryOutcome {
+  return r.kind === "auth" ? { kind: "network" } : toRetryOutcome(r);
+}
+
+export function describeAttempt(r: AttemptResult): string {
+  if (r.kind === "response") return `the receiver answered HTTP ${r.status}`;
+  if (r.kind === "timeout") return `the receiver did not answer within the timeout (${r.latencyMs} ms)`;
+  if (r.kind === "auth") return `no OAuth2 token: ${r.detail}`;
+  return r.error.startsWith("PRIVATE_TARGET") ? r.error.slice("PRIVATE_TARGET: ".length) : `the request failed: ${r.error}`;
+}

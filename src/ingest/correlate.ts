@@ -1,0 +1,195 @@
+import { type EventDraft, type MailEvent, toEvent } from "./emit.ts";
+import type { MtaLine } from "./mta-line.ts";
+import type { LogRecord } from "./record.ts";
+import { type MessageState, type Snapshot, type StateLimits, StateTable } from "./state.ts";
+
+/**
+ * Turns parsed lines into events, remembering per queued message what earlier lines said
+ * (sender, size, Message-ID, client) so every event carries it.
+ *
+ * Injection timing: Postfix names a message's recipients only in its delivery lines, so the
+ * injection for a recipient is emitted just before that recipient's first delivery, delay,
+ * bounce or expiry, stamped with the time the message entered the queue (qmgr "from=" /
+ * Exim "<="). When Exim lists the recipients on its "<=" line, injections go out right then.
+ * No injection is emitted for a message whose queue entry was never seen (it came in before
+ * hookd started reading), for null-sender mail, or for bounces the MTA generated.
+ *
+ * Content filters: a "sent ... queued as NEW" to a hop on this machine is not a delivery; NEW
+ * continues the same story (same queue_id reported: the original's, same sender, client,
+ * Message-ID, and no second injection for recipients already announced).
+ */
+export class Correlator {
+  readonly state: StateTable;
+
+  constructor(limits: StateLimits, snap?: Snapshot) {
+    this.state = new StateTable(limits, snap);
+  }
+
+  /** Events for one line. `host` is the label events carry; `rec.host` scopes the state. */
+  apply(rec: LogRecord, line: MtaLine, host: string): MailEvent[] {
+    if (rec.ts > this.state.latest) this.state.latest = rec.ts;
+    const scope = scopeOf(rec.instance);
+    const keyOf = (qid: string) => `${rec.host}|${scope}|${qid}`;
+    const out: MailEvent[] = [];
+    const ctx = { rec, host, scope, out };
+
+    switch (line.kind) {
+      case "accepted": {
+        const m = this.state.touch(keyOf(line.qid), line.qid, rec.ts);
+        // A content filter's re-queued copy keeps the original's facts (size before the
+        // filter added headers, the real client rather than the filter).
+        const own = m.rootQid === undefined;
+        if (own || m.from === undefined) m.from = line.from;
+        if (line.size !== undefined && (own || m.size === undefined)) m.size = line.size;
+        if (line.nrcpt !== undefined && (own || m.nrcpt === undefined)) m.nrcpt = line.nrcpt;
+        if (line.clientIp !== undefined && m.ip === undefined) m.ip = line.clientIp;
+        if (line.messageId !== undefined) m.mid = line.messageId;
+        if (line.noticeOf !== undefined) m.notice = 1;
+        // qmgr repeats this line on every retry: the first one is when the message came in.
+        m.acc ??= rec.ts;
+        for (const rcpt of line.rcpts ?? []) this.inject(ctx, m, rcpt);
+        break;
+      }
+      case "client": {
+        const key = keyOf(line.qid);
+        const m = this.state.touch(key, line.qid, rec.ts);
+        if (line.clientIp !== undefined && (m.rootQid === undefined || m.ip === undefined)) m.ip = line.clientIp;
+        if (line.origQid !== undefined && m.root === undefined && m.rootQid === undefined) {
+          const srcKey = this.state.get(keyOf(line.origQid)) ? keyOf(line.origQid) : this.state.keyOfQid(rec.host, line.origQid);
+          const src = srcKey === undefined ? undefined : this.state.get(srcKey);
+          if (src && srcKey !== undefined) this.state.link(m, key, srcKey, src);
+        }
+        break;
+      }
+      case "message-id":
+        this.state.touch(keyOf(line.qid), line.qid, rec.ts).mid = line.messageId;
+        break;
+      case "notice":
+        this.state.touch(keyOf(line.qid), line.qid, rec.ts);
+        this.state.touch(keyOf(line.noticeQid), line.noticeQid, rec.ts).notice = 1;
+        break;
+      case "rcpt":
+        this.recipient(ctx, keyOf(line.qid), line);
+        break;
+      case "expired-all": {
+        const m = this.state.touch(keyOf(line.qid), line.qid, rec.ts);
+        const story = this.state.story(m);
+        if (story.notice || (story.from ?? line.from) === "") break;
+        const rcpts = Object.entries(m.r);
+        if (rcpts.length === 0) {
+          // Its recipients were never logged here (it was deferred before hookd started reading).
+          out.push(this.draft(ctx, m, { type: "expired", mailFrom: story.from ?? line.from, response: "expired, returned to sender" }));
+        }
+        for (const [rcpt, rs] of rcpts) {
+          if (rs.done) continue;
+          this.inject(ctx, m, rcpt, rs.orig);
+          rs.done = 1;
+          out.push(this.draft(ctx, m, { type: "expired", rcpt, orig: rs.orig, relay: rs.relay, dsn: rs.dsn, response: rs.resp ?? "expired, returned to sender", attempt: rs.n }));
+        }
+        break;
+      }
+      case "reject": {
+        const m = line.qid === undefined ? undefined : this.state.get(keyOf(line.qid));
+        const d: Draft = { type: "policy_rejection", rcpt: line.rcpt, dsn: line.dsn, response: line.response };
+        if (m) out.push(this.draft(ctx, m, { ...d, mailFrom: line.from, clientIp: line.clientIp }));
+        else out.push(toEvent({ ...d, type: "policy_rejection", ts: rec.ts, host, scope, queueId: line.qid, mailFrom: line.from, clientIp: line.clientIp }));
+        break;
+      }
+      case "done":
+        this.state.remove(keyOf(line.qid));
+        break;
+    }
+    return out;
+  }
+
+  private recipient(ctx: Ctx, key: string, line: MtaLine & { kind: "rcpt" }): void {
+    const m = this.state.touch(key, line.qid, ctx.rec.ts);
+    if (this.state.story(m).notice) return;
+    const rs = (m.r[line.rcpt] ??= { n: 0 });
+    if (line.orig !== undefined) rs.orig = line.orig;
+    // A final outcome logged twice (a duplicated line, a per-recipient expiry after qmgr's
+    // message-wide one) is one event.
+    if (rs.done && line.outcome !== "delay") return;
+    if (line.outcome !== "expired") rs.n++;
+    this.inject(ctx, m, line.rcpt, line.orig);
+    if (line.handoffQid !== undefined) {
+      rs.done = 1;
+      this.state.handoff(ctx.rec.host, line.handoffQid, key, m, ctx.rec.ts);
+      return;
+    }
+    if (line.outcome === "delay") {
+      rs.dsn = line.dsn;
+      rs.resp = line.response;
+      rs.relay = line.relay;
+    } else rs.done = 1;
+    const expiredWithoutReason = line.outcome === "expired" && !line.dsn;
+    ctx.out.push(
+      this.draft(ctx, m, {
+        type: line.outcome,
+        rcpt: line.rcpt,
+        orig: line.orig,
+        relay: line.relay ?? (expiredWithoutReason ? rs.relay : undefined),
+        dsn: line.dsn ?? (line.outcome === "expired" ? rs.dsn : undefined),
+        response: expiredWithoutReason && rs.resp ? rs.resp : line.response,
+        delay: line.delay,
+        attempt: rs.n,
+      }),
+    );
+  }
+
+  /** The injection for rcpt, unless already emitted for it (or its original address). */
+  private inject(ctx: Ctx, m: MessageState, rcpt: string, orig?: string): void {
+    const story = this.state.story(m);
+    if (story.acc === undefined || !story.from || story.notice) return;
+    const inj = (story.inj ??= {});
+    if (inj[rcpt] || (orig !== undefined && inj[orig])) return;
+    inj[rcpt] = 1;
+    if (story !== m) (m.inj ??= {})[rcpt] = 1;
+    ctx.out.push(this.draft(ctx, m, { type: "injection", rcpt, orig, ts: story.acc }));
+  }
+
+  private draft(ctx: Ctx, m: MessageState, d: Draft): MailEvent {
+    const story = this.state.story(m);
+    const base: EventDraft = {
+      type: d.type,
+      ts: ctx.rec.ts,
+      host: ctx.host,
+      scope: ctx.scope,
+      queueId: m.rootQid ?? m.qid,
+      messageId: story.mid ?? m.mid,
+      mailFrom: story.from ?? m.from,
+      size: story.size ?? m.size,
+      nrcpt: story.nrcpt ?? m.nrcpt,
+      clientIp: story.ip ?? m.ip,
+    };
+    return toEvent(Object.assign(base, definedOnly(d)));
+  }
+
+  snapshot(): Snapshot {
+    return this.state.snapshot();
+  }
+}
+
+type Draft = Partial<EventDraft> & Pick<EventDraft, "type">;
+
+interface Ctx {
+  rec: LogRecord;
+  host: string;
+  scope: string;
+  out: MailEvent[];
+}
+
+/**
+ * Postfix queues belong to an instance ("postfix-out"); "postfix/submission" is a service
+ * of the "postfix" instance, logging under its own syslog_name but sharing its queue.
+ */
+export function scopeOf(instance: string): string {
+  const slash = instance.indexOf("/");
+  return slash === -1 ? instance : instance.slice(0, slash);
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
