@@ -4,6 +4,7 @@ import { createHookdMetrics } from "./app-metrics.ts";
 import { createEngine, type Engine, type EngineDeps } from "./deliver/engine.ts";
 import { OAuth2Tokens } from "./deliver/oauth2.ts";
 import { startRetention } from "./deliver/retention.ts";
+import { startDnsVerifier } from "./deliver/dns-verifier.ts";
 import type { Config } from "./config/schema.ts";
 import { parseListen } from "./config/schema.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
@@ -98,6 +99,13 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   }
   engine.start();
   const retention = startRetention(store.sqlite, config.storage.retention, log);
+  const dnsVerifier = startDnsVerifier({
+    store,
+    servers: config.verification.dns_servers,
+    intervalMs: config.verification.dns_interval,
+    log,
+    onVerified: engine.notify,
+  });
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   const url = `http://${host}:${server.port}`;
   log.info("hookd started", { version: VERSION, listen: url, store: config.storage.path, pid: process.pid });
@@ -114,6 +122,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       // close the store they record into.
       await server.stop();
       retention.stop();
+      dnsVerifier.stop();
       await engine.stop();
       store.close();
       lock.release();

@@ -13,6 +13,7 @@ import { eventStreamRoutes } from "./routes/events-stream.ts";
 import { statusRoutes } from "./routes/status.ts";
 import { webhookInsightRoutes } from "./routes/webhook-insight.ts";
 import { webhookActionRoutes } from "./routes/webhook-actions.ts";
+import { webhookVerifyRoutes } from "./routes/webhook-verify.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 
 // Imported as text so `bun build --compile` embeds it; the .html typing says HTMLBundle.
@@ -84,6 +85,7 @@ export function createApi(deps: ApiDeps) {
   api.use("*", bodyLimit({ maxSize: deps.config.server.max_body_size }));
   api.use("*", authenticate(deps.store.db));
   api.use("*", rateLimit(deps.config.server.rate_limit, deps.now));
+  api.route("/", webhookVerifyRoutes(deps));
   api.route("/", webhookRoutes(deps));
   api.route("/", webhookActionRoutes(deps));
   api.route("/", eventStreamRoutes(deps));

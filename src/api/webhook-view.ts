@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { backlog, queueStats } from "../store/batches.ts";
 import type { WebhookRow } from "../store/schema.ts";
+import { TXT_PREFIX, txtNames } from "../deliver/verify.ts";
 import type { WebhookView } from "./schemas/webhook.ts";
 
 export const REDACTED = "********";
@@ -40,7 +41,6 @@ export function webhookLinks(baseUrl: string, id: string) {
 /** The API's view of a webhook: every credential redacted, times as RFC 3339. */
 export function webhookView(w: WebhookRow, baseUrl: string, db: Database): WebhookView {
   return {
-    ...queueView(db, w),
     id: w.id,
     name: w.name,
     target: w.target,
@@ -67,6 +67,10 @@ export function webhookView(w: WebhookRow, baseUrl: string, db: Database): Webho
     last_successful: iso(w.lastSuccessAt),
     last_failure: iso(w.lastFailureAt),
     last_failure_code: w.lastFailureCode,
+    ...queueView(db, w),
+    ...(w.verification === "dns_txt" && w.verifiedAt === null && w.verificationState?.dnsToken
+      ? { dns_txt_record: { names: txtNames(w.target), value: TXT_PREFIX + w.verificationState.dnsToken } }
+      : {}),
     links: webhookLinks(baseUrl, w.id),
   };
 }

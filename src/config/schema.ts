@@ -126,6 +126,13 @@ export const ConfigSchema = section({
   security: section({
     allow_private_targets: z.boolean({ error: expected("true or false") }).default(true),
   }).prefault({}),
+  verification: section({
+    dns_servers: z
+      .array(listen, { error: expected('a list of "host:port" DNS servers') })
+      .max(8, { error: expected("at most 8 DNS servers") })
+      .default([]),
+    dns_interval: duration(1).default(60_000),
+  }).prefault({}),
   log: section({
     level: oneOf(LOG_LEVELS).default("info"),
   }).prefault({}),

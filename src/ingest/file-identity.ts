@@ -57,40 +57,65 @@ export async function extendFingerprint(fh: FileHandle, fingerprint: string, upT
   return buf.length === had ? fingerprint : hash(buf);
 }
 
-export type FoundFile = { fh: FileHandle; dev: number; ino: number; size: number; how: "inode" | "copy" };
+export type OpenFile = { fh: FileHandle; name: string; dev: number; ino: number; size: number };
+export type FoundFile = OpenFile & { how: "inode" | "copy" };
+
+/** Names in the directory of `path` that look like its rotations, likeliest first. */
+async function rotatedNames(path: string): Promise<{ rotated: string[]; others: string[] }> {
+  const base = basename(path);
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  const rotated = names.filter((n) => n !== base && n.startsWith(base) && !COMPRESSED.test(n)).sort();
+  const preferred = [`${base}.1`, `${base}.0`].filter((n) => rotated.includes(n));
+  const ordered = [...new Set([...preferred, ...rotated])];
+  return { rotated: ordered, others: names.filter((n) => n !== base && !ordered.includes(n)) };
+}
+
+/** The name (in the directory of `path`, never `path` itself) of the file with this device and inode. */
+export async function nameOfInode(path: string, dev: number, ino: number, everywhere = false): Promise<string | null> {
+  const { rotated, others } = await rotatedNames(path);
+  for (const name of everywhere ? [...rotated, ...others] : rotated) {
+    const st = await stat(join(dirname(path), name)).catch(() => null);
+    if (st?.isFile() && st.dev === dev && st.ino === ino) return name;
+  }
+  return null;
+}
 
 /**
  * Finds where the file of `want` went, in the directory of `path` (never `path` itself):
- * first a file with the same device and inode (renamed: `<name>.1` is tried first), then a
+ * first the file with the same device and inode (renamed: `<name>.1` is tried first), then a
  * rotated name (`<name>.1`, `<name>-20250101`, …; compressed ones skipped) starting with the
  * same bytes — the copy copytruncate leaves. Either must be at least `want.offset` long.
  */
 export async function findRotated(path: string, want: Checkpoint): Promise<FoundFile | null> {
   const dir = dirname(path);
-  const base = basename(path);
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return null;
-  }
-  const rotated = names.filter((n) => n !== base && n.startsWith(base) && !COMPRESSED.test(n)).sort();
-  const preferred = [`${base}.1`, `${base}.0`].filter((n) => rotated.includes(n));
-  const rotatedFirst = [...new Set([...preferred, ...rotated])];
-  const everything = [...new Set([...rotatedFirst, ...names.filter((n) => n !== base)])];
-
-  for (const name of everything) {
-    const st = await stat(join(dir, name)).catch(() => null);
-    if (!st?.isFile() || st.dev !== want.dev || st.ino !== want.ino) continue;
-    const found = await openIfStartsLike(join(dir, name), want, "inode");
-    if (found) return found;
-  }
+  const name = await nameOfInode(path, want.dev, want.ino, true);
+  const byInode = name ? await openIfStartsLike(join(dir, name), want, "inode") : null;
+  if (byInode) return byInode;
   if (!fingerprintBytes(want.fingerprint)) return null; // nothing to compare a copy with
-  for (const name of rotatedFirst) {
+  for (const name of (await rotatedNames(path)).rotated) {
     const found = await openIfStartsLike(join(dir, name), want, "copy");
     if (found) return found;
   }
   return null;
+}
+
+/**
+ * logrotate's numbering: the files rotated after `<base>.N` are `<base>.N-1` … `<base>.1`.
+ * Opens those that exist uncompressed, oldest first; none for other names.
+ */
+export async function openNewerRotations(path: string, name: string): Promise<OpenFile[]> {
+  const base = basename(path);
+  const n = name.startsWith(`${base}.`) ? Number(name.slice(base.length + 1)) : NaN;
+  const out: OpenFile[] = [];
+  for (let i = n - 1; Number.isInteger(i) && i >= 1 && i < 1000; i--) {
+    const file = join(dirname(path), `${base}.${i}`);
+    const fh = await open(file, "r").catch(() => null);
+    if (!fh) continue;
+    const st = await fh.stat().catch(() => null);
+    if (st?.isFile()) out.push({ fh, name: `${base}.${i}`, dev: st.dev, ino: st.ino, size: st.size });
+    else await fh.close().catch(() => {});
+  }
+  return out;
 }
 
 async function openIfStartsLike(file: string, want: Checkpoint, how: FoundFile["how"]): Promise<FoundFile | null> {
@@ -100,7 +125,9 @@ async function openIfStartsLike(file: string, want: Checkpoint, how: FoundFile["
     const st = await fh.stat();
     const sameInode = st.dev === want.dev && st.ino === want.ino;
     if (st.isFile() && st.size >= want.offset && (how === "copy" || sameInode)) {
-      if ((await extendFingerprint(fh, want.fingerprint, 0)) !== null) return { fh, dev: st.dev, ino: st.ino, size: st.size, how };
+      if ((await extendFingerprint(fh, want.fingerprint, 0)) !== null) {
+        return { fh, name: basename(file), dev: st.dev, ino: st.ino, size: st.size, how };
+      }
     }
   } catch {
     // unreadable: not the one

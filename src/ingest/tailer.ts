@@ -47,7 +47,10 @@ import {
   extendFingerprint,
   findRotated,
   fingerprintFile,
+  nameOfInode,
+  openNewerRotations,
   type Checkpoint,
+  type OpenFile,
 } from "./file-identity.ts";
 import { readFinalLine, readLines } from "./line-reader.ts";
 
@@ -155,8 +158,9 @@ export function createTailer(opts: TailerOptions): Tailer {
     try {
       fh = await open(path, "r");
     } catch (err) {
-      if (isMissing(err)) return null;
-      throw err;
+      if (!isMissing(err)) throw err;
+      opened = true; // a file that appears later is new: read it whole
+      return null;
     }
     const st = await fh.stat();
     if (!st.isFile()) {
@@ -190,6 +194,25 @@ export function createTailer(opts: TailerOptions): Tailer {
     }
   }
 
+  function sourceOf(f: OpenFile, at: Partial<Source> = {}): Source {
+    const { fh, dev, ino, size } = f;
+    return { fh, dev, ino, size, offset: 0, fingerprint: EMPTY_FINGERPRINT, waitMs: 0, quietSince: now(), reason: null, ...at };
+  }
+
+  /**
+   * Queues the rotated files newer than `name` (logrotate numbering: .2 was rotated before
+   * .1), so that two rotations between two polls, or while down, lose nothing. Returns them
+   * to go right after the file at `name`; files already queued are skipped.
+   */
+  async function newerThan(name: string, queued: Array<{ dev: number; ino: number }>): Promise<Source[]> {
+    const out: Source[] = [];
+    for (const f of await openNewerRotations(path, name)) {
+      if (queued.some((q) => q.dev === f.dev && q.ino === f.ino)) await f.fh.close().catch(() => {});
+      else out.push(sourceOf(f, { waitMs: rotateWaitMs, reason: "rotated" }));
+    }
+    return out;
+  }
+
   /** The first poll with a checkpoint: find the file it belongs to. */
   async function resume(cp: Checkpoint): Promise<void> {
     const live = await openSource(null);
@@ -201,15 +224,16 @@ export function createTailer(opts: TailerOptions): Tailer {
     }
     const old = await findRotated(path, cp);
     if (old) {
-      const { fh, dev, ino, size } = old;
       const waitMs = old.how === "inode" ? rotateWaitMs : 0;
-      queue.push({ fh, dev, ino, size, offset: cp.offset, fingerprint: cp.fingerprint, waitMs, quietSince: now(), reason: null });
-    } else {
+      queue.push(sourceOf(old, { offset: cp.offset, fingerprint: cp.fingerprint, waitMs }));
+      queue.push(...(await newerThan(old.name, live ? [old, live] : [old])));
+    } else if (cp.offset > 0) {
       counts.checkpointsLost++;
     }
+    if (!live) return;
     if (same) counts.truncations++;
     else counts.rotations++;
-    if (live) queue.push({ ...live, reason: same ? "truncated" : "rotated" });
+    queue.push({ ...live, reason: same ? "truncated" : "rotated" });
   }
 
   /** The head, which follows the path, no longer holds what was read: read it again from 0. */
@@ -220,8 +244,8 @@ export function createTailer(opts: TailerOptions): Tailer {
     if (before.offset === 0) return;
     const copy = await findRotated(path, before);
     if (!copy) return;
-    const { fh, dev, ino, size } = copy;
-    queue.unshift({ fh, dev, ino, size, offset: before.offset, fingerprint: before.fingerprint, waitMs: 0, quietSince: now(), reason: null });
+    const newer = await newerThan(copy.name, [copy, head]);
+    queue.unshift(sourceOf(copy, { offset: before.offset, fingerprint: before.fingerprint }), ...newer);
   }
 
   async function finishHead(): Promise<void> {
@@ -269,8 +293,9 @@ export function createTailer(opts: TailerOptions): Tailer {
 
       const read = await readLines(head.fh, head.offset, buf, limits);
       const st = await head.fh.stat();
+      const changed = st.size !== head.size;
       head.size = st.size;
-      const upTo = Math.min(Math.max(read.end, head.offset), FINGERPRINT_MAX_BYTES);
+      const upTo = Math.min(read.end, FINGERPRINT_MAX_BYTES);
       const fingerprint = st.size >= read.end ? await extendFingerprint(head.fh, head.fingerprint, upTo) : null;
       if (fingerprint === null) {
         // not the bytes we read before: truncated (what was just read may be the new content)
@@ -293,9 +318,12 @@ export function createTailer(opts: TailerOptions): Tailer {
         }
         if (at.dev !== head.dev || at.ino !== head.ino) {
           const next = await openSource("rotated");
-          if (next) {
+          if (next && next.dev === head.dev && next.ino === head.ino) await next.fh.close();
+          else if (next) {
             counts.rotations++;
             Object.assign(head, { waitMs: rotateWaitMs, quietSince: now() });
+            const name = await nameOfInode(path, head.dev, head.ino);
+            if (name) queue.push(...(await newerThan(name, [head, next])));
             queue.push(next);
             continue; // read the old file once more: the stat above came after the rename
           }
@@ -305,7 +333,7 @@ export function createTailer(opts: TailerOptions): Tailer {
       }
 
       // A rotated file at its end: leave it once it has stayed unchanged for waitMs.
-      if (st.size !== head.size) head.quietSince = now();
+      if (changed) head.quietSince = now();
       if (now() - head.quietSince < head.waitMs) {
         status = "idle";
         return unreturned(head);

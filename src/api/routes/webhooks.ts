@@ -6,6 +6,7 @@ import { describeAttempt } from "../../deliver/attempt.ts";
 import { sendNow } from "../../deliver/send-now.ts";
 import { generateSecret } from "../../deliver/sign.ts";
 import { privateTargetReason } from "../../deliver/target-guard.ts";
+import { newDnsToken, newHandshake, sendHandshake, TXT_PREFIX, txtNames } from "../../deliver/verify.ts";
 import type { WebhookInsert, WebhookRow } from "../../store/schema.ts";
 import { maxEventSeq } from "../../store/events.ts";
 import { deleteWebhook, getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks.ts";
@@ -73,6 +74,37 @@ async function checkTargets(deps: ApiDeps, w: Partial<WebhookRow>) {
   }
 }
 
+type VerificationInfo = { type: string; status: "pending_verification"; txt_record?: { names: string[]; value: string } };
+
+/**
+ * Starts the target's proof of consent and returns what to store and what to tell the
+ * client. test_post must pass now; handshake must reach the target now; dns_txt waits.
+ */
+async function beginVerification(deps: ApiDeps, w: WebhookRow): Promise<{ patch: Partial<WebhookInsert>; info?: VerificationInfo }> {
+  if (w.verification === "test_post") {
+    await testPost(deps, w);
+    return { patch: { verificationState: null, verifiedAt: null } };
+  }
+  if (w.verification === "none") return { patch: { verificationState: null, verifiedAt: null } };
+  if (w.verification === "handshake") {
+    const keys = newHandshake();
+    const result = await sendHandshake(deps.attempt, w, keys, deps.now());
+    if (!(result.kind === "response" && result.status >= 200 && result.status < 300)) {
+      throw new ApiError({ message: `handshake POST to the target failed: ${describeAttempt(result)}`, field: "target", code: "verification_failed" });
+    }
+    return { patch: { verificationState: keys, verifiedAt: null }, info: { type: "handshake", status: "pending_verification" } };
+  }
+  const token = newDnsToken();
+  const names = txtNames(w.target);
+  if (names.length === 0) {
+    throw new ApiError({ message: "target: dns_txt verification needs a target with a domain name, not an IP address", field: "target", code: "invalid_value" });
+  }
+  return {
+    patch: { verificationState: { dnsToken: token }, verifiedAt: null },
+    info: { type: "dns_txt", status: "pending_verification", txt_record: { names, value: TXT_PREFIX + token } },
+  };
+}
+
 /** The test POST: the target must answer 2xx to a signed sample batch, or nothing is saved. */
 async function testPost(deps: ApiDeps, w: WebhookRow) {
   const now = deps.now();
@@ -132,11 +164,14 @@ export function webhookRoutes(deps: ApiDeps) {
       } as WebhookRow;
       checkAuth(row);
       await checkTargets(deps, row);
-      if (body.verification === "test_post") await testPost(deps, { ...row, previousSecret: null, previousSecretUntil: null } as WebhookRow);
-      const saved = insertWebhook(deps.store.db, row as WebhookInsert);
+      const { patch, info } = await beginVerification(deps, { ...row, previousSecret: null, previousSecretUntil: null } as WebhookRow);
+      const saved = insertWebhook(deps.store.db, { ...row, ...patch } as WebhookInsert);
       deps.notifyEvents();
-      deps.log.info("webhook created", { webhook_id: saved.id, target: saved.target, events: saved.events });
-      return c.json({ results: { id: saved.id, links: webhookLinks(baseUrl(c.req.url), saved.id), secret: saved.secret } }, 201);
+      deps.log.info("webhook created", { webhook_id: saved.id, target: saved.target, events: saved.events, verification: saved.verification });
+      return c.json(
+        { results: { id: saved.id, links: webhookLinks(baseUrl(c.req.url), saved.id), secret: saved.secret, ...(info ? { verification: info } : {}) } },
+        201,
+      );
     },
   );
 
@@ -172,9 +207,10 @@ export function webhookRoutes(deps: ApiDeps) {
     const merged = { ...current, ...patch } as WebhookRow;
     checkAuth(merged);
     await checkTargets(deps, merged);
+    // A new target, or a new way of verifying, must prove itself again.
     const targetChanged = patch.target !== undefined && patch.target !== current.target;
-    const verificationNowTestPost = patch.verification === "test_post" && current.verification !== "test_post";
-    if (merged.verification === "test_post" && (targetChanged || verificationNowTestPost)) await testPost(deps, merged);
+    const verificationChanged = patch.verification !== undefined && patch.verification !== current.verification;
+    if (targetChanged || verificationChanged) Object.assign(patch, (await beginVerification(deps, merged)).patch);
     const saved = updateWebhook(deps.store.db, id, { ...patch, updatedAt: deps.now() })!;
     deps.notifyEvents();
     deps.log.info("webhook updated", { webhook_id: id, fields: Object.keys(body) });

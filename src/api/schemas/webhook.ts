@@ -185,11 +185,27 @@ export const WebhookView = z
     pending_batches: z.number(),
     dead_batches: z.number().meta({ description: "Dead-lettered batches; POST …/retry sends them again." }),
     oldest_pending: z.string().nullable().meta({ description: "When the oldest waiting event arrived." }),
+    dns_txt_record: z
+      .object({ names: z.array(z.string()), value: z.string() })
+      .optional()
+      .meta({ description: "While dns_txt verification is pending: publish this TXT value on one of these names." }),
     links: z.array(Link),
   })
   .meta({ id: "Webhook" });
 export type WebhookView = z.infer<typeof WebhookView>;
 
 export const WebhookCreated = z
-  .object({ id: z.string(), links: z.array(Link), secret: z.string().meta({ description: "The whsec_ signing secret; shown in full only here." }) })
+  .object({
+    id: z.string(),
+    links: z.array(Link),
+    secret: z.string().meta({ description: "The whsec_ signing secret; shown in full only here." }),
+    verification: z
+      .object({
+        type: z.string(),
+        status: z.literal("pending_verification"),
+        txt_record: z.object({ names: z.array(z.string()), value: z.string() }).optional(),
+      })
+      .optional()
+      .meta({ description: "For handshake and dns_txt: what completes the verification (the TXT record to publish)." }),
+  })
   .meta({ id: "WebhookCreated" });

@@ -36,6 +36,7 @@ export function parseReject(qid: string | undefined, body: string): MtaLine {
     text = colon === -1 ? "" : tail.slice(colon + 2);
   } else {
     let i = sp + 1;
+    while (s.charCodeAt(i) === 32) i++;
     if (s.startsWith("from ", i)) {
       // The client is "host[addr]" or postscreen's "[addr]:port"; addresses hold ":" but never ": ".
       const close = s.indexOf("]", i);

@@ -63,7 +63,7 @@ export function parseStatus(qid: string, body: string): MtaLine {
   const dsn = validDsn(keyValue(head, "dsn=", after));
   if (dsn) line.dsn = dsn;
 
-  const rest = body.slice(wEnd);
+  const rest = body.slice(wEnd).trimEnd();
   const open = rest.indexOf("(");
   let response: string;
   if (open !== -1 && rest.charCodeAt(rest.length - 1) === 41) response = rest.slice(open + 1, -1);

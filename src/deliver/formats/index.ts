@@ -1,0 +1,96 @@
+// The body and the format-specific headers of one request, per webhook `format`. Pure: the
+// caller brings the events, the batch id, the clock and the key. The Standard Webhooks
+// headers (sign.ts) go on every request whatever the format; these come on top.
+import type { z } from "zod";
+import type { ClickEvent, CustomEvent, DeliveryEvent, Event, EventType, SpamComplaintEvent } from "../../events/schema.ts";
+import { TWILIO_SIGNATURE_HEADER, TWILIO_TIMESTAMP_HEADER, twilioSignatureHeaders } from "../ecdsa.ts";
+import { encodeBatch } from "./hookd.ts";
+import { SENDGRID_EVENTS, toSendGrid } from "./sendgrid.ts";
+import { SPARKPOST_EVENTS, toSparkPost } from "./sparkpost.ts";
+
+export const WEBHOOK_FORMATS = ["hookd", "sendgrid", "sparkpost"] as const;
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
+/** Every field any event type may carry, all optional: what the mappers read from. */
+export type EventFields = Partial<
+  Omit<z.infer<typeof DeliveryEvent>, "type"> &
+    Omit<z.infer<typeof ClickEvent>, "type"> &
+    Omit<z.infer<typeof SpamComplaintEvent>, "type"> &
+    Omit<z.infer<typeof CustomEvent>, "type">
+>;
+
+const MAPPERS: Record<Exclude<WebhookFormat, "hookd">, (e: Event) => object | null> = {
+  sendgrid: toSendGrid,
+  sparkpost: toSparkPost,
+};
+
+const encoder = new TextEncoder();
+
+/**
+ * Whether events of this type reach a webhook in this format. The providers have no
+ * counterpart of hookd's `custom` events, so their formats leave them out of the body.
+ */
+export function formatCarries(format: WebhookFormat, type: EventType): boolean {
+  if (format === "sendgrid") return SENDGRID_EVENTS[type] !== null;
+  if (format === "sparkpost") return SPARKPOST_EVENTS[type] !== null;
+  return true;
+}
+
+/**
+ * The request body for a batch, from each event's stored JSON text. `hookd` joins the
+ * texts as they are; the provider formats parse each event once and map it, leaving out
+ * events the provider has no counterpart for (the body may then be `[]`).
+ */
+export function encodeBody(format: WebhookFormat, events: readonly string[]): Uint8Array<ArrayBuffer> {
+  if (format === "hookd") return encodeBatch(events);
+  const map = MAPPERS[format];
+  const out: object[] = [];
+  for (const text of events) {
+    const mapped = map(JSON.parse(text) as Event);
+    if (mapped) out.push(mapped);
+  }
+  return encoder.encode(JSON.stringify(out));
+}
+
+/** The same body from event objects (samples, validate), without a serialize-parse round trip. */
+export function encodeEvents(format: WebhookFormat, events: readonly Event[]): Uint8Array<ArrayBuffer> {
+  if (format === "hookd") return encodeBatch(events.map((e) => JSON.stringify(e)));
+  const map = MAPPERS[format];
+  const out: object[] = [];
+  for (const e of events) {
+    const mapped = map(e);
+    if (mapped) out.push(mapped);
+  }
+  return encoder.encode(JSON.stringify(out));
+}
+
+export type FormatHeaderInput = {
+  /** The batch id, as in webhook-id. */
+  batchId: string;
+  /** The exact bytes sent. */
+  body: Uint8Array | string;
+  nowMs: number;
+  /** The webhook's ECDSA key (PKCS#8 DER, base64); `sendgrid` signs only when given. */
+  signingPrivateKey?: string | null;
+};
+
+/**
+ * Headers only this format sends, lower-cased like the rest of requestHeaders() so a
+ * merge replaces rather than duplicates: `sparkpost` names the batch in
+ * x-messagesystems-batch-id; `sendgrid` adds SendGrid's ECDSA signature pair.
+ */
+export function formatHeaders(format: WebhookFormat, input: FormatHeaderInput): Record<string, string> {
+  if (format === "sparkpost") return { "x-messagesystems-batch-id": input.batchId };
+  if (format === "sendgrid" && input.signingPrivateKey) {
+    const signed = twilioSignatureHeaders({
+      privateKeyPkcs8B64: input.signingPrivateKey,
+      timestampSec: Math.floor(input.nowMs / 1000),
+      body: input.body,
+    });
+    return {
+      [TWILIO_SIGNATURE_HEADER.toLowerCase()]: signed[TWILIO_SIGNATURE_HEADER],
+      [TWILIO_TIMESTAMP_HEADER.toLowerCase()]: signed[TWILIO_TIMESTAMP_HEADER],
+    };
+  }
+  return {};
+}
