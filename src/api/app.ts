@@ -12,6 +12,7 @@ import { eventRoutes } from "./routes/events.ts";
 import { eventStreamRoutes } from "./routes/events-stream.ts";
 import { statusRoutes } from "./routes/status.ts";
 import { webhookInsightRoutes } from "./routes/webhook-insight.ts";
+import { catalogRoutes } from "./routes/catalog.ts";
 import { webhookActionRoutes } from "./routes/webhook-actions.ts";
 import { webhookVerifyRoutes } from "./routes/webhook-verify.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
@@ -85,6 +86,7 @@ export function createApi(deps: ApiDeps) {
   api.use("*", bodyLimit({ maxSize: deps.config.server.max_body_size }));
   api.use("*", authenticate(deps.store.db));
   api.use("*", rateLimit(deps.config.server.rate_limit, deps.now));
+  api.route("/", catalogRoutes(deps));
   api.route("/", webhookVerifyRoutes(deps));
   api.route("/", webhookRoutes(deps));
   api.route("/", webhookActionRoutes(deps));

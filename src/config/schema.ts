@@ -126,6 +126,16 @@ export const ConfigSchema = section({
   security: section({
     allow_private_targets: z.boolean({ error: expected("true or false") }).default(true),
   }).prefault({}),
+  events: section({
+    custom_types: z
+      .array(
+        z.string({ error: expected("a custom event name like \"profile.updated\"") }).regex(/^[a-z][a-z0-9_.-]{0,63}$/, {
+          error: expected("a lower-case custom event name like \"profile.updated\""),
+        }),
+        { error: expected("a list of custom event names") },
+      )
+      .default([]),
+  }).prefault({}),
   verification: section({
     dns_servers: z
       .array(listen, { error: expected('a list of "host:port" DNS servers') })

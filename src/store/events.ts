@@ -116,3 +116,8 @@ export function eventsPerMinute(db: Database, now: number, minutes: number): num
   for (const r of rows) if (r.m >= 0 && r.m < minutes) out[r.m] = r.n;
   return out;
 }
+
+/** Custom event names seen in stored events, first seen first. */
+export function seenCustomTypes(db: Database): string[] {
+  return (db.query("SELECT name FROM custom_event_types ORDER BY first_seen_at, name").all() as { name: string }[]).map((r) => r.name);
+}

@@ -18,6 +18,7 @@ describe("defaults", () => {
         max_in_flight: 1,
       },
       security: { allow_private_targets: true },
+      events: { custom_types: [] },
       verification: { dns_servers: [], dns_interval: 60_000 },
       log: { level: "info" },
     });

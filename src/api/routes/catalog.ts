@@ -1,0 +1,76 @@
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "zod";
+import { eventCatalog } from "../../events/catalog.ts";
+import { sampleEvent } from "../../events/samples.ts";
+import { EVENT_TYPES, type EventType } from "../../events/schema.ts";
+import { encodeBody } from "../../deliver/formats/index.ts";
+import { seenCustomTypes } from "../../store/events.ts";
+import { requireScope, type AuthEnv } from "../auth.ts";
+import type { ApiDeps } from "../deps.ts";
+import { ErrorEnvelope } from "../errors.ts";
+import { WebhookFormat } from "../schemas/webhook.ts";
+
+// The event catalog (SparkPost's documentation and samples endpoints), generated from the
+// event schemas so it cannot drift from what hookd validates and sends.
+
+const errors = {
+  400: { description: "Invalid request", content: { "application/json": { schema: ErrorEnvelope } } },
+  401: { description: "Missing or invalid API key", content: { "application/json": { schema: ErrorEnvelope } } },
+} as const;
+
+const SamplesQuery = z.strictObject({
+  events: z
+    .string()
+    .max(512)
+    .optional()
+    .refine((s) => s === undefined || s.split(",").every((t) => (EVENT_TYPES as readonly string[]).includes(t.trim())), {
+      error: `expected event types separated by commas, from: ${EVENT_TYPES.join(", ")}`,
+    })
+    .meta({ description: "Comma-separated types (default: all).", example: "delivery,bounce" }),
+  format: WebhookFormat.default("hookd").meta({ description: "Body format the sample is shown in." }),
+  timezone: z.string().max(64).optional(),
+});
+
+export function catalogRoutes(deps: ApiDeps) {
+  const app = new OpenAPIHono<AuthEnv>();
+  const customTypes = () => [...new Set([...deps.config.events.custom_types, ...seenCustomTypes(deps.store.sqlite)])];
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/webhooks/events/documentation",
+      tags: ["events"],
+      summary: "Every event type, its fields, descriptions and sample values",
+      middleware: [requireScope("webhooks:read")],
+      responses: { 200: { description: "The event catalog", content: { "application/json": { schema: z.object({ results: z.record(z.string(), z.unknown()) }) } } }, ...errors },
+    }),
+    (c) => c.json({ results: eventCatalog(customTypes()) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/webhooks/events/samples",
+      tags: ["events"],
+      summary: "A sample batch exactly as it would be POSTed",
+      middleware: [requireScope("webhooks:read")],
+      request: { query: SamplesQuery },
+      responses: { 200: { description: "The sample batch", content: { "application/json": { schema: z.object({ results: z.array(z.unknown()) }) } } }, ...errors },
+    }),
+    (c) => {
+      const q = c.req.valid("query");
+      const types = (q.events ? q.events.split(",").map((t) => t.trim()) : EVENT_TYPES) as EventType[];
+      const now = deps.now();
+      const custom = customTypes();
+      const events = types.map((t, i) => {
+        const e = sampleEvent(t, { host: deps.hostname, now, index: i }) as Record<string, unknown>;
+        if (t === "custom" && custom[0]) e.custom_type = custom[0];
+        return JSON.stringify(e);
+      });
+      const body = new TextDecoder().decode(encodeBody(q.format, events));
+      // The body is already JSON text in the asked-for format; wrapping it avoids a re-parse.
+      return c.body(`{"results":${body}}`, 200, { "content-type": "application/json" }) as never;
+    },
+  );
+  return app;
+}
