@@ -5,6 +5,7 @@ import { createEngine, type Engine, type EngineDeps } from "./deliver/engine.ts"
 import { OAuth2Tokens } from "./deliver/oauth2.ts";
 import { startRetention } from "./deliver/retention.ts";
 import { startDnsVerifier } from "./deliver/dns-verifier.ts";
+import { createSources } from "./ingest/sources.ts";
 import type { Config } from "./config/schema.ts";
 import { parseListen } from "./config/schema.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
@@ -19,6 +20,7 @@ export type Hookd = {
   url: string;
   store: Store;
   engine: Engine;
+  reload(next: Config): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -62,6 +64,14 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   }
 
   const metrics = createHookdMetrics(store);
+  let notify = () => {};
+  const sources = createSources(store.sqlite, log, {
+    onEvents: (events, source) => {
+      metrics.eventsStored(events.map((e) => e.type), source);
+      notify();
+    },
+    onLines: metrics.linesRead,
+  });
   const attempt = {
     version: VERSION,
     timeoutMs: config.delivery.timeout,
@@ -77,7 +87,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     notifyEvents: engine.notify,
     metrics,
     attempt,
-    sourceStatus: () => [],
+    sourceStatus: () => sources.status(),
     now: Date.now,
     hostname: os.hostname(),
   });
@@ -98,6 +108,8 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     throw new Error(`cannot listen on ${config.server.listen}: ${(err as Error).message}`);
   }
   engine.start();
+  notify = engine.notify;
+  await sources.apply(config.sources);
   const retention = startRetention(store.sqlite, config.storage.retention, log);
   const dnsVerifier = startDnsVerifier({
     store,
@@ -115,11 +127,26 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     url,
     store,
     engine,
+    /** SIGHUP: new sources start, removed ones stop, delivery defaults change in place. */
+    async reload(next: Config) {
+      for (const key of ["listen", "max_body_size"] as const) {
+        if (next.server[key] !== config.server[key]) log.warn("server settings change only at restart", { key: `server.${key}` });
+      }
+      if (next.storage.path !== config.storage.path) log.warn("storage.path changes only at restart");
+      Object.assign(config.delivery, next.delivery);
+      attempt.timeoutMs = next.delivery.timeout;
+      Object.assign(config.events, next.events);
+      config.sources = next.sources;
+      await sources.apply(next.sources);
+      engine.notify();
+      log.info("configuration reloaded", { sources: next.sources.length });
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
-      // Reverse order of start: no new requests, then finish the attempts in flight, then
-      // close the store they record into.
+      // Reverse order of start: stop reading logs (their last chunk committed), no new
+      // requests, then finish the attempts in flight, then close the store they record into.
+      await sources.stop();
       await server.stop();
       retention.stop();
       dnsVerifier.stop();

@@ -52,7 +52,7 @@ export async function main(argv: readonly string[], io: IO = stdio): Promise<num
       return EXIT.ok;
     }
     if (command === "apikey") return apikeyCommand(args, config, io);
-    return await serve(config, io);
+    return await serve(config, flag(args, "--config"), io);
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`hookd: ${err.message}\nRun "hookd --help" for usage.\n`);
@@ -67,8 +67,19 @@ export async function main(argv: readonly string[], io: IO = stdio): Promise<num
   }
 }
 
-async function serve(config: Parameters<typeof startHookd>[0]["config"], io: IO): Promise<number> {
+async function serve(config: Parameters<typeof startHookd>[0]["config"], configPath: string | undefined, io: IO): Promise<number> {
   const hookd = await startHookd({ config, announceKey: undefined });
+  // SIGHUP re-reads the same file; a broken file is reported and the running config kept.
+  process.on("SIGHUP", () => {
+    let next;
+    try {
+      next = loadConfig({ path: configPath }).config;
+    } catch (err) {
+      io.err(`hookd: SIGHUP: config not reloaded:\n${err instanceof Error ? err.message : String(err)}\n`);
+      return;
+    }
+    hookd.reload(next).catch((err) => io.err(`hookd: SIGHUP: reload failed: ${err instanceof Error ? err.message : String(err)}\n`));
+  });
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {

@@ -1,5 +1,6 @@
 import { type EventDraft, type MailEvent, toEvent } from "./emit.ts";
 import type { MtaLine } from "./mta-line.ts";
+import { isLocalAddr } from "./parse/fields.ts";
 import type { LogRecord } from "./record.ts";
 import { type MessageState, type Snapshot, type StateLimits, StateTable } from "./state.ts";
 
@@ -47,7 +48,9 @@ export class Correlator {
         if (line.noticeOf !== undefined) m.notice = 1;
         // qmgr repeats this line on every retry: the first one is when the message came in.
         m.acc ??= rec.ts;
-        for (const rcpt of line.rcpts ?? []) this.inject(ctx, m, rcpt);
+        // Mail from this machine may be a content filter's re-injection whose hand-off line is
+        // still to come: its recipients are injected when first delivered, as for Postfix.
+        if (!isLocalAddr(line.clientIp)) for (const rcpt of line.rcpts ?? []) this.inject(ctx, m, rcpt);
         break;
       }
       case "client": {
@@ -111,12 +114,14 @@ export class Correlator {
     // message-wide one) is one event.
     if (rs.done && line.outcome !== "delay") return;
     if (line.outcome !== "expired") rs.n++;
-    this.inject(ctx, m, line.rcpt, line.orig);
     if (line.handoffQid !== undefined) {
       rs.done = 1;
+      // Link first: the re-queued copy may already have announced this recipient.
       this.state.handoff(ctx.rec.host, line.handoffQid, key, m, ctx.rec.ts);
+      this.inject(ctx, m, line.rcpt, line.orig);
       return;
     }
+    this.inject(ctx, m, line.rcpt, line.orig);
     if (line.outcome === "delay") {
       rs.dsn = line.dsn;
       rs.resp = line.response;

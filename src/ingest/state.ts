@@ -139,11 +139,17 @@ export class StateTable {
     const kid = existing === undefined ? undefined : this.messages.get(existing);
     if (existing !== undefined && kid) this.link(kid, existing, srcKey, src);
     else {
-      const copy: MessageState = { qid: src.qid, r: {}, seen: ts };
-      copyStory(this.story(src), copy);
-      copy.rootQid = src.rootQid ?? src.qid;
-      copy.inj = { ...this.story(src).inj };
-      this.pending.set(`${host}|${newQid}`, { src: srcKey, copy, at: ts });
+      // Merge rather than replace: a repeated hand-off line logged after the original's
+      // "removed" comes from a fresh, empty state and must not erase what the first one knew.
+      const pendingKey = `${host}|${newQid}`;
+      const entry = this.pending.get(pendingKey) ?? { src: srcKey, copy: { qid: src.qid, r: {}, seen: ts }, at: ts };
+      const story = this.story(src);
+      copyStory(story, entry.copy);
+      entry.copy.rootQid ??= src.rootQid ?? src.qid;
+      entry.copy.inj = { ...entry.copy.inj, ...story.inj };
+      if (this.messages.has(srcKey)) entry.src = srcKey;
+      entry.at = ts;
+      this.pending.set(pendingKey, entry);
     }
   }
 

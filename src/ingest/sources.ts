@@ -1,0 +1,34 @@
+import type { Database } from "bun:sqlite";
+import type { SourceConfig } from "../config/schema.ts";
+import type { Logger } from "../lib/log.ts";
+import { startSource, type IngestHooks, type SourceRunner, type SourceStatusView } from "./ingester.ts";
+
+/** Every configured source; `apply` brings the running set in line with a (reloaded) config. */
+export function createSources(db: Database, log: Logger, hooks: IngestHooks) {
+  const running = new Map<string, { config: SourceConfig; runner: SourceRunner }>();
+  const same = (a: SourceConfig, b: SourceConfig) => a.format === b.format && a.start_at === b.start_at && a.host === b.host;
+
+  return {
+    async apply(sources: readonly SourceConfig[]) {
+      const wanted = new Map(sources.map((s) => [s.path, s]));
+      for (const [path, r] of running) {
+        const next = wanted.get(path);
+        if (!next || !same(next, r.config)) {
+          await r.runner.stop();
+          running.delete(path);
+          log.info("stopped tailing", { source: path });
+        }
+      }
+      for (const s of sources) {
+        if (!running.has(s.path)) running.set(s.path, { config: s, runner: startSource(db, s, log, hooks) });
+      }
+    },
+    async stop() {
+      await Promise.all([...running.values()].map((r) => r.runner.stop()));
+      running.clear();
+    },
+    status(): SourceStatusView[] {
+      return [...running.values()].map((r) => r.runner.status());
+    },
+  };
+}
