@@ -3,12 +3,17 @@ export const HELP = `hookd — email events from your own MTA, pushed to your we
 Usage:
   hookd [serve] [--config PATH]        run: serve the API and admin page, deliver events
   hookd check-config [--config PATH]   validate the config; exit 0 and a summary, or 2 and every error
+  hookd parse [--format F] FILE...     print the events found in log files, one JSON object a line
+                                       ('-' = standard input; .gz read as gzip); summary on stderr
+  hookd backfill [--format F] FILE... [--config PATH]
+                                       store the events of old log files once (safe to re-run)
   hookd apikey create --name N --scopes S[,S] [--config PATH]
                                        create an API key and print it once
   hookd apikey list [--config PATH]    list API keys (never the keys themselves)
   hookd apikey revoke ID [--config PATH]
   hookd version | --version | --help
 
+Formats: postfix, exim, jsonl (journalctl -o json), auto (default for parse and backfill)
 Scopes: webhooks:read, webhooks:write, events:read, events:write
 Config: --config, then $HOOKD_CONFIG, then ./hookd.toml, then /etc/hookd/hookd.toml, else
 built-in defaults. HOOKD_<SECTION>_<KEY> overrides one key (e.g. HOOKD_SERVER_LISTEN).

@@ -4,6 +4,8 @@ import { loadConfig } from "../config/load.ts";
 import { summarizeConfig } from "../config/summary.ts";
 import { VERSION } from "../version.ts";
 import { apikeyCommand } from "./apikey.ts";
+import { backfillCommand } from "./backfill.ts";
+import { parseCommand } from "./parse.ts";
 import { parseArgs, flag, UsageError } from "./args.ts";
 import { HELP } from "./help.ts";
 
@@ -17,6 +19,8 @@ const OPTIONS: Record<string, readonly string[]> = {
   "check-config": ["--config", "--help"],
   apikey: ["--config", "--name", "--scopes", "--help"],
   version: ["--help"],
+  parse: ["--format", "--help"],
+  backfill: ["--format", "--config", "--help"],
 };
 
 /** Runs one command and resolves to its exit code; `serve` resolves when hookd has stopped. */
@@ -45,13 +49,15 @@ export async function main(argv: readonly string[], io: IO = stdio): Promise<num
       io.out(`hookd ${VERSION}\n`);
       return EXIT.ok;
     }
-    if (command !== "apikey" && args.positionals.length > 1) throw new UsageError(`unexpected argument "${args.positionals[1]}"`);
+    if (command === "parse") return await parseCommand(args, io);
+    if (!["apikey", "backfill"].includes(command) && args.positionals.length > 1) throw new UsageError(`unexpected argument "${args.positionals[1]}"`);
     const { config, file } = loadConfig({ path: flag(args, "--config") });
     if (command === "check-config") {
       io.out(summarizeConfig(config, file) + "\n");
       return EXIT.ok;
     }
     if (command === "apikey") return apikeyCommand(args, config, io);
+    if (command === "backfill") return await backfillCommand(args, config, io);
     return await serve(config, flag(args, "--config"), io);
   } catch (err) {
     if (err instanceof UsageError) {

@@ -116,9 +116,11 @@ export class Correlator {
     if (line.outcome !== "expired") rs.n++;
     if (line.handoffQid !== undefined) {
       rs.done = 1;
-      // Link first: the re-queued copy may already have announced this recipient.
+      // Link before injecting (the re-queued copy may already have announced this recipient)
+      // and again after (so a copy still waiting for its queue id knows of this injection).
       this.state.handoff(ctx.rec.host, line.handoffQid, key, m, ctx.rec.ts);
       this.inject(ctx, m, line.rcpt, line.orig);
+      this.state.handoff(ctx.rec.host, line.handoffQid, key, m, ctx.rec.ts);
       return;
     }
     this.inject(ctx, m, line.rcpt, line.orig);

@@ -94,7 +94,8 @@ export class StateTable {
       const handoff = this.pending.get(qidKey(key));
       if (handoff) {
         this.pending.delete(qidKey(key));
-        const src = this.messages.get(handoff.src);
+        const live = this.messages.get(handoff.src);
+        const src = live && knows(live) ? live : undefined;
         this.link(m, key, src ? handoff.src : undefined, src ?? handoff.copy);
       }
     }
@@ -147,7 +148,7 @@ export class StateTable {
       copyStory(story, entry.copy);
       entry.copy.rootQid ??= src.rootQid ?? src.qid;
       entry.copy.inj = { ...entry.copy.inj, ...story.inj };
-      if (this.messages.has(srcKey)) entry.src = srcKey;
+      if (knows(story)) entry.src = srcKey;
       entry.at = ts;
       this.pending.set(pendingKey, entry);
     }
@@ -186,6 +187,11 @@ export class StateTable {
       latest: this.latest,
     });
   }
+}
+
+/** Whether a state knows the message (a line after "removed" can recreate an empty one). */
+function knows(m: MessageState): boolean {
+  return m.acc !== undefined || m.from !== undefined;
 }
 
 /** The message facts a continuation keeps, so the story survives its original's removal. */
