@@ -1,10 +1,10 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { Context } from "hono";
 import { z } from "zod";
 import docsHtml from "../../public/docs.html" with { type: "text" };
 import { authenticate, type AuthEnv } from "./auth.ts";
+import { bodyLimit } from "./body-limit.ts";
 import { rateLimit } from "./rate-limit.ts";
 import type { ApiDeps } from "./deps.ts";
 import { ApiError, zodErrors, type ErrorItem } from "./errors.ts";
@@ -83,7 +83,7 @@ export function createApi(deps: ApiDeps) {
   });
 
   const api = new OpenAPIHono<AuthEnv>({ strict: false, defaultHook: validationHook });
-  api.use("*", bodyLimit({ maxSize: deps.config.server.max_body_size }));
+  api.use("*", bodyLimit(deps.config.server.max_body_size));
   api.use("*", authenticate(deps.store.db));
   api.use("*", rateLimit(deps.config.server.rate_limit, deps.now));
   api.route("/", catalogRoutes(deps));

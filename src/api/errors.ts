@@ -110,7 +110,8 @@ export function zodErrors(error: z.ZodError, input: unknown, prefix: readonly Pr
     const got = valueAt(input, issue.path);
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
-        items.push({ message: `unknown field "${key}"`, field: fieldPath([...path, key]), code: "unknown_field" });
+        const f = fieldPath([...path, key]);
+        items.push({ message: `${f}: unknown field`, field: f, code: "unknown_field" });
       }
       continue;
     }
@@ -137,6 +138,12 @@ export function zodErrors(error: z.ZodError, input: unknown, prefix: readonly Pr
         const options = (issue as { options?: unknown[] }).options;
         code = "invalid_value";
         message = options ? `expected one of ${options.join(", ")}, got ${describe(got)}` : `${issue.message}, got ${describe(got)}`;
+        break;
+      }
+      case "invalid_key": {
+        // zod wraps a record key's own error; its message is the one that says why.
+        const inner = (issue as { issues?: { message: string }[] }).issues ?? [];
+        message = inner.map((i) => i.message).join("; ") || issue.message;
         break;
       }
       case "invalid_value":

@@ -78,12 +78,11 @@ export class Correlator {
         const m = this.state.touch(keyOf(line.qid), line.qid, rec.ts);
         const story = this.state.story(m);
         if (story.notice || (story.from ?? line.from) === "") break;
-        const rcpts = Object.entries(m.r);
-        if (rcpts.length === 0) {
+        if (m.r.size === 0) {
           // Its recipients were never logged here (it was deferred before hookd started reading).
           out.push(this.draft(ctx, m, { type: "expired", mailFrom: story.from ?? line.from, response: "expired, returned to sender" }));
         }
-        for (const [rcpt, rs] of rcpts) {
+        for (const [rcpt, rs] of m.r) {
           if (rs.done) continue;
           this.inject(ctx, m, rcpt, rs.orig);
           rs.done = 1;
@@ -108,7 +107,11 @@ export class Correlator {
   private recipient(ctx: Ctx, key: string, line: MtaLine & { kind: "rcpt" }): void {
     const m = this.state.touch(key, line.qid, ctx.rec.ts);
     if (this.state.story(m).notice) return;
-    const rs = (m.r[line.rcpt] ??= { n: 0 });
+    let rs = m.r.get(line.rcpt);
+    if (!rs) {
+      rs = { n: 0 };
+      m.r.set(line.rcpt, rs);
+    }
     if (line.orig !== undefined) rs.orig = line.orig;
     // A final outcome logged twice (a duplicated line, a per-recipient expiry after qmgr's
     // message-wide one) is one event.
@@ -148,10 +151,10 @@ export class Correlator {
   private inject(ctx: Ctx, m: MessageState, rcpt: string, orig?: string): void {
     const story = this.state.story(m);
     if (story.acc === undefined || !story.from || story.notice) return;
-    const inj = (story.inj ??= {});
-    if (inj[rcpt] || (orig !== undefined && inj[orig])) return;
-    inj[rcpt] = 1;
-    if (story !== m) (m.inj ??= {})[rcpt] = 1;
+    const inj = (story.inj ??= new Set());
+    if (inj.has(rcpt) || (orig !== undefined && inj.has(orig))) return;
+    inj.add(rcpt);
+    if (story !== m) (m.inj ??= new Set()).add(rcpt);
     ctx.out.push(this.draft(ctx, m, { type: "injection", rcpt, orig, ts: story.acc }));
   }
 
@@ -190,9 +193,15 @@ interface Ctx {
  * Postfix queues belong to an instance ("postfix-out"); "postfix/submission" is a service
  * of the "postfix" instance, logging under its own syslog_name but sharing its queue.
  */
+let lastInstance = "";
+let lastScope = "";
+
 export function scopeOf(instance: string): string {
+  if (instance === lastInstance) return lastScope;
   const slash = instance.indexOf("/");
-  return slash === -1 ? instance : instance.slice(0, slash);
+  lastInstance = instance;
+  lastScope = slash === -1 ? instance : instance.slice(0, slash);
+  return lastScope;
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

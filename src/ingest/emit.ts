@@ -35,7 +35,7 @@ const CLASSIFIED = new Set<MailEventType>(["bounce", "delay", "expired", "policy
  * losing the whole event.
  */
 export function toEvent(d: EventDraft): MailEvent {
-  const timestamp = new Date(d.ts).toISOString();
+  const timestamp = isoTime(d.ts);
   const rcpt = isEmail(d.rcpt) ? d.rcpt : undefined;
   const orig = isEmail(d.orig) && d.orig !== rcpt ? d.orig : undefined;
   const e: MailEvent = {
@@ -70,6 +70,19 @@ export function toEvent(d: EventDraft): MailEvent {
   }
   if (d.attempt !== undefined) e.attempt = d.attempt;
   return e;
+}
+
+// Events come in runs with the same timestamp (a line's injection and outcome, one second's
+// lines): formatting it once per run is measurable at a million lines.
+let lastTs = Number.NaN;
+let lastIso = "";
+
+function isoTime(ts: number): string {
+  if (ts !== lastTs) {
+    lastIso = new Date(ts).toISOString();
+    lastTs = ts;
+  }
+  return lastIso;
 }
 
 function cut(s: string, max: number): string {

@@ -35,8 +35,8 @@ export interface MessageState {
   /** A bounce/DSN the MTA made for another message: reported through that one, not itself. */
   notice?: 1;
   /** Recipients an injection event was emitted for. */
-  inj?: Record<string, 1>;
-  r: Record<string, RcptState>;
+  inj?: Set<string>;
+  r: Map<string, RcptState>;
   /** Log time this message was last mentioned. */
   seen: number;
 }
@@ -48,10 +48,13 @@ export interface PendingHandoff {
   at: number;
 }
 
+/** MessageState as JSON: Map and Set (fast in memory) as arrays. */
+export type StoredMessage = Omit<MessageState, "r" | "inj"> & { r: [string, RcptState][]; inj?: string[] };
+
 export interface Snapshot {
   version: 1;
-  messages: [string, MessageState][];
-  handoffs: [string, PendingHandoff][];
+  messages: [string, StoredMessage][];
+  handoffs: [string, { src: string; copy: StoredMessage; at: number }][];
   latest: number;
 }
 
@@ -59,6 +62,8 @@ export interface StateLimits {
   maxMessages: number;
   ttlMs: number;
 }
+
+const REORDER_AFTER_MS = 60_000;
 
 export class StateTable {
   readonly messages = new Map<string, MessageState>();
@@ -74,22 +79,31 @@ export class StateTable {
     if (!snap) return;
     this.latest = snap.latest;
     for (const [key, m] of snap.messages) {
-      this.messages.set(key, m);
+      this.messages.set(key, load(m));
       this.byQid.set(qidKey(key), key);
     }
-    for (const [key, h] of snap.handoffs) this.pending.set(key, h);
+    for (const [key, h] of snap.handoffs) this.pending.set(key, { ...h, copy: load(h.copy) });
   }
 
   get(key: string): MessageState | undefined {
     return this.messages.get(key);
   }
 
-  /** The state for key, created if new; either way moved to the young end of the LRU order. */
+  /**
+   * The state for key, created if new. A message mentioned again after a while moves to the
+   * young end of the eviction order; within a minute it stays put (most of a message's lines
+   * come within seconds, and re-inserting on every line costs more than the order is worth).
+   */
   touch(key: string, qid: string, ts: number): MessageState {
     let m = this.messages.get(key);
-    if (m) this.messages.delete(key);
-    else {
-      m = { qid, r: {}, seen: ts };
+    if (m) {
+      if (ts - m.seen < REORDER_AFTER_MS) {
+        if (ts > m.seen) m.seen = ts;
+        return m;
+      }
+      this.messages.delete(key);
+    } else {
+      m = { qid, r: new Map(), seen: ts };
       this.byQid.set(qidKey(key), key);
       const handoff = this.pending.get(qidKey(key));
       if (handoff) {
@@ -125,8 +139,8 @@ export class StateTable {
     kid.rootQid = src.rootQid ?? src.qid;
     copyStory(story, kid);
     // The filter's side may already have announced recipients (Exim "for"): share them.
-    if (kid.inj) story.inj = { ...story.inj, ...kid.inj };
-    kid.inj = { ...kid.inj, ...story.inj };
+    story.inj = union(story.inj, kid.inj);
+    kid.inj = union(kid.inj, story.inj);
     if (storyKey !== undefined && this.messages.has(storyKey)) {
       kid.root = storyKey;
       story.kids ??= [];
@@ -143,11 +157,12 @@ export class StateTable {
       // Merge rather than replace: a repeated hand-off line logged after the original's
       // "removed" comes from a fresh, empty state and must not erase what the first one knew.
       const pendingKey = `${host}|${newQid}`;
-      const entry = this.pending.get(pendingKey) ?? { src: srcKey, copy: { qid: src.qid, r: {}, seen: ts }, at: ts };
+      const fresh: PendingHandoff = { src: srcKey, copy: { qid: src.qid, r: new Map(), seen: ts }, at: ts };
+      const entry = this.pending.get(pendingKey) ?? fresh;
       const story = this.story(src);
       copyStory(story, entry.copy);
       entry.copy.rootQid ??= src.rootQid ?? src.qid;
-      entry.copy.inj = { ...entry.copy.inj, ...story.inj };
+      entry.copy.inj = union(entry.copy.inj, story.inj);
       if (knows(story)) entry.src = srcKey;
       entry.at = ts;
       this.pending.set(pendingKey, entry);
@@ -159,12 +174,13 @@ export class StateTable {
     const m = this.messages.get(key);
     if (!m) return;
     this.messages.delete(key);
-    if (this.byQid.get(qidKey(key)) === key) this.byQid.delete(qidKey(key));
+    const qk = qidKey(key);
+    if (this.byQid.get(qk) === key) this.byQid.delete(qk);
     for (const kidKey of m.kids ?? []) {
       const kid = this.messages.get(kidKey);
       if (!kid || kid.root !== key) continue;
       copyStory(m, kid);
-      kid.inj = { ...kid.inj, ...m.inj };
+      kid.inj = union(kid.inj, m.inj);
       delete kid.root;
     }
   }
@@ -180,13 +196,36 @@ export class StateTable {
   }
 
   snapshot(): Snapshot {
-    return structuredClone({
+    return {
       version: 1,
-      messages: [...this.messages],
-      handoffs: [...this.pending],
+      messages: [...this.messages].map(([k, m]) => [k, store(m)]),
+      handoffs: [...this.pending].map(([k, h]) => [k, { src: h.src, copy: store(h.copy), at: h.at }]),
       latest: this.latest,
-    });
+    };
   }
+}
+
+function store(m: MessageState): StoredMessage {
+  const { r, inj, kids, ...rest } = m;
+  const out: StoredMessage = { ...rest, r: [...r].map(([to, rs]) => [to, { ...rs }]) };
+  if (kids) out.kids = [...kids];
+  if (inj) out.inj = [...inj];
+  return out;
+}
+
+function load(m: StoredMessage): MessageState {
+  const { r, inj, kids, ...rest } = m;
+  const out: MessageState = { ...rest, r: new Map(r.map(([to, rs]) => [to, { ...rs }])) };
+  if (kids) out.kids = [...kids];
+  if (inj) out.inj = new Set(inj);
+  return out;
+}
+
+function union(a: Set<string> | undefined, b: Set<string> | undefined): Set<string> | undefined {
+  if (!b || b.size === 0) return a;
+  const out = new Set(a);
+  for (const x of b) out.add(x);
+  return out;
 }
 
 /** Whether a state knows the message (a line after "removed" can recreate an empty one). */

@@ -10,32 +10,36 @@
 // to a new file, a restart at 0 after truncation). The tailer holds no position beyond what
 // it returned: a partial line is re-read, never buffered, so offsets always fall on a line start.
 //
-// Rules, checked in this order on every poll:
+// Rules. A poll reads the file at the head of a small queue of open files (normally one):
+// the last one follows the path, the ones before it are rotated files being finished.
 // - Start. With no checkpoint (first run) the file is read from its beginning, or with
 //   start_at "end" from after its last complete line. A file that appears later is new: it is
-//   read from 0. With a checkpoint, a file at the path with the same identity (device, inode,
-//   fingerprint of its first bytes; see file-identity.ts) is read from the checkpoint's
-//   offset. Otherwise the file rotated while we were down: the old one is looked for in the
-//   same directory (same device and inode, `<path>.1` first; or a copy with the same first
-//   bytes, left by copytruncate) and finished from the offset, then the file at the path is
-//   read from 0. If the old file is gone, the lines it had after the offset are lost; the
-//   state says so (counts.checkpointsLost).
+//   read from 0. With a checkpoint, a file at the path with the same device and inode, long
+//   enough, starting with the fingerprinted bytes (file-identity.ts) is read from the
+//   checkpoint's offset. Otherwise it rotated while we were down: the old file is looked for
+//   in the same directory (the same device and inode, under any name, `<path>.1` first; else
+//   a rotated name starting with the same bytes, the copy copytruncate leaves) and finished
+//   from the offset; then any newer numbered rotation (`.2` before `.1`); then the file at the
+//   path from 0. If the old file is gone (deleted, compressed) its lines after the offset are
+//   lost: counts.checkpointsLost says so.
 // - Truncation (copytruncate). Same inode but shorter than the offset, or no longer starting
-//   with the fingerprinted bytes (truncated and regrown): the rest of the old content is read
-//   from the copy if one is found (as above), then the file is read from 0. Lines written
-//   between the copy and the truncation exist in neither file: that loss is inherent in
-//   copytruncate. Content is checked after it is read, so a read racing a truncation is
-//   discarded rather than emitted.
-// - Rename rotation (logrotate create). At the end of the file, the path is stat'ed; when it
-//   names another inode, the new file is opened and queued, and the old descriptor is
-//   drained: read to its end, and left only once it has stayed unchanged for rotateWaitMs
-//   (a writer may still append to it until it reopens; the delay only holds back the new
-//   file). A last line without "\n" is then emitted, and the new file is read from 0. The
-//   stat happens before the final read of the old file, so nothing written before the rename
-//   can be missed; two rotations between two polls lose the file in between.
-// - File missing. The open descriptor (a deleted file may still be written) keeps being read;
+//   with the fingerprinted bytes (truncated and regrown): the rest is read from the copy, if
+//   one is found as above, then the file from 0. Lines written between the copy and the
+//   truncation are in neither file: that loss is inherent in copytruncate. Size and
+//   fingerprint are checked after each read, so a read that raced a truncation is discarded,
+//   not emitted. Blind spot: at offset 0 there is no fingerprint yet, so a truncation before
+//   anything was read from the file goes unseen (its lines then are lost, not doubled).
+// - Rename rotation (logrotate create). At the end of the file the path is stat'ed; when it
+//   names another inode, that file is opened and queued (after any numbered rotation newer
+//   than ours, so two rotations between polls lose nothing), and the old descriptor is
+//   drained: read to its end, and left only once it has stayed unchanged for rotateWaitMs (a
+//   writer may append to it until it reopens; the wait only holds back the new file). Its
+//   last line, even without "\n", is then emitted, and the next file is read from 0. The
+//   stat comes before the last read of the old file, so nothing written before the rename is
+//   missed.
+// - File missing. The open descriptor keeps being read (a deleted file may still be written);
 //   the state is "missing" until the path exists again, which then counts as a rotation.
-//   Errors other than a missing file make the state "error"; poll() never rejects for them.
+//   Other errors make the state "error"; poll() resolves null and tries again next time.
 // - Lines. A partial last line is not emitted before its "\n"; "\r\n" ends a line too; bytes
 //   are decoded as UTF-8 with invalid sequences replaced; a line longer than maxLineBytes is
 //   cut there and counted (counts.truncatedLines). See line-reader.ts.
@@ -46,6 +50,7 @@ import {
   FINGERPRINT_MAX_BYTES,
   extendFingerprint,
   findRotated,
+  fingerprintBytes,
   fingerprintFile,
   nameOfInode,
   openNewerRotations,
@@ -213,27 +218,33 @@ export function createTailer(opts: TailerOptions): Tailer {
     return out;
   }
 
-  /** The first poll with a checkpoint: find the file it belongs to. */
-  async function resume(cp: Checkpoint): Promise<void> {
+  /** The first poll with a checkpoint: the files to read, starting with the one it belongs to. */
+  async function resume(cp: Checkpoint): Promise<Source[]> {
     const live = await openSource(null);
     const same = live !== null && live.dev === cp.dev && live.ino === cp.ino;
-    if (same && live.size >= cp.offset && (await extendFingerprint(live.fh, cp.fingerprint, 0)) !== null) {
-      Object.assign(live, { offset: cp.offset, fingerprint: cp.fingerprint });
-      queue.push(live);
-      return;
+    if (same && live.size >= cp.offset) {
+      // a checkpoint without a fingerprint of ours (stored by hand, or older): device and inode decide
+      const known = fingerprintBytes(cp.fingerprint) !== null;
+      const fingerprint = known
+        ? await extendFingerprint(live.fh, cp.fingerprint, 0)
+        : await fingerprintFile(live.fh, Math.min(cp.offset, FINGERPRINT_MAX_BYTES));
+      if (fingerprint !== null) return [{ ...live, offset: cp.offset, fingerprint }];
     }
+    const files: Source[] = [];
     const old = await findRotated(path, cp);
     if (old) {
       const waitMs = old.how === "inode" ? rotateWaitMs : 0;
-      queue.push(sourceOf(old, { offset: cp.offset, fingerprint: cp.fingerprint, waitMs }));
-      queue.push(...(await newerThan(old.name, live ? [old, live] : [old])));
+      files.push(sourceOf(old, { offset: cp.offset, fingerprint: cp.fingerprint, waitMs }));
+      files.push(...(await newerThan(old.name, live ? [old, live] : [old])));
     } else if (cp.offset > 0) {
       counts.checkpointsLost++;
     }
-    if (!live) return;
-    if (same) counts.truncations++;
-    else counts.rotations++;
-    queue.push({ ...live, reason: same ? "truncated" : "rotated" });
+    if (live) {
+      if (same) counts.truncations++;
+      else counts.rotations++;
+      files.push({ ...live, reason: same ? "truncated" : "rotated" });
+    }
+    return files;
   }
 
   /** The head, which follows the path, no longer holds what was read: read it again from 0. */
@@ -276,8 +287,8 @@ export function createTailer(opts: TailerOptions): Tailer {
 
   async function step(): Promise<Chunk | null> {
     if (!started) {
+      if (opts.checkpoint) queue.push(...(await resume(opts.checkpoint))); // retried whole if it throws
       started = true;
-      if (opts.checkpoint) await resume(opts.checkpoint);
     }
     for (let hop = 0; hop < MAX_HOPS; hop++) {
       if (queue.length === 0) {

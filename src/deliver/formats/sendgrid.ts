@@ -90,7 +90,8 @@ export function toSendGrid(e: Event): Record<string, unknown> | null {
   const out: Record<string, unknown> = {};
   // Custom args first, so SendGrid's own fields below win a name clash. "__proto__" would
   // set the object's prototype instead of a key: it is dropped.
-  if (f.metadata) for (const [k, v] of Object.entries(f.metadata)) if (k !== "__proto__") out[k] = v;
+  const meta = f.metadata;
+  if (meta) for (const k in meta) if (k !== "__proto__") out[k] = meta[k];
   if (f.campaign_id !== undefined) out.campaign_id = f.campaign_id;
 
   out.email = f.rcpt_to ?? f.orig_rcpt ?? "";

@@ -1,4 +1,4 @@
-import { type LogRecord, splitProgram, splitTag } from "../record.ts";
+import { type LogRecord, programOf, splitTag } from "../record.ts";
 import { clock, digits, fraction, inferYear, isoDate, monthIndex, toEpoch, zoneOffset } from "./time.ts";
 
 /**
@@ -10,10 +10,9 @@ import { clock, digits, fraction, inferYear, isoDate, monthIndex, toEpoch, zoneO
  */
 export class SyslogReader {
   // Lines arrive in bursts within the same hour: remember that hour's epoch start so most
-  // lines cost no Date construction. Re-derived when the hour or (hourly) the reference clock moves.
-  private hourKey = "";
+  // lines cost neither a Date nor a clock read. Re-derived when the line's hour changes.
+  private hourKey = -1;
   private hourBase = 0;
-  private hourAt = 0;
 
   constructor(private readonly now: () => number) {}
 
@@ -39,13 +38,11 @@ export class SyslogReader {
     if (!hms) return null;
     const frac = fraction(line, i + 8);
     if (line.charCodeAt(frac.end) !== 32) return null;
-    const now = this.now();
-    const key = `${mo} ${d} ${hms[0]}`;
-    if (key !== this.hourKey || Math.abs(now - this.hourAt) > 3_600_000) {
-      const year = inferYear(mo, d, hms[0], hms[1], hms[2], frac.ms, now);
+    const key = mo * 10_000 + d * 100 + hms[0];
+    if (key !== this.hourKey) {
+      const year = inferYear(mo, d, hms[0], hms[1], hms[2], frac.ms, this.now());
       this.hourKey = key;
       this.hourBase = toEpoch(year, mo, d, hms[0], 0, 0, 0);
-      this.hourAt = now;
     }
     return { ts: this.hourBase + hms[1] * 60_000 + hms[2] * 1000 + frac.ms, end: frac.end + 1 };
   }
@@ -81,7 +78,7 @@ export function readHostAndTag(line: string, i: number, ts: number): LogRecord |
   }
   if (tagStart >= colon) return null;
   const { name, pid } = splitTag(line.slice(tagStart, colon));
-  const { program, instance } = splitProgram(name);
+  const { program, instance } = programOf(name);
   const message = colon + 2 <= line.length ? line.slice(colon + 2) : "";
   return pid === undefined ? { ts, host, program, instance, message } : { ts, host, program, instance, pid, message };
 }

@@ -20,9 +20,15 @@ MONTHS["μαϊ"] = 4;
 MONTHS["μάι"] = 4;
 
 /** Month index 0-11 of a syslog month name, or -1. Trailing dots ("janv.") are ignored. */
+let lastName = "";
+let lastIndex = -1;
+
 export function monthIndex(name: string): number {
+  if (name === lastName) return lastIndex;
   const key = (name.endsWith(".") ? name.slice(0, -1) : name).toLowerCase();
-  return MONTHS[key] ?? -1;
+  lastName = name;
+  lastIndex = MONTHS[key] ?? -1;
+  return lastIndex;
 }
 
 /** Two or more ASCII digits at s[i..i+n) as a number, or -1. */

@@ -82,7 +82,7 @@ export function createLogParser(opts: LogParserOptions): LogParser {
     stats.lines++;
     if (stats.lines % SWEEP_EVERY === 0) correlator.state.expire(ttl);
     const line = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
-    if (line.trim() === "") {
+    if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === "")) {
       stats.ignored++;
       return [];
     }
