@@ -3,14 +3,15 @@ import type { WebhookFilter, WebhookRow } from "../store/schema.ts";
 import { advanceCursor, insertBatch } from "../store/batches.ts";
 import { newId } from "../lib/ids.ts";
 import { BatchBuilder } from "./batch-builder.ts";
-import { encodeBatch } from "./formats/hookd.ts";
+import { encodeBody, formatCarries, type WebhookFormat } from "./formats/index.ts";
+import type { EventType } from "../events/schema.ts";
 
 // Cuts a webhook's next batches from the events after its cursor. Events are never copied
 // into a per-webhook queue at ingest: the cursor is the queue, so 100 webhooks cost no
 // extra writes per event, and a dead receiver's backlog is just rows it has not reached.
 
 export type BatchLimits = { maxEvents: number; maxBytes: number; maxWaitMs: number };
-export type Batchable = Pick<WebhookRow, "id" | "events" | "filter" | "cursorSeq">;
+export type Batchable = Pick<WebhookRow, "id" | "events" | "filter" | "cursorSeq" | "format">;
 
 type Row = { seq: number; type: string; host: string; mail_from: string | null; rcpt_to: string | null; received_at: number; body: string };
 
@@ -24,14 +25,22 @@ function domainOf(address: string | null): string | null {
   return at < 0 ? null : address.slice(at + 1).toLowerCase();
 }
 
-export function compileFilter(types: readonly string[], filter: WebhookFilter | null): (r: Pick<Row, "type" | "host" | "mail_from" | "rcpt_to">) => boolean {
+export function compileFilter(
+  types: readonly string[],
+  filter: WebhookFilter | null,
+  format: WebhookFormat = "hookd",
+): (r: Pick<Row, "type" | "host" | "mail_from" | "rcpt_to">) => boolean {
   const all = types.includes("*");
+  // A provider format without a counterpart for a type (SendGrid has no custom events) would
+  // only send empty arrays for it.
+  const carried = (type: string) => formatCarries(format, type as EventType);
   const typeSet = new Set(types);
   const senders = filter?.sender_domains?.length ? new Set(filter.sender_domains.map((d) => d.toLowerCase())) : null;
   const rcpts = filter?.rcpt_domains?.length ? new Set(filter.rcpt_domains.map((d) => d.toLowerCase())) : null;
   const hosts = filter?.hosts?.length ? new Set(filter.hosts) : null;
   return (r) =>
     (all || typeSet.has(r.type)) &&
+    carried(r.type) &&
     (!senders || senders.has(domainOf(r.mail_from) ?? "")) &&
     (!rcpts || rcpts.has(domainOf(r.rcpt_to) ?? "")) &&
     (!hosts || hosts.has(r.host));
@@ -55,9 +64,9 @@ export function cutBatches(
   limits: BatchLimits,
   now: number,
   opts: { allowPartial: boolean; maxBatches: number; force?: boolean },
-  encode: (bodies: string[]) => Uint8Array = encodeBatch,
 ): CutResult {
-  const matches = compileFilter(w.events, w.filter);
+  const encode = (bodies: string[]) => encodeBody(w.format as WebhookFormat, bodies);
+  const matches = compileFilter(w.events, w.filter, w.format as WebhookFormat);
   const select = db.query(
     "SELECT seq, type, host, mail_from, rcpt_to, received_at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
   );

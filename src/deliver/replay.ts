@@ -5,7 +5,7 @@ import { eventsInRange } from "../store/replay.ts";
 import type { WebhookRow } from "../store/schema.ts";
 import { compileFilter, type BatchLimits } from "./batcher.ts";
 import { BatchBuilder } from "./batch-builder.ts";
-import { encodeBatch } from "./formats/hookd.ts";
+import { encodeBody, type WebhookFormat } from "./formats/index.ts";
 
 const PAGE = 5000;
 
@@ -16,13 +16,14 @@ const PAGE = 5000;
  */
 export function replayEvents(
   db: Database,
-  w: Pick<WebhookRow, "id" | "events" | "filter">,
+  w: Pick<WebhookRow, "id" | "events" | "filter" | "format">,
   range: { since: number; until: number; types?: readonly string[] },
   limits: Pick<BatchLimits, "maxEvents" | "maxBytes">,
   now: number,
-  encode: (bodies: string[]) => Uint8Array = encodeBatch,
 ): { batches: number; events: number } {
-  const subscribed = compileFilter(w.events, w.filter);
+  const format = w.format as WebhookFormat;
+  const encode = (bodies: string[]) => encodeBody(format, bodies);
+  const subscribed = compileFilter(w.events, w.filter, format);
   const typeSet = range.types?.length ? new Set(range.types) : null;
   let after = 0;
   let batches = 0;

@@ -1,15 +1,22 @@
 import type { Event } from "../events/schema.ts";
 import { newId } from "../lib/ids.ts";
 import { attemptDelivery, type AttemptContext, type AttemptResult, type AttemptWebhook } from "./attempt.ts";
-import { buildHookdBody } from "./formats/hookd.ts";
+import { encodeEvents, type WebhookFormat } from "./formats/index.ts";
 
 /**
  * One signed POST outside the queue: the test POST at create and the validate endpoint. It
  * is signed and authenticated exactly like a real batch, so a receiver that accepts it will
  * accept the real ones.
  */
-export async function sendNow(ctx: AttemptContext, webhook: AttemptWebhook, events: readonly Event[], now: number): Promise<{ batchId: string; result: AttemptResult }> {
+export async function sendNow(
+  ctx: AttemptContext,
+  webhook: AttemptWebhook,
+  payload: { events: readonly Event[] } | { raw: unknown },
+  now: number,
+): Promise<{ batchId: string; result: AttemptResult }> {
   const batchId = newId("msg_", now);
-  const result = await attemptDelivery(ctx, webhook, batchId, buildHookdBody(events), now);
+  // A given message (SparkPost's validate) goes out as it is, in whatever shape the client chose.
+  const body = "raw" in payload ? new TextEncoder().encode(JSON.stringify(payload.raw)) : encodeEvents(webhook.format as WebhookFormat, payload.events);
+  const result = await attemptDelivery(ctx, webhook, batchId, body, now);
   return { batchId, result };
 }

@@ -2,7 +2,8 @@ import { type EventDraft, type MailEvent, toEvent } from "./emit.ts";
 import type { MtaLine } from "./mta-line.ts";
 import { isLocalAddr } from "./parse/fields.ts";
 import type { LogRecord } from "./record.ts";
-import { type MessageState, type Snapshot, type StateLimits, StateTable } from "./state.ts";
+import type { Snapshot } from "./snapshot.ts";
+import { type MessageState, type StateLimits, StateTable } from "./state.ts";
 
 /**
  * Turns parsed lines into events, remembering per queued message what earlier lines said

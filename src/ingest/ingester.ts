@@ -49,6 +49,7 @@ export function startSource(db: Database, source: SourceConfig, log: Logger, hoo
   let wake: (() => void) | null = null;
   const watcher = watchFile(source.path, () => wake?.());
   let lastStatus = "";
+  let lost = 0;
 
   async function loop() {
     while (!stopping) {
@@ -59,11 +60,16 @@ export function startSource(db: Database, source: SourceConfig, log: Logger, hoo
         slog.error("tailer failed", { error: err instanceof Error ? err.message : String(err) });
         chunk = null;
       }
-      const st = tailer.state().status;
-      if (st !== lastStatus) {
-        if (st === "missing") slog.warn("log file missing; waiting for it to appear");
-        else if (lastStatus === "missing") slog.info("log file is back");
-        lastStatus = st;
+      const state = tailer.state();
+      if (state.status !== lastStatus) {
+        if (state.status === "missing") slog.warn("log file missing; waiting for it to appear");
+        else if (state.status === "error") slog.error("cannot read the log file; retrying", { error: state.error });
+        else if (lastStatus === "missing" || lastStatus === "error") slog.info("reading the log file again");
+        lastStatus = state.status;
+      }
+      if (state.counts.checkpointsLost > lost) {
+        lost = state.counts.checkpointsLost;
+        slog.warn("the file rotated while hookd was stopped and the old one is gone: its unread lines are lost", { lost_files: lost });
       }
       if (!chunk) {
         await new Promise<void>((resolve) => {

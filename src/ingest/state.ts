@@ -1,3 +1,5 @@
+import { load, type Snapshot, store } from "./snapshot.ts";
+
 /**
  * Correlation state: what earlier lines said about each queued message, keyed by
  * host|scope|queue id (scope: the Postfix instance, "" for Exim). Bounded (least recently
@@ -48,16 +50,6 @@ export interface PendingHandoff {
   at: number;
 }
 
-/** MessageState as JSON: Map and Set (fast in memory) as arrays. */
-export type StoredMessage = Omit<MessageState, "r" | "inj"> & { r: [string, RcptState][]; inj?: string[] };
-
-export interface Snapshot {
-  version: 1;
-  messages: [string, StoredMessage][];
-  handoffs: [string, { src: string; copy: StoredMessage; at: number }][];
-  latest: number;
-}
-
 export interface StateLimits {
   maxMessages: number;
   ttlMs: number;
@@ -77,12 +69,20 @@ export class StateTable {
     snap?: Snapshot,
   ) {
     if (!snap) return;
-    this.latest = snap.latest;
-    for (const [key, m] of snap.messages) {
-      this.messages.set(key, load(m));
-      this.byQid.set(qidKey(key), key);
+    try {
+      this.latest = Number(snap.latest) || 0;
+      for (const [key, m] of snap.messages) {
+        this.messages.set(key, load(m));
+        this.byQid.set(qidKey(key), key);
+      }
+      for (const [key, h] of snap.handoffs ?? []) this.pending.set(key, { ...h, copy: load(h.copy) });
+    } catch {
+      // A snapshot from another version or a damaged store: correlation restarts empty (some
+      // events then lack earlier facts) rather than ingest failing to start.
+      this.messages.clear();
+      this.pending.clear();
+      this.byQid.clear();
     }
-    for (const [key, h] of snap.handoffs) this.pending.set(key, { ...h, copy: load(h.copy) });
   }
 
   get(key: string): MessageState | undefined {
@@ -203,22 +203,6 @@ export class StateTable {
       latest: this.latest,
     };
   }
-}
-
-function store(m: MessageState): StoredMessage {
-  const { r, inj, kids, ...rest } = m;
-  const out: StoredMessage = { ...rest, r: [...r].map(([to, rs]) => [to, { ...rs }]) };
-  if (kids) out.kids = [...kids];
-  if (inj) out.inj = [...inj];
-  return out;
-}
-
-function load(m: StoredMessage): MessageState {
-  const { r, inj, kids, ...rest } = m;
-  const out: MessageState = { ...rest, r: new Map(r.map(([to, rs]) => [to, { ...rs }])) };
-  if (kids) out.kids = [...kids];
-  if (inj) out.inj = new Set(inj);
-  return out;
 }
 
 function union(a: Set<string> | undefined, b: Set<string> | undefined): Set<string> | undefined {

@@ -4,6 +4,7 @@ import { replayEvents } from "../../deliver/replay.ts";
 import { attemptFailureCode, describeAttempt } from "../../deliver/attempt.ts";
 import { sendNow } from "../../deliver/send-now.ts";
 import { generateSecret } from "../../deliver/sign.ts";
+import { generateSigningKeyPair } from "../../deliver/ecdsa.ts";
 import { sampleEvent } from "../../events/samples.ts";
 import { EVENT_TYPES } from "../../events/schema.ts";
 import { recentBatches, requeueDead } from "../../store/batches.ts";
@@ -92,12 +93,10 @@ export function webhookActionRoutes(deps: ApiDeps) {
       const w = mustGet(c.req.valid("param").id);
       const body = c.req.valid("json") ?? {};
       const now = deps.now();
-      const events = body.message
-        ? ((Array.isArray(body.message) ? body.message : [body.message]) as never[])
-        : w.events.includes("*")
-          ? [sampleEvent("delivery", { host: deps.hostname, now })]
-          : w.events.slice(0, 5).map((t, i) => sampleEvent(t as (typeof EVENT_TYPES)[number], { host: deps.hostname, now, index: i }));
-      const { result } = await sendNow(deps.attempt, w, events, now);
+      const samples = w.events.includes("*")
+        ? [sampleEvent("delivery", { host: deps.hostname, now })]
+        : w.events.slice(0, 5).map((t, i) => sampleEvent(t as (typeof EVENT_TYPES)[number], { host: deps.hostname, now, index: i }));
+      const { result } = await sendNow(deps.attempt, w, body.message !== undefined ? { raw: body.message } : { events: samples }, now);
       const good = result.kind === "response" && result.status >= 200 && result.status < 300;
       return c.json(
         {
@@ -214,6 +213,29 @@ export function webhookActionRoutes(deps: ApiDeps) {
       updateWebhook(deps.store.db, w.id, { secret, previousSecret: w.secret, previousSecretUntil: until, updatedAt: now });
       deps.log.info("signing secret rotated", { webhook_id: w.id, previous_valid_until: iso(until) });
       return c.json({ results: { secret, previous_secret_expires: iso(until)! } }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/webhooks/{id}/signing-key",
+      tags: ["webhooks"],
+      summary: "The ECDSA P-256 public key that verifies the sendgrid format's X-Twilio-Email-Event-Webhook-Signature",
+      middleware: [requireScope("webhooks:read")],
+      request: { params: IdParam },
+      responses: { ...ok(z.object({ public_key: z.string().meta({ description: "Base64 DER SubjectPublicKeyInfo, as SendGrid shows it." }) }), "The public key"), ...errors },
+    }),
+    (c) => {
+      const w = mustGet(c.req.valid("param").id);
+      let key = w.signingPublicKey;
+      if (!key || !w.signingPrivateKey) {
+        // Webhooks from before keys were generated at create get theirs on first ask.
+        const pair = generateSigningKeyPair();
+        updateWebhook(deps.store.db, w.id, { signingPrivateKey: pair.privateKeyPkcs8B64, signingPublicKey: pair.publicKeySpkiB64 });
+        key = pair.publicKeySpkiB64;
+      }
+      return c.json({ results: { public_key: key } }, 200);
     },
   );
 

@@ -5,6 +5,7 @@ import { sampleEvent } from "../../events/samples.ts";
 import { describeAttempt } from "../../deliver/attempt.ts";
 import { sendNow } from "../../deliver/send-now.ts";
 import { generateSecret } from "../../deliver/sign.ts";
+import { generateSigningKeyPair } from "../../deliver/ecdsa.ts";
 import { privateTargetReason } from "../../deliver/target-guard.ts";
 import { newDnsToken, newHandshake, sendHandshake, TXT_PREFIX, txtNames } from "../../deliver/verify.ts";
 import type { WebhookInsert, WebhookRow } from "../../store/schema.ts";
@@ -61,6 +62,11 @@ function checkAuth(w: Partial<WebhookRow>) {
   if (issues.length) throw new ApiError(issues.map((i) => ({ ...i, code: "required" as const })));
 }
 
+function signingKeys() {
+  const pair = generateSigningKeyPair();
+  return { signingPrivateKey: pair.privateKeyPkcs8B64, signingPublicKey: pair.publicKeySpkiB64 };
+}
+
 /** With allow_private_targets = false, no URL hookd will POST to may point inside. */
 async function checkTargets(deps: ApiDeps, w: Partial<WebhookRow>) {
   if (deps.config.security.allow_private_targets) return;
@@ -108,7 +114,7 @@ async function beginVerification(deps: ApiDeps, w: WebhookRow): Promise<{ patch:
 /** The test POST: the target must answer 2xx to a signed sample batch, or nothing is saved. */
 async function testPost(deps: ApiDeps, w: WebhookRow) {
   const now = deps.now();
-  const { result } = await sendNow(deps.attempt, w, [sampleEvent("delivery", { host: "hookd-test", now })], now);
+  const { result } = await sendNow(deps.attempt, w, { events: [sampleEvent("delivery", { host: "hookd-test", now })] }, now);
   if (result.kind === "response" && result.status >= 200 && result.status < 300) return;
   throw new ApiError({ message: `test POST to the target failed: ${describeAttempt(result)}`, field: "target", code: "verification_failed" });
 }
@@ -158,6 +164,8 @@ export function webhookRoutes(deps: ApiDeps) {
         ...toRow(body),
         id: ulid(now).toLowerCase(),
         secret: generateSecret(),
+        // Every webhook gets its ECDSA pair, so switching to the sendgrid format later just works.
+        ...signingKeys(),
         cursorSeq: maxEventSeq(deps.store.sqlite),
         createdAt: now,
         updatedAt: now,

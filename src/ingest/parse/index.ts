@@ -6,12 +6,12 @@ import { EnvelopeReader, type LogFormat } from "../formats/index.ts";
 import type { MtaLine } from "../mta-line.ts";
 import { IGNORED } from "../mta-line.ts";
 import type { LogRecord } from "../record.ts";
-import type { Snapshot } from "../state.ts";
+import type { Snapshot } from "../snapshot.ts";
 import { parseExim } from "./exim.ts";
 import { parsePostfix } from "./postfix.ts";
 
 export type { LogFormat } from "../formats/index.ts";
-export type { Snapshot } from "../state.ts";
+export type { Snapshot } from "../snapshot.ts";
 export type { LogRecord } from "../record.ts";
 export { LOG_FORMATS } from "../formats/index.ts";
 export { parsePostfix, isQueueId } from "./postfix.ts";
