@@ -73,6 +73,7 @@ export const SourceSchema = section({
   format: oneOf(SOURCE_FORMATS).default("postfix"),
   start_at: oneOf(START_AT).default("end"),
   host: nonEmpty("a host name").default(() => os.hostname()),
+  rotate_wait: duration().default(5000),
 });
 
 const sources = z

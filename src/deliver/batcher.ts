@@ -11,6 +11,22 @@ import type { EventType } from "../events/schema.ts";
 // extra writes per event, and a dead receiver's backlog is just rows it has not reached.
 
 export type BatchLimits = { maxEvents: number; maxBytes: number; maxWaitMs: number };
+
+// Batches are sized by hookd's own JSON; SparkPost's wrapped form is about 1.26× larger, so
+// its budget shrinks to keep the body sent under batch_max_bytes.
+const FORMAT_GROWTH: Record<WebhookFormat, number> = { hookd: 1, sendgrid: 1, sparkpost: 1.3 };
+
+/** A webhook's own batch_* overrides over the configured defaults. */
+export function batchLimits(
+  w: Pick<WebhookRow, "batchMaxEvents" | "batchMaxBytes" | "batchMaxWait" | "format">,
+  d: { batch_max_events: number; batch_max_bytes: number; batch_max_wait: number },
+): BatchLimits {
+  return {
+    maxEvents: w.batchMaxEvents ?? d.batch_max_events,
+    maxBytes: Math.floor((w.batchMaxBytes ?? d.batch_max_bytes) / (FORMAT_GROWTH[w.format as WebhookFormat] ?? 1)),
+    maxWaitMs: w.batchMaxWait ?? d.batch_max_wait,
+  };
+}
 export type Batchable = Pick<WebhookRow, "id" | "events" | "filter" | "cursorSeq" | "format">;
 
 type Row = { seq: number; type: string; host: string; mail_from: string | null; rcpt_to: string | null; received_at: number; body: string };

@@ -5,7 +5,7 @@ import type { Store } from "../store/db.ts";
 import { claimBatch, headBatches, pendingBatchCount, recordAttempt, releaseAllLeases, type ClaimedBatch, type Outcome } from "../store/batches.ts";
 import type { WebhookRow } from "../store/schema.ts";
 import { listWebhooks } from "../store/webhooks.ts";
-import { cutBatches, type BatchLimits } from "./batcher.ts";
+import { batchLimits, cutBatches } from "./batcher.ts";
 import { attemptDelivery, attemptFailureCode, attemptRetryOutcome, type AttemptContext } from "./attempt.ts";
 import { nextRetryDelay, shouldDeadLetter, type RetryPolicy } from "./retry-policy.ts";
 
@@ -64,11 +64,6 @@ export function createEngine(deps: EngineDeps): Engine {
   let loopDone: Promise<void> | null = null;
   let dirty = true;
 
-  const limitsOf = (w: WebhookRow): BatchLimits => ({
-    maxEvents: w.batchMaxEvents ?? d.batch_max_events,
-    maxBytes: w.batchMaxBytes ?? d.batch_max_bytes,
-    maxWaitMs: w.batchMaxWait ?? d.batch_max_wait,
-  });
 
   async function send(w: WebhookRow, b: ClaimedBatch, token: string) {
     const startedAt = now();
@@ -149,7 +144,7 @@ export function createEngine(deps: EngineDeps): Engine {
       const pending = pendingBatchCount(db, w.id);
       const free = maxInFlight + LOOKAHEAD - pending;
       if (free > 0) {
-        const r = cutBatches(db, w, limitsOf(w), t, { allowPartial: pending < maxInFlight, maxBatches: free });
+        const r = cutBatches(db, w, batchLimits(w, d), t, { allowPartial: pending < maxInFlight, maxBatches: free });
         if (r.dueAt !== null) next = Math.min(next, r.dueAt);
       }
       const due = dispatch(w, maxInFlight, t);

@@ -37,7 +37,7 @@ export function startSource(db: Database, source: SourceConfig, log: Logger, hoo
   const slog = log.child({ component: "ingest", source: source.path });
   const saved = loadCheckpoint<Snapshot>(db, source.path);
   const parser = createLogParser({ format: source.format, host: source.host, ...(saved?.correlation ? { state: saved.correlation } : {}) });
-  const tailer = createTailer({ path: source.path, startAt: source.start_at, checkpoint: saved?.checkpoint ?? null });
+  const tailer = createTailer({ path: source.path, startAt: source.start_at, checkpoint: saved?.checkpoint ?? null, rotateWaitMs: source.rotate_wait });
   const commit = db.transaction((events: Event[], chunk: Chunk) => {
     const r = insertEventsTx(db, events, source.path);
     saveCheckpoint(db, source.path, chunk.checkpoint, parser.snapshot());

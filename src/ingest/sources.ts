@@ -6,7 +6,7 @@ import { startSource, type IngestHooks, type SourceRunner, type SourceStatusView
 /** Every configured source; `apply` brings the running set in line with a (reloaded) config. */
 export function createSources(db: Database, log: Logger, hooks: IngestHooks) {
   const running = new Map<string, { config: SourceConfig; runner: SourceRunner }>();
-  const same = (a: SourceConfig, b: SourceConfig) => a.format === b.format && a.start_at === b.start_at && a.host === b.host;
+  const same = (a: SourceConfig, b: SourceConfig) => a.format === b.format && a.start_at === b.start_at && a.host === b.host && a.rotate_wait === b.rotate_wait;
 
   return {
     async apply(sources: readonly SourceConfig[]) {

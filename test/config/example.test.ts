@@ -29,8 +29,8 @@ describe("config.example.toml", () => {
   });
 
   test("its commented source is valid once uncommented", () => {
-    const uncommented = text.replace(/^# (\[\[sources\]\]|path|format|start_at|host)( |$)/gm, "$1$2");
+    const uncommented = text.replace(/^# (\[\[sources\]\]|path|format|start_at|host|rotate_wait)( |$)/gm, "$1$2");
     const config = parseConfigText(uncommented, "config.example.toml");
-    expect(config.sources).toEqual([{ path: "/var/log/mail.log", format: "postfix", start_at: "end", host: "mx1" }]);
+    expect(config.sources).toEqual([{ path: "/var/log/mail.log", format: "postfix", start_at: "end", host: "mx1", rotate_wait: 5000 }]);
   });
 });

@@ -37,7 +37,7 @@ describe("defaults", () => {
 
   test("a source gets format, start_at and host defaults; host is this machine's name", () => {
     const config = parseConfigText('[[sources]]\npath = "/var/log/mail.log"\n', "hookd.toml");
-    expect(config.sources).toEqual([{ path: "/var/log/mail.log", format: "postfix", start_at: "end", host: os.hostname() }]);
+    expect(config.sources).toEqual([{ path: "/var/log/mail.log", format: "postfix", start_at: "end", host: os.hostname(), rotate_wait: 5000 }]);
   });
 
   test("sources keep their order and explicit values", () => {

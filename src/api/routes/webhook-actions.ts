@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
+import { batchLimits } from "../../deliver/batcher.ts";
 import { replayEvents } from "../../deliver/replay.ts";
 import { attemptFailureCode, describeAttempt } from "../../deliver/attempt.ts";
 import { sendNow } from "../../deliver/send-now.ts";
@@ -187,8 +188,7 @@ export function webhookActionRoutes(deps: ApiDeps) {
       const since = Date.parse(body.since);
       const until = body.until ? Date.parse(body.until) : now + 1;
       if (until <= since) throw new ApiError({ message: "until: must be after since", field: "until", code: "invalid_value" });
-      const limits = { maxEvents: w.batchMaxEvents ?? deps.config.delivery.batch_max_events, maxBytes: w.batchMaxBytes ?? deps.config.delivery.batch_max_bytes };
-      const r = replayEvents(db, w, { since, until, types: body.events }, limits, now);
+      const r = replayEvents(db, w, { since, until, types: body.events }, batchLimits(w, deps.config.delivery), now);
       deps.log.info("replay queued", { webhook_id: w.id, since: body.since, until: iso(until), batches: r.batches, events: r.events });
       deps.notifyEvents();
       return c.json({ results: r }, 200);

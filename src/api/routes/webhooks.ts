@@ -52,6 +52,13 @@ function toRow(body: Partial<WebhookCreate> | WebhookUpdate): Partial<WebhookIns
   return row;
 }
 
+/** SendGrid and SparkPost have no custom events; subscribing to them explicitly would be a silent no-op. */
+function checkFormat(w: Partial<WebhookRow>) {
+  if (w.format && w.format !== "hookd" && w.events?.includes("custom")) {
+    throw new ApiError({ message: `events: format "${w.format}" has no custom events; use format "hookd" for them`, field: "events", code: "invalid_value" });
+  }
+}
+
 function checkAuth(w: Partial<WebhookRow>) {
   const issues = authIssues({
     auth_type: w.authType,
@@ -171,6 +178,7 @@ export function webhookRoutes(deps: ApiDeps) {
         updatedAt: now,
       } as WebhookRow;
       checkAuth(row);
+      checkFormat(row);
       await checkTargets(deps, row);
       const { patch, info } = await beginVerification(deps, { ...row, previousSecret: null, previousSecretUntil: null } as WebhookRow);
       const saved = insertWebhook(deps.store.db, { ...row, ...patch } as WebhookInsert);
@@ -214,6 +222,7 @@ export function webhookRoutes(deps: ApiDeps) {
     const patch = toRow(body);
     const merged = { ...current, ...patch } as WebhookRow;
     checkAuth(merged);
+    checkFormat(merged);
     await checkTargets(deps, merged);
     // A new target, or a new way of verifying, must prove itself again.
     const targetChanged = patch.target !== undefined && patch.target !== current.target;
