@@ -144,8 +144,11 @@ export function createEngine(deps: EngineDeps): Engine {
       const pending = pendingBatchCount(db, w.id);
       const free = maxInFlight + LOOKAHEAD - pending;
       if (free > 0) {
-        const r = cutBatches(db, w, batchLimits(w, d), t, { allowPartial: pending < maxInFlight, maxBatches: free });
-        if (r.dueAt !== null) next = Math.min(next, r.dueAt);
+        const allowPartial = pending < maxInFlight;
+        const r = cutBatches(db, w, batchLimits(w, d), t, { allowPartial, maxBatches: free });
+        // Without a free slot the due time may be long past; the attempt that frees a slot
+        // calls notify(), so waking for it now would only spin.
+        if (r.dueAt !== null && allowPartial) next = Math.min(next, r.dueAt);
       }
       const due = dispatch(w, maxInFlight, t);
       if (due !== null) next = Math.min(next, due);

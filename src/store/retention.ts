@@ -25,15 +25,17 @@ export function pruneStep(db: Database, cutoff: number): PruneStep {
   const events = db
     .query(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? AND received_at < ? ORDER BY seq LIMIT ${STEP})`)
     .run(bound, cutoff).changes;
-  // Dead-lettered batches are never pruned: only an operator's retry or delete ends them.
-  const batches = db
-    .query(`DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE state = 'delivered' AND done_at < ? LIMIT ${STEP / 10})`)
-    .run(cutoff).changes;
+  // Attempts first, so the batch delete below cascades to nothing and each count is its own
+  // table's (SQLite's changes() includes rows removed by ON DELETE CASCADE).
   const attempts = db
     .query(
       `DELETE FROM attempts WHERE id IN (SELECT a.id FROM attempts a JOIN batches b ON b.id = a.batch_id
-        WHERE a.started_at < ? AND b.state = 'delivered' LIMIT ${STEP})`,
+        WHERE b.state = 'delivered' AND (a.started_at < ? OR b.done_at < ?) LIMIT ${STEP})`,
     )
+    .run(cutoff, cutoff).changes;
+  // Dead-lettered batches are never pruned: only an operator's retry or delete ends them.
+  const batches = db
+    .query(`DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE state = 'delivered' AND done_at < ? LIMIT ${STEP / 10})`)
     .run(cutoff).changes;
   return { events, batches, attempts };
 }
