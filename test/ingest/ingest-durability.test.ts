@@ -53,10 +53,8 @@ describe("ingest through rotation", () => {
       if (n % 40 === 0) await Bun.sleep(10);
     }
     fs.closeSync(fd);
-    const counts = await eventually(() => {
-      const c = recipientCounts(app.config.storage.path);
-      return c.size === N ? c : null;
-    }, { timeoutMs: 30_000 });
+    await eventually(() => recipientCounts(app.config.storage.path).size === N, { timeoutMs: 30_000 });
+    const counts = recipientCounts(app.config.storage.path);
     const doubled = [...counts].filter(([, k]) => k > 1);
     expect(doubled).toEqual([]);
     expect(counts.size).toBe(N);
