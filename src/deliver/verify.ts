@@ -58,7 +58,9 @@ export async function dnsTxtPublished(target: string, token: string, servers: re
   for (const name of txtNames(target)) {
     try {
       const records = await resolver.resolveTxt(name);
-      if (records.some((chunks) => chunks.join("") === TXT_PREFIX + token)) return true;
+      const want = TXT_PREFIX + token;
+      // Bun's resolver returns the strings of one multi-string record as separate records.
+      if (records.some((chunks) => chunks.join("") === want) || records.map((r) => r.join("")).join("") === want) return true;
     } catch {
       // NXDOMAIN / no TXT: try the parent
     }

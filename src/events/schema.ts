@@ -130,7 +130,7 @@ export const CustomEvent = z
   .strictObject({
     type: z.literal("custom"),
     ...common,
-    rcpt_to: Email.optional(),
+    rcpt_to: Email.optional().meta({ description: "Recipient the event is about, if any.", example: "alice@example.org" }),
     custom_type: z
       .string()
       .regex(/^[a-z][a-z0-9_.-]{0,63}$/, "expected a lower-case name like profile.updated")

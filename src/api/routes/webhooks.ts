@@ -14,7 +14,7 @@ import { deleteWebhook, getWebhook, insertWebhook, listWebhooks, updateWebhook }
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import { ApiError, ErrorEnvelope } from "../errors.ts";
-import { authIssues, WebhookCreate, WebhookCreated, WebhookUpdate, WebhookView } from "../schemas/webhook.ts";
+import { authIssues, canonicalEventTypes, WebhookCreate, WebhookCreated, WebhookUpdate, WebhookView } from "../schemas/webhook.ts";
 import { webhookLinks, webhookView } from "../webhook-view.ts";
 
 const errors = {
@@ -36,7 +36,7 @@ function toRow(body: Partial<WebhookCreate> | WebhookUpdate): Partial<WebhookIns
   const row: Partial<WebhookInsert> = {};
   if (body.name !== undefined) row.name = body.name;
   if (body.target !== undefined) row.target = body.target;
-  if (body.events !== undefined) row.events = body.events.includes("*") ? ["*"] : [...new Set(body.events)];
+  if (body.events !== undefined) row.events = canonicalEventTypes(body.events);
   if (body.active !== undefined) row.active = body.active;
   if (body.auth_type !== undefined) row.authType = body.auth_type;
   if (body.auth_token !== undefined) row.authToken = body.auth_token;

@@ -50,11 +50,30 @@ const SizeBytes = z
     return n;
   });
 
+// SparkPost's names for kinds of events hookd has under another name, so a webhook config
+// copied from SparkPost works: they subscribe to the hookd type they map to.
+export const SPARKPOST_EVENT_ALIASES = {
+  initial_open: "open",
+  amp_open: "open",
+  amp_initial_open: "open",
+  amp_click: "click",
+  link_unsubscribe: "list_unsubscribe",
+  out_of_band: "bounce",
+} as const;
+
+export function canonicalEventTypes(events: readonly string[]): string[] {
+  const mapped: string[] = events.map((e) => SPARKPOST_EVENT_ALIASES[e as keyof typeof SPARKPOST_EVENT_ALIASES] ?? e);
+  return mapped.includes("*") ? ["*"] : [...new Set(mapped)];
+}
+
 export const WebhookEvents = z
-  .array(z.enum([...EVENT_TYPES, "*"]))
+  .array(z.enum([...EVENT_TYPES, "*", ...(Object.keys(SPARKPOST_EVENT_ALIASES) as (keyof typeof SPARKPOST_EVENT_ALIASES)[])]))
   .min(1, "expected at least one event type (or \"*\")")
   .max(EVENT_TYPES.length + 1)
-  .meta({ description: 'Event types to send, or ["*"] for all.', example: ["delivery", "bounce"] });
+  .meta({
+    description: 'Event types to send, or ["*"] for all. SparkPost\'s initial_open, amp_open, amp_initial_open, amp_click, link_unsubscribe and out_of_band are accepted as open, click, list_unsubscribe and bounce.',
+    example: ["delivery", "bounce"],
+  });
 
 export const AuthType = z.enum(["none", "token", "basic", "oauth2"]);
 export const WebhookFormat = z.enum(["hookd", "sendgrid", "sparkpost"]);
