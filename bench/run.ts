@@ -9,6 +9,7 @@ import { startHookd, type Hookd } from "../src/app.ts";
 import { defaultConfig, type Config } from "../src/config/schema.ts";
 import { silentLogger } from "../src/lib/log.ts";
 import { MIGRATIONS } from "../src/store/migrate.ts";
+import { generate } from "./postfix-log.ts";
 
 type Row = { figure: string; baseline: string; baselineValue: number; value: number; unit: string; higherIsBetter: boolean };
 const rows: Row[] = [];
@@ -197,7 +198,45 @@ async function latency(waitMs: number, count: number): Promise<{ p50: number; p9
   return { p50: pct(50), p99: pct(99) };
 }
 
+/** Wall time of a command over a file, best of `runs`; null when the tool is not installed. */
+async function timeCommand(cmd: string[], runs = 2): Promise<number | null> {
+  if (!Bun.which(cmd[0]!)) return null;
+  let best = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const p = Bun.spawn(cmd, { stdout: "ignore", stderr: "ignore" });
+    const code = await p.exited;
+    if (code !== 0) throw new Error(`${cmd.join(" ")} exited ${code}`);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+async function parseFigures() {
+  const lines = Number(process.env.BENCH_PARSE_LINES ?? 1_000_000);
+  const dir = tmp();
+  const file = path.join(dir, "mail.log");
+  await Bun.write(file, generate(lines).join("\n") + "\n");
+  const progs = path.join(dir, "mtail");
+  await Bun.write(path.join(progs, "postfix.mtail"), Bun.file("/usr/share/doc/mtail/examples/postfix.mtail"));
+  const rate = (ms: number | null) => (ms === null ? NaN : lines / (ms / 1000));
+  const hookd = rate(await timeCommand([process.execPath, path.join(import.meta.dir, "../src/main.ts"), "parse", "--format", "postfix", file]));
+  const pflogsumm = rate(await timeCommand(["pflogsumm", file]));
+  const mtail = rate(
+    (await Bun.file("/usr/share/doc/mtail/examples/postfix.mtail").exists())
+      ? await timeCommand(["mtail", "-one_shot", "-progs", progs, "-logs", file, "-logtostderr"])
+      : null,
+  );
+  rmSync(dir, { recursive: true, force: true });
+  const missing = [Number.isNaN(pflogsumm) && "pflogsumm", Number.isNaN(mtail) && "mtail"].filter(Boolean);
+  if (missing.length) console.error(`(not installed: ${missing.join(", ")}; apt-get install ${missing.join(" ")} for those baselines)`);
+  const label = `${(lines / 1e6).toFixed(1)}M Postfix lines`;
+  rows.push({ figure: `parse: hookd parse, ${label}`, baseline: "pflogsumm, same file", baselineValue: pflogsumm, value: hookd, unit: "lines/s", higherIsBetter: true });
+  rows.push({ figure: `parse: hookd parse, ${label}`, baseline: "mtail postfix.mtail, same file", baselineValue: mtail, value: hookd, unit: "lines/s", higherIsBetter: true });
+}
+
 async function main() {
+  if (want("parse")) await parseFigures();
   if (want("post")) {
     for (const batch of [100, 1000]) {
       const total = 50_000;
@@ -229,7 +268,7 @@ async function main() {
     r.baseline,
     `${fmt(r.baselineValue)} ${r.unit}`,
     `${fmt(r.value)} ${r.unit}`,
-    r.baselineValue > 0 ? `${(r.value / r.baselineValue).toFixed(2)}×` : "—",
+    r.baselineValue > 0 && Number.isFinite(r.baselineValue) ? `${(r.value / r.baselineValue).toFixed(2)}×` : "—",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
   const line = (cells: string[]) => "| " + cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ") + " |";
