@@ -64,6 +64,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   }
 
   const metrics = createHookdMetrics(store);
+  const closing = new AbortController();
   let notify = () => {};
   const sources = createSources(store.sqlite, log, {
     onEvents: (events, source) => {
@@ -88,6 +89,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     metrics,
     attempt,
     sourceStatus: () => sources.status(),
+    closing: closing.signal,
     now: Date.now,
     hostname: os.hostname(),
   });
@@ -101,6 +103,8 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       fetch: app.fetch,
       // Bun's own cap must not cut a body before hono's bodyLimit can answer 413 with our envelope.
       maxRequestBodySize: config.server.max_body_size + 1024 * 1024,
+      // Long enough for a 10,000-event POST on a slow link; the live tail sends keep-alives.
+      idleTimeout: 60,
     });
   } catch (err) {
     store.close();
@@ -129,6 +133,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     engine,
     /** SIGHUP: new sources start, removed ones stop, delivery defaults change in place. */
     async reload(next: Config) {
+      if (stopped) return;
       for (const key of ["listen", "max_body_size"] as const) {
         if (next.server[key] !== config.server[key]) log.warn("server settings change only at restart", { key: `server.${key}` });
       }
@@ -147,6 +152,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       // Reverse order of start: stop reading logs (their last chunk committed), no new
       // requests, then finish the attempts in flight, then close the store they record into.
       await sources.stop();
+      closing.abort();
       await server.stop();
       retention.stop();
       dnsVerifier.stop();

@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { Context } from "hono";
 import { z } from "zod";
 import docsHtml from "../../public/docs.html" with { type: "text" };
+import { adminRoutes } from "../admin/static.ts";
 import { authenticate, type AuthEnv } from "./auth.ts";
 import { bodyLimit } from "./body-limit.ts";
 import { rateLimit } from "./rate-limit.ts";
@@ -12,6 +13,7 @@ import { eventRoutes } from "./routes/events.ts";
 import { eventStreamRoutes } from "./routes/events-stream.ts";
 import { statusRoutes } from "./routes/status.ts";
 import { webhookInsightRoutes } from "./routes/webhook-insight.ts";
+import { apiKeyRoutes } from "./routes/apikeys.ts";
 import { catalogRoutes } from "./routes/catalog.ts";
 import { webhookActionRoutes } from "./routes/webhook-actions.ts";
 import { webhookVerifyRoutes } from "./routes/webhook-verify.ts";
@@ -67,6 +69,7 @@ export function createApi(deps: ApiDeps) {
 
   app.get("/healthz", (c) => c.json({ status: "ok", version: deps.version }));
   app.get("/docs", (c) => c.html(docsPage));
+  app.route("/", adminRoutes());
   // Unauthenticated like most exporters: hookd listens on loopback by default, and the
   // figures carry webhook ids, never targets or secrets.
   app.get("/metrics", (c) => c.body(deps.metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
@@ -86,6 +89,7 @@ export function createApi(deps: ApiDeps) {
   api.use("*", bodyLimit(deps.config.server.max_body_size));
   api.use("*", authenticate(deps.store.db));
   api.use("*", rateLimit(deps.config.server.rate_limit, deps.now));
+  api.route("/", apiKeyRoutes());
   api.route("/", catalogRoutes(deps));
   api.route("/", webhookVerifyRoutes(deps));
   api.route("/", webhookRoutes(deps));

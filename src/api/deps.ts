@@ -19,6 +19,8 @@ export type ApiDeps = {
   attempt: AttemptContext;
   /** Tailed log sources as they are now (empty without [[sources]]). */
   sourceStatus: () => SourceStatus[];
+  /** Aborted when hookd stops, so endless responses (the live tail) end and the server can close. */
+  closing: AbortSignal;
   /** Default `host` of events posted without one. */
   hostname: string;
 };

@@ -74,9 +74,12 @@ export async function main(argv: readonly string[], io: IO = stdio): Promise<num
 }
 
 async function serve(config: Parameters<typeof startHookd>[0]["config"], configPath: string | undefined, io: IO): Promise<number> {
-  const hookd = await startHookd({ config, announceKey: undefined });
-  // SIGHUP re-reads the same file; a broken file is reported and the running config kept.
+  // Handlers go in before start, so a signal during start-up is not the default action
+  // (which for SIGHUP would kill the process). Signals before hookd is up are remembered.
+  let hookd: Awaited<ReturnType<typeof startHookd>> | null = null;
+  let pendingStop: string | null = null;
   process.on("SIGHUP", () => {
+    if (!hookd) return; // the config being started with is already the newest
     let next;
     try {
       next = loadConfig({ path: configPath }).config;
@@ -84,20 +87,30 @@ async function serve(config: Parameters<typeof startHookd>[0]["config"], configP
       io.err(`hookd: SIGHUP: config not reloaded:\n${err instanceof Error ? err.message : String(err)}\n`);
       return;
     }
-    hookd.reload(next).catch((err) => io.err(`hookd: SIGHUP: reload failed: ${err instanceof Error ? err.message : String(err)}\n`));
+    hookd!.reload(next).catch((err) => io.err(`hookd: SIGHUP: reload failed: ${err instanceof Error ? err.message : String(err)}\n`));
   });
+  const early = (signal: string) => () => (pendingStop ??= signal);
+  const earlyTerm = early("SIGTERM");
+  const earlyInt = early("SIGINT");
+  process.on("SIGTERM", earlyTerm);
+  process.on("SIGINT", earlyInt);
+  hookd = await startHookd({ config, announceKey: undefined });
+  const running = hookd;
+  process.off("SIGTERM", earlyTerm);
+  process.off("SIGINT", earlyInt);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       io.err(`hookd: ${signal} received, stopping\n`);
-      hookd.stop().then(
+      running.stop().then(
         () => resolve(EXIT.ok),
         () => resolve(EXIT.runtime),
       );
     };
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
+    if (pendingStop) stop(pendingStop);
   });
 }

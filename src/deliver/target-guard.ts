@@ -24,21 +24,43 @@ function v4ToInt(ip: string): number {
   return ip.split(".").reduce((n, part) => n * 256 + Number(part), 0);
 }
 
+/** The eight 16-bit words of an IPv6 address in any spelling (compressed, dotted tail), or null. */
+function v6Words(text: string): number[] | null {
+  let s = text;
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (dotted) {
+    const n = v4ToInt(dotted[1]!);
+    s = `${s.slice(0, -dotted[1]!.length)}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
+  }
+  const halves = s.split("::");
+  if (halves.length > 2) return null;
+  const part = (h: string) => (h === "" ? [] : h.split(":").map((w) => parseInt(w, 16)));
+  const head = part(halves[0]!);
+  const tail = halves.length === 2 ? part(halves[1]!) : [];
+  const fill = 8 - head.length - tail.length;
+  if (halves.length === 1 ? fill !== 0 : fill < 1) return null;
+  const words = [...head, ...Array<number>(halves.length === 2 ? fill : 0).fill(0), ...tail];
+  return words.some((w) => Number.isNaN(w) || w < 0 || w > 0xffff) ? null : words;
+}
+
 export function isPrivateAddress(ip: string): boolean {
-  if (isIP(ip) === 4) {
-    const n = v4ToInt(ip);
+  const a = ip.toLowerCase().replace(/^\[|\]$/g, "");
+  if (isIP(a) === 4) {
+    const n = v4ToInt(a);
     return V4_BLOCKS.some(([base, bits]) => n >>> (32 - bits) === base >>> (32 - bits));
   }
-  const a = ip.toLowerCase().replace(/^\[|\]$/g, "");
-  if (a === "::" || a === "::1") return true;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
-  if (mapped) return isPrivateAddress(mapped[1]!);
-  const first = parseInt(a.split(":")[0] || "0", 16);
+  const w = v6Words(a);
+  if (!w) return true; // not an address we understand: refuse
+  const v4 = (hi: number, lo: number) => `${hi >>> 8}.${hi & 255}.${lo >>> 8}.${lo & 255}`;
+  const zeros = (from: number, to: number) => w.slice(from, to).every((x) => x === 0);
+  if (zeros(0, 7) && (w[7] === 0 || w[7] === 1)) return true; // :: and ::1
+  if (zeros(0, 5) && w[5] === 0xffff) return isPrivateAddress(v4(w[6]!, w[7]!)); // ::ffff:a.b.c.d
+  if (w[0] === 0x64 && w[1] === 0xff9b && zeros(2, 6)) return isPrivateAddress(v4(w[6]!, w[7]!)); // NAT64 64:ff9b::/96
   return (
-    (first & 0xfe00) === 0xfc00 || // fc00::/7 unique local
-    (first & 0xffc0) === 0xfe80 || // fe80::/10 link-local
-    (first & 0xff00) === 0xff00 || // multicast
-    a.startsWith("fd00:ec2::") // AWS IPv6 metadata
+    (w[0]! & 0xfe00) === 0xfc00 || // fc00::/7 unique local
+    (w[0]! & 0xffc0) === 0xfe80 || // fe80::/10 link-local
+    (w[0]! & 0xff00) === 0xff00 || // multicast
+    (w[0] === 0xfd00 && w[1] === 0x0ec2) // AWS IPv6 metadata fd00:ec2::254
   );
 }
 

@@ -154,9 +154,12 @@ export class Correlator {
     if (story.acc === undefined || !story.from || story.notice) return;
     const inj = (story.inj ??= new Set());
     if (inj.has(rcpt) || (orig !== undefined && inj.has(orig))) return;
+    // The message was accepted for the address it was sent to, before any alias expansion.
+    const accepted = orig ?? rcpt;
+    inj.add(accepted);
     inj.add(rcpt);
-    if (story !== m) (m.inj ??= new Set()).add(rcpt);
-    ctx.out.push(this.draft(ctx, m, { type: "injection", rcpt, orig, ts: story.acc }));
+    if (story !== m) (m.inj ??= new Set()).add(accepted);
+    ctx.out.push(this.draft(ctx, m, { type: "injection", rcpt: accepted, ts: story.acc }));
   }
 
   private draft(ctx: Ctx, m: MessageState, d: Draft): MailEvent {

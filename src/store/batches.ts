@@ -122,14 +122,15 @@ export function recordAttempt(db: Database, a: AttemptRecord, outcome: Outcome, 
   }).immediate();
 }
 
-/** Dead-lettered batches go back to the queue with a fresh retry_for window. */
-export function requeueDead(db: Database, webhookId: string, now: number): number {
+/** Dead-lettered batches (all, or the given ones) go back to the queue with a fresh retry_for window. */
+export function requeueDead(db: Database, webhookId: string, now: number, batchIds?: readonly string[]): number {
+  const only = batchIds?.length ? ` AND id IN (${batchIds.map(() => "?").join(",")})` : "";
   return db
     .query(
       `UPDATE batches SET state = 'pending', next_attempt_at = ?, first_attempt_at = NULL, done_at = NULL
-       WHERE webhook_id = ? AND state = 'dead'`,
+       WHERE webhook_id = ? AND state = 'dead'${only}`,
     )
-    .run(now, webhookId).changes;
+    .run(now, webhookId, ...(batchIds ?? [])).changes;
 }
 
 export type BatchStatusRow = {

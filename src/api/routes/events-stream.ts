@@ -5,6 +5,8 @@ import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 
 const POLL_MS = 500;
+// A comment line now and then keeps idle streams open through Bun's and proxies' idle timeouts.
+const KEEPALIVE_MS = 5000;
 const MAX_PER_POLL = 200;
 
 /**
@@ -22,15 +24,24 @@ export function eventStreamRoutes(deps: ApiDeps) {
       stream.onAbort(() => {
         open = false;
       });
+      const end = () => (open = false);
+      deps.closing.addEventListener("abort", end);
       await stream.writeSSE({ event: "ready", data: JSON.stringify({ after: last }) });
-      while (open) {
+      let quietSince = Date.now();
+      while (open && !deps.closing.aborted) {
         const rows = eventsAfter(deps.store.sqlite, last, MAX_PER_POLL);
         for (const r of rows) {
           await stream.writeSSE({ event: "event", id: String(r.seq), data: r.body });
           last = r.seq;
         }
+        if (rows.length) quietSince = Date.now();
+        else if (Date.now() - quietSince >= KEEPALIVE_MS) {
+          await stream.write(": keep-alive\n\n");
+          quietSince = Date.now();
+        }
         if (rows.length < MAX_PER_POLL) await stream.sleep(POLL_MS);
       }
+      deps.closing.removeEventListener("abort", end);
     }),
   );
   return app;

@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
+import { deliveredPerMinute } from "../../store/batches.ts";
 import { eventsPerMinute } from "../../store/events.ts";
 import { listWebhooks } from "../../store/webhooks.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
@@ -27,7 +28,15 @@ const Status = z.object({
   sources: z.array(SourceStatus),
   events_per_minute: z.array(z.number()).meta({ description: "Events stored per minute, last 60 minutes, oldest first." }),
   webhooks: z.array(
-    z.object({ id: z.string(), name: z.string(), status: z.string(), queue_depth: z.number(), oldest_pending: z.string().nullable(), dead_batches: z.number() }),
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      status: z.string(),
+      queue_depth: z.number(),
+      oldest_pending: z.string().nullable(),
+      dead_batches: z.number(),
+      delivered_per_minute: z.array(z.number()).meta({ description: "Last 60 minutes, oldest first." }),
+    }),
   ),
 });
 
@@ -57,7 +66,15 @@ export function statusRoutes(deps: ApiDeps) {
             events_per_minute: eventsPerMinute(deps.store.sqlite, now, 60),
             webhooks: listWebhooks(deps.store.db).map((w) => {
               const q = queueView(deps.store.sqlite, w);
-              return { id: w.id, name: w.name, status: webhookStatus(w), queue_depth: q.queue_depth, oldest_pending: q.oldest_pending, dead_batches: q.dead_batches };
+              return {
+                id: w.id,
+                name: w.name,
+                status: webhookStatus(w),
+                queue_depth: q.queue_depth,
+                oldest_pending: q.oldest_pending,
+                dead_batches: q.dead_batches,
+                delivered_per_minute: deliveredPerMinute(deps.store.sqlite, w.id, now, 60),
+              };
             }),
           },
         },

@@ -63,6 +63,10 @@ const BatchStatus = z.object({
   next_attempt: z.string().nullable(),
 });
 
+const RetryBody = z
+  .strictObject({ batch_ids: z.array(z.string().min(1).max(64)).min(1).max(1000).optional() })
+  .meta({ id: "RetryRequest" });
+
 const ReplayBody = z
   .strictObject({
     since: Time,
@@ -157,13 +161,14 @@ export function webhookActionRoutes(deps: ApiDeps) {
       path: "/webhooks/{id}/retry",
       tags: ["webhooks"],
       summary: "Queue the webhook's dead-lettered batches again, now",
+      description: "All of them, or only those named in batch_ids.",
       middleware: [requireScope("webhooks:write")],
-      request: { params: IdParam },
+      request: { params: IdParam, body: { content: { "application/json": { schema: RetryBody } }, required: false } },
       responses: { ...ok(z.object({ requeued: z.number() }), "How many batches were queued again"), ...errors },
     }),
     (c) => {
       const w = mustGet(c.req.valid("param").id);
-      const requeued = requeueDead(db, w.id, deps.now());
+      const requeued = requeueDead(db, w.id, deps.now(), c.req.valid("json")?.batch_ids);
       if (requeued) deps.log.info("dead-lettered batches requeued", { webhook_id: w.id, batches: requeued });
       deps.notifyEvents();
       return c.json({ results: { requeued } }, 200);

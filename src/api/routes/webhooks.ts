@@ -15,7 +15,7 @@ import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import { ApiError, ErrorEnvelope } from "../errors.ts";
 import { authIssues, canonicalEventTypes, WebhookCreate, WebhookCreated, WebhookUpdate, WebhookView } from "../schemas/webhook.ts";
-import { webhookLinks, webhookView } from "../webhook-view.ts";
+import { REDACTED, webhookLinks, webhookView } from "../webhook-view.ts";
 
 const errors = {
   400: { description: "Invalid request", content: { "application/json": { schema: ErrorEnvelope } } },
@@ -50,6 +50,27 @@ function toRow(body: Partial<WebhookCreate> | WebhookUpdate): Partial<WebhookIns
   if (body.batch_max_wait !== undefined) row.batchMaxWait = body.batch_max_wait;
   if (body.filter !== undefined) row.filter = body.filter;
   return row;
+}
+
+/**
+ * Reads show credentials as "********"; a client that sends such a value back (the admin
+ * form, a read-modify-write script) means "unchanged", not a new password of eight stars.
+ */
+function keepRedacted(patch: Partial<WebhookInsert>, current: WebhookRow): Partial<WebhookInsert> {
+  const out = { ...patch };
+  if (out.authToken === REDACTED) delete out.authToken;
+  if (out.authCredentials?.password === REDACTED && current.authCredentials) {
+    out.authCredentials = { ...out.authCredentials, password: current.authCredentials.password };
+  }
+  if (out.authRequestDetails?.body.client_secret === REDACTED && current.authRequestDetails) {
+    out.authRequestDetails = { ...out.authRequestDetails, body: { ...out.authRequestDetails.body, client_secret: current.authRequestDetails.body.client_secret } };
+  }
+  if (out.customHeaders) {
+    const headers = { ...out.customHeaders };
+    for (const [k, v] of Object.entries(headers)) if (v === REDACTED && current.customHeaders?.[k] !== undefined) headers[k] = current.customHeaders[k]!;
+    out.customHeaders = headers;
+  }
+  return out;
 }
 
 /** SendGrid and SparkPost have no custom events; subscribing to them explicitly would be a silent no-op. */
@@ -219,7 +240,7 @@ export function webhookRoutes(deps: ApiDeps) {
     const { id } = c.req.valid("param") as { id: string };
     const body = c.req.valid("json") as WebhookUpdate;
     const current = mustGet(deps, id);
-    const patch = toRow(body);
+    const patch = keepRedacted(toRow(body), current);
     const merged = { ...current, ...patch } as WebhookRow;
     checkAuth(merged);
     checkFormat(merged);

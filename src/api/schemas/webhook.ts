@@ -90,7 +90,7 @@ export const WebhookFilter = z
   .meta({ description: "Only events matching every given list are sent.", example: { rcpt_domains: ["example.org"] } });
 
 const writable = {
-  name: z.string().trim().min(1).max(255).meta({ example: "Bounce handler" }),
+  name: z.string().trim().min(1, "is required").max(255, "at most 255 characters").meta({ example: "Bounce handler" }),
   target: TargetUrl,
   events: WebhookEvents,
   active: z.boolean().meta({ description: "false pauses delivery; events queue until it is true again." }),

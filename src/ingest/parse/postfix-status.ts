@@ -1,5 +1,6 @@
 import type { MtaLine, RcptOutcome } from "../mta-line.ts";
 import { IGNORED, UNKNOWN } from "../mta-line.ts";
+import { isQueueId } from "./postfix.ts";
 import { angle, bracketAddr, isLocalAddr, keyValue, parseNumber, queuedAs, validDsn } from "./fields.ts";
 
 // status= words of delivery agents. Verification probes (deliverable, undeliverable,
@@ -84,8 +85,13 @@ export function parseStatus(qid: string, body: string): MtaLine {
  */
 function handoffTarget(qid: string, relay: string | undefined, response: string): string | undefined {
   if (!relay) return undefined;
+  // local(8) alias/.forward expansion: "status=sent (forwarded as NEWQID)".
+  if (relay === "local") {
+    const fwd = /^forwarded as ([0-9A-Za-z]+)$/.exec(response)?.[1];
+    return fwd && fwd !== qid && isQueueId(fwd) ? fwd : undefined;
+  }
   if (!isLocalAddr(bracketAddr(relay)) && !response.includes("from MTA(")) return undefined;
   const next = queuedAs(response);
   // The same id back cannot be this machine's queue: it is another host's, so a real delivery.
-  return next === qid ? undefined : next;
+  return next === qid || next === undefined || !isQueueId(next) ? undefined : next;
 }
