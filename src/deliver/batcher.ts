@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import type { WebhookFilter, WebhookRow } from "../store/schema.ts";
-import { advanceCursor, insertBatch } from "../store/batches.ts";
+import { advanceCursor, insertBatchGroup } from "../store/batches.ts";
 import { newId } from "../lib/ids.ts";
 import { BatchBuilder } from "./batch-builder.ts";
 import { encodeBody, formatCarries, type WebhookFormat } from "./formats/index.ts";
@@ -70,9 +70,19 @@ export type CutResult = {
 };
 
 /**
+ * Webhooks whose batches would come out the same: same subscription, limits and format, at
+ * the same cursor, in the same situation. The events are read and encoded once for all of
+ * them and the body is stored once.
+ */
+export function batchGroupKey(w: Batchable, limits: BatchLimits, opts: { allowPartial: boolean; maxBatches: number }): string {
+  return JSON.stringify([w.cursorSeq, w.format, [...w.events].sort(), w.filter, limits, opts.allowPartial, opts.maxBatches]);
+}
+
+/**
  * `allowPartial` is false while the webhook has no free in-flight slot: a partial batch
  * cut then would only go stale behind the one in flight, so events keep filling it instead.
  * `maxBatches` bounds how far ahead of the receiver batches are cut (the rest wait as rows).
+ * `group` are webhooks with the same batchGroupKey as `w`; they get the same batches.
  */
 export function cutBatches(
   db: Database,
@@ -80,6 +90,7 @@ export function cutBatches(
   limits: BatchLimits,
   now: number,
   opts: { allowPartial: boolean; maxBatches: number; force?: boolean },
+  group: readonly Batchable[] = [w],
 ): CutResult {
   const encode = (bodies: string[]) => encodeBody(w.format as WebhookFormat, bodies);
   const matches = compileFilter(w.events, w.filter, w.format as WebhookFormat);
@@ -91,11 +102,15 @@ export function cutBatches(
   let cut = 0;
   const batch = new BatchBuilder(limits);
 
+  const advance = (to: number) => {
+    for (const m of group) advanceCursor(db, m.id, to);
+  };
   const flush = () => {
     const b = batch.take();
-    insertBatch(
+    insertBatchGroup(
       db,
-      { id: newId("msg_", now), webhookId: w.id, kind: "live", eventCount: b.bodies.length, firstSeq: b.firstSeq, lastSeq: b.lastSeq, body: encode(b.bodies), now },
+      { kind: "live", eventCount: b.bodies.length, firstSeq: b.firstSeq, lastSeq: b.lastSeq, body: encode(b.bodies), now },
+      group.map((m) => ({ id: newId("msg_", now), webhookId: m.id })),
       scannedTo,
     );
     cursor = scannedTo;
@@ -123,7 +138,7 @@ export function cutBatches(
 
   if (batch.size === 0) {
     // Nothing of interest was scanned: skip those rows for good.
-    if (scannedTo > cursor) advanceCursor(db, w.id, scannedTo);
+    if (scannedTo > cursor) advance(scannedTo);
     return { cut, dueAt: null };
   }
   const dueAt = batch.oldestAt + limits.maxWaitMs;
@@ -132,6 +147,6 @@ export function cutBatches(
     return { cut, dueAt: null };
   }
   // The waiting events stay behind the cursor; rows before the first of them are done.
-  if (batch.firstSeq - 1 > cursor) advanceCursor(db, w.id, batch.firstSeq - 1);
+  if (batch.firstSeq - 1 > cursor) advance(batch.firstSeq - 1);
   return { cut, dueAt };
 }

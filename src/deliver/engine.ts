@@ -2,10 +2,10 @@ import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
 import { newId } from "../lib/ids.ts";
 import type { Store } from "../store/db.ts";
-import { claimBatch, headBatches, pendingBatchCount, recordAttempt, releaseAllLeases, type ClaimedBatch, type Outcome } from "../store/batches.ts";
+import { batchBody, claimBatch, headBatches, pendingBatchCount, recordAttempt, releaseAllLeases, type ClaimedBatch, type Outcome } from "../store/batches.ts";
 import type { WebhookRow } from "../store/schema.ts";
 import { listWebhooks } from "../store/webhooks.ts";
-import { batchLimits, cutBatches } from "./batcher.ts";
+import { batchGroupKey, batchLimits, cutBatches, type BatchLimits } from "./batcher.ts";
 import { attemptDelivery, attemptFailureCode, attemptRetryOutcome, type AttemptContext } from "./attempt.ts";
 import { nextRetryDelay, shouldDeadLetter, type RetryPolicy } from "./retry-policy.ts";
 
@@ -42,6 +42,8 @@ const IDLE_MS = 1000;
 const LOOKAHEAD = 1;
 // Attempts in flight across all webhooks; keeps a large fan-out from opening sockets without bound.
 const MAX_CONCURRENT_ATTEMPTS = 256;
+// Bodies shared by a group of webhooks, kept while their attempts run (a few full batches).
+const BODY_CACHE_BYTES = 32 * 1024 * 1024;
 
 export function webhookCanSend(w: WebhookRow): boolean {
   if (!w.active) return false;
@@ -67,7 +69,7 @@ export function createEngine(deps: EngineDeps): Engine {
 
   async function send(w: WebhookRow, b: ClaimedBatch, token: string) {
     const startedAt = now();
-    const body = new Uint8Array(b.body);
+    const body = bodyOf(b);
     const result = await attemptDelivery(deps.attempt, w, b.id, body, startedAt);
     const at = now();
     const status = result.kind === "response" ? result.status : null;
@@ -103,7 +105,29 @@ export function createEngine(deps: EngineDeps): Engine {
     deps.onAttempt?.({ webhookId: w.id, batchId: b.id, outcome: outcome.kind, status, latencyMs: result.latencyMs });
   }
 
-  function dispatch(w: WebhookRow, maxInFlight: number, t: number): number | null {
+  // Webhooks of one group send the same body: read it from the store once.
+  const bodies = new Map<number, Uint8Array<ArrayBuffer>>();
+  let cachedBytes = 0;
+  function bodyOf(b: ClaimedBatch): Uint8Array<ArrayBuffer> {
+    if (b.body_id === null) return new Uint8Array(batchBody(db, b.id, null));
+    let body = bodies.get(b.body_id);
+    if (!body) {
+      body = new Uint8Array(batchBody(db, b.id, b.body_id));
+      bodies.set(b.body_id, body);
+      cachedBytes += body.byteLength;
+      for (const [id, old] of bodies) {
+        if (cachedBytes <= BODY_CACHE_BYTES || id === b.body_id) break;
+        bodies.delete(id);
+        cachedBytes -= old.byteLength;
+      }
+    }
+    return body;
+  }
+
+  type Claim = { w: WebhookRow; batch: ClaimedBatch; token: string };
+
+  /** Claims what is due for one webhook; the attempts start once the claims are committed. */
+  function dispatch(w: WebhookRow, maxInFlight: number, t: number, claims: Claim[]): number | null {
     let nextDue: number | null = null;
     let busy = inflight.get(w.id) ?? 0;
     if (busy >= maxInFlight) return null;
@@ -116,43 +140,64 @@ export function createEngine(deps: EngineDeps): Engine {
       }
       const token = newId("", t);
       // The lease outlives the attempt's own timeout; it only matters if this process dies.
-      const claimed = claimBatch(db, h.id, token, t, d.timeout + 30_000);
-      if (!claimed) continue;
+      const batch = claimBatch(db, h.id, token, t, d.timeout + 30_000);
+      if (!batch) continue;
       busy++;
       total++;
       inflight.set(w.id, busy);
-      const p = send(w, claimed, token)
-        .catch((err) => log.error("attempt crashed", { batch_id: claimed.id, error: err instanceof Error ? err.message : String(err) }))
-        .finally(() => {
-          inflight.set(w.id, (inflight.get(w.id) ?? 1) - 1);
-          total--;
-          running.delete(p);
-          notify();
-        });
-      running.add(p);
+      claims.push({ w, batch, token });
     }
     return nextDue;
   }
 
-  /** One pass over every webhook; returns when the loop must look again at the latest. */
+  function start({ w, batch, token }: Claim) {
+    const p = send(w, batch, token)
+      .catch((err) => log.error("attempt crashed", { batch_id: batch.id, error: err instanceof Error ? err.message : String(err) }))
+      .finally(() => {
+        inflight.set(w.id, (inflight.get(w.id) ?? 1) - 1);
+        total--;
+        running.delete(p);
+        notify();
+      });
+    running.add(p);
+  }
+
+  /**
+   * One pass over every webhook; returns when the loop must look again at the latest. All
+   * cuts and claims of a pass are one transaction: one fsync per pass instead of one per
+   * batch, which is what many webhooks at once need.
+   */
   function tick(): number {
     const t = now();
     let next = t + IDLE_MS;
-    for (const w of listWebhooks(deps.store.db)) {
-      if (!webhookCanSend(w)) continue;
+    const claims: Claim[] = [];
+    db.transaction(() => {
+      const sendable = listWebhooks(deps.store.db).filter(webhookCanSend);
       const maxInFlight = d.max_in_flight;
-      const pending = pendingBatchCount(db, w.id);
-      const free = maxInFlight + LOOKAHEAD - pending;
-      if (free > 0) {
-        const allowPartial = pending < maxInFlight;
-        const r = cutBatches(db, w, batchLimits(w, d), t, { allowPartial, maxBatches: free });
+      const groups = new Map<string, { w: WebhookRow; limits: BatchLimits; opts: { allowPartial: boolean; maxBatches: number }; members: WebhookRow[] }>();
+      for (const w of sendable) {
+        const pending = pendingBatchCount(db, w.id);
+        const free = maxInFlight + LOOKAHEAD - pending;
+        if (free <= 0) continue;
+        const limits = batchLimits(w, d);
+        const opts = { allowPartial: pending < maxInFlight, maxBatches: free };
+        const key = batchGroupKey(w, limits, opts);
+        const g = groups.get(key);
+        if (g) g.members.push(w);
+        else groups.set(key, { w, limits, opts, members: [w] });
+      }
+      for (const g of groups.values()) {
+        const r = cutBatches(db, g.w, g.limits, t, g.opts, g.members);
         // Without a free slot the due time may be long past; the attempt that frees a slot
         // calls notify(), so waking for it now would only spin.
-        if (r.dueAt !== null && allowPartial) next = Math.min(next, r.dueAt);
+        if (r.dueAt !== null && g.opts.allowPartial) next = Math.min(next, r.dueAt);
       }
-      const due = dispatch(w, maxInFlight, t);
-      if (due !== null) next = Math.min(next, due);
-    }
+      for (const w of sendable) {
+        const due = dispatch(w, maxInFlight, t, claims);
+        if (due !== null) next = Math.min(next, due);
+      }
+    }).immediate();
+    for (const c of claims) start(c);
     return next;
   }
 

@@ -20,15 +20,35 @@ export type NewBatch = {
   now: number;
 };
 
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Stores one body for several webhooks' batches (same subscription, same events) and, for
+ * live batches, moves each webhook's cursor past it — atomically.
+ */
+export function insertBatchGroup(
+  db: Database,
+  b: Omit<NewBatch, "id" | "webhookId">,
+  members: readonly { id: string; webhookId: string }[],
+  cursorSeq: number | null,
+): void {
+  db.transaction(() => {
+    const bodyId = (db.query("INSERT INTO batch_bodies (body, refs) VALUES (?, ?) RETURNING id").get(b.body, members.length) as { id: number }).id;
+    const insert = db.query(
+      `INSERT INTO batches (id, webhook_id, kind, state, event_count, bytes, first_seq, last_seq, body, body_id, created_at, next_attempt_at)
+       VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const cursor = db.query("UPDATE webhooks SET cursor_seq = ? WHERE id = ? AND cursor_seq < ?");
+    for (const m of members) {
+      insert.run(m.id, m.webhookId, b.kind, b.eventCount, b.body.byteLength, b.firstSeq, b.lastSeq, EMPTY, bodyId, b.now, b.now);
+      if (cursorSeq !== null) cursor.run(cursorSeq, m.webhookId, cursorSeq);
+    }
+  }).immediate();
+}
+
 /** Stores a batch and (for live batches) moves the webhook's cursor past it, atomically. */
 export function insertBatch(db: Database, b: NewBatch, cursorSeq: number | null): void {
-  db.transaction(() => {
-    db.query(
-      `INSERT INTO batches (id, webhook_id, kind, state, event_count, bytes, first_seq, last_seq, body, created_at, next_attempt_at)
-       VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(b.id, b.webhookId, b.kind, b.eventCount, b.body.byteLength, b.firstSeq, b.lastSeq, b.body, b.now, b.now);
-    if (cursorSeq !== null) db.query("UPDATE webhooks SET cursor_seq = ? WHERE id = ? AND cursor_seq < ?").run(cursorSeq, b.webhookId, cursorSeq);
-  }).immediate();
+  insertBatchGroup(db, b, [{ id: b.id, webhookId: b.webhookId }], cursorSeq);
 }
 
 export function advanceCursor(db: Database, webhookId: string, cursorSeq: number): void {
@@ -51,7 +71,7 @@ export function pendingBatchCount(db: Database, webhookId: string): number {
   return (db.query("SELECT count(*) AS n FROM batches WHERE webhook_id = ? AND state = 'pending'").get(webhookId) as { n: number }).n;
 }
 
-export type ClaimedBatch = { id: string; webhook_id: string; body: Uint8Array; attempts: number; first_attempt_at: number; event_count: number };
+export type ClaimedBatch = { id: string; webhook_id: string; body_id: number | null; attempts: number; first_attempt_at: number; event_count: number };
 
 /** Takes the lease on a due batch; null when it is not due, gone, or leased by someone else. */
 export function claimBatch(db: Database, id: string, token: string, now: number, leaseMs: number): ClaimedBatch | null {
@@ -65,9 +85,19 @@ export function claimBatch(db: Database, id: string, token: string, now: number,
       .run(token, now + leaseMs, now, now, id, now, now);
     if (res.changes === 0) return null;
     return db
-      .query("SELECT id, webhook_id, body, attempts, first_attempt_at, event_count FROM batches WHERE id = ?")
+      .query("SELECT id, webhook_id, body_id, attempts, first_attempt_at, event_count FROM batches WHERE id = ?")
       .get(id) as ClaimedBatch;
   }).immediate();
+}
+
+/** A batch's body: its shared one, or (batches from before bodies were shared) its own. */
+export function batchBody(db: Database, batchId: string, bodyId: number | null): Uint8Array {
+  const row = (
+    bodyId === null
+      ? db.query("SELECT body FROM batches WHERE id = ?").get(batchId)
+      : db.query("SELECT body FROM batch_bodies WHERE id = ?").get(bodyId)
+  ) as { body: Uint8Array } | null;
+  return row?.body ?? EMPTY;
 }
 
 /** After a restart nothing is in flight: leases left by a killed process are void. */

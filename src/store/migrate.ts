@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import * as m0001 from "./migrations/0001-init.ts";
 import * as m0002 from "./migrations/0002-failure-streak.ts";
+import * as m0003 from "./migrations/0003-shared-bodies.ts";
 
 // Migrations are compiled into the binary (no folder to ship next to `hookd`), applied in
 // order at start, each in its own transaction together with the user_version bump, so a
@@ -8,6 +9,7 @@ import * as m0002 from "./migrations/0002-failure-streak.ts";
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   { version: 1, name: "init", sql: m0001.sql },
   { version: 2, name: "failure-streak", sql: m0002.sql },
+  { version: 3, name: "shared-bodies", sql: m0003.sql },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

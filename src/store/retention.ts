@@ -34,8 +34,9 @@ export function pruneStep(db: Database, cutoff: number): PruneStep {
     )
     .run(cutoff, cutoff).changes;
   // Dead-lettered batches are never pruned: only an operator's retry or delete ends them.
+  // Counted by RETURNING: changes() would include what the body-release trigger touches.
   const batches = db
-    .query(`DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE state = 'delivered' AND done_at < ? LIMIT ${STEP / 10})`)
-    .run(cutoff).changes;
+    .query(`DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE state = 'delivered' AND done_at < ? LIMIT ${STEP / 10}) RETURNING id`)
+    .all(cutoff).length;
   return { events, batches, attempts };
 }

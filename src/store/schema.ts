@@ -93,6 +93,13 @@ export const batches = sqliteTable("batches", {
   lastResponseCode: integer("last_response_code"),
   lastFailureCode: text("last_failure_code"),
   doneAt: integer("done_at"),
+  bodyId: integer("body_id").references(() => batchBodies.id),
+});
+
+export const batchBodies = sqliteTable("batch_bodies", {
+  id: integer("id").primaryKey(),
+  body: blob("body", { mode: "buffer" }).notNull(),
+  refs: integer("refs").notNull(),
 });
 
 export const attempts = sqliteTable("attempts", {
