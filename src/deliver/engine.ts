@@ -2,7 +2,7 @@ import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
 import { newId } from "../lib/ids.ts";
 import type { Store } from "../store/db.ts";
-import { batchBody, claimBatch, headBatches, pendingBatchCount, recordAttempt, releaseAllLeases, type ClaimedBatch, type Outcome } from "../store/batches.ts";
+import { batchBody, claimBatch, headBatches, pendingBatchCount, recordAttempt, releaseAllLeases, type AttemptRecord, type ClaimedBatch, type Outcome } from "../store/batches.ts";
 import type { WebhookRow } from "../store/schema.ts";
 import { listWebhooks } from "../store/webhooks.ts";
 import { batchGroupKey, batchLimits, cutBatches, type BatchLimits } from "./batcher.ts";
@@ -82,9 +82,10 @@ export function createEngine(deps: EngineDeps): Engine {
         ? { kind: "dead" }
         : { kind: "retry", nextAttemptAt: at + delay };
     }
-    const recorded = recordAttempt(
-      db,
-      {
+    // Recorded by the loop's next pass, in its transaction: one fsync for every attempt that
+    // finished meanwhile. Until then the batch stays leased; a crash before that resends it.
+    outcomes.push({
+      record: {
         batchId: b.id,
         webhookId: w.id,
         token,
@@ -98,11 +99,25 @@ export function createEngine(deps: EngineDeps): Engine {
       },
       outcome,
       at,
-    );
-    if (!recorded) log.warn("attempt outcome dropped: batch no longer claimed", { batch_id: b.id, webhook_id: w.id });
-    else if (outcome.kind === "dead") log.warn("batch dead-lettered", { batch_id: b.id, webhook_id: w.id, attempts: b.attempts, failure_code: code });
-    else if (outcome.kind === "retry") log.info("attempt failed; will retry", { batch_id: b.id, webhook_id: w.id, attempt: b.attempts, failure_code: code });
-    deps.onAttempt?.({ webhookId: w.id, batchId: b.id, outcome: outcome.kind, status, latencyMs: result.latencyMs });
+    });
+  }
+
+  type Finished = { record: AttemptRecord; outcome: Outcome; at: number };
+  let outcomes: Finished[] = [];
+
+  function recordOutcomes() {
+    if (outcomes.length === 0) return;
+    const done = outcomes;
+    outcomes = [];
+    db.transaction(() => {
+      for (const { record: a, outcome, at } of done) {
+        const recorded = recordAttempt(db, a, outcome, at);
+        if (!recorded) log.warn("attempt outcome dropped: batch no longer claimed", { batch_id: a.batchId, webhook_id: a.webhookId });
+        else if (outcome.kind === "dead") log.warn("batch dead-lettered", { batch_id: a.batchId, webhook_id: a.webhookId, attempts: a.attempt, failure_code: a.failureCode });
+        else if (outcome.kind === "retry") log.info("attempt failed; will retry", { batch_id: a.batchId, webhook_id: a.webhookId, attempt: a.attempt, failure_code: a.failureCode });
+        deps.onAttempt?.({ webhookId: a.webhookId, batchId: a.batchId, outcome: outcome.kind, status: a.responseCode, latencyMs: a.latencyMs });
+      }
+    }).immediate();
   }
 
   // Webhooks of one group send the same body: read it from the store once.
@@ -172,6 +187,7 @@ export function createEngine(deps: EngineDeps): Engine {
     let next = t + IDLE_MS;
     const claims: Claim[] = [];
     db.transaction(() => {
+      recordOutcomes();
       const sendable = listWebhooks(deps.store.db).filter(webhookCanSend);
       const maxInFlight = d.max_in_flight;
       const groups = new Map<string, { w: WebhookRow; limits: BatchLimits; opts: { allowPartial: boolean; maxBatches: number }; members: WebhookRow[] }>();
@@ -239,6 +255,7 @@ export function createEngine(deps: EngineDeps): Engine {
       wake?.();
       await loopDone;
       await Promise.allSettled([...running]);
+      recordOutcomes();
     },
     notify,
     async runUntilIdle(timeoutMs = 10_000) {
