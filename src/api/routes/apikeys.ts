@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AuthEnv } from "../auth.ts";
 import { ErrorEnvelope } from "../errors.ts";
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+import { iso } from "./common.ts";
 
 /** Which key is this and what may it do: lets a client (the admin page) offer only what works. */
 export function apiKeyRoutes() {

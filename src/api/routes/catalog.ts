@@ -7,26 +7,16 @@ import { encodeBody } from "../../deliver/formats/index.ts";
 import { seenCustomTypes } from "../../store/events.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
-import { ErrorEnvelope } from "../errors.ts";
+import { errorResponses, EventTypeList } from "./common.ts";
 import { WebhookFormat } from "../schemas/webhook.ts";
 
 // The event catalog (SparkPost's documentation and samples endpoints), generated from the
 // event schemas so it cannot drift from what hookd validates and sends.
 
-const errors = {
-  400: { description: "Invalid request", content: { "application/json": { schema: ErrorEnvelope } } },
-  401: { description: "Missing or invalid API key", content: { "application/json": { schema: ErrorEnvelope } } },
-} as const;
+const errors = errorResponses(400, 401);
 
 const SamplesQuery = z.strictObject({
-  events: z
-    .string()
-    .max(512)
-    .optional()
-    .refine((s) => s === undefined || s.split(",").every((t) => (EVENT_TYPES as readonly string[]).includes(t.trim())), {
-      error: `expected event types separated by commas, from: ${EVENT_TYPES.join(", ")}`,
-    })
-    .meta({ description: "Comma-separated types (default: all).", example: "delivery,bounce" }),
+  events: EventTypeList.optional().meta({ description: "Comma-separated types (default: all).", example: "delivery,bounce" }),
   format: WebhookFormat.default("hookd").meta({ description: "Body format the sample is shown in." }),
   timezone: z.string().max(64).optional(),
 });

@@ -1,20 +1,16 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { normalizeEvent } from "../../events/normalize.ts";
-import { EventInput, EVENT_TYPES } from "../../events/schema.ts";
+import { EventInput } from "../../events/schema.ts";
 import { insertEvents, searchEvents } from "../../store/events.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
-import { ApiError, ErrorEnvelope } from "../errors.ts";
+import { ApiError } from "../errors.ts";
+import { errorResponses, EventTypeList } from "./common.ts";
 
 export const MAX_EVENTS_PER_POST = 10_000;
 
-const errorResponses = {
-  400: { description: "Invalid request", content: { "application/json": { schema: ErrorEnvelope } } },
-  401: { description: "Missing or invalid API key", content: { "application/json": { schema: ErrorEnvelope } } },
-  403: { description: "API key lacks the scope", content: { "application/json": { schema: ErrorEnvelope } } },
-  413: { description: "Body larger than server.max_body_size", content: { "application/json": { schema: ErrorEnvelope } } },
-} as const;
+const errors = errorResponses(400, 401, 403, 413);
 
 const EventBatch = z
   .array(EventInput)
@@ -30,14 +26,7 @@ const Accepted = z.object({
 
 const Time = z.iso.datetime({ offset: true, error: "expected an RFC 3339 time like 2026-11-23T13:00:00Z" });
 const SearchQuery = z.strictObject({
-  type: z
-    .string()
-    .max(512)
-    .optional()
-    .refine((s) => s === undefined || s.split(",").every((t) => (EVENT_TYPES as readonly string[]).includes(t.trim())), {
-      error: `expected event types separated by commas, from: ${EVENT_TYPES.join(", ")}`,
-    })
-    .meta({ description: "Comma-separated event types.", example: "delivery,bounce" }),
+  type: EventTypeList.optional().meta({ description: "Comma-separated event types.", example: "delivery,bounce" }),
   rcpt_to: z.string().max(320).optional(),
   message_id: z.string().max(998).optional(),
   queue_id: z.string().max(64).optional(),
@@ -68,7 +57,7 @@ export function eventRoutes(deps: ApiDeps) {
       description: `A JSON array of at most ${MAX_EVENTS_PER_POST} events, stored all together or not at all. A 2xx means every event is committed to disk.`,
       middleware: [requireScope("events:write")],
       request: { body: { content: { "application/json": { schema: EventBatch } }, required: true } },
-      responses: { 200: { description: "Stored", content: { "application/json": { schema: z.object({ results: Accepted }) } } }, ...errorResponses },
+      responses: { 200: { description: "Stored", content: { "application/json": { schema: z.object({ results: Accepted }) } } }, ...errors },
     }),
     (c) => {
       const inputs = c.req.valid("json");
@@ -104,7 +93,7 @@ export function eventRoutes(deps: ApiDeps) {
             },
           },
         },
-        ...errorResponses,
+        ...errors,
       },
     }),
     (c) => {

@@ -9,27 +9,18 @@ import { generateSigningKeyPair } from "../../deliver/ecdsa.ts";
 import { sampleEvent } from "../../events/samples.ts";
 import { EVENT_TYPES } from "../../events/schema.ts";
 import { recentBatches, requeueDead } from "../../store/batches.ts";
-import { getWebhook, updateWebhook } from "../../store/webhooks.ts";
-import type { WebhookRow } from "../../store/schema.ts";
+import { updateWebhook } from "../../store/webhooks.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
-import { ApiError, ErrorEnvelope } from "../errors.ts";
+import { ApiError } from "../errors.ts";
+import { errorResponses, IdParam, iso, mustGetWebhook, okResults } from "./common.ts";
 
 // What an operator does to a webhook besides editing it: test it, look at its batches,
 // push dead letters again, replay history, rotate its secret.
 
 export const ROTATION_OVERLAP_MS = 24 * 3_600_000;
 
-const errors = {
-  400: { description: "Invalid request", content: { "application/json": { schema: ErrorEnvelope } } },
-  401: { description: "Missing or invalid API key", content: { "application/json": { schema: ErrorEnvelope } } },
-  403: { description: "API key lacks the scope", content: { "application/json": { schema: ErrorEnvelope } } },
-  404: { description: "No such webhook", content: { "application/json": { schema: ErrorEnvelope } } },
-} as const;
-const ok = <T extends z.ZodType>(schema: T, description: string) => ({ 200: { description, content: { "application/json": { schema: z.object({ results: schema }) } } } });
-const IdParam = z.object({ id: z.string().min(1).max(64).meta({ param: { name: "id", in: "path" } }) });
 const Time = z.iso.datetime({ offset: true, error: "expected an RFC 3339 time like 2026-11-23T13:00:00Z" });
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 const ValidateBody = z
   .strictObject({
@@ -78,11 +69,9 @@ const ReplayBody = z
 export function webhookActionRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<AuthEnv>();
   const db = deps.store.sqlite;
-  const mustGet = (id: string): WebhookRow => {
-    const w = getWebhook(deps.store.db, id);
-    if (!w) throw new ApiError({ message: `no webhook with id "${id}"`, field: "id", code: "not_found" });
-    return w;
-  };
+  const mustGet = (id: string) => mustGetWebhook(deps, id);
+  const errors = errorResponses(400, 401, 403, 404);
+  const ok = okResults;
 
   app.openapi(
     createRoute({

@@ -1,21 +1,13 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { attemptsOf, deliveredPerMinute, getBatch } from "../../store/batches.ts";
-import { getWebhook } from "../../store/webhooks.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
-import { ApiError, ErrorEnvelope } from "../errors.ts";
+import { ApiError } from "../errors.ts";
+import { errorResponses, iso, mustGetWebhook } from "./common.ts";
 
 // Read-only views the admin page needs beyond SparkPost's API: one batch with its attempts,
 // and a webhook's delivery rate per minute.
-
-const errors = {
-  400: { description: "Invalid request", content: { "application/json": { schema: ErrorEnvelope } } },
-  401: { description: "Missing or invalid API key", content: { "application/json": { schema: ErrorEnvelope } } },
-  403: { description: "API key lacks the scope", content: { "application/json": { schema: ErrorEnvelope } } },
-  404: { description: "No such webhook or batch", content: { "application/json": { schema: ErrorEnvelope } } },
-} as const;
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 const Attempt = z.object({
   attempt: z.number(),
@@ -40,11 +32,8 @@ const BatchDetail = z.object({
 export function webhookInsightRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<AuthEnv>();
   const db = deps.store.sqlite;
-  const mustGet = (id: string) => {
-    const w = getWebhook(deps.store.db, id);
-    if (!w) throw new ApiError({ message: `no webhook with id "${id}"`, field: "id", code: "not_found" });
-    return w;
-  };
+  const mustGet = (id: string) => mustGetWebhook(deps, id);
+  const errors = errorResponses(400, 401, 403, 404);
 
   app.openapi(
     createRoute({

@@ -10,21 +10,17 @@ import { privateTargetReason } from "../../deliver/target-guard.ts";
 import { newDnsToken, newHandshake, sendHandshake, TXT_PREFIX, txtNames } from "../../deliver/verify.ts";
 import type { WebhookInsert, WebhookRow } from "../../store/schema.ts";
 import { maxEventSeq } from "../../store/events.ts";
-import { deleteWebhook, getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks.ts";
+import { deleteWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
-import { ApiError, ErrorEnvelope } from "../errors.ts";
+import { ApiError } from "../errors.ts";
+import { errorResponses, IdParam, mustGetWebhook } from "./common.ts";
 import { authIssues, canonicalEventTypes, WebhookCreate, WebhookCreated, WebhookUpdate, WebhookView } from "../schemas/webhook.ts";
 import { REDACTED, webhookLinks, webhookView } from "../webhook-view.ts";
 
-const errors = {
-  400: { description: "Invalid request", content: { "application/json": { schema: ErrorEnvelope } } },
-  401: { description: "Missing or invalid API key", content: { "application/json": { schema: ErrorEnvelope } } },
-  403: { description: "API key lacks the scope", content: { "application/json": { schema: ErrorEnvelope } } },
-} as const;
-const notFound = { 404: { description: "No such webhook", content: { "application/json": { schema: ErrorEnvelope } } } } as const;
+const errors = errorResponses(400, 401, 403);
+const notFound = errorResponses(404);
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
-const IdParam = z.object({ id: z.string().min(1).max(64).meta({ param: { name: "id", in: "path" }, example: "01jdq3zk8x4y0v9d7n2m5r6t8w" }) });
 // SparkPost clients send ?timezone=…; accepted so they work, times are always UTC.
 const ListQuery = z.strictObject({ timezone: z.string().max(64).optional() });
 
@@ -147,11 +143,7 @@ async function testPost(deps: ApiDeps, w: WebhookRow) {
   throw new ApiError({ message: `test POST to the target failed: ${describeAttempt(result)}`, field: "target", code: "verification_failed" });
 }
 
-function mustGet(deps: ApiDeps, id: string): WebhookRow {
-  const w = getWebhook(deps.store.db, id);
-  if (!w) throw new ApiError({ message: `no webhook with id "${id}"`, field: "id", code: "not_found" });
-  return w;
-}
+const mustGet = mustGetWebhook;
 
 export function webhookRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<AuthEnv>();
