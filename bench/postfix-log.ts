@@ -13,20 +13,41 @@ function rng(seed: number) {
   };
 }
 
-export function generate(n: number): string[] {
-  const rand = rng(42);
+export type GenerateOptions = {
+  /** xorshift seed (42: the parse benchmarks' log). */
+  seed?: number;
+  /** First queue id (as a number; printed in upper-case hex). Distinct ranges give distinct events. */
+  queueIdStart?: number;
+  /** Log time of the first line (ms since the epoch, UTC). */
+  startMs?: number;
+};
+
+/** The first `n` lines of the log. */
+export function generate(n: number, opts: GenerateOptions = {}): string[] {
+  const out: string[] = [];
+  if (n <= 0) return out;
+  for (const line of postfixLines(opts)) {
+    out.push(line);
+    if (out.length >= n) break;
+  }
+  return out;
+}
+
+/** The same log as an endless stream, for writers that append for a given time. */
+export function* postfixLines(opts: GenerateOptions = {}): Generator<string, never> {
+  const rand = rng(opts.seed ?? 42);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const domains = ["example.org", "example.net", "mail.example.com", "gmail.example", "corp.example"] as const;
-  const out: string[] = [];
-  let t = Date.UTC(2026, 10, 23, 0, 0, 0);
-  let q = 0x4bcd21c03f2;
+  let t = opts.startMs ?? Date.UTC(2026, 10, 23, 0, 0, 0);
+  let q = opts.queueIdStart ?? 0x4bcd21c03f2;
   const stamp = () => {
     t += Math.floor(rand() * 40);
     const d = new Date(t);
     const p = (x: number) => String(x).padStart(2, "0");
     return `Nov ${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} mx1`;
   };
-  while (out.length < n) {
+  for (;;) {
+    const out: string[] = [];
     const qid = (q++).toString(16).toUpperCase();
     const ip = `192.0.2.${Math.floor(rand() * 250) + 1}`;
     const pid = 1000 + Math.floor(rand() * 9000);
@@ -35,6 +56,7 @@ export function generate(n: number): string[] {
     if (roll < 0.12) {
       out.push(`${stamp()} postfix/smtpd[${pid}]: NOQUEUE: reject: RCPT from client${pid}.example[${ip}]: 554 5.7.1 Service unavailable; Client host [${ip}] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/${ip}; from=<spam${pid}@bad.example> to=<user${pid}@example.com> proto=ESMTP helo=<client${pid}.example>`);
       out.push(`${stamp()} postfix/smtpd[${pid}]: disconnect from client${pid}.example[${ip}] ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4`);
+      yield* out;
       continue;
     }
     out.push(`${stamp()} postfix/smtpd[${pid}]: Anonymous TLS connection established from client${pid}.example[${ip}]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256`);
@@ -62,6 +84,6 @@ export function generate(n: number): string[] {
     }
     out.push(`${stamp()} postfix/qmgr[999]: ${qid}: removed`);
     if (roll > 0.97) out.push(`${stamp()} postfix/anvil[77]: statistics: max connection rate 3/60s for (smtp:${ip}) at Nov 23 13:07:09`);
+    yield* out;
   }
-  return out.slice(0, n);
 }

@@ -1,41 +1,21 @@
 // `bun run bench`: every figure next to a baseline measured in the same run, printed as a
 // ratio, because absolute numbers on a shared 2-core machine mean little. Figures are
 // reported, not asserted; the process exits non-zero only if a benchmark crashes.
-import { Database } from "bun:sqlite";
-import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startHookd, type Hookd } from "../src/app.ts";
 import { defaultConfig, type Config } from "../src/config/schema.ts";
 import { silentLogger } from "../src/lib/log.ts";
-import { MIGRATIONS } from "../src/store/migrate.ts";
+import { e2eLogFigures } from "./perf-e2e-log.ts";
+import { fanoutFigures } from "./perf-fanout.ts";
+import { ingestFigures } from "./perf-ingest.ts";
+import { latencyLogFigures } from "./perf-latency-log.ts";
+import { memoryFigures } from "./perf-memory.ts";
+import { killChildren, loadAverage, makeEvents, notes, rawInsertRate, rm, tmp, type Row } from "./perf-common.ts";
+import { startupFigures } from "./perf-startup.ts";
 import { generate } from "./postfix-log.ts";
 
-type Row = { figure: string; baseline: string; baselineValue: number; value: number; unit: string; higherIsBetter: boolean };
 const rows: Row[] = [];
-const only = process.argv.slice(2);
-const want = (name: string) => only.length === 0 || only.some((o) => name.includes(o));
-
-function tmp() {
-  return mkdtempSync(path.join(os.tmpdir(), "hookd-bench-"));
-}
-
-function makeEvents(n: number, prefix: string) {
-  return Array.from({ length: n }, (_, i) => ({
-    event_id: `${prefix}-${i}`,
-    type: "delivery" as const,
-    timestamp: new Date(Date.UTC(2026, 10, 23, 13, 0, 0, i)).toISOString(),
-    host: "mx1",
-    queue_id: (0x4bcd21c03f2 + i).toString(16).toUpperCase(),
-    message_id: `${i}.bench@example.com`,
-    mail_from: "news@example.com",
-    rcpt_to: `user${i}@example.org`,
-    relay: "mx.example.org[203.0.113.5]:25",
-    dsn: "2.0.0",
-    response: "250 2.0.0 OK 1700000000 abc.123 - gsmtp",
-    delay_s: 0.42,
-  }));
-}
 
 function configFor(dir: string, patch: (c: Config) => void = () => {}): Config {
   const c = defaultConfig();
@@ -53,32 +33,8 @@ async function withHookd<T>(patch: (c: Config) => void, fn: (h: Hookd, key: stri
     return await fn(h, key);
   } finally {
     await h.stop();
-    rmSync(dir, { recursive: true, force: true });
+    rm(dir);
   }
-}
-
-/** The same rows into the same schema with one prepared statement per transaction: the floor. */
-function rawInsertRate(events: ReturnType<typeof makeEvents>, batch: number): number {
-  const dir = tmp();
-  const db = new Database(path.join(dir, "raw.db"));
-  db.run("PRAGMA journal_mode = WAL");
-  db.run("PRAGMA synchronous = FULL");
-  for (const m of MIGRATIONS) db.run(m.sql);
-  const stmt = db.prepare(
-    `INSERT INTO events (event_id, type, ts, host, queue_id, message_id, mail_from, rcpt_to, source, body, received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING`,
-  );
-  const t0 = performance.now();
-  for (let i = 0; i < events.length; i += batch) {
-    const slice = events.slice(i, i + batch);
-    db.transaction(() => {
-      for (const e of slice) stmt.run(e.event_id, e.type, Date.parse(e.timestamp), e.host, e.queue_id, e.message_id, e.mail_from, e.rcpt_to, "api", JSON.stringify(e), Date.now());
-    })();
-  }
-  const rate = events.length / ((performance.now() - t0) / 1000);
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-  return rate;
 }
 
 async function postEventsRate(batch: number, total: number): Promise<number> {
@@ -227,55 +183,114 @@ async function parseFigures() {
       ? await timeCommand(["mtail", "-one_shot", "-progs", progs, "-logs", file, "-logtostderr"])
       : null,
   );
-  rmSync(dir, { recursive: true, force: true });
+  rm(dir);
   const missing = [Number.isNaN(pflogsumm) && "pflogsumm", Number.isNaN(mtail) && "mtail"].filter(Boolean);
   if (missing.length) console.error(`(not installed: ${missing.join(", ")}; apt-get install ${missing.join(" ")} for those baselines)`);
   const label = `${(lines / 1e6).toFixed(1)}M Postfix lines`;
-  rows.push({ figure: `parse: hookd parse, ${label}`, baseline: "pflogsumm, same file", baselineValue: pflogsumm, value: hookd, unit: "lines/s", higherIsBetter: true });
-  rows.push({ figure: `parse: hookd parse, ${label}`, baseline: "mtail postfix.mtail, same file", baselineValue: mtail, value: hookd, unit: "lines/s", higherIsBetter: true });
+  rows.push({ figure: `parse: hookd parse, ${label}`, baseline: "pflogsumm, same file", baselineValue: pflogsumm, value: hookd, unit: "lines/s", higherIsBetter: true, target: "≥ 10×" });
+  rows.push({ figure: `parse: hookd parse, ${label}`, baseline: "mtail postfix.mtail, same file", baselineValue: mtail, value: hookd, unit: "lines/s", higherIsBetter: true, target: "≥ 2×" });
 }
 
-async function main() {
-  if (want("parse")) await parseFigures();
-  if (want("post")) {
-    for (const batch of [100, 1000]) {
-      const total = 50_000;
-      const raw = rawInsertRate(makeEvents(total, `r${batch}`), batch);
-      const api = await postEventsRate(batch, total);
-      rows.push({ figure: `POST /events, batches of ${batch}`, baseline: "raw bun:sqlite insert, same rows", baselineValue: raw, value: api, unit: "events/s", higherIsBetter: true });
-    }
-  }
-  if (want("e2e")) {
-    const ceiling = await plainFetchRate(5000, 100_000);
-    const one = await endToEndRate(1, 100_000);
-    rows.push({ figure: "end to end POST → 2xx, 1 webhook", baseline: "plain fetch() loop, same receiver", baselineValue: ceiling, value: one, unit: "events/s", higherIsBetter: true });
-    const fifty = await endToEndRate(50, 20_000);
-    rows.push({ figure: "end to end, 50 webhooks on *, per webhook", baseline: "1 webhook", baselineValue: one, value: fifty, unit: "events/s", higherIsBetter: true });
-  }
-  if (want("latency")) {
-    for (const wait of [0, 1000]) {
-      const l = await latency(wait, 200);
-      rows.push({ figure: `latency p50, batch_max_wait ${wait}ms`, baseline: "batch_max_wait", baselineValue: wait, value: l.p50, unit: "ms", higherIsBetter: false });
-      rows.push({ figure: `latency p99, batch_max_wait ${wait}ms`, baseline: "batch_max_wait", baselineValue: wait, value: l.p99, unit: "ms", higherIsBetter: false });
-    }
-  }
+/** The sections, in the order `bun run bench` runs them; argv words select some. */
+const SECTIONS: [string, () => Promise<void>][] = [
+  ["parse", parseFigures],
+  [
+    "post",
+    async () => {
+      for (const batch of [100, 1000]) {
+        const total = 50_000;
+        const raw = rawInsertRate(makeEvents(total, `r${batch}`), batch);
+        const api = await postEventsRate(batch, total);
+        rows.push({ figure: `POST /events, batches of ${batch}`, baseline: "raw bun:sqlite insert, same rows", baselineValue: raw, value: api, unit: "events/s", higherIsBetter: true });
+      }
+    },
+  ],
+  [
+    "e2e",
+    async () => {
+      const ceiling = await plainFetchRate(5000, 100_000);
+      const one = await endToEndRate(1, 100_000);
+      rows.push({ figure: "end to end POST → 2xx, 1 webhook", baseline: "plain fetch() loop, same receiver", baselineValue: ceiling, value: one, unit: "events/s", higherIsBetter: true });
+      const fifty = await endToEndRate(50, 20_000);
+      rows.push({ figure: "end to end, 50 webhooks on *, per webhook", baseline: "1 webhook", baselineValue: one, value: fifty, unit: "events/s", higherIsBetter: true });
+    },
+  ],
+  [
+    "latency",
+    async () => {
+      for (const wait of [0, 1000]) {
+        const l = await latency(wait, 200);
+        rows.push({ figure: `latency p50, batch_max_wait ${wait}ms`, baseline: "batch_max_wait", baselineValue: wait, value: l.p50, unit: "ms", higherIsBetter: false });
+        rows.push({ figure: `latency p99, batch_max_wait ${wait}ms`, baseline: "batch_max_wait", baselineValue: wait, value: l.p99, unit: "ms", higherIsBetter: false });
+      }
+    },
+  ],
+  ["ingest", () => ingestFigures(rows)],
+  ["e2e-log", () => e2eLogFigures(rows)],
+  ["latency-log", () => latencyLogFigures(rows)],
+  ["fanout", () => fanoutFigures(rows)],
+  ["memory", () => memoryFigures(rows)],
+  ["startup", () => startupFigures(rows)],
+];
 
-  const fmt = (n: number) => (Number.isFinite(n) ? (n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1)) : "n/a");
-  console.log(`\nhookd bench — ${os.cpus().length} cores, bun ${Bun.version}, ${new Date().toISOString()}\n`);
-  const header = ["figure", "baseline", "baseline value", "hookd", "ratio"];
+/**
+ * `bun bench/run.ts memory startup`: a word naming a section runs it; a word naming none
+ * runs every section whose name contains it ("log" → e2e-log, latency-log). No words: all.
+ */
+function selected(): string[] {
+  const words = process.argv.slice(2);
+  const names = SECTIONS.map(([n]) => n);
+  if (words.length === 0) return names;
+  const pick = new Set<string>();
+  for (const w of words) {
+    if (names.includes(w)) pick.add(w);
+    else {
+      const partial = names.filter((n) => n.includes(w));
+      if (partial.length === 0) console.error(`(no bench section "${w}"; sections: ${names.join(", ")})`);
+      for (const n of partial) pick.add(n);
+    }
+  }
+  return names.filter((n) => pick.has(n));
+}
+
+async function main(): Promise<number> {
+  const crashed: string[] = [];
+  const load = [`load average before: ${loadAverage()}`];
+  for (const name of selected()) {
+    const fn = SECTIONS.find(([n]) => n === name)![1];
+    const t0 = performance.now();
+    console.error(`bench: ${name} …`);
+    try {
+      await fn();
+    } catch (err) {
+      crashed.push(name);
+      console.error(`bench: section ${name} crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    } finally {
+      killChildren();
+    }
+    console.error(`bench: ${name} took ${((performance.now() - t0) / 1000).toFixed(1)} s (load average ${loadAverage()})`);
+  }
+  load.push(`after: ${loadAverage()}`);
+
+  const fmt = (n: number) => (Number.isFinite(n) ? (Math.abs(n) >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1)) : "n/a");
+  console.log(`\nhookd bench — ${os.cpus().length} cores, bun ${Bun.version}, ${new Date().toISOString()}; ${load.join(", ")}\n`);
+  const header = ["figure", "baseline", "baseline value", "hookd", "ratio", "target"];
   const table = rows.map((r) => [
     r.figure,
     r.baseline,
     `${fmt(r.baselineValue)} ${r.unit}`,
     `${fmt(r.value)} ${r.unit}`,
-    r.baselineValue > 0 && Number.isFinite(r.baselineValue) ? `${(r.value / r.baselineValue).toFixed(2)}×` : "—",
+    r.baselineValue > 0 && Number.isFinite(r.baselineValue) && Number.isFinite(r.value) ? `${(r.value / r.baselineValue).toFixed(2)}×` : "—",
+    r.target ?? "",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
   const line = (cells: string[]) => "| " + cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ") + " |";
   console.log(line(header));
   console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
   for (const r of table) console.log(line(r));
+  if (notes.length) console.log("\n" + notes.map((n) => `- ${n}`).join("\n"));
+  if (crashed.length) console.log(`\ncrashed: ${crashed.join(", ")}`);
+  return crashed.length ? 1 : 0;
 }
 
-await main();
-process.exit(0);
+process.exit(await main());
