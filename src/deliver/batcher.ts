@@ -2,7 +2,6 @@ import type { Database } from "bun:sqlite";
 import type { WebhookFilter, WebhookRow } from "../store/schema.ts";
 import { advanceCursor, insertBatchGroup } from "../store/batches.ts";
 import { newId } from "../lib/ids.ts";
-import { BatchBuilder } from "./batch-builder.ts";
 import { encodeBody, formatCarries, type WebhookFormat } from "./formats/index.ts";
 import type { EventType } from "../events/schema.ts";
 
@@ -70,17 +69,33 @@ export type CutResult = {
 };
 
 /**
+ * What a previous call learned about the events after a group's cursor that are not in a
+ * batch yet, so the next call reads only rows added since (a partial batch waiting for
+ * batch_max_wait would otherwise be re-read on every wake-up: quadratic in its size).
+ */
+export type ScanMemo = { cursor: number; scannedTo: number; count: number; bytes: number; firstSeq: number; oldestAt: number };
+
+type Light = Pick<Row, "seq" | "type" | "host" | "mail_from" | "rcpt_to" | "received_at"> & { bytes: number };
+
+/**
  * Webhooks whose batches would come out the same: same subscription, limits and format, at
  * the same cursor, in the same situation. The events are read and encoded once for all of
  * them and the body is stored once.
  */
 export function batchGroupKey(w: Batchable, limits: BatchLimits, opts: { allowPartial: boolean; maxBatches: number }): string {
-  return JSON.stringify([w.cursorSeq, w.format, [...w.events].sort(), w.filter, limits, opts.allowPartial, opts.maxBatches]);
+  return JSON.stringify([w.cursorSeq, subscriptionKey(w, limits), opts.allowPartial, opts.maxBatches]);
+}
+
+/** What decides which events a webhook gets and how they are cut, whatever its cursor. */
+export function subscriptionKey(w: Batchable, limits: BatchLimits): string {
+  return JSON.stringify([w.format, [...w.events].sort(), w.filter, limits]);
 }
 
 /**
- * `allowPartial` is false while the webhook has no free in-flight slot: a partial batch
- * cut then would only go stale behind the one in flight, so events keep filling it instead.
+ * Cuts batches in two passes. The first reads only the columns that decide membership and
+ * size (never the bodies) to find where batches end; the second reads the bodies of the
+ * batches actually cut. `allowPartial` is false while the webhook has no free in-flight
+ * slot: a partial batch cut then would only go stale behind the one in flight.
  * `maxBatches` bounds how far ahead of the receiver batches are cut (the rest wait as rows).
  * `group` are webhooks with the same batchGroupKey as `w`; they get the same batches.
  */
@@ -91,62 +106,80 @@ export function cutBatches(
   now: number,
   opts: { allowPartial: boolean; maxBatches: number; force?: boolean },
   group: readonly Batchable[] = [w],
-): CutResult {
-  const encode = (bodies: string[]) => encodeBody(w.format as WebhookFormat, bodies);
-  const matches = compileFilter(w.events, w.filter, w.format as WebhookFormat);
-  const select = db.query(
-    "SELECT seq, type, host, mail_from, rcpt_to, received_at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+  memo?: ScanMemo,
+): { result: CutResult; memo: ScanMemo } {
+  const format = w.format as WebhookFormat;
+  const matches = compileFilter(w.events, w.filter, format);
+  const light = db.query(
+    "SELECT seq, type, host, mail_from, rcpt_to, received_at, octet_length(body) AS bytes FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
   );
-  let cursor = w.cursorSeq;
-  let scannedTo = cursor;
-  let cut = 0;
-  const batch = new BatchBuilder(limits);
-
-  const advance = (to: number) => {
-    for (const m of group) advanceCursor(db, m.id, to);
+  const cursor0 = w.cursorSeq;
+  const fresh: ScanMemo = { cursor: cursor0, scannedTo: cursor0, count: 0, bytes: 2, firstSeq: 0, oldestAt: 0 };
+  const m: ScanMemo = memo && memo.cursor === cursor0 ? { ...memo } : fresh;
+  // Pass 1: where do batches end? Each cut point is the seq the cursor moves to.
+  const cuts: number[] = [];
+  let open = { count: m.count, bytes: m.bytes, firstSeq: m.firstSeq, oldestAt: m.oldestAt };
+  const close = (at: number) => {
+    cuts.push(at);
+    open = { count: 0, bytes: 2, firstSeq: 0, oldestAt: 0 };
   };
-  const flush = () => {
-    const b = batch.take();
-    insertBatchGroup(
-      db,
-      { kind: "live", eventCount: b.bodies.length, firstSeq: b.firstSeq, lastSeq: b.lastSeq, body: encode(b.bodies), now },
-      group.map((m) => ({ id: newId("msg_", now), webhookId: m.id })),
-      scannedTo,
-    );
-    cursor = scannedTo;
-    cut++;
-  };
-
-  for (let page = 0; page < MAX_PAGES && cut < opts.maxBatches; page++) {
-    const rows = select.all(scannedTo, PAGE) as Row[];
+  scan: for (let page = 0; page < MAX_PAGES; page++) {
+    const rows = light.all(m.scannedTo, PAGE) as Light[];
     for (const r of rows) {
       if (matches(r)) {
-        if (batch.overflows(r.body)) {
-          flush();
-          if (cut >= opts.maxBatches) return { cut, dueAt: null };
+        const size = r.bytes + 1;
+        if (open.count > 0 && open.bytes + size > limits.maxBytes) {
+          close(m.scannedTo);
+          if (cuts.length >= opts.maxBatches) break scan;
         }
-        batch.add(r.seq, r.body, r.received_at);
+        if (open.count === 0) {
+          open.firstSeq = r.seq;
+          open.oldestAt = r.received_at;
+        }
+        open.count++;
+        open.bytes += size;
       }
-      scannedTo = r.seq;
-      if (batch.full) {
-        flush();
-        if (cut >= opts.maxBatches) return { cut, dueAt: null };
+      m.scannedTo = r.seq;
+      if (open.count >= limits.maxEvents) {
+        close(r.seq);
+        if (cuts.length >= opts.maxBatches) break scan;
       }
     }
     if (rows.length < PAGE) break;
   }
+  let dueAt: number | null = null;
+  if (cuts.length < opts.maxBatches && open.count > 0) {
+    const due = open.oldestAt + limits.maxWaitMs;
+    if (opts.allowPartial && (opts.force || due <= now)) close(m.scannedTo);
+    else dueAt = due;
+  }
 
-  if (batch.size === 0) {
-    // Nothing of interest was scanned: skip those rows for good.
-    if (scannedTo > cursor) advance(scannedTo);
-    return { cut, dueAt: null };
+  // Pass 2: read and store the batches that end at those points.
+  let cursor = cursor0;
+  if (cuts.length) {
+    const full = db.query("SELECT seq, type, host, mail_from, rcpt_to, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq");
+    for (const at of cuts) {
+      const bodies: string[] = [];
+      let first = 0;
+      let last = 0;
+      for (const r of full.all(cursor, at) as Row[]) {
+        if (!matches(r)) continue;
+        if (!bodies.length) first = r.seq;
+        bodies.push(r.body);
+        last = r.seq;
+      }
+      insertBatchGroup(
+        db,
+        { kind: "live", eventCount: bodies.length, firstSeq: first, lastSeq: last, body: encodeBody(format, bodies), now },
+        group.map((g) => ({ id: newId("msg_", now), webhookId: g.id })),
+        at,
+      );
+      cursor = at;
+    }
   }
-  const dueAt = batch.oldestAt + limits.maxWaitMs;
-  if (opts.allowPartial && cut < opts.maxBatches && (opts.force || dueAt <= now)) {
-    flush();
-    return { cut, dueAt: null };
-  }
-  // The waiting events stay behind the cursor; rows before the first of them are done.
-  if (batch.firstSeq - 1 > cursor) advance(batch.firstSeq - 1);
-  return { cut, dueAt };
+  // Rows before the first waiting event (all scanned rows, when none waits) are done with.
+  const target = Math.max(cursor, open.count > 0 ? open.firstSeq - 1 : m.scannedTo);
+  if (target > cursor) for (const g of group) advanceCursor(db, g.id, target);
+  const next: ScanMemo = { cursor: target, scannedTo: m.scannedTo, ...open };
+  return { result: { cut: cuts.length, dueAt }, memo: next };
 }

@@ -5,7 +5,7 @@ import type { Store } from "../store/db.ts";
 import { batchBody, claimBatch, headBatches, pendingBatchCount, recordAttempt, releaseAllLeases, type AttemptRecord, type ClaimedBatch, type Outcome } from "../store/batches.ts";
 import type { WebhookRow } from "../store/schema.ts";
 import { listWebhooks } from "../store/webhooks.ts";
-import { batchGroupKey, batchLimits, cutBatches, type BatchLimits } from "./batcher.ts";
+import { batchGroupKey, batchLimits, cutBatches, subscriptionKey, type BatchLimits, type ScanMemo } from "./batcher.ts";
 import { attemptDelivery, attemptFailureCode, attemptRetryOutcome, type AttemptContext } from "./attempt.ts";
 import { nextRetryDelay, shouldDeadLetter, type RetryPolicy } from "./retry-policy.ts";
 
@@ -139,6 +139,9 @@ export function createEngine(deps: EngineDeps): Engine {
     return body;
   }
 
+  // Per subscription: how far the events after its cursor were already scanned.
+  const scanMemos = new Map<string, ScanMemo>();
+
   type Claim = { w: WebhookRow; batch: ClaimedBatch; token: string };
 
   /** Claims what is due for one webhook; the attempts start once the claims are committed. */
@@ -202,12 +205,19 @@ export function createEngine(deps: EngineDeps): Engine {
         if (g) g.members.push(w);
         else groups.set(key, { w, limits, opts, members: [w] });
       }
+      const memos = new Map<string, ScanMemo>();
       for (const g of groups.values()) {
-        const r = cutBatches(db, g.w, g.limits, t, g.opts, g.members);
+        // Found again next pass under the cursor the group will then be at.
+        const sub = subscriptionKey(g.w, g.limits);
+        const { result: r, memo } = cutBatches(db, g.w, g.limits, t, g.opts, g.members, scanMemos.get(`${sub}@${g.w.cursorSeq}`));
+        memos.set(`${sub}@${memo.cursor}`, memo);
         // Without a free slot the due time may be long past; the attempt that frees a slot
         // calls notify(), so waking for it now would only spin.
         if (r.dueAt !== null && g.opts.allowPartial) next = Math.min(next, r.dueAt);
       }
+      // Keep what this pass learned; groups not cut this pass (no free slot) keep theirs.
+      for (const [k, v] of memos) scanMemos.set(k, v);
+      if (scanMemos.size > 4 * (groups.size + 16)) scanMemos.clear();
       for (const w of sendable) {
         const due = dispatch(w, maxInFlight, t, claims);
         if (due !== null) next = Math.min(next, due);
