@@ -31,13 +31,24 @@ export type IngestHooks = {
 };
 
 const IDLE_POLL_MS = 250;
+const CHUNK_LINES = 10_000;
+const CHUNK_BYTES = 2 * 1024 * 1024;
 const RATE_WINDOW_MS = 60_000;
 
 export function startSource(db: Database, source: SourceConfig, log: Logger, hooks: IngestHooks) {
   const slog = log.child({ component: "ingest", source: source.path });
   const saved = loadCheckpoint<Snapshot>(db, source.path);
   const parser = createLogParser({ format: source.format, host: source.host, ...(saved?.correlation ? { state: saved.correlation } : {}) });
-  const tailer = createTailer({ path: source.path, startAt: source.start_at, checkpoint: saved?.checkpoint ?? null, rotateWaitMs: source.rotate_wait });
+  const tailer = createTailer({
+    path: source.path,
+    startAt: source.start_at,
+    checkpoint: saved?.checkpoint ?? null,
+    rotateWaitMs: source.rotate_wait,
+    // Each commit also rewrites the correlation snapshot (~100 KB with a busy queue): when
+    // catching up, large chunks keep that cost per line small. A trickle still commits per line.
+    maxLines: CHUNK_LINES,
+    readChunkBytes: CHUNK_BYTES,
+  });
   const commit = db.transaction((events: Event[], chunk: Chunk) => {
     const r = insertEventsTx(db, events, source.path);
     saveCheckpoint(db, source.path, chunk.checkpoint, parser.snapshot());
