@@ -47,9 +47,11 @@ export async function backfillCommand(args: ParsedArgs, config: Config, io: IO, 
     let doneBytes = 0;
     for (const file of files) {
       const compressed = file.endsWith(".gz");
-      for await (const line of openLines(file)) {
-        for (const e of parser.feed(line)) pending.push(e);
-        if (!compressed) doneBytes += Buffer.byteLength(line) + 1;
+      for await (const lines of openLines(file)) {
+        for (const line of lines) {
+          for (const e of parser.feed(line)) pending.push(e);
+          if (!compressed) doneBytes += Buffer.byteLength(line) + 1;
+        }
         if (pending.length >= COMMIT_EVERY) flush(file);
         bar.update(doneBytes);
       }

@@ -1,6 +1,5 @@
 import { createReadStream } from "node:fs";
 import { createGunzip } from "node:zlib";
-import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { LOG_FORMATS, createLogParser, type LogFormat, type LogParser } from "../ingest/parse/index.ts";
 import { flag, UsageError, type ParsedArgs } from "./args.ts";
@@ -13,11 +12,31 @@ export function formatFlag(args: ParsedArgs): LogFormat {
   return f as LogFormat;
 }
 
-/** A file (gzip by its name) or "-" for stdin, as lines. */
-export function openLines(path: string, stdin: Readable = process.stdin): AsyncIterable<string> {
-  let stream: Readable = path === "-" ? stdin : createReadStream(path);
-  if (path.endsWith(".gz")) stream = stream.pipe(createGunzip());
-  return createInterface({ input: stream, crlfDelay: Infinity });
+/**
+ * A file (gzip by its name) or "-" for stdin, as batches of lines: decoded in large chunks
+ * and split with indexOf, several times faster than node:readline line by line, which was
+ * most of `hookd parse`'s time on a big file.
+ */
+export async function* openLines(path: string, stdin: Readable = process.stdin): AsyncGenerator<string[]> {
+  let stream: AsyncIterable<Uint8Array | string>;
+  if (path === "-") stream = stdin;
+  else if (path.endsWith(".gz")) stream = createReadStream(path).pipe(createGunzip());
+  else stream = Bun.file(path).stream();
+  const decoder = new TextDecoder();
+  let rest = "";
+  for await (const chunk of stream) {
+    const text = rest + (typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
+    const lines: string[] = [];
+    let start = 0;
+    for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", start)) {
+      lines.push(text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl));
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+    if (lines.length) yield lines;
+  }
+  rest += decoder.decode();
+  if (rest) yield [rest];
 }
 
 export function summary(parser: LogParser, files: number): string {
@@ -41,15 +60,11 @@ export async function parseCommand(args: ParsedArgs, io: IO): Promise<number> {
   const parser = createLogParser({ format: formatFlag(args) });
   for (const file of files) {
     try {
-      let out = "";
-      for await (const line of openLines(file)) {
-        for (const e of parser.feed(line)) out += JSON.stringify(e) + "\n";
-        if (out.length > 64 * 1024) {
-          io.out(out);
-          out = "";
-        }
+      for await (const lines of openLines(file)) {
+        let out = "";
+        for (const line of lines) for (const e of parser.feed(line)) out += JSON.stringify(e) + "\n";
+        io.out(out);
       }
-      io.out(out);
     } catch (err) {
       io.err(`hookd: ${file}: ${err instanceof Error ? err.message : String(err)}\n`);
       return 1;
