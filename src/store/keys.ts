@@ -1,4 +1,4 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { ulid } from "ulid";
 import type { Drizzle } from "./db.ts";
 import { apiKeys, type ApiKeyRow } from "./schema.ts";
@@ -60,12 +60,20 @@ export function revokeApiKey(db: Drizzle, id: string, now = Date.now()): boolean
   return res.length > 0;
 }
 
+// Every API request looks its key up: prepare that query once per connection.
+const byHash = new WeakMap<Drizzle, { get(p: { hash: string }): ApiKeyRow | undefined }>();
+
 // last_used_at is informational; writing it on every request would put a write on every
 // read. Once a minute per key is enough to tell stale keys apart.
 const LAST_USED_GRANULARITY_MS = 60_000;
 
 export function findApiKey(db: Drizzle, key: string, now = Date.now()): ApiKeyInfo | null {
-  const row = db.select().from(apiKeys).where(eq(apiKeys.hash, hashApiKey(key))).get();
+  let q = byHash.get(db);
+  if (!q) {
+    q = db.select().from(apiKeys).where(eq(apiKeys.hash, sql.placeholder("hash"))).prepare();
+    byHash.set(db, q);
+  }
+  const row = q.get({ hash: hashApiKey(key) });
   if (!row || row.revokedAt !== null) return null;
   if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_GRANULARITY_MS) {
     db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.id)).run();

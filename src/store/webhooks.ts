@@ -10,8 +10,16 @@ export function getWebhook(db: Drizzle, id: string): WebhookRow | undefined {
   return db.select().from(webhooks).where(eq(webhooks.id, id)).get();
 }
 
+// The engine lists webhooks on every pass: prepare that query once per connection.
+const listQueries = new WeakMap<Drizzle, { all(): WebhookRow[] }>();
+
 export function listWebhooks(db: Drizzle): WebhookRow[] {
-  return db.select().from(webhooks).orderBy(desc(webhooks.createdAt)).all();
+  let q = listQueries.get(db);
+  if (!q) {
+    q = db.select().from(webhooks).orderBy(desc(webhooks.createdAt)).prepare();
+    listQueries.set(db, q);
+  }
+  return q.all();
 }
 
 export function updateWebhook(db: Drizzle, id: string, patch: Partial<WebhookInsert>): WebhookRow | undefined {
