@@ -7,7 +7,7 @@ import type { WebhookRow } from "../store/schema.ts";
 import { listWebhooks } from "../store/webhooks.ts";
 import { batchGroupKey, batchLimits, cutBatches, subscriptionKey, type BatchLimits, type ScanMemo } from "./batcher.ts";
 import { attemptDelivery, attemptFailureCode, attemptRetryOutcome, type AttemptContext } from "./attempt.ts";
-import { nextRetryDelay, shouldDeadLetter, type RetryPolicy } from "./retry-policy.ts";
+import { nextRetryDelay, shouldDeadLetter, type RetryOutcome, type RetryPolicy } from "./retry-policy.ts";
 
 // The delivery loop. SQLite is the source of truth for every schedule: the loop only wakes
 // up early (notify), sleeps until the next due time, and re-reads what is due. A timer that
@@ -67,6 +67,15 @@ export function createEngine(deps: EngineDeps): Engine {
   let dirty = true;
 
 
+  /** Delivered on a 2xx; otherwise the next try, or the dead letter when retry_for is used up. */
+  function decide(b: ClaimedBatch, delivered: boolean, retry: RetryOutcome, at: number): Outcome {
+    if (delivered) return { kind: "delivered" };
+    const delay = nextRetryDelay({ attempt: b.attempts, outcome: retry, policy: deps.retryPolicy, random, nowMs: at });
+    return shouldDeadLetter({ firstAttemptAtMs: b.first_attempt_at, nowMs: at, nextDelayMs: delay, retryForMs: d.retry_for })
+      ? { kind: "dead" }
+      : { kind: "retry", nextAttemptAt: at + delay };
+  }
+
   async function send(w: WebhookRow, b: ClaimedBatch, token: string) {
     const startedAt = now();
     const body = bodyOf(b);
@@ -74,14 +83,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const at = now();
     const status = result.kind === "response" ? result.status : null;
     const code = attemptFailureCode(result);
-    let outcome: Outcome;
-    if (status !== null && status >= 200 && status <= 299) outcome = { kind: "delivered" };
-    else {
-      const delay = nextRetryDelay({ attempt: b.attempts, outcome: attemptRetryOutcome(result), policy: deps.retryPolicy, random, nowMs: at });
-      outcome = shouldDeadLetter({ firstAttemptAtMs: b.first_attempt_at, nowMs: at, nextDelayMs: delay, retryForMs: d.retry_for })
-        ? { kind: "dead" }
-        : { kind: "retry", nextAttemptAt: at + delay };
-    }
+    const outcome = decide(b, status !== null && status >= 200 && status <= 299, attemptRetryOutcome(result), at);
     // Recorded by the loop's next pass, in its transaction: one fsync for every attempt that
     // finished meanwhile. Until then the batch stays leased; a crash before that resends it.
     outcomes.push({
@@ -102,22 +104,24 @@ export function createEngine(deps: EngineDeps): Engine {
     });
   }
 
-  type Finished = { record: AttemptRecord; outcome: Outcome; at: number };
+  type Finished = { record: AttemptRecord; outcome: Outcome; at: number; recorded?: boolean };
   let outcomes: Finished[] = [];
 
-  function recordOutcomes() {
-    if (outcomes.length === 0) return;
+  /** Inside the pass's transaction; returns what to report once it has committed. */
+  function recordOutcomes(): Finished[] {
     const done = outcomes;
     outcomes = [];
-    db.transaction(() => {
-      for (const { record: a, outcome, at } of done) {
-        const recorded = recordAttempt(db, a, outcome, at);
-        if (!recorded) log.warn("attempt outcome dropped: batch no longer claimed", { batch_id: a.batchId, webhook_id: a.webhookId });
-        else if (outcome.kind === "dead") log.warn("batch dead-lettered", { batch_id: a.batchId, webhook_id: a.webhookId, attempts: a.attempt, failure_code: a.failureCode });
-        else if (outcome.kind === "retry") log.info("attempt failed; will retry", { batch_id: a.batchId, webhook_id: a.webhookId, attempt: a.attempt, failure_code: a.failureCode });
-        deps.onAttempt?.({ webhookId: a.webhookId, batchId: a.batchId, outcome: outcome.kind, status: a.responseCode, latencyMs: a.latencyMs });
-      }
-    }).immediate();
+    for (const f of done) f.recorded = recordAttempt(db, f.record, f.outcome, f.at);
+    return done;
+  }
+
+  function reportOutcomes(done: Finished[]) {
+    for (const { record: a, outcome, recorded } of done) {
+      if (!recorded) log.warn("attempt outcome dropped: batch no longer claimed", { batch_id: a.batchId, webhook_id: a.webhookId });
+      else if (outcome.kind === "dead") log.warn("batch dead-lettered", { batch_id: a.batchId, webhook_id: a.webhookId, attempts: a.attempt, failure_code: a.failureCode });
+      else if (outcome.kind === "retry") log.info("attempt failed; will retry", { batch_id: a.batchId, webhook_id: a.webhookId, attempt: a.attempt, failure_code: a.failureCode });
+      deps.onAttempt?.({ webhookId: a.webhookId, batchId: a.batchId, outcome: outcome.kind, status: a.responseCode, latencyMs: a.latencyMs });
+    }
   }
 
   // Webhooks of one group send the same body: read it from the store once.
@@ -147,30 +151,44 @@ export function createEngine(deps: EngineDeps): Engine {
   /** Claims what is due for one webhook; the attempts start once the claims are committed. */
   function dispatch(w: WebhookRow, maxInFlight: number, t: number, claims: Claim[]): number | null {
     let nextDue: number | null = null;
+    // Counters move in start(), after the claims are committed: a pass that rolls back
+    // must leave nothing counted as in flight.
     let busy = inflight.get(w.id) ?? 0;
     if (busy >= maxInFlight) return null;
     for (const h of headBatches(db, w.id, maxInFlight)) {
-      if (busy >= maxInFlight || total >= MAX_CONCURRENT_ATTEMPTS) break;
+      if (busy >= maxInFlight || total + claims.length >= MAX_CONCURRENT_ATTEMPTS) break;
       if (h.lease_until !== null && h.lease_until >= t) continue;
       if (h.next_attempt_at > t) {
         nextDue = nextDue === null ? h.next_attempt_at : Math.min(nextDue, h.next_attempt_at);
         continue;
       }
       const token = newId("", t);
-      // The lease outlives the attempt's own timeout; it only matters if this process dies.
-      const batch = claimBatch(db, h.id, token, t, d.timeout + 30_000);
+      // The lease outlives the longest attempt (OAuth2: token, POST, token again, POST); it
+      // only matters if this process dies.
+      const batch = claimBatch(db, h.id, token, t, 4 * d.timeout + 30_000);
       if (!batch) continue;
       busy++;
-      total++;
-      inflight.set(w.id, busy);
       claims.push({ w, batch, token });
     }
     return nextDue;
   }
 
   function start({ w, batch, token }: Claim) {
+    inflight.set(w.id, (inflight.get(w.id) ?? 0) + 1);
+    total++;
+    const startedAt = now();
     const p = send(w, batch, token)
-      .catch((err) => log.error("attempt crashed", { batch_id: batch.id, error: err instanceof Error ? err.message : String(err) }))
+      .catch((err) => {
+        // A bug, not the receiver: still an attempt, so retry_for ends it like any other.
+        const message = err instanceof Error ? err.message : String(err);
+        log.error("attempt crashed", { batch_id: batch.id, webhook_id: w.id, error: message });
+        const at = now();
+        outcomes.push({
+          record: { batchId: batch.id, webhookId: w.id, token, attempt: batch.attempts, startedAt, latencyMs: at - startedAt, responseCode: null, failureCode: "internal_error", responseSnippet: message.slice(0, 512) },
+          outcome: decide(batch, false, { kind: "network" }, at),
+          at,
+        });
+      })
       .finally(() => {
         inflight.set(w.id, (inflight.get(w.id) ?? 1) - 1);
         total--;
@@ -188,44 +206,65 @@ export function createEngine(deps: EngineDeps): Engine {
   function tick(): number {
     const t = now();
     let next = t + IDLE_MS;
+    if (running.size === 0 && bodies.size) {
+      bodies.clear();
+      cachedBytes = 0;
+    }
     const claims: Claim[] = [];
-    db.transaction(() => {
-      recordOutcomes();
-      const sendable = listWebhooks(deps.store.db).filter(webhookCanSend);
-      const maxInFlight = d.max_in_flight;
-      const groups = new Map<string, { w: WebhookRow; limits: BatchLimits; opts: { allowPartial: boolean; maxBatches: number }; members: WebhookRow[] }>();
-      for (const w of sendable) {
-        const pending = pendingBatchCount(db, w.id);
-        const free = maxInFlight + LOOKAHEAD - pending;
-        if (free <= 0) continue;
-        const limits = batchLimits(w, d);
-        const opts = { allowPartial: pending < maxInFlight, maxBatches: free };
-        const key = batchGroupKey(w, limits, opts);
-        const g = groups.get(key);
-        if (g) g.members.push(w);
-        else groups.set(key, { w, limits, opts, members: [w] });
-      }
-      const memos = new Map<string, ScanMemo>();
-      for (const g of groups.values()) {
-        // Found again next pass under the cursor the group will then be at.
-        const sub = subscriptionKey(g.w, g.limits);
-        const { result: r, memo } = cutBatches(db, g.w, g.limits, t, g.opts, g.members, scanMemos.get(`${sub}@${g.w.cursorSeq}`));
-        memos.set(`${sub}@${memo.cursor}`, memo);
-        // Without a free slot the due time may be long past; the attempt that frees a slot
-        // calls notify(), so waking for it now would only spin.
-        if (r.dueAt !== null && g.opts.allowPartial) next = Math.min(next, r.dueAt);
-      }
-      // Keep what this pass learned; groups not cut this pass (no free slot) keep theirs.
-      for (const [k, v] of memos) scanMemos.set(k, v);
-      if (scanMemos.size > 4 * (groups.size + 16)) scanMemos.clear();
-      for (const w of sendable) {
-        const due = dispatch(w, maxInFlight, t, claims);
-        if (due !== null) next = Math.min(next, due);
-      }
-    }).immediate();
+    const waiting = outcomes;
+    let recorded: Finished[] = [];
+    try {
+      db.transaction(() => {
+        recorded = recordOutcomes();
+        next = Math.min(next, cutAll(t));
+        for (const w of listWebhooks(deps.store.db).filter(webhookCanSend)) {
+          const due = dispatch(w, d.max_in_flight, t, claims);
+          if (due !== null) next = Math.min(next, due);
+        }
+      }).immediate();
+    } catch (err) {
+      // Rolled back: nothing was recorded or claimed. The outcomes go back in the queue for
+      // the next pass; the claims were never counted.
+      outcomes = waiting.concat(outcomes);
+      throw err;
+    }
+    reportOutcomes(recorded);
     for (const c of claims) start(c);
     return next;
   }
+
+  /** Cuts the batches of every group of webhooks that has a free slot; returns the next due time. */
+  function cutAll(t: number): number {
+    let next = Infinity;
+    const maxInFlight = d.max_in_flight;
+    const groups = new Map<string, { w: WebhookRow; limits: BatchLimits; opts: { allowPartial: boolean; maxBatches: number }; members: WebhookRow[] }>();
+    for (const w of listWebhooks(deps.store.db).filter(webhookCanSend)) {
+      const pending = pendingBatchCount(db, w.id);
+      const free = maxInFlight + LOOKAHEAD - pending;
+      if (free <= 0) continue;
+      const limits = batchLimits(w, d);
+      const opts = { allowPartial: pending < maxInFlight, maxBatches: free };
+      const key = batchGroupKey(w, limits, opts);
+      const g = groups.get(key);
+      if (g) g.members.push(w);
+      else groups.set(key, { w, limits, opts, members: [w] });
+    }
+    const memos = new Map<string, ScanMemo>();
+    for (const g of groups.values()) {
+      // Found again next pass under the cursor the group will then be at.
+      const sub = subscriptionKey(g.w, g.limits);
+      const { result: r, memo } = cutBatches(db, g.w, g.limits, t, g.opts, g.members, scanMemos.get(`${sub}@${g.w.cursorSeq}`));
+      memos.set(`${sub}@${memo.cursor}`, memo);
+      // Without a free slot the due time may be long past; the attempt that frees a slot
+      // calls notify(), so waking for it now would only spin.
+      if (r.dueAt !== null && g.opts.allowPartial) next = Math.min(next, r.dueAt);
+    }
+    // Keep what this pass learned; groups not cut this pass (no free slot) keep theirs.
+    for (const [k, v] of memos) scanMemos.set(k, v);
+    if (scanMemos.size > 4 * (groups.size + 16)) scanMemos.clear();
+    return next;
+  }
+
 
   function notify() {
     dirty = true;
@@ -265,7 +304,11 @@ export function createEngine(deps: EngineDeps): Engine {
       wake?.();
       await loopDone;
       await Promise.allSettled([...running]);
-      recordOutcomes();
+      let recorded: Finished[] = [];
+      db.transaction(() => {
+        recorded = recordOutcomes();
+      }).immediate();
+      reportOutcomes(recorded);
     },
     notify,
     async runUntilIdle(timeoutMs = 10_000) {

@@ -97,7 +97,7 @@ export const batches = sqliteTable("batches", {
 });
 
 export const batchBodies = sqliteTable("batch_bodies", {
-  id: integer("id").primaryKey(),
+  id: integer("id").primaryKey({ autoIncrement: true }),
   body: blob("body", { mode: "buffer" }).notNull(),
   refs: integer("refs").notNull(),
 });

@@ -1,8 +1,10 @@
 // Webhooks with the same subscription get byte-identical batches; the body is stored once and
 // shared (refs counts the batches using it). Batches from before keep their own `body`.
 export const sql = /* sql */ `
+-- AUTOINCREMENT: an id is never handed out again after its body is freed, so nothing that
+-- remembers an id (the engine's body cache) can ever get another batch's bytes for it.
 CREATE TABLE batch_bodies (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   body BLOB NOT NULL,
   refs INTEGER NOT NULL
 );
