@@ -38,17 +38,37 @@ const RATE_WINDOW_MS = 60_000;
 export function startSource(db: Database, source: SourceConfig, log: Logger, hooks: IngestHooks) {
   const slog = log.child({ component: "ingest", source: source.path });
   const saved = loadCheckpoint<Snapshot>(db, source.path);
-  const parser = createLogParser({ format: source.format, host: source.host, ...(saved?.correlation ? { state: saved.correlation } : {}) });
-  const tailer = createTailer({
-    path: source.path,
-    startAt: source.start_at,
-    checkpoint: saved?.checkpoint ?? null,
-    rotateWaitMs: source.rotate_wait,
-    // Each commit also rewrites the correlation snapshot (~100 KB with a busy queue): when
-    // catching up, large chunks keep that cost per line small. A trickle still commits per line.
-    maxLines: CHUNK_LINES,
-    readChunkBytes: CHUNK_BYTES,
-  });
+  const newParser = (state: Snapshot | null | undefined) => createLogParser({ format: source.format, host: source.host, ...(state ? { state } : {}) });
+  const newTailer = (checkpoint: Chunk["checkpoint"] | null) =>
+    createTailer({
+      path: source.path,
+      startAt: source.start_at,
+      checkpoint,
+      rotateWaitMs: source.rotate_wait,
+      // Each commit also rewrites the correlation snapshot (~100 KB with a busy queue): when
+      // catching up, large chunks keep that cost per line small. A trickle still commits per line.
+      maxLines: CHUNK_LINES,
+      readChunkBytes: CHUNK_BYTES,
+    });
+  let parser = newParser(saved?.correlation);
+  let tailer = newTailer(saved?.checkpoint ?? null);
+  let failures = 0;
+
+  /**
+   * A commit that failed (the store busy past its timeout, disk full) rolled back, but the
+   * tailer and parser had already moved past that chunk: start both again from what the
+   * store holds, so the chunk is read again rather than lost.
+   */
+  async function restartFromStore(err: unknown) {
+    failures++;
+    const waitMs = Math.min(30_000, 500 * 2 ** Math.min(failures, 6));
+    slog.error("could not store events read from the log; reading them again", { error: err instanceof Error ? err.message : String(err), retry_in_ms: waitMs });
+    await tailer.close().catch(() => {});
+    await Bun.sleep(waitMs);
+    const again = loadCheckpoint<Snapshot>(db, source.path);
+    parser = newParser(again?.correlation);
+    tailer = newTailer(again?.checkpoint ?? null);
+  }
   const commit = db.transaction((events: Event[], chunk: Chunk) => {
     const r = insertEventsTx(db, events, source.path);
     saveCheckpoint(db, source.path, chunk.checkpoint, parser.snapshot());
@@ -93,7 +113,13 @@ export function startSource(db: Database, source: SourceConfig, log: Logger, hoo
       const before = parser.stats.notUnderstood;
       const events: Event[] = [];
       for (const line of chunk.lines) for (const e of parser.feed(line)) events.push(e);
-      commit.immediate(events, chunk);
+      try {
+        commit.immediate(events, chunk);
+        failures = 0;
+      } catch (err) {
+        await restartFromStore(err);
+        continue;
+      }
       if (chunk.rotated) slog.info("followed log rotation", { offset: chunk.checkpoint.offset });
       if (chunk.truncated) slog.warn("log file was truncated; reading it from the start");
       const now = Date.now();
@@ -104,7 +130,7 @@ export function startSource(db: Database, source: SourceConfig, log: Logger, hoo
     }
   }
 
-  const done = loop();
+  const done = loop().catch((err) => slog.error("log source stopped by an unexpected error", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
   slog.info("tailing", { format: source.format, start_at: source.start_at, resumed: saved !== null });
 
   return {

@@ -127,3 +127,27 @@ describe("ingest through SIGKILL", () => {
     db.close();
   }, 120_000);
 });
+
+describe("ingest when the store refuses a commit", () => {
+  test("the chunk is read again once the store accepts writes: nothing lost, nothing doubled, hookd keeps running", async () => {
+    const dir = tempDir();
+    const log = path.join(dir, "mail.log");
+    fs.writeFileSync(log, "");
+    const app = await t.app({ sources: [{ path: log, format: "postfix", start_at: "beginning", host: "mx1", rotate_wait: 100 }] });
+    const db = app.hookd.store.sqlite;
+    for (let n = 0; n < 50; n++) fs.appendFileSync(log, line(n));
+    await eventually(() => recipientCounts(app.config.storage.path).size === 50, { timeoutMs: 10_000 });
+    // Every insert into events fails while the flag table has a row (as with a full disk).
+    db.run("CREATE TABLE fail_flag (x INTEGER)");
+    db.run("INSERT INTO fail_flag VALUES (1)");
+    db.run("CREATE TRIGGER fail_inserts BEFORE INSERT ON events WHEN (SELECT count(*) FROM fail_flag) > 0 BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+    for (let n = 50; n < 100; n++) fs.appendFileSync(log, line(n));
+    await Bun.sleep(800);
+    expect(recipientCounts(app.config.storage.path).size).toBe(50);
+    db.run("DELETE FROM fail_flag");
+    for (let n = 100; n < 120; n++) fs.appendFileSync(log, line(n));
+    await eventually(() => recipientCounts(app.config.storage.path).size === 120, { timeoutMs: 20_000 });
+    expect([...recipientCounts(app.config.storage.path)].filter(([, k]) => k > 1)).toEqual([]);
+    expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
+  }, 60_000);
+});
