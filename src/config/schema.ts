@@ -28,10 +28,14 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
  * A value written as text with units, or as a plain integer already in the base unit
  * (ms or bytes), because both are natural in TOML and env vars can only carry digits.
  */
-function withUnits(what: string, parse: (text: string) => number | null, min: number) {
+function withUnits(what: string, parse: (text: string) => number | null, min: number, max = Number.MAX_SAFE_INTEGER, tooBig = "") {
   const error = expected(what);
   return z.union([z.string(), z.number()], { error }).transform((input, ctx) => {
     const value = typeof input === "number" ? (Number.isSafeInteger(input) ? input : null) : parse(input);
+    if (value !== null && value > max) {
+      ctx.addIssue({ code: "custom", message: expected(tooBig)({ input }), input });
+      return z.NEVER;
+    }
     if (value === null || value < min) {
       ctx.addIssue({ code: "custom", message: error({ input }), input });
       return z.NEVER;
@@ -40,8 +44,11 @@ function withUnits(what: string, parse: (text: string) => number | null, min: nu
   });
 }
 
-const duration = (min = 0) =>
-  withUnits(min > 0 ? `a duration above 0 like "6s"` : `a duration like "6s"`, parseDuration, min);
+// Durations that end up in a timer stay under setTimeout's limit (2^31 ms ≈ 24.8 days),
+// past which it fires at once instead.
+const TIMER_MAX_MS = 24 * 86_400_000;
+const duration = (min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  withUnits(min > 0 ? `a duration above 0 like "6s"` : `a duration like "6s"`, parseDuration, min, max, `a duration of at most 24d`);
 const size = (min: number) => withUnits(`a size of at least ${min / KB}KB like "5MB"`, parseSize, min);
 
 /** "127.0.0.1:8025", "localhost:0", "[::1]:8025" → host (no brackets) and port; null otherwise. */
@@ -73,7 +80,7 @@ export const SourceSchema = section({
   format: oneOf(SOURCE_FORMATS).default("postfix"),
   start_at: oneOf(START_AT).default("end"),
   host: nonEmpty("a host name").default(() => os.hostname()),
-  rotate_wait: duration().default(5000),
+  rotate_wait: duration(0, TIMER_MAX_MS).default(5000),
 });
 
 const sources = z
@@ -119,8 +126,8 @@ export const ConfigSchema = section({
   delivery: section({
     batch_max_events: int(1, 100_000).default(10_000),
     batch_max_bytes: size(KB).default(5 * KB * KB),
-    batch_max_wait: duration().default(1000),
-    timeout: duration(1).default(6000),
+    batch_max_wait: duration(0, TIMER_MAX_MS).default(1000),
+    timeout: duration(1, TIMER_MAX_MS).default(6000),
     retry_for: duration().default(4 * 3_600_000),
     max_in_flight: int(1, 64).default(1),
   }).prefault({}),
@@ -142,7 +149,7 @@ export const ConfigSchema = section({
       .array(listen, { error: expected('a list of "host:port" DNS servers') })
       .max(8, { error: expected("at most 8 DNS servers") })
       .default([]),
-    dns_interval: duration(1).default(60_000),
+    dns_interval: duration(1, TIMER_MAX_MS).default(60_000),
   }).prefault({}),
   log: section({
     level: oneOf(LOG_LEVELS).default("info"),

@@ -43,6 +43,8 @@ function v6Words(text: string): number[] | null {
   return words.some((w) => Number.isNaN(w) || w < 0 || w > 0xffff) ? null : words;
 }
 
+const LOOKUP_TIMEOUT_MS = 5000;
+
 export function isPrivateAddress(ip: string): boolean {
   const a = ip.toLowerCase().replace(/^\[|\]$/g, "");
   if (isIP(a) === 4) {
@@ -55,7 +57,10 @@ export function isPrivateAddress(ip: string): boolean {
   const zeros = (from: number, to: number) => w.slice(from, to).every((x) => x === 0);
   if (zeros(0, 7) && (w[7] === 0 || w[7] === 1)) return true; // :: and ::1
   if (zeros(0, 5) && w[5] === 0xffff) return isPrivateAddress(v4(w[6]!, w[7]!)); // ::ffff:a.b.c.d
+  if (zeros(0, 6)) return isPrivateAddress(v4(w[6]!, w[7]!)); // ::a.b.c.d (IPv4-compatible)
+  if (w[0] === 0x2002) return isPrivateAddress(v4(w[1]!, w[2]!)); // 6to4 2002:a.b.c.d::/48
   if (w[0] === 0x64 && w[1] === 0xff9b && zeros(2, 6)) return isPrivateAddress(v4(w[6]!, w[7]!)); // NAT64 64:ff9b::/96
+  if (w[0] === 0x64 && w[1] === 0xff9b && w[2] === 1) return true; // local-use NAT64 64:ff9b:1::/48
   return (
     (w[0]! & 0xfe00) === 0xfc00 || // fc00::/7 unique local
     (w[0]! & 0xffc0) === 0xfe80 || // fe80::/10 link-local
@@ -71,9 +76,14 @@ export async function privateTargetReason(url: string): Promise<string | null> {
   if (isIP(host)) addresses = [host];
   else {
     try {
-      addresses = (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
-    } catch {
-      return null; // unresolvable: the attempt itself fails with a dns error
+      const found = await Promise.race([
+        lookup(host, { all: true, verbatim: true }),
+        Bun.sleep(LOOKUP_TIMEOUT_MS).then(() => Promise.reject(new Error("timed out"))),
+      ]);
+      addresses = found.map((a) => a.address);
+    } catch (err) {
+      // Fail closed: an answer we could not check must not become one fetch resolves alone.
+      return `${host} could not be resolved to check it (${err instanceof Error ? err.message : String(err)}); security.allow_private_targets is false`;
     }
   }
   const bad = addresses.find(isPrivateAddress);

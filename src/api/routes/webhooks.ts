@@ -196,7 +196,8 @@ export function webhookRoutes(deps: ApiDeps) {
       const { patch, info } = await beginVerification(deps, { ...row, previousSecret: null, previousSecretUntil: null } as WebhookRow);
       const saved = insertWebhook(deps.store.db, { ...row, ...patch } as WebhookInsert);
       deps.notifyEvents();
-      deps.log.info("webhook created", { webhook_id: saved.id, target: saved.target, events: saved.events, verification: saved.verification });
+      // The origin only: a target URL may carry credentials in its userinfo or query.
+      deps.log.info("webhook created", { webhook_id: saved.id, target: new URL(saved.target).origin, events: saved.events, verification: saved.verification });
       return c.json(
         { results: { id: saved.id, links: webhookLinks(baseUrl(c.req.url), saved.id), secret: saved.secret, ...(info ? { verification: info } : {}) } },
         201,
@@ -241,7 +242,8 @@ export function webhookRoutes(deps: ApiDeps) {
     const targetChanged = patch.target !== undefined && patch.target !== current.target;
     const verificationChanged = patch.verification !== undefined && patch.verification !== current.verification;
     if (targetChanged || verificationChanged) Object.assign(patch, (await beginVerification(deps, merged)).patch);
-    const saved = updateWebhook(deps.store.db, id, { ...patch, updatedAt: deps.now() })!;
+    const saved = updateWebhook(deps.store.db, id, { ...patch, updatedAt: deps.now() });
+    if (!saved) throw new ApiError({ message: `no webhook with id "${id}"`, field: "id", code: "not_found" });
     deps.notifyEvents();
     deps.log.info("webhook updated", { webhook_id: id, fields: Object.keys(body) });
     return c.json({ results: webhookView(saved, baseUrl(c.req.url), deps.store.sqlite) }, 200);

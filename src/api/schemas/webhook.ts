@@ -28,12 +28,15 @@ export const TargetUrl = z
   .max(2048)
   .meta({ description: "Where batches are POSTed (http or https).", example: "https://hooks.example.com/mail-events" });
 
+const MAX_WAIT_MS = 86_400_000;
+const MAX_BATCH_BYTES = 100_000_000;
+
 const DurationMs = z
   .union([z.number().int().nonnegative(), z.string()])
   .transform((v, ctx) => {
     const ms = typeof v === "number" ? v : parseDuration(v);
-    if (ms === null) {
-      ctx.addIssue({ code: "custom", message: `expected a duration like "500ms" or "5s", got ${JSON.stringify(v)}`, params: { code: "invalid_format" } });
+    if (ms === null || ms > MAX_WAIT_MS) {
+      ctx.addIssue({ code: "custom", message: `expected a duration up to 1d like "500ms" or "5s", got ${JSON.stringify(v)}`, params: { code: "invalid_format" } });
       return z.NEVER;
     }
     return ms;
@@ -43,8 +46,8 @@ const SizeBytes = z
   .union([z.number().int().positive(), z.string()])
   .transform((v, ctx) => {
     const n = typeof v === "number" ? v : parseSize(v);
-    if (n === null) {
-      ctx.addIssue({ code: "custom", message: `expected a size like "1MB", got ${JSON.stringify(v)}`, params: { code: "invalid_format" } });
+    if (n === null || n < 1000 || n > MAX_BATCH_BYTES) {
+      ctx.addIssue({ code: "custom", message: `expected a size from 1KB to 100MB like "1MB", got ${JSON.stringify(v)}`, params: { code: "invalid_format" } });
       return z.NEVER;
     }
     return n;
@@ -104,7 +107,7 @@ const writable = {
   custom_headers: z
     .record(
       z.string().regex(HEADER_NAME, "expected an HTTP header name").refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), "is set by hookd and cannot be overridden"),
-      z.string().max(4096).regex(/^[^\r\n]*$/, "header values cannot contain line breaks"),
+      z.string().max(4096).regex(/^[\t\x20-\x7e\x80-\xff]*$/, "header values may only hold printable characters (no line breaks or control characters)"),
     )
     .refine((h) => Object.keys(h).length <= 50, "at most 50 custom headers"),
   format: WebhookFormat.meta({ description: "Body and headers: hookd's own, or SendGrid's or SparkPost's." }),
