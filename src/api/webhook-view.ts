@@ -5,7 +5,7 @@ import { TXT_PREFIX, txtNames } from "../deliver/verify.ts";
 import type { WebhookView } from "./schemas/webhook.ts";
 
 export const REDACTED = "********";
-const SENSITIVE_HEADER = /auth|token|secret|key|cookie|signature|password/i;
+export const SENSITIVE_HEADER = /auth|token|secret|key|cookie|signature|password/i;
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();

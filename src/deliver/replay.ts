@@ -21,6 +21,17 @@ export function replayEvents(
   limits: Pick<BatchLimits, "maxEvents" | "maxBytes">,
   now: number,
 ): { batches: number; events: number } {
+  // One transaction (one fsync) for the whole replay; the API caps how many events it covers.
+  return db.transaction(() => replayInTx(db, w, range, limits, now)).immediate();
+}
+
+function replayInTx(
+  db: Database,
+  w: Pick<WebhookRow, "id" | "events" | "filter" | "format">,
+  range: { since: number; until: number; types?: readonly string[] },
+  limits: Pick<BatchLimits, "maxEvents" | "maxBytes">,
+  now: number,
+): { batches: number; events: number } {
   const format = w.format as WebhookFormat;
   const encode = (bodies: string[]) => encodeBody(format, bodies);
   const subscribed = compileFilter(w.events, w.filter, format);

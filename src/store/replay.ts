@@ -11,3 +11,7 @@ export function eventsInRange(db: Database, since: number, until: number, afterS
     )
     .all(since, until, afterSeq, limit) as ReplayRow[];
 }
+
+export function countEventsInRange(db: Database, since: number, until: number): number {
+  return (db.query("SELECT count(*) AS n FROM events WHERE ts >= ? AND ts < ?").get(since, until) as { n: number }).n;
+}

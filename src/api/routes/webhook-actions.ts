@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { batchLimits } from "../../deliver/batcher.ts";
 import { replayEvents } from "../../deliver/replay.ts";
+import { countEventsInRange } from "../../store/replay.ts";
 import { attemptFailureCode, describeAttempt } from "../../deliver/attempt.ts";
 import { sendNow } from "../../deliver/send-now.ts";
 import { generateSecret } from "../../deliver/sign.ts";
@@ -19,6 +20,7 @@ import { errorResponses, IdParam, iso, mustGetWebhook, okResults } from "./commo
 // push dead letters again, replay history, rotate its secret.
 
 export const ROTATION_OVERLAP_MS = 24 * 3_600_000;
+const MAX_REPLAY_EVENTS = 1_000_000;
 
 const Time = z.iso.datetime({ offset: true, error: "expected an RFC 3339 time like 2026-11-23T13:00:00Z" });
 
@@ -182,6 +184,11 @@ export function webhookActionRoutes(deps: ApiDeps) {
       const since = Date.parse(body.since);
       const until = body.until ? Date.parse(body.until) : now + 1;
       if (until <= since) throw new ApiError({ message: "until: must be after since", field: "until", code: "invalid_value" });
+      // A replay runs while the store is locked for it: bound it, and let large ones be split.
+      const inRange = countEventsInRange(db, since, until);
+      if (inRange > MAX_REPLAY_EVENTS) {
+        throw new ApiError({ message: `the range holds ${inRange} events; replay at most ${MAX_REPLAY_EVENTS} at a time (narrow since/until)`, field: "until", code: "too_big" });
+      }
       const r = replayEvents(db, w, { since, until, types: body.events }, batchLimits(w, deps.config.delivery), now);
       deps.log.info("replay queued", { webhook_id: w.id, since: body.since, until: iso(until), batches: r.batches, events: r.events });
       deps.notifyEvents();

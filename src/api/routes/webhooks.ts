@@ -16,7 +16,7 @@ import type { ApiDeps } from "../deps.ts";
 import { ApiError } from "../errors.ts";
 import { errorResponses, IdParam, mustGetWebhook } from "./common.ts";
 import { authIssues, canonicalEventTypes, WebhookCreate, WebhookCreated, WebhookUpdate, WebhookView } from "../schemas/webhook.ts";
-import { REDACTED, webhookLinks, webhookView } from "../webhook-view.ts";
+import { REDACTED, SENSITIVE_HEADER, webhookLinks, webhookView } from "../webhook-view.ts";
 
 const errors = errorResponses(400, 401, 403);
 const notFound = errorResponses(404);
@@ -67,6 +67,30 @@ function keepRedacted(patch: Partial<WebhookInsert>, current: WebhookRow): Parti
     out.customHeaders = headers;
   }
   return out;
+}
+
+/**
+ * Stored credentials never follow a webhook to another origin on their own: whoever moves
+ * the target must send them again (or clear them with null). Otherwise a key that may only
+ * edit webhooks could point one at itself and collect the secrets GET redacts.
+ */
+function requireFreshCredentials(body: WebhookUpdate, current: WebhookRow) {
+  const origin = (u: string) => new URL(u).origin;
+  if (body.target === undefined || origin(body.target) === origin(current.target)) return;
+  const stale = (v: unknown) => v === undefined || v === REDACTED;
+  const missing: string[] = [];
+  if (current.authToken && stale(body.auth_token)) missing.push("auth_token");
+  if (current.authCredentials && (body.auth_credentials === undefined || body.auth_credentials?.password === REDACTED)) missing.push("auth_credentials");
+  if (current.authRequestDetails && (body.auth_request_details === undefined || body.auth_request_details?.body.client_secret === REDACTED)) {
+    missing.push("auth_request_details");
+  }
+  const secretHeaders = Object.keys(current.customHeaders ?? {}).filter((k) => SENSITIVE_HEADER.test(k));
+  if (secretHeaders.length && (body.custom_headers === undefined || Object.values(body.custom_headers ?? {}).includes(REDACTED))) missing.push("custom_headers");
+  if (missing.length) {
+    throw new ApiError(
+      missing.map((field) => ({ message: `${field}: send it again (or null to clear it) when the target moves to another origin`, field, code: "required" as const })),
+    );
+  }
 }
 
 /** SendGrid and SparkPost have no custom events; subscribing to them explicitly would be a silent no-op. */
@@ -233,6 +257,7 @@ export function webhookRoutes(deps: ApiDeps) {
     const { id } = c.req.valid("param") as { id: string };
     const body = c.req.valid("json") as WebhookUpdate;
     const current = mustGet(deps, id);
+    requireFreshCredentials(body, current);
     const patch = keepRedacted(toRow(body), current);
     const merged = { ...current, ...patch } as WebhookRow;
     checkAuth(merged);
