@@ -9,7 +9,7 @@ import { ApiError } from "../errors.ts";
 import { errorResponses, EventTypeList } from "./common.ts";
 
 export const MAX_EVENTS_PER_POST = 10_000;
-const LARGE_POST = 1000;
+const LARGE_POST = 5000;
 const RSS_SOFT_LIMIT = 150 * 1024 * 1024;
 
 const errors = errorResponses(400, 401, 403, 413);
