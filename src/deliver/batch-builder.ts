@@ -1,15 +1,14 @@
 import type { BatchLimits } from "./batcher.ts";
 
 /**
- * Collects stored event bodies into one batch until the event or byte limit says stop. The
- * batcher and replay both fill batches this way; they differ only in where rows come from.
+ * Collects stored event bodies into one batch until the event or byte limit says stop
+ * (replay's batches; the live batcher finds its cut points without reading bodies).
  */
 export class BatchBuilder {
   bodies: string[] = [];
   bytes = 2; // "[" and "]"
   firstSeq = 0;
   lastSeq = 0;
-  oldestAt = 0;
 
   constructor(private readonly limits: Pick<BatchLimits, "maxEvents" | "maxBytes">) {}
 
@@ -22,11 +21,8 @@ export class BatchBuilder {
     return this.bodies.length > 0 && this.bytes + Buffer.byteLength(body) + 1 > this.limits.maxBytes;
   }
 
-  add(seq: number, body: string, receivedAt = 0) {
-    if (this.bodies.length === 0) {
-      this.firstSeq = seq;
-      this.oldestAt = receivedAt;
-    }
+  add(seq: number, body: string) {
+    if (this.bodies.length === 0) this.firstSeq = seq;
     this.bodies.push(body);
     this.bytes += Buffer.byteLength(body) + 1;
     this.lastSeq = seq;

@@ -33,8 +33,6 @@ export type Engine = {
   stop(): Promise<void>;
   /** New events or changed webhooks: look again now. */
   notify(): void;
-  /** Test hook: run ticks until nothing is in flight or due (bounded). */
-  runUntilIdle(timeoutMs?: number): Promise<void>;
 };
 
 const IDLE_MS = 1000;
@@ -311,14 +309,5 @@ export function createEngine(deps: EngineDeps): Engine {
       reportOutcomes(recorded);
     },
     notify,
-    async runUntilIdle(timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const next = tick();
-        if (running.size === 0 && next > now()) return;
-        await Promise.race([Promise.allSettled([...running]), Bun.sleep(5)]);
-      }
-      throw new Error("delivery did not become idle in time");
-    },
   };
 }
