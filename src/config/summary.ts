@@ -21,10 +21,11 @@ export function formatSize(bytes: number): string {
 }
 
 export function summarizeConfig(config: Config, file: string | null): string {
-  const { server, storage, sources, delivery, security, log } = config;
+  const { server, storage, sources, delivery, security, log, events, verification } = config;
   const lines = [
     `config:   ${file ?? "built-in defaults (no config file found)"}`,
-    `listen:   ${server.listen} (request bodies up to ${formatSize(server.max_body_size)})`,
+    `listen:   ${server.listen} (request bodies up to ${formatSize(server.max_body_size)}, ` +
+      `${server.rate_limit === 0 ? "no rate limit" : `${server.rate_limit} requests/s per API key`})`,
     `storage:  ${storage.path} (retention ${formatDuration(storage.retention)})`,
     `sources:  ${sources.length === 0 ? "none (nothing is tailed; events arrive only through the API)" : sources.length}`,
     ...sources.map((s) => `  - ${s.path} (format ${s.format}, start at ${s.start_at}, host ${s.host})`),
@@ -32,6 +33,8 @@ export function summarizeConfig(config: Config, file: string | null): string {
       `wait ${formatDuration(delivery.batch_max_wait)}, timeout ${formatDuration(delivery.timeout)}, ` +
       `retry for ${formatDuration(delivery.retry_for)}, ${delivery.max_in_flight} in flight per webhook`,
     `security: private targets ${security.allow_private_targets ? "allowed" : "refused"}`,
+    `dns_txt:  checked every ${formatDuration(verification.dns_interval)} with ${verification.dns_servers.length ? verification.dns_servers.join(", ") : "the system resolver"}`,
+    `events:   custom types ${events.custom_types.length ? events.custom_types.join(", ") : "none declared"}`,
     `log:      ${log.level}`,
   ];
   return lines.join("\n");

@@ -8,11 +8,13 @@ describe("summarizeConfig", () => {
     expect(summarizeConfig(defaultConfig(), null)).toBe(
       [
         "config:   built-in defaults (no config file found)",
-        "listen:   127.0.0.1:8025 (request bodies up to 32MB)",
+        "listen:   127.0.0.1:8025 (request bodies up to 32MB, 1000 requests/s per API key)",
         "storage:  ./data/hookd.db (retention 7d)",
         "sources:  none (nothing is tailed; events arrive only through the API)",
         "delivery: batches of up to 10000 events or 5MB, wait 1s, timeout 6s, retry for 4h, 1 in flight per webhook",
         "security: private targets allowed",
+        "dns_txt:  checked every 1m with the system resolver",
+        "events:   custom types none declared",
         "log:      info",
       ].join("\n"),
     );
