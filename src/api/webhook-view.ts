@@ -1,15 +1,12 @@
 import type { Database } from "bun:sqlite";
 import { backlog, queueStats } from "../store/batches.ts";
 import type { WebhookRow } from "../store/schema.ts";
+import { iso } from "./routes/common.ts";
 import { TXT_PREFIX, txtNames } from "../deliver/verify.ts";
 import type { WebhookView } from "./schemas/webhook.ts";
 
 export const REDACTED = "********";
 export const SENSITIVE_HEADER = /auth|token|secret|key|cookie|signature|password/i;
-
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
 
 // One failed attempt is a blip; a streak means the receiver is down or rejecting us.
 export const FAILING_AFTER_ATTEMPTS = 3;

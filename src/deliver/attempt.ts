@@ -3,7 +3,7 @@ import { guardedPost } from "./guarded-post.ts";
 import { failureCode, toRetryOutcome, type PostBatchResult } from "./http-client.ts";
 import type { OAuth2Tokens } from "./oauth2.ts";
 import { requestHeaders } from "./request.ts";
-import type { RetryOutcome } from "./retry-policy.ts";
+import { classifyOutcome, type RetryOutcome } from "./retry-policy.ts";
 
 // One delivery attempt of one body to one webhook, whoever asks for it (the engine, the
 // test POST at create, the validate endpoint): headers, signature, receiver auth, the
@@ -36,6 +36,11 @@ export async function attemptDelivery(ctx: AttemptContext, w: AttemptWebhook, ba
     }
     return r;
   }
+}
+
+/** The receiver took it: a 2xx, and nothing else. */
+export function succeeded(r: AttemptResult): boolean {
+  return r.kind === "response" && classifyOutcome(r.status) === "delivered";
 }
 
 export function attemptFailureCode(r: AttemptResult): string | null {

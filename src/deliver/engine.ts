@@ -6,7 +6,7 @@ import { batchBody, claimBatch, headBatches, pendingBatchCount, recordAttempt, r
 import type { WebhookRow } from "../store/schema.ts";
 import { listWebhooks } from "../store/webhooks.ts";
 import { batchGroupKey, batchLimits, cutBatches, subscriptionKey, type BatchLimits, type ScanMemo } from "./batcher.ts";
-import { attemptDelivery, attemptFailureCode, attemptRetryOutcome, type AttemptContext } from "./attempt.ts";
+import { attemptDelivery, attemptFailureCode, attemptRetryOutcome, succeeded, type AttemptContext } from "./attempt.ts";
 import { nextRetryDelay, shouldDeadLetter, type RetryOutcome, type RetryPolicy } from "./retry-policy.ts";
 
 // The delivery loop. SQLite is the source of truth for every schedule: the loop only wakes
@@ -81,7 +81,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const at = now();
     const status = result.kind === "response" ? result.status : null;
     const code = attemptFailureCode(result);
-    const outcome = decide(b, status !== null && status >= 200 && status <= 299, attemptRetryOutcome(result), at);
+    const outcome = decide(b, succeeded(result), attemptRetryOutcome(result), at);
     // Recorded by the loop's next pass, in its transaction: one fsync for every attempt that
     // finished meanwhile. Until then the batch stays leased; a crash before that resends it.
     outcomes.push({

@@ -22,41 +22,33 @@ export function replayEvents(
   now: number,
 ): { batches: number; events: number } {
   // One transaction (one fsync) for the whole replay; the API caps how many events it covers.
-  return db.transaction(() => replayInTx(db, w, range, limits, now)).immediate();
-}
-
-function replayInTx(
-  db: Database,
-  w: Pick<WebhookRow, "id" | "events" | "filter" | "format">,
-  range: { since: number; until: number; types?: readonly string[] },
-  limits: Pick<BatchLimits, "maxEvents" | "maxBytes">,
-  now: number,
-): { batches: number; events: number } {
-  const format = w.format as WebhookFormat;
-  const encode = (bodies: string[]) => encodeBody(format, bodies);
-  const subscribed = compileFilter(w.events, w.filter, format);
-  const typeSet = range.types?.length ? new Set(range.types) : null;
-  let after = 0;
-  let batches = 0;
-  let events = 0;
-  const batch = new BatchBuilder(limits);
-  const flush = () => {
-    const b = batch.take();
-    insertBatch(db, { id: newId("msg_", now), webhookId: w.id, kind: "replay", eventCount: b.bodies.length, firstSeq: b.firstSeq, lastSeq: b.lastSeq, body: encode(b.bodies), now }, null);
-    batches++;
-    events += b.bodies.length;
-  };
-  for (;;) {
-    const rows = eventsInRange(db, range.since, range.until, after, PAGE);
-    for (const r of rows) {
-      after = r.seq;
-      if (!subscribed(r) || (typeSet && !typeSet.has(r.type))) continue;
-      if (batch.overflows(r.body)) flush();
-      batch.add(r.seq, r.body);
-      if (batch.full) flush();
+  return db.transaction(() => {
+    const format = w.format as WebhookFormat;
+    const encode = (bodies: string[]) => encodeBody(format, bodies);
+    const subscribed = compileFilter(w.events, w.filter, format);
+    const typeSet = range.types?.length ? new Set(range.types) : null;
+    let after = 0;
+    let batches = 0;
+    let events = 0;
+    const batch = new BatchBuilder(limits);
+    const flush = () => {
+      const b = batch.take();
+      insertBatch(db, { id: newId("msg_", now), webhookId: w.id, kind: "replay", eventCount: b.bodies.length, firstSeq: b.firstSeq, lastSeq: b.lastSeq, body: encode(b.bodies), now }, null);
+      batches++;
+      events += b.bodies.length;
+    };
+    for (;;) {
+      const rows = eventsInRange(db, range.since, range.until, after, PAGE);
+      for (const r of rows) {
+        after = r.seq;
+        if (!subscribed(r) || (typeSet && !typeSet.has(r.type))) continue;
+        if (batch.overflows(r.body)) flush();
+        batch.add(r.seq, r.body);
+        if (batch.full) flush();
+      }
+      if (rows.length < PAGE) break;
     }
-    if (rows.length < PAGE) break;
-  }
-  if (batch.size) flush();
-  return { batches, events };
+    if (batch.size) flush();
+    return { batches, events };
+  }).immediate();
 }

@@ -41,6 +41,8 @@ export function mustGetWebhook(deps: ApiDeps, id: string): WebhookRow {
 
 export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+export const Rfc3339 = z.iso.datetime({ offset: true, error: "expected an RFC 3339 time like 2026-11-23T13:00:00Z" });
+
 /** `?events=delivery,bounce` style lists of event types. */
 export const EventTypeList = z
   .string()

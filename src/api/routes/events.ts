@@ -6,7 +6,7 @@ import { insertEvents, searchEvents } from "../../store/events.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import { ApiError } from "../errors.ts";
-import { errorResponses, EventTypeList } from "./common.ts";
+import { errorResponses, EventTypeList, Rfc3339 as Time } from "./common.ts";
 
 export const MAX_EVENTS_PER_POST = 10_000;
 const LARGE_POST = 5000;
@@ -26,7 +26,6 @@ const Accepted = z.object({
   event_ids: z.array(z.string()).meta({ description: "The id of each event, in request order." }),
 });
 
-const Time = z.iso.datetime({ offset: true, error: "expected an RFC 3339 time like 2026-11-23T13:00:00Z" });
 const SearchQuery = z.strictObject({
   type: EventTypeList.optional().meta({ description: "Comma-separated event types.", example: "delivery,bounce" }),
   rcpt_to: z.string().max(320).optional(),

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { batchLimits } from "../../deliver/batcher.ts";
 import { replayEvents } from "../../deliver/replay.ts";
 import { countEventsInRange } from "../../store/replay.ts";
-import { attemptFailureCode, describeAttempt } from "../../deliver/attempt.ts";
+import { attemptFailureCode, describeAttempt, succeeded } from "../../deliver/attempt.ts";
 import { sendNow } from "../../deliver/send-now.ts";
 import { generateSecret } from "../../deliver/sign.ts";
 import { generateSigningKeyPair } from "../../deliver/ecdsa.ts";
@@ -14,7 +14,7 @@ import { updateWebhook } from "../../store/webhooks.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import { ApiError } from "../errors.ts";
-import { errorResponses, IdParam, iso, mustGetWebhook, okResults } from "./common.ts";
+import { errorResponses, IdParam, iso, mustGetWebhook, okResults, Rfc3339 as Time } from "./common.ts";
 
 // What an operator does to a webhook besides editing it: test it, look at its batches,
 // push dead letters again, replay history, rotate its secret.
@@ -22,7 +22,6 @@ import { errorResponses, IdParam, iso, mustGetWebhook, okResults } from "./commo
 export const ROTATION_OVERLAP_MS = 24 * 3_600_000;
 const MAX_REPLAY_EVENTS = 1_000_000;
 
-const Time = z.iso.datetime({ offset: true, error: "expected an RFC 3339 time like 2026-11-23T13:00:00Z" });
 
 const ValidateBody = z
   .strictObject({
@@ -93,7 +92,7 @@ export function webhookActionRoutes(deps: ApiDeps) {
         ? [sampleEvent("delivery", { host: deps.hostname, now })]
         : w.events.slice(0, 5).map((t, i) => sampleEvent(t as (typeof EVENT_TYPES)[number], { host: deps.hostname, now, index: i }));
       const { result } = await sendNow(deps.attempt, w, body.message !== undefined ? { raw: body.message } : { events: samples }, now);
-      const good = result.kind === "response" && result.status >= 200 && result.status < 300;
+      const good = succeeded(result);
       return c.json(
         {
           results: {

@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { ulid } from "ulid";
 import { sampleEvent } from "../../events/samples.ts";
-import { describeAttempt } from "../../deliver/attempt.ts";
+import { describeAttempt, succeeded } from "../../deliver/attempt.ts";
 import { sendNow } from "../../deliver/send-now.ts";
 import { generateSecret } from "../../deliver/sign.ts";
 import { generateSigningKeyPair } from "../../deliver/ecdsa.ts";
@@ -143,7 +143,7 @@ async function beginVerification(deps: ApiDeps, w: WebhookRow): Promise<{ patch:
   if (w.verification === "handshake") {
     const keys = newHandshake();
     const result = await sendHandshake(deps.attempt, w, keys, deps.now());
-    if (!(result.kind === "response" && result.status >= 200 && result.status < 300)) {
+    if (!succeeded(result)) {
       throw new ApiError({ message: `handshake POST to the target failed: ${describeAttempt(result)}`, field: "target", code: "verification_failed" });
     }
     return { patch: { verificationState: keys, verifiedAt: null }, info: { type: "handshake", status: "pending_verification" } };
@@ -163,7 +163,7 @@ async function beginVerification(deps: ApiDeps, w: WebhookRow): Promise<{ patch:
 async function testPost(deps: ApiDeps, w: WebhookRow) {
   const now = deps.now();
   const { result } = await sendNow(deps.attempt, w, { events: [sampleEvent("delivery", { host: "hookd-test", now })] }, now);
-  if (result.kind === "response" && result.status >= 200 && result.status < 300) return;
+  if (succeeded(result)) return;
   throw new ApiError({ message: `test POST to the target failed: ${describeAttempt(result)}`, field: "target", code: "verification_failed" });
 }
 
