@@ -106,15 +106,34 @@ export function eventsAfter(db: Database, afterSeq: number, limit: number): { se
   return db.query("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?").all(afterSeq, limit) as { seq: number; body: string }[];
 }
 
+/**
+ * The first seq stored at or after `t` (arrival time), or MAX(seq)+1 when none is. received_at
+ * grows with seq (one writer stamps each transaction in turn), so a binary search over the
+ * rowid finds it in ~log2(n) point reads; events has no index on received_at (it cost every
+ * insert more than these reads cost the few queries that need them).
+ */
+export function firstSeqReceivedFrom(db: Database, t: number): number {
+  const bounds = db.query("SELECT COALESCE(MIN(seq), 1) AS lo, COALESCE(MAX(seq), 0) + 1 AS hi FROM events").get() as { lo: number; hi: number };
+  const at = db.query("SELECT seq, received_at FROM events WHERE seq >= ? ORDER BY seq LIMIT 1");
+  let lo = bounds.lo;
+  let hi = bounds.hi;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    const r = at.get(mid) as { seq: number; received_at: number } | null;
+    if (!r || r.received_at >= t) hi = mid;
+    else lo = r.seq + 1;
+  }
+  const r = at.get(lo) as { seq: number } | null;
+  return r ? r.seq : bounds.hi;
+}
+
 /** Events stored per minute over the last `minutes` minutes (by arrival), oldest first. */
 export function eventsPerMinute(db: Database, now: number, minutes: number): number[] {
   const start = Math.floor(now / 60_000) * 60_000 - (minutes - 1) * 60_000;
-  const rows = db
-    .query("SELECT (received_at - ?) / 60000 AS m, count(*) AS n FROM events WHERE received_at >= ? GROUP BY m")
-    .all(start, start) as { m: number; n: number }[];
-  const out = new Array<number>(minutes).fill(0);
-  for (const r of rows) if (r.m >= 0 && r.m < minutes) out[r.m] = r.n;
-  return out;
+  // Seq differences between minute boundaries: seq has no gaps but those retention leaves at
+  // the old end, which lie before the window.
+  const edges = Array.from({ length: minutes + 1 }, (_, i) => firstSeqReceivedFrom(db, start + i * 60_000));
+  return edges.slice(1).map((e, i) => e - (edges[i] ?? e));
 }
 
 /** Custom event names seen in stored events, first seen first. */

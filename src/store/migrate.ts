@@ -2,6 +2,7 @@ import type { Database } from "bun:sqlite";
 import * as m0001 from "./migrations/0001-init.ts";
 import * as m0002 from "./migrations/0002-failure-streak.ts";
 import * as m0003 from "./migrations/0003-shared-bodies.ts";
+import * as m0004 from "./migrations/0004-lean-event-indexes.ts";
 
 // Migrations are compiled into the binary (no folder to ship next to `hookd`), applied in
 // order at start, each in its own transaction together with the user_version bump, so a
@@ -10,6 +11,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 1, name: "init", sql: m0001.sql },
   { version: 2, name: "failure-streak", sql: m0002.sql },
   { version: 3, name: "shared-bodies", sql: m0003.sql },
+  { version: 4, name: "lean-event-indexes", sql: m0004.sql },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

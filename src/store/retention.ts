@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { firstSeqReceivedFrom } from "./events.ts";
 
 // Pruning in small steps: each step is one short transaction, so ingest and delivery never
 // wait on a long delete. Only what is both old and delivered goes.
@@ -21,10 +22,9 @@ function deliveredUpTo(db: Database): number {
 export type PruneStep = { events: number; batches: number; attempts: number };
 
 export function pruneStep(db: Database, cutoff: number): PruneStep {
-  const bound = deliveredUpTo(db);
-  const events = db
-    .query(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? AND received_at < ? ORDER BY seq LIMIT ${STEP})`)
-    .run(bound, cutoff).changes;
+  // Old enough AND delivered: both are seq prefixes (arrival time grows with seq).
+  const bound = Math.min(deliveredUpTo(db), firstSeqReceivedFrom(db, cutoff) - 1);
+  const events = db.query(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ${STEP})`).run(bound).changes;
   // Attempts first, so the batch delete below cascades to nothing and each count is its own
   // table's (SQLite's changes() includes rows removed by ON DELETE CASCADE).
   const attempts = db

@@ -1,5 +1,6 @@
-// event_id: deterministic from the event's identity, 26 URL-safe characters, and the same
-// bits as a plain base32 of SHA-256's first 16 bytes (the encoder is table-driven for speed).
+// event_id: deterministic from the event's identity, 26 URL-safe characters: the same bits as
+// a plain base32 of the time in ms (50 bits) then of SHA-256's first 10 bytes (the encoder is
+// table-driven for speed).
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { EventId } from "../../src/events/schema.ts";
@@ -7,14 +8,14 @@ import { type EventIdentity, eventId } from "../../src/ingest/event-id.ts";
 import { createLogParser } from "../../src/ingest/parse/index.ts";
 import { NOW } from "./helpers/corpus.ts";
 
+const B32 = "0123456789abcdefghjkmnpqrstvwxyz";
 function reference(id: EventIdentity): string {
   const input = [id.type, id.host, id.scope, id.queueId ?? "", id.rcpt ?? "", id.timestamp, id.attempt ?? "", id.extra ?? ""].join("\x1f");
-  const bytes = createHash("sha256").update(input).digest().subarray(0, 16);
-  let bits = "";
+  const bytes = createHash("sha256").update(input).digest().subarray(0, 10);
+  let bits = BigInt(Date.parse(id.timestamp)).toString(2).padStart(50, "0");
   for (const b of bytes) bits += b.toString(2).padStart(8, "0");
-  bits = bits.padEnd(130, "0");
   let out = "";
-  for (let i = 0; i < 130; i += 5) out += "0123456789abcdefghjkmnpqrstvwxyz"[parseInt(bits.slice(i, i + 5), 2)];
+  for (let i = 0; i < 130; i += 5) out += B32[parseInt(bits.slice(i, i + 5), 2)];
   return out;
 }
 
@@ -23,7 +24,7 @@ const base: EventIdentity = { type: "delivery", host: "mx1", scope: "postfix", q
 describe("eventId", () => {
   test("equals the reference encoding, for many inputs", () => {
     for (let i = 0; i < 500; i++) {
-      const id = { ...base, queueId: `Q${i}`, attempt: i % 4 };
+      const id = { ...base, queueId: `Q${i}`, attempt: i % 4, timestamp: new Date(Date.UTC(2026, 10, 23) + i * 7_777_777).toISOString() };
       expect(eventId(id)).toBe(reference(id));
     }
   });
@@ -35,6 +36,13 @@ describe("eventId", () => {
     for (const change of [{ type: "delay" }, { host: "mx2" }, { scope: "postfix-out" }, { queueId: "X" }, { rcpt: "b@example.org" }, { timestamp: "2026-11-23T13:07:10.000Z" }, { attempt: 3 }, { extra: "1.2.3.4" }]) {
       expect(eventId({ ...base, ...change })).not.toBe(id);
     }
+  });
+
+  test("ids sort by the event's time, whatever the rest of the identity", () => {
+    const times = Array.from({ length: 200 }, (_, i) => new Date(Date.UTC(2026, 0, 1) + i * 1_234_567 + (i % 3)).toISOString());
+    const ids = times.map((timestamp, i) => eventId({ ...base, timestamp, queueId: `Q${199 - i}` }));
+    expect([...ids].sort()).toEqual(ids);
+    expect(eventId({ ...base, timestamp: "not a time" })).toMatch(/^0{10}[0-9a-z]{16}$/);
   });
 
   test("re-reading a line after a restart (no state) gives its event the same id", () => {

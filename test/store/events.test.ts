@@ -1,0 +1,58 @@
+// Arrival-time queries without an index on received_at: a binary search over seq, which is
+// only right if it finds the same boundary a scan would, with retention's gaps at the old end
+// and several events stored in the same millisecond.
+import { afterEach, describe, expect, test } from "bun:test";
+import path from "node:path";
+import type { Event } from "../../src/events/schema.ts";
+import { openStore, type Store } from "../../src/store/db.ts";
+import { eventsPerMinute, firstSeqReceivedFrom, insertEvents } from "../../src/store/events.ts";
+import { tempDir } from "../helpers/hookd.ts";
+
+let store: Store | null = null;
+afterEach(() => {
+  store?.close();
+  store = null;
+});
+
+const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
+
+/** Stores one event per entry of `arrivals` (ms), in order; returns the store. */
+function storeWith(arrivals: number[]): Store {
+  store = openStore(path.join(tempDir(), "hookd.db"));
+  arrivals.forEach((at, i) => {
+    const e = { event_id: `e${i}`, type: "delivery", timestamp: new Date(at).toISOString(), host: "mx1" } as Event;
+    insertEvents(store!.sqlite, [e], "api", at);
+  });
+  return store;
+}
+
+/** What a full scan says: the first seq received at or after t, or MAX(seq)+1. */
+function scan(s: Store, t: number): number {
+  const r = s.sqlite.query("SELECT MIN(seq) AS s FROM events WHERE received_at >= ?").get(t) as { s: number | null };
+  return r.s ?? (s.sqlite.query("SELECT COALESCE(MAX(seq), 0) + 1 AS m FROM events").get() as { m: number }).m;
+}
+
+describe("firstSeqReceivedFrom", () => {
+  test("agrees with a full scan at every probe, including repeats, gaps and both ends", () => {
+    // 300 events, several per millisecond, with irregular steps between them.
+    const arrivals: number[] = [];
+    let t = T0;
+    for (let i = 0; i < 300; i++) arrivals.push((t += i % 4 === 0 ? 0 : (i * 37) % 1000));
+    const s = storeWith(arrivals);
+    s.sqlite.run("DELETE FROM events WHERE seq <= 40"); // what retention leaves behind
+    const probes = [T0 - 1, T0, ...arrivals.filter((_, i) => i % 7 === 0), ...arrivals.map((a) => a + 1).filter((_, i) => i % 11 === 0), t, t + 1];
+    for (const p of probes) expect(firstSeqReceivedFrom(s.sqlite, p)).toBe(scan(s, p));
+  });
+
+  test("an empty store answers 1", () => {
+    expect(firstSeqReceivedFrom(storeWith([]).sqlite, T0)).toBe(1);
+  });
+});
+
+describe("eventsPerMinute", () => {
+  test("counts events by arrival minute, oldest first, zero for quiet minutes", () => {
+    const now = T0 + 4 * 60_000 + 30_000; // 12:04:30: the window is 12:00 … 12:04
+    const arrivals = [T0 - 60_000, T0, T0 + 59_999, T0 + 60_000, T0 + 3 * 60_000 + 1, T0 + 3 * 60_000 + 2, T0 + 4 * 60_000, now];
+    expect(eventsPerMinute(storeWith(arrivals).sqlite, now, 5)).toEqual([2, 1, 0, 2, 2]);
+  });
+});
