@@ -5,9 +5,9 @@
 // so start-up prunes nothing) and a delivered batch (with its body and attempt) per 1,000
 // events, as hookd keeps them; the webhook's cursor at the end, as after normal operation.
 import { Database } from "bun:sqlite";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { BUN, childEnv, createWebhook, envNum, fmtN, freePort, hookdToml, MAIN_TS, note, REPO, rm, sleep, spawnHookd, stopProcess, tmp, track, type Row } from "./perf-common.ts";
+import { BUN, childEnv, createWebhook, envNum, fmtN, freePort, hookdToml, note, REPO, rm, sleep, spawnHookd, stopProcess, tmp, track, type Row } from "./perf-common.ts";
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -19,8 +19,11 @@ function newestMtime(dir: string): number {
 }
 
 async function build(outfile: string) {
-  // What `npm run build` runs.
-  const p = track(Bun.spawn([BUN, "build", "--compile", "--minify", MAIN_TS, "--outfile", outfile], { cwd: REPO, stdout: "pipe", stderr: "pipe", env: childEnv() }));
+  // What `npm run build` runs, read from package.json.
+  const script = (JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { scripts: { build: string } }).scripts.build.split(/\s+/);
+  script[0] = BUN;
+  script[script.indexOf("--outfile") + 1] = outfile;
+  const p = track(Bun.spawn(script, { cwd: REPO, stdout: "pipe", stderr: "pipe", env: childEnv() }));
   const code = await p.exited;
   if (code !== 0) throw new Error(`bun build --compile exited ${code}: ${await new Response(p.stderr).text()}`);
 }
@@ -30,7 +33,7 @@ async function binary(dir: string): Promise<string> {
   const dist = path.join(REPO, "dist/hookd");
   if (!existsSync(dist)) {
     await build(dist);
-    note("startup", "dist/hookd was missing: built it (bun build --compile --minify src/main.ts, as npm run build)");
+    note("startup", "dist/hookd was missing: built it (with npm run build's command)");
     return dist;
   }
   const sources = Math.max(newestMtime(path.join(REPO, "src")), existsSync(path.join(REPO, "public")) ? newestMtime(path.join(REPO, "public")) : 0);

@@ -39,13 +39,18 @@ export function createHookdMetrics(store: Store, now: () => number = Date.now) {
     storeBytes.set({}, size);
   });
 
+  const eventsCounted = (byType: Record<string, number>, origin: string) => {
+    for (const [type, n] of Object.entries(byType)) events.inc({ type, origin }, n);
+  };
+
   return {
     registry: m,
     eventsStored(types: readonly string[], origin: string) {
-      const byType = new Map<string, number>();
-      for (const t of types) byType.set(t, (byType.get(t) ?? 0) + 1);
-      for (const [type, n] of byType) events.inc({ type, origin }, n);
+      const byType: Record<string, number> = {};
+      for (const t of types) byType[t] = (byType[t] ?? 0) + 1;
+      eventsCounted(byType, origin);
     },
+    eventsCounted,
     attempt(a: { webhookId: string; outcome: Outcome["kind"]; latencyMs: number }) {
       batches.inc({ webhook: a.webhookId, outcome: a.outcome === "retry" ? "retry" : a.outcome });
       latency.observe({ webhook: a.webhookId }, a.latencyMs / 1000);
