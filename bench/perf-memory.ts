@@ -1,4 +1,4 @@
-// memory: a hookd subprocess whose one webhook targets a closed port (connection refused,
+// memory: a dist/hookd subprocess whose one webhook targets a closed port (connection refused,
 // retried with backoff) while BENCH_MEMORY_EVENTS (1,000,000) events pile up for it, its
 // VmRSS sampled every second while the backlog grows and for BENCH_MEMORY_AFTER_SECONDS (10)
 // after. Two ways in, each its own process:
@@ -9,6 +9,7 @@
 import { Database } from "bun:sqlite";
 import { closeSync, openSync, renameSync, writeSync } from "node:fs";
 import path from "node:path";
+import { binary } from "./binary.ts";
 import { eventsPerLine } from "./perf-e2e-log.ts";
 import { createWebhook, envNum, fmtN, freePort, hookdToml, makeEvents, note, rm, rssMB, sleep, spawnHookd, tmp, waitUntil, type HookdProc, type Row } from "./perf-common.ts";
 import { postfixLines } from "./postfix-log.ts";
@@ -38,7 +39,7 @@ type Feeder = {
   feed: (h: HookdProc, dir: string, pending: () => number) => Promise<void>;
 };
 
-async function measure(total: number, feeder: Feeder, rows: Row[]) {
+async function measure(total: number, feeder: Feeder, bin: string, rows: Row[]) {
   const after = envNum("BENCH_MEMORY_AFTER_SECONDS", 10);
   const dir = tmp();
   let h: HookdProc | null = null;
@@ -46,7 +47,7 @@ async function measure(total: number, feeder: Feeder, rows: Row[]) {
   let timer: ReturnType<typeof setInterval> | null = null;
   try {
     await feeder.prepare?.(dir);
-    h = await spawnHookd({ dir, toml: feeder.toml(dir), label: `memory-${feeder.label}` });
+    h = await spawnHookd({ dir, toml: feeder.toml(dir), command: [bin], label: `memory-${feeder.label}` });
     await createWebhook(h, "dead", `http://127.0.0.1:${freePort()}/`);
     await sleep(500);
     const pid = h.pid;
@@ -162,6 +163,13 @@ function logFeeder(total: number): Feeder {
 export async function memoryFigures(rows: Row[]) {
   const total = envNum("BENCH_MEMORY_EVENTS", 1_000_000);
   const which = (process.env.BENCH_MEMORY_FEEDERS ?? "log,api").split(",");
-  if (which.includes("log")) await measure(total, logFeeder(total), rows);
-  if (which.includes("api")) await measure(total, apiFeeder(total), rows);
+  // The executable operators run: its RSS is what a mail host gives hookd.
+  const dir = tmp();
+  try {
+    const bin = await binary(dir, "memory");
+    if (which.includes("log")) await measure(total, logFeeder(total), bin, rows);
+    if (which.includes("api")) await measure(total, apiFeeder(total), bin, rows);
+  } finally {
+    rm(dir);
+  }
 }

@@ -5,46 +5,10 @@
 // so start-up prunes nothing) and a delivered batch (with its body and attempt) per 1,000
 // events, as hookd keeps them; the webhook's cursor at the end, as after normal operation.
 import { Database } from "bun:sqlite";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import path from "node:path";
+import { binary } from "./binary.ts";
 import { BUN, childEnv, createWebhook, envNum, fmtN, freePort, hookdToml, note, REPO, rm, sleep, spawnHookd, stopProcess, tmp, track, type Row } from "./perf-common.ts";
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const f of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!f.isFile()) continue;
-    newest = Math.max(newest, statSync(path.join(f.parentPath, f.name)).mtimeMs);
-  }
-  return newest;
-}
-
-async function build(outfile: string) {
-  // What `npm run build` runs, read from package.json.
-  const script = (JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { scripts: { build: string } }).scripts.build.split(/\s+/);
-  script[0] = BUN;
-  script[script.indexOf("--outfile") + 1] = outfile;
-  const p = track(Bun.spawn(script, { cwd: REPO, stdout: "pipe", stderr: "pipe", env: childEnv() }));
-  const code = await p.exited;
-  if (code !== 0) throw new Error(`bun build --compile exited ${code}: ${await new Response(p.stderr).text()}`);
-}
-
-/** dist/hookd, built if missing; a fresh build in `dir` when dist/hookd is older than src/ or public/. */
-async function binary(dir: string): Promise<string> {
-  const dist = path.join(REPO, "dist/hookd");
-  if (!existsSync(dist)) {
-    await build(dist);
-    note("startup", "dist/hookd was missing: built it (with npm run build's command)");
-    return dist;
-  }
-  const sources = Math.max(newestMtime(path.join(REPO, "src")), existsSync(path.join(REPO, "public")) ? newestMtime(path.join(REPO, "public")) : 0);
-  if (statSync(dist).mtimeMs < sources) {
-    const fresh = path.join(dir, "hookd");
-    await build(fresh);
-    note("startup", "dist/hookd is older than src/: timed a fresh build of the current tree (dist/ left as it was)");
-    return fresh;
-  }
-  return dist;
-}
 
 function fill(dbPath: string, webhookId: string, targetBytes: number): { events: number; bytes: number } {
   const db = new Database(dbPath);
@@ -157,7 +121,7 @@ export async function startupFigures(rows: Row[]) {
   const gb = envNum("BENCH_STARTUP_GB", 1);
   const dir = tmp();
   try {
-    const bin = await binary(dir);
+    const bin = await binary(dir, "startup");
     const bigDir = path.join(dir, "big");
     const emptyDir = path.join(dir, "empty");
     const setup = async (d: string) => {

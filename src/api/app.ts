@@ -8,7 +8,7 @@ import { authenticate, type AuthEnv } from "./auth.ts";
 import { bodyLimit } from "./body-limit.ts";
 import { rateLimit } from "./rate-limit.ts";
 import type { ApiDeps } from "./deps.ts";
-import { ApiError, zodErrors, type ErrorItem } from "./errors.ts";
+import { ApiError, listedErrors, zodErrors } from "./errors.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { eventStreamRoutes } from "./routes/events-stream.ts";
 import { statusRoutes } from "./routes/status.ts";
@@ -23,9 +23,6 @@ import { webhookRoutes } from "./routes/webhooks.ts";
 const docsPage = docsHtml as unknown as string;
 
 export const API_BASE = "/api/v1";
-// A 10,000-error response helps nobody; the first ones show the pattern.
-const MAX_ERRORS_LISTED = 100;
-
 function errorResponse(c: Context, err: ApiError) {
   for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
   return c.json({ errors: err.items }, err.status);
@@ -33,11 +30,7 @@ function errorResponse(c: Context, err: ApiError) {
 
 function validationHook(result: { success: boolean; error?: unknown; data?: unknown; target?: string }, c: Context) {
   if (result.success) return;
-  const items = zodErrors(result.error as z.ZodError, result.data);
-  const listed: ErrorItem[] = items.slice(0, MAX_ERRORS_LISTED);
-  if (items.length > MAX_ERRORS_LISTED) {
-    listed.push({ message: `and ${items.length - MAX_ERRORS_LISTED} more errors`, code: listed[0]!.code });
-  }
+  const listed = listedErrors(zodErrors(result.error as z.ZodError, result.data));
   if (result.target === "query") for (const i of listed) i.message = i.message.replace(/^/, "query parameter ");
   return errorResponse(c, new ApiError(listed));
 }

@@ -102,6 +102,16 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
+// A 10,000-error response helps nobody; the first ones show the pattern.
+const MAX_ERRORS_LISTED = 100;
+
+/** The first MAX_ERRORS_LISTED items, then one that says how many more there were. */
+export function listedErrors(items: readonly ErrorItem[]): ErrorItem[] {
+  const listed = items.slice(0, MAX_ERRORS_LISTED);
+  if (items.length > MAX_ERRORS_LISTED) listed.push({ message: `and ${items.length - MAX_ERRORS_LISTED} more errors`, code: listed[0]!.code });
+  return listed;
+}
+
 /** zod issues → error items that name the field, say what was expected and what came. */
 export function zodErrors(error: z.ZodError, input: unknown, prefix: readonly PropertyKey[] = []): ErrorItem[] {
   const items: ErrorItem[] = [];

@@ -12,6 +12,7 @@ import type { FromWorker, ToWorker, WorkerInit } from "./worker-protocol.ts";
 
 const STATUS_EVERY_MS = 250;
 const RSS_SOFT_LIMIT = 150 * 1024 * 1024;
+const RSS_IDLE_LIMIT = 100 * 1024 * 1024;
 
 const post = (m: FromWorker) => self.postMessage(m);
 const { storePath, logLevel } = workerData as WorkerInit;
@@ -34,6 +35,7 @@ const sources = createSources(store.sqlite, log, {
     // heap grow far past what is live before it collects. Past the soft limit, collect after
     // each chunk (a few ms per chunk of up to 10,000 lines): RSS stays flat under a backlog.
     if (process.memoryUsage.rss() > RSS_SOFT_LIMIT) Bun.gc(true);
+    lastChunkAt = Date.now();
   },
   onEvents: (events, source) => {
     const eventTypes: Record<string, number> = {};
@@ -44,7 +46,14 @@ const sources = createSources(store.sqlite, log, {
 
 const pushStatus = () => post({ t: "status", sources: sources.status() });
 let lastPush = 0;
+let lastChunkAt = 0;
 const timer = setInterval(() => {
+  // A burst's garbage would otherwise sit in RSS until the next burst: collect once when the
+  // log goes quiet (not for a trickle, which leaves little behind).
+  if (lastChunkAt && Date.now() - lastChunkAt > 1000) {
+    lastChunkAt = 0;
+    if (process.memoryUsage.rss() > RSS_IDLE_LIMIT) Bun.gc(true);
+  }
   // Offsets and rates move only with chunks, but "missing"/"error" states and the rate
   // window change without one: push at least once a second.
   if (changed || Date.now() - lastPush >= 1000) {

@@ -115,6 +115,33 @@ describe("POST /events", () => {
     expect(await allIds(app)).toEqual([]);
   });
 
+  test("errors anywhere in a large batch (validated in slices) are all reported by array index; nothing is stored", async () => {
+    const app = await t.app();
+    const batch: unknown[] = Array.from({ length: 2_500 }, (_, i) => ({ type: "open", event_id: `big-${i}`, rcpt_to: "a@example.org" }));
+    batch[7] = { type: "open", event_id: "bad-7", rcpt_to: "nobody" };
+    batch[2_222] = { type: "teleport" };
+    const r = await post(app, batch);
+    expect(r.status).toBe(400);
+    const fields = (await errorBody(new Response(r.text))).errors.map((e) => `${e.field} ${e.code}`);
+    expect(fields).toEqual(["[7].rcpt_to invalid_format", "[2222].type invalid_value"]);
+    expect(await allIds(app)).toEqual([]);
+    // Fixed, the same batch is stored whole.
+    batch[7] = { type: "open", event_id: "big-7", rcpt_to: "a@example.org" };
+    batch[2_222] = { type: "open", event_id: "big-2222", rcpt_to: "a@example.org" };
+    expect((await accepted(app, batch)).accepted).toBe(2_500);
+  }, 30_000);
+
+  test("a body that is not JSON → 400 malformed_json; not sent as JSON → 415", async () => {
+    const app = await t.app();
+    const bad = await app.api("POST", "/events", { rawBody: "[{" });
+    expect((await errorBody(bad)).errors[0]!.code).toBe("malformed_json");
+    const plain = await app.api("POST", "/events", { rawBody: "[]", headers: { "content-type": "text/plain" } });
+    expect(plain.status).toBe(415);
+    expect((await errorBody(plain)).errors[0]!.code).toBe("unsupported_media_type");
+    const charset = await app.api("POST", "/events", { rawBody: JSON.stringify([{ type: "open", rcpt_to: "a@example.org" }]), headers: { "content-type": "application/json; charset=utf-8" } });
+    expect(charset.status).toBe(200);
+  });
+
   test("an empty array, an object or more than 10,000 events → 400, nothing stored", async () => {
     const app = await t.app();
     const empty = await post(app, []);
