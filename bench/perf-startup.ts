@@ -156,7 +156,50 @@ export async function startupFigures(rows: Row[]) {
       `best of ${runs}; median big ${big.median.toFixed(0)} ms vs empty ${empty.median.toFixed(0)} ms (all runs: big ${big.all.map((m) => m.toFixed(0)).join(", ")}; empty ${empty.all.map((m) => m.toFixed(0)).join(", ")}); ` +
         `store: ${fmtN(filled.events)} events + ${fmtN(filled.events / 1000)} delivered batches, ${fmtN(filled.bytes / 1e6)} MB, filled in ${fillS.toFixed(1)} s (page cache warm)`,
     );
+    await searchFigures(rows, bin, bigDir, filled.events);
   } finally {
     rm(dir);
+  }
+}
+
+/**
+ * GET /events on the big store: events has no index on rcpt_to, message_id or queue_id (each
+ * cost every insert a random page write), so a search by one of them walks events_ts newest
+ * first until the page is full. The price, next to an unfiltered page: a recent recipient
+ * (found at once), the oldest one (a walk of the whole table), and one that is not there.
+ */
+async function searchFigures(rows: Row[], bin: string, dir: string, events: number) {
+  const config = path.join(dir, "hookd.toml");
+  const made = Bun.spawnSync([bin, "apikey", "create", "--name", "bench", "--scopes", "events:read", "--config", config], { cwd: dir, env: childEnv(), stderr: "pipe" });
+  const key = /hookd_[A-Za-z0-9_-]{20,}/.exec(made.stdout.toString())?.[0];
+  if (!key) throw new Error(`apikey create: ${made.stderr.toString()}`);
+  const h = await spawnHookd({ dir, toml: await Bun.file(config).text(), command: [bin], label: "search" });
+  try {
+    const time = async (query: string) => {
+      let best = Infinity;
+      let n = 0;
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        const r = await fetch(`${h.url}/api/v1/events${query}`, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(120_000) });
+        n = ((await r.json()) as { results: unknown[] }).results.length;
+        best = Math.min(best, performance.now() - t0);
+      }
+      return { ms: best, n };
+    };
+    const page = await time("?limit=100");
+    for (const [label, rcpt] of [["a recent recipient", `user${events - 5}@example.org`], ["the oldest recipient", "user1@example.org"], ["an absent recipient", "nobody@example.org"]] as const) {
+      const r = await time(`?limit=100&rcpt_to=${encodeURIComponent(rcpt)}`);
+      rows.push({
+        figure: `search: GET /events?rcpt_to=${label} (${r.n} found), ${fmtN(events)}-event store`,
+        baseline: "GET /events?limit=100, same store",
+        baselineValue: page.ms,
+        value: r.ms,
+        unit: "ms",
+        higherIsBetter: false,
+        target: "—",
+      });
+    }
+  } finally {
+    await h.stop();
   }
 }
