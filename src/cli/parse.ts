@@ -1,4 +1,4 @@
-import { createReadStream } from "node:fs";
+import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
 import { LOG_FORMATS, createLogParser, type LogFormat, type LogParser } from "../ingest/parse/index.ts";
@@ -18,25 +18,70 @@ export function formatFlag(args: ParsedArgs): LogFormat {
  * most of `hookd parse`'s time on a big file.
  */
 export async function* openLines(path: string, stdin: Readable = process.stdin): AsyncGenerator<string[]> {
-  let stream: AsyncIterable<Uint8Array | string>;
-  if (path === "-") stream = stdin;
-  else if (path.endsWith(".gz")) stream = createReadStream(path).pipe(createGunzip());
-  else stream = Bun.file(path).stream();
+  if (path !== "-" && !path.endsWith(".gz")) {
+    yield* fileLines(path);
+    return;
+  }
+  const stream: AsyncIterable<Uint8Array | string> = path === "-" ? stdin : createReadStream(path).pipe(createGunzip());
   const decoder = new TextDecoder();
   let rest = "";
   for await (const chunk of stream) {
     const text = rest + (typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
     const lines: string[] = [];
-    let start = 0;
-    for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", start)) {
-      lines.push(text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl));
-      start = nl + 1;
-    }
+    const start = splitLines(text, lines);
     rest = text.slice(start);
     if (lines.length) yield lines;
   }
   rest += decoder.decode();
   if (rest) yield [rest];
+}
+
+// Plain files are read synchronously in big blocks: a stream's small chunks and promise per
+// chunk cost more than the reads. Bytes after the block's last newline wait for the next one,
+// so only whole lines (and whole UTF-8 sequences: a newline byte is never inside one) are decoded.
+const BLOCK = 4 << 20;
+
+function* fileLines(path: string): Generator<string[]> {
+  const fd = openSync(path, "r");
+  try {
+    const decoder = new TextDecoder();
+    let buf: Uint8Array = new Uint8Array(BLOCK);
+    let have = 0;
+    for (;;) {
+      if (have === buf.length) buf = grown(buf); // a line longer than the block
+      const got = readSync(fd, buf, have, buf.length - have, null);
+      const end = have + got;
+      const cut = got === 0 ? end : buf.lastIndexOf(10, end - 1) + 1;
+      if (cut > 0) {
+        const text = decoder.decode(buf.subarray(0, cut), { stream: got !== 0 });
+        const lines: string[] = [];
+        const start = splitLines(text, lines);
+        if (start < text.length) lines.push(text.slice(start)); // the last line, without a newline
+        if (lines.length) yield lines;
+      }
+      if (got === 0) return;
+      buf.copyWithin(0, cut, end);
+      have = end - cut;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function grown(buf: Uint8Array): Uint8Array {
+  const bigger = new Uint8Array(buf.length * 2);
+  bigger.set(buf);
+  return bigger;
+}
+
+/** Pushes the complete lines of text (without "\n" or "\r\n"); returns where the unfinished rest starts. */
+function splitLines(text: string, lines: string[]): number {
+  let start = 0;
+  for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", start)) {
+    lines.push(text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl));
+    start = nl + 1;
+  }
+  return start;
 }
 
 export function summary(parser: LogParser, files: number): string {

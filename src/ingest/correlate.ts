@@ -27,9 +27,14 @@ export class Correlator {
     this.state = new StateTable(limits, snap);
   }
 
+  /** A line at log time ts that says nothing about a message: expiry still goes by it. */
+  observe(ts: number): void {
+    if (ts > this.state.latest) this.state.latest = ts;
+  }
+
   /** Events for one line. `host` is the label events carry; `rec.host` scopes the state. */
   apply(rec: LogRecord, line: MtaLine, host: string): MailEvent[] {
-    if (rec.ts > this.state.latest) this.state.latest = rec.ts;
+    this.observe(rec.ts);
     const scope = scopeOf(rec.instance);
     const keyOf = (qid: string) => `${rec.host}|${scope}|${qid}`;
     const out: MailEvent[] = [];
@@ -162,21 +167,29 @@ export class Correlator {
     ctx.out.push(this.draft(ctx, m, { type: "injection", rcpt: accepted, ts: story.acc }));
   }
 
+  /** The event: what the line says (d) where it says it, else what the message's story knows. */
   private draft(ctx: Ctx, m: MessageState, d: Draft): MailEvent {
     const story = this.state.story(m);
-    const base: EventDraft = {
+    // Field by field rather than a spread of the defined ones: this runs once per event.
+    return toEvent({
       type: d.type,
-      ts: ctx.rec.ts,
-      host: ctx.host,
-      scope: ctx.scope,
-      queueId: m.rootQid ?? m.qid,
-      messageId: story.mid ?? m.mid,
-      mailFrom: story.from ?? m.from,
-      size: story.size ?? m.size,
-      nrcpt: story.nrcpt ?? m.nrcpt,
-      clientIp: story.ip ?? m.ip,
-    };
-    return toEvent(Object.assign(base, definedOnly(d)));
+      ts: d.ts ?? ctx.rec.ts,
+      host: d.host ?? ctx.host,
+      scope: d.scope ?? ctx.scope,
+      queueId: d.queueId ?? m.rootQid ?? m.qid,
+      messageId: d.messageId ?? story.mid ?? m.mid,
+      mailFrom: d.mailFrom ?? story.from ?? m.from,
+      rcpt: d.rcpt,
+      orig: d.orig,
+      relay: d.relay,
+      dsn: d.dsn,
+      response: d.response,
+      delay: d.delay,
+      size: d.size ?? story.size ?? m.size,
+      nrcpt: d.nrcpt ?? story.nrcpt ?? m.nrcpt,
+      clientIp: d.clientIp ?? story.ip ?? m.ip,
+      attempt: d.attempt,
+    });
   }
 
   snapshot(): Snapshot {
@@ -206,10 +219,4 @@ export function scopeOf(instance: string): string {
   lastInstance = instance;
   lastScope = slash === -1 ? instance : instance.slice(0, slash);
   return lastScope;
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] !== undefined) out[k] = o[k];
-  return out;
 }

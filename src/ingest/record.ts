@@ -31,16 +31,3 @@ export function programOf(tag: string): { program: string; instance: string } {
   }
   return p;
 }
-
-/** Parses "name[pid]" or "name" (a syslog tag without its colon). */
-export function splitTag(tag: string): { name: string; pid?: number } {
-  const open = tag.indexOf("[");
-  if (open === -1 || tag.charCodeAt(tag.length - 1) !== 93 /* ] */) return { name: tag };
-  let pid = 0;
-  for (let i = open + 1; i < tag.length - 1; i++) {
-    const c = tag.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return { name: tag.slice(0, open) };
-    pid = pid * 10 + c;
-  }
-  return { name: tag.slice(0, open), pid };
-}

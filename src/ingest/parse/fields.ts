@@ -64,8 +64,16 @@ const EMAIL = /^[^\s@<>]+@[^\s@<>]+$/;
 
 /** What EventInput accepts as rcpt_to / orig_rcpt; anything else is left off the event. */
 export function isEmail(s: string | undefined): s is string {
-  return s !== undefined && s.length >= 3 && s.length <= 320 && EMAIL.test(s);
+  if (s === undefined) return false;
+  // A recipient's injection and outcome come one after the other: test it once.
+  if (s === lastEmail) return lastIsEmail;
+  lastEmail = s;
+  lastIsEmail = s.length >= 3 && s.length <= 320 && EMAIL.test(s);
+  return lastIsEmail;
 }
+
+let lastEmail = "";
+let lastIsEmail = false;
 
 const DSN = /(?:^|[\s#(])([245]\.\d{1,3}\.\d{1,3})(?=$|[\s),;:])/;
 

@@ -91,6 +91,12 @@ export function createLogParser(opts: LogParserOptions): LogParser {
       if (!rec) return notUnderstood(line);
       const parsed = interpret(rec);
       if (parsed.kind === "unknown") return notUnderstood(line);
+      if (parsed.kind === "ignored") {
+        // Most lines: nothing to correlate, only the log's clock moves.
+        correlator.observe(rec.ts);
+        stats.ignored++;
+        return [];
+      }
       const host = opts.host ?? (rec.host || (fallbackHost ??= hostname()));
       const events = correlator.apply(rec, parsed, host);
       if (events.length === 0) stats.ignored++;
@@ -114,7 +120,7 @@ export function createLogParser(opts: LogParserOptions): LogParser {
 }
 
 /** Which MTA wrote the line decides the parser; other programs in a shared mail.log are ignored. */
-function interpret(rec: LogRecord): MtaLine {
+export function interpret(rec: LogRecord): MtaLine {
   if (isEximProgram(rec.program)) return parseExim(rec.message);
   if (rec.instance.startsWith("postfix") || (rec.instance !== "" && POSTFIX_SERVICES.has(rec.program))) {
     return parsePostfix(rec.program, rec.message);

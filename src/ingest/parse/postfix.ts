@@ -18,12 +18,17 @@ const NOISE = [
 
 /** True for Postfix's short (hex) and long ("4HnkK60lBRz6tl1", "z" + inode) queue ids. */
 export function isQueueId(s: string): boolean {
-  const n = s.length;
+  return isQueueIdAt(s, 0, s.length);
+}
+
+/** isQueueId of s[start, end), without cutting it out. */
+export function isQueueIdAt(s: string, start: number, end: number): boolean {
+  const n = end - start;
   if (n < 5 || n > 32) return false;
   let hex = true;
   let z = -1;
   for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
+    const c = s.charCodeAt(start + i);
     if (!isAlnum(c)) return false;
     if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 70))) hex = false;
     if (c === 122 && z === -1) z = i;
@@ -38,16 +43,16 @@ export function isQueueId(s: string): boolean {
 export function parsePostfix(program: string, message: string): MtaLine {
   const colon = message.indexOf(": ");
   if (colon === -1) return message.includes("status=") ? UNKNOWN : IGNORED;
-  const head = message.slice(0, colon);
-  const body = message.slice(colon + 2);
-  if (head === "NOQUEUE") return noQueue(body);
-  if (!isQueueId(head)) {
+  // Half the lines of a busy log are daemon chatter: decide on the head in place, and cut
+  // strings only for the lines that go on.
+  if (colon === 7 && message.startsWith("NOQUEUE")) return noQueue(message.slice(9));
+  if (!isQueueIdAt(message, 0, colon)) {
     // Daemon chatter without a queue id: connects, TLS, warnings, statistics, postscreen
     // verdicts. proxy-reject is the one event logged this way (before-queue filter).
     if (message.startsWith("proxy-reject: ")) return parseReject(undefined, message.slice(14));
     return message.includes(", status=") ? UNKNOWN : IGNORED;
   }
-  return queueLine(program, head, body);
+  return queueLine(program, message.slice(0, colon), message.slice(colon + 2));
 }
 
 function noQueue(body: string): MtaLine {
