@@ -3,18 +3,9 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import type { LogFormat } from "../../src/ingest/parse/index.ts";
-import { CORPUS_DIR, corpusLines, corpusSections, logwatchLines, whyscreamLines } from "./helpers/corpus.ts";
+import { CORPUS_DIR, corpusLines, corpusSections, FULL_LINE_FILES, logwatchLines, whyscreamLines } from "./helpers/corpus.ts";
 import { run } from "./helpers/parse.ts";
 
-const FULL_LINE_FILES: Record<string, LogFormat> = {
-  "postfix-exporter.log": "postfix",
-  "fail2ban-postfix.log": "postfix",
-  "issues-quoted.log": "auto",
-  "mailroute-article-flow.log": "postfix",
-  "exim-test.log": "exim",
-  "exim-test-old-ids.log": "exim",
-  "fail2ban-exim.log": "exim",
-};
 // Lines whose prefix the reporter elided, and the Exim harness's "******** SERVER ********".
 const KNOWN_UNREADABLE = [/^postfix\/smtpd\[\d+\]: NOQUEUE: lost connection/, /^\*+ SERVER \*+$/];
 

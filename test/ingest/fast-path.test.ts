@@ -8,22 +8,12 @@ import { EnvelopeReader, type LogFormat } from "../../src/ingest/formats/index.t
 import { SyslogReader } from "../../src/ingest/formats/syslog.ts";
 import { interpret } from "../../src/ingest/parse/index.ts";
 import { isQueueId, isQueueIdAt } from "../../src/ingest/parse/postfix.ts";
-import { corpusLines, logwatchLines, NOW, whyscreamLines } from "./helpers/corpus.ts";
-
-const FILES: Record<string, LogFormat> = {
-  "postfix-exporter.log": "postfix",
-  "fail2ban-postfix.log": "postfix",
-  "issues-quoted.log": "auto",
-  "mailroute-article-flow.log": "postfix",
-  "exim-test.log": "exim",
-  "exim-test-old-ids.log": "exim",
-  "fail2ban-exim.log": "exim",
-};
+import { corpusLines, FULL_LINE_FILES, logwatchLines, NOW, whyscreamLines } from "./helpers/corpus.ts";
 
 // Every line twice in a row (the stamp and tag caches hit) and interleaved with the others.
 const generated = generate(20_000);
 const sources: [string, string[]][] = [
-  ...Object.keys(FILES).map((f): [string, string[]] => [f, corpusLines(f)]),
+  ...Object.keys(FULL_LINE_FILES).map((f): [string, string[]] => [f, corpusLines(f)]),
   ["logwatch + whyscream", [...logwatchLines(), ...whyscreamLines()].map((l) => l.line)],
   ["generated", generated],
 ];
@@ -63,7 +53,7 @@ describe("envelope caches", () => {
 
 describe("ignored lines skip the correlator", () => {
   for (const [name, lines] of sources) {
-    for (const format of [FILES[name] ?? "postfix", "auto"] as const) {
+    for (const format of [FULL_LINE_FILES[name] ?? "postfix", "auto"] as const) {
       test(`${name} as ${format}: observe() for ignored lines gives apply()'s events and snapshot`, () => {
         const envelope = new EnvelopeReader(format, () => NOW);
         const all = new Correlator({ maxMessages: 1000, ttlMs: 6 * 86_400_000 });

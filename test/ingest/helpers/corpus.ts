@@ -1,8 +1,20 @@
+import type { LogFormat } from "../../../src/ingest/parse/index.ts";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
 /** The shared corpus lives beside the repository (CI clones it the same way). */
 export const CORPUS_DIR = path.resolve(import.meta.dir, "../../../../shared/corpus");
+
+/** The corpus files that hold whole log lines, and the format each is read as. */
+export const FULL_LINE_FILES: Record<string, LogFormat> = {
+  "postfix-exporter.log": "postfix",
+  "fail2ban-postfix.log": "postfix",
+  "issues-quoted.log": "auto",
+  "mailroute-article-flow.log": "postfix",
+  "exim-test.log": "exim",
+  "exim-test-old-ids.log": "exim",
+  "fail2ban-exim.log": "exim",
+};
 
 /** A reference "now" for syslog lines without a year: 2026-11-24 12:00 local time. */
 export const NOW = new Date(2026, 10, 24, 12, 0, 0).getTime();
