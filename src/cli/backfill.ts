@@ -7,8 +7,8 @@ import { insertEvents } from "../store/events.ts";
 import { UsageError, type ParsedArgs } from "./args.ts";
 import { formatFlag, openLines, summary } from "./parse.ts";
 import { progressBar } from "./progress.ts";
+import type { IO } from "./stdio.ts";
 
-type IO = { out: (s: string) => void; err: (s: string) => void };
 const COMMIT_EVERY = 5000;
 
 /**

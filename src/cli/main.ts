@@ -8,11 +8,10 @@ import { backfillCommand } from "./backfill.ts";
 import { parseCommand } from "./parse.ts";
 import { parseArgs, flag, UsageError } from "./args.ts";
 import { HELP } from "./help.ts";
+import { stdio, type IO } from "./stdio.ts";
 
 export const EXIT = { ok: 0, runtime: 1, usage: 2 } as const;
 
-type IO = { out: (s: string) => void; err: (s: string) => void };
-const stdio: IO = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
 const OPTIONS: Record<string, readonly string[]> = {
   serve: ["--config", "--help"],

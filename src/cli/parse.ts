@@ -3,8 +3,8 @@ import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
 import { LOG_FORMATS, createLogParser, type LogFormat, type LogParser } from "../ingest/parse/index.ts";
 import { flag, UsageError, type ParsedArgs } from "./args.ts";
+import type { IO } from "./stdio.ts";
 
-type IO = { out: (s: string) => void; err: (s: string) => void };
 
 export function formatFlag(args: ParsedArgs): LogFormat {
   const f = flag(args, "--format") ?? "auto";
@@ -108,7 +108,7 @@ export async function parseCommand(args: ParsedArgs, io: IO): Promise<number> {
       for await (const lines of openLines(file)) {
         let out = "";
         for (const line of lines) for (const e of parser.feed(line)) out += JSON.stringify(e) + "\n";
-        io.out(out);
+        await io.out(out);
       }
     } catch (err) {
       io.err(`hookd: ${file}: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
+import { generate } from "../../bench/postfix-log.ts";
 import { openLines } from "../../src/cli/parse.ts";
+import { BUN, childEnv, REPO_ROOT, within } from "../helpers/hookd.ts";
 
 async function collect(file: string): Promise<string[]> {
   const out: string[] = [];
@@ -41,4 +43,27 @@ describe("openLines", () => {
     });
   }
   test("cleanup", () => rmSync(dir, { recursive: true, force: true }));
+});
+
+describe("hookd parse into a pipe", () => {
+  // Bun drops output still queued on a pipe at process.exit(): `hookd parse FILE | …` used to
+  // lose a different tail each run. Every event line must reach a slow reader.
+  test("a slow reader downstream gets every event line the summary counts", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "hookd-pipe-"));
+    try {
+      const log = path.join(dir, "mail.log");
+      writeFileSync(log, generate(60_000).join("\n") + "\n");
+      const main = path.join(REPO_ROOT, "src/main.ts");
+      // sleep first: the pipe fills and hookd has to wait for the reader before it may exit.
+      const proc = Bun.spawn(["sh", "-c", `"$0" "${main}" parse --format postfix "${log}" 2>"${dir}/summary" | (sleep 1; wc -l)`, BUN], { stdout: "pipe", env: childEnv() });
+      const lines = Number((await within(new Response(proc.stdout).text(), 60_000, "timeout")).trim());
+      expect(await proc.exited).toBe(0);
+      const summary = await Bun.file(path.join(dir, "summary")).text();
+      const events = Number(/; (\d+) events/.exec(summary)?.[1]);
+      expect(events).toBeGreaterThan(10_000);
+      expect(lines).toBe(events);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
