@@ -72,8 +72,8 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   const sources =
     config.storage.path === ":memory:"
       ? createSources(store.sqlite, log, {
-          onEvents: (events, source) => {
-            metrics.eventsStored(events.map((e) => e.type), source);
+          onEvents: (types, source) => {
+            metrics.eventsStored(types, source);
             notify();
           },
           onLines: metrics.linesRead,

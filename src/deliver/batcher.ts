@@ -98,8 +98,13 @@ export function subscriptionKey(w: Batchable, limits: BatchLimits): string {
  * slot: a partial batch cut then would only go stale behind the one in flight.
  * `maxBatches` bounds how far ahead of the receiver batches are cut (the rest wait as rows).
  * `group` are webhooks with the same batchGroupKey as `w`; they get the same batches.
+ *
+ * The reads (both passes, the bodies encoded) happen now, the writes when `write` is called:
+ * the engine reads outside its write transaction and writes inside it, so the ingest thread's
+ * commits do not wait while bodies are read and encoded. Only valid while nothing else moves
+ * these webhooks' cursors in between (the engine's own thread).
  */
-export function cutBatches(
+export function planBatches(
   db: Database,
   w: Batchable,
   limits: BatchLimits,
@@ -107,7 +112,7 @@ export function cutBatches(
   opts: { allowPartial: boolean; maxBatches: number; force?: boolean },
   group: readonly Batchable[] = [w],
   memo?: ScanMemo,
-): { result: CutResult; memo: ScanMemo } {
+): { result: CutResult; memo: ScanMemo; write: () => void } {
   const format = w.format as WebhookFormat;
   const matches = compileFilter(w.events, w.filter, format);
   const light = db.query(
@@ -154,8 +159,9 @@ export function cutBatches(
     else dueAt = due;
   }
 
-  // Pass 2: read and store the batches that end at those points.
+  // Pass 2: read the batches that end at those points; they are stored by write().
   let cursor = cursor0;
+  const batches: { body: Uint8Array; eventCount: number; firstSeq: number; lastSeq: number; at: number }[] = [];
   if (cuts.length) {
     const full = db.query("SELECT seq, type, host, mail_from, rcpt_to, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq");
     for (const at of cuts) {
@@ -168,18 +174,30 @@ export function cutBatches(
         bodies.push(r.body);
         last = r.seq;
       }
-      insertBatchGroup(
-        db,
-        { kind: "live", eventCount: bodies.length, firstSeq: first, lastSeq: last, body: encodeBody(format, bodies), now },
-        group.map((g) => ({ id: newId("msg_", now), webhookId: g.id })),
-        at,
-      );
+      batches.push({ body: encodeBody(format, bodies), eventCount: bodies.length, firstSeq: first, lastSeq: last, at });
       cursor = at;
     }
   }
   // Rows before the first waiting event (all scanned rows, when none waits) are done with.
   const target = Math.max(cursor, open.count > 0 ? open.firstSeq - 1 : m.scannedTo);
-  if (target > cursor) for (const g of group) advanceCursor(db, g.id, target);
+  const write = () => {
+    for (const b of batches) {
+      insertBatchGroup(
+        db,
+        { kind: "live", eventCount: b.eventCount, firstSeq: b.firstSeq, lastSeq: b.lastSeq, body: b.body, now },
+        group.map((g) => ({ id: newId("msg_", now), webhookId: g.id })),
+        b.at,
+      );
+    }
+    if (target > cursor) for (const g of group) advanceCursor(db, g.id, target);
+  };
   const next: ScanMemo = { cursor: target, scannedTo: m.scannedTo, ...open };
-  return { result: { cut: cuts.length, dueAt }, memo: next };
+  return { result: { cut: cuts.length, dueAt }, memo: next, write };
+}
+
+/** planBatches and its writes at once. */
+export function cutBatches(...args: Parameters<typeof planBatches>): { result: CutResult; memo: ScanMemo } {
+  const plan = planBatches(...args);
+  plan.write();
+  return plan;
 }

@@ -5,7 +5,7 @@ import type { Store } from "../store/db.ts";
 import { batchBody, claimBatch, headBatches, pendingBatchCount, recordAttempt, releaseAllLeases, type AttemptRecord, type ClaimedBatch, type Outcome } from "../store/batches.ts";
 import type { WebhookRow } from "../store/schema.ts";
 import { listWebhooks } from "../store/webhooks.ts";
-import { batchGroupKey, batchLimits, cutBatches, subscriptionKey, type BatchLimits, type ScanMemo } from "./batcher.ts";
+import { batchGroupKey, batchLimits, planBatches, subscriptionKey, type BatchLimits, type ScanMemo } from "./batcher.ts";
 import { attemptDelivery, attemptFailureCode, attemptRetryOutcome, succeeded, type AttemptContext } from "./attempt.ts";
 import { nextRetryDelay, shouldDeadLetter, type RetryOutcome, type RetryPolicy } from "./retry-policy.ts";
 
@@ -211,10 +211,14 @@ export function createEngine(deps: EngineDeps): Engine {
     const claims: Claim[] = [];
     const waiting = outcomes;
     let recorded: Finished[] = [];
+    // Reading and encoding the batches to cut happens before the write lock is taken: the
+    // ingest thread's commits wait only for the writes.
+    const writes: (() => void)[] = [];
+    next = Math.min(next, cutAll(t, writes));
     try {
       db.transaction(() => {
         recorded = recordOutcomes();
-        next = Math.min(next, cutAll(t));
+        for (const write of writes) write();
         for (const w of listWebhooks(deps.store.db).filter(webhookCanSend)) {
           const due = dispatch(w, d.max_in_flight, t, claims);
           if (due !== null) next = Math.min(next, due);
@@ -231,8 +235,11 @@ export function createEngine(deps: EngineDeps): Engine {
     return next;
   }
 
-  /** Cuts the batches of every group of webhooks that has a free slot; returns the next due time. */
-  function cutAll(t: number): number {
+  /**
+   * Plans the batches of every group of webhooks that has a free slot, pushing their writes
+   * to `writes` (run in the pass's transaction); returns the next due time.
+   */
+  function cutAll(t: number, writes: (() => void)[]): number {
     let next = Infinity;
     const maxInFlight = d.max_in_flight;
     const groups = new Map<string, { w: WebhookRow; limits: BatchLimits; opts: { allowPartial: boolean; maxBatches: number }; members: WebhookRow[] }>();
@@ -251,7 +258,8 @@ export function createEngine(deps: EngineDeps): Engine {
     for (const g of groups.values()) {
       // Found again next pass under the cursor the group will then be at.
       const sub = subscriptionKey(g.w, g.limits);
-      const { result: r, memo } = cutBatches(db, g.w, g.limits, t, g.opts, g.members, scanMemos.get(`${sub}@${g.w.cursorSeq}`));
+      const { result: r, memo, write } = planBatches(db, g.w, g.limits, t, g.opts, g.members, scanMemos.get(`${sub}@${g.w.cursorSeq}`));
+      writes.push(write);
       memos.set(`${sub}@${memo.cursor}`, memo);
       // Without a free slot the due time may be long past; the attempt that frees a slot
       // calls notify(), so waking for it now would only spin.

@@ -1,10 +1,11 @@
 import type { Database } from "bun:sqlite";
 import type { SourceConfig } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
-import { startSource, type IngestHooks, type SourceRunner, type SourceStatusView } from "./ingester.ts";
+import { inThreadParser } from "./chunk-parser.ts";
+import { startSource, type IngestHooks, type ParserFactory, type SourceRunner, type SourceStatusView } from "./ingester.ts";
 
 /** Every configured source; `apply` brings the running set in line with a (reloaded) config. */
-export function createSources(db: Database, log: Logger, hooks: IngestHooks) {
+export function createSources(db: Database, log: Logger, hooks: IngestHooks, makeParser: ParserFactory = inThreadParser) {
   const running = new Map<string, { config: SourceConfig; runner: SourceRunner }>();
   // apply and stop run one at a time: two reloads in quick succession must not both start
   // a reader for the same file while the first is still stopping the old one.
@@ -28,7 +29,7 @@ export function createSources(db: Database, log: Logger, hooks: IngestHooks) {
         }
       }
       for (const s of sources) {
-        if (!running.has(s.path)) running.set(s.path, { config: s, runner: startSource(db, s, log, hooks) });
+        if (!running.has(s.path)) running.set(s.path, { config: s, runner: startSource(db, s, log, hooks, makeParser) });
       }
     }),
     stop: () =>

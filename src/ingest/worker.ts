@@ -6,13 +6,14 @@ declare const self: Worker;
 
 import { workerData } from "node:worker_threads";
 import { openStore, type Store } from "../store/db.ts";
+import { gcPacer } from "../lib/gc-pacer.ts";
 import { createLogger } from "../lib/log.ts";
+import { workerParser } from "./chunk-parser-worker.ts";
 import { createSources } from "./sources.ts";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker-protocol.ts";
 
 const STATUS_EVERY_MS = 250;
-const RSS_SOFT_LIMIT = 150 * 1024 * 1024;
-const RSS_IDLE_LIMIT = 100 * 1024 * 1024;
+const GC_EVERY_LINES = 100_000;
 
 const post = (m: FromWorker) => self.postMessage(m);
 const { storePath, logLevel } = workerData as WorkerInit;
@@ -26,34 +27,31 @@ try {
   throw err;
 }
 
+// This connection only commits what a log already holds. synchronous=NORMAL keeps every commit
+// atomic (events, position and correlation state together) but skips its fsync: a power cut
+// can take the last commits back, and then their lines are read again from the log (same
+// event ids). Whatever delivery has batched is durable anyway: the engine's own commit
+// (synchronous=FULL) fsyncs the shared WAL, earlier frames included.
+store.sqlite.run("PRAGMA synchronous = NORMAL");
+
+const gc = gcPacer(GC_EVERY_LINES);
 let changed = true;
 const sources = createSources(store.sqlite, log, {
   onLines: (source, lines, notUnderstood) => {
     post({ t: "lines", source, lines, notUnderstood });
     changed = true;
-    // Reading a busy log allocates ~100 MB/s of short-lived strings and events; JSC lets the
-    // heap grow far past what is live before it collects. Past the soft limit, collect after
-    // each chunk (a few ms per chunk of up to 10,000 lines): RSS stays flat under a backlog.
-    if (process.memoryUsage.rss() > RSS_SOFT_LIMIT) Bun.gc(true);
-    lastChunkAt = Date.now();
+    gc.did(lines);
   },
-  onEvents: (events, source) => {
+  onEvents: (types, source) => {
     const eventTypes: Record<string, number> = {};
-    for (const e of events) eventTypes[e.type] = (eventTypes[e.type] ?? 0) + 1;
+    for (const t of types) eventTypes[t] = (eventTypes[t] ?? 0) + 1;
     post({ t: "events", source, eventTypes });
   },
-});
+}, workerParser);
 
 const pushStatus = () => post({ t: "status", sources: sources.status() });
 let lastPush = 0;
-let lastChunkAt = 0;
 const timer = setInterval(() => {
-  // A burst's garbage would otherwise sit in RSS until the next burst: collect once when the
-  // log goes quiet (not for a trickle, which leaves little behind).
-  if (lastChunkAt && Date.now() - lastChunkAt > 1000) {
-    lastChunkAt = 0;
-    if (process.memoryUsage.rss() > RSS_IDLE_LIMIT) Bun.gc(true);
-  }
   // Offsets and rates move only with chunks, but "missing"/"error" states and the rate
   // window change without one: push at least once a second.
   if (changed || Date.now() - lastPush >= 1000) {
@@ -72,6 +70,7 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
     } else if (m.t === "stop") {
       await sources.stop();
       clearInterval(timer);
+      gc.stop();
       store.close();
     }
     post({ t: "done", id: m.id });

@@ -20,9 +20,14 @@ export function loadCheckpoint<S = unknown>(db: Database, source: string): { che
 }
 
 export function saveCheckpoint(db: Database, source: string, c: StoredCheckpoint, correlation: unknown, now = Date.now()): void {
+  saveCheckpointJson(db, source, c, JSON.stringify(correlation), now);
+}
+
+/** The same, with the correlation state already serialised (by the thread that owns it). */
+export function saveCheckpointJson(db: Database, source: string, c: StoredCheckpoint, correlationJson: string, now = Date.now()): void {
   db.query(
     `INSERT INTO source_checkpoints (source, dev, ino, fingerprint, offset, correlation, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(source) DO UPDATE SET dev = excluded.dev, ino = excluded.ino, fingerprint = excluded.fingerprint,
        offset = excluded.offset, correlation = excluded.correlation, updated_at = excluded.updated_at`,
-  ).run(source, c.dev, c.ino, c.fingerprint, c.offset, JSON.stringify(correlation), now);
+  ).run(source, c.dev, c.ino, c.fingerprint, c.offset, correlationJson, now);
 }

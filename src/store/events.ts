@@ -24,29 +24,48 @@ function statements(db: Database): Prepared {
 
 export type InsertResult = { inserted: number; duplicates: number };
 
-/** Inserts inside the caller's transaction when there is one (the ingester adds its checkpoint). */
-export function insertEventsTx(db: Database, events: readonly Event[], source: string, now = Date.now()): InsertResult {
-  const { insert, customType } = statements(db);
-  let inserted = 0;
+/**
+ * Events as the store writes them: ROW_WIDTH columns each, flattened (event_id, type, ts,
+ * host, queue_id, message_id, mail_from, rcpt_to), and the JSON body. Built where events are
+ * made — for a log, on the parse thread — so the committing thread only binds values, and a
+ * chunk crosses threads as flat arrays of strings and numbers rather than objects.
+ */
+export type EventRows = { cols: (string | number | null)[]; bodies: string[] };
+export const ROW_WIDTH = 8;
+
+export function eventRows(events: readonly Event[], into: EventRows = { cols: [], bodies: [] }): EventRows {
   for (const e of events) {
     const mail = e as { queue_id?: string; message_id?: string; mail_from?: string; rcpt_to?: string };
-    const r = insert.run(
-      e.event_id,
-      e.type,
-      Date.parse(e.timestamp),
-      e.host,
-      mail.queue_id ?? null,
-      mail.message_id ?? null,
-      mail.mail_from ?? null,
-      mail.rcpt_to ?? null,
-      source,
-      JSON.stringify(e),
-      now,
-    );
-    inserted += r.changes;
-    if (e.type === "custom") customType.run(e.custom_type, now);
+    into.cols.push(e.event_id, e.type, Date.parse(e.timestamp), e.host, mail.queue_id ?? null, mail.message_id ?? null, mail.mail_from ?? null, mail.rcpt_to ?? null);
+    into.bodies.push(JSON.stringify(e));
   }
-  return { inserted, duplicates: events.length - inserted };
+  return into;
+}
+
+/** The type column of each row, in order. */
+export function rowTypes(rows: EventRows): string[] {
+  const types: string[] = [];
+  for (let i = 1; i < rows.cols.length; i += ROW_WIDTH) types.push(rows.cols[i] as string);
+  return types;
+}
+
+/** Inserts inside the caller's transaction when there is one (the ingester adds its checkpoint). */
+export function insertRowsTx(db: Database, rows: EventRows, source: string, now = Date.now()): InsertResult {
+  const { insert } = statements(db);
+  const { cols, bodies } = rows;
+  let inserted = 0;
+  for (let i = 0, c = 0; i < bodies.length; i++, c += ROW_WIDTH) {
+    inserted += insert.run(cols[c]!, cols[c + 1]!, cols[c + 2]!, cols[c + 3]!, cols[c + 4]!, cols[c + 5]!, cols[c + 6]!, cols[c + 7]!, source, bodies[i]!, now).changes;
+  }
+  return { inserted, duplicates: bodies.length - inserted };
+}
+
+/** Inserts inside the caller's transaction when there is one. */
+export function insertEventsTx(db: Database, events: readonly Event[], source: string, now = Date.now()): InsertResult {
+  const r = insertRowsTx(db, eventRows(events), source, now);
+  const { customType } = statements(db);
+  for (const e of events) if (e.type === "custom") customType.run(e.custom_type, now);
+  return r;
 }
 
 /** All-or-nothing: a batch is either stored whole or not at all. */

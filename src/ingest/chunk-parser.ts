@@ -1,0 +1,58 @@
+import { eventRows, type EventRows } from "../store/events.ts";
+import { createLogParser, type LogFormat, type LogParser, type ParserStats, type Snapshot } from "./parse/index.ts";
+
+// A source's parser seen chunk by chunk, so the thread that commits need not be the one that
+// parses: the ingester hands each chunk's lines over and gets back what it commits — the
+// events as rows, and the correlation state right after the chunk, already serialised.
+
+export type ParserSetup = { format: LogFormat; host?: string };
+
+export type ParsedChunk = {
+  rows: EventRows;
+  /** JSON of the correlation state after this chunk, when it was asked for: committed with the chunk's position. */
+  snapshot: string | null;
+  /** This chunk's lines that were not understood. */
+  notUnderstood: number;
+  /** The parser's running totals after this chunk. */
+  stats: ParserStats;
+};
+
+export interface ChunkParser {
+  /** Parses the next chunk (with the state after it when `snapshot`); results come back in the order fed. */
+  feed(lines: string[], snapshot: boolean): Promise<ParsedChunk>;
+  /** Forgets every chunk fed and starts again from `state` (what the store holds). */
+  reset(state: Snapshot | null): void;
+  close(): void;
+}
+
+export function parseChunk(parser: LogParser, lines: readonly string[], snapshot: boolean): ParsedChunk {
+  const before = parser.stats.notUnderstood;
+  const rows: EventRows = { cols: [], bodies: [] };
+  for (const line of lines) {
+    const events = parser.feed(line);
+    if (events.length) eventRows(events, rows);
+  }
+  const s = parser.stats;
+  return {
+    rows,
+    snapshot: snapshot ? JSON.stringify(parser.snapshot()) : null,
+    notUnderstood: s.notUnderstood - before,
+    stats: { ...s, events: { ...s.events }, recentNotUnderstood: s.recentNotUnderstood.slice(-5) },
+  };
+}
+
+export function newParser(setup: ParserSetup, state: Snapshot | null): LogParser {
+  return createLogParser({ format: setup.format, ...(setup.host ? { host: setup.host } : {}), ...(state ? { state } : {}) });
+}
+
+/** Parses on the calling thread, as it is fed. */
+export function inThreadParser(setup: ParserSetup, state: Snapshot | null): ChunkParser {
+  let parser = newParser(setup, state);
+  return {
+    feed: (lines, snapshot) => Promise.resolve(parseChunk(parser, lines, snapshot)),
+    reset: (s) => {
+      parser = newParser(setup, s);
+    },
+    close: () => {},
+  };
+}
