@@ -75,7 +75,7 @@ export class Correlator {
         break;
       case "notice":
         this.state.touch(keyOf(line.qid), line.qid, rec.ts);
-        this.state.touch(keyOf(line.noticeQid), line.noticeQid, rec.ts).notice = 1;
+        this.state.markNotice(keyOf(line.noticeQid), line.noticeQid, rec.ts);
         break;
       case "rcpt":
         this.recipient(ctx, keyOf(line.qid), line);

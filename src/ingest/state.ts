@@ -56,12 +56,23 @@ export interface StateLimits {
 }
 
 const REORDER_AFTER_MS = 60_000;
+// A bounce notice names the queue id of the notification it queued; the notification's own
+// lines follow within seconds. One that never shows up (logged elsewhere, or a log that omits
+// it) would otherwise be held for the whole TTL: one entry per bounce, days of them.
+const NOTICE_WAIT_MS = 10 * 60_000;
+
+/** Known only from another message's notice: none of its own lines seen. */
+function isPlaceholder(m: MessageState): boolean {
+  return m.from === undefined && m.acc === undefined && m.r.size === 0 && m.mid === undefined;
+}
 
 export class StateTable {
   readonly messages = new Map<string, MessageState>();
   readonly pending = new Map<string, PendingHandoff>();
   /** host|qid → key, to find the other end of a hand-off to another Postfix instance. */
   private readonly byQid = new Map<string, string>();
+  /** Notification queue ids announced by a bounce notice whose lines have not come yet (key → log time). */
+  private readonly noticeWaits = new Map<string, number>();
   latest = 0;
 
   constructor(
@@ -185,8 +196,23 @@ export class StateTable {
     }
   }
 
+  /** The message a bounce notice announces: marked as a notice, and forgotten soon if it never shows up. */
+  markNotice(key: string, qid: string, ts: number): MessageState {
+    const m = this.touch(key, qid, ts);
+    if (isPlaceholder(m)) this.noticeWaits.set(key, ts);
+    m.notice = 1;
+    return m;
+  }
+
   /** Drops what has not been mentioned for olderThanMs of log time. */
   expire(olderThanMs: number): void {
+    const noticeCutoff = this.latest - Math.min(NOTICE_WAIT_MS, olderThanMs);
+    for (const [key, at] of this.noticeWaits) {
+      if (at >= noticeCutoff) break; // insertion order: the rest are younger
+      this.noticeWaits.delete(key);
+      const m = this.messages.get(key);
+      if (m && isPlaceholder(m)) this.remove(key);
+    }
     const cutoff = this.latest - olderThanMs;
     for (const [key, m] of this.messages) {
       if (m.seen >= cutoff) break; // LRU order: the rest are younger

@@ -207,3 +207,26 @@ describe("event ids", () => {
     for (const e of a) expect(e.event_id).toMatch(/^[0-9a-hjkmnp-tv-z]{26}$/);
   });
 });
+
+describe("bounce notices whose notification never shows up", () => {
+  const bounceOnly = LIFECYCLE.filter((l) => !l.includes("9F00A1C0400") || l.includes("non-delivery notification"));
+  const filler = (minute: number, n: number) => Array.from({ length: n }, (_, i) => `Nov 23 13:${String(minute).padStart(2, "0")}:${String(i % 60).padStart(2, "0")} mx1 postfix/smtpd[10]: connect from client${i}.example[192.0.2.10]`);
+  const queued = (p: ReturnType<typeof createLogParser>) => (p.snapshot() as { messages: [string, { qid: string }][] }).messages.map(([, m]) => m.qid);
+
+  test("are forgotten after ten minutes of log time, not held for the state's whole TTL", () => {
+    const p = createLogParser({ format: "postfix", now: () => NOW });
+    for (const l of bounceOnly.slice(0, 9)) p.feed(l);
+    expect(queued(p)).toContain("9F00A1C0400");
+    for (const l of filler(9, 5000)) p.feed(l); // nine minutes on: still waited for
+    expect(queued(p)).toContain("9F00A1C0400");
+    for (const l of filler(15, 5000)) p.feed(l); // past ten minutes, and a sweep has run
+    expect(queued(p)).not.toContain("9F00A1C0400");
+    expect(queued(p)).toContain("4BCD21C03F2"); // the original, deferred, is still held
+  });
+
+  test("one that does show up in time is still a notice: its deliveries are not events", () => {
+    const late = [...LIFECYCLE.slice(0, 8), LIFECYCLE[8]!, ...filler(6, 5000), ...LIFECYCLE.slice(9)];
+    const { events } = run(late.filter((l) => !l.includes("cleanup[11]: 9F00A1C0400")), { format: "postfix" });
+    expect(events.some((e) => e.queue_id === "9F00A1C0400" || e.rcpt_to === "news@example.com")).toBe(false);
+  });
+});
