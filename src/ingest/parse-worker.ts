@@ -5,7 +5,7 @@ declare const self: Worker;
 
 import { gcPacer } from "../lib/gc-pacer.ts";
 import type { EventRows } from "../store/events.ts";
-import { newParser, parseChunk, type ParsedChunk, type ParserSetup } from "./chunk-parser.ts";
+import { GC_EVERY_LINES, newParser, parseChunk, type ParsedChunk, type ParserSetup } from "./chunk-parser.ts";
 import type { Snapshot } from "./parse/index.ts";
 
 export type ToParser = { t: "setup"; setup: ParserSetup; state: Snapshot | null; gen: number } | { t: "feed"; gen: number; text: string; count: number; snapshot: boolean };
@@ -16,7 +16,7 @@ export type ParsedTransfer = Omit<ParsedChunk, "rows"> & { cols: EventRows["cols
 let setup: ParserSetup | null = null;
 let parser: ReturnType<typeof newParser> | null = null;
 let gen = 0;
-const gc = gcPacer(100_000);
+const gc = gcPacer(GC_EVERY_LINES);
 
 self.onmessage = (ev: MessageEvent<ToParser>) => {
   const m = ev.data;

@@ -8,12 +8,12 @@ import { workerData } from "node:worker_threads";
 import { openStore, type Store } from "../store/db.ts";
 import { gcPacer } from "../lib/gc-pacer.ts";
 import { createLogger } from "../lib/log.ts";
+import { GC_EVERY_LINES } from "./chunk-parser.ts";
 import { workerParser } from "./chunk-parser-worker.ts";
 import { createSources } from "./sources.ts";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker-protocol.ts";
 
 const STATUS_EVERY_MS = 250;
-const GC_EVERY_LINES = 100_000;
 
 const post = (m: FromWorker) => self.postMessage(m);
 const { storePath, logLevel } = workerData as WorkerInit;
