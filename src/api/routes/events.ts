@@ -11,7 +11,7 @@ import { errorResponses, EventTypeList, Rfc3339 as Time } from "./common.ts";
 
 export const MAX_EVENTS_PER_POST = 10_000;
 const LARGE_POST = 5000;
-const RSS_SOFT_LIMIT = 150 * 1024 * 1024;
+const RSS_SOFT_LIMIT = 120 * 1024 * 1024;
 
 const errors = errorResponses(400, 401, 403, 413);
 
