@@ -1,6 +1,6 @@
 // The webhook actions besides CRUD: validate, batch-status, retry, replay (its errors;
 // its delivery is in test/deliver/replay.test.ts), rotate-secret and secret.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Webhook } from "standardwebhooks";
 import { createApiKey } from "../../src/store/keys.ts";
 import {
@@ -13,20 +13,12 @@ import {
   receivedIds,
   results,
   startDeliveryApp,
-  type DeliveryApp,
 } from "../helpers/delivery.ts";
 import { eventually } from "../helpers/eventually.ts";
+import { testResources } from "../helpers/hookd.ts";
 import { errorBody } from "../helpers/hookd.ts";
-import { startReceiver, type Receiver } from "../helpers/receiver.ts";
 
-let app: DeliveryApp | null = null;
-let rx: Receiver | null = null;
-afterEach(async () => {
-  await app?.stop();
-  await rx?.stop();
-  app = null;
-  rx = null;
-});
+const t = testResources();
 
 type ValidateResult = {
   msg: string;
@@ -36,8 +28,8 @@ type ValidateResult = {
 };
 
 async function setup(fields: Record<string, unknown> = {}) {
-  rx = await startReceiver();
-  app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } });
+  const rx = await t.receiver();
+  const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } }));
   const wh = await createWebhook(app, `${rx.url}/hook`, fields);
   return { rx, app, wh };
 }

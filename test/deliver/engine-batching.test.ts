@@ -1,6 +1,6 @@
 // Batching: full batches go as soon as they fill, a partial one after batch_max_wait, and
 // the per-webhook overrides (events, bytes) bound every batch.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import {
   batchRequests,
   batchStatus,
@@ -12,25 +12,17 @@ import {
   postEvents,
   receivedIds,
   startDeliveryApp,
-  type DeliveryApp,
 } from "../helpers/delivery.ts";
 import { eventually } from "../helpers/eventually.ts";
-import { startReceiver, type Receiver } from "../helpers/receiver.ts";
+import { testResources } from "../helpers/hookd.ts";
 
-let app: DeliveryApp | null = null;
-let rx: Receiver | null = null;
-afterEach(async () => {
-  await app?.stop();
-  await rx?.stop();
-  app = null;
-  rx = null;
-});
+const t = testResources();
 
 describe("batching", () => {
   test("25,000 events with batch_max_events 10,000 arrive as exactly 3 batches: 10000 + 10000 + 5000", async () => {
-    rx = await startReceiver();
+    const rx = await t.receiver();
     // batch_max_wait is long so that the last 5,000 are not cut while the others are posted.
-    app = await startDeliveryApp({ config: { delivery: { batch_max_events: 10_000, batch_max_wait: 2000 } } });
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_events: 10_000, batch_max_wait: 2000 } } }));
     const wh = await createWebhook(app, rx.url);
 
     const sent = makeEvents(25_000, "bulk");
@@ -52,8 +44,8 @@ describe("batching", () => {
   }, 60_000);
 
   test("with batch_max_wait 200ms a lone event arrives after the wait, well within wait + 1s", async () => {
-    rx = await startReceiver();
-    app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 200 } } });
+    const rx = await t.receiver();
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 200 } } }));
     await createWebhook(app, rx.url);
 
     const postStarted = Date.now();
@@ -69,8 +61,8 @@ describe("batching", () => {
   });
 
   test("events posted within batch_max_wait of each other share one batch", async () => {
-    rx = await startReceiver();
-    app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 1000 } } });
+    const rx = await t.receiver();
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 1000 } } }));
     await createWebhook(app, rx.url);
 
     const sent = makeEvents(6, "share");
@@ -85,8 +77,8 @@ describe("batching", () => {
   });
 
   test("a webhook's own batch_max_events and batch_max_bytes bound every batch, order kept", async () => {
-    rx = await startReceiver();
-    app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 100 } } });
+    const rx = await t.receiver();
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 100 } } }));
     await createWebhook(app, `${rx.url}/by-count`, { batch_max_events: 3 });
     await createWebhook(app, `${rx.url}/by-size`, { batch_max_bytes: "1KB" });
 
@@ -105,7 +97,7 @@ describe("batching", () => {
   });
 
   test("max_in_flight lets that many batches of a webhook be in flight at once, never more", async () => {
-    rx = await startReceiver();
+    const rx = await t.receiver();
     let inFlight = 0;
     let most = 0;
     rx.respondWith(async () => {
@@ -115,7 +107,7 @@ describe("batching", () => {
       inFlight--;
       return { status: 200 };
     });
-    app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 20, batch_max_events: 2, max_in_flight: 3 } } });
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 20, batch_max_events: 2, max_in_flight: 3 } } }));
     await createWebhook(app, rx.url);
     const sent = makeEvents(24, "par");
     await postEvents(app, sent);

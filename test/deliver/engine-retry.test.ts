@@ -1,6 +1,6 @@
 // Receiver outages: every event still arrives, in order, and the attempts are visible in
 // the API; past retry_for a batch is dead-lettered (kept) until an operator retries it.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import {
   batchStatus,
   createWebhook,
@@ -14,26 +14,18 @@ import {
   results,
   startDeliveryApp,
   type BatchStatus,
-  type DeliveryApp,
   type EventIn,
 } from "../helpers/delivery.ts";
 import { eventually } from "../helpers/eventually.ts";
-import { startReceiver, type Receiver } from "../helpers/receiver.ts";
+import { testResources } from "../helpers/hookd.ts";
 
-let app: DeliveryApp | null = null;
-let rx: Receiver | null = null;
-afterEach(async () => {
-  await app?.stop();
-  await rx?.stop();
-  app = null;
-  rx = null;
-});
+const t = testResources();
 
 type Answer = { n: number; status: number; at: number; webhookId: string };
 
 describe("receiver outages", () => {
   test("down, then 500s, then 429 Retry-After: 1, then up: every event arrives in order; attempts, failure codes and status show it", async () => {
-    rx = await startReceiver();
+    const rx = await t.receiver();
     const answered: Answer[] = [];
     let mode: 500 | 429 | 200 = 500;
     rx.respondWith((req, n) => {
@@ -41,7 +33,7 @@ describe("receiver outages", () => {
       if (mode === 429) return { status: 429, headers: { "Retry-After": "1" }, body: "slow down" };
       return { status: mode, body: mode === 500 ? "internal error" : "ok" };
     });
-    app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 50, batch_max_events: 10 } } });
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 50, batch_max_events: 10 } } }));
     const wh = await createWebhook(app, rx.url);
     const head = async (): Promise<BatchStatus | undefined> => (await batchStatus(app!, wh.id)).at(-1);
 
@@ -113,9 +105,9 @@ describe("receiver outages", () => {
   }, 40_000);
 
   test("a receiver that does not answer within delivery.timeout: failure code timeout, retried, then delivered", async () => {
-    rx = await startReceiver();
+    const rx = await t.receiver();
     rx.hang();
-    app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 50, timeout: 300 } } });
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 50, timeout: 300 } } }));
     const wh = await createWebhook(app, rx.url);
     const sent = makeEvents(3, "slow");
     await postEvents(app, sent);
@@ -136,11 +128,11 @@ describe("receiver outages", () => {
   });
 
   test("status turns failing at the third consecutive failure, not before, and active again on success", async () => {
-    rx = await startReceiver();
+    const rx = await t.receiver();
     // 429 with Retry-After: 1 holds each retry back a second: time to look between attempts.
     const busy = { status: 429, headers: { "Retry-After": "1" } };
     rx.respondWith([busy, busy, busy]); // then 200s
-    app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } });
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } }));
     const wh = await createWebhook(app, rx.url);
     await postEvents(app, makeEvents(2, "streak"));
 
@@ -158,9 +150,9 @@ describe("receiver outages", () => {
   }, 20_000);
 
   test("while the head batch waits out its retry, newer events wait too, without the engine spinning", async () => {
-    rx = await startReceiver();
+    const rx = await t.receiver();
     rx.respondWith({ status: 503, headers: { "Retry-After": "30" } });
-    app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } });
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } }));
     const wh = await createWebhook(app, rx.url);
     await postEvents(app, makeEvents(1, "head"));
     await eventually(async () => (await batchStatus(app!, wh.id))[0]?.failure_code === "http_503");
@@ -180,9 +172,9 @@ describe("receiver outages", () => {
   });
 
   test("past retry_for a batch is dead-lettered and kept; POST /retry delivers it once the receiver is fixed", async () => {
-    rx = await startReceiver();
+    const rx = await t.receiver();
     rx.respondWith({ status: 500, body: "broken" });
-    app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 50, retry_for: 1000 } } });
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 50, retry_for: 1000 } } }));
     const wh = await createWebhook(app, rx.url);
 
     const sent = makeEvents(5, "dead");

@@ -1,7 +1,7 @@
 // Every request hookd sends is a Standard Webhooks request: receivers verify it with the
 // reference library, during a secret rotation with either secret, and a retry is the same
 // message (same webhook-id, same bytes) so their dedupe works.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Webhook } from "standardwebhooks";
 import { generateSecret } from "../../src/deliver/sign.ts";
 import { VERSION } from "../../src/version.ts";
@@ -17,26 +17,19 @@ import {
   results,
   SAMPLE_EVENT_ID,
   startDeliveryApp,
-  type DeliveryApp,
 } from "../helpers/delivery.ts";
-import { startReceiver, type Receiver, type RecordedRequest } from "../helpers/receiver.ts";
+import { testResources } from "../helpers/hookd.ts";
+import type { RecordedRequest } from "../helpers/receiver.ts";
 
-let app: DeliveryApp | null = null;
-let rx: Receiver | null = null;
-afterEach(async () => {
-  await app?.stop();
-  await rx?.stop();
-  app = null;
-  rx = null;
-});
+const t = testResources();
 
 /** standardwebhooks' verify: throws unless a signature matches `secret`; returns the parsed body. */
 const verify = (secret: string, req: RecordedRequest) => new Webhook(secret).verify(req.body, req.headers);
 
 describe("signatures", () => {
   test("the create-time test POST and delivered batches verify with the secret from create", async () => {
-    rx = await startReceiver();
-    app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } });
+    const rx = await t.receiver();
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } }));
     const wh = await createWebhook(app, `${rx.url}/hook`, { verification: "test_post" });
     expect(wh.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
 
@@ -67,8 +60,8 @@ describe("signatures", () => {
   });
 
   test("after rotate-secret a delivered batch verifies with the old secret alone and with the new one alone", async () => {
-    rx = await startReceiver();
-    app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } });
+    const rx = await t.receiver();
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } }));
     const wh = await createWebhook(app, rx.url);
     const oldSecret = wh.secret;
 
@@ -98,9 +91,9 @@ describe("signatures", () => {
   });
 
   test("a retried batch has the same webhook-id and the same body bytes, and each attempt verifies", async () => {
-    rx = await startReceiver();
+    const rx = await t.receiver();
     rx.respondWith([{ status: 500, body: "try later" }]); // then 200s
-    app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } });
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } }));
     const wh = await createWebhook(app, rx.url);
 
     const sent = makeEvents(5, "retry");

@@ -1,7 +1,7 @@
 // POST /webhooks/{id}/replay: exactly the stored events with since ≤ timestamp < until
 // (and of the given types, and that the webhook subscribes to), with their original
 // event_id, in new batches.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { errorBody } from "../helpers/hookd.ts";
 import {
   batchRequests,
@@ -13,21 +13,14 @@ import {
   receivedIds,
   results,
   startDeliveryApp,
-  type DeliveryApp,
   type EventIn,
   type ReceivedEvent,
 } from "../helpers/delivery.ts";
 import { eventually } from "../helpers/eventually.ts";
+import { testResources } from "../helpers/hookd.ts";
 import { startReceiver, type Receiver, type RecordedRequest } from "../helpers/receiver.ts";
 
-let app: DeliveryApp | null = null;
-let rx: Receiver | null = null;
-afterEach(async () => {
-  await app?.stop();
-  await rx?.stop();
-  app = null;
-  rx = null;
-});
+const t = testResources();
 
 const HOUR = "2026-03-01T10";
 const at = (minute: number, second: number) => `${HOUR}:${String(minute).padStart(2, "0")}:${String(second).padStart(2, "0")}.000Z`;
@@ -48,8 +41,8 @@ const sortedIds = (xs: readonly { event_id?: string }[]) => xs.map((e) => e.even
 
 describe("replay", () => {
   test("re-sends exactly the events of [since, until), with their event_id, in new batches", async () => {
-    rx = await startReceiver();
-    app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } });
+    const rx = await t.receiver();
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } }));
     const wh = await createWebhook(app, `${rx.url}/all`);
     const bounces = await createWebhook(app, `${rx.url}/bounces`, { events: ["bounce"] });
 
@@ -109,8 +102,8 @@ describe("replay", () => {
   });
 
   test("a replay larger than batch_max_events is split into batches, each event once", async () => {
-    rx = await startReceiver();
-    app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } });
+    const rx = await t.receiver();
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } }));
     const wh = await createWebhook(app, rx.url, { batch_max_events: 3 });
     const sent = spreadEvents();
     await postEvents(app, sent);
@@ -128,8 +121,8 @@ describe("replay", () => {
   });
 
   test("until ≤ since, bad times, unknown types and fields are 400; unknown webhook 404", async () => {
-    rx = await startReceiver();
-    app = await startDeliveryApp();
+    const rx = await t.receiver();
+    const app = t.track(await startDeliveryApp());
     const wh = await createWebhook(app, rx.url);
     const replay = (body: unknown, id = wh.id) => app!.api("POST", `/webhooks/${id}/replay`, { body });
 

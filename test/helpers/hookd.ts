@@ -105,6 +105,11 @@ export function testResources() {
     defer(fn: () => unknown) {
       stops.push(fn);
     },
+    /** Anything with stop(), stopped after the test like the rest. */
+    track<T extends { stop(): unknown }>(x: T): T {
+      stops.push(() => x.stop());
+      return x;
+    },
   };
 }
 

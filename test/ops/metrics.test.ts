@@ -1,24 +1,17 @@
 // GET /metrics as an operator's Prometheus sees it: every scrape parses with a strict parser
 // of the text format, and the figures move as events flow through hookd — from the API,
 // from a tailed Postfix log, to a receiver that goes down and comes back.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { SourceSchema } from "../../src/config/schema.ts";
-import { createWebhook, eventsOf, eventuallyValue, makeEvents, postEvents, startDeliveryApp, type DeliveryApp } from "../helpers/delivery.ts";
+import { createWebhook, eventsOf, eventuallyValue, makeEvents, postEvents, startDeliveryApp } from "../helpers/delivery.ts";
 import { eventually } from "../helpers/eventually.ts";
+import { testResources } from "../helpers/hookd.ts";
 import { tempDir } from "../helpers/hookd.ts";
 import { parseExposition, type Exposition } from "../helpers/prometheus.ts";
-import { startReceiver, type Receiver } from "../helpers/receiver.ts";
 
-let app: DeliveryApp | null = null;
-let rx: Receiver | null = null;
-afterEach(async () => {
-  await app?.stop();
-  await rx?.stop();
-  app = null;
-  rx = null;
-});
+const t = testResources();
 
 async function scrape(url: string): Promise<Exposition> {
   const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) });
@@ -43,13 +36,13 @@ describe("GET /metrics", () => {
     fs.mkdirSync(logDir);
     const logPath = path.join(logDir, "mail.log");
     fs.writeFileSync(logPath, "");
-    rx = await startReceiver();
-    app = await startDeliveryApp({
+    const rx = await t.receiver();
+    const app = t.track(await startDeliveryApp({
       config: {
         delivery: { batch_max_wait: 20 },
         sources: [SourceSchema.parse({ path: logPath, format: "postfix", start_at: "beginning", host: "mx1" })],
       },
-    });
+    }));
     const a = app;
 
     // Before anything flows: valid, with the store size and the families announced.
@@ -140,8 +133,8 @@ describe("GET /metrics", () => {
   }, 60_000);
 
   test("needs no API key, and carries webhook ids but never targets or secrets", async () => {
-    rx = await startReceiver();
-    app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 20 } } });
+    const rx = await t.receiver();
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 20 } } }));
     const target = `${rx.url}/secret-path-xyz`;
     const hook = await createWebhook(app, target, { auth_type: "token", auth_token: "tok-very-secret" });
     await postEvents(app, makeEvents(1, "m-nokey"));
