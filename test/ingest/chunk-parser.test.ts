@@ -46,6 +46,22 @@ describe("workerParser", () => {
     }
   });
 
+  test("with its thread gone, feed rejects and a reset starts a new thread from the given state", async () => {
+    const p = workerParser(setup, null);
+    try {
+      const first = await p.feed(lines.slice(0, 3000), true);
+      p.close(); // as if the thread had died: the ingester gets a rejection, then resets
+      expect(await p.feed(lines.slice(3000, 6000), false).then(() => "resolved", () => "rejected")).toBe("rejected");
+      p.reset(JSON.parse(first.snapshot!));
+      const again = await within(p.feed(lines.slice(3000, 6000), true), 10_000, null);
+      const ref = inThreadParser(setup, null);
+      await ref.feed(lines.slice(0, 3000), false);
+      expect(again?.rows).toEqual((await ref.feed(lines.slice(3000, 6000), true)).rows);
+    } finally {
+      p.close();
+    }
+  });
+
   test("after close, feed rejects at once", async () => {
     const p = workerParser(setup, null);
     p.close();
