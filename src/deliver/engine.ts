@@ -2,7 +2,7 @@ import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
 import { newId } from "../lib/ids.ts";
 import type { Store } from "../store/db.ts";
-import { batchBody, claimBatch, headBatches, pendingBatchCount, recordAttempt, releaseAllLeases, type AttemptRecord, type ClaimedBatch, type Outcome } from "../store/batches.ts";
+import { batchBody, claimBatch, headBatches, pendingBatchCounts, recordAttempt, releaseAllLeases, type AttemptRecord, type ClaimedBatch, type Outcome } from "../store/batches.ts";
 import type { WebhookRow } from "../store/schema.ts";
 import { listWebhooks } from "../store/webhooks.ts";
 import { batchGroupKey, batchLimits, planBatches, subscriptionKey, type BatchLimits, type ScanMemo } from "./batcher.ts";
@@ -214,12 +214,19 @@ export function createEngine(deps: EngineDeps): Engine {
     // Reading and encoding the batches to cut happens before the write lock is taken: the
     // ingest thread's commits wait only for the writes.
     const writes: (() => void)[] = [];
-    next = Math.min(next, cutAll(t, writes));
+    // One read of the webhooks and their pending counts serves the whole pass: a pass runs
+    // after every finished attempt, and with 100 webhooks per-webhook queries were most of it.
+    const hooks = listWebhooks(deps.store.db).filter(webhookCanSend);
+    const pending = pendingBatchCounts(db);
+    const cutFor = new Set<string>();
+    next = Math.min(next, cutAll(t, writes, hooks, pending, cutFor));
     try {
       db.transaction(() => {
         recorded = recordOutcomes();
         for (const write of writes) write();
-        for (const w of listWebhooks(deps.store.db).filter(webhookCanSend)) {
+        // Cut just now or waiting from before: a webhook with neither has nothing to claim.
+        for (const w of hooks) {
+          if (!pending.get(w.id) && !cutFor.has(w.id)) continue;
           const due = dispatch(w, d.max_in_flight, t, claims);
           if (due !== null) next = Math.min(next, due);
         }
@@ -237,18 +244,19 @@ export function createEngine(deps: EngineDeps): Engine {
 
   /**
    * Plans the batches of every group of webhooks that has a free slot, pushing their writes
-   * to `writes` (run in the pass's transaction); returns the next due time.
+   * to `writes` (run in the pass's transaction) and the webhooks that get one to `cutFor`;
+   * returns the next due time.
    */
-  function cutAll(t: number, writes: (() => void)[]): number {
+  function cutAll(t: number, writes: (() => void)[], hooks: readonly WebhookRow[], pending: ReadonlyMap<string, number>, cutFor: Set<string>): number {
     let next = Infinity;
     const maxInFlight = d.max_in_flight;
     const groups = new Map<string, { w: WebhookRow; limits: BatchLimits; opts: { allowPartial: boolean; maxBatches: number }; members: WebhookRow[] }>();
-    for (const w of listWebhooks(deps.store.db).filter(webhookCanSend)) {
-      const pending = pendingBatchCount(db, w.id);
-      const free = maxInFlight + LOOKAHEAD - pending;
+    for (const w of hooks) {
+      const waiting = pending.get(w.id) ?? 0;
+      const free = maxInFlight + LOOKAHEAD - waiting;
       if (free <= 0) continue;
       const limits = batchLimits(w, d);
-      const opts = { allowPartial: pending < maxInFlight, maxBatches: free };
+      const opts = { allowPartial: waiting < maxInFlight, maxBatches: free };
       const key = batchGroupKey(w, limits, opts);
       const g = groups.get(key);
       if (g) g.members.push(w);
@@ -260,6 +268,7 @@ export function createEngine(deps: EngineDeps): Engine {
       const sub = subscriptionKey(g.w, g.limits);
       const { result: r, memo, write } = planBatches(db, g.w, g.limits, t, g.opts, g.members, scanMemos.get(`${sub}@${g.w.cursorSeq}`));
       writes.push(write);
+      if (r.cut > 0) for (const m of g.members) cutFor.add(m.id);
       memos.set(`${sub}@${memo.cursor}`, memo);
       // Without a free slot the due time may be long past; the attempt that frees a slot
       // calls notify(), so waking for it now would only spin.

@@ -67,8 +67,10 @@ export function headBatches(db: Database, webhookId: string, limit: number): Hea
     .all(webhookId, limit) as HeadBatch[];
 }
 
-export function pendingBatchCount(db: Database, webhookId: string): number {
-  return (db.query("SELECT count(*) AS n FROM batches WHERE webhook_id = ? AND state = 'pending'").get(webhookId) as { n: number }).n;
+/** Pending batches per webhook (absent: none), in one query for the engine's whole pass. */
+export function pendingBatchCounts(db: Database): Map<string, number> {
+  const rows = db.query("SELECT webhook_id AS id, count(*) AS n FROM batches WHERE state = 'pending' GROUP BY webhook_id").all() as { id: string; n: number }[];
+  return new Map(rows.map((r) => [r.id, r.n]));
 }
 
 export type ClaimedBatch = { id: string; webhook_id: string; body_id: number | null; attempts: number; first_attempt_at: number; event_count: number };
