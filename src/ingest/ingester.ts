@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { SourceConfig } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
-import { insertRowsTx, rowTypes } from "../store/events.ts";
+import { insertRowsTx } from "../store/events.ts";
 import { loadCheckpoint, saveCheckpointJson } from "../store/checkpoints.ts";
 import { inThreadParser, type ChunkParser, type ParsedChunk, type ParserSetup } from "./chunk-parser.ts";
 import type { ParserStats, Snapshot } from "./parse/index.ts";
@@ -166,9 +166,10 @@ export function startSource(db: Database, source: SourceConfig, log: Logger, hoo
       }
       const { chunk } = head;
       let parsed: ParsedChunk;
+      let stored: string[];
       try {
         parsed = await head.parsed;
-        commit.immediate(parsed, chunk.checkpoint);
+        stored = commit.immediate(parsed, chunk.checkpoint).types;
         unsaved = parsed.snapshot === null ? chunk.checkpoint : null;
         failures = 0;
       } catch (err) {
@@ -182,7 +183,7 @@ export function startSource(db: Database, source: SourceConfig, log: Logger, hoo
       rate.push({ at: now, lines: chunk.lines.length });
       while (rate.length && rate[0]!.at < now - RATE_WINDOW_MS) rate.shift();
       hooks.onLines(source.path, chunk.lines.length, parsed.notUnderstood);
-      if (parsed.rows.bodies.length) hooks.onEvents(rowTypes(parsed.rows), source.path);
+      if (stored.length) hooks.onEvents(stored, source.path);
     }
   }
 

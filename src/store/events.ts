@@ -42,30 +42,28 @@ export function eventRows(events: readonly Event[], into: EventRows = { cols: []
   return into;
 }
 
-/** The type column of each row, in order. */
-export function rowTypes(rows: EventRows): string[] {
-  const types: string[] = [];
-  for (let i = 1; i < rows.cols.length; i += ROW_WIDTH) types.push(rows.cols[i] as string);
-  return types;
-}
-
-/** Inserts inside the caller's transaction when there is one (the ingester adds its checkpoint). */
-export function insertRowsTx(db: Database, rows: EventRows, source: string, now = Date.now()): InsertResult {
+/**
+ * Inserts inside the caller's transaction when there is one (the ingester adds its
+ * checkpoint). `types` are those of the rows actually stored: lines read again after a
+ * restart give events the store already has, and those are not counted twice.
+ */
+export function insertRowsTx(db: Database, rows: EventRows, source: string, now = Date.now()): InsertResult & { types: string[] } {
   const { insert } = statements(db);
   const { cols, bodies } = rows;
-  let inserted = 0;
+  const types: string[] = [];
   for (let i = 0, c = 0; i < bodies.length; i++, c += ROW_WIDTH) {
-    inserted += insert.run(cols[c]!, cols[c + 1]!, cols[c + 2]!, cols[c + 3]!, cols[c + 4]!, cols[c + 5]!, cols[c + 6]!, cols[c + 7]!, source, bodies[i]!, now).changes;
+    const stored = insert.run(cols[c]!, cols[c + 1]!, cols[c + 2]!, cols[c + 3]!, cols[c + 4]!, cols[c + 5]!, cols[c + 6]!, cols[c + 7]!, source, bodies[i]!, now).changes;
+    if (stored) types.push(cols[c + 1] as string);
   }
-  return { inserted, duplicates: bodies.length - inserted };
+  return { inserted: types.length, duplicates: bodies.length - types.length, types };
 }
 
 /** Inserts inside the caller's transaction when there is one. */
 export function insertEventsTx(db: Database, events: readonly Event[], source: string, now = Date.now()): InsertResult {
-  const r = insertRowsTx(db, eventRows(events), source, now);
+  const { inserted, duplicates } = insertRowsTx(db, eventRows(events), source, now);
   const { customType } = statements(db);
   for (const e of events) if (e.type === "custom") customType.run(e.custom_type, now);
-  return r;
+  return { inserted, duplicates };
 }
 
 /** All-or-nothing: a batch is either stored whole or not at all. */

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import path from "node:path";
 import type { Event } from "../../src/events/schema.ts";
 import { openStore, type Store } from "../../src/store/db.ts";
-import { eventsPerMinute, firstSeqReceivedFrom, insertEvents } from "../../src/store/events.ts";
+import { eventRows, eventsPerMinute, firstSeqReceivedFrom, insertEvents, insertRowsTx } from "../../src/store/events.ts";
 import { tempDir } from "../helpers/hookd.ts";
 
 let store: Store | null = null;
@@ -54,5 +54,18 @@ describe("eventsPerMinute", () => {
     const now = T0 + 4 * 60_000 + 30_000; // 12:04:30: the window is 12:00 … 12:04
     const arrivals = [T0 - 60_000, T0, T0 + 59_999, T0 + 60_000, T0 + 3 * 60_000 + 1, T0 + 3 * 60_000 + 2, T0 + 4 * 60_000, now];
     expect(eventsPerMinute(storeWith(arrivals).sqlite, now, 5)).toEqual([2, 1, 0, 2, 2]);
+  });
+});
+
+describe("insertRowsTx", () => {
+  test("reports the types of the rows it stored: rows read again (same event_id) are neither stored nor counted", () => {
+    const s = storeWith([]);
+    const events = ["delivery", "bounce", "delivery"].map((type, i) => ({ event_id: `r${i}`, type, timestamp: new Date(T0 + i).toISOString(), host: "mx1" }) as Event);
+    const first = insertRowsTx(s.sqlite, eventRows(events), "/var/log/mail.log");
+    expect(first).toEqual({ inserted: 3, duplicates: 0, types: ["delivery", "bounce", "delivery"] });
+    const again = insertRowsTx(s.sqlite, eventRows([...events.slice(1), { ...events[0]!, event_id: "r3" }]), "/var/log/mail.log");
+    expect(again).toEqual({ inserted: 1, duplicates: 2, types: ["delivery"] });
+    const bodies = (s.sqlite.query("SELECT event_id, body FROM events ORDER BY seq").all() as { event_id: string; body: string }[]).map((r) => [r.event_id, JSON.parse(r.body).type]);
+    expect(bodies).toEqual([["r0", "delivery"], ["r1", "bounce"], ["r2", "delivery"], ["r3", "delivery"]]);
   });
 });
