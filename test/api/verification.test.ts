@@ -3,27 +3,16 @@
 // and dns_txt (Copernica style: a TXT record hookd-verification=<token> on the target's
 // domain, looked up through a DNS server on 127.0.0.1 run by the test). Until verified a
 // webhook is pending_verification and its events wait; once verified they arrive.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Webhook } from "standardwebhooks";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { createApiKey } from "../../src/store/keys.ts";
 import { createWebhook, getWebhook, postEvents, receivedIds, results, startDeliveryApp, type DeliveryApp } from "../helpers/delivery.ts";
-import { startDnsServer, TYPE_TXT, type DnsServer } from "../helpers/dns-server.ts";
+import { startDnsServer, TYPE_TXT } from "../helpers/dns-server.ts";
 import { eventually } from "../helpers/eventually.ts";
-import { errorBody } from "../helpers/hookd.ts";
-import { startReceiver, type Receiver } from "../helpers/receiver.ts";
+import { errorBody, testResources } from "../helpers/hookd.ts";
 
-let app: DeliveryApp | null = null;
-let rx: Receiver | null = null;
-let dns: DnsServer | null = null;
-afterEach(async () => {
-  await app?.stop();
-  await rx?.stop();
-  dns?.stop();
-  app = null;
-  rx = null;
-  dns = null;
-});
+const t = testResources();
 
 type Created = { id: string; secret: string; links: unknown[]; verification?: { type: string; status: string; txt_record?: { names: string[]; value: string } } };
 type Handshake = { id: string; callbackKey: string; secretToken: string };
@@ -41,8 +30,8 @@ async function webhookCount(a: DeliveryApp): Promise<number> {
 
 describe("handshake verification", () => {
   async function setup() {
-    rx = await startReceiver();
-    app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } });
+    const rx = await t.receiver();
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } }));
     return { rx, app };
   }
 
@@ -143,10 +132,10 @@ describe("handshake verification", () => {
 describe("dns_txt verification", () => {
   /** hookd with [verification] from TOML-like values, parsed by the real config schema. */
   async function setup(dnsInterval: string) {
-    dns = await startDnsServer();
-    rx = await startReceiver();
+    const dns = t.track(await startDnsServer());
+    const rx = await t.receiver();
     const verification = ConfigSchema.parse({ verification: { dns_servers: [dns.address], dns_interval: dnsInterval } }).verification;
-    app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 }, verification } });
+    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 }, verification } }));
     // dns_txt needs a host name: localhost (127.0.0.1 in /etc/hosts) for the POSTs, while
     // its TXT lookup goes to the test's DNS server.
     const target = `http://localhost:${rx.port}/copernica`;

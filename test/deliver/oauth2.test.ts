@@ -2,7 +2,7 @@
 // on 127.0.0.1, reuses it across batches until shortly before it expires, drops it and
 // fetches a new one when the receiver answers 401 (once per attempt), reports a failing
 // token endpoint as the attempt's failure code, and never shows or logs the client secret.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { Server } from "bun";
 import { startHookd } from "../../src/app.ts";
 import { createLogger } from "../../src/lib/log.ts";
@@ -17,8 +17,8 @@ import {
   type EventIn,
 } from "../helpers/delivery.ts";
 import { eventually } from "../helpers/eventually.ts";
-import { tempDir, testConfig, type TestApp } from "../helpers/hookd.ts";
-import { startReceiver, type Receiver, type RecordedRequest } from "../helpers/receiver.ts";
+import { tempDir, testConfig, testResources, type TestApp } from "../helpers/hookd.ts";
+import type { Receiver, RecordedRequest } from "../helpers/receiver.ts";
 
 const CLIENT_ID = "hookd-client";
 const CLIENT_SECRET = "cs_9f3b7d1e5a2c4f60b8e7d6c5a4b3f2e1";
@@ -112,22 +112,12 @@ async function startLoggedApp(): Promise<LoggedApp> {
   };
 }
 
-let app: LoggedApp | null = null;
-let rx: Receiver | null = null;
-let tokens: TokenServer | null = null;
-afterEach(async () => {
-  await app?.stop();
-  await rx?.stop();
-  await tokens?.stop();
-  app = null;
-  rx = null;
-  tokens = null;
-});
+const t = testResources();
 
 async function setup(opts: { expiresIn?: number } = {}) {
-  tokens = await startTokenServer({ expiresIn: opts.expiresIn ?? 3600 });
-  rx = await startReceiver();
-  app = await startLoggedApp();
+  const tokens = t.track(await startTokenServer({ expiresIn: opts.expiresIn ?? 3600 }));
+  const rx = await t.receiver();
+  const app = t.track(await startLoggedApp());
   const wh = await createWebhook(app, `${rx.url}/hook`, {
     auth_type: "oauth2",
     auth_request_details: { url: tokens.url, body: { client_id: CLIENT_ID, client_secret: CLIENT_SECRET } },
