@@ -1,12 +1,12 @@
 import type { ChunkParser, ParsedChunk, ParserSetup } from "./chunk-parser.ts";
 import type { Snapshot } from "./parse/index.ts";
 import type { ParsedTransfer, ToParser } from "./parse-worker.ts";
+import { workerEntry } from "./worker-entry.ts";
 
 // The ingest worker's handle on a parse worker. A reset starts a new generation: answers to
 // chunks fed before it are dropped, and a parse worker that died is started again by it.
 
-// See sources-worker.ts: compiled, the worker is an entry point named from src/.
-const ENTRY = import.meta.url.includes("$bunfs") ? "./ingest/parse-worker.ts" : new URL("./parse-worker.ts", import.meta.url).href;
+const ENTRY = workerEntry("parse-worker.ts");
 
 export function workerParser(setup: ParserSetup, state: Snapshot | null): ChunkParser {
   let worker: Worker | null = null;

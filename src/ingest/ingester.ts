@@ -95,13 +95,16 @@ export function startSource(db: Database, source: SourceConfig, log: Logger, hoo
     return r;
   });
 
+  /** Commits a parsed chunk; its position stays to be saved when it came without the state. Returns the types stored. */
+  function commitChunk(parsed: ParsedChunk, checkpoint: Chunk["checkpoint"]): string[] {
+    const stored = commit.immediate(parsed, checkpoint).types;
+    unsaved = parsed.snapshot === null ? checkpoint : null;
+    return stored;
+  }
+
   /** Saves the position of the last committed chunk, with the parser's state (nothing fed since). */
   async function saveUnsaved() {
-    const at = unsaved;
-    if (!at) return;
-    const parsed = await parser.feed([], true);
-    commit.immediate(parsed, at);
-    unsaved = null;
+    if (unsaved) commitChunk(await parser.feed([], true), unsaved);
   }
 
   const rate: { at: number; lines: number }[] = [];
@@ -169,8 +172,7 @@ export function startSource(db: Database, source: SourceConfig, log: Logger, hoo
       let stored: string[];
       try {
         parsed = await head.parsed;
-        stored = commit.immediate(parsed, chunk.checkpoint).types;
-        unsaved = parsed.snapshot === null ? chunk.checkpoint : null;
+        stored = commitChunk(parsed, chunk.checkpoint);
         failures = 0;
       } catch (err) {
         await restartFromStore(err);
@@ -192,11 +194,7 @@ export function startSource(db: Database, source: SourceConfig, log: Logger, hoo
       // Stopping: the chunks already read are committed and the position after them saved.
       // (The parser's state is past every chunk fed, so it matches only once all are in.)
       try {
-        for (let head = inflight.shift(); head; head = inflight.shift()) {
-          const parsed = await head.parsed;
-          commit.immediate(parsed, head.chunk.checkpoint);
-          unsaved = parsed.snapshot === null ? head.chunk.checkpoint : null;
-        }
+        for (let head = inflight.shift(); head; head = inflight.shift()) commitChunk(await head.parsed, head.chunk.checkpoint);
         await saveUnsaved();
       } catch (err) {
         slog.warn("could not save the read position at stop; the last lines will be read again", { error: err instanceof Error ? err.message : String(err) });

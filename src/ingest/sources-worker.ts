@@ -1,6 +1,7 @@
 import type { SourceConfig } from "../config/schema.ts";
 import type { Level, Logger } from "../lib/log.ts";
 import type { SourceStatusView } from "./ingester.ts";
+import { workerEntry } from "./worker-entry.ts";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker-protocol.ts";
 
 // The main thread's side of the ingest worker, with the same face as createSources (apply,
@@ -13,9 +14,7 @@ export type WorkerHooks = {
 };
 
 const RESTART_AFTER_MS = 1000;
-// `bun build --compile src/main.ts src/ingest/worker.ts` embeds the worker as a second entry
-// point, named relative to the entry points' common folder (src/); from source it is next door.
-const WORKER_ENTRY = import.meta.url.includes("$bunfs") ? "./ingest/worker.ts" : new URL("./worker.ts", import.meta.url).href;
+const WORKER_ENTRY = workerEntry("worker.ts");
 const STOP_TIMEOUT_MS = 15_000;
 
 export function createSourcesWorker(storePath: string, log: Logger, hooks: WorkerHooks) {

@@ -1,0 +1,6 @@
+// Where a worker's module is. `bun build --compile` embeds each worker as an extra entry point
+// (package.json's build script), named from the entry points' common folder (src/); run from
+// source, the file sits next to this one.
+export function workerEntry(file: string): string {
+  return import.meta.url.includes("$bunfs") ? `./ingest/${file}` : new URL(`./${file}`, import.meta.url).href;
+}
