@@ -4,7 +4,6 @@
 // token endpoint as the attempt's failure code, and never shows or logs the client secret.
 import { describe, expect, test } from "bun:test";
 import type { Server } from "bun";
-import { startHookd } from "../../src/app.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import {
   batchStatus,
@@ -13,11 +12,12 @@ import {
   getWebhook,
   postEvents,
   results,
+  startDeliveryApp,
   type BatchStatus,
   type EventIn,
 } from "../helpers/delivery.ts";
 import { eventually } from "../helpers/eventually.ts";
-import { tempDir, testConfig, testResources, type TestApp } from "../helpers/hookd.ts";
+import { testResources, type TestApp } from "../helpers/hookd.ts";
 import type { Receiver, RecordedRequest } from "../helpers/receiver.ts";
 
 const CLIENT_ID = "hookd-client";
@@ -82,34 +82,10 @@ async function startTokenServer(opts: { expiresIn: number }): Promise<TokenServe
 type LoggedApp = TestApp & { logLines: string[] };
 
 async function startLoggedApp(): Promise<LoggedApp> {
-  const dir = tempDir();
-  const config = testConfig({ delivery: { batch_max_wait: 50 } }, dir);
   const logLines: string[] = [];
   const log = createLogger({ level: "debug", write: (line) => logLines.push(line) });
-  let key: string | null = null;
-  const hookd = await startHookd({ config, log, announceKey: (k) => (key = k), retryPolicy: QUICK_RETRY });
-  if (key === null) {
-    await hookd.stop();
-    throw new Error("no admin key was announced");
-  }
-  const adminKey: string = key;
-  return {
-    url: hookd.url,
-    key: adminKey,
-    hookd,
-    config,
-    dir,
-    logLines,
-    api(method, pathname, o = {}) {
-      const headers: Record<string, string> = { ...(o.headers ?? {}) };
-      const k = o.key === undefined ? adminKey : o.key;
-      if (k !== null && headers.authorization === undefined) headers.authorization = `Bearer ${k}`;
-      const body = o.rawBody ?? (o.body === undefined ? undefined : JSON.stringify(o.body));
-      if (body !== undefined && headers["content-type"] === undefined) headers["content-type"] = "application/json";
-      return fetch(`${hookd.url}/api/v1${pathname}`, { method, headers, body, signal: AbortSignal.timeout(20_000) });
-    },
-    stop: () => hookd.stop(),
-  };
+  const app = await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } }, retryPolicy: QUICK_RETRY, log });
+  return { ...app, logLines };
 }
 
 const t = testResources();

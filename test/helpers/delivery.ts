@@ -3,7 +3,7 @@
 import { expect } from "bun:test";
 import { startHookd } from "../../src/app.ts";
 import type { RetryPolicy } from "../../src/deliver/retry-policy.ts";
-import { silentLogger } from "../../src/lib/log.ts";
+import { silentLogger, type Logger } from "../../src/lib/log.ts";
 import { tempDir, testConfig, type TestApp, type TestConfigOverrides } from "./hookd.ts";
 import { eventually, type EventuallyOptions } from "./eventually.ts";
 import type { RecordedRequest } from "./receiver.ts";
@@ -17,11 +17,11 @@ export const SAMPLE_EVENT_ID = "sample-delivery-0";
 export type DeliveryApp = TestApp;
 
 /** hookd in-process (the real composition root) on 127.0.0.1:0 with a temp store. */
-export async function startDeliveryApp(opts: { config?: TestConfigOverrides; retryPolicy?: Partial<RetryPolicy> } = {}): Promise<DeliveryApp> {
+export async function startDeliveryApp(opts: { config?: TestConfigOverrides; retryPolicy?: Partial<RetryPolicy>; log?: Logger } = {}): Promise<DeliveryApp> {
   const dir = tempDir();
   const config = testConfig(opts.config ?? {}, dir);
   let key: string | null = null;
-  const hookd = await startHookd({ config, log: silentLogger, announceKey: (k) => (key = k), retryPolicy: opts.retryPolicy ?? FAST_RETRY });
+  const hookd = await startHookd({ config, log: opts.log ?? silentLogger, announceKey: (k) => (key = k), retryPolicy: opts.retryPolicy ?? FAST_RETRY });
   if (key === null) {
     await hookd.stop();
     throw new Error("startDeliveryApp: no admin key was announced");
