@@ -63,6 +63,17 @@ export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutM
   }
 }
 
+/** VmRSS split into its parts (anonymous memory, mapped files such as the executable, shared memory), in MB. */
+export function rssPartsMB(pid: number): { anon: number; file: number; shmem: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+    return { anon: kb("RssAnon"), file: kb("RssFile"), shmem: kb("RssShmem") };
+  } catch {
+    return { anon: NaN, file: NaN, shmem: NaN };
+  }
+}
+
 /** VmRSS of a process in MB, or NaN once it has gone. */
 export function rssMB(pid: number): number {
   try {

@@ -11,10 +11,10 @@ import { closeSync, openSync, renameSync, writeSync } from "node:fs";
 import path from "node:path";
 import { binary } from "./binary.ts";
 import { eventsPerLine } from "./perf-e2e-log.ts";
-import { createWebhook, envNum, fmtN, freePort, hookdToml, makeEvents, note, rm, rssMB, sleep, spawnHookd, tmp, waitUntil, type HookdProc, type Row } from "./perf-common.ts";
+import { createWebhook, envNum, fmtN, freePort, hookdToml, makeEvents, note, rm, rssMB, rssPartsMB, sleep, spawnHookd, tmp, waitUntil, type HookdProc, type Row } from "./perf-common.ts";
 import { postfixLines } from "./postfix-log.ts";
 
-type Sample = { t: number; pending: number; rss: number };
+type Sample = { t: number; pending: number; rss: number; anon: number; file: number; shmem: number };
 
 /** Least-squares slope of rss over pending events, in MB per 100,000 events. */
 function slopePer100k(samples: readonly Sample[]): number {
@@ -39,6 +39,8 @@ type Feeder = {
   feed: (h: HookdProc, dir: string, pending: () => number) => Promise<void>;
 };
 
+const parts = (p: { anon: number; file: number; shmem: number }) => `${p.anon.toFixed(0)} / ${p.file.toFixed(0)} / ${p.shmem.toFixed(0)}`;
+
 async function measure(total: number, feeder: Feeder, bin: string, rows: Row[]) {
   const after = envNum("BENCH_MEMORY_AFTER_SECONDS", 10);
   const dir = tmp();
@@ -52,12 +54,13 @@ async function measure(total: number, feeder: Feeder, bin: string, rows: Row[]) 
     await sleep(500);
     const pid = h.pid;
     const idle = rssMB(pid);
+    const idleParts = rssPartsMB(pid);
     db = new Database(path.join(dir, "hookd.db"), { readonly: true });
     const maxSeq = db.query("SELECT COALESCE(MAX(seq), 0) AS n FROM events");
     const pending = () => (maxSeq.get() as { n: number }).n;
     const samples: Sample[] = [];
     const t0 = performance.now();
-    const sample = () => samples.push({ t: (performance.now() - t0) / 1000, pending: pending(), rss: rssMB(pid) });
+    const sample = () => samples.push({ t: (performance.now() - t0) / 1000, pending: pending(), rss: rssMB(pid), ...rssPartsMB(pid) });
     timer = setInterval(sample, 1000);
     await feeder.feed(h, dir, pending);
     sample();
@@ -98,6 +101,8 @@ async function measure(total: number, feeder: Feeder, bin: string, rows: Row[]) 
     );
     const every = Math.max(1, Math.ceil(samples.length / 20));
     note(`memory ${feeder.label}`, `samples (s: events → MB): ${samples.filter((_, i) => i % every === 0 || i === samples.length - 1).map((s) => `${s.t.toFixed(0)}: ${fmtN(s.pending / 1000)}k → ${s.rss.toFixed(0)}`).join(", ")}`);
+    const peak = samples.reduce((a, s) => (s.rss > a.rss ? s : a));
+    note(`memory ${feeder.label}`, `RSS parts (anonymous / mapped files / shared memory, MB): idle ${parts(idleParts)}; at the peak ${parts(peak)}; at the end ${parts(samples[samples.length - 1]!)}`);
   } finally {
     if (timer) clearInterval(timer);
     db?.close();
