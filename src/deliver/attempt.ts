@@ -18,9 +18,20 @@ export type AttemptWebhook = Pick<
 
 export type AttemptResult = PostBatchResult | { kind: "auth"; failureCode: string; detail: string; latencyMs: number };
 
-export async function attemptDelivery(ctx: AttemptContext, w: AttemptWebhook, batchId: string, body: Uint8Array<ArrayBuffer>, nowMs: number): Promise<AttemptResult> {
+/**
+ * `sent` is what goes on the wire: the same bytes, as a Blob when many webhooks send one body
+ * (the engine's fan-out), so that no request copies it.
+ */
+export async function attemptDelivery(
+  ctx: AttemptContext,
+  w: AttemptWebhook,
+  batchId: string,
+  body: Uint8Array<ArrayBuffer>,
+  nowMs: number,
+  sent: Uint8Array<ArrayBuffer> | Blob = body,
+): Promise<AttemptResult> {
   const headers = requestHeaders(w, batchId, body, nowMs, ctx.version);
-  const post = () => guardedPost({ url: w.target, body, headers, timeoutMs: ctx.timeoutMs }, ctx.allowPrivateTargets);
+  const post = () => guardedPost({ url: w.target, body: sent, headers, timeoutMs: ctx.timeoutMs }, ctx.allowPrivateTargets);
   if (w.authType !== "oauth2" || !w.authRequestDetails) return post();
 
   const details = w.authRequestDetails;

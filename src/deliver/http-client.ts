@@ -11,8 +11,11 @@ const SNIPPET_BYTES = 1024;
 
 export type PostBatchInput = {
   url: string;
-  /** ArrayBuffer-backed: fetch cannot send a view of a SharedArrayBuffer. */
-  body: Uint8Array<ArrayBuffer>;
+  /**
+   * ArrayBuffer-backed: fetch cannot send a view of a SharedArrayBuffer. A Blob goes out
+   * without a copy; fetch copies a Uint8Array on every request (measured: 0.45 ms per 3.5 MB).
+   */
+  body: Uint8Array<ArrayBuffer> | Blob;
   headers: Record<string, string>;
   timeoutMs: number;
   maxResponseBytes?: number;

@@ -43,6 +43,21 @@ describe("postBatch", () => {
     expect(got.headers["content-type"]).toBe("application/json");
   });
 
+  test("a Blob body (one shared by many requests) goes out byte for byte, with its length, every time", async () => {
+    r = await startReceiver();
+    // Multi-byte UTF-8 so a length in characters would differ from the length in bytes.
+    const bytes = new TextEncoder().encode(JSON.stringify([{ event_id: "e1", rcpt_to: "zoë@example.com", response: "250 ✓ ".repeat(2000) }]));
+    const blob = new Blob([bytes]);
+    const results = await Promise.all([1, 2, 3].map((i) => postBatch({ url: `${r!.url}/b${i}`, body: blob, headers: { "content-type": "application/json" }, timeoutMs: 2000 })));
+    expect(results.map((x) => x.kind)).toEqual(["response", "response", "response"]);
+    expect(r.requests.map((q) => q.path).sort()).toEqual(["/b1", "/b2", "/b3"]);
+    for (const q of r.requests) {
+      expect(q.body).toBe(new TextDecoder().decode(bytes));
+      expect(q.headers["content-length"]).toBe(String(bytes.byteLength));
+      expect(q.headers["content-type"]).toBe("application/json");
+    }
+  });
+
   test("500 is a response with failure code http_500 and a retry outcome", async () => {
     r = await startReceiver();
     r.respondWith({ status: 500, body: "database on fire" });
