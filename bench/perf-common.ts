@@ -74,6 +74,16 @@ export function rssPartsMB(pid: number): { anon: number; file: number; shmem: nu
   }
 }
 
+/** VmHWM (the highest RSS so far) of a process in MB, or NaN once it has gone. */
+export function peakRssMB(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
 /** VmRSS of a process in MB, or NaN once it has gone. */
 export function rssMB(pid: number): number {
   try {

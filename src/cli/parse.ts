@@ -2,6 +2,7 @@ import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
 import { LOG_FORMATS, createLogParser, type LogFormat, type LogParser } from "../ingest/parse/index.ts";
+import { gcPacer } from "../lib/gc-pacer.ts";
 import { flag, UsageError, type ParsedArgs } from "./args.ts";
 import type { IO } from "./stdio.ts";
 
@@ -103,17 +104,25 @@ export async function parseCommand(args: ParsedArgs, io: IO): Promise<number> {
   const files = args.positionals.slice(1);
   if (files.length === 0) throw new UsageError("parse needs at least one FILE (or - for standard input)");
   const parser = createLogParser({ format: formatFlag(args) });
-  for (const file of files) {
-    try {
-      for await (const lines of openLines(file)) {
-        let out = "";
-        for (const line of lines) for (const e of parser.feed(line)) out += JSON.stringify(e) + "\n";
-        await io.out(out);
+  // Left alone, JSC let a 1M-line run grow to ~290 MB RSS with ~45 MB live; a full collection
+  // every 50k lines keeps it near 175 MB at no measurable cost in time.
+  const gc = gcPacer(50_000);
+  try {
+    for (const file of files) {
+      try {
+        for await (const lines of openLines(file)) {
+          let out = "";
+          for (const line of lines) for (const e of parser.feed(line)) out += JSON.stringify(e) + "\n";
+          await io.out(out);
+          gc.did(lines.length);
+        }
+      } catch (err) {
+        io.err(`hookd: ${file}: ${err instanceof Error ? err.message : String(err)}\n`);
+        return 1;
       }
-    } catch (err) {
-      io.err(`hookd: ${file}: ${err instanceof Error ? err.message : String(err)}\n`);
-      return 1;
     }
+  } finally {
+    gc.stop();
   }
   io.err(summary(parser, files.length));
   return 0;
