@@ -63,36 +63,30 @@ export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutM
   }
 }
 
+/** Fields of /proc/PID/status in MB (all NaN once the process has gone). */
+function statusMB<K extends string>(pid: number, keys: readonly K[]): Record<K, number> {
+  let status = "";
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    // gone: every field NaN
+  }
+  const out = {} as Record<K, number>;
+  for (const k of keys) out[k] = Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+  return out;
+}
+
 /** VmRSS split into its parts (anonymous memory, mapped files such as the executable, shared memory), in MB. */
 export function rssPartsMB(pid: number): { anon: number; file: number; shmem: number } {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
-    return { anon: kb("RssAnon"), file: kb("RssFile"), shmem: kb("RssShmem") };
-  } catch {
-    return { anon: NaN, file: NaN, shmem: NaN };
-  }
+  const s = statusMB(pid, ["RssAnon", "RssFile", "RssShmem"]);
+  return { anon: s.RssAnon, file: s.RssFile, shmem: s.RssShmem };
 }
 
 /** VmHWM (the highest RSS so far) of a process in MB, or NaN once it has gone. */
-export function peakRssMB(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
+export const peakRssMB = (pid: number): number => statusMB(pid, ["VmHWM"]).VmHWM;
 
 /** VmRSS of a process in MB, or NaN once it has gone. */
-export function rssMB(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
+export const rssMB = (pid: number): number => statusMB(pid, ["VmRSS"]).VmRSS;
 
 /** User + system CPU seconds a process has used so far (/proc/PID/stat), or NaN once it has gone. */
 export function cpuSeconds(pid: number): number {
