@@ -127,12 +127,16 @@ export function createEngine(deps: EngineDeps): Engine {
   type Body = { bytes: Uint8Array<ArrayBuffer>; blob: Blob };
   const bodies = new Map<number, Body>();
   let cachedBytes = 0;
-  const toBody = (bytes: Uint8Array<ArrayBuffer>): Body => ({ bytes, blob: new Blob([bytes]) });
+  const toBody = (read: Uint8Array): Body => {
+    // The store's buffer as it is (a copy only in case it were shared memory, which fetch refuses).
+    const bytes = read.buffer instanceof ArrayBuffer ? (read as Uint8Array<ArrayBuffer>) : new Uint8Array(read);
+    return { bytes, blob: new Blob([bytes]) };
+  };
   function bodyOf(b: ClaimedBatch): Body {
-    if (b.body_id === null) return toBody(new Uint8Array(batchBody(db, b.id, null)));
+    if (b.body_id === null) return toBody(batchBody(db, b.id, null));
     let body = bodies.get(b.body_id);
     if (!body) {
-      body = toBody(new Uint8Array(batchBody(db, b.id, b.body_id)));
+      body = toBody(batchBody(db, b.id, b.body_id));
       bodies.set(b.body_id, body);
       cachedBytes += body.bytes.byteLength + body.blob.size;
       for (const [id, old] of bodies) {
