@@ -29,12 +29,18 @@ function recipientCounts(dbPath: string): Map<number, number> {
 
 const t = testResources();
 
+/** A hookd tailing an empty mail.log in a fresh folder, from its beginning. */
+async function tailingApp(rotateWait: number) {
+  const dir = tempDir();
+  const log = path.join(dir, "mail.log");
+  fs.writeFileSync(log, "");
+  const app = await t.app({ sources: [{ path: log, format: "postfix", start_at: "beginning", host: "mx1", rotate_wait: rotateWait }] });
+  return { log, app };
+}
+
 describe("ingest through rotation", () => {
   test("rename rotation while a writer appends: every line once, none lost", async () => {
-    const dir = tempDir();
-    const log = path.join(dir, "mail.log");
-    fs.writeFileSync(log, "");
-    const app = await t.app({ sources: [{ path: log, format: "postfix", start_at: "beginning", host: "mx1", rotate_wait: 100 }] });
+    const { log, app } = await tailingApp(100);
     const N = 3000;
     let fd = fs.openSync(log, "a");
     // ~40 lines per 10 ms, a rotation every 1000 lines (~250 ms, more than rotate_wait: a
@@ -61,10 +67,7 @@ describe("ingest through rotation", () => {
   });
 
   test("copytruncate while a writer appends: nothing doubled", async () => {
-    const dir = tempDir();
-    const log = path.join(dir, "mail.log");
-    fs.writeFileSync(log, "");
-    const app = await t.app({ sources: [{ path: log, format: "postfix", start_at: "beginning", host: "mx1", rotate_wait: 150 }] });
+    const { log, app } = await tailingApp(150);
     const N = 2000;
     for (let n = 0; n < N; n++) {
       fs.appendFileSync(log, line(n));
@@ -130,10 +133,7 @@ describe("ingest through SIGKILL", () => {
 
 describe("ingest when the store refuses a commit", () => {
   test("the chunk is read again once the store accepts writes: nothing lost, nothing doubled, hookd keeps running", async () => {
-    const dir = tempDir();
-    const log = path.join(dir, "mail.log");
-    fs.writeFileSync(log, "");
-    const app = await t.app({ sources: [{ path: log, format: "postfix", start_at: "beginning", host: "mx1", rotate_wait: 100 }] });
+    const { log, app } = await tailingApp(100);
     const db = app.hookd.store.sqlite;
     for (let n = 0; n < 50; n++) fs.appendFileSync(log, line(n));
     await eventually(() => recipientCounts(app.config.storage.path).size === 50, { timeoutMs: 10_000 });
