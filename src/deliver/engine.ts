@@ -287,7 +287,6 @@ export function createEngine(deps: EngineDeps): Engine {
     return next;
   }
 
-
   function notify() {
     dirty = true;
     wake?.();
