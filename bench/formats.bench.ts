@@ -4,7 +4,8 @@
 // sendgrid + signature row adds the per-attempt ECDSA signature over the same body.
 //   bun bench/formats.bench.ts
 import { generateSigningKeyPair } from "../src/deliver/ecdsa.ts";
-import { encodeBody, formatHeaders, type WebhookFormat } from "../src/deliver/formats/index.ts";
+import { encodeBody, formatHeaders } from "../src/deliver/formats/index.ts";
+import type { WebhookFormat } from "../src/webhooks/model.ts";
 import type { Event, EventType } from "../src/events/schema.ts";
 import { sampleEvent } from "../src/events/samples.ts";
 

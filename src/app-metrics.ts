@@ -1,6 +1,5 @@
 import { statSync } from "node:fs";
-import { queueView } from "./api/webhook-view.ts";
-import type { Outcome } from "./store/batches.ts";
+import { webhookQueue, type Outcome } from "./store/batches.ts";
 import { Metrics } from "./lib/metrics.ts";
 import type { Store } from "./store/db.ts";
 import { listWebhooks } from "./store/webhooks.ts";
@@ -24,9 +23,9 @@ export function createHookdMetrics(store: Store, now: () => number = Date.now) {
     depth.clear();
     oldest.clear();
     for (const w of listWebhooks(store.db)) {
-      const q = queueView(store.sqlite, w);
-      depth.set({ webhook: w.id }, q.queue_depth);
-      oldest.set({ webhook: w.id }, q.oldest_pending ? Math.max(0, (now() - Date.parse(q.oldest_pending)) / 1000) : 0);
+      const q = webhookQueue(store.sqlite, w);
+      depth.set({ webhook: w.id }, q.depth);
+      oldest.set({ webhook: w.id }, q.oldestPendingAt === null ? 0 : Math.max(0, (now() - q.oldestPendingAt) / 1000));
     }
     let size = 0;
     for (const suffix of ["", "-wal"]) {

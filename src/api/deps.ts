@@ -1,7 +1,7 @@
 import type { HookdMetrics } from "../app-metrics.ts";
 import type { Config } from "../config/schema.ts";
 import type { AttemptContext } from "../deliver/attempt.ts";
-import type { SourceStatus } from "./routes/status.ts";
+import type { SourceStatusView } from "../ingest/ingester.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Store } from "../store/db.ts";
 
@@ -18,7 +18,7 @@ export type ApiDeps = {
   /** How test POSTs and validate reach receivers (same as the engine's). */
   attempt: AttemptContext;
   /** Tailed log sources as they are now (empty without [[sources]]). */
-  sourceStatus: () => SourceStatus[];
+  sourceStatus: () => SourceStatusView[];
   /** Aborted when hookd stops, so endless responses (the live tail) end and the server can close. */
   closing: AbortSignal;
   /** Default `host` of events posted without one. */

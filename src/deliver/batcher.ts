@@ -2,7 +2,8 @@ import type { Database } from "bun:sqlite";
 import type { WebhookFilter, WebhookRow } from "../store/schema.ts";
 import { advanceCursor, insertBatchGroup } from "../store/batches.ts";
 import { newId } from "../lib/ids.ts";
-import { encodeBody, formatCarries, type WebhookFormat } from "./formats/index.ts";
+import { encodeBody, formatCarries } from "./formats/index.ts";
+import type { WebhookFormat } from "../webhooks/model.ts";
 import type { EventType } from "../events/schema.ts";
 
 // Cuts a webhook's next batches from the events after its cursor. Events are never copied
@@ -22,7 +23,7 @@ export function batchLimits(
 ): BatchLimits {
   return {
     maxEvents: w.batchMaxEvents ?? d.batch_max_events,
-    maxBytes: Math.floor((w.batchMaxBytes ?? d.batch_max_bytes) / (FORMAT_GROWTH[w.format as WebhookFormat] ?? 1)),
+    maxBytes: Math.floor((w.batchMaxBytes ?? d.batch_max_bytes) / (FORMAT_GROWTH[w.format])),
     maxWaitMs: w.batchMaxWait ?? d.batch_max_wait,
   };
 }
@@ -113,7 +114,7 @@ export function planBatches(
   group: readonly Batchable[] = [w],
   memo?: ScanMemo,
 ): { result: CutResult; memo: ScanMemo; write: () => void } {
-  const format = w.format as WebhookFormat;
+  const format = w.format;
   const matches = compileFilter(w.events, w.filter, format);
   const light = db.query(
     "SELECT seq, type, host, mail_from, rcpt_to, received_at, octet_length(body) AS bytes FROM events WHERE seq > ? ORDER BY seq LIMIT ?",

@@ -5,6 +5,7 @@ import type { Store } from "../store/db.ts";
 import { batchBody, claimBatch, headBatches, pendingBatchCounts, recordAttempt, releaseAllLeases, type AttemptRecord, type ClaimedBatch, type Outcome } from "../store/batches.ts";
 import type { WebhookRow } from "../store/schema.ts";
 import { listWebhooks } from "../store/webhooks.ts";
+import { webhookCanSend } from "../webhooks/model.ts";
 import { batchGroupKey, batchLimits, planBatches, subscriptionKey, type BatchLimits, type ScanMemo } from "./batcher.ts";
 import { attemptDelivery, attemptFailureCode, attemptRetryOutcome, succeeded, type AttemptContext } from "./attempt.ts";
 import { nextRetryDelay, shouldDeadLetter, type RetryOutcome, type RetryPolicy } from "./retry-policy.ts";
@@ -42,11 +43,6 @@ const LOOKAHEAD = 1;
 const MAX_CONCURRENT_ATTEMPTS = 256;
 // Bodies shared by a group of webhooks, kept while their attempts run (a few full batches).
 const BODY_CACHE_BYTES = 32 * 1024 * 1024;
-
-export function webhookCanSend(w: WebhookRow): boolean {
-  if (!w.active) return false;
-  return w.verification === "test_post" || w.verification === "none" || w.verifiedAt !== null;
-}
 
 export function createEngine(deps: EngineDeps): Engine {
   const now = deps.now ?? Date.now;

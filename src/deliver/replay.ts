@@ -5,7 +5,7 @@ import { eventsInRange } from "../store/replay.ts";
 import type { WebhookRow } from "../store/schema.ts";
 import { compileFilter, type BatchLimits } from "./batcher.ts";
 import { BatchBuilder } from "./batch-builder.ts";
-import { encodeBody, type WebhookFormat } from "./formats/index.ts";
+import { encodeBody } from "./formats/index.ts";
 
 const PAGE = 5000;
 
@@ -23,7 +23,7 @@ export function replayEvents(
 ): { batches: number; events: number } {
   // One transaction (one fsync) for the whole replay; the API caps how many events it covers.
   return db.transaction(() => {
-    const format = w.format as WebhookFormat;
+    const format = w.format;
     const encode = (bodies: string[]) => encodeBody(format, bodies);
     const subscribed = compileFilter(w.events, w.filter, format);
     const typeSet = range.types?.length ? new Set(range.types) : null;

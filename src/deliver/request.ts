@@ -1,5 +1,5 @@
 import type { WebhookRow } from "../store/schema.ts";
-import { formatHeaders, type WebhookFormat } from "./formats/index.ts";
+import { formatHeaders } from "./formats/index.ts";
 import { signatureHeaders } from "./sign.ts";
 
 export const USER_AGENT_PREFIX = "hookd/";
@@ -29,7 +29,7 @@ export function requestHeaders(w: Signable, batchId: string, body: Uint8Array, n
     const { username, password } = w.authCredentials;
     headers["authorization"] = "Basic " + Buffer.from(`${username}:${password}`).toString("base64");
   }
-  Object.assign(headers, formatHeaders(w.format as WebhookFormat, { batchId, body, nowMs, signingPrivateKey: w.signingPrivateKey }));
+  Object.assign(headers, formatHeaders(w.format, { batchId, body, nowMs, signingPrivateKey: w.signingPrivateKey }));
   Object.assign(headers, signatureHeaders({ id: batchId, timestampSec: Math.floor(nowMs / 1000), body, secrets: activeSecrets(w, nowMs) }));
   return headers;
 }

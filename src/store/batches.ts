@@ -220,6 +220,19 @@ export function backlog(db: Database, cursorSeq: number, types: readonly string[
   return { events: r.n, oldestReceivedAt: r.oldest };
 }
 
+/** A webhook's queue: batches cut but not delivered, plus events not yet batched. */
+export function webhookQueue(db: Database, w: { id: string; cursorSeq: number; events: readonly string[] }) {
+  const q = queueStats(db, w.id);
+  const b = backlog(db, w.cursorSeq, w.events);
+  const oldest = [q.oldestPendingAt, b.oldestReceivedAt].filter((x): x is number => x !== null);
+  return {
+    depth: q.pendingBatchEvents + b.events,
+    pendingBatches: q.pendingBatches,
+    deadBatches: q.deadBatches,
+    oldestPendingAt: oldest.length ? Math.min(...oldest) : null,
+  };
+}
+
 export function getBatch(db: Database, webhookId: string, batchId: string): (BatchStatusRow & { first_attempt_at: number | null }) | null {
   return db
     .query(

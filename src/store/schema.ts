@@ -1,4 +1,5 @@
 import { blob, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { AUTH_TYPES, VERIFICATIONS, WEBHOOK_FORMATS, type AuthCredentials, type AuthRequestDetails, type WebhookFilter } from "../webhooks/model.ts";
 
 // drizzle's view of the tables created by migrations/. test/store/schema.test.ts checks the
 // two agree column by column, so a migration cannot drift from the code that reads it.
@@ -14,13 +15,7 @@ export const apiKeys = sqliteTable("api_keys", {
   revokedAt: integer("revoked_at"),
 });
 
-export type AuthCredentials = { username: string; password: string };
-export type AuthRequestDetails = { url: string; body: { client_id: string; client_secret: string } };
-export type WebhookFilter = {
-  sender_domains?: string[];
-  rcpt_domains?: string[];
-  hosts?: string[];
-};
+export type { AuthCredentials, AuthRequestDetails, WebhookFilter } from "../webhooks/model.ts";
 
 export const webhooks = sqliteTable("webhooks", {
   id: text("id").primaryKey(),
@@ -28,13 +23,13 @@ export const webhooks = sqliteTable("webhooks", {
   target: text("target").notNull(),
   events: text("events", { mode: "json" }).notNull().$type<string[]>(),
   active: integer("active", { mode: "boolean" }).notNull().default(true),
-  authType: text("auth_type").notNull().default("none"),
+  authType: text("auth_type", { enum: AUTH_TYPES }).notNull().default("none"),
   authToken: text("auth_token"),
   authCredentials: text("auth_credentials", { mode: "json" }).$type<AuthCredentials>(),
   authRequestDetails: text("auth_request_details", { mode: "json" }).$type<AuthRequestDetails>(),
   customHeaders: text("custom_headers", { mode: "json" }).$type<Record<string, string>>(),
-  format: text("format").notNull().default("hookd"),
-  verification: text("verification").notNull().default("test_post"),
+  format: text("format", { enum: WEBHOOK_FORMATS }).notNull().default("hookd"),
+  verification: text("verification", { enum: VERIFICATIONS }).notNull().default("test_post"),
   verificationState: text("verification_state", { mode: "json" }).$type<Record<string, string>>(),
   verifiedAt: integer("verified_at"),
   batchMaxEvents: integer("batch_max_events"),

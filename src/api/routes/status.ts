@@ -6,7 +6,8 @@ import { listWebhooks } from "../../store/webhooks.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import { ErrorEnvelope } from "../errors.ts";
-import { queueView, webhookStatus } from "../webhook-view.ts";
+import { queueView } from "../webhook-view.ts";
+import { webhookStatus } from "../../webhooks/model.ts";
 
 export const SourceStatus = z.object({
   path: z.string(),

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { EVENT_TYPES } from "../../events/schema.ts";
 import { parseDuration, parseSize } from "../../lib/units.ts";
+import { AUTH_TYPES, VERIFICATIONS, WEBHOOK_FORMATS, WEBHOOK_STATUSES } from "../../webhooks/model.ts";
 
 // The webhook resource as the API sees it. SparkPost's field names where SparkPost has one,
 // so SparkPost clients work unchanged. One base; create, update and response derive from it.
@@ -78,9 +79,9 @@ export const WebhookEvents = z
     example: ["delivery", "bounce"],
   });
 
-export const AuthType = z.enum(["none", "token", "basic", "oauth2"]);
-export const WebhookFormat = z.enum(["hookd", "sendgrid", "sparkpost"]);
-export const Verification = z.enum(["test_post", "handshake", "dns_txt", "none"]);
+export const AuthType = z.enum(AUTH_TYPES);
+export const WebhookFormat = z.enum(WEBHOOK_FORMATS);
+export const Verification = z.enum(VERIFICATIONS);
 
 const Domain = z.string().min(1).max(253).regex(/^[A-Za-z0-9.-]+$/, "expected a domain name like example.com");
 
@@ -172,7 +173,7 @@ export const WebhookUpdate = z
   .meta({ id: "WebhookUpdate" });
 export type WebhookUpdate = z.infer<typeof WebhookUpdate>;
 
-export const WebhookStatus = z.enum(["active", "pending_verification", "inactive", "failing"]);
+export const WebhookStatus = z.enum(WEBHOOK_STATUSES);
 
 const Link = z.object({ href: z.string(), rel: z.string(), method: z.array(z.string()) });
 

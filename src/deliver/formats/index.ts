@@ -4,12 +4,11 @@
 import type { z } from "zod";
 import type { ClickEvent, CustomEvent, DeliveryEvent, Event, EventType, SpamComplaintEvent } from "../../events/schema.ts";
 import { TWILIO_SIGNATURE_HEADER, TWILIO_TIMESTAMP_HEADER, twilioSignatureHeaders } from "../ecdsa.ts";
+import type { WebhookFormat } from "../../webhooks/model.ts";
 import { encodeBatch } from "./hookd.ts";
 import { SENDGRID_EVENTS, toSendGrid } from "./sendgrid.ts";
 import { SPARKPOST_EVENTS, toSparkPost } from "./sparkpost.ts";
 
-export const WEBHOOK_FORMATS = ["hookd", "sendgrid", "sparkpost"] as const;
-export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 
 /** Every field any event type may carry, all optional: what the mappers read from. */
 export type EventFields = Partial<

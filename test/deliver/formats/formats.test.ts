@@ -4,7 +4,8 @@ import { EVENT_SCHEMAS, EVENT_TYPES, type Event, type EventType } from "../../..
 import { sampleEvent } from "../../../src/events/samples.ts";
 import { generateSigningKeyPair } from "../../../src/deliver/ecdsa.ts";
 import { encodeBatch } from "../../../src/deliver/formats/hookd.ts";
-import { WEBHOOK_FORMATS, encodeBody, encodeEvents, formatCarries, formatHeaders } from "../../../src/deliver/formats/index.ts";
+import { encodeBody, encodeEvents, formatCarries, formatHeaders } from "../../../src/deliver/formats/index.ts";
+import { WEBHOOK_FORMATS } from "../../../src/webhooks/model.ts";
 import { SENDGRID_FIELDS, toSendGrid } from "../../../src/deliver/formats/sendgrid.ts";
 import { SPARKPOST_FIELDS, toSparkPost } from "../../../src/deliver/formats/sparkpost.ts";
 
