@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
+import type { WebhookRow } from "../../store/schema.ts";
 import { createWebhook, deleteWebhook, getWebhook, listWebhooks, updateWebhook } from "../../webhooks/service.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
@@ -19,7 +20,7 @@ export function webhookRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<AuthEnv>();
   const read = requireScope("webhooks:read");
   const write = requireScope("webhooks:write");
-  const view = (w: Parameters<typeof webhookView>[0], url: string) => webhookView(w, baseUrl(url), deps.store.sqlite);
+  const view = (w: WebhookRow, url: string) => webhookView(w, baseUrl(url), deps.store.sqlite);
 
   // SparkPost clients list at /accounts/current/webhooks too.
   for (const path of ["/webhooks", "/accounts/current/webhooks"]) {
