@@ -8,7 +8,7 @@ import { authenticate, type AuthEnv } from "./auth.ts";
 import { bodyLimit } from "./body-limit.ts";
 import { rateLimit } from "./rate-limit.ts";
 import type { ApiDeps } from "./deps.ts";
-import { ApiError, listedErrors, zodErrors } from "./errors.ts";
+import { ApiError, listedErrors, ServiceError, zodErrors } from "./errors.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { eventStreamRoutes } from "./routes/events-stream.ts";
 import { statusRoutes } from "./routes/status.ts";
@@ -40,7 +40,7 @@ export function createApi(deps: ApiDeps) {
   const app = new OpenAPIHono<AuthEnv>({ strict: false, defaultHook: validationHook });
 
   app.onError((err, c) => {
-    if (err instanceof ApiError) return errorResponse(c, err);
+    if (err instanceof ServiceError) return errorResponse(c, ApiError.from(err));
     if (err instanceof HTTPException) {
       const code =
         err.status === 413 ? "payload_too_large" : err.status === 415 ? "unsupported_media_type" : err.message.includes("JSON") ? "malformed_json" : "invalid_value";

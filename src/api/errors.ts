@@ -1,28 +1,12 @@
 import { z } from "zod";
+import { ERROR_CODES, ServiceError } from "../lib/errors.ts";
 
 // One error envelope for every failure the API reports. The code decides the status, so a
-// handler says what went wrong and never picks a number by hand.
+// handler says what went wrong and never picks a number by hand. The codes and the error
+// class the services throw live in lib/errors.ts; ApiError adds what only HTTP has.
 
-export const ERROR_CODES = [
-  "malformed_json",
-  "unsupported_media_type",
-  "invalid_type",
-  "required",
-  "unknown_field",
-  "invalid_value",
-  "invalid_url",
-  "invalid_format",
-  "too_small",
-  "too_big",
-  "verification_failed",
-  "unauthorized",
-  "forbidden",
-  "not_found",
-  "conflict",
-  "payload_too_large",
-  "rate_limited",
-  "internal_error",
-] as const;
+export { ERROR_CODES, ServiceError };
+
 export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
@@ -55,15 +39,17 @@ export const ErrorItem = z.object({
 export type ErrorItem = z.infer<typeof ErrorItem>;
 export const ErrorEnvelope = z.object({ errors: z.array(ErrorItem) }).meta({ id: "Errors" });
 
-export class ApiError extends Error {
+/** A ServiceError with the response headers it needs (Retry-After); its first code sets the status. */
+export class ApiError extends ServiceError {
   override name = "ApiError";
-  readonly items: ErrorItem[];
   readonly headers: Record<string, string>;
   constructor(items: ErrorItem | ErrorItem[], headers: Record<string, string> = {}) {
-    const list = Array.isArray(items) ? items : [items];
-    super(list.map((i) => i.message).join("; "));
-    this.items = list;
+    super(items);
     this.headers = headers;
+  }
+  /** A service's error as the API renders it: same items, no extra headers. */
+  static from(err: ServiceError): ApiError {
+    return err instanceof ApiError ? err : new ApiError(err.items);
   }
   get status() {
     return STATUS[this.items[0]?.code ?? "internal_error"];

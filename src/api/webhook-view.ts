@@ -1,14 +1,20 @@
 import type { Database } from "bun:sqlite";
-import { webhookQueue } from "../store/batches.ts";
+import { attemptFailureCode, describeAttempt, succeeded, type AttemptResult } from "../deliver/attempt.ts";
+import { webhookQueue, type BatchStatusRow } from "../store/batches.ts";
 import type { WebhookRow } from "../store/schema.ts";
-import { iso } from "./routes/common.ts";
-import { TXT_PREFIX, txtNames } from "../deliver/verify.ts";
-import type { WebhookView } from "./schemas/webhook.ts";
+import { redactedCredentials } from "../webhooks/credentials.ts";
 import { webhookStatus } from "../webhooks/model.ts";
+import { pendingTxtRecord, type PendingVerification } from "../webhooks/verification.ts";
+import { iso } from "./routes/common.ts";
+import type { WebhookCreated, WebhookView } from "./schemas/webhook.ts";
+import type { BatchStatus, ValidateResult } from "./schemas/webhook-actions.ts";
 
-export const REDACTED = "********";
-export const SENSITIVE_HEADER = /auth|token|secret|key|cookie|signature|password/i;
+// The REST API's shapes of a webhook: SparkPost's field names, times as RFC 3339, links
+// from the request's own origin. Which values are secret is the webhooks module's call.
 
+export function baseUrl(url: string): string {
+  return new URL(url).origin;
+}
 
 /** Queue figures for one webhook: batches cut but not delivered, plus events not yet batched. */
 export function queueView(db: Database, w: WebhookRow) {
@@ -22,6 +28,8 @@ export function webhookLinks(baseUrl: string, id: string) {
 
 /** The API's view of a webhook: every credential redacted, times as RFC 3339. */
 export function webhookView(w: WebhookRow, baseUrl: string, db: Database): WebhookView {
+  const shown = redactedCredentials(w);
+  const txt = pendingTxtRecord(w);
   return {
     id: w.id,
     name: w.name,
@@ -30,14 +38,10 @@ export function webhookView(w: WebhookRow, baseUrl: string, db: Database): Webho
     active: w.active,
     status: webhookStatus(w),
     auth_type: w.authType,
-    ...(w.authToken ? { auth_token: REDACTED } : {}),
-    ...(w.authCredentials ? { auth_credentials: { username: w.authCredentials.username, password: REDACTED } } : {}),
-    ...(w.authRequestDetails
-      ? { auth_request_details: { url: w.authRequestDetails.url, body: { client_id: w.authRequestDetails.body.client_id, client_secret: REDACTED } } }
-      : {}),
-    ...(w.customHeaders
-      ? { custom_headers: Object.fromEntries(Object.entries(w.customHeaders).map(([k, v]) => [k, SENSITIVE_HEADER.test(k) ? REDACTED : v])) }
-      : {}),
+    ...(shown.authToken ? { auth_token: shown.authToken } : {}),
+    ...(shown.authCredentials ? { auth_credentials: shown.authCredentials } : {}),
+    ...(shown.authRequestDetails ? { auth_request_details: shown.authRequestDetails } : {}),
+    ...(shown.customHeaders ? { custom_headers: shown.customHeaders } : {}),
     format: w.format,
     verification: w.verification,
     batch_max_events: w.batchMaxEvents,
@@ -50,9 +54,44 @@ export function webhookView(w: WebhookRow, baseUrl: string, db: Database): Webho
     last_failure: iso(w.lastFailureAt),
     last_failure_code: w.lastFailureCode,
     ...queueView(db, w),
-    ...(w.verification === "dns_txt" && w.verifiedAt === null && w.verificationState?.dnsToken
-      ? { dns_txt_record: { names: txtNames(w.target), value: TXT_PREFIX + w.verificationState.dnsToken } }
-      : {}),
+    ...(txt ? { dns_txt_record: txt } : {}),
     links: webhookLinks(baseUrl, w.id),
+  };
+}
+
+/** POST /webhooks' answer: the id, links, the secret (shown only here) and what completes a pending verification. */
+export function createdView(w: WebhookRow, pending: PendingVerification | null, baseUrl: string): WebhookCreated {
+  const verification = pending && {
+    type: pending.type,
+    status: "pending_verification" as const,
+    ...(pending.txtRecord ? { txt_record: pending.txtRecord } : {}),
+  };
+  return { id: w.id, links: webhookLinks(baseUrl, w.id), secret: w.secret, ...(verification ? { verification } : {}) };
+}
+
+/** POST …/validate's answer: what the receiver said, in SparkPost's words. */
+export function validateView(result: AttemptResult): ValidateResult {
+  const response = result.kind === "response" ? result : null;
+  return {
+    msg: succeeded(result) ? "Test POST to webhook succeeded" : `Test POST to webhook failed: ${describeAttempt(result)}`,
+    response: { status: response?.status ?? null, headers: response?.headers ?? {}, body: response?.bodySnippet ?? "" },
+    latency_ms: result.latencyMs,
+    failure_code: attemptFailureCode(result),
+  };
+}
+
+/** One row of GET …/batch-status. */
+export function batchStatusView(r: BatchStatusRow): BatchStatus {
+  return {
+    batch_id: r.id,
+    ts: iso(r.last_attempt_at ?? r.created_at)!,
+    attempts: r.attempts,
+    response_code: r.last_response_code === null ? null : String(r.last_response_code),
+    failure_code: r.last_failure_code,
+    state: r.state as BatchStatus["state"],
+    kind: r.kind as BatchStatus["kind"],
+    events: r.event_count,
+    bytes: r.bytes,
+    next_attempt: r.state === "pending" ? iso(r.next_attempt_at) : null,
   };
 }

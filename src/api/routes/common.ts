@@ -1,12 +1,9 @@
 import { z } from "zod";
 import { EVENT_TYPES } from "../../events/schema.ts";
-import type { WebhookRow } from "../../store/schema.ts";
-import { getWebhook } from "../../store/webhooks.ts";
-import type { ApiDeps } from "../deps.ts";
-import { ApiError, ErrorEnvelope } from "../errors.ts";
+import { ErrorEnvelope } from "../errors.ts";
 
-// Pieces every route module uses: the documented error responses, the {id} parameter, the
-// webhook lookup that 404s, and the results envelope.
+// Pieces every route module uses: the documented error responses, the {id} parameter and
+// the results envelope.
 
 const DESCRIPTIONS = {
   400: "Invalid request",
@@ -32,12 +29,6 @@ export function okResults<T extends z.ZodType>(schema: T, description: string) {
 export const IdParam = z.object({
   id: z.string().min(1).max(64).meta({ param: { name: "id", in: "path" }, example: "01jdq3zk8x4y0v9d7n2m5r6t8w" }),
 });
-
-export function mustGetWebhook(deps: ApiDeps, id: string): WebhookRow {
-  const w = getWebhook(deps.store.db, id);
-  if (!w) throw new ApiError({ message: `no webhook with id "${id}"`, field: "id", code: "not_found" });
-  return w;
-}
 
 export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

@@ -4,7 +4,8 @@ import { attemptsOf, deliveredPerMinute, getBatch } from "../../store/batches.ts
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import { ApiError } from "../errors.ts";
-import { errorResponses, iso, mustGetWebhook } from "./common.ts";
+import { getWebhook } from "../../webhooks/service.ts";
+import { errorResponses, iso } from "./common.ts";
 
 // Read-only views the admin page needs beyond SparkPost's API: one batch with its attempts,
 // and a webhook's delivery rate per minute.
@@ -32,7 +33,6 @@ const BatchDetail = z.object({
 export function webhookInsightRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<AuthEnv>();
   const db = deps.store.sqlite;
-  const mustGet = (id: string) => mustGetWebhook(deps, id);
   const errors = errorResponses(400, 401, 403, 404);
 
   app.openapi(
@@ -52,7 +52,7 @@ export function webhookInsightRoutes(deps: ApiDeps) {
     }),
     (c) => {
       const { id, batch_id } = c.req.valid("param");
-      const w = mustGet(id);
+      const w = getWebhook(deps, id);
       const b = getBatch(db, w.id, batch_id);
       if (!b) throw new ApiError({ message: `webhook ${id} has no batch "${batch_id}"`, field: "batch_id", code: "not_found" });
       return c.json(
@@ -101,7 +101,7 @@ export function webhookInsightRoutes(deps: ApiDeps) {
       },
     }),
     (c) => {
-      const w = mustGet(c.req.valid("param").id);
+      const w = getWebhook(deps, c.req.valid("param").id);
       return c.json({ results: { delivered_per_minute: deliveredPerMinute(db, w.id, deps.now(), c.req.valid("query").minutes) } }, 200);
     },
   );

@@ -1,10 +1,9 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import { dnsTxtPublished, handshakeMatches } from "../../deliver/verify.ts";
-import { getWebhook, updateWebhook } from "../../store/webhooks.ts";
+import { completeVerification } from "../../webhooks/verification.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
-import { ApiError, ErrorEnvelope } from "../errors.ts";
+import { ErrorEnvelope } from "../errors.ts";
 
 const VerifyBody = z
   .strictObject({
@@ -33,28 +32,7 @@ export function webhookVerifyRoutes(deps: ApiDeps) {
       },
     }),
     async (c) => {
-      const body = c.req.valid("json");
-      const w = getWebhook(deps.store.db, body.id);
-      if (!w) throw new ApiError({ message: `no webhook with id "${body.id}"`, field: "id", code: "not_found" });
-      if (w.verifiedAt !== null || w.verification === "test_post" || w.verification === "none") {
-        throw new ApiError({ message: `webhook ${w.id} is not waiting for verification`, field: "id", code: "conflict" });
-      }
-      const state = w.verificationState ?? {};
-      if (w.verification === "handshake") {
-        if (!body.callbackKey || !body.secretToken) {
-          throw new ApiError({ message: "callbackKey and secretToken are required for a handshake", field: body.callbackKey ? "secretToken" : "callbackKey", code: "required" });
-        }
-        if (!handshakeMatches(state, { callbackKey: body.callbackKey, secretToken: body.secretToken })) {
-          deps.log.warn("handshake verification refused: values do not match", { webhook_id: w.id });
-          throw new ApiError({ message: "callbackKey or secretToken does not match what hookd sent", code: "verification_failed" });
-        }
-      } else if (!state.dnsToken || !(await dnsTxtPublished(w.target, state.dnsToken, deps.config.verification.dns_servers))) {
-        throw new ApiError({ message: "the TXT record hookd-verification=… is not published on the target's domain yet", field: "target", code: "verification_failed" });
-      }
-      const now = deps.now();
-      updateWebhook(deps.store.db, w.id, { verifiedAt: now, verificationState: null, updatedAt: now });
-      deps.log.info("webhook verified", { webhook_id: w.id, verification: w.verification });
-      deps.notifyEvents();
+      const w = await completeVerification(deps, c.req.valid("json"));
       return c.json({ results: { id: w.id, status: "active" as const } }, 200);
     },
   );

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { EVENT_TYPES } from "../../events/schema.ts";
 import { parseDuration, parseSize } from "../../lib/units.ts";
+import { SPARKPOST_EVENT_ALIASES } from "../../webhooks/fields.ts";
 import { AUTH_TYPES, VERIFICATIONS, WEBHOOK_FORMATS, WEBHOOK_STATUSES } from "../../webhooks/model.ts";
 
 // The webhook resource as the API sees it. SparkPost's field names where SparkPost has one,
@@ -54,22 +55,6 @@ const SizeBytes = z
     return n;
   });
 
-// SparkPost's names for kinds of events hookd has under another name, so a webhook config
-// copied from SparkPost works: they subscribe to the hookd type they map to.
-export const SPARKPOST_EVENT_ALIASES = {
-  initial_open: "open",
-  amp_open: "open",
-  amp_initial_open: "open",
-  amp_click: "click",
-  link_unsubscribe: "list_unsubscribe",
-  out_of_band: "bounce",
-} as const;
-
-export function canonicalEventTypes(events: readonly string[]): string[] {
-  const mapped: string[] = events.map((e) => SPARKPOST_EVENT_ALIASES[e as keyof typeof SPARKPOST_EVENT_ALIASES] ?? e);
-  return mapped.includes("*") ? ["*"] : [...new Set(mapped)];
-}
-
 export const WebhookEvents = z
   .array(z.enum([...EVENT_TYPES, "*", ...(Object.keys(SPARKPOST_EVENT_ALIASES) as (keyof typeof SPARKPOST_EVENT_ALIASES)[])]))
   .min(1, "expected at least one event type (or \"*\")")
@@ -118,24 +103,6 @@ const writable = {
   batch_max_wait: DurationMs.meta({ description: 'Longest wait before a partial batch is sent, e.g. "1s".' }),
   filter: WebhookFilter,
 };
-
-type AuthFields = { auth_type?: string; auth_token?: unknown; auth_credentials?: unknown; auth_request_details?: unknown };
-
-// auth_type names which credential field must be present; checked on the merged webhook so
-// a PATCH that only changes auth_type is judged with the stored credentials.
-export function authIssues(w: AuthFields): { field: string; message: string }[] {
-  const need: Record<string, keyof AuthFields | undefined> = {
-    none: undefined,
-    token: "auth_token",
-    basic: "auth_credentials",
-    oauth2: "auth_request_details",
-  };
-  const field = need[w.auth_type ?? "none"];
-  if (field && (w[field] === undefined || w[field] === null)) {
-    return [{ field, message: `${field} is required when auth_type is "${w.auth_type}"` }];
-  }
-  return [];
-}
 
 export const WebhookCreate = z
   .strictObject({
@@ -232,3 +199,4 @@ export const WebhookCreated = z
       .meta({ description: "For handshake and dns_txt: what completes the verification (the TXT record to publish)." }),
   })
   .meta({ id: "WebhookCreated" });
+export type WebhookCreated = z.infer<typeof WebhookCreated>;

@@ -1,0 +1,62 @@
+import type { AttemptResult } from "../deliver/attempt.ts";
+import { batchLimits } from "../deliver/batcher.ts";
+import { replayEvents } from "../deliver/replay.ts";
+import { sendNow } from "../deliver/send-now.ts";
+import { sampleEvent } from "../events/samples.ts";
+import type { EventType } from "../events/schema.ts";
+import { ServiceError } from "../lib/errors.ts";
+import { requeueDead } from "../store/batches.ts";
+import { countEventsInRange } from "../store/replay.ts";
+import { requireWebhook, type WebhookDeps } from "./context.ts";
+
+// What an operator does to a webhook's deliveries besides editing it: send to it now, push
+// its dead letters again, replay history.
+
+// A replay runs while the store is locked for it: bound it, and let large ones be split.
+export const MAX_REPLAY_EVENTS = 1_000_000;
+const MAX_SAMPLE_TYPES = 5;
+
+/**
+ * One signed POST now, outside the queue: the given message as it is (SparkPost's
+ * validate), or samples of the first types the webhook subscribes to.
+ */
+export async function sendTest(deps: WebhookDeps, id: string, opts: { message?: unknown } = {}): Promise<AttemptResult> {
+  const w = requireWebhook(deps, id);
+  const now = deps.now();
+  const host = deps.hostname;
+  const samples = w.events.includes("*")
+    ? [sampleEvent("delivery", { host, now })]
+    : w.events.slice(0, MAX_SAMPLE_TYPES).map((t, i) => sampleEvent(t as EventType, { host, now, index: i }));
+  const { result } = await sendNow(deps.attempt, w, opts.message !== undefined ? { raw: opts.message } : { events: samples }, now);
+  return result;
+}
+
+/** Queues the webhook's dead-lettered batches (all, or those named) again, now; how many. */
+export function retryDead(deps: WebhookDeps, id: string, batchIds?: readonly string[]): number {
+  const w = requireWebhook(deps, id);
+  const requeued = requeueDead(deps.store.sqlite, w.id, deps.now(), batchIds);
+  if (requeued) deps.log.info("dead-lettered batches requeued", { webhook_id: w.id, batches: requeued });
+  deps.notifyEvents();
+  return requeued;
+}
+
+/** Stored events with since ≤ timestamp < until (default: now), optionally only some types. */
+export type ReplayInput = { since: number; until?: number | undefined; types?: readonly string[] | undefined };
+
+/** Queues stored events of a time range again as new batches (events keep their event_id). */
+export function replay(deps: WebhookDeps, id: string, input: ReplayInput): { batches: number; events: number } {
+  const w = requireWebhook(deps, id);
+  const now = deps.now();
+  const since = input.since;
+  const until = input.until ?? now + 1;
+  if (until <= since) throw new ServiceError({ message: "until: must be after since", field: "until", code: "invalid_value" });
+  const db = deps.store.sqlite;
+  const inRange = countEventsInRange(db, since, until);
+  if (inRange > MAX_REPLAY_EVENTS) {
+    throw new ServiceError({ message: `the range holds ${inRange} events; replay at most ${MAX_REPLAY_EVENTS} at a time (narrow since/until)`, field: "until", code: "too_big" });
+  }
+  const r = replayEvents(db, w, { since, until, types: input.types }, batchLimits(w, deps.config.delivery), now);
+  deps.log.info("replay queued", { webhook_id: w.id, since: new Date(since).toISOString(), until: new Date(until).toISOString(), batches: r.batches, events: r.events });
+  deps.notifyEvents();
+  return r;
+}

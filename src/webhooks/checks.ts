@@ -1,0 +1,51 @@
+import { privateTargetReason } from "../deliver/target-guard.ts";
+import { ServiceError, type ErrorItem } from "../lib/errors.ts";
+import type { WebhookRow } from "../store/schema.ts";
+
+// What a webhook must be, judged on the whole of it (the stored row with a change applied),
+// so a change of one field is judged with the others it depends on.
+
+type Checked = Pick<WebhookRow, "target" | "events" | "format" | "authType" | "authToken" | "authCredentials" | "authRequestDetails">;
+
+// auth_type names the credential field that must be present; a PATCH that only changes
+// auth_type is judged with the stored credentials.
+const NEEDS = {
+  none: null,
+  token: ["auth_token", "authToken"],
+  basic: ["auth_credentials", "authCredentials"],
+  oauth2: ["auth_request_details", "authRequestDetails"],
+} as const;
+
+export function authIssues(w: Pick<Checked, "authType" | "authToken" | "authCredentials" | "authRequestDetails">): ErrorItem[] {
+  const need = NEEDS[w.authType];
+  if (!need || (w[need[1]] !== undefined && w[need[1]] !== null)) return [];
+  return [{ field: need[0], message: `${need[0]} is required when auth_type is "${w.authType}"`, code: "required" }];
+}
+
+/** SendGrid and SparkPost have no custom events; subscribing to them explicitly would be a silent no-op. */
+function formatIssues(w: Pick<Checked, "format" | "events">): ErrorItem[] {
+  if (w.format === "hookd" || !w.events.includes("custom")) return [];
+  return [{ message: `events: format "${w.format}" has no custom events; use format "hookd" for them`, field: "events", code: "invalid_value" }];
+}
+
+/** With allow_private_targets = false, no URL hookd will POST to may point inside. */
+async function targetIssues(w: Pick<Checked, "target" | "authRequestDetails">, allowPrivateTargets: boolean): Promise<ErrorItem[]> {
+  if (allowPrivateTargets) return [];
+  const urls: [string, string | undefined][] = [
+    ["target", w.target],
+    ["auth_request_details.url", w.authRequestDetails?.url],
+  ];
+  for (const [field, url] of urls) {
+    const reason = url ? await privateTargetReason(url) : null;
+    if (reason) return [{ message: `${field}: ${reason}`, field, code: "invalid_url" }];
+  }
+  return [];
+}
+
+/** Throws the first kind of problem found: credentials for the auth type, then format, then targets. */
+export async function checkWebhook(w: Checked, allowPrivateTargets: boolean): Promise<void> {
+  const sync = [authIssues(w), formatIssues(w)].find((issues) => issues.length);
+  if (sync) throw new ServiceError(sync);
+  const targets = await targetIssues(w, allowPrivateTargets);
+  if (targets.length) throw new ServiceError(targets);
+}

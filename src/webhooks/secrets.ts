@@ -1,0 +1,44 @@
+import { generateSigningKeyPair } from "../deliver/ecdsa.ts";
+import { generateSecret } from "../deliver/sign.ts";
+import type { WebhookRow } from "../store/schema.ts";
+import { updateWebhook } from "../store/webhooks.ts";
+import { requireWebhook, type WebhookDeps } from "./context.ts";
+
+// A webhook's own keys: the whsec_ secret that signs every request (Standard Webhooks) and
+// the ECDSA pair of the sendgrid format's signature.
+
+/** How long the old secret keeps signing beside the new one, so receivers can switch. */
+export const ROTATION_OVERLAP_MS = 24 * 3_600_000;
+
+function signingKeys(): { signingPrivateKey: string; signingPublicKey: string } {
+  const pair = generateSigningKeyPair();
+  return { signingPrivateKey: pair.privateKeyPkcs8B64, signingPublicKey: pair.publicKeySpkiB64 };
+}
+
+/**
+ * A new webhook's keys. Every webhook gets its ECDSA pair, so switching to the sendgrid
+ * format later just works.
+ */
+export function newWebhookKeys(): Pick<WebhookRow, "secret" | "previousSecret" | "previousSecretUntil" | "signingPrivateKey" | "signingPublicKey"> {
+  return { secret: generateSecret(), previousSecret: null, previousSecretUntil: null, ...signingKeys() };
+}
+
+/** A new signing secret; the current one keeps signing alongside it for ROTATION_OVERLAP_MS. */
+export function rotateSecret(deps: WebhookDeps, id: string): { secret: string; previousSecretUntil: number } {
+  const w = requireWebhook(deps, id);
+  const now = deps.now();
+  const until = now + ROTATION_OVERLAP_MS;
+  const secret = generateSecret();
+  updateWebhook(deps.store.db, w.id, { secret, previousSecret: w.secret, previousSecretUntil: until, updatedAt: now });
+  deps.log.info("signing secret rotated", { webhook_id: w.id, previous_valid_until: new Date(until).toISOString() });
+  return { secret, previousSecretUntil: until };
+}
+
+/** The ECDSA public key (base64 DER SPKI); webhooks from before keys were made at create get theirs on first ask. */
+export function signingPublicKey(deps: WebhookDeps, id: string): string {
+  const w = requireWebhook(deps, id);
+  if (w.signingPublicKey && w.signingPrivateKey) return w.signingPublicKey;
+  const keys = signingKeys();
+  updateWebhook(deps.store.db, w.id, keys);
+  return keys.signingPublicKey;
+}

@@ -1,0 +1,75 @@
+import { ulid } from "ulid";
+import { maxEventSeq } from "../store/events.ts";
+import type { WebhookRow } from "../store/schema.ts";
+import * as rows from "../store/webhooks.ts";
+import { checkWebhook } from "./checks.ts";
+import { requireWebhook, webhookNotFound, type WebhookDeps } from "./context.ts";
+import { keepRedacted, requireFreshCredentials } from "./credentials.ts";
+import { newColumns, toColumns, type WebhookCreateInput, type WebhookUpdateInput } from "./fields.ts";
+import { newWebhookKeys } from "./secrets.ts";
+import { beginVerification, type PendingVerification } from "./verification.ts";
+
+// A webhook's life: create, change, delete. Every caller (the REST API, SendGrid's API)
+// comes through here with input its own schema has validated; what a webhook must be is
+// decided here and nowhere else. Failures are ServiceErrors naming the field.
+
+export { requireWebhook as getWebhook } from "./context.ts";
+
+/** Newest first. */
+export function listWebhooks(deps: Pick<WebhookDeps, "store">): WebhookRow[] {
+  return rows.listWebhooks(deps.store.db);
+}
+
+export type CreatedWebhook = { webhook: WebhookRow; pending: PendingVerification | null };
+
+/**
+ * Checks, verifies (test_post: the target must take a signed sample now, or nothing is
+ * stored) and stores a new webhook. It receives events from now on: its cursor starts at
+ * the newest stored event. `webhook.secret` is the only time the caller sees the secret.
+ */
+export async function createWebhook(deps: WebhookDeps, input: WebhookCreateInput): Promise<CreatedWebhook> {
+  const now = deps.now();
+  const candidate = {
+    ...newColumns(input),
+    id: ulid(now).toLowerCase(),
+    ...newWebhookKeys(),
+    cursorSeq: maxEventSeq(deps.store.sqlite),
+    createdAt: now,
+    updatedAt: now,
+  };
+  await checkWebhook(candidate, deps.config.security.allow_private_targets);
+  const { patch, pending } = await beginVerification(deps, candidate);
+  const webhook = rows.insertWebhook(deps.store.db, { ...candidate, ...patch });
+  deps.notifyEvents();
+  // The origin only: a target URL may carry credentials in its userinfo or query.
+  deps.log.info("webhook created", { webhook_id: webhook.id, target: new URL(webhook.target).origin, events: webhook.events, verification: webhook.verification });
+  return { webhook, pending };
+}
+
+/**
+ * Changes the fields given. Credentials sent back REDACTED stay as stored; moving the
+ * target to another origin needs them again; a new target or way of verifying must prove
+ * itself again (test_post: before anything is stored).
+ */
+export async function updateWebhook(deps: WebhookDeps, id: string, input: WebhookUpdateInput): Promise<WebhookRow> {
+  const current = requireWebhook(deps, id);
+  const sent = toColumns(input);
+  requireFreshCredentials(sent, current);
+  const patch = keepRedacted(sent, current);
+  const merged: WebhookRow = { ...current, ...patch };
+  await checkWebhook(merged, deps.config.security.allow_private_targets);
+  const targetChanged = patch.target !== undefined && patch.target !== current.target;
+  const verificationChanged = patch.verification !== undefined && patch.verification !== current.verification;
+  if (targetChanged || verificationChanged) Object.assign(patch, (await beginVerification(deps, merged)).patch);
+  const saved = rows.updateWebhook(deps.store.db, id, { ...patch, updatedAt: deps.now() });
+  if (!saved) throw webhookNotFound(id);
+  deps.notifyEvents();
+  deps.log.info("webhook updated", { webhook_id: id, fields: Object.keys(input) });
+  return saved;
+}
+
+/** Deletes the webhook; its batches and attempts go with it. */
+export function deleteWebhook(deps: Pick<WebhookDeps, "store" | "log">, id: string): void {
+  if (!rows.deleteWebhook(deps.store.db, id)) throw webhookNotFound(id);
+  deps.log.info("webhook deleted", { webhook_id: id });
+}
