@@ -58,8 +58,8 @@ export function setTitle(text) {
   document.title = `${text} · hookd`;
 }
 
-/** The view's <h1>, focusable so navigation can move focus to it; also the tab's title. */
-export function heading(/** @type {string} */ text) {
+/** The view's <h1>, focusable so navigation can move focus to it; also the tab's title. @param {string} text */
+export function heading(text) {
   setTitle(text);
   return h("h1", { tabindex: "-1" }, text);
 }
