@@ -1,11 +1,7 @@
-// The admin page's assets are imported as text (`with { type: "text" }`) so that
-// `bun build --compile` embeds them in the binary; these tell tsc what such an import is.
-declare module "*.css" {
-  const text: string;
-  export default text;
-}
-// public/admin.js is browser code, not part of the TypeScript program; only its text is used.
-declare module "*/public/admin.js" {
+// The admin page's files are imported as text (`with { type: "text" }`, see files.ts) so that
+// `bun build --compile` embeds them in the binary; this tells tsc what such an import is.
+// public/ is browser code, checked on its own (tsconfig.public.json), not part of this program.
+declare module "../../public/*" {
   const text: string;
   export default text;
 }

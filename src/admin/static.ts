@@ -1,15 +1,27 @@
 import { Hono, type Context } from "hono";
-import indexHtml from "../../public/index.html" with { type: "text" };
-import adminJs from "../../public/admin.js" with { type: "text" };
-import adminCss from "../../public/admin.css" with { type: "text" };
+import { PAGE_FILES } from "./files.ts";
 
-// The admin page: three files from public/, embedded in the binary, served from memory.
+// The admin page: the files listed in files.ts, embedded in the binary, served from memory.
 // No build step and nothing from a CDN: hookd runs on mail hosts that are often offline.
 
 type Asset = { body: string; type: string; etag: string };
 
-function asset(body: string, type: string): Asset {
-  return { body, type, etag: `"${Bun.hash(body).toString(36)}"` };
+const TYPES: Record<string, string> = {
+  html: "text/html; charset=utf-8",
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+};
+
+/** The Content-Type of a page file by its URL path; "/" is the page itself. */
+export function contentType(path: string): string {
+  const ext = path === "/" ? "html" : (/\.([a-z0-9]+)$/.exec(path)?.[1] ?? "");
+  const type = TYPES[ext];
+  if (!type) throw new Error(`admin page file ${path}: no content type for ".${ext}"; add one to TYPES in src/admin/static.ts`);
+  return type;
+}
+
+function asset(path: string, body: string): Asset {
+  return { body, type: contentType(path), etag: `"${Bun.hash(body).toString(36)}"` };
 }
 
 // The page only talks to its own origin; data from mail logs is rendered as text, never HTML.
@@ -37,15 +49,12 @@ function serve(c: Context, a: Asset) {
   return c.body(a.body, 200, { "Content-Type": a.type });
 }
 
-/** GET / (the page), /admin.js and /admin.css. Mount with `app.route("/", adminRoutes())`. */
+/** GET / (the page) and each of its files at its path; any other path is not the page's. Mount with `app.route("/", adminRoutes())`. */
 export function adminRoutes(): Hono {
-  // The .html typing says HTMLBundle; imported as text it is the file's contents.
-  const page = asset(indexHtml as unknown as string, "text/html; charset=utf-8");
-  const js = asset(adminJs, "text/javascript; charset=utf-8");
-  const css = asset(adminCss, "text/css; charset=utf-8");
   const app = new Hono();
-  app.get("/", (c) => serve(c, page));
-  app.get("/admin.js", (c) => serve(c, js));
-  app.get("/admin.css", (c) => serve(c, css));
+  for (const [path, body] of Object.entries(PAGE_FILES)) {
+    const a = asset(path, body);
+    app.get(path, (c) => serve(c, a));
+  }
   return app;
 }

@@ -5,23 +5,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "./browser.ts";
 import { startAdminStack, type AdminStack } from "./stack.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-// Without the background-networking flags Chromium keeps dialling Google, which this
-// closed network refuses. playwright-core gives every launch a new empty profile itself
-// (it rejects --user-data-dir in launch()).
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const SHOTS = path.resolve(import.meta.dir, "../../test-artifacts/screenshots");
 const DESKTOP = { width: 1280, height: 860 };
 const PHONE = { width: 375, height: 812 };
@@ -47,11 +34,8 @@ async function postEvents(events: Record<string, unknown>[]): Promise<string[]> 
 const bodiesWith = (id: string) => stack.receiver.requests.filter((r) => r.body.includes(id));
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: the admin page's browser tests need Debian's chromium; run .ci/install-browser.sh`);
-  }
   fs.mkdirSync(SHOTS, { recursive: true });
-  [stack, browser] = await Promise.all([startAdminStack({ retryForMs: 1000 }), chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 30_000 })]);
+  [stack, browser] = await Promise.all([startAdminStack({ retryForMs: 1000 }), launchChromium()]);
   page = await browser.newPage({ viewport: DESKTOP });
   page.setDefaultTimeout(10_000);
   page.on("pageerror", (err) => pageErrors.push(err.message));

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { Database } from "bun:sqlite";
+import { PAGE_FILES } from "../../src/admin/files.ts";
 import { BUN, REPO_ROOT, childEnv, tempDir, within } from "../helpers/hookd.ts";
 
 // The product is one executable: build it with `npm run build`'s own command and smoke-test it
@@ -50,8 +51,13 @@ describe("dist/hookd, the single executable", () => {
       const page = await fetch(`${url}/`);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain("hookd");
-      const js = await fetch(`${url}/admin.js`);
-      expect(js.status).toBe(200);
+      // Every file of the admin page is embedded: the module graph loads from the binary alone.
+      for (const [file, text] of Object.entries(PAGE_FILES)) {
+        const res = await fetch(`${url}${file}`);
+        expect(res.status, file).toBe(200);
+        if (file.endsWith(".js")) expect(res.headers.get("content-type"), file).toBe("text/javascript; charset=utf-8");
+        expect(await res.text(), file).toBe(text);
+      }
       expect((await fetch(`${url}/docs`)).status).toBe(200);
       expect(((await (await fetch(`${url}/api/v1/openapi.json`)).json()) as { openapi: string }).openapi).toBe("3.1.0");
       // The store was created next to where it was started, as the defaults say.

@@ -1,0 +1,118 @@
+// The JSON the REST API answers, as the admin page reads it. The API's zod schemas (src/api/)
+// are the truth and /api/v1/openapi.json shows them; these name the fields the page uses.
+// Types only: the browser never loads this file.
+
+export type ErrorItem = { message: string; code?: string; field?: string };
+
+export type WebhookStatus = "active" | "pending_verification" | "inactive" | "failing";
+
+export type Webhook = {
+  id: string;
+  name: string;
+  target: string;
+  events: string[];
+  active: boolean;
+  status: WebhookStatus;
+  auth_type: string;
+  auth_credentials?: { username: string; password: string };
+  auth_request_details?: { url: string; body: { client_id: string; client_secret: string } };
+  custom_headers?: Record<string, string>;
+  format: string;
+  verification: string;
+  batch_max_events: number | null;
+  batch_max_wait: number | null;
+  filter: WebhookFilter | null;
+  last_successful: string | null;
+  last_failure: string | null;
+  last_failure_code: string | null;
+  queue_depth: number;
+  pending_batches: number;
+  dead_batches: number;
+  oldest_pending: string | null;
+};
+
+export type WebhookFilter = { sender_domains?: string[]; rcpt_domains?: string[]; hosts?: string[] };
+
+/** What the create and edit forms send: WebhookCreate, or a WebhookUpdate of the changes. */
+export type WebhookBody = Record<string, unknown>;
+
+export type BatchState = "pending" | "delivered" | "dead";
+
+export type BatchStatus = {
+  batch_id: string;
+  ts: string;
+  attempts: number;
+  /** HTTP status of the last attempt, as SparkPost gives it (a string). */
+  response_code: string | null;
+  failure_code: string | null;
+  state: BatchState;
+  kind: "live" | "replay";
+  events: number;
+  next_attempt: string | null;
+};
+
+export type Attempt = {
+  attempt: number;
+  ts: string;
+  latency_ms: number | null;
+  response_code: number | null;
+  failure_code: string | null;
+  response: string | null;
+};
+
+export type BatchDetail = { batch_id: string; attempts: Attempt[] };
+
+export type ValidateResult = {
+  msg: string;
+  response: { status: number | null; body: string };
+  latency_ms: number;
+  failure_code: string | null;
+};
+
+export type SourceStatus = {
+  path: string;
+  format: string;
+  status: string;
+  offset: number;
+  size: number;
+  lag_bytes: number;
+  lines_per_second: number;
+  lines_read: number;
+  lines_not_understood: number;
+  recent_not_understood: string[];
+};
+
+export type QueueStatus = {
+  id: string;
+  name: string;
+  status: string;
+  queue_depth: number;
+  oldest_pending: string | null;
+  dead_batches: number;
+};
+
+export type Status = {
+  version: string;
+  uptime_s: number;
+  sources: SourceStatus[];
+  events_per_minute: number[];
+  webhooks: QueueStatus[];
+};
+
+/** A stored event: these fields, and whatever else its type carries. */
+export type MailEvent = {
+  event_id: string;
+  type: string;
+  timestamp: string;
+  custom_type?: string;
+  rcpt_to?: string;
+  message_id?: string;
+  [field: string]: unknown;
+};
+
+export type EventPage = { results: MailEvent[]; next_cursor: string | null };
+
+export type EventQuery = { type?: string; rcpt_to?: string; message_id?: string; since?: string | undefined; until?: string | undefined };
+
+/** The enums the webhook form offers, read from the OpenAPI document. */
+export type FormSchema = { eventTypes: string[]; authTypes: string[]; formats: string[]; verifications: string[] };
