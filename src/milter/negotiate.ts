@@ -13,8 +13,13 @@
 //   Postfix otherwise drop one space), so the header block can be rebuilt byte for byte.
 // - the largest body chunk size offered (MDS_1M, MDS_256K; otherwise 65535). Postfix
 //   offers neither and sends 65535-byte chunks.
-// - macros: `i` (the queue id) at DATA and at end of message. Postfix sends the macros of
-//   a stage even when the stage itself is left out, and assigns the queue id by DATA.
+// - macros: `i` (the queue id) at every message stage — MAIL, RCPT, DATA, EOH, end of
+//   message — and nothing else there. Observed with Postfix 3.7: local submission
+//   (non_smtpd_milters) has `i` from MAIL on; smtpd only from the second RCPT (its queue
+//   file is created after the first recipient is accepted), and always at DATA (whose
+//   macros come even though the DATA stage is left out), EOH, each header, each body chunk
+//   and end of message. A list asked for replaces Postfix's milter_*_macros for that stage;
+//   an empty list cannot be asked for (Postfix then falls back to main.cf's list).
 import {
   Action,
   DataSize,
@@ -63,7 +68,13 @@ const NO_REPLY_FLAGS: [number, CmdCode][] = [
 
 const WANTED_NO_REPLY = Proto.NR_MAIL | Proto.NR_RCPT | Proto.NR_HDR | Proto.NR_EOH | Proto.NR_BODY;
 
-export const WANTED_MACROS: MacroLists = { [MacroStage.DATA]: ["i"], [MacroStage.EOM]: ["i"] };
+export const WANTED_MACROS: MacroLists = {
+  [MacroStage.ENVFROM]: ["i"],
+  [MacroStage.ENVRCPT]: ["i"],
+  [MacroStage.DATA]: ["i"],
+  [MacroStage.EOM]: ["i"],
+  [MacroStage.EOH]: ["i"],
+};
 
 export function negotiate(offer: Offer, macros: MacroLists = WANTED_MACROS): Negotiated {
   if (offer.version < MILTER_VERSION_MIN) {
