@@ -1,4 +1,5 @@
 // `[milter] listen`: "127.0.0.1:8891", "[::1]:8891" or "unix:/run/hookd/milter.sock" (pure).
+import { isIP } from "node:net";
 
 export type ListenAddress = { kind: "tcp"; host: string; port: number } | { kind: "unix"; path: string };
 
@@ -9,7 +10,6 @@ export class ListenParseError extends Error {
 /** Longest unix socket path Linux takes (sun_path is 108 bytes with its NUL). */
 const MAX_UNIX_PATH = 107;
 
-const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 export function parseListen(text: string): ListenAddress {
@@ -28,15 +28,16 @@ export function parseListen(text: string): ListenAddress {
   if (/^(inet6?|local):/.test(s)) {
     throw new ListenParseError(`milter listen "${text}": write it without Postfix's "${s.split(":")[0]}:" prefix; ${expected}`);
   }
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(s);
+  const m = /^(?:\[([^\]]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(s);
   if (!m) throw new ListenParseError(`milter listen "${text}": ${expected}`);
   const port = Number(m[3]);
   if (port > 65535) throw new ListenParseError(`milter listen "${text}": port ${port} is over 65535`);
   const host = m[1] ?? m[2]!;
-  if (m[1] === undefined && !IPV4.test(host) && (/^[\d.]+$/.test(host) || !HOSTNAME.test(host))) {
+  if (m[1] !== undefined) {
+    if (isIP(host) !== 6) throw new ListenParseError(`milter listen "${text}": brackets are for IPv6 addresses, "${host}" is not one`);
+  } else if (isIP(host) !== 4 && (/^[\d.]+$/.test(host) || !HOSTNAME.test(host))) {
     throw new ListenParseError(`milter listen "${text}": "${host}" is not an IPv4 address or a host name`);
   }
-  if (m[1] !== undefined && !host.includes(":")) throw new ListenParseError(`milter listen "${text}": brackets are for IPv6 addresses`);
   return { kind: "tcp", host, port };
 }
 
