@@ -25,7 +25,7 @@ const NEW_BODY = "<p>rewritten by hookd</p>\r\n";
 /** n lines of 100 bytes (within SMTP's 998-byte line limit, so Postfix relays them as they are). */
 const bigBody = (lines: number) => ("B".repeat(98) + "\r\n").repeat(lines);
 
-function handler(m: MilterMessage): MilterEdits | null {
+function handler(m: MilterMessage): Promise<MilterEdits | null> | MilterEdits | null {
   const id = m.headers.find((h) => h.name.toLowerCase() === "message-id")?.value.trim() ?? "";
   seen.set(id, m);
   if (m.headers.some((h) => h.name === "X-Test-Hang")) {
