@@ -160,6 +160,7 @@ export class PacketReader {
     const packets: RawPacket[] = [];
     if (this.failed) return { packets, error: this.failed };
     if (chunk.length > 0) {
+      // Kept, not copied: socket reads are fresh buffers that nobody writes to again.
       this.chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
       this.buffered += chunk.length;
     }

@@ -2,7 +2,7 @@
 // instance on 127.0.0.1, nothing leaves the machine): smtpd_milters and non_smtpd_milters
 // point at a milter server whose handler removes X-Hookd-Track, adds a header and replaces
 // the body. What reaches the SMTP sink must be the rewritten message, and the queue id the
-// handler saw must be the one in Postfix's log. With the milter gone, mail still flows
+// handler saw must be the one in Postfix's log; the envelope sender is changed (VERP). With the milter gone, mail still flows
 // unchanged (milter_default_action = accept).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startPostfix, type PostfixHarness } from "../mta/postfix.ts";
@@ -34,7 +34,9 @@ function handler(m: MilterMessage): Promise<MilterEdits | null> | MilterEdits | 
   }
   if (!m.headers.some((h) => h.name === "X-Hookd-Track")) return null;
   const big = m.headers.find((h) => h.name === "X-Test-Big-Body");
+  const verp = m.headers.find((h) => h.name === "X-Test-Verp");
   return {
+    ...(verp ? { mailFrom: verp.value.trim() } : {}),
     headers: [
       { op: "delete", name: "X-Hookd-Track", index: 1 },
       { op: "add", name: "X-Hookd-Tracked", value: "yes" },
@@ -113,9 +115,9 @@ async function queueIdInLog(messageId: string): Promise<string> {
 }
 
 describe("hookd's milter in a real Postfix", () => {
-  test("SMTP: the sink gets the rewritten message; the handler saw the message exactly and Postfix's queue id", async () => {
+  test("SMTP: the sink gets the rewritten message and sender; the handler saw the message exactly, with Postfix's queue id", async () => {
     const messageId = newMessageId("milter-smtp");
-    const sent = rawMessage(messageId, ["X-Hookd-Track: opens, clicks"]);
+    const sent = rawMessage(messageId, ["X-Hookd-Track: opens, clicks", "X-Test-Verp: bounces+tok1@bounces.hookd.test"]);
     const { queueId, sunk } = await viaSmtp(messageId, sent);
     const m = seen.get(messageId)!;
     expect(m).toBeDefined();
@@ -138,6 +140,10 @@ describe("hookd's milter in a real Postfix", () => {
       .replace(/\r\n\r\n[\s\S]*$/, "\r\nX-Hookd-Tracked: yes\r\n\r\n" + NEW_BODY);
     expect(got).toBe(expected);
     await harness().waitForLog(new RegExp(`${logged}: to=<ok-milter@sink.test>.*status=sent`), 15_000);
+
+    // The envelope sender changed by CHGFROM, in the relay's MAIL FROM and in Postfix's log.
+    expect(sunk.mailFrom).toBe("bounces+tok1@bounces.hookd.test");
+    await harness().waitForLog(`${logged}: from=<bounces+tok1@bounces.hookd.test>`, 15_000);
   }, 30_000);
 
   test("local submission (sendmail → pickup → cleanup, non_smtpd_milters): rewritten too, same queue id", async () => {
