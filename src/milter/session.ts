@@ -80,7 +80,7 @@ export class MilterSession {
   push(chunk: Uint8Array): Promise<void> {
     if (this.ended) return Promise.resolve();
     const { commands, error } = this.decoder.push(chunk);
-    this.queue.push(...commands);
+    for (const c of commands) this.queue.push(c);
     if (error) this.queue.push({ code: "error", error });
     if (!this.running) this.draining = this.drain();
     return this.draining;
