@@ -49,7 +49,7 @@ export type Engine = {
   tick(): Promise<PassResult>;
   /** Resolves once the attempts in flight have ended; the next pass records them. */
   settle(): Promise<void>;
-  /** tick() and settle() until a pass has nothing to record, cut or claim. */
+  /** tick() and settle() until a pass has nothing to record, cut or claim, and no attempt ended since. */
   runUntilIdle(): Promise<void>;
 };
 
@@ -139,7 +139,7 @@ export function createEngine(deps: EngineDeps): Engine {
       for (let i = 0; i < MAX_PASSES_UNTIL_IDLE; i++) {
         const p = await tick();
         await dispatcher.settle();
-        if (p.recorded + p.cut + p.claimed === 0) return;
+        if (p.recorded + p.cut + p.claimed === 0 && outcomes.size === 0) return;
       }
       throw new Error(`engine.runUntilIdle(): still busy after ${MAX_PASSES_UNTIL_IDLE} passes`);
     },

@@ -4,13 +4,14 @@
 
 /** The timer functions a periodic job uses; tests pass their own to move time by hand. */
 export type Timers = {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
+  /** Calls `fn` once, `ms` from now; returns what cancel() takes. */
+  schedule(fn: () => void, ms: number): unknown;
+  cancel(handle: unknown): void;
 };
 
 export const realTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  schedule: (fn, ms) => setTimeout(fn, ms),
+  cancel: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
 export type JobContext = {
@@ -48,11 +49,11 @@ export function startPeriodic(opts: {
     new Promise<void>((resolve) => {
       if (signal.aborted) return resolve();
       const done = () => {
-        timers.clearTimeout(handle);
+        timers.cancel(handle);
         signal.removeEventListener("abort", done);
         resolve();
       };
-      const handle = timers.setTimeout(done, ms);
+      const handle = timers.schedule(done, ms);
       signal.addEventListener("abort", done);
     });
   const ctx: JobContext = { signal, pause };
@@ -68,7 +69,7 @@ export function startPeriodic(opts: {
   const tick = () => (chain = chain.then(runOnce));
   const schedule = (ms: number) => {
     if (signal.aborted) return;
-    timer = timers.setTimeout(() => {
+    timer = timers.schedule(() => {
       timer = null;
       void tick().then(() => schedule(opts.everyMs));
     }, ms);
@@ -79,7 +80,7 @@ export function startPeriodic(opts: {
     tick,
     async stop() {
       stopping.abort();
-      if (timer !== null) timers.clearTimeout(timer);
+      if (timer !== null) timers.cancel(timer);
       timer = null;
       await chain;
     },
