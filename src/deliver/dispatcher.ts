@@ -6,7 +6,7 @@ import { claimBatch, headBatches, type ClaimedBatch } from "../store/batches.ts"
 import type { WebhookRow } from "../store/schema.ts";
 import { attemptDelivery, type AttemptContext } from "./attempt.ts";
 import type { BodyCache } from "./body-cache.ts";
-import { finishAttempt, type EndedAttempt, type Finished, type RetryRules } from "./outcome.ts";
+import { finishAttempt, type Finished, type RetryRules } from "./outcome.ts";
 
 // Claims due batches and runs their attempts, within max_in_flight per webhook and a bound
 // across all of them. A claim is a lease in the store; the attempt starts only once the
@@ -38,7 +38,7 @@ export function createDispatcher(deps: {
   bodies: BodyCache;
   log: Logger;
   now: () => number;
-  rules: () => RetryRules;
+  rules: RetryRules;
   /** Every ended attempt, for the next pass to record. */
   finished: (f: Finished) => void;
   /** An attempt ended: its slot is free. */
@@ -52,7 +52,7 @@ export function createDispatcher(deps: {
   async function run(c: Claim, startedAt: number) {
     const body = deps.bodies.get(c.batch);
     const result = await attemptDelivery(deps.attempt, c.w, c.batch.id, body.bytes, startedAt, body.blob);
-    deps.finished(finishAttempt(ended(c, startedAt), result, now(), deps.rules()));
+    deps.finished(finishAttempt(c, startedAt, result, now(), deps.rules));
   }
 
   function start(c: Claim) {
@@ -64,7 +64,7 @@ export function createDispatcher(deps: {
         const message = err instanceof Error ? err.message : String(err);
         log.error("attempt crashed", { batch_id: c.batch.id, webhook_id: c.w.id, error: message });
         const at = now();
-        deps.finished(finishAttempt(ended(c, startedAt), { kind: "crashed", error: message, latencyMs: at - startedAt }, at, deps.rules()));
+        deps.finished(finishAttempt(c, startedAt, { kind: "crashed", error: message, latencyMs: at - startedAt }, at, deps.rules));
       })
       .finally(() => {
         inflight.set(c.w.id, (inflight.get(c.w.id) ?? 1) - 1);
@@ -111,5 +111,3 @@ export function createDispatcher(deps: {
     },
   };
 }
-
-const ended = (c: Claim, startedAt: number): EndedAttempt => ({ webhookId: c.w.id, batch: c.batch, token: c.token, startedAt });

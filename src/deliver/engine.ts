@@ -68,7 +68,8 @@ export function createEngine(deps: EngineDeps): Engine {
   const bodies = createBodyCache(db, BODY_CACHE_BYTES);
   const outcomes = createOutcomeQueue(db, log, deps.onAttempt);
   const batcher = createBatcher(db, d);
-  const rules = () => ({ policy: deps.retryPolicy, random, retryForMs: d.retry_for });
+  // retry_for as configured now: a reload changes it in place.
+  const rules = { policy: deps.retryPolicy, random, get retryForMs() { return d.retry_for; } };
   const finished = (f: Finished) => outcomes.push(f);
   const dispatcher = createDispatcher({ db, delivery: d, attempt: deps.attempt, bodies, log, now, rules, finished, onSlotFree: () => scheduler.notify() });
   // Worth one turn of the event loop before a pass: answers waiting while others still run.

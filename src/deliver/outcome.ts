@@ -12,9 +12,10 @@ import { nextRetryDelay, shouldDeadLetter, type RetryOutcome, type RetryPolicy }
 /** How an attempt ended: what the receiver, the target guard or OAuth2 said, or a bug in hookd. */
 export type AttemptEnd = AttemptResult | { kind: "crashed"; error: string; latencyMs: number };
 
-export type EndedAttempt = { webhookId: string; batch: ClaimedBatch; token: string; startedAt: number };
+/** What was attempted: a claimed batch of a webhook, under its lease token. */
+export type AttemptClaim = { w: { id: string }; batch: ClaimedBatch; token: string };
 
-export type RetryRules = { policy?: Partial<RetryPolicy>; random: () => number; retryForMs: number };
+export type RetryRules = { readonly policy?: Partial<RetryPolicy>; readonly random: () => number; readonly retryForMs: number };
 
 export type Finished = { record: AttemptRecord; outcome: Outcome; at: number; recorded?: boolean };
 
@@ -29,23 +30,23 @@ export function decide(b: Pick<ClaimedBatch, "attempts" | "first_attempt_at">, d
     : { kind: "retry", nextAttemptAt: at + delay };
 }
 
-/** The attempts row and the batch's consequence of one attempt that ended at `at`. */
-export function finishAttempt(a: EndedAttempt, end: AttemptEnd, at: number, rules: RetryRules): Finished {
+/** The attempts row and the batch's consequence of one attempt, started at `startedAt`, that ended at `at`. */
+export function finishAttempt(c: AttemptClaim, startedAt: number, end: AttemptEnd, at: number, rules: RetryRules): Finished {
   // A crash is a bug, not the receiver: still an attempt, so retry_for ends it like any other.
   const crashed = end.kind === "crashed";
   return {
     record: {
-      batchId: a.batch.id,
-      webhookId: a.webhookId,
-      token: a.token,
-      attempt: a.batch.attempts,
-      startedAt: a.startedAt,
+      batchId: c.batch.id,
+      webhookId: c.w.id,
+      token: c.token,
+      attempt: c.batch.attempts,
+      startedAt,
       latencyMs: end.latencyMs,
       responseCode: end.kind === "response" ? end.status : null,
       failureCode: crashed ? "internal_error" : attemptFailureCode(end),
       responseSnippet: snippet(end)?.slice(0, SNIPPET_CHARS) ?? null,
     },
-    outcome: decide(a.batch, !crashed && succeeded(end), crashed ? { kind: "network" } : attemptRetryOutcome(end), at, rules),
+    outcome: decide(c.batch, !crashed && succeeded(end), crashed ? { kind: "network" } : attemptRetryOutcome(end), at, rules),
     at,
   };
 }

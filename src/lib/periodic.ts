@@ -66,12 +66,17 @@ export function startPeriodic(opts: {
       opts.onError(err);
     }
   };
-  const tick = () => (chain = chain.then(runOnce));
+  const tick = () => {
+    const run = chain.then(runOnce);
+    // Only an onError that throws rejects; the caller sees it, later runs still chain.
+    chain = run.catch(() => {});
+    return run;
+  };
   const schedule = (ms: number) => {
     if (signal.aborted) return;
     timer = timers.schedule(() => {
       timer = null;
-      void tick().then(() => schedule(opts.everyMs));
+      void tick().finally(() => schedule(opts.everyMs));
     }, ms);
   };
   schedule(opts.firstMs);
