@@ -51,6 +51,7 @@ describe("engine passes", () => {
       return { status: 200 };
     });
     const app = t.track(await startSteppedApp({ config: { delivery: { batch_max_wait: 0 } } }));
+    t.defer(answer); // before the app stops (which waits for its attempts), should the test fail early
     const wh = await createWebhook(app, rx.url);
     await postEvents(app, makeEvents(1, "drain"));
     expect((await app.engine.tick()).claimed).toBe(1);
