@@ -32,6 +32,8 @@ export type StartOptions = {
   announceKey?: (key: string) => void;
   /** Tests shorten the backoff; production uses the policy's defaults. */
   retryPolicy?: EngineDeps["retryPolicy"];
+  /** Tests drive delivery: its clock (also OAuth2 token lifetimes), its jitter, and manual passes. */
+  engine?: Pick<EngineDeps, "now" | "random" | "manual">;
 };
 
 function defaultAnnounce(key: string) {
@@ -89,9 +91,9 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     version: VERSION,
     timeoutMs: config.delivery.timeout,
     allowPrivateTargets: config.security.allow_private_targets,
-    tokens: new OAuth2Tokens({ timeoutMs: config.delivery.timeout, allowPrivateTargets: config.security.allow_private_targets, version: VERSION }),
+    tokens: new OAuth2Tokens({ timeoutMs: config.delivery.timeout, allowPrivateTargets: config.security.allow_private_targets, version: VERSION, now: opts.engine?.now }),
   };
-  const engine = createEngine({ store, config, log, version: VERSION, retryPolicy: opts.retryPolicy, onAttempt: metrics.attempt, attempt });
+  const engine = createEngine({ store, config, log, version: VERSION, retryPolicy: opts.retryPolicy, onAttempt: metrics.attempt, attempt, ...opts.engine });
   const app = createApi({
     store,
     config,
@@ -166,8 +168,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       await sources.stop();
       closing.abort();
       await server.stop();
-      retention.stop();
-      dnsVerifier.stop();
+      await Promise.all([retention.stop(), dnsVerifier.stop()]);
       await engine.stop();
       store.close();
       lock.release();

@@ -1,6 +1,6 @@
 import type { WebhookRow } from "../store/schema.ts";
-import { guardedPost } from "./guarded-post.ts";
-import { failureCode, toRetryOutcome, type PostBatchResult } from "./http-client.ts";
+import { guardedPost, type GuardedPostResult } from "./guarded-post.ts";
+import { failureCode, toRetryOutcome } from "./http-client.ts";
 import type { OAuth2Tokens } from "./oauth2.ts";
 import { requestHeaders } from "./request.ts";
 import { classifyOutcome, type RetryOutcome } from "./retry-policy.ts";
@@ -16,7 +16,7 @@ export type AttemptWebhook = Pick<
   "id" | "target" | "format" | "secret" | "previousSecret" | "previousSecretUntil" | "authType" | "authToken" | "authCredentials" | "authRequestDetails" | "customHeaders" | "signingPrivateKey"
 >;
 
-export type AttemptResult = PostBatchResult | { kind: "auth"; failureCode: string; detail: string; latencyMs: number };
+export type AttemptResult = GuardedPostResult | { kind: "auth"; failureCode: string; detail: string; latencyMs: number };
 
 /**
  * `sent` is what goes on the wire: the same bytes, as a Blob when many webhooks send one body
@@ -55,16 +55,18 @@ export function succeeded(r: AttemptResult): boolean {
 }
 
 export function attemptFailureCode(r: AttemptResult): string | null {
-  return r.kind === "auth" ? r.failureCode : failureCode(r);
+  if (r.kind === "auth") return r.failureCode;
+  return r.kind === "private_target" ? "private_target" : failureCode(r);
 }
 
 export function attemptRetryOutcome(r: AttemptResult): RetryOutcome {
-  return r.kind === "auth" ? { kind: "network" } : toRetryOutcome(r);
+  return r.kind === "auth" || r.kind === "private_target" ? { kind: "network" } : toRetryOutcome(r);
 }
 
 export function describeAttempt(r: AttemptResult): string {
   if (r.kind === "response") return `the receiver answered HTTP ${r.status}`;
   if (r.kind === "timeout") return `the receiver did not answer within the timeout (${r.latencyMs} ms)`;
   if (r.kind === "auth") return `no OAuth2 token: ${r.detail}`;
-  return r.error.startsWith("PRIVATE_TARGET") ? r.error.slice("PRIVATE_TARGET: ".length) : `the request failed: ${r.error}`;
+  if (r.kind === "private_target") return r.reason;
+  return `the request failed: ${r.error}`;
 }

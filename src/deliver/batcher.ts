@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import type { Config } from "../config/schema.ts";
 import type { WebhookFilter, WebhookRow } from "../store/schema.ts";
 import { advanceCursor, insertBatchGroup } from "../store/batches.ts";
 import { newId } from "../lib/ids.ts";
@@ -32,6 +33,8 @@ export type Batchable = Pick<WebhookRow, "id" | "events" | "filter" | "cursorSeq
 type Row = { seq: number; type: string; host: string; mail_from: string | null; rcpt_to: string | null; received_at: number; body: string };
 
 const PAGE = 2000;
+// How many batches may wait cut-but-unsent behind the in-flight ones.
+const LOOKAHEAD = 1;
 // Bounds one call's work when a webhook's filter skips most events; the next tick goes on.
 const MAX_PAGES = 25;
 
@@ -201,4 +204,61 @@ export function cutBatches(...args: Parameters<typeof planBatches>): { result: C
   const plan = planBatches(...args);
   plan.write();
   return plan;
+}
+
+/** One pass's cuts, read now and written by `writes` in the pass's transaction. */
+export type CutPlan = {
+  writes: (() => void)[];
+  /** Webhooks that got a batch this pass. */
+  cutFor: Set<string>;
+  /** When a partial batch of a webhook with a free slot falls due (Infinity: none). */
+  nextDueAt: number;
+};
+
+export type Batcher = {
+  /**
+   * Plans the batches of every group of webhooks that has a free slot. One read and one
+   * encoded body serve a whole group (webhooks with the same batchGroupKey).
+   */
+  cutAll(t: number, hooks: readonly WebhookRow[], pending: ReadonlyMap<string, number>): CutPlan;
+};
+
+/** The engine's batcher: groups webhooks and keeps, per subscription, what earlier passes scanned. */
+export function createBatcher(db: Database, delivery: Config["delivery"]): Batcher {
+  // Per subscription and cursor: how far the events after it were already scanned.
+  const scanMemos = new Map<string, ScanMemo>();
+  return {
+    cutAll(t, hooks, pending) {
+      const plan: CutPlan = { writes: [], cutFor: new Set(), nextDueAt: Infinity };
+      const maxInFlight = delivery.max_in_flight;
+      const groups = new Map<string, { w: WebhookRow; limits: BatchLimits; opts: { allowPartial: boolean; maxBatches: number }; members: WebhookRow[] }>();
+      for (const w of hooks) {
+        const waiting = pending.get(w.id) ?? 0;
+        const free = maxInFlight + LOOKAHEAD - waiting;
+        if (free <= 0) continue;
+        const limits = batchLimits(w, delivery);
+        const opts = { allowPartial: waiting < maxInFlight, maxBatches: free };
+        const key = batchGroupKey(w, limits, opts);
+        const g = groups.get(key);
+        if (g) g.members.push(w);
+        else groups.set(key, { w, limits, opts, members: [w] });
+      }
+      const memos = new Map<string, ScanMemo>();
+      for (const g of groups.values()) {
+        // Found again next pass under the cursor the group will then be at.
+        const sub = subscriptionKey(g.w, g.limits);
+        const { result: r, memo, write } = planBatches(db, g.w, g.limits, t, g.opts, g.members, scanMemos.get(`${sub}@${g.w.cursorSeq}`));
+        plan.writes.push(write);
+        if (r.cut > 0) for (const m of g.members) plan.cutFor.add(m.id);
+        memos.set(`${sub}@${memo.cursor}`, memo);
+        // Without a free slot the due time may be long past; the attempt that frees a slot
+        // calls notify(), so waking for it now would only spin.
+        if (r.dueAt !== null && g.opts.allowPartial) plan.nextDueAt = Math.min(plan.nextDueAt, r.dueAt);
+      }
+      // Keep what this pass learned; groups not cut this pass (no free slot) keep theirs.
+      for (const [k, v] of memos) scanMemos.set(k, v);
+      if (scanMemos.size > 4 * (groups.size + 16)) scanMemos.clear();
+      return plan;
+    },
+  };
 }

@@ -5,8 +5,6 @@
 import type { RetryOutcome } from "./retry-policy.ts";
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024;
-/** Prefix of the network error when the target guard refused to connect at all. */
-export const PRIVATE_TARGET = "PRIVATE_TARGET";
 const SNIPPET_BYTES = 1024;
 
 export type PostBatchInput = {
@@ -174,7 +172,6 @@ export function failureCode(result: PostBatchResult): AttemptFailureCode | null 
       if (e === "ECONNRESET" || e === "EPIPE") return "connection_reset";
       if (e === "ENOTFOUND" || e === "EAI_AGAIN" || e === "EAI_NONAME") return "dns";
       if (TLS_CODE.test(e)) return "tls";
-      if (e.startsWith(PRIVATE_TARGET)) return "private_target";
       return "network";
     }
   }

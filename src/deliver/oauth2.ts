@@ -60,6 +60,7 @@ export class OAuth2Tokens {
     );
     if (res.kind === "timeout") return { ok: false, failureCode: "oauth2_timeout", detail: "the token endpoint did not answer in time" };
     if (res.kind === "network") return { ok: false, failureCode: "oauth2_unreachable", detail: res.error };
+    if (res.kind === "private_target") return { ok: false, failureCode: "oauth2_unreachable", detail: res.reason };
     if (res.status < 200 || res.status > 299) {
       return { ok: false, failureCode: `oauth2_http_${res.status}`, detail: `the token endpoint answered HTTP ${res.status}` };
     }

@@ -1,7 +1,7 @@
 import type { Event } from "../events/schema.ts";
 import { newId } from "../lib/ids.ts";
 import { attemptDelivery, type AttemptContext, type AttemptResult, type AttemptWebhook } from "./attempt.ts";
-import { encodeEvents } from "./formats/index.ts";
+import { encodeBody } from "./formats/index.ts";
 
 /**
  * One signed POST outside the queue: the test POST at create and the validate endpoint. It
@@ -16,7 +16,7 @@ export async function sendNow(
 ): Promise<{ batchId: string; result: AttemptResult }> {
   const batchId = newId("msg_", now);
   // A given message (SparkPost's validate) goes out as it is, in whatever shape the client chose.
-  const body = "raw" in payload ? new TextEncoder().encode(JSON.stringify(payload.raw)) : encodeEvents(webhook.format, payload.events);
+  const body = "raw" in payload ? new TextEncoder().encode(JSON.stringify(payload.raw)) : encodeBody(webhook.format, payload.events);
   const result = await attemptDelivery(ctx, webhook, batchId, body, now);
   return { batchId, result };
 }

@@ -52,18 +52,30 @@ export function txtNames(target: string): string[] {
   return names;
 }
 
-export async function dnsTxtPublished(target: string, token: string, servers: readonly string[]): Promise<boolean> {
+/** Whether a TXT record of the target's host or a parent carries the token; `signal` cancels the lookups. */
+export async function dnsTxtPublished(target: string, token: string, servers: readonly string[], signal?: AbortSignal): Promise<boolean> {
   const resolver = new Resolver({ timeout: 3000, tries: 2 });
   if (servers.length) resolver.setServers([...servers]);
-  for (const name of txtNames(target)) {
-    try {
-      const records = await resolver.resolveTxt(name);
-      const want = TXT_PREFIX + token;
-      // Bun's resolver returns the strings of one multi-string record as separate records.
-      if (records.some((chunks) => chunks.join("") === want) || records.map((r) => r.join("")).join("") === want) return true;
-    } catch {
-      // NXDOMAIN / no TXT: try the parent
+  const cancel = () => resolver.cancel();
+  signal?.addEventListener("abort", cancel);
+  try {
+    for (const name of txtNames(target)) {
+      if (signal?.aborted) return false;
+      if (await hasToken(resolver, name, token)) return true;
     }
+    return false;
+  } finally {
+    signal?.removeEventListener("abort", cancel);
   }
-  return false;
+}
+
+async function hasToken(resolver: Resolver, name: string, token: string): Promise<boolean> {
+  try {
+    const records = await resolver.resolveTxt(name);
+    const want = TXT_PREFIX + token;
+    // Bun's resolver returns the strings of one multi-string record as separate records.
+    return records.some((chunks) => chunks.join("") === want) || records.map((r) => r.join("")).join("") === want;
+  } catch {
+    return false; // NXDOMAIN / no TXT (the caller tries the parent), or cancelled
+  }
 }

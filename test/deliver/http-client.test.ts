@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { buildHookdBody, encodeBatch } from "../../src/deliver/formats/hookd.ts";
+import { encodeBatch } from "../../src/deliver/formats/hookd.ts";
 import { failureCode, postBatch, toRetryOutcome, type PostBatchResult } from "../../src/deliver/http-client.ts";
 import type { Socket } from "bun";
 import { eventually } from "../helpers/eventually.ts";
@@ -83,7 +83,7 @@ describe("postBatch", () => {
     expect(res.status).toBe(302);
     expect(res.headers.location).toBe("/elsewhere");
     expect(failureCode(res)).toBe("redirect_302");
-    await Bun.sleep(50);
+    // fetch resolves only after the last hop: a followed redirect would be recorded by now.
     expect(r.requests.map((q) => q.path)).toEqual(["/hook"]);
   });
 
@@ -244,14 +244,13 @@ describe("hookd body format", () => {
     expect(decode(encodeBatch(stored))).toBe('[{"b":1, "a":2},{"x":"y"}]');
   });
 
-  test("empty batch and buildHookdBody from objects", () => {
+  test("empty batch", () => {
     expect(decode(encodeBatch([]))).toBe("[]");
-    expect(decode(buildHookdBody(events))).toBe(JSON.stringify(events));
   });
 
   test("what the receiver gets parses back to the events", async () => {
     r = await startReceiver();
-    const res = await postBatch({ url: r.url, body: buildHookdBody(events), headers: { "content-type": "application/json" }, timeoutMs: 2000 });
+    const res = await postBatch({ url: r.url, body: encodeBatch(events.map((e) => JSON.stringify(e))), headers: { "content-type": "application/json" }, timeoutMs: 2000 });
     expect(res.kind).toBe("response");
     expect(r.requests[0]!.json()).toEqual(events);
   });

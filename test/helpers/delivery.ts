@@ -1,7 +1,9 @@
-// Helpers for the delivery tests: hookd in-process with a fast retry policy, webhooks and
-// events through the real API, and views of what a receiver got (batches, events, order).
+// Helpers for the delivery tests: hookd in-process with a fast retry policy (its delivery
+// run by its loop, or stepped by the test on a test clock), webhooks and events through the
+// real API, and views of what a receiver got (batches, events, order).
 import { expect } from "bun:test";
-import { startHookd } from "../../src/app.ts";
+import { startHookd, type StartOptions } from "../../src/app.ts";
+import type { Engine } from "../../src/deliver/engine.ts";
 import type { RetryPolicy } from "../../src/deliver/retry-policy.ts";
 import { silentLogger, type Logger } from "../../src/lib/log.ts";
 import { tempDir, testConfig, type TestApp, type TestConfigOverrides } from "./hookd.ts";
@@ -16,12 +18,20 @@ export const SAMPLE_EVENT_ID = "sample-delivery-0";
 
 export type DeliveryApp = TestApp;
 
+export type DeliveryAppOptions = { config?: TestConfigOverrides; retryPolicy?: Partial<RetryPolicy>; log?: Logger; engine?: StartOptions["engine"] };
+
 /** hookd in-process (the real composition root) on 127.0.0.1:0 with a temp store. */
-export async function startDeliveryApp(opts: { config?: TestConfigOverrides; retryPolicy?: Partial<RetryPolicy>; log?: Logger } = {}): Promise<DeliveryApp> {
+export async function startDeliveryApp(opts: DeliveryAppOptions = {}): Promise<DeliveryApp> {
   const dir = tempDir();
   const config = testConfig(opts.config ?? {}, dir);
   let key: string | null = null;
-  const hookd = await startHookd({ config, log: opts.log ?? silentLogger, announceKey: (k) => (key = k), retryPolicy: opts.retryPolicy ?? FAST_RETRY });
+  const hookd = await startHookd({
+    config,
+    log: opts.log ?? silentLogger,
+    announceKey: (k) => (key = k),
+    retryPolicy: opts.retryPolicy ?? FAST_RETRY,
+    engine: opts.engine,
+  });
   if (key === null) {
     await hookd.stop();
     throw new Error("startDeliveryApp: no admin key was announced");
@@ -42,6 +52,55 @@ export async function startDeliveryApp(opts: { config?: TestConfigOverrides; ret
       return fetch(`${hookd.url}/api/v1${pathname.startsWith("/") ? pathname : `/${pathname}`}`, { method, headers, body, signal: AbortSignal.timeout(20_000) });
     },
     stop: () => hookd.stop(),
+  };
+}
+
+/**
+ * The engine's clock in a stepped app: real time plus whatever the test skipped. It is
+ * never behind the rest of hookd, which stamps events and API changes with Date.now, so
+ * whatever those stamp is already past for the engine; only skips move it further ahead.
+ * Real time still runs, so "not yet" checks keep a margin of a second or more. Rows the
+ * engine stamps (a cut batch's created_at) sort after rows the API stamps meanwhile.
+ */
+export type TestClock = { now(): number; advance(ms: number): void };
+
+export function testClock(): TestClock {
+  let skipped = 0;
+  return {
+    now: () => Date.now() + skipped,
+    advance(ms) {
+      skipped += ms;
+    },
+  };
+}
+
+export type SteppedApp = DeliveryApp & {
+  engine: Engine;
+  clock: TestClock;
+  /** Runs delivery passes until the engine has nothing left to do now (attempts ended and recorded). */
+  deliver(): Promise<void>;
+  /** Moves the engine's clock on by `ms`, then deliver(). */
+  after(ms: number): Promise<void>;
+};
+
+/**
+ * hookd whose delivery runs only when the test says so: no loop, passes by deliver(),
+ * after() or engine.tick(), on a clock the test moves. What the engine did by the time
+ * deliver() returns is all it will do until the clock moves or something changes.
+ */
+export async function startSteppedApp(opts: Omit<DeliveryAppOptions, "engine"> & { random?: () => number } = {}): Promise<SteppedApp> {
+  const clock = testClock();
+  const app = await startDeliveryApp({ ...opts, engine: { now: clock.now, random: opts.random, manual: true } });
+  const engine = app.hookd.engine;
+  return {
+    ...app,
+    engine,
+    clock,
+    deliver: () => engine.runUntilIdle(),
+    after(ms) {
+      clock.advance(ms);
+      return engine.runUntilIdle();
+    },
   };
 }
 

@@ -8,7 +8,3 @@ const encoder = new TextEncoder();
 export function encodeBatch(serialized: readonly string[]): Uint8Array<ArrayBuffer> {
   return encoder.encode(`[${serialized.join(",")}]`);
 }
-
-export function buildHookdBody(events: readonly object[]): Uint8Array<ArrayBuffer> {
-  return encodeBatch(events.map((e) => JSON.stringify(e)));
-}

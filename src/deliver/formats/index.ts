@@ -1,22 +1,12 @@
 // The body and the format-specific headers of one request, per webhook `format`. Pure: the
 // caller brings the events, the batch id, the clock and the key. The Standard Webhooks
 // headers (sign.ts) go on every request whatever the format; these come on top.
-import type { z } from "zod";
-import type { ClickEvent, CustomEvent, DeliveryEvent, Event, EventType, SpamComplaintEvent } from "../../events/schema.ts";
+import type { Event, EventType } from "../../events/schema.ts";
 import { TWILIO_SIGNATURE_HEADER, TWILIO_TIMESTAMP_HEADER, twilioSignatureHeaders } from "../ecdsa.ts";
 import type { WebhookFormat } from "../../webhooks/model.ts";
 import { encodeBatch } from "./hookd.ts";
 import { SENDGRID_EVENTS, toSendGrid } from "./sendgrid.ts";
 import { SPARKPOST_EVENTS, toSparkPost } from "./sparkpost.ts";
-
-
-/** Every field any event type may carry, all optional: what the mappers read from. */
-export type EventFields = Partial<
-  Omit<z.infer<typeof DeliveryEvent>, "type"> &
-    Omit<z.infer<typeof ClickEvent>, "type"> &
-    Omit<z.infer<typeof SpamComplaintEvent>, "type"> &
-    Omit<z.infer<typeof CustomEvent>, "type">
->;
 
 const MAPPERS: Record<Exclude<WebhookFormat, "hookd">, (e: Event) => object | null> = {
   sendgrid: toSendGrid,
@@ -36,32 +26,24 @@ export function formatCarries(format: WebhookFormat, type: EventType): boolean {
 }
 
 /**
- * The request body for a batch, from each event's stored JSON text. `hookd` joins the
- * texts as they are; the provider formats parse each event once and map it, leaving out
- * events the provider has no counterpart for (the body may then be `[]`).
+ * The request body for a batch: from each event's stored JSON text (batches, replays), or
+ * from event objects (samples, validate) without a serialize-parse round trip. `hookd`
+ * joins the texts as they are; the provider formats map each event, leaving out events the
+ * provider has no counterpart for (the body may then be `[]`).
  */
-export function encodeBody(format: WebhookFormat, events: readonly string[]): Uint8Array<ArrayBuffer> {
-  if (format === "hookd") return encodeBatch(events);
+export function encodeBody(format: WebhookFormat, events: readonly string[] | readonly Event[]): Uint8Array<ArrayBuffer> {
+  if (format === "hookd") return encodeBatch(areTexts(events) ? events : events.map((e) => JSON.stringify(e)));
   const map = MAPPERS[format];
   const out: object[] = [];
-  for (const text of events) {
-    const mapped = map(JSON.parse(text) as Event);
+  for (const e of events) {
+    const mapped = map(typeof e === "string" ? (JSON.parse(e) as Event) : e);
     if (mapped) out.push(mapped);
   }
   return encoder.encode(JSON.stringify(out));
 }
 
-/** The same body from event objects (samples, validate), without a serialize-parse round trip. */
-export function encodeEvents(format: WebhookFormat, events: readonly Event[]): Uint8Array<ArrayBuffer> {
-  if (format === "hookd") return encodeBatch(events.map((e) => JSON.stringify(e)));
-  const map = MAPPERS[format];
-  const out: object[] = [];
-  for (const e of events) {
-    const mapped = map(e);
-    if (mapped) out.push(mapped);
-  }
-  return encoder.encode(JSON.stringify(out));
-}
+// One kind or the other, never mixed (the type says so): the first decides.
+const areTexts = (events: readonly string[] | readonly Event[]): events is readonly string[] => typeof events[0] !== "object";
 
 export type FormatHeaderInput = {
   /** The batch id, as in webhook-id. */

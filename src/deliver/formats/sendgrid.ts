@@ -3,7 +3,7 @@
 // (https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/event).
 // The tables below are the whole mapping; docs print them, tests hold the code to them.
 import type { BounceClass, Event, EventType } from "../../events/schema.ts";
-import type { EventFields } from "./index.ts";
+import type { EventFields } from "./fields.ts";
 
 /** hookd `type` → SendGrid `event`; null: the event is not sent in this format. */
 export const SENDGRID_EVENTS = {

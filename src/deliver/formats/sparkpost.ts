@@ -4,7 +4,7 @@
 // "bounce_class": "10"). The tables below are the whole mapping; docs print them, tests
 // hold the code to them.
 import type { BounceClass, Event, EventType } from "../../events/schema.ts";
-import type { EventFields } from "./index.ts";
+import type { EventFields } from "./fields.ts";
 
 export type SparkPostWrapper = "message_event" | "track_event" | "unsubscribe_event";
 
