@@ -4,6 +4,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eventually } from "../../helpers/eventually.ts";
 import type { SmtpSink } from "./smtp-sink.ts";
 import type { SmtpSubmitResult } from "./smtp-client.ts";
 
@@ -73,9 +74,8 @@ export function freePort(): number {
 }
 
 export async function waitForPort(port: number, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
+  const listening = () =>
+    new Promise<boolean>((resolve) => {
       Bun.connect({
         hostname: "127.0.0.1",
         port,
@@ -94,10 +94,10 @@ export async function waitForPort(port: number, timeoutMs: number, what: string)
         },
       }).catch(() => resolve(false));
     });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what}: nothing listening on 127.0.0.1:${port} after ${timeoutMs}ms`);
-    await Bun.sleep(50);
-  }
+  await eventually(async () => (await listening()) || Promise.reject(new Error(`${what}: nothing listening on 127.0.0.1:${port}`)), {
+    timeoutMs,
+    intervalMs: 50,
+  });
 }
 
 export type RunResult = { code: number; stdout: string; stderr: string };
@@ -169,33 +169,30 @@ export class LogWatcher {
    */
   async waitFor(pred: LinePredicate, timeoutMs = 15_000, since = 0): Promise<string> {
     const test = toTest(pred);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const hit = this.lines().slice(since).find(test);
-      if (hit !== undefined) return hit;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `${this.label}: no log line matching ${String(pred)} within ${timeoutMs}ms in ${this.path}; last lines:\n${this.tail()}`,
-        );
-      }
-      await Bun.sleep(50);
-    }
+    const found = await eventually(
+      () => {
+        const hit = this.lines().slice(since).find(test);
+        if (hit === undefined) throw new Error(`${this.label}: no log line matching ${String(pred)} in ${this.path}; last lines:\n${this.tail()}`);
+        return { hit };
+      },
+      { timeoutMs, intervalMs: 50 },
+    );
+    return found.hit;
   }
 
   /** Resolves with all matching lines once there are at least `count`. */
   async waitForCount(pred: LinePredicate, count: number, timeoutMs = 15_000, since = 0): Promise<string[]> {
     const test = toTest(pred);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const hits = this.lines().slice(since).filter(test);
-      if (hits.length >= count) return hits;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `${this.label}: ${hits.length}/${count} log lines matching ${String(pred)} within ${timeoutMs}ms in ${this.path}; last lines:\n${this.tail()}`,
-        );
-      }
-      await Bun.sleep(50);
-    }
+    return eventually(
+      () => {
+        const hits = this.lines().slice(since).filter(test);
+        if (hits.length < count) {
+          throw new Error(`${this.label}: ${hits.length}/${count} log lines matching ${String(pred)} in ${this.path}; last lines:\n${this.tail()}`);
+        }
+        return hits;
+      },
+      { timeoutMs, intervalMs: 50 },
+    );
   }
 }
 

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync, statSync } from "node:fs";
 import { EventInput, type Event } from "../../../src/events/schema.ts";
 import { startTestApp, type TestApp } from "../../helpers/hookd.ts";
+import { eventually } from "../../helpers/eventually.ts";
 import { startReceiver, type Receiver } from "../../helpers/receiver.ts";
 import type { MtaHarness } from "./common.ts";
 import { SCENARIOS, SENDER, runScenario, type ExpectedEvent, type MtaKind, type Scenario, type ScenarioRun } from "./scenarios.ts";
@@ -264,18 +265,17 @@ export async function startHookdOnMta(h: MtaHarness): Promise<HookdOnMta> {
     runs: new Map(),
     received: () => rx.requests.flatMap((r) => r.json() as Event[]),
     async settle() {
-      const deadline = Date.now() + SETTLE_MS;
-      for (;;) {
-        const size = statSync(h.logPath).size;
-        const st = await status();
-        const src = st.sources.find((s) => s.path === h.logPath);
-        const wh = st.webhooks.find((w) => w.id === webhookId);
-        if (src && wh && src.offset === size && wh.queue_depth === 0 && statSync(h.logPath).size === size) return st;
-        if (Date.now() > deadline) {
-          throw new Error(`hookd did not catch up within ${SETTLE_MS}ms: log ${size} bytes, source ${JSON.stringify(src)}, webhook ${JSON.stringify(wh)}`);
-        }
-        await Bun.sleep(50);
-      }
+      return eventually(
+        async () => {
+          const size = statSync(h.logPath).size;
+          const st = await status();
+          const src = st.sources.find((s) => s.path === h.logPath);
+          const wh = st.webhooks.find((w) => w.id === webhookId);
+          if (src && wh && src.offset === size && wh.queue_depth === 0 && statSync(h.logPath).size === size) return st;
+          throw new Error(`hookd did not catch up: log ${size} bytes, source ${JSON.stringify(src)}, webhook ${JSON.stringify(wh)}`);
+        },
+        { timeoutMs: SETTLE_MS, intervalMs: 50 },
+      );
     },
     async stop() {
       await app.stop();

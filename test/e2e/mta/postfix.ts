@@ -13,6 +13,7 @@
 // no reverse lookup of clients (smtpd_peername_lookup = no).
 import { existsSync, mkdirSync, writeFileSync, chownSync, readFileSync, readdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
+import { eventually } from "../../helpers/eventually.ts";
 import { startSmtpSink, type SmtpSink } from "./smtp-sink.ts";
 import { buildMessage, submitSmtp } from "./smtp-client.ts";
 import {
@@ -232,11 +233,9 @@ export async function startPostfix(opts: PostfixOptions = {}): Promise<PostfixHa
     const before = childPids(masterPid);
     process.kill(masterPid, "SIGHUP");
     await log.waitFor(/postfix\/master\[\d+\]: reload/, 10_000, since);
-    const deadline = Date.now() + 15_000;
-    while (before.some(pidAlive)) {
-      if (Date.now() > deadline) throw new Error(`postfix reload: old processes ${before.filter(pidAlive)} still running after 15s`);
-      await Bun.sleep(25);
-    }
+    await eventually(() => !before.some(pidAlive) || Promise.reject(new Error(`postfix reload: old processes ${before.filter(pidAlive)} still running`)), {
+      timeoutMs: 15_000,
+    });
   };
   const postconf = async (settings: Record<string, string>) => {
     await run([POSTFIX.postconf, "-c", etc, "-e", ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)]);
@@ -317,8 +316,7 @@ export async function startPostfix(opts: PostfixOptions = {}): Promise<PostfixHa
       if (stopped) return;
       stopped = true;
       await run([POSTFIX.postfix, "-c", etc, "stop"], { env, allowFail: true, timeoutMs: 15_000 });
-      const deadline = Date.now() + 10_000;
-      while (masterPid && pidAlive(masterPid) && Date.now() < deadline) await Bun.sleep(50);
+      await eventually(() => !(masterPid && pidAlive(masterPid)), { timeoutMs: 10_000, intervalMs: 50 }).catch(() => {});
       if (masterPid && pidAlive(masterPid)) {
         await run([POSTFIX.postfix, "-c", etc, "abort"], { env, allowFail: true });
       }
