@@ -1,3 +1,4 @@
+import { eventually } from "../helpers/eventually.ts";
 import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
@@ -82,19 +83,21 @@ describe("dist/hookd, the single executable", () => {
     const ingest = Bun.spawn([exe, "serve", "--config", config], { cwd: run, env: childEnv(), stdout: "pipe", stderr: "pipe" });
     let types: string[] = [];
     try {
-      const deadline = Date.now() + 15_000;
-      while (types.length < 2 && Date.now() < deadline) {
-        await Bun.sleep(100);
-        if (!fs.existsSync(store)) continue;
-        const db = new Database(store, { readonly: true });
-        try {
-          types = (db.query("SELECT type FROM events ORDER BY seq").all() as { type: string }[]).map((r) => r.type);
-        } catch {
-          // created but not migrated yet
-        } finally {
-          db.close();
-        }
-      }
+      await eventually(
+        () => {
+          if (!fs.existsSync(store)) return false;
+          const db = new Database(store, { readonly: true });
+          try {
+            types = (db.query("SELECT type FROM events ORDER BY seq").all() as { type: string }[]).map((r) => r.type);
+          } catch {
+            // created but not migrated yet
+          } finally {
+            db.close();
+          }
+          return types.length >= 2;
+        },
+        { timeoutMs: 15_000, intervalMs: 100 },
+      ).catch(() => {});
     } finally {
       ingest.kill("SIGTERM");
     }

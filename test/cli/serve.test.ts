@@ -32,14 +32,15 @@ describe("hookd serve (real process)", () => {
       first = null;
 
       second = await spawnHookd({ cwd: dir, env });
-      await Bun.sleep(100);
-      expect(second.stderr().match(KEY)).toBeNull();
-      expect(second.stderr()).not.toContain("admin key");
       // The first key still works after the restart.
       const again = await fetch(`${second.url}/api/v1/webhooks`, { headers: { authorization: key } });
       expect(again.status).toBe(200);
-      expect(await second.stop()).toBe(0);
+      // Stopped first, so everything it wrote on stderr has been read.
+      const restarted = second;
       second = null;
+      expect(await restarted.stop()).toBe(0);
+      expect(restarted.stderr().match(KEY)).toBeNull();
+      expect(restarted.stderr()).not.toContain("admin key");
     } finally {
       await first?.stop();
       await second?.stop();
