@@ -17,6 +17,9 @@ import { dirname } from "node:path";
 import { countActiveApiKeys, createApiKey, SCOPES } from "./store/keys.ts";
 import { VERSION } from "./version.ts";
 
+// What a SIGHUP applies; every other section keeps its start-up value until a restart.
+const RELOADABLE = new Set<keyof Config>(["delivery", "events", "sources"]);
+
 export type Hookd = {
   url: string;
   store: Store;
@@ -87,16 +90,33 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
           },
           onLines: metrics.linesRead,
         });
+  // The settings in force: a reload replaces this object (never edits it), and every part
+  // reads the reloadable ones through it when it uses them.
+  let current = config;
+  const timeoutMs = () => current.delivery.timeout;
   const attempt = {
     version: VERSION,
-    timeoutMs: config.delivery.timeout,
+    get timeoutMs() {
+      return timeoutMs();
+    },
     allowPrivateTargets: config.security.allow_private_targets,
-    tokens: new OAuth2Tokens({ timeoutMs: config.delivery.timeout, allowPrivateTargets: config.security.allow_private_targets, version: VERSION, now: opts.engine?.now }),
+    tokens: new OAuth2Tokens({ timeoutMs, allowPrivateTargets: config.security.allow_private_targets, version: VERSION, now: opts.engine?.now }),
   };
-  const engine = createEngine({ store, config, log, version: VERSION, retryPolicy: opts.retryPolicy, onAttempt: metrics.attempt, attempt, ...opts.engine });
+  const engine = createEngine({
+    store,
+    delivery: () => current.delivery,
+    log,
+    version: VERSION,
+    retryPolicy: opts.retryPolicy,
+    onAttempt: metrics.attempt,
+    attempt,
+    ...opts.engine,
+  });
   const app = createApi({
     store,
-    config,
+    get config() {
+      return current;
+    },
     version: VERSION,
     log,
     notifyEvents: engine.notify,
@@ -145,17 +165,14 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     url,
     store,
     engine,
-    /** SIGHUP: new sources start, removed ones stop, delivery defaults change in place. */
+    /** SIGHUP: new sources start, removed ones stop, delivery and event settings are swapped in. */
     async reload(next: Config) {
       if (stopped) return;
-      for (const key of ["listen", "max_body_size"] as const) {
-        if (next.server[key] !== config.server[key]) log.warn("server settings change only at restart", { key: `server.${key}` });
+      for (const section of Object.keys(next) as (keyof Config)[]) {
+        if (RELOADABLE.has(section) || JSON.stringify(next[section]) === JSON.stringify(current[section])) continue;
+        log.warn("these settings change only at restart", { section });
       }
-      if (next.storage.path !== config.storage.path) log.warn("storage.path changes only at restart");
-      Object.assign(config.delivery, next.delivery);
-      attempt.timeoutMs = next.delivery.timeout;
-      Object.assign(config.events, next.events);
-      config.sources = next.sources;
+      current = { ...current, delivery: next.delivery, events: next.events, sources: next.sources };
       await sources.apply(next.sources);
       engine.notify();
       log.info("configuration reloaded", { sources: next.sources.length });

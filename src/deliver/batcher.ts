@@ -224,12 +224,13 @@ export type Batcher = {
 };
 
 /** The engine's batcher: groups webhooks and keeps, per subscription, what earlier passes scanned. */
-export function createBatcher(db: Database, delivery: Config["delivery"]): Batcher {
+export function createBatcher(db: Database, settings: () => Config["delivery"]): Batcher {
   // Per subscription and cursor: how far the events after it were already scanned.
   const scanMemos = new Map<string, ScanMemo>();
   return {
     cutAll(t, hooks, pending) {
       const plan: CutPlan = { writes: [], cutFor: new Set(), nextDueAt: Infinity };
+      const delivery = settings();
       const maxInFlight = delivery.max_in_flight;
       const groups = new Map<string, { w: WebhookRow; limits: BatchLimits; opts: { allowPartial: boolean; maxBatches: number }; members: WebhookRow[] }>();
       for (const w of hooks) {

@@ -33,7 +33,7 @@ export type Dispatcher = {
 
 export function createDispatcher(deps: {
   db: Database;
-  delivery: Config["delivery"];
+  delivery: () => Config["delivery"];
   attempt: AttemptContext;
   bodies: BodyCache;
   log: Logger;
@@ -44,7 +44,7 @@ export function createDispatcher(deps: {
   /** An attempt ended: its slot is free. */
   onSlotFree: () => void;
 }): Dispatcher {
-  const { db, delivery: d, log, now } = deps;
+  const { db, delivery, log, now } = deps;
   const inflight = new Map<string, number>();
   const running = new Set<Promise<void>>();
   let total = 0;
@@ -77,7 +77,7 @@ export function createDispatcher(deps: {
 
   return {
     claimDue(w, t, claims) {
-      const maxInFlight = d.max_in_flight;
+      const maxInFlight = delivery().max_in_flight;
       let nextDue: number | null = null;
       // Counters move in start(), after the claims are committed: a pass that rolls back
       // must leave nothing counted as in flight.
@@ -93,7 +93,7 @@ export function createDispatcher(deps: {
         const token = newId("", t);
         // The lease outlives the longest attempt (OAuth2: token, POST, token again, POST); it
         // only matters if this process dies.
-        const batch = claimBatch(db, h.id, token, t, 4 * d.timeout + 30_000);
+        const batch = claimBatch(db, h.id, token, t, 4 * delivery().timeout + 30_000);
         if (!batch) continue;
         busy++;
         claims.push({ w, batch, token });

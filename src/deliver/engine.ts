@@ -19,7 +19,8 @@ import { createScheduler } from "./scheduler.ts";
 
 export type EngineDeps = {
   store: Store;
-  config: Config;
+  /** The delivery settings as configured now: a SIGHUP reload swaps what this returns. */
+  delivery: () => Config["delivery"];
   log: Logger;
   version: string;
   now?: () => number;
@@ -63,15 +64,13 @@ export function createEngine(deps: EngineDeps): Engine {
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
   const db = deps.store.sqlite;
-  const d = deps.config.delivery;
   const log = deps.log.child({ component: "deliver" });
   const bodies = createBodyCache(db, BODY_CACHE_BYTES);
   const outcomes = createOutcomeQueue(db, log, deps.onAttempt);
-  const batcher = createBatcher(db, d);
-  // retry_for as configured now: a reload changes it in place.
-  const rules = { policy: deps.retryPolicy, random, get retryForMs() { return d.retry_for; } };
+  const batcher = createBatcher(db, deps.delivery);
+  const rules = { policy: deps.retryPolicy, random, get retryForMs() { return deps.delivery().retry_for; } };
   const finished = (f: Finished) => outcomes.push(f);
-  const dispatcher = createDispatcher({ db, delivery: d, attempt: deps.attempt, bodies, log, now, rules, finished, onSlotFree: () => scheduler.notify() });
+  const dispatcher = createDispatcher({ db, delivery: deps.delivery, attempt: deps.attempt, bodies, log, now, rules, finished, onSlotFree: () => scheduler.notify() });
   // Worth one turn of the event loop before a pass: answers waiting while others still run.
   const answersWaiting = () => outcomes.size > 0 && dispatcher.active > 0;
   const scheduler = createScheduler({ pass: () => pass().wakeAt, answersWaiting, now, log, idleMs: IDLE_MS });

@@ -20,7 +20,7 @@ export class OAuth2Tokens {
   fetches = 0;
 
   constructor(
-    private readonly opts: { timeoutMs: number; allowPrivateTargets: boolean; version: string; now?: () => number },
+    private readonly opts: { timeoutMs: () => number; allowPrivateTargets: boolean; version: string; now?: () => number },
   ) {}
 
   private key(webhookId: string, d: AuthRequestDetails) {
@@ -53,7 +53,7 @@ export class OAuth2Tokens {
         url: d.url,
         body: new TextEncoder().encode(form.toString()),
         headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json", "user-agent": `hookd/${this.opts.version}` },
-        timeoutMs: this.opts.timeoutMs,
+        timeoutMs: this.opts.timeoutMs(),
         keepResponseBytes: 64 * 1024,
       },
       this.opts.allowPrivateTargets,

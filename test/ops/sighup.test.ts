@@ -4,11 +4,12 @@
 import { afterEach, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { SourceSchema } from "../../src/config/schema.ts";
+import { defaultConfig, SourceSchema } from "../../src/config/schema.ts";
 import { eventuallyValue } from "../helpers/delivery.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { spawnHookd, startTestApp, tempDir, type SpawnedHookd } from "../helpers/hookd.ts";
 import { parseExposition } from "../helpers/prometheus.ts";
+import { startReceiver } from "../helpers/receiver.ts";
 
 let h: SpawnedHookd | null = null;
 afterEach(async () => {
@@ -117,5 +118,47 @@ test("two reloads in quick succession (two SIGHUPs) that change a source leave o
     expect(events.results.map((e) => e.host).sort()).toEqual(["mx2", "mx2"]);
   } finally {
     await app.stop();
+  }
+}, 30_000);
+
+test("a reload swaps in the new delivery timeout without editing the config hookd started with; OAuth2 token requests follow it", async () => {
+  const rx = await startReceiver();
+  const tokens = await startReceiver();
+  const app = await startTestApp({ delivery: { ...defaultConfig().delivery, timeout: 30_000 } });
+  try {
+    const started = structuredClone(app.config);
+    const created = await app.api("POST", "/webhooks", {
+      body: {
+        name: "slow",
+        target: `${rx.url}/hook`,
+        events: ["delivery"],
+        verification: "none",
+        auth_type: "oauth2",
+        auth_request_details: { url: `${tokens.url}/token`, body: { client_id: "c", client_secret: "s" } },
+      },
+    });
+    expect(created.status).toBe(201);
+    const { id } = ((await created.json()) as { results: { id: string } }).results;
+    await app.hookd.reload({ ...app.config, delivery: { ...app.config.delivery, timeout: 300 } });
+    expect(app.config).toEqual(started);
+
+    // The token endpoint hangs: the new 300 ms bounds the token request, not the old 30 s.
+    tokens.hang();
+    const t0 = performance.now();
+    const r = (await (await app.api("POST", `/webhooks/${id}/validate`)).json()) as { results: { failure_code: string | null } };
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(r.results.failure_code).toMatch(/oauth2/);
+
+    // A receiver that hangs after the token came: the attempt times out at 300 ms too.
+    tokens.respondWith({ status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ access_token: "t", expires_in: 3600 }) });
+    rx.hang();
+    const t1 = performance.now();
+    const r2 = (await (await app.api("POST", `/webhooks/${id}/validate`)).json()) as { results: { failure_code: string | null } };
+    expect(performance.now() - t1).toBeLessThan(5_000);
+    expect(r2.results.failure_code).toBe("timeout");
+  } finally {
+    await app.stop();
+    await rx.stop();
+    await tokens.stop();
   }
 }, 30_000);
