@@ -14,7 +14,8 @@ export type { LogFormat } from "../formats/index.ts";
 export type { Snapshot } from "../snapshot.ts";
 export type { LogRecord } from "../record.ts";
 export { LOG_FORMATS } from "../formats/index.ts";
-export { parsePostfix, isQueueId } from "./postfix.ts";
+export { parsePostfix } from "./postfix.ts";
+export { isQueueId } from "./postfix-queue-id.ts";
 export { parseExim } from "./exim.ts";
 
 export interface LogParserOptions {
