@@ -4,7 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import { generate } from "../../bench/postfix-log.ts";
 import { Correlator } from "../../src/ingest/correlate.ts";
-import { EnvelopeReader, type LogFormat } from "../../src/ingest/formats/index.ts";
+import type { LogFormat } from "../../src/config/schema.ts";
+import { EnvelopeReader } from "../../src/ingest/formats/index.ts";
 import { SyslogReader } from "../../src/ingest/formats/syslog.ts";
 import { interpret } from "../../src/ingest/parse/index.ts";
 import { isQueueId, isQueueIdAt } from "../../src/ingest/parse/postfix-queue-id.ts";
