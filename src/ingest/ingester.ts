@@ -15,7 +15,7 @@ import { createTailer, watchFile, type Chunk } from "./tailer.ts";
 // already holds and ignores. So no line is lost and no event is stored twice, and the
 // correlation state — which grows with the mail queue — is written once a second, not once
 // per chunk (rewriting a 1.3 MB state ten times a second was what slowed a long run down).
-// The parser runs on another thread (makeParser): while one chunk is committed the next is parsed
+// The parser runs on another thread: while one chunk is committed the next is parsed
 // (PIPELINE chunks read ahead at most; uncommitted ones are simply read again after a crash).
 
 export type SourceStatusView = {

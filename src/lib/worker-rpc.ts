@@ -4,8 +4,8 @@
 // and one left behind (see forget) is recognised and dropped. A worker can also notify its
 // parent one-way (progress, log lines). A worker that dies — it exited, or an exception
 // escaped it — fails every call waiting on it and is started again on the next call, with
-// `workerData()` as it is then: the caller's saved state. Messages are posted as they are:
-// the structured clone copies the argument and the result, nothing else is added but an id.
+// `workerData()` as it is then: the caller's saved state. The structured clone copies the
+// argument and the result as they are; a call adds only its id and the method's name.
 
 /** A worker's methods: one structured-clonable argument (or none) and a result, or a promise of one. */
 export type RpcMethods = { [method: string]: (...args: never[]) => unknown };
@@ -21,7 +21,7 @@ type Reply = { id: number; value?: unknown; error?: string };
 export type RpcClientOptions<Note> = {
   /** The worker's module (URL or path). */
   entry: string;
-  /** How errors and log lines name the worker, e.g. "the parse worker". */
+  /** How error messages name the worker, e.g. "the parse worker". */
   name: string;
   /** workerData for each worker started: called at each start, so a restart begins from the state saved by then. */
   workerData?: () => unknown;
@@ -33,7 +33,7 @@ export type RpcClientOptions<Note> = {
 export interface RpcClient<M extends RpcMethods> {
   /** Calls `method` in the worker (started if none runs); rejects with its error, or if the worker dies first. */
   call<K extends keyof M & string>(method: K, ...arg: Args<M[K]>): Promise<Result<M[K]>>;
-  /** Posts `method` without waiting for an answer (starting a worker if none runs). An error in it ends the worker. */
+  /** Posts `method` without waiting for an answer (starting a worker if none runs; nothing once closed). An error in it ends the worker. */
   send<K extends keyof M & string>(method: K, ...arg: Args<M[K]>): void;
   /** Drops every call waiting for an answer without settling it: for callers that no longer await them. */
   forget(): void;
