@@ -5,7 +5,6 @@ import { createEngine, type Engine, type EngineDeps } from "./deliver/engine.ts"
 import { OAuth2Tokens } from "./deliver/oauth2.ts";
 import { startRetention } from "./deliver/retention.ts";
 import { startDnsVerifier } from "./deliver/dns-verifier.ts";
-import { createSources } from "./ingest/sources.ts";
 import { createSourcesWorker } from "./ingest/sources-worker.ts";
 import type { Config } from "./config/schema.ts";
 import { parseListen } from "./config/schema.ts";
@@ -72,24 +71,14 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   const metrics = createHookdMetrics(store);
   const closing = new AbortController();
   let notify = () => {};
-  // Ingest runs on its own thread with its own connection; an in-memory store (one
-  // connection only) keeps it on this one.
-  const sources =
-    config.storage.path === ":memory:"
-      ? createSources(store.sqlite, log, {
-          onEvents: (types, source) => {
-            metrics.eventsStored(types, source);
-            notify();
-          },
-          onLines: metrics.linesRead,
-        })
-      : createSourcesWorker(config.storage.path, log, {
-          onEvents: (byType, source) => {
-            metrics.eventsCounted(byType, source);
-            notify();
-          },
-          onLines: metrics.linesRead,
-        });
+  // Ingest runs on its own thread, with its own connection to the store.
+  const sources = createSourcesWorker(config.storage.path, log, {
+    onEvents: (byType, source) => {
+      metrics.eventsCounted(byType, source);
+      notify();
+    },
+    onLines: metrics.linesRead,
+  });
   // The settings in force: a reload replaces this object (never edits it), and every part
   // reads the reloadable ones through it when it uses them.
   let current = config;

@@ -9,7 +9,8 @@ import { expected, formatKeyPath, showValue } from "./errors.ts";
 // all follow from this file. Every message is "expected X, got Y", completed here where the
 // user's value is at hand, so the loader only has to prefix the file and key path.
 
-export const SOURCE_FORMATS = ["postfix", "exim", "jsonl", "auto"] as const;
+/** The log formats hookd reads: the one list, for [[sources]] format, the CLI's --format and the ingest envelope reader. */
+export const LOG_FORMATS = ["postfix", "exim", "jsonl", "auto"] as const;
 export const START_AT = ["end", "beginning"] as const;
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
@@ -77,7 +78,7 @@ function section<T extends z.core.$ZodLooseShape>(shape: T) {
 
 export const SourceSchema = section({
   path: nonEmpty("a log file path"),
-  format: oneOf(SOURCE_FORMATS).default("postfix"),
+  format: oneOf(LOG_FORMATS).default("postfix"),
   start_at: oneOf(START_AT).default("end"),
   host: nonEmpty("a host name").default(() => os.hostname()),
   rotate_wait: duration(0, TIMER_MAX_MS).default(5000),
@@ -159,7 +160,7 @@ export const ConfigSchema = section({
 export type Config = z.infer<typeof ConfigSchema>;
 export type SourceConfig = z.infer<typeof SourceSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-export type SourceFormat = (typeof SOURCE_FORMATS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** What a first run uses when there is no file and no HOOKD_* variable. */
 export function defaultConfig(): Config {

@@ -1,67 +1,48 @@
+import { rpcClient } from "../lib/worker-rpc.ts";
 import type { ChunkParser, ParsedChunk, ParserSetup } from "./chunk-parser.ts";
 import type { Snapshot } from "./parse/index.ts";
-import type { ParsedTransfer, ToParser } from "./parse-worker.ts";
+import type { ParsedTransfer, ParserInit, ParserMethods } from "./parse-worker.ts";
 import { workerEntry } from "./worker-entry.ts";
 
-// The ingest worker's handle on a parse worker. A reset starts a new generation: answers to
-// chunks fed before it are dropped, and a parse worker that died is started again by it.
+// The ingest worker's handle on a parse worker. A reset drops the chunks fed before it (their
+// answers are ignored) and gives the thread the state to go on from. A parse thread that dies
+// fails the chunks waiting on it, and every later feed, until the ingester's reset: the next
+// feed then starts a new thread from the state that reset gave (the store's).
 
 const ENTRY = workerEntry("parse-worker.ts");
 
-export function workerParser(setup: ParserSetup, state: Snapshot | null): ChunkParser {
-  let worker: Worker | null = null;
-  let gen = 0;
-  let waiting: { resolve: (c: ParsedChunk) => void; reject: (e: Error) => void }[] = [];
-
-  const fail = (why: string) => {
-    const w = waiting;
-    waiting = [];
-    for (const p of w) p.reject(new Error(why));
-  };
-
-  function start(s: Snapshot | null) {
-    const w = new Worker(ENTRY);
-    w.onmessage = (ev: MessageEvent<{ gen: number; chunk: ParsedTransfer }>) => {
-      if (ev.data.gen !== gen) return;
-      const { cols, bodies, ...rest } = ev.data.chunk;
-      waiting.shift()?.resolve({ ...rest, rows: { cols, bodies: cols.length === 0 ? [] : bodies.split("\n") } });
-    };
-    w.addEventListener("error", (e) => {
-      if (worker !== w) return;
-      worker = null;
-      fail(`parse worker failed: ${(e as ErrorEvent).message}`);
-    });
-    w.addEventListener("close", () => {
-      if (worker !== w) return;
-      worker = null;
-      fail("parse worker exited");
-    });
-    w.postMessage({ t: "setup", setup, state: s, gen } satisfies ToParser);
-    worker = w;
-  }
-  start(state);
+export function workerParser(setup: ParserSetup, state: Snapshot | null, entry = ENTRY): ChunkParser {
+  let saved = state;
+  let died: string | null = null;
+  const rpc = rpcClient<ParserMethods>({
+    entry,
+    name: "the parse worker",
+    workerData: (): ParserInit => ({ setup, state: saved }),
+    onExit: (why) => {
+      died = why;
+    },
+  });
 
   return {
     feed(lines, snapshot) {
-      if (!worker) return Promise.reject(new Error("parse worker is not running"));
-      const w = worker;
-      return new Promise<ParsedChunk>((resolve, reject) => {
-        waiting.push({ resolve, reject });
-        w.postMessage({ t: "feed", gen, text: lines.join("\n"), count: lines.length, snapshot } satisfies ToParser);
-      });
+      if (died) return Promise.reject(new Error(died));
+      return rpc.call("feed", { text: lines.join("\n"), count: lines.length, snapshot }).then(unpack);
     },
     reset(s) {
-      gen++;
+      saved = s;
+      died = null;
       // Nobody awaits the dropped chunks any more: let them go without settling.
-      waiting = [];
-      if (worker) worker.postMessage({ t: "setup", setup, state: s, gen } satisfies ToParser);
-      else start(s);
+      rpc.forget();
+      // A thread that is not running starts from `saved` at the next feed.
+      if (rpc.running) rpc.send("reset", s);
     },
     close() {
-      const w = worker;
-      worker = null;
-      waiting = [];
-      w?.terminate();
+      rpc.forget();
+      rpc.close();
     },
   };
+}
+
+function unpack({ cols, bodies, ...rest }: ParsedTransfer): ParsedChunk {
+  return { ...rest, rows: { cols, bodies: cols.length === 0 ? [] : bodies.split("\n") } };
 }

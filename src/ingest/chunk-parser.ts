@@ -51,15 +51,3 @@ export function parseChunk(parser: LogParser, lines: readonly string[], snapshot
 export function newParser(setup: ParserSetup, state: Snapshot | null): LogParser {
   return createLogParser({ format: setup.format, ...(setup.host ? { host: setup.host } : {}), ...(state ? { state } : {}) });
 }
-
-/** Parses on the calling thread, as it is fed. */
-export function inThreadParser(setup: ParserSetup, state: Snapshot | null): ChunkParser {
-  let parser = newParser(setup, state);
-  return {
-    feed: (lines, snapshot) => Promise.resolve(parseChunk(parser, lines, snapshot)),
-    reset: (s) => {
-      parser = newParser(setup, s);
-    },
-    close: () => {},
-  };
-}

@@ -3,7 +3,8 @@ import type { MtaLine } from "./mta-line.ts";
 import { isLocalAddr } from "./parse/fields.ts";
 import type { LogRecord } from "./record.ts";
 import type { Snapshot } from "./snapshot.ts";
-import { type MessageState, type StateLimits, StateTable } from "./state.ts";
+import type { MessageState } from "./message-state.ts";
+import { type StateLimits, StateTable } from "./state.ts";
 
 /**
  * Turns parsed lines into events, remembering per queued message what earlier lines said

@@ -3,7 +3,7 @@ import type { SourceConfig } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
 import { insertRowsTx } from "../store/events.ts";
 import { loadCheckpoint, saveCheckpointJson } from "../store/checkpoints.ts";
-import { inThreadParser, type ChunkParser, type ParsedChunk, type ParserSetup } from "./chunk-parser.ts";
+import type { ChunkParser, ParsedChunk, ParserSetup } from "./chunk-parser.ts";
 import type { ParserStats, Snapshot } from "./parse/index.ts";
 import { createTailer, watchFile, type Chunk } from "./tailer.ts";
 
@@ -15,7 +15,7 @@ import { createTailer, watchFile, type Chunk } from "./tailer.ts";
 // already holds and ignores. So no line is lost and no event is stored twice, and the
 // correlation state — which grows with the mail queue — is written once a second, not once
 // per chunk (rewriting a 1.3 MB state ten times a second was what slowed a long run down).
-// The parser may run on another thread: while one chunk is committed the next is parsed
+// The parser runs on another thread: while one chunk is committed the next is parsed
 // (PIPELINE chunks read ahead at most; uncommitted ones are simply read again after a crash).
 
 export type SourceStatusView = {
@@ -46,7 +46,7 @@ const CHECKPOINT_EVERY_MS = 1000;
 
 export type ParserFactory = (setup: ParserSetup, state: Snapshot | null) => ChunkParser;
 
-export function startSource(db: Database, source: SourceConfig, log: Logger, hooks: IngestHooks, makeParser: ParserFactory = inThreadParser) {
+export function startSource(db: Database, source: SourceConfig, log: Logger, hooks: IngestHooks, makeParser: ParserFactory) {
   const slog = log.child({ component: "ingest", source: source.path });
   const saved = loadCheckpoint<Snapshot>(db, source.path);
   const setup: ParserSetup = { format: source.format, ...(source.host ? { host: source.host } : {}) };
@@ -145,7 +145,11 @@ export function startSource(db: Database, source: SourceConfig, log: Logger, hoo
         if (chunk) {
           const snapshot = Date.now() - snapshotAskedAt >= CHECKPOINT_EVERY_MS;
           if (snapshot) snapshotAskedAt = Date.now();
-          inflight.push({ chunk, parsed: parser.feed(chunk.lines, snapshot) });
+          const parsed = parser.feed(chunk.lines, snapshot);
+          // Awaited in order below, where a failure is handled; until then (or when a restart
+          // drops it with the rest) its rejection is not an unhandled one.
+          parsed.catch(() => {});
+          inflight.push({ chunk, parsed });
           if (inflight.length < PIPELINE) continue;
         }
       }

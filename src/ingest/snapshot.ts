@@ -1,4 +1,4 @@
-import type { MessageState, RcptState } from "./state.ts";
+import type { MessageState, RcptState } from "./message-state.ts";
 
 // The correlation state as plain JSON, for the caller to persist next to its read offset.
 // In memory recipients and injections are a Map and a Set (fast); here they are arrays.

@@ -1,11 +1,12 @@
 import type { SourceConfig } from "../config/schema.ts";
 import type { Level, Logger } from "../lib/log.ts";
+import { rpcClient } from "../lib/worker-rpc.ts";
 import type { SourceStatusView } from "./ingester.ts";
 import { workerEntry } from "./worker-entry.ts";
-import type { FromWorker, ToWorker, WorkerInit } from "./worker-protocol.ts";
+import type { IngestMethods, IngestNote, WorkerInit } from "./worker-protocol.ts";
 
-// The main thread's side of the ingest worker, with the same face as createSources (apply,
-// stop, status), so the composition root does not care where ingest runs.
+// The main thread's side of the ingest worker (worker.ts): apply, stop and status, as the
+// composition root uses them.
 
 export type WorkerHooks = {
   onLines: (source: string, lines: number, notUnderstood: number) => void;
@@ -18,74 +19,51 @@ const WORKER_ENTRY = workerEntry("worker.ts");
 const STOP_TIMEOUT_MS = 15_000;
 
 export function createSourcesWorker(storePath: string, log: Logger, hooks: WorkerHooks) {
-  let worker: Worker | null = null;
   let status: SourceStatusView[] = [];
   let wanted: SourceConfig[] = [];
   let stopping = false;
-  let nextId = 1;
-  const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 
-  const onMessage = (ev: MessageEvent<FromWorker>) => {
-    const m = ev.data;
-    if (m.t === "lines") hooks.onLines(m.source, m.lines, m.notUnderstood);
-    else if (m.t === "events") hooks.onEvents(m.eventTypes, m.source);
-    else if (m.t === "status") status = m.sources;
-    else if (m.t === "log") relay(log, m.line);
-    else if (m.t === "fatal") log.error("log ingest could not start", { error: m.error });
-    else if (m.t === "done") {
-      const p = pending.get(m.id);
-      pending.delete(m.id);
-      if (m.error) p?.reject(new Error(m.error));
-      else p?.resolve();
-    }
-  };
-
-  function spawn(): Worker {
-    const init: WorkerInit = { storePath, logLevel: log.level as Level };
-    const w = new Worker(WORKER_ENTRY, { workerData: init } as WorkerOptions);
-    w.onmessage = onMessage;
-    w.addEventListener("close", () => {
-      if (worker !== w) return;
-      worker = null;
+  const rpc = rpcClient<IngestMethods, IngestNote>({
+    entry: WORKER_ENTRY,
+    name: "the log ingest worker",
+    workerData: (): WorkerInit => ({ storePath, logLevel: log.level as Level }),
+    onNote(m) {
+      if (m.t === "lines") hooks.onLines(m.source, m.lines, m.notUnderstood);
+      else if (m.t === "events") hooks.onEvents(m.eventTypes, m.source);
+      else if (m.t === "status") status = m.sources;
+      else if (m.t === "log") relay(log, m.line);
+      else if (m.t === "fatal") log.error("log ingest could not start", { error: m.error });
+    },
+    onExit(why) {
       status = [];
-      for (const p of pending.values()) p.reject(new Error("the ingest worker exited"));
-      pending.clear();
       if (stopping) return;
       // Everything it committed is in the store with its checkpoint: a new worker resumes there.
-      log.error("the log ingest worker exited; starting it again", { retry_in_ms: RESTART_AFTER_MS });
+      log.error("the log ingest worker exited; starting it again", { error: why, retry_in_ms: RESTART_AFTER_MS });
       setTimeout(() => {
-        if (!stopping && !worker && wanted.length) void send({ t: "apply", id: 0, sources: wanted }).catch(() => {});
+        if (!stopping && !rpc.running && wanted.length) rpc.call("apply", wanted).catch(() => {});
       }, RESTART_AFTER_MS);
-    });
-    w.addEventListener("error", (e) => log.error("log ingest worker failed", { error: (e as ErrorEvent).message }));
-    return w;
-  }
-
-  function send(m: ToWorker): Promise<void> {
-    worker ??= spawn();
-    const id = nextId++;
-    const msg = { ...m, id };
-    return new Promise<void>((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      worker!.postMessage(msg);
-    });
-  }
+    },
+  });
 
   return {
     async apply(sources: readonly SourceConfig[]) {
+      // The worker opens the store with a connection of its own: an in-memory store is not shared.
+      if (sources.length && storePath === ":memory:") throw new Error('log sources need storage.path to be a file, not ":memory:"');
       wanted = [...sources];
       // No sources, no thread: an API-only hookd keeps the memory a worker's heap costs.
-      if (!sources.length && !worker) return;
-      await send({ t: "apply", id: 0, sources: wanted });
+      if (!sources.length && !rpc.running) return;
+      await rpc.call("apply", wanted);
     },
     async stop() {
       stopping = true;
-      const w = worker;
-      if (!w) return;
-      // The worker commits its last chunk and closes its connection before it is ended.
-      await Promise.race([send({ t: "stop", id: 0 }).catch(() => {}), Bun.sleep(STOP_TIMEOUT_MS)]);
-      worker = null;
-      w.terminate();
+      if (rpc.running) {
+        // The worker commits its last chunk and closes its connection before it is ended.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)));
+        await Promise.race([rpc.call("stop").catch(() => {}), timeout]);
+        clearTimeout(timer);
+      }
+      rpc.close();
     },
     status(): SourceStatusView[] {
       return status;

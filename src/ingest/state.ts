@@ -1,3 +1,4 @@
+import type { MessageState } from "./message-state.ts";
 import { load, type Snapshot, store } from "./snapshot.ts";
 
 /**
@@ -6,42 +7,6 @@ import { load, type Snapshot, store } from "./snapshot.ts";
  * seen goes first), expired by log time, and exported as plain JSON so the caller can persist
  * it next to its file offset and resume mid-message after a restart.
  */
-
-export interface RcptState {
-  /** Delivery attempts logged so far (sent, deferred, bounced). */
-  n: number;
-  /** A final outcome was reported: a repeated final line is the same event, not a new one. */
-  done?: 1;
-  /** Last deferral, reported again when the message expires. */
-  dsn?: string;
-  resp?: string;
-  relay?: string;
-  orig?: string;
-}
-
-export interface MessageState {
-  qid: string;
-  /** First queue id of the story, when this queue file came from a content filter. */
-  rootQid?: string;
-  /** Key of the live state this one continues (content-filter hop); dropped when it goes. */
-  root?: string;
-  /** Keys of states that continue this one. */
-  kids?: string[];
-  from?: string;
-  size?: number;
-  nrcpt?: number;
-  mid?: string;
-  ip?: string;
-  /** Log time of the line that put the message in the queue: the injection timestamp. */
-  acc?: number;
-  /** A bounce/DSN the MTA made for another message: reported through that one, not itself. */
-  notice?: 1;
-  /** Recipients an injection event was emitted for. */
-  inj?: Set<string>;
-  r: Map<string, RcptState>;
-  /** Log time this message was last mentioned. */
-  seen: number;
-}
 
 /** A content-filter hand-off whose new queue id has not shown up yet. */
 export interface PendingHandoff {

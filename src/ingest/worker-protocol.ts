@@ -2,15 +2,19 @@ import type { SourceConfig } from "../config/schema.ts";
 import type { Level } from "../lib/log.ts";
 import type { SourceStatusView } from "./ingester.ts";
 
-// Messages between the main thread and the ingest worker. Only plain data crosses: events
-// themselves stay in the worker and reach the main thread through the store.
+// What crosses between the main thread and the ingest worker (through lib/worker-rpc.ts).
+// Only plain data: events themselves stay in the worker and reach the main thread through the store.
 
 export type WorkerInit = { storePath: string; logLevel: Level };
 
-export type ToWorker = { t: "apply"; id: number; sources: SourceConfig[] } | { t: "stop"; id: number };
+/** The main thread's calls: bring the running sources in line with the config; commit and close. */
+export type IngestMethods = {
+  apply(sources: SourceConfig[]): Promise<void>;
+  stop(): Promise<void>;
+};
 
-export type FromWorker =
-  | { t: "done"; id: number; error?: string }
+/** The worker's notes to the main thread. */
+export type IngestNote =
   /** A committed chunk: what /metrics counts … */
   | { t: "lines"; source: string; lines: number; notUnderstood: number }
   /** … and, when it stored events, a wake-up for the delivery engine. */

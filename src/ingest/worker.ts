@@ -2,28 +2,27 @@
 // its own SQLite connection, so reading a busy log never competes with delivery and the API
 // for the main thread (hookd was bound to one core of two). WAL lets both connections work;
 // SQLite serialises their commits.
-declare const self: Worker;
-
 import { workerData } from "node:worker_threads";
 import { openStore, type Store } from "../store/db.ts";
 import { gcPacer } from "../lib/gc-pacer.ts";
 import { createLogger } from "../lib/log.ts";
+import { notifyParent, serveRpc } from "../lib/worker-rpc.ts";
 import { GC_EVERY_LINES } from "./chunk-parser.ts";
 import { workerParser } from "./chunk-parser-worker.ts";
 import { createSources } from "./sources.ts";
-import type { FromWorker, ToWorker, WorkerInit } from "./worker-protocol.ts";
+import type { IngestMethods, IngestNote, WorkerInit } from "./worker-protocol.ts";
 
 const STATUS_EVERY_MS = 250;
 
-const post = (m: FromWorker) => self.postMessage(m);
+const note = (m: IngestNote) => notifyParent(m);
 const { storePath, logLevel } = workerData as WorkerInit;
-const log = createLogger({ level: logLevel, write: (line) => post({ t: "log", line }) });
+const log = createLogger({ level: logLevel, write: (line) => note({ t: "log", line }) });
 
 let store: Store;
 try {
   store = openStore(storePath);
 } catch (err) {
-  post({ t: "fatal", error: err instanceof Error ? err.message : String(err) });
+  note({ t: "fatal", error: err instanceof Error ? err.message : String(err) });
   throw err;
 }
 
@@ -38,18 +37,18 @@ const gc = gcPacer(GC_EVERY_LINES);
 let changed = true;
 const sources = createSources(store.sqlite, log, {
   onLines: (source, lines, notUnderstood) => {
-    post({ t: "lines", source, lines, notUnderstood });
+    note({ t: "lines", source, lines, notUnderstood });
     changed = true;
     gc.did(lines);
   },
   onEvents: (types, source) => {
     const eventTypes: Record<string, number> = {};
     for (const t of types) eventTypes[t] = (eventTypes[t] ?? 0) + 1;
-    post({ t: "events", source, eventTypes });
+    note({ t: "events", source, eventTypes });
   },
 }, workerParser);
 
-const pushStatus = () => post({ t: "status", sources: sources.status() });
+const pushStatus = () => note({ t: "status", sources: sources.status() });
 let lastPush = 0;
 const timer = setInterval(() => {
   // Offsets and rates move only with chunks, but "missing"/"error" states and the rate
@@ -61,20 +60,15 @@ const timer = setInterval(() => {
   }
 }, STATUS_EVERY_MS);
 
-self.onmessage = async (ev: MessageEvent<ToWorker>) => {
-  const m = ev.data;
-  try {
-    if (m.t === "apply") {
-      await sources.apply(m.sources);
-      pushStatus();
-    } else if (m.t === "stop") {
-      await sources.stop();
-      clearInterval(timer);
-      gc.stop();
-      store.close();
-    }
-    post({ t: "done", id: m.id });
-  } catch (err) {
-    post({ t: "done", id: m.id, error: err instanceof Error ? err.message : String(err) });
-  }
-};
+serveRpc<IngestMethods>({
+  async apply(wanted) {
+    await sources.apply(wanted);
+    pushStatus();
+  },
+  async stop() {
+    await sources.stop();
+    clearInterval(timer);
+    gc.stop();
+    store.close();
+  },
+});

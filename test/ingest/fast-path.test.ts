@@ -4,10 +4,11 @@
 import { describe, expect, test } from "bun:test";
 import { generate } from "../../bench/postfix-log.ts";
 import { Correlator } from "../../src/ingest/correlate.ts";
-import { EnvelopeReader, type LogFormat } from "../../src/ingest/formats/index.ts";
+import type { LogFormat } from "../../src/config/schema.ts";
+import { EnvelopeReader } from "../../src/ingest/formats/index.ts";
 import { SyslogReader } from "../../src/ingest/formats/syslog.ts";
 import { interpret } from "../../src/ingest/parse/index.ts";
-import { isQueueId, isQueueIdAt } from "../../src/ingest/parse/postfix.ts";
+import { isQueueId, isQueueIdAt } from "../../src/ingest/parse/postfix-queue-id.ts";
 import { corpusLines, FULL_LINE_FILES, logwatchLines, NOW, whyscreamLines } from "./helpers/corpus.ts";
 
 // Every line twice in a row (the stamp and tag caches hit) and interleaved with the others.

@@ -1,10 +1,8 @@
+import type { LogFormat } from "../../config/schema.ts";
 import type { LogRecord } from "../record.ts";
 import { isEximProgram, readEximLine, unwrapEximSyslog } from "./exim.ts";
 import { readJournalLine } from "./jsonl.ts";
 import { SyslogReader } from "./syslog.ts";
-
-export const LOG_FORMATS = ["postfix", "exim", "jsonl", "auto"] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /**
  * Line envelope by configured format. "postfix" reads syslog lines (traditional or RFC 3339

@@ -2,7 +2,8 @@ import { hostname } from "node:os";
 import type { Event } from "../../events/schema.ts";
 import { Correlator } from "../correlate.ts";
 import { isEximProgram } from "../formats/exim.ts";
-import { EnvelopeReader, type LogFormat } from "../formats/index.ts";
+import type { LogFormat } from "../../config/schema.ts";
+import { EnvelopeReader } from "../formats/index.ts";
 import type { MtaLine } from "../mta-line.ts";
 import { IGNORED } from "../mta-line.ts";
 import type { LogRecord } from "../record.ts";
@@ -10,11 +11,11 @@ import type { Snapshot } from "../snapshot.ts";
 import { parseExim } from "./exim.ts";
 import { parsePostfix } from "./postfix.ts";
 
-export type { LogFormat } from "../formats/index.ts";
+export type { LogFormat } from "../../config/schema.ts";
 export type { Snapshot } from "../snapshot.ts";
 export type { LogRecord } from "../record.ts";
-export { LOG_FORMATS } from "../formats/index.ts";
-export { parsePostfix, isQueueId } from "./postfix.ts";
+export { parsePostfix } from "./postfix.ts";
+export { isQueueId } from "./postfix-queue-id.ts";
 export { parseExim } from "./exim.ts";
 
 export interface LogParserOptions {

@@ -1,7 +1,7 @@
 import type { MtaLine, RcptOutcome } from "../mta-line.ts";
 import { IGNORED, UNKNOWN } from "../mta-line.ts";
-import { isQueueId } from "./postfix.ts";
 import { angle, bracketAddr, isLocalAddr, keyValue, parseNumber, queuedAs, validDsn } from "./fields.ts";
+import { isQueueId } from "./postfix-queue-id.ts";
 
 // status= words of delivery agents. Verification probes (deliverable, undeliverable,
 // undeliverable-but-not-cached) are address checks, not mail: they map to nothing.

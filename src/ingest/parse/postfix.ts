@@ -1,7 +1,8 @@
 import type { MtaLine } from "../mta-line.ts";
 import { IGNORED, UNKNOWN } from "../mta-line.ts";
-import { angle, bracketAddr, isAlnum, keyValue, parseNumber } from "./fields.ts";
+import { angle, bracketAddr, keyValue, parseNumber } from "./fields.ts";
 import { parseReject } from "./postfix-reject.ts";
+import { isQueueId, isQueueIdAt } from "./postfix-queue-id.ts";
 import { parseStatus } from "./postfix-status.ts";
 
 // Queue-id lines that carry no event. Listed (rather than "anything else") so that a new shape
@@ -15,26 +16,6 @@ const NOISE = [
   "Verified TLS", "Anonymous TLS", "status=deferred (bounce failed)", "breaking line",
   "sender_canonical", "DKIM", "message-size", "enabling", "disabling",
 ];
-
-/** True for Postfix's short (hex) and long ("4HnkK60lBRz6tl1", "z" + inode) queue ids. */
-export function isQueueId(s: string): boolean {
-  return isQueueIdAt(s, 0, s.length);
-}
-
-/** isQueueId of s[start, end), without cutting it out. */
-export function isQueueIdAt(s: string, start: number, end: number): boolean {
-  const n = end - start;
-  if (n < 5 || n > 32) return false;
-  let hex = true;
-  let z = -1;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(start + i);
-    if (!isAlnum(c)) return false;
-    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 70))) hex = false;
-    if (c === 122 && z === -1) z = i;
-  }
-  return hex || (n >= 12 && z >= 10 && z < n - 1);
-}
 
 /**
  * One Postfix message body (after "postfix/<program>[pid]: "). `program` is the service name

@@ -1,6 +1,7 @@
 import { expect } from "bun:test";
 import { type Event, EventInput } from "../../../src/events/schema.ts";
-import { createLogParser, type LogParser, type LogParserOptions } from "../../../src/ingest/parse/index.ts";
+import { type ChunkParser, newParser, type ParserSetup, parseChunk } from "../../../src/ingest/chunk-parser.ts";
+import { createLogParser, type LogParser, type LogParserOptions, type Snapshot } from "../../../src/ingest/parse/index.ts";
 import { NOW } from "./corpus.ts";
 
 /** Feeds lines to one parser; every event it emits must pass EventInput. */
@@ -23,4 +24,16 @@ export function only(events: Event[], type: Event["type"]): Event {
   const found = events.filter((e) => e.type === type);
   expect(found.length).toBe(1);
   return found[0] as Event;
+}
+
+/** The chunk parser on the calling thread: what the parse worker must give, chunk by chunk. */
+export function inThreadParser(setup: ParserSetup, state: Snapshot | null): ChunkParser {
+  let parser = newParser(setup, state);
+  return {
+    feed: (lines, snapshot) => Promise.resolve(parseChunk(parser, lines, snapshot)),
+    reset: (s) => {
+      parser = newParser(setup, s);
+    },
+    close: () => {},
+  };
 }
