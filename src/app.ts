@@ -46,7 +46,7 @@ function defaultAnnounce(key: string) {
 }
 
 /**
- * The composition root: config → store → API → (delivery, ingest in later stages). Starts
+ * The composition root: config → lock → store → API server → delivery → ingest. Starts
  * parts in order and stops them in reverse, so nothing writes to a closed store.
  */
 export async function startHookd(opts: StartOptions): Promise<Hookd> {

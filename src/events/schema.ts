@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 // The one definition of hookd's events. The API validates POST /events with these schemas,
-// the store keeps events in the `Event` shape, the OpenAPI document and (later) the event
+// the store keeps events in the `Event` shape, the OpenAPI document and the event
 // catalog are generated from the descriptions and examples given here.
 
 export const MAIL_EVENT_TYPES = [
