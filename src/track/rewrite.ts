@@ -1,0 +1,159 @@
+import { decodeAttribute, escapeAttribute } from "./html-attr.ts";
+
+// Tracking for one HTML part, with Bun's HTMLRewriter (lol-html: a streaming tokenizer that
+// copies every byte it is not asked to change). Rules:
+// - `<a href>` and `<area href>` whose value, decoded as a browser decodes it, is an absolute
+//   http(s) URL become `linkFor(url)`; `url` is the URL the browser would have followed
+//   (`new URL(value).href`). mailto:, tel:, "#…", relative and other links stay as they are.
+// - A link marked not to be tracked stays as it is, and the mark is removed (like the
+//   X-Hookd-* control headers, it is an instruction to hookd, not content for the reader):
+//   `data-hookd-notrack`, and the marks of the providers people move from, SendGrid's
+//   `clicktracking="off"` and SparkPost's `data-msys-clicktrack="0"`.
+// - Links inside Outlook's conditional comments (`<!--[if mso]>…<![endif]-->`, where
+//   "bulletproof" buttons keep their VML `<v:roundrect href>`) are tracked too: Outlook for
+//   Windows renders that markup, every other client sees a comment.
+// - One pixel, before the first `</body>` (or `</html>`), else at the end of the part.
+// - Everything else, and every tag not changed, byte for byte. A changed tag keeps its other
+//   attributes as written; only the href value is replaced (double-quoted, escaped).
+
+export type RewriteOptions = {
+  /** The tracked link for a destination; absent: links stay as they are. */
+  linkFor?: (url: string) => string;
+  /** The open pixel's URL; absent: no pixel. */
+  pixelUrl?: string;
+};
+
+export type RewriteResult = { html: string; links: number; pixel: boolean };
+
+export function rewriteHtml(html: string, opts: RewriteOptions): RewriteResult {
+  const { linkFor, pixelUrl } = opts;
+  let links = 0;
+  let pixelPlaced = false;
+  const pixel = pixelUrl === undefined ? null : pixelTag(pixelUrl);
+  const rw = new HTMLRewriter();
+  if (linkFor) {
+    // Marked links apart, so the common case asks lol-html for one attribute, not four.
+    rw.on(UNMARKED, {
+      element(el) {
+        if (trackHref(el, linkFor, false)) links++;
+      },
+    });
+    rw.on(MARKED, {
+      element(el) {
+        if (trackHref(el, linkFor, true)) links++;
+      },
+    });
+  }
+  if (pixel) {
+    rw.on("body", {
+      element(el) {
+        el.onEndTag((end) => {
+          if (pixelPlaced) return;
+          end.before(pixel, { html: true });
+          pixelPlaced = true;
+        });
+      },
+    });
+  }
+  rw.onDocument({
+    comments(c) {
+      if (!linkFor || !c.text.startsWith("[if") || !/href/i.test(c.text)) return;
+      const inner = trackConditional(c.text, linkFor);
+      // Comment.replace() in Bun 1.3 inserts without removing; assigning the text works.
+      if (inner.links > 0) c.text = inner.html;
+      links += inner.links;
+    },
+    end(end) {
+      if (!pixel || pixelPlaced) return;
+      end.append(pixel, { html: true });
+      pixelPlaced = true;
+    },
+  });
+  return { html: rw.transform(html), links, pixel: pixelPlaced };
+}
+
+/** The URL a link leads to if hookd would track it: absolute http(s) only. */
+export function trackableUrl(rawHref: string): string | null {
+  const value = decodeAttribute(rawHref);
+  if (!/^[\s\x00-\x20]*h/i.test(value)) return null; // fast path: mailto:, tel:, #, relative
+  try {
+    const u = new URL(value);
+    return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+const NOTRACK_MARKS: ReadonlyArray<[attribute: string, isMark: (value: string) => boolean]> = [
+  ["data-hookd-notrack", () => true],
+  ["clicktracking", (v) => v.trim().toLowerCase() === "off"], // SendGrid
+  ["data-msys-clicktrack", (v) => v.trim() === "0"], // SparkPost
+];
+
+const MARK_NAMES = NOTRACK_MARKS.map(([name]) => name);
+const UNMARKED = ["a", "area"].map((tag) => `${tag}[href]${MARK_NAMES.map((n) => `:not([${n}])`).join("")}`).join(", ");
+const MARKED = ["a", "area"].flatMap((tag) => MARK_NAMES.map((n) => `${tag}[href][${n}]`)).join(", ");
+
+function trackHref(el: HTMLRewriterTypes.Element, linkFor: (url: string) => string, mayBeMarked: boolean): boolean {
+  if (mayBeMarked && removeMarks(el)) return false;
+  const url = trackableUrl(el.getAttribute("href") ?? "");
+  if (url === null) return false;
+  const link = linkFor(url);
+  if (link === url) return false; // untouched: the tag stays byte for byte
+  el.setAttribute("href", escapeAttribute(link));
+  return true;
+}
+
+/** Removes the not-tracked marks; true when there was one. */
+function removeMarks(el: HTMLRewriterTypes.Element): boolean {
+  let marked = false;
+  for (const [name, isMark] of NOTRACK_MARKS) {
+    // Bun 1.3's getAttribute answers null for an empty value (`<a data-hookd-notrack>`): ask hasAttribute.
+    if (el.hasAttribute(name) && isMark(decodeAttribute(el.getAttribute(name) ?? ""))) {
+      el.removeAttribute(name);
+      marked = true;
+    }
+  }
+  return marked;
+}
+
+// The inside of a conditional comment is HTML that only Outlook parses: rewrite it with its
+// own rewriter. VML shapes (`v:roundrect`, `v:rect`, …) carry their link in `href` too.
+function trackConditional(text: string, linkFor: (url: string) => string): { html: string; links: number } {
+  let links = 0;
+  const html = new HTMLRewriter()
+    .on("[href]", {
+      element(el) {
+        const tag = el.tagName;
+        if ((tag === "a" || tag === "area" || tag.startsWith("v:")) && trackHref(el, linkFor, true)) links++;
+      },
+    })
+    .transform(text);
+  return { html, links };
+}
+
+function pixelTag(url: string): string {
+  // Not display:none: some clients skip loading hidden images. Sized and bordered like the
+  // pixels of SendGrid and SparkPost, which mail clients have long been tested against.
+  return `<img src="${escapeAttribute(url)}" alt="" width="1" height="1" border="0" style="height:1px!important;width:1px!important;border:0!important;margin:0!important;padding:0!important" />`;
+}
+
+export type UnsubscribeHeaders = { "List-Unsubscribe": string; "List-Unsubscribe-Post"?: string };
+
+/**
+ * The List-Unsubscribe header with hookd's URL first, plus the non-HTTP URIs (mailto:) of an
+ * `existing` value the application set; and List-Unsubscribe-Post for one-click (RFC 8058)
+ * when the URL is https. RFC 8058 §3.1 allows exactly one HTTPS URI, so an existing http(s)
+ * URI is dropped: the unsubscribe reaches the application as a list_unsubscribe event.
+ * Folding a long line is the caller's (it knows the header's name length and line ending).
+ */
+export function unsubscribeHeaders(url: string, existing?: string): UnsubscribeHeaders {
+  const uris = [`<${url}>`];
+  for (const m of (existing ?? "").matchAll(/<([^<>]*)>/g)) {
+    const uri = m[1]!.replace(/\s+/g, "");
+    if (uri && !/^https?:/i.test(uri)) uris.push(`<${uri}>`);
+  }
+  const headers: UnsubscribeHeaders = { "List-Unsubscribe": uris.join(", ") };
+  if (url.startsWith("https://")) headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click";
+  return headers;
+}
