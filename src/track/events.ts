@@ -65,8 +65,11 @@ export function firstKey(hit: Hit): string {
 export function engagementEvent(hit: Hit, ctx: { first: boolean; campaign?: CampaignRow; host: string }): EngagementEvent {
   const p = hit.payload;
   const row = ctx.campaign ?? {};
-  const base = {
+  // Key order as normalizeEvent's (id, type, timestamp, host first): the JSON stored is the
+  // JSON receivers get.
+  return {
     event_id: engagementEventId(hit),
+    type: EVENT_TYPE_OF[p.kind],
     timestamp: new Date(hit.at).toISOString(),
     host: p.host ?? row.host ?? ctx.host,
     ...defined({
@@ -76,16 +79,14 @@ export function engagementEvent(hit: Hit, ctx: { first: boolean; campaign?: Camp
       campaign_id: row.campaign_id,
       tags: row.tags,
       metadata: row.metadata,
+      url: p.url,
+      user_agent: hit.userAgent?.slice(0, 1024),
+      ip: hit.ip?.slice(0, 64),
     }),
-  };
-  const client = {
-    ...defined({ user_agent: hit.userAgent?.slice(0, 1024), ip: hit.ip?.slice(0, 64) }),
     first: ctx.first,
     machine: hit.verdict.machine,
     ...(hit.verdict.machine && hit.verdict.reason ? { machine_reason: hit.verdict.reason } : {}),
-  };
-  if (p.kind === "click") return { ...base, type: "click", url: p.url!, ...client };
-  return { ...base, type: EVENT_TYPE_OF[p.kind] as "open" | "list_unsubscribe", ...client };
+  } as EngagementEvent; // a click always has its url: verified tokens are checked for it
 }
 
 export type CommitDeps = {

@@ -60,7 +60,7 @@ export function rewriteHtml(html: string, opts: RewriteOptions): RewriteResult {
       if (!linkFor || !c.text.startsWith("[if") || !/href/i.test(c.text)) return;
       const inner = trackConditional(c.text, linkFor);
       // Comment.replace() in Bun 1.3 inserts without removing; assigning the text works.
-      if (inner.links > 0) c.text = inner.html;
+      if (inner.html !== c.text) c.text = inner.html;
       links += inner.links;
     },
     end(end) {

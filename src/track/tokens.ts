@@ -89,7 +89,7 @@ export function createSigner(message: MessageFields, key: TrackingKey): { sign(k
   return {
     sign(kind, rawUrl) {
       // The URL as verification will see it: serialised by the URL standard (ASCII only).
-      const url = rawUrl === undefined ? undefined : canonicalUrl(rawUrl);
+      const url = rawUrl === undefined ? undefined : (canonicalUrl(rawUrl) ?? "");
       const bad = kindProblem(kind, url, true);
       if (bad) throw new TokenPayloadError(`tracking token: ${bad}`);
       const https = url?.startsWith("https://") ?? false;
@@ -148,11 +148,12 @@ function tagOf(secret: Uint8Array, body: Uint8Array): Uint8Array {
   return createHmac("sha256", secret).update(body).digest().subarray(0, TAG_BYTES);
 }
 
-function canonicalUrl(url: string): string {
+/** The URL as the URL standard serialises it, or null when it is not an absolute URL. */
+function canonicalUrl(url: string): string | null {
   try {
     return new URL(url).href;
   } catch {
-    return url; // payloadProblem names it
+    return null;
   }
 }
 
