@@ -23,11 +23,20 @@ export type RewriteOptions = {
   pixelUrl?: string;
 };
 
-export type RewriteResult = { html: string; links: number; pixel: boolean };
+export type RewriteResult = {
+  html: string;
+  /** Links rewritten. */
+  links: number;
+  /** Links left as they were because `linkFor` threw (e.g. a URL too long to sign). */
+  skipped: number;
+  pixel: boolean;
+};
+
+type Counts = { links: number; skipped: number };
 
 export function rewriteHtml(html: string, opts: RewriteOptions): RewriteResult {
   const { linkFor, pixelUrl } = opts;
-  let links = 0;
+  const counts: Counts = { links: 0, skipped: 0 };
   let pixelPlaced = false;
   const pixel = pixelUrl === undefined ? null : pixelTag(pixelUrl);
   const rw = new HTMLRewriter();
@@ -35,12 +44,12 @@ export function rewriteHtml(html: string, opts: RewriteOptions): RewriteResult {
     // Marked links apart, so the common case asks lol-html for one attribute, not four.
     rw.on(UNMARKED, {
       element(el) {
-        if (trackHref(el, linkFor, false)) links++;
+        trackHref(el, linkFor, false, counts);
       },
     });
     rw.on(MARKED, {
       element(el) {
-        if (trackHref(el, linkFor, true)) links++;
+        trackHref(el, linkFor, true, counts);
       },
     });
   }
@@ -58,10 +67,9 @@ export function rewriteHtml(html: string, opts: RewriteOptions): RewriteResult {
   rw.onDocument({
     comments(c) {
       if (!linkFor || !c.text.startsWith("[if") || !/href/i.test(c.text)) return;
-      const inner = trackConditional(c.text, linkFor);
+      const inner = trackConditional(c.text, linkFor, counts);
       // Comment.replace() in Bun 1.3 inserts without removing; assigning the text works.
-      if (inner.html !== c.text) c.text = inner.html;
-      links += inner.links;
+      if (inner !== c.text) c.text = inner;
     },
     end(end) {
       if (!pixel || pixelPlaced) return;
@@ -69,7 +77,8 @@ export function rewriteHtml(html: string, opts: RewriteOptions): RewriteResult {
       pixelPlaced = true;
     },
   });
-  return { html: rw.transform(html), links, pixel: pixelPlaced };
+  const out = rw.transform(html);
+  return { html: out, ...counts, pixel: pixelPlaced };
 }
 
 /** The URL a link leads to if hookd would track it: absolute http(s) only. */
@@ -94,14 +103,21 @@ const MARK_NAMES = NOTRACK_MARKS.map(([name]) => name);
 const UNMARKED = ["a", "area"].map((tag) => `${tag}[href]${MARK_NAMES.map((n) => `:not([${n}])`).join("")}`).join(", ");
 const MARKED = ["a", "area"].flatMap((tag) => MARK_NAMES.map((n) => `${tag}[href][${n}]`)).join(", ");
 
-function trackHref(el: HTMLRewriterTypes.Element, linkFor: (url: string) => string, mayBeMarked: boolean): boolean {
-  if (mayBeMarked && removeMarks(el)) return false;
+// One link that cannot be tracked stays as it is; the rest of the part is still tracked.
+function trackHref(el: HTMLRewriterTypes.Element, linkFor: (url: string) => string, mayBeMarked: boolean, counts: Counts): void {
+  if (mayBeMarked && removeMarks(el)) return;
   const url = trackableUrl(el.getAttribute("href") ?? "");
-  if (url === null) return false;
-  const link = linkFor(url);
-  if (link === url) return false; // untouched: the tag stays byte for byte
+  if (url === null) return;
+  let link: string;
+  try {
+    link = linkFor(url);
+  } catch {
+    counts.skipped++;
+    return;
+  }
+  if (link === url) return; // untouched: the tag stays byte for byte
   el.setAttribute("href", escapeAttribute(link));
-  return true;
+  counts.links++;
 }
 
 /** Removes the not-tracked marks; true when there was one. */
@@ -119,17 +135,15 @@ function removeMarks(el: HTMLRewriterTypes.Element): boolean {
 
 // The inside of a conditional comment is HTML that only Outlook parses: rewrite it with its
 // own rewriter. VML shapes (`v:roundrect`, `v:rect`, …) carry their link in `href` too.
-function trackConditional(text: string, linkFor: (url: string) => string): { html: string; links: number } {
-  let links = 0;
-  const html = new HTMLRewriter()
+function trackConditional(text: string, linkFor: (url: string) => string, counts: Counts): string {
+  return new HTMLRewriter()
     .on("[href]", {
       element(el) {
         const tag = el.tagName;
-        if ((tag === "a" || tag === "area" || tag.startsWith("v:")) && trackHref(el, linkFor, true)) links++;
+        if (tag === "a" || tag === "area" || tag.startsWith("v:")) trackHref(el, linkFor, true, counts);
       },
     })
     .transform(text);
-  return { html, links };
 }
 
 function pixelTag(url: string): string {

@@ -18,7 +18,8 @@ import { isTokenError, MAX_TOKEN_CHARS, verifyToken, type TokenKind } from "./to
 //
 // What an answer promises:
 // - The one-click 200 means the event is committed (`record` resolved). If it cannot be
-//   committed, the answer is a 503 and the provider tries again (same token, same event id).
+//   committed (an error, or not within `commitTimeoutMs`), the answer is a 503 and the
+//   provider tries again (same token, same event id: stored once).
 // - The pixel and the redirect wait for the commit at most `recordWaitMs` (5 ms). Past that
 //   they answer anyway; the hit stays queued in the writer and is committed when the store
 //   catches up — lost only if the process dies first. A hit the writer refuses (queue full)
@@ -36,6 +37,8 @@ export type TrackServerOptions = {
   now?: () => number;
   machine?: MachineOptions;
   recordWaitMs?: number;
+  /** How long a one-click POST waits for its commit before answering 503 (the hit stays queued). Default 10 s. */
+  commitTimeoutMs?: number;
   rateLimit?: RateLimitOptions;
   maxBodyBytes?: number;
   maxHeaderBytes?: number;
@@ -87,6 +90,7 @@ export function createTrackHandler(opts: TrackServerOptions) {
   const now = opts.now ?? Date.now;
   const log = opts.log ?? silentLogger;
   const waitMs = opts.recordWaitMs ?? 5;
+  const commitTimeoutMs = opts.commitTimeoutMs ?? 10_000;
   const maxBody = opts.maxBodyBytes ?? 4096;
   const maxHeaders = opts.maxHeaderBytes ?? 8192;
   const trust = opts.trustProxy ?? isLoopback;
@@ -167,7 +171,7 @@ export function createTrackHandler(opts: TrackServerOptions) {
       if (body === null) return textResponse(413, `request body larger than ${maxBody} bytes`);
       if (!(await isOneClick(body, req.headers.get("content-type")))) return textResponse(400, "expected the body List-Unsubscribe=One-Click");
       try {
-        await opts.record(hit);
+        await withTimeout(opts.record(hit), commitTimeoutMs);
       } catch (err) {
         failed(err);
         return new Response(RETRY_PAGE, { status: 503, headers: { ...PAGE_HEADERS, "Retry-After": "60" } });
@@ -183,6 +187,18 @@ export function createTrackHandler(opts: TrackServerOptions) {
   };
 
   return { handle, stats: (): TrackServerStats => ({ ...stats }) };
+}
+
+// A commit still running at the deadline may land later; the provider's retry then makes the
+// same event id, which the store keeps once.
+async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not committed within ${ms} ms`)), ms)));
+  try {
+    await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The path of a request URL without parsing the whole URL (hot path). */

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import path from "node:path";
 import { decodeAttribute, escapeAttribute } from "../../src/track/html-attr.ts";
+import { messageLinks } from "../../src/track/links.ts";
 import { rewriteHtml, trackableUrl, unsubscribeHeaders } from "../../src/track/rewrite.ts";
 
 const fixture = (name: string) => Bun.file(path.join(import.meta.dir, "fixtures", name)).text();
@@ -102,6 +103,15 @@ describe("links", () => {
   test("a conditional comment with a not-tracked link changes only where it must", () => {
     const html = '<!--[if mso]><v:rect href="https://a.example/" data-hookd-notrack></v:rect><![endif]-->';
     expect(rewriteHtml(html, recorder()).html).toBe('<!--[if mso]><v:rect href="https://a.example/"></v:rect><![endif]-->');
+  });
+
+  test("a link that cannot be signed (a 9 KB URL) stays as it is; the others are tracked", () => {
+    const links = messageLinks({ baseUrl: "https://t.example", key: { id: 1, secret: new Uint8Array(32) }, issuedAt: 1_780_000_000, message: { queueId: "Q1" } });
+    const long = `https://e.example/${"a".repeat(9000)}`;
+    const html = `<a href="${long}">long</a><a href="https://e.example/ok">ok</a>`;
+    const out = rewriteHtml(html, { linkFor: links.clickUrl });
+    expect([out.links, out.skipped]).toEqual([1, 1]);
+    expect(out.html.startsWith(`<a href="${long}">long</a><a href="https://t.example/c/`)).toBe(true);
   });
 });
 

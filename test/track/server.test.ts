@@ -163,6 +163,13 @@ describe("what answers promise", () => {
     expect(server.stats()).toMatchObject({ unsubscribe: 1, recordFailed: 1 });
   });
 
+  test("a one-click whose commit does not come within commitTimeoutMs: 503, not a hung request", async () => {
+    const t = start({ record: () => new Promise<void>(() => {}), commitTimeoutMs: 50 });
+    const r = await fetch(t.links.unsubscribeUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: ONE_CLICK });
+    expect(r.status).toBe(503);
+    expect(t.s.stats()).toMatchObject({ unsubscribe: 0, recordFailed: 1 });
+  });
+
   test("a pixel and a redirect do not wait for a store that hangs, fails or is full", async () => {
     for (const record of [() => new Promise<void>(() => {}), () => Promise.reject(new Error("disk full")), () => Promise.reject(new QueueFullError("full"))]) {
       const calls: number[] = [];
