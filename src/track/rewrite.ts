@@ -13,8 +13,12 @@ import { decodeAttribute, escapeAttribute } from "./html-attr.ts";
 //   "bulletproof" buttons keep their VML `<v:roundrect href>`) are tracked too: Outlook for
 //   Windows renders that markup, every other client sees a comment.
 // - One pixel, before the first `</body>` (or `</html>`), else at the end of the part.
-// - Everything else, and every tag not changed, byte for byte. A changed tag keeps its other
-//   attributes as written; only the href value is replaced (double-quoted, escaped).
+// - Everything else, and every tag not changed, byte for byte. A changed tag is written again
+//   by lol-html: names, values and quotes of its other attributes as they were, the spaces or
+//   line breaks between attributes as one space; the href value double-quoted and escaped.
+// The part is a string: the caller decodes it from its charset and encodes it back. A link
+// `linkFor` cannot sign stays as it is; if HTMLRewriter itself throws, the caller sends the
+// part unchanged.
 
 export type RewriteOptions = {
   /** The tracked link for a destination; absent: links stay as they are. */
@@ -147,8 +151,8 @@ function trackConditional(text: string, linkFor: (url: string) => string, counts
 }
 
 function pixelTag(url: string): string {
-  // Not display:none: some clients skip loading hidden images. Sized and bordered like the
-  // pixels of SendGrid and SparkPost, which mail clients have long been tested against.
+  // Not display:none: some clients skip loading hidden images. 1×1, no border, no margin, with
+  // !important against the message's own CSS (as SendGrid's open pixel does).
   return `<img src="${escapeAttribute(url)}" alt="" width="1" height="1" border="0" style="height:1px!important;width:1px!important;border:0!important;margin:0!important;padding:0!important" />`;
 }
 

@@ -192,6 +192,7 @@ export function createTrackHandler(opts: TrackServerOptions) {
 // A commit still running at the deadline may land later; the provider's retry then makes the
 // same event id, which the store keeps once.
 async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  p.catch(() => {}); // a failure after the deadline has no one left to tell
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not committed within ${ms} ms`)), ms)));
   try {

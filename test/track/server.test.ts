@@ -53,11 +53,14 @@ describe("the routes", () => {
     const gif = new Uint8Array(await r.arrayBuffer());
     expect(new TextDecoder().decode(gif.subarray(0, 6))).toBe("GIF89a");
     expect([gif[6], gif[8]]).toEqual([1, 1]); // width, height
+    const again = new Uint8Array(await (await t.get(t.links.pixelUrl)).arrayBuffer());
+    expect(again).toEqual(gif); // the shared GIF bytes are not used up by the first answer
     expect(r.headers.get("cache-control")).toContain("private");
     expect(r.headers.get("cache-control")).toContain("no-cache");
     expectSafeHeaders(r);
     await t.writer.tick();
     expect(t.committed.map((h) => [h.payload.kind, h.payload.rcpt, h.ip, h.userAgent, h.verdict.machine])).toEqual([
+      ["open", "alice@example.org", "127.0.0.1", CHROME, false],
       ["open", "alice@example.org", "127.0.0.1", CHROME, false],
     ]);
   });
