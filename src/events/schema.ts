@@ -87,10 +87,28 @@ const mailFields = {
   attempt: z.number().int().nonnegative().optional().meta({ description: "Delivery attempt number for this recipient.", example: 1 }),
 };
 
-const engagementFields = {
-  rcpt_to: Email.meta({ description: "Recipient who engaged.", example: "alice@example.org" }),
+const clientFields = {
   user_agent: z.string().max(1024).optional().meta({ description: "User agent of the client.", example: "Mozilla/5.0" }),
   ip: z.string().max(64).optional().meta({ description: "IP address of the client.", example: "198.51.100.7" }),
+};
+
+// Opens, clicks and unsubscribes, from hookd's tracking listener or an application.
+const engagementFields = {
+  rcpt_to: Email.optional().meta({
+    description: "Recipient who engaged; absent when one tracked copy went to several recipients (its links name the message, not a recipient).",
+    example: "alice@example.org",
+  }),
+  ...clientFields,
+  first: z.boolean().optional().meta({ description: "The first event of this type for this message and recipient.", example: true }),
+  machine: z.boolean().optional().meta({
+    description: "Made by a machine, not a reader: a prefetch, an image proxy, a link scanner or a click too fast for a person.",
+    example: false,
+  }),
+  machine_reason: z
+    .string()
+    .regex(/^[a-z0-9_]{1,64}$/, "expected a lower-case rule name like fast_click")
+    .optional()
+    .meta({ description: "Which rule marked it as a machine's (present only with machine: true).", example: "apple_privacy_proxy" }),
 };
 
 function mailEvent<T extends (typeof MAIL_EVENT_TYPES)[number]>(type: T, description: string) {
@@ -122,7 +140,8 @@ export const SpamComplaintEvent = z
   .strictObject({
     type: z.literal("spam_complaint"),
     ...common,
-    ...engagementFields,
+    rcpt_to: Email.meta({ description: "Recipient who complained.", example: "alice@example.org" }),
+    ...clientFields,
     feedback_type: z.string().max(64).optional().meta({ description: "ARF feedback type.", example: "abuse" }),
   })
   .meta({ id: "event_spam_complaint", description: "A recipient reported the message as spam." });
