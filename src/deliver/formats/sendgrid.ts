@@ -75,6 +75,9 @@ export const SENDGRID_FIELDS = [
   { hookd: "size", sendgrid: null, note: "" },
   { hookd: "nrcpt", sendgrid: null, note: "" },
   { hookd: "client_ip", sendgrid: null, note: "" },
+  { hookd: "machine", sendgrid: "sg_machine_open", note: "opens only: true when a proxy or prefetch fetched the pixel" },
+  { hookd: "first", sendgrid: null, note: "SendGrid does not say which open or click came first" },
+  { hookd: "machine_reason", sendgrid: null, note: "" },
   { hookd: "feedback_type", sendgrid: null, note: "" },
   { hookd: "custom_type", sendgrid: null, note: "custom events are not sent" },
   { hookd: "data", sendgrid: null, note: "custom events are not sent" },
@@ -116,5 +119,6 @@ export function toSendGrid(e: Event): Record<string, unknown> | null {
   if (f.url !== undefined) out.url = f.url;
   if (f.user_agent !== undefined) out.useragent = f.user_agent;
   if (f.ip !== undefined) out.ip = f.ip;
+  if (event === "open" && f.machine !== undefined) out.sg_machine_open = f.machine;
   return out;
 }

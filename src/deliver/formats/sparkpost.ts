@@ -75,6 +75,9 @@ export const SPARKPOST_FIELDS = [
   { hookd: "user_agent", sparkpost: "user_agent", note: "" },
   { hookd: "url", sparkpost: "target_link_url", note: "" },
   { hookd: "feedback_type", sparkpost: "fbtype", note: "" },
+  { hookd: "first", sparkpost: "type", note: "the first open of a message and recipient is an initial_open" },
+  { hookd: "machine", sparkpost: null, note: "SparkPost has no such field" },
+  { hookd: "machine_reason", sparkpost: null, note: "" },
   { hookd: "campaign_id", sparkpost: "campaign_id", note: "" },
   { hookd: "tags", sparkpost: "rcpt_tags", note: "" },
   { hookd: "metadata", sparkpost: "rcpt_meta", note: "" },
@@ -115,7 +118,7 @@ export function toSparkPost(e: Event): { msys: Partial<Record<SparkPostWrapper, 
   const f: EventFields = e;
   const ms = Date.parse(e.timestamp);
   const out: Record<string, unknown> = {
-    type: target.type,
+    type: e.type === "open" && f.first ? "initial_open" : target.type,
     event_id: e.event_id,
     timestamp: String(Math.floor(ms / 1000)),
   };

@@ -40,6 +40,9 @@ const FULL: Event[] = EVENT_TYPES.map((type) => {
     ip: "198.51.100.7",
     url: "https://example.com/offer",
     feedback_type: "abuse",
+    first: true,
+    machine: true,
+    machine_reason: "image_proxy",
     custom_type: "profile.updated",
     data: { field: "city" },
   };

@@ -88,6 +88,12 @@ describe("toSendGrid: every event type", () => {
     expect(toSendGrid(ev("spam_complaint", { ...engagement, feedback_type: "abuse" }))).toEqual({ ...common, event: "spamreport" });
   });
 
+  test("an open by a proxy or prefetch carries sg_machine_open, as SendGrid marks Apple's; clicks do not", () => {
+    expect(toSendGrid(ev("open", { ...engagement, machine: true }))).toMatchObject({ event: "open", sg_machine_open: true });
+    expect(toSendGrid(ev("open", { ...engagement, machine: false }))).toMatchObject({ event: "open", sg_machine_open: false });
+    expect(toSendGrid(ev("click", { ...engagement, machine: true, url: "https://example.com/" }))).not.toHaveProperty("sg_machine_open");
+  });
+
   test("custom events have no SendGrid counterpart: null", () => {
     expect(toSendGrid(ev("custom", { custom_type: "profile.updated", rcpt_to: "a@example.org" }))).toBeNull();
   });

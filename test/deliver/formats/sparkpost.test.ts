@@ -146,6 +146,12 @@ describe("toSparkPost: every event type", () => {
     expect(inner(ev("spam_complaint", { ...engagement, feedback_type: "abuse" }), "message_event")).toEqual({ type: "spam_complaint", ...engaged, fbtype: "abuse" });
   });
 
+  test("the first open of a message and recipient is SparkPost's initial_open; later ones and first clicks keep their type", () => {
+    expect(inner(ev("open", { ...engagement, first: true }), "track_event")).toMatchObject({ type: "initial_open" });
+    expect(inner(ev("open", { ...engagement, first: false }), "track_event")).toMatchObject({ type: "open" });
+    expect(inner(ev("click", { ...engagement, first: true, url: "https://example.com/" }), "track_event")).toMatchObject({ type: "click" });
+  });
+
   test("custom events have no SparkPost counterpart: null", () => {
     expect(toSparkPost(ev("custom", { custom_type: "profile.updated" }))).toBeNull();
   });
