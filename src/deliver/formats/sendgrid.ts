@@ -15,6 +15,7 @@ export const SENDGRID_EVENTS = {
   // bounce with type "blocked". hookd does the same.
   expired: "bounce",
   policy_rejection: "dropped",
+  out_of_band: "bounce",
   open: "open",
   click: "click",
   list_unsubscribe: "unsubscribe",

@@ -18,6 +18,7 @@ export const SPARKPOST_EVENTS = {
   // bounce_class 24 and "554 5.4.7 [internal] exceeded max time without delivery".
   expired: { wrapper: "message_event", type: "bounce" },
   policy_rejection: { wrapper: "message_event", type: "policy_rejection" },
+  out_of_band: { wrapper: "message_event", type: "out_of_band" },
   open: { wrapper: "track_event", type: "open" },
   click: { wrapper: "track_event", type: "click" },
   list_unsubscribe: { wrapper: "unsubscribe_event", type: "list_unsubscribe" },
