@@ -14,9 +14,15 @@ export const DSN_PART_TYPES: readonly string[] = ["message/delivery-status", "me
 const MAX_RECIPIENTS = 1000;
 const ACTIONS: readonly DsnAction[] = ["failed", "delayed", "delivered", "relayed", "expanded"];
 
-/** The DSN in a message, or undefined when it has no delivery-status part with a recipient in it. */
+/**
+ * The DSN in a message, or undefined when it has no delivery-status part with a recipient in
+ * it. A multipart/report of type delivery-status whose parts were lost (a broken boundary, a
+ * report pasted as text) is read from its text.
+ */
 export function parseDsn(mail: Mail, report: ReportMeta, verp: TokenAddress[]): DsnReport | undefined {
-  const groups = mail.parts.filter((p) => DSN_PART_TYPES.includes(p.type)).flatMap((p) => fieldGroups(p.text));
+  const parts = mail.parts.filter((p) => DSN_PART_TYPES.includes(p.type));
+  const texts = parts.length > 0 ? parts.map((p) => p.text) : mail.reportType === "delivery-status" ? [mail.text] : [];
+  const groups = texts.flatMap((t) => fieldGroups(t));
   const recipients: DsnRecipient[] = [];
   for (const g of groups) {
     if (recipients.length >= MAX_RECIPIENTS) break;

@@ -44,7 +44,9 @@ export function fieldGroups(text: string): Field[][] {
     }
     const m = FIELD_NAME.exec(line);
     if (!m) {
-      last = undefined;
+      // A line that is no field continues the one before it: MTAs and copies that lost the
+      // folding whitespace ("Received: from x\nby mx.example.org … id QID") are common.
+      if (last && last.value.length < MAX_VALUE) last.value = cut(`${last.value} ${line.trim()}`, MAX_VALUE);
       continue;
     }
     if (++fields > MAX_FIELDS * MAX_GROUPS) break;
@@ -140,10 +142,15 @@ export function messageIdOf(v: string | undefined): string | undefined {
   return id.length > 0 && id.length <= 998 ? id : undefined;
 }
 
-/** The host of an MTA value ("dns; mx.example.org" → "mx.example.org"). */
+/**
+ * The host of an MTA value: "dns; mx.example.org" → "mx.example.org". A dns name is one token,
+ * with the "[address]" some MTAs write after it; trailing comments are dropped.
+ */
 export function mtaName(v: string | undefined): string | undefined {
   if (!v) return undefined;
-  const name = typedValue(v).value.replace(/\s+/g, " ").trim();
+  const { type, value } = typedValue(v);
+  const tokens = value.replace(/\s+/g, " ").trim().split(" ");
+  const name = type === "dns" || type === undefined ? (tokens[1]?.startsWith("[") ? `${tokens[0]} ${tokens[1]}` : (tokens[0] ?? "")) : value.replace(/\s+/g, " ").trim();
   return name === "" ? undefined : cut(name, 255);
 }
 

@@ -17,7 +17,9 @@ export const RETURNED_PART_TYPES: readonly string[] = [
 ];
 
 const MAX_QUEUE_IDS = 10;
-const RECEIVED_ID = /\bby\s+([A-Za-z0-9.-]+)[^;]*?\bid\s+<?([A-Za-z0-9._-]{4,64})>?/i;
+// Postfix (hex or long ids), Exim (1P1ce6-000Egt-GZ), Sendmail (o91AFNQX000234): no dots, which
+// also leaves out Exchange's "Microsoft SMTP Server id 8.2.234.1" and Google's dotted trace ids.
+const RECEIVED_ID = /\bby\s+([A-Za-z0-9.-]+)[^;]*?\bid\s+<?([A-Za-z0-9-]{5,64})>?(?=[\s;>]|$)/i;
 
 /** The returned message of a report's parts: the first such part whose headers say anything. */
 export function returnedFromParts(parts: readonly MailPart[]): ReturnedMessage | undefined {
