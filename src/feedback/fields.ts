@@ -64,8 +64,8 @@ export function headerFields(text: string): Field[] {
 
 /** The header section of a message text: up to the first blank line, at most `max` characters. */
 export function headerBlock(text: string, max = 65536): string {
-  const head = (text.length > max ? text.slice(0, max) : text).replace(/^(?:[ \t]*(?:\r\n|\n|\r))+/, "");
-  const end = /(?:\r\n|\n|\r)[ \t]*(?:\r\n|\n|\r)/.exec(head);
+  const head = (text.length > max ? text.slice(0, max) : text).replace(/\r\n?/g, "\n").replace(/^(?:[ \t]*\n)+/, "");
+  const end = /\n[ \t]*\n/.exec(head);
   return end ? head.slice(0, end.index) : head;
 }
 

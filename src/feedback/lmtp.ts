@@ -42,6 +42,8 @@ export class LmtpIntake {
       rejectOversized: true,
       authOptional: true,
       disabledCommands: ["AUTH", "STARTTLS"],
+      // Enhanced status codes (451 4.3.0, 552 5.3.4) tell the MTA's log and DSNs what happened.
+      hideENHANCEDSTATUSCODES: false,
       logger: false,
       closeTimeout: this.opts.closeTimeoutMs ?? 5000,
       onData: (stream, session, callback) => this.onData(stream, session, callback),

@@ -18,8 +18,9 @@ export interface ParseOptions {
   patterns?: readonly BouncePattern[];
 }
 
-export async function parseFeedback(raw: Uint8Array, envelope: Envelope, options: ParseOptions = {}): Promise<FeedbackReport> {
+export async function parseFeedback(raw: Uint8Array, given: Envelope, options: ParseOptions = {}): Promise<FeedbackReport> {
   const limits = options.limits ?? DEFAULT_READ_LIMITS;
+  const envelope = cleanEnvelope(given);
   let verp: TokenAddress[] = [];
   try {
     verp = safeVerp(envelope, options.forms ?? DEFAULT_FORMS);
@@ -34,7 +35,8 @@ export async function parseFeedback(raw: Uint8Array, envelope: Envelope, options
 }
 
 /** The report in a message already read (the LMTP intake reads once, reports per recipient). */
-export function reportFromMail(mail: Mail, raw: Uint8Array, envelope: Envelope, options: ParseOptions = {}): FeedbackReport {
+export function reportFromMail(mail: Mail, raw: Uint8Array, given: Envelope, options: ParseOptions = {}): FeedbackReport {
+  const envelope = cleanEnvelope(given);
   const forms = options.forms ?? DEFAULT_FORMS;
   const meta = reportMeta(mail, raw);
   const verp = safeVerp(envelope, forms);
@@ -70,6 +72,15 @@ function rawMeta(raw: Uint8Array): ReportMeta {
 
 function notAReport(reason: string, report: ReportMeta, verp: TokenAddress[]): NotAReport {
   return { kind: "not_a_report", reason, report, verp };
+}
+
+/** The envelope with only string values: it comes from a network peer or a command line. */
+function cleanEnvelope(e: Envelope | undefined): Envelope {
+  const rcpts: unknown = e?.rcptTo;
+  return {
+    mailFrom: typeof e?.mailFrom === "string" ? e.mailFrom : "",
+    rcptTo: Array.isArray(rcpts) ? rcpts.filter((r): r is string => typeof r === "string").slice(0, 1000) : [],
+  };
 }
 
 function safeVerp(envelope: Envelope, forms: AddressForms): TokenAddress[] {

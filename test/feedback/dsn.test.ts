@@ -134,6 +134,29 @@ describe("real DSNs (sisimai set-of-emails)", () => {
     expect(r.recipients[0]!.remoteMta).toBe("mailbox0.d5.example.org");
   });
 
+  // More MTAs and providers: recipient, action, status, Reporting-MTA and returned Message-ID as written.
+  const more: [string, string, string, string, string | undefined][] = [
+    ["lhost-amazonses-01.eml", "shironeko@example.co.jp", "5.0.0", "a192-79.smtp-out.amazonses.com", undefined],
+    ["lhost-courier-01.eml", "kijitora@example.co.jp", "5.0.0", "marutamachi.example.org", undefined],
+    ["lhost-postfix-06.eml", "kijitora@neko.example.jp", "5.4.4", "vagrant-centos65.vagrantup.com", "20141024104625.9C81E2203D@vagrant-centos65.vagrantup.com"],
+    ["lhost-office365-03.eml", "kijitora@example.com", "5.1.0", "NEKONYAAN22.sotoneko.prod.outlook.com", undefined],
+    ["lhost-opensmtpd-10.eml", "postmaster@cx.libsisimai.org", "5.0.0", "df.example.jp", "74f4e3b183602776@df.example.jp"],
+    ["lhost-sendmail-05.eml", "kijitora@example.org", "5.2.3", "mx.example.jp", "000000B2-9997-8888-8999-000000000356@example.co.jp"],
+    ["rhost-aol-02.eml", "kijitora@example.co.jp", "5.2.2", "omr-m5.mx.aol.com", "C1435873-4AD3-4C83-8967-AA2A4A91ACF9@aol.example.jp"],
+    ["rhost-microsoft-01.eml", "kijitora@example.com", "5.7.606", "nyaan.example.ed.jp", "00000000000000000000000000000000000000000000000@example.net"],
+    ["rhost-yahooinc-03.eml", "this-local-part-does-not-exist@yahoo.com", "5.0.0", "mx2.example.jp", "201609121950.u8CJoQN3016081@mx2.example.jp"],
+    // Its header declares one boundary, its parts use another: read from the text.
+    ["rhost-google-02.eml", "neko-nyaan@example.org", "5.1.1", "mail.example.co.jp", undefined],
+  ];
+  for (const [file, rcpt, status, mta, mid] of more) {
+    test(`${file}: ${rcpt} failed ${status}`, async () => {
+      const r = expectKind(await parse(`sisimai/${file}`), "dsn");
+      expect(r.recipients.map((x) => [x.finalRecipient, x.action, x.status])).toEqual([[rcpt, "failed", status]]);
+      expect(r.reportingMta).toBe(mta);
+      if (mid) expect(r.original?.messageId).toBe(mid);
+    });
+  }
+
   test("a Postfix DSN with no recipient in its report is not_a_report, with the reason", async () => {
     const r = expectKind(await parse("sisimai/lhost-postfix-64.eml"), "not_a_report");
     expect(r.reason).toBe("delivery report without a recipient");
