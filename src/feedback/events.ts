@@ -85,7 +85,7 @@ function plainEvents(r: PlainBounceReport, match: MatchResult, ctx: EventContext
 }
 
 function complaintEvents(r: ComplaintReport, match: MatchResult, ctx: EventContext): Draft[] {
-  const type = r.feedbackType in FEEDBACK_TYPE_EVENTS ? FEEDBACK_TYPE_EVENTS[r.feedbackType] : "spam_complaint";
+  const type = Object.hasOwn(FEEDBACK_TYPE_EVENTS, r.feedbackType) ? FEEDBACK_TYPE_EVENTS[r.feedbackType] : "spam_complaint";
   if (!type) return [];
   // Who complained: the token's recipient, else each Original-Rcpt-To, else the only recipient
   // the store knows for the message, else the returned To when it names exactly one address.

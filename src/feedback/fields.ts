@@ -21,8 +21,8 @@ export function lines(text: string): string[] {
 }
 
 /**
- * The groups of fields of a text, split at blank lines. A line that starts with a space or tab
- * continues the field before it; a line that is neither (prose, junk) is skipped.
+ * The groups of fields of a text, split at blank lines. A line that starts with a space or tab,
+ * or is no "Name: value" line, continues the field before it (or is skipped when none is open).
  */
 export function fieldGroups(text: string): Field[][] {
   const groups: Field[][] = [];
@@ -44,8 +44,8 @@ export function fieldGroups(text: string): Field[][] {
     }
     const m = FIELD_NAME.exec(line);
     if (!m) {
-      // A line that is no field continues the one before it: MTAs and copies that lost the
-      // folding whitespace ("Received: from x\nby mx.example.org … id QID") are common.
+      // MTAs, and copies of returned messages, that lost the folding whitespace are common:
+      // "Received: from x" then "by mx.example.org … id QID" on a line of its own.
       if (last && last.value.length < MAX_VALUE) last.value = cut(`${last.value} ${line.trim()}`, MAX_VALUE);
       continue;
     }

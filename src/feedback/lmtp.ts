@@ -40,6 +40,8 @@ export class LmtpIntake {
       banner: "hookd feedback",
       size: this.opts.maxBytes || DEFAULT_MAX_BYTES,
       rejectOversized: true,
+      // A report goes to one address (the VERP sender, the FBL or unsubscribe address).
+      maxRecipients: 100,
       authOptional: true,
       disabledCommands: ["AUTH", "STARTTLS"],
       // Enhanced status codes (451 4.3.0, 552 5.3.4) tell the MTA's log and DSNs what happened.

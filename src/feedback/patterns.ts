@@ -14,7 +14,7 @@ export interface BouncePattern {
   detect?: readonly string[];
   /** Recipients are read only after the first line containing one of these (lower-case). */
   after?: readonly string[];
-  /** A recipient line: group 1 is the address; group 2, when present, starts the reason. */
+  /** A recipient line: group 1 is the address; group 2, when present, starts the reason. No `g` flag (test() would keep state). */
   recipient?: RegExp;
   /** Or: the recipients are this header's addresses (X-Failed-Recipients). */
   recipientHeader?: string;
@@ -168,5 +168,19 @@ export const RETURNED_MARKERS: readonly string[] = [
 
 /** Senders and subjects that mark mail as a delivery failure notice at all. */
 export const BOUNCE_SENDERS: readonly string[] = ["mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon", "bounce", "noreply-dmarc"];
-export const BOUNCE_SUBJECT =
-  /undeliver|delivery (?:status notification|failure|failed|has failed|notification)|returned mail|failure notice|mail delivery failed|non-?delivery|could not be delivered|not delivered|delivery problem|mail failure|returning message to sender/i;
+export const BOUNCE_SUBJECT = new RegExp(
+  [
+    "undeliver",
+    "delivery (?:status notification|failure|failed|has failed|notification)",
+    "returned mail",
+    "failure notice",
+    "mail delivery failed",
+    "non-?delivery",
+    "could not be delivered",
+    "not delivered",
+    "delivery problem",
+    "mail failure",
+    "returning message to sender",
+  ].join("|"),
+  "i",
+);

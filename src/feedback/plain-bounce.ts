@@ -76,26 +76,31 @@ function readRecipients(p: BouncePattern, body: readonly string[], mail: Mail): 
     const isRecipient = (l: string) => re.test(l);
     for (let i = start; i < body.length && found.length < MAX_RECIPIENTS; i++) {
       const m = re.exec(body[i]!);
-      if (!m) continue;
-      const reason =
-        p.reason === "after"
-          ? [m[2] ?? "", ...following(body, i + 1, isRecipient)].join(" ")
-          : p.reason === "paragraph"
-            ? following(body, skipBlank(body, i + 1), isRecipient).join(" ")
-            : p.reason === "before"
-            ? preceding(body, i - 1, start, isRecipient).join(" ")
-            : phrase(body, start, p.reasonAfter ?? []);
-      add(emailIn(m[1]), reason);
+      if (m) add(emailIn(m[1]), reasonOf(p, body, i, m[2], start, isRecipient));
     }
   }
   return found.map(({ rcpt, reason }) => {
     const text = collapse(reason, 1000);
-    const r: PlainBounceRecipient = { rcpt, action: p.action ?? "failed", bounceClass: classifyBounce({ dsn: statusCode(text), text }) };
-    if (text) r.reason = text;
     const dsn = statusCode(text);
+    const r: PlainBounceRecipient = { rcpt, action: p.action ?? "failed", bounceClass: classifyBounce({ dsn, text }) };
+    if (text) r.reason = text;
     if (dsn) r.dsn = dsn;
     return r;
   });
+}
+
+/** The reason for the recipient on line `i`; `sameLine` is what its line has after the address. */
+function reasonOf(p: BouncePattern, body: readonly string[], i: number, sameLine: string | undefined, start: number, isRecipient: (l: string) => boolean): string {
+  switch (p.reason) {
+    case "after":
+      return [sameLine ?? "", ...following(body, i + 1, isRecipient)].join(" ");
+    case "paragraph":
+      return following(body, skipBlank(body, i + 1), isRecipient).join(" ");
+    case "before":
+      return preceding(body, i - 1, start, isRecipient).join(" ");
+    case "phrase":
+      return phrase(body, start, p.reasonAfter ?? []);
+  }
 }
 
 /** Lines from `i` up to a blank line or the next recipient line. */

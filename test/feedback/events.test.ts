@@ -98,6 +98,17 @@ describe("events from complaints and unsubscribe mail", () => {
     expect((await eventsOf("sisimai/arf-22.eml", FBL)).map((e) => [e.type, e.rcpt_to])).toEqual([["spam_complaint", "kijitora@example.com"]]);
   });
 
+  test("a feedback type hookd does not know is a complaint, even one named like an Object method", async () => {
+    for (const type of ["dmarc-x", "toString", "constructor"]) {
+      const raw = new TextEncoder().encode(
+        ['From: fbl@isp.example', 'Content-Type: multipart/report; report-type=feedback-report; boundary="f"', "", "--f", "Content-Type: message/feedback-report", "", `Feedback-Type: ${type}`, "Original-Rcpt-To: a@example.org", "--f--", ""].join("\r\n"),
+      );
+      const report = await parseFeedback(raw, FBL);
+      const events = feedbackEvents(report, await matchReport(report, new MemoryLookup()), CTX);
+      expect(events.map((e) => [e.type, e.rcpt_to, "feedback_type" in e ? e.feedback_type : undefined])).toEqual([["spam_complaint", "a@example.org", type.toLowerCase()]]);
+    }
+  });
+
   test("mail to the unsubscribe address → list_unsubscribe for the token's recipient; a forged token → nothing", async () => {
     const env = { mailFrom: "example@icloud.com", rcptTo: [unsubscribeAddress("u1", "bounces.example.com")] };
     const sent = { message_id: "orig-2@example.com", rcpt_to: "example@icloud.com", campaign_id: "may" };
