@@ -36,6 +36,10 @@ const SAMPLE_FIELDS: Record<EventType, { fields: string[]; values?: Record<strin
     fields: ["mail_from", "rcpt_to", "client_ip", "dsn", "response", "bounce_class"],
     values: { dsn: "5.7.1", response: "554 5.7.1 Service unavailable; Client host [192.0.2.10] blocked", bounce_class: "block" },
   },
+  out_of_band: {
+    fields: ["queue_id", "message_id", "mail_from", "rcpt_to", "relay", "dsn", "response", "bounce_class", "campaign_id"],
+    values: { dsn: "5.1.1", response: "550 5.1.1 <alice@example.org>: Recipient address rejected: User unknown", bounce_class: "unknown_user" },
+  },
   open: { fields: ["message_id", "rcpt_to", "user_agent", "ip", "campaign_id"] },
   click: { fields: ["message_id", "rcpt_to", "url", "user_agent", "ip", "campaign_id"] },
   list_unsubscribe: { fields: ["message_id", "rcpt_to", "campaign_id"] },

@@ -11,6 +11,7 @@ export const MAIL_EVENT_TYPES = [
   "bounce",
   "expired",
   "policy_rejection",
+  "out_of_band",
 ] as const;
 export const ENGAGEMENT_EVENT_TYPES = ["open", "click", "list_unsubscribe", "spam_complaint"] as const;
 export const EVENT_TYPES = [...MAIL_EVENT_TYPES, ...ENGAGEMENT_EVENT_TYPES, "custom"] as const;
@@ -121,6 +122,10 @@ export const DelayEvent = mailEvent("delay", "A delivery attempt failed temporar
 export const BounceEvent = mailEvent("bounce", "Delivery to a recipient failed permanently.");
 export const ExpiredEvent = mailEvent("expired", "The MTA gave up after its retry period.");
 export const PolicyRejectionEvent = mailEvent("policy_rejection", "The MTA refused the message or recipient at SMTP time.");
+export const OutOfBandEvent = mailEvent(
+  "out_of_band",
+  "A remote server accepted the message, then reported by mail (a DSN or a bounce notice) that delivery to the recipient failed.",
+);
 
 export const OpenEvent = z
   .strictObject({ type: z.literal("open"), ...common, ...engagementFields })
@@ -165,6 +170,7 @@ export const EVENT_SCHEMAS = {
   bounce: BounceEvent,
   expired: ExpiredEvent,
   policy_rejection: PolicyRejectionEvent,
+  out_of_band: OutOfBandEvent,
   open: OpenEvent,
   click: ClickEvent,
   list_unsubscribe: ListUnsubscribeEvent,
@@ -180,6 +186,7 @@ export const EventInput = z.discriminatedUnion("type", [
   BounceEvent,
   ExpiredEvent,
   PolicyRejectionEvent,
+  OutOfBandEvent,
   OpenEvent,
   ClickEvent,
   ListUnsubscribeEvent,

@@ -82,7 +82,6 @@ export const SPARKPOST_EVENT_ALIASES = {
   amp_initial_open: "open",
   amp_click: "click",
   link_unsubscribe: "list_unsubscribe",
-  out_of_band: "bounce",
 } as const;
 
 /** Aliases resolved, duplicates dropped; "*" anywhere means every type. */

@@ -60,7 +60,7 @@ export const WebhookEvents = z
   .min(1, "expected at least one event type (or \"*\")")
   .max(EVENT_TYPES.length + 1)
   .meta({
-    description: 'Event types to send, or ["*"] for all. SparkPost\'s initial_open, amp_open, amp_initial_open, amp_click, link_unsubscribe and out_of_band are accepted as open, click, list_unsubscribe and bounce.',
+    description: 'Event types to send, or ["*"] for all. SparkPost\'s initial_open, amp_open, amp_initial_open, amp_click and link_unsubscribe are accepted as open, click and list_unsubscribe.',
     example: ["delivery", "bounce"],
   });
 

@@ -15,6 +15,7 @@ export const SENDGRID_EVENTS = {
   // bounce with type "blocked". hookd does the same.
   expired: "bounce",
   policy_rejection: "dropped",
+  out_of_band: "bounce",
   open: "open",
   click: "click",
   list_unsubscribe: "unsubscribe",
@@ -111,7 +112,7 @@ export function toSendGrid(e: Event): Record<string, unknown> | null {
   if (failed && f.dsn !== undefined) out.status = f.dsn;
   if (f.attempt !== undefined) out.attempt = String(f.attempt);
   if (event === "bounce") {
-    const addressFailed = e.type === "bounce" && addressFailures.has(f.bounce_class ?? "undetermined") && !f.dsn?.startsWith("4");
+    const addressFailed = (e.type === "bounce" || e.type === "out_of_band") && addressFailures.has(f.bounce_class ?? "undetermined") && !f.dsn?.startsWith("4");
     out.type = addressFailed ? "bounce" : "blocked";
     out.bounce_classification = SENDGRID_BOUNCE_CLASSIFICATIONS[f.bounce_class ?? "undetermined"];
   }

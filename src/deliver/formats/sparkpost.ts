@@ -18,6 +18,7 @@ export const SPARKPOST_EVENTS = {
   // bounce_class 24 and "554 5.4.7 [internal] exceeded max time without delivery".
   expired: { wrapper: "message_event", type: "bounce" },
   policy_rejection: { wrapper: "message_event", type: "policy_rejection" },
+  out_of_band: { wrapper: "message_event", type: "out_of_band" },
   open: { wrapper: "track_event", type: "open" },
   click: { wrapper: "track_event", type: "click" },
   list_unsubscribe: { wrapper: "unsubscribe_event", type: "list_unsubscribe" },
@@ -90,7 +91,7 @@ export const SPARKPOST_FIELDS = [
   { hookd: "data", sparkpost: null, note: "custom events are not sent" },
 ] as const;
 
-const FAILURES: ReadonlySet<EventType> = new Set(["delay", "bounce", "expired", "policy_rejection"]);
+const FAILURES: ReadonlySet<EventType> = new Set(["delay", "bounce", "out_of_band", "expired", "policy_rejection"]);
 // The IP inside Postfix's "mx.example.org[203.0.113.5]:25" or Exim's "mx.example.org [203.0.113.5]".
 const RELAY_IP = /\[([0-9A-Fa-f:.]+)\]/;
 const SMTP_CODE = /^([245]\d\d)(?:[ -]|$)/;
@@ -107,7 +108,7 @@ function bounceClass(e: Event, f: EventFields): string | undefined {
     const vague = !f.bounce_class || f.bounce_class === "soft" || f.bounce_class === "undetermined";
     return vague ? DEFAULT_BOUNCE_CLASS.expired : given;
   }
-  if (e.type === "bounce") return given ?? DEFAULT_BOUNCE_CLASS.bounce;
+  if (e.type === "bounce" || e.type === "out_of_band") return given ?? DEFAULT_BOUNCE_CLASS.bounce;
   return given; // delay: only when classified
 }
 
