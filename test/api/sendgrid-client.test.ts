@@ -33,7 +33,14 @@ const res = testResources();
 
 function clientFor(app: TestApp): SendGridClient {
   const client = new Client();
-  client.setApiKey(app.key);
+  // setApiKey warns that a key without SendGrid's "SG." prefix may be wrong; hookd's never has it.
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    client.setApiKey(app.key);
+  } finally {
+    console.warn = warn;
+  }
   client.setDefaultRequest("baseUrl", app.url);
   return client;
 }
@@ -51,7 +58,9 @@ async function call(client: SendGridClient, req: ClientRequest): Promise<Respons
 }
 
 // The document's create page, JavaScript tab: require, setApiKey, the example body, request,
-// log status and body. One line is added (baseUrl → hookd), and the body's url is the test's receiver.
+// log status and body. One line is added (baseUrl → hookd); the example body comes in
+// through the environment with its urls pointed at the test's receiver, and the body is
+// logged as JSON so the test can read it.
 const SNIPPET = `
 const client = require("@sendgrid/client");
 client.setApiKey(process.env.SENDGRID_API_KEY);
@@ -107,8 +116,23 @@ describe("SendGrid's own snippets against hookd", () => {
     const example = requestExample(P.create, "post", "Request Without OAuth Configured");
     example.url = `${rx.url}/curl`;
     const proc = Bun.spawn(
-      ["curl", "--silent", "--show-error", "--write-out", "\n%{http_code}", "--request", "POST", "--url", `${app.url}${SETTINGS}`,
-        "--header", `Authorization: Bearer ${app.key}`, "--header", "Content-Type: application/json", "--data", JSON.stringify(example)],
+      [
+        "curl",
+        "--silent",
+        "--show-error",
+        "--write-out",
+        "\n%{http_code}",
+        "--request",
+        "POST",
+        "--url",
+        `${app.url}${SETTINGS}`,
+        "--header",
+        `Authorization: Bearer ${app.key}`,
+        "--header",
+        "Content-Type: application/json",
+        "--data",
+        JSON.stringify(example),
+      ],
       { stdout: "pipe", stderr: "pipe" },
     );
     const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
@@ -129,48 +153,118 @@ describe("every Event Webhook path through @sendgrid/client, checked against the
 
     const first = requestExample(P.create, "post", "Request Without OAuth Configured");
     first.url = `${rx.url}/first`;
-    const a = (await expectContract(await call(client, { url: SETTINGS, method: "POST", body: first }), "POST", P.create)) as Record<string, string>;
-    const second = { url: `${rx.url}/second`, delivered: true, bounce: true, friendly_name: "Delivery Webhook", oauth_client_id: "cid-1", oauth_client_secret: "s3cret-1", oauth_token_url: `${rx.url}/token` };
-    const b = (await expectContract(await call(client, { url: SETTINGS, method: "POST", body: second }), "POST", P.create)) as Record<string, unknown>;
-    expect(b).toMatchObject({ enabled: false, delivered: true, bounce: true, open: false, oauth_client_id: "cid-1", oauth_token_url: `${rx.url}/token` });
+    const a = (await expectContract(await call(client, { url: SETTINGS, method: "POST", body: first }), "POST", P.create)) as Record<
+      string,
+      string
+    >;
+    const second = {
+      url: `${rx.url}/second`,
+      delivered: true,
+      bounce: true,
+      friendly_name: "Delivery Webhook",
+      oauth_client_id: "cid-1",
+      oauth_client_secret: "s3cret-1",
+      oauth_token_url: `${rx.url}/token`,
+    };
+    const b = (await expectContract(await call(client, { url: SETTINGS, method: "POST", body: second }), "POST", P.create)) as Record<
+      string,
+      unknown
+    >;
+    expect(b).toMatchObject({
+      enabled: false,
+      delivered: true,
+      bounce: true,
+      open: false,
+      oauth_client_id: "cid-1",
+      oauth_token_url: `${rx.url}/token`,
+    });
     expect(b.created_date).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 
-    const all = (await expectContract(await call(client, { url: `${SETTINGS}/all`, method: "GET" }), "GET", P.all)) as { max_allowed: number; webhooks: Record<string, unknown>[] };
+    const all = (await expectContract(await call(client, { url: `${SETTINGS}/all`, method: "GET" }), "GET", P.all)) as {
+      max_allowed: number;
+      webhooks: Record<string, unknown>[];
+    };
     expect(all.max_allowed).toBeGreaterThan(all.webhooks.length);
     expect(all.webhooks.map((w) => w.id)).toEqual([a.id, b.id]);
     expect(all.webhooks.every((w) => w.public_key === undefined)).toBe(true);
 
-    const one = (await expectContract(await call(client, { url: `${SETTINGS}/${b.id}`, method: "GET" }), "GET", P.one)) as Record<string, unknown>;
+    const one = (await expectContract(await call(client, { url: `${SETTINGS}/${b.id}`, method: "GET" }), "GET", P.one)) as Record<
+      string,
+      unknown
+    >;
     expect(one).toMatchObject({ id: b.id, url: second.url, friendly_name: "Delivery Webhook" });
     expect(one.account_status_change).toBeUndefined();
-    const withInclude = (await expectContract(await call(client, { url: `${SETTINGS}/${b.id}`, method: "GET", qs: { include: "account_status_change" } }), "GET", P.one)) as Record<string, unknown>;
+    const withInclude = (await expectContract(
+      await call(client, { url: `${SETTINGS}/${b.id}`, method: "GET", qs: { include: "account_status_change" } }),
+      "GET",
+      P.one,
+    )) as Record<string, unknown>;
     expect(withInclude.account_status_change).toBe(false);
     // No id: the oldest (the document's "If you do not pass a webhook ID").
     const oldest = (await expectContract(await call(client, { url: SETTINGS, method: "GET" }), "GET", P.one)) as Record<string, unknown>;
     expect(oldest.id).toBe(a.id);
 
     const patched = (await expectContract(
-      await call(client, { url: `${SETTINGS}/${b.id}`, method: "PATCH", body: { url: second.url, enabled: true, open: true, bounce: false, friendly_name: "Renamed", account_status_change: true }, qs: { include: "account_status_change" } }),
+      await call(client, {
+        url: `${SETTINGS}/${b.id}`,
+        method: "PATCH",
+        body: { url: second.url, enabled: true, open: true, bounce: false, friendly_name: "Renamed", account_status_change: true },
+        qs: { include: "account_status_change" },
+      }),
       "PATCH",
       P.one,
     )) as Record<string, unknown>;
-    expect(patched).toMatchObject({ id: b.id, enabled: true, open: true, bounce: false, delivered: true, friendly_name: "Renamed", account_status_change: true, oauth_client_id: "cid-1" });
+    expect(patched).toMatchObject({
+      id: b.id,
+      enabled: true,
+      open: true,
+      bounce: false,
+      delivered: true,
+      friendly_name: "Renamed",
+      account_status_change: true,
+      oauth_client_id: "cid-1",
+    });
     expect(Date.parse(String(patched.updated_date))).toBeGreaterThanOrEqual(Date.parse(String(b.updated_date)));
 
-    const unsigned = (await expectContract(await call(client, { url: `${SETTINGS}/signed/${b.id}`, method: "GET" }), "GET", P.signed)) as Record<string, string>;
+    const unsigned = (await expectContract(
+      await call(client, { url: `${SETTINGS}/signed/${b.id}`, method: "GET" }),
+      "GET",
+      P.signed,
+    )) as Record<string, string>;
     expect(unsigned).toEqual({ id: String(b.id), public_key: "" });
-    const signedOn = (await expectContract(await call(client, { url: `${SETTINGS}/signed/${b.id}`, method: "PATCH", body: { enabled: true } }), "PATCH", P.signed)) as Record<string, string>;
+    const signedOn = (await expectContract(
+      await call(client, { url: `${SETTINGS}/signed/${b.id}`, method: "PATCH", body: { enabled: true } }),
+      "PATCH",
+      P.signed,
+    )) as Record<string, string>;
     expect(signedOn.public_key).toMatch(/^[A-Za-z0-9+/]+=*$/);
-    expect(await expectContract(await call(client, { url: `${SETTINGS}/signed/${b.id}`, method: "GET" }), "GET", P.signed)).toEqual(signedOn);
-    const listedSigned = (await expectContract(await call(client, { url: `${SETTINGS}/all`, method: "GET" }), "GET", P.all)) as { webhooks: Record<string, unknown>[] };
+    expect(await expectContract(await call(client, { url: `${SETTINGS}/signed/${b.id}`, method: "GET" }), "GET", P.signed)).toEqual(
+      signedOn,
+    );
+    const listedSigned = (await expectContract(await call(client, { url: `${SETTINGS}/all`, method: "GET" }), "GET", P.all)) as {
+      webhooks: Record<string, unknown>[];
+    };
     expect(listedSigned.webhooks.find((w) => w.id === b.id)?.public_key).toBe(signedOn.public_key);
-    const oneSigned = (await expectContract(await call(client, { url: `${SETTINGS}/${b.id}`, method: "GET" }), "GET", P.one)) as Record<string, unknown>;
+    const oneSigned = (await expectContract(await call(client, { url: `${SETTINGS}/${b.id}`, method: "GET" }), "GET", P.one)) as Record<
+      string,
+      unknown
+    >;
     expect(oneSigned.public_key).toBe(signedOn.public_key);
-    const signedOff = await expectContract(await call(client, { url: `${SETTINGS}/signed/${b.id}`, method: "PATCH", body: { enabled: false } }), "PATCH", P.signed);
+    const signedOff = await expectContract(
+      await call(client, { url: `${SETTINGS}/signed/${b.id}`, method: "PATCH", body: { enabled: false } }),
+      "PATCH",
+      P.signed,
+    );
     expect(signedOff).toEqual({ id: String(b.id), public_key: "" });
 
     const before = rx.requests.length;
-    expect(await expectContract(await call(client, { url: "/v3/user/webhooks/event/test", method: "POST", body: { url: `${rx.url}/test-target` } }), "POST", P.test)).toBeNull();
+    expect(
+      await expectContract(
+        await call(client, { url: "/v3/user/webhooks/event/test", method: "POST", body: { url: `${rx.url}/test-target` } }),
+        "POST",
+        P.test,
+      ),
+    ).toBeNull();
     expect(rx.requests.length).toBe(before + 1);
     expect(rx.requests.at(-1)!.path).toBe("/test-target");
 

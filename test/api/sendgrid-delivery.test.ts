@@ -36,7 +36,10 @@ describe("delivery to a webhook made through SendGrid's API", () => {
   test("signed on: SendGrid's body, verified with @sendgrid/eventwebhook and the PATCH's public_key; signed off: no signature headers", async () => {
     const app = await res.app({ delivery: { batch_max_wait: 50 } });
     const rx = await res.receiver();
-    const created = await json<{ id: string }>(sg(app, "POST", SETTINGS, { url: `${rx.url}/events`, enabled: true, delivered: true, bounce: true }), 201);
+    const created = await json<{ id: string }>(
+      sg(app, "POST", SETTINGS, { url: `${rx.url}/events`, enabled: true, delivered: true, bounce: true }),
+      201,
+    );
     const { public_key } = await json<{ public_key: string }>(sg(app, "PATCH", `${SETTINGS}/signed/${created.id}`, { enabled: true }), 200);
 
     await postEvents(app, [
@@ -88,7 +91,16 @@ describe("one set of webhooks, two APIs", () => {
     const app = await res.app();
     const rx = await res.receiver();
     const created = await json<{ id: string }>(
-      sg(app, "POST", SETTINGS, { url: `${rx.url}/both`, enabled: true, processed: true, deferred: true, dropped: true, unsubscribe: true, spam_report: true, group_unsubscribe: true }),
+      sg(app, "POST", SETTINGS, {
+        url: `${rx.url}/both`,
+        enabled: true,
+        processed: true,
+        deferred: true,
+        dropped: true,
+        unsubscribe: true,
+        spam_report: true,
+        group_unsubscribe: true,
+      }),
       201,
     );
     const { results } = await json<{ results: Record<string, unknown> }>(app.api("GET", `/webhooks/${created.id}`), 200);
@@ -105,17 +117,33 @@ describe("one set of webhooks, two APIs", () => {
       ecdsa_signed: false,
     });
     await json(sg(app, "PATCH", `${SETTINGS}/signed/${created.id}`, { enabled: true }), 200);
-    expect((await json<{ results: { ecdsa_signed: boolean } }>(app.api("GET", `/webhooks/${created.id}`), 200)).results.ecdsa_signed).toBe(true);
+    expect((await json<{ results: { ecdsa_signed: boolean } }>(app.api("GET", `/webhooks/${created.id}`), 200)).results.ecdsa_signed).toBe(
+      true,
+    );
+
+    // Every boolean left out is false, as on SendGrid: subscribed to nothing.
+    const bare = await json<{ id: string; enabled: boolean; delivered: boolean }>(
+      sg(app, "POST", SETTINGS, { url: `${rx.url}/bare` }),
+      201,
+    );
+    expect(bare).toMatchObject({ enabled: false, delivered: false });
+    const bareView = await json<{ results: Record<string, unknown> }>(app.api("GET", `/webhooks/${bare.id}`), 200);
+    expect(bareView.results).toMatchObject({ events: [], active: false, status: "inactive", queue_depth: 0 });
   });
 
   test("made through hookd's API: sendgrid-format webhooks are SendGrid's, others are not", async () => {
     const app = await res.app();
     const rx = await res.receiver();
     const sendgrid = await json<{ results: { id: string } }>(
-      app.api("POST", "/webhooks", { body: { name: "From hookd", target: `${rx.url}/sg`, events: ["delivery", "bounce", "click"], format: "sendgrid" } }),
+      app.api("POST", "/webhooks", {
+        body: { name: "From hookd", target: `${rx.url}/sg`, events: ["delivery", "bounce", "click"], format: "sendgrid" },
+      }),
       201,
     );
-    const hookd = await json<{ results: { id: string } }>(app.api("POST", "/webhooks", { body: { name: "Native", target: `${rx.url}/native`, events: ["*"] } }), 201);
+    const hookd = await json<{ results: { id: string } }>(
+      app.api("POST", "/webhooks", { body: { name: "Native", target: `${rx.url}/native`, events: ["*"] } }),
+      201,
+    );
 
     const all = await json<{ webhooks: Record<string, unknown>[] }>(sg(app, "GET", `${SETTINGS}/all`), 200);
     expect(all.webhooks).toHaveLength(1);
@@ -137,7 +165,10 @@ describe("one set of webhooks, two APIs", () => {
     await sendGridErrors(await sg(app, "DELETE", `${SETTINGS}/${hookd.results.id}`), 404);
 
     // A read-modify-write from SendGrid's side keeps hookd's finer choice: bounce without expired.
-    const patched = await json<Record<string, unknown>>(sg(app, "PATCH", `${SETTINGS}/${sendgrid.results.id}`, { ...all.webhooks[0], click: false, open: true }), 200);
+    const patched = await json<Record<string, unknown>>(
+      sg(app, "PATCH", `${SETTINGS}/${sendgrid.results.id}`, { ...all.webhooks[0], click: false, open: true }),
+      200,
+    );
     expect(patched).toMatchObject({ click: false, open: true, bounce: true });
     const back = await json<{ results: { events: string[]; format: string } }>(app.api("GET", `/webhooks/${sendgrid.results.id}`), 200);
     expect(back.results.events).toEqual(["delivery", "bounce", "open"]);
@@ -162,9 +193,17 @@ describe("POST /v3/user/webhooks/event/test", () => {
     const sample = rx.requests[0]!;
     expect(sample.path).toBe("/hook");
     expect(verifies(public_key, sample)).toBe(true);
-    expect([...new Set(eventsOf(sample).map((e) => e.event))].sort()).toEqual(
-      ["bounce", "click", "deferred", "delivered", "dropped", "open", "processed", "spamreport", "unsubscribe"],
-    );
+    expect([...new Set(eventsOf(sample).map((e) => e.event))].sort()).toEqual([
+      "bounce",
+      "click",
+      "deferred",
+      "delivered",
+      "dropped",
+      "open",
+      "processed",
+      "spamreport",
+      "unsubscribe",
+    ]);
 
     // Without an id: unsigned (there is no key to sign with).
     expect((await sg(app, "POST", "/v3/user/webhooks/event/test", { url: `${rx.url}/anywhere` })).status).toBe(204);
@@ -180,27 +219,43 @@ describe("POST /v3/user/webhooks/event/test", () => {
     rx.respondWith((req) => {
       if (req.path !== "/token") return { status: 200 };
       tokens.push(new URLSearchParams(req.body));
-      return { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ access_token: `tok-${tokens.length}`, expires_in: 3600 }) };
+      return {
+        status: 200,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ access_token: `tok-${tokens.length}`, expires_in: 3600 }),
+      };
     });
     const oauth = { oauth_client_id: "cid", oauth_client_secret: "the-secret", oauth_token_url: `${rx.url}/token` };
     const created = await json<{ id: string }>(sg(app, "POST", SETTINGS, { url: `${rx.url}/hook`, delivered: true, ...oauth }), 201);
 
     // A new set of credentials: all three given.
-    expect((await sg(app, "POST", "/v3/user/webhooks/event/test", { url: `${rx.url}/hook`, ...oauth, oauth_client_secret: "another" })).status).toBe(204);
+    expect(
+      (await sg(app, "POST", "/v3/user/webhooks/event/test", { url: `${rx.url}/hook`, ...oauth, oauth_client_secret: "another" })).status,
+    ).toBe(204);
     expect(tokens.at(-1)!.get("client_secret")).toBe("another");
     expect(rx.requests.at(-1)!.headers.authorization).toBe("Bearer tok-1");
 
     // The saved ones: id and token URL; hookd pulls the secret, as SendGrid does.
     const { oauth_client_secret: _s, ...withoutSecret } = oauth;
-    expect((await sg(app, "POST", "/v3/user/webhooks/event/test", { id: created.id, url: `${rx.url}/hook`, ...withoutSecret })).status).toBe(204);
+    expect(
+      (await sg(app, "POST", "/v3/user/webhooks/event/test", { id: created.id, url: `${rx.url}/hook`, ...withoutSecret })).status,
+    ).toBe(204);
     expect(tokens.at(-1)!.get("client_secret")).toBe("the-secret");
     expect(rx.requests.at(-1)!.headers.authorization).toBe("Bearer tok-2");
 
     // Not to another URL's origin: the stored secret's token would go where its owner never sent it.
-    const refused = await sendGridErrors(await sg(app, "POST", "/v3/user/webhooks/event/test", { id: created.id, url: `${other.url}/steal`, ...withoutSecret }), 400);
+    const refused = await sendGridErrors(
+      await sg(app, "POST", "/v3/user/webhooks/event/test", { id: created.id, url: `${other.url}/steal`, ...withoutSecret }),
+      400,
+    );
     expect(refused.errors[0]!.field).toBe("oauth_client_secret");
     const refusedToken = await sendGridErrors(
-      await sg(app, "POST", "/v3/user/webhooks/event/test", { id: created.id, url: `${rx.url}/hook`, oauth_client_id: "cid", oauth_token_url: `${other.url}/token` }),
+      await sg(app, "POST", "/v3/user/webhooks/event/test", {
+        id: created.id,
+        url: `${rx.url}/hook`,
+        oauth_client_id: "cid",
+        oauth_token_url: `${other.url}/token`,
+      }),
       400,
     );
     expect(refusedToken.errors[0]!.field).toBe("oauth_client_secret");

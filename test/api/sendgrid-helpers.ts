@@ -8,8 +8,14 @@ import { REPO_ROOT, type TestApp } from "../helpers/hookd.ts";
 export const CONTRACT_PATH = `${REPO_ROOT}/test/fixtures/sendgrid/tsg_webhooks_v3.json`;
 
 type Schema = Record<string, unknown>;
-type Operation = { requestBody?: { content: Record<string, { schema: Schema; examples?: Record<string, { value: Record<string, unknown> }> }> }; responses: Record<string, { content?: Record<string, { schema: Schema }>; $ref?: string }> };
-export type Contract = { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Schema>; responses: Record<string, { content: Record<string, { schema: Schema }> }> } };
+type Operation = {
+  requestBody?: { content: Record<string, { schema: Schema; examples?: Record<string, { value: Record<string, unknown> }> }> };
+  responses: Record<string, { content?: Record<string, { schema: Schema }>; $ref?: string }>;
+};
+export type Contract = {
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, Schema>; responses: Record<string, { content: Record<string, { schema: Schema }> }> };
+};
 
 export const contract: Contract = JSON.parse(readFileSync(CONTRACT_PATH, "utf8"));
 
@@ -17,7 +23,10 @@ export const contract: Contract = JSON.parse(readFileSync(CONTRACT_PATH, "utf8")
 // `example` (an annotation). $refs point at #/components/schemas/…: they become $defs.
 const ajv = new Ajv2020({ strict: true, allErrors: true });
 ajv.addVocabulary(["example"]);
-ajv.addFormat("date-time", (s: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)));
+ajv.addFormat(
+  "date-time",
+  (s: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)),
+);
 
 /** The schema with refs into $defs and, when `closed`, every object closed to the properties it lists. */
 function prepared(schema: unknown, closed: boolean): unknown {
@@ -26,7 +35,8 @@ function prepared(schema: unknown, closed: boolean): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(schema)) {
     if (k === "$ref" && typeof v === "string") out[k] = v.replace("#/components/schemas/", "#/$defs/");
-    else if (k === "properties" && v && typeof v === "object") out[k] = Object.fromEntries(Object.entries(v).map(([p, s]) => [p, prepared(s, closed)]));
+    else if (k === "properties" && v && typeof v === "object")
+      out[k] = Object.fromEntries(Object.entries(v).map(([p, s]) => [p, prepared(s, closed)]));
     else out[k] = prepared(v, closed);
   }
   if (closed && (schema as Schema).type === "object" && (schema as Schema).properties) out.additionalProperties = false;
@@ -57,20 +67,28 @@ export async function expectContract(res: Response, method: string, path: string
   if (!op) throw new Error(`the document has no ${method} ${path}`);
   const text = await res.text();
   const shared = { 401: "Webhook401", 403: "Webhook403" } as Record<number, string>;
-  const documented = op.responses[String(res.status)];
+  const listed = op.responses[String(res.status)];
+  // A response may itself be a $ref to #/components/responses/….
+  const documented = listed?.$ref ? contract.components.responses[listed.$ref.replace("#/components/responses/", "")] : listed;
   const schema = documented
     ? documented.content?.["application/json"]?.schema
     : shared[res.status]
       ? contract.components.responses[shared[res.status]!]!.content["application/json"]!.schema
       : undefined;
-  if (!documented && !shared[res.status]) throw new Error(`${method} ${path}: HTTP ${res.status} is not a documented answer (${Object.keys(op.responses).join(", ")}): ${text.slice(0, 300)}`);
+  if (!documented && !shared[res.status])
+    throw new Error(
+      `${method} ${path}: HTTP ${res.status} is not a documented answer (${Object.keys(op.responses).join(", ")}): ${text.slice(0, 300)}`,
+    );
   if (!schema) {
     expect(text).toBe("");
     return null;
   }
   const body = JSON.parse(text);
   const v = validator(schema, res.status < 300);
-  if (!v(body)) throw new Error(`${method} ${path} ${res.status}: body does not match the document: ${ajv.errorsText(v.errors)}\n${text.slice(0, 500)}`);
+  if (!v(body))
+    throw new Error(
+      `${method} ${path} ${res.status}: body does not match the document: ${ajv.errorsText(v.errors)}\n${text.slice(0, 500)}`,
+    );
   return body;
 }
 
@@ -82,11 +100,22 @@ export function requestExample(path: string, method: string, name: string): Reco
 }
 
 /** fetch against hookd's /v3 paths as SendGrid's clients call them. */
-export function sg(app: Pick<TestApp, "url" | "key">, method: string, path: string, body?: unknown, key: string | null = app.key): Promise<Response> {
+export function sg(
+  app: Pick<TestApp, "url" | "key">,
+  method: string,
+  path: string,
+  body?: unknown,
+  key: string | null = app.key,
+): Promise<Response> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (key !== null) headers.authorization = `Bearer ${key}`;
   if (body !== undefined) headers["content-type"] = "application/json";
-  return fetch(`${app.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+  return fetch(`${app.url}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
 }
 
 export type SendGridErrors = { errors: { field: string | null; message: string; id?: string; url?: string }[] };

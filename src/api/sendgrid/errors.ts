@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { z } from "zod";
-import { ApiError, listedErrors, ServiceError, statusOf, zodErrors } from "../errors.ts";
+import { ApiError, listedErrors, type ServiceError, statusOf, zodErrors } from "../errors.ts";
 
 // SendGrid's error envelope, {"errors":[{"field","message"}]} (its ErrorResponse schema;
 // field null when no one field is at fault), for every answer under /v3 — not hookd's
@@ -54,7 +54,10 @@ export function fromServiceError(err: ServiceError): SendGridError {
   if (code === "not_found" && err.items[0]?.field === "id") return invalidId();
   const items = err.items.map((i) =>
     i.code === "required" && i.field === "auth_request_details"
-      ? { field: "oauth_client_secret", message: "oauth_client_secret: send it again (or empty oauth_* values to turn OAuth off) when url moves to another origin" }
+      ? {
+          field: "oauth_client_secret",
+          message: "oauth_client_secret: send it again (or empty oauth_* values to turn OAuth off) when url moves to another origin",
+        }
       : renamed(i.field, i.message),
   );
   return new SendGridError(statusOf(code), items, err instanceof ApiError ? err.headers : {});
@@ -62,7 +65,10 @@ export function fromServiceError(err: ServiceError): SendGridError {
 
 /** zod's issues in SendGrid's envelope (hookd's wording: the field, what was expected, what came). */
 export function fromZodError(error: z.ZodError, input: unknown): SendGridError {
-  return new SendGridError(400, listedErrors(zodErrors(error, input)).map((i) => ({ field: i.field ?? null, message: i.message })));
+  return new SendGridError(
+    400,
+    listedErrors(zodErrors(error, input)).map((i) => ({ field: i.field ?? null, message: i.message })),
+  );
 }
 
 export function sendGridErrorResponse(c: Context, err: SendGridError) {

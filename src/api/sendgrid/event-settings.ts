@@ -22,7 +22,9 @@ export const TYPES_OF_SETTING: Readonly<Record<EventSetting, readonly EventType[
   const out: Partial<Record<EventSetting, EventType[]>> = {};
   for (const type of EVENT_TYPES) {
     const event = SENDGRID_EVENTS[type];
-    if (event !== null) (out[settingOf(event)] ??= []).push(type);
+    if (event === null) continue;
+    const setting = settingOf(event);
+    out[setting] = [...(out[setting] ?? []), type];
   }
   return out as Record<EventSetting, EventType[]>;
 })();
@@ -37,7 +39,10 @@ const CARRIED: readonly EventType[] = EVENT_SETTINGS.flatMap((s) => TYPES_OF_SET
 export function settingsOfEvents(events: readonly string[]): Record<EventSetting, boolean> {
   const all = events.includes("*");
   const has = new Set(events);
-  return Object.fromEntries(EVENT_SETTINGS.map((s) => [s, all || TYPES_OF_SETTING[s].some((t) => has.has(t))])) as Record<EventSetting, boolean>;
+  return Object.fromEntries(EVENT_SETTINGS.map((s) => [s, all || TYPES_OF_SETTING[s].some((t) => has.has(t))])) as Record<
+    EventSetting,
+    boolean
+  >;
 }
 
 /**

@@ -44,7 +44,9 @@ export function oauthChange(body: OAuthFields, stored: AuthRequestDetails | null
 }
 
 /** The OAuth a webhook has as SendGrid shows it: id and token URL, never the secret; nothing without OAuth. */
-export function oauthView(w: Pick<WebhookRow, "authType" | "authRequestDetails">): { oauth_client_id: string; oauth_token_url: string } | null {
+export function oauthView(
+  w: Pick<WebhookRow, "authType" | "authRequestDetails">,
+): { oauth_client_id: string; oauth_token_url: string } | null {
   if (w.authType !== "oauth2" || !w.authRequestDetails) return null;
   return { oauth_client_id: w.authRequestDetails.body.client_id, oauth_token_url: w.authRequestDetails.url };
 }

@@ -44,7 +44,11 @@ export function sendGridRoutes(deps: ApiDeps) {
   app.onError((err, c) => {
     if (err instanceof SendGridError) return sendGridErrorResponse(c, err);
     if (err instanceof ServiceError) return sendGridErrorResponse(c, fromServiceError(err));
-    deps.log.error("unhandled error", { method: c.req.method, path: c.req.path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    deps.log.error("unhandled error", {
+      method: c.req.method,
+      path: c.req.path,
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
     return sendGridErrorResponse(c, new SendGridError(500, [{ field: null, message: "internal error; see the hookd log" }]));
   });
   app.use("*", bodyLimit(deps.config.server.max_body_size));
@@ -60,7 +64,10 @@ export function sendGridRoutes(deps: ApiDeps) {
   const find = (id: string | undefined): WebhookRow => {
     if (id === undefined) {
       const oldest = sendGridWebhooks()[0];
-      if (!oldest) throw new SendGridError(404, [{ field: "id", message: "no Event Webhook exists yet; create one with POST /v3/user/webhooks/event/settings" }]);
+      if (!oldest)
+        throw new SendGridError(404, [
+          { field: "id", message: "no Event Webhook exists yet; create one with POST /v3/user/webhooks/event/settings" },
+        ]);
       return oldest;
     }
     const w = getWebhook(deps, id);
@@ -70,10 +77,16 @@ export function sendGridRoutes(deps: ApiDeps) {
   /** SendGrid allows one webhook per URL: its "Exists" error. */
   const requireUniqueUrl = (url: string, self: string | null) => {
     const other = sendGridWebhooks().find((w) => w.target === url && w.id !== self);
-    if (other) throw new SendGridError(400, [{ field: "url", id: other.id, url, message: `Webhook at '${url}' already exists. Please provide a unique URL.` }]);
+    if (other)
+      throw new SendGridError(400, [
+        { field: "url", id: other.id, url, message: `Webhook at '${url}' already exists. Please provide a unique URL.` },
+      ]);
   };
   const publicKey = (w: WebhookRow) => (w.ecdsaSigned ? signingPublicKey(deps, w.id) : null);
-  const parts = (c: Context, p: Omit<ViewParts, "accountStatus">): ViewParts => ({ ...p, accountStatus: c.req.query("include") === "account_status_change" });
+  const parts = (c: Context, p: Omit<ViewParts, "accountStatus">): ViewParts => ({
+    ...p,
+    accountStatus: (c.req.query("include") ?? "").split(",").includes("account_status_change"),
+  });
 
   app.post(`${EVENT}/settings`, write, async (c) => {
     const body = await jsonBody(c, EventWebhookRequest);
@@ -84,7 +97,13 @@ export function sendGridRoutes(deps: ApiDeps) {
   });
 
   app.get(`${EVENT}/settings/all`, read, (c) =>
-    c.json({ max_allowed: MAX_ALLOWED, webhooks: sendGridWebhooks().map((w) => eventWebhookView(w, parts(c, { dates: true, publicKey: publicKey(w) }))) }, 200),
+    c.json(
+      {
+        max_allowed: MAX_ALLOWED,
+        webhooks: sendGridWebhooks().map((w) => eventWebhookView(w, parts(c, { dates: true, publicKey: publicKey(w) }))),
+      },
+      200,
+    ),
   );
 
   const getSigned = (c: Context) => {
@@ -136,7 +155,9 @@ export function sendGridRoutes(deps: ApiDeps) {
   });
 
   app.all("*", (c) => {
-    throw new SendGridError(404, [{ field: null, message: `no route for ${c.req.method} ${c.req.path}: hookd serves only the Event Webhook paths of SendGrid's API` }]);
+    throw new SendGridError(404, [
+      { field: null, message: `no route for ${c.req.method} ${c.req.path}: hookd serves only the Event Webhook paths of SendGrid's API` },
+    ]);
   });
   return app;
 }

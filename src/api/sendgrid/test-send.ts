@@ -37,7 +37,8 @@ export async function sendTestEvents(deps: WebhookDeps, body: EventWebhookTestRe
   const oauth = oauthChange(body, stored);
   let details = oauth.kind === "on" ? oauth.details : null;
   // oauthChange asks for the stored secret only when there is one for this origin.
-  if (details && stored && details.body.client_secret === REDACTED) details = { ...details, body: { ...details.body, client_secret: stored.body.client_secret } };
+  if (details && stored && details.body.client_secret === REDACTED)
+    details = { ...details, body: { ...details.body, client_secret: stored.body.client_secret } };
   const target: AttemptWebhook = {
     id: webhook?.id ?? "sendgrid-test",
     target: url,
