@@ -68,9 +68,14 @@ export function updateInput(body: EventWebhookRequest, current: WebhookRow): Web
   if (unmapped) out.sendgrid_settings = unmapped;
   if (body.friendly_name !== undefined) out.name = nameOf(body.friendly_name, target);
   const oauth = oauthChange(body, current.authRequestDetails);
-  if (oauth.kind === "on") Object.assign(out, { auth_type: "oauth2", auth_request_details: oauth.details });
-  // Turning OAuth off leaves another kind of receiver auth (set through hookd's API) alone.
-  if (oauth.kind === "off" && current.authType === "oauth2") Object.assign(out, { auth_type: "none", auth_request_details: null });
+  if (oauth.kind === "on") {
+    out.auth_type = "oauth2";
+    out.auth_request_details = oauth.details;
+  } else if (oauth.kind === "off" && current.authType === "oauth2") {
+    // Only OAuth is turned off: another kind of receiver auth (set through hookd's API) stays.
+    out.auth_type = "none";
+    out.auth_request_details = null;
+  }
   return out;
 }
 
