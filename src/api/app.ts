@@ -7,6 +7,7 @@ import { adminRoutes } from "../admin/static.ts";
 import { authenticate, type AuthEnv } from "./auth.ts";
 import { bodyLimit } from "./body-limit.ts";
 import { rateLimit } from "./rate-limit.ts";
+import { sendGridRoutes } from "./sendgrid/routes.ts";
 import type { ApiDeps } from "./deps.ts";
 import { ApiError, listedErrors, ServiceError, zodErrors } from "./errors.ts";
 import { eventRoutes } from "./routes/events.ts";
@@ -92,5 +93,6 @@ export function createApi(deps: ApiDeps) {
   api.route("/", webhookInsightRoutes(deps));
   api.route("/", statusRoutes(deps));
   app.route(API_BASE, api);
+  app.route("/v3", sendGridRoutes(deps));
   return app;
 }

@@ -43,6 +43,7 @@ export function webhookView(w: WebhookRow, baseUrl: string, db: Database): Webho
     ...(shown.authRequestDetails ? { auth_request_details: shown.authRequestDetails } : {}),
     ...(shown.customHeaders ? { custom_headers: shown.customHeaders } : {}),
     format: w.format,
+    ecdsa_signed: w.ecdsaSigned,
     verification: w.verification,
     batch_max_events: w.batchMaxEvents,
     batch_max_bytes: w.batchMaxBytes,

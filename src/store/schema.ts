@@ -1,5 +1,5 @@
 import { blob, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { AUTH_TYPES, VERIFICATIONS, WEBHOOK_FORMATS, type AuthCredentials, type AuthRequestDetails, type WebhookFilter } from "../webhooks/model.ts";
+import { AUTH_TYPES, VERIFICATIONS, WEBHOOK_FORMATS, type AuthCredentials, type AuthRequestDetails, type SendGridSettings, type WebhookFilter } from "../webhooks/model.ts";
 
 // drizzle's view of the tables created by migrations/. test/store/schema.test.ts checks the
 // two agree column by column, so a migration cannot drift from the code that reads it.
@@ -15,7 +15,7 @@ export const apiKeys = sqliteTable("api_keys", {
   revokedAt: integer("revoked_at"),
 });
 
-export type { AuthCredentials, AuthRequestDetails, WebhookFilter } from "../webhooks/model.ts";
+export type { AuthCredentials, AuthRequestDetails, SendGridSettings, WebhookFilter } from "../webhooks/model.ts";
 
 export const webhooks = sqliteTable("webhooks", {
   id: text("id").primaryKey(),
@@ -41,6 +41,9 @@ export const webhooks = sqliteTable("webhooks", {
   previousSecretUntil: integer("previous_secret_until"),
   signingPrivateKey: text("signing_private_key"),
   signingPublicKey: text("signing_public_key"),
+  /** `sendgrid` format: whether SendGrid's ECDSA signature headers are sent. */
+  ecdsaSigned: integer("ecdsa_signed", { mode: "boolean" }).notNull().default(true),
+  sendgridSettings: text("sendgrid_settings", { mode: "json" }).$type<SendGridSettings>(),
   cursorSeq: integer("cursor_seq").notNull().default(0),
   lastSuccessAt: integer("last_success_at"),
   lastFailureAt: integer("last_failure_at"),

@@ -1,5 +1,5 @@
 import type { WebhookInsert, WebhookRow } from "../store/schema.ts";
-import type { AuthCredentials, AuthRequestDetails, AuthType, Verification, WebhookFilter, WebhookFormat } from "./model.ts";
+import type { AuthCredentials, AuthRequestDetails, AuthType, SendGridSettings, Verification, WebhookFilter, WebhookFormat } from "./model.ts";
 
 // What a caller of the service gives: a webhook's fields under the names hookd documents
 // (SPEC "Webhook fields", the names of their columns too), already validated by the
@@ -24,13 +24,17 @@ export type WebhookFields = {
   /** Milliseconds. */
   batch_max_wait: number;
   filter: WebhookFilter;
+  /** `sendgrid` format: send SendGrid's ECDSA signature headers (default true). SendGrid's API toggles it; hookd's shows it. */
+  ecdsa_signed: boolean;
+  /** SendGrid's settings with no hookd event type (model.ts); only SendGrid's API writes and reads them. */
+  sendgrid_settings: SendGridSettings;
 };
 
 type NeededAtCreate = "name" | "target" | "events";
 /** Fields that may be cleared with null (back to none, or to the config default). */
-export type ClearableField = Exclude<keyof WebhookFields, NeededAtCreate | "active" | "auth_type" | "format" | "verification">;
+export type ClearableField = Exclude<keyof WebhookFields, NeededAtCreate | "active" | "auth_type" | "format" | "verification" | "ecdsa_signed">;
 
-/** A new webhook: name, target and events; the rest default (active, auth none, format hookd, verification test_post). */
+/** A new webhook: name, target and events; the rest default (active, auth none, format hookd, verification test_post, ECDSA-signed). */
 export type WebhookCreateInput = Pick<WebhookFields, NeededAtCreate> & Partial<Omit<WebhookFields, NeededAtCreate>>;
 
 /** A change: only the fields given; null clears a clearable one. */
@@ -53,6 +57,8 @@ const COLUMN = {
   batch_max_bytes: "batchMaxBytes",
   batch_max_wait: "batchMaxWait",
   filter: "filter",
+  ecdsa_signed: "ecdsaSigned",
+  sendgrid_settings: "sendgridSettings",
 } as const satisfies { [K in keyof WebhookFields]: keyof WebhookInsert };
 
 /** The columns a webhook's fields are stored in. */
@@ -72,6 +78,8 @@ const DEFAULTS = {
   batchMaxBytes: null,
   batchMaxWait: null,
   filter: null,
+  ecdsaSigned: true,
+  sendgridSettings: null,
 } as const satisfies Omit<WebhookColumns, NeededAtCreate>;
 
 // SparkPost's names for kinds of events hookd has under another name, so a webhook config

@@ -16,6 +16,12 @@ export type WebhookStatus = (typeof WEBHOOK_STATUSES)[number];
 
 export type AuthCredentials = { username: string; password: string };
 export type AuthRequestDetails = { url: string; body: { client_id: string; client_secret: string } };
+/**
+ * SendGrid's Event Webhook settings that name no hookd event type. They subscribe to
+ * nothing here; they are kept so that SendGrid's API reads them back as they were sent.
+ */
+export const SENDGRID_UNMAPPED_SETTINGS = ["group_unsubscribe", "group_resubscribe", "account_status_change"] as const;
+export type SendGridSettings = Partial<Record<(typeof SENDGRID_UNMAPPED_SETTINGS)[number], boolean>>;
 export type WebhookFilter = {
   sender_domains?: string[];
   rcpt_domains?: string[];

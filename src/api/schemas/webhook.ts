@@ -161,6 +161,9 @@ export const WebhookView = z
       .meta({ description: "client_secret redacted." }),
     custom_headers: z.record(z.string(), z.string()).optional().meta({ description: "Values of credential-like headers redacted." }),
     format: WebhookFormat,
+    ecdsa_signed: z.boolean().meta({
+      description: "Format sendgrid: whether SendGrid's ECDSA signature headers are sent. Read-only here; SendGrid's API (/v3/user/webhooks/event/settings/signed/{id}) turns it on and off.",
+    }),
     verification: Verification,
     batch_max_events: z.number().nullable(),
     batch_max_bytes: z.number().nullable(),
