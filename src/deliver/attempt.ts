@@ -13,7 +13,7 @@ export type AttemptContext = { version: string; timeoutMs: number; allowPrivateT
 
 export type AttemptWebhook = Pick<
   WebhookRow,
-  "id" | "target" | "format" | "secret" | "previousSecret" | "previousSecretUntil" | "authType" | "authToken" | "authCredentials" | "authRequestDetails" | "customHeaders" | "signingPrivateKey"
+  "id" | "target" | "format" | "secret" | "previousSecret" | "previousSecretUntil" | "authType" | "authToken" | "authCredentials" | "authRequestDetails" | "customHeaders" | "signingPrivateKey" | "ecdsaSigned"
 >;
 
 export type AttemptResult = GuardedPostResult | { kind: "auth"; failureCode: string; detail: string; latencyMs: number };

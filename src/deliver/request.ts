@@ -6,9 +6,8 @@ export const USER_AGENT_PREFIX = "hookd/";
 
 type Signable = Pick<
   WebhookRow,
-  "secret" | "previousSecret" | "previousSecretUntil" | "authType" | "authToken" | "authCredentials" | "customHeaders" | "format" | "signingPrivateKey"
-> &
-  Partial<Pick<WebhookRow, "ecdsaSigned">>;
+  "secret" | "previousSecret" | "previousSecretUntil" | "authType" | "authToken" | "authCredentials" | "customHeaders" | "format" | "signingPrivateKey" | "ecdsaSigned"
+>;
 
 /** The secrets that sign a request now: the current one, and the previous one while a rotation overlaps. */
 export function activeSecrets(w: Signable, nowMs: number): string[] {
@@ -31,7 +30,7 @@ export function requestHeaders(w: Signable, batchId: string, body: Uint8Array, n
     headers["authorization"] = "Basic " + Buffer.from(`${username}:${password}`).toString("base64");
   }
   // ecdsa_signed off (SendGrid's API): no SendGrid signature pair. Absent counts as on.
-  Object.assign(headers, formatHeaders(w.format, { batchId, body, nowMs, signingPrivateKey: w.ecdsaSigned === false ? null : w.signingPrivateKey }));
+  Object.assign(headers, formatHeaders(w.format, { batchId, body, nowMs, signingPrivateKey: w.ecdsaSigned ? w.signingPrivateKey : null }));
   Object.assign(headers, signatureHeaders({ id: batchId, timestampSec: Math.floor(nowMs / 1000), body, secrets: activeSecrets(w, nowMs) }));
   return headers;
 }

@@ -24,7 +24,7 @@ describe("the settings table", () => {
       processed: ["injection"],
       delivered: ["delivery"],
       deferred: ["delay"],
-      bounce: ["bounce", "expired"],
+      bounce: ["bounce", "expired", "out_of_band"],
       dropped: ["policy_rejection"],
       open: ["open"],
       click: ["click"],
@@ -56,6 +56,7 @@ describe("settings → events", () => {
       "delivery",
       "bounce",
       "expired",
+      "out_of_band",
       "spam_complaint",
     ]);
     expect(eventsWithSettings(null, {})).toEqual([]);
@@ -77,6 +78,7 @@ describe("settings → events", () => {
       "bounce",
       "expired",
       "policy_rejection",
+      "out_of_band",
       "list_unsubscribe",
       "spam_complaint",
     ]);

@@ -90,7 +90,9 @@ export type SteppedApp = DeliveryApp & {
  */
 export async function startSteppedApp(opts: Omit<DeliveryAppOptions, "engine"> & { random?: () => number } = {}): Promise<SteppedApp> {
   const clock = testClock();
-  const app = await startDeliveryApp({ ...opts, engine: { now: clock.now, random: opts.random, manual: true } });
+  // Retry jitter fixed mid-range unless a test brings its own: a draw near 0 would retry
+  // within the same step the failure happened in, and the test would depend on luck.
+  const app = await startDeliveryApp({ ...opts, engine: { now: clock.now, random: opts.random ?? (() => 0.5), manual: true } });
   const engine = app.hookd.engine;
   return {
     ...app,

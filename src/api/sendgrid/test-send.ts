@@ -52,6 +52,7 @@ export async function sendTestEvents(deps: WebhookDeps, body: EventWebhookTestRe
     authRequestDetails: details,
     customHeaders: null,
     signingPrivateKey: webhook?.ecdsaSigned ? webhook.signingPrivateKey : null,
+    ecdsaSigned: webhook?.ecdsaSigned ?? false,
   };
   const now = deps.now();
   const { batchId, result } = await sendNow(deps.attempt, target, { events: samples(deps.hostname, now) }, now);
