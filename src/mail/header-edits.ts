@@ -5,8 +5,11 @@
 // index-th field of the block (0 = first). Untouched fields keep their bytes.
 import { fieldKey, parseHeaderBlock, type MailHeaderEdit } from "./headers.ts";
 
-/** "\r\n" when the block's first line ends so (or it is empty), otherwise "\n". */
+/** The block's line end: that of its last line (the empty one), else of its first; CRLF
+ *  when it has none. */
 export function lineEnding(block: Uint8Array): "\r\n" | "\n" {
+  const n = block.length;
+  if (n > 0 && block[n - 1] === 0x0a) return n > 1 && block[n - 2] === 0x0d ? "\r\n" : "\n";
   const nl = Buffer.from(block.buffer, block.byteOffset, block.byteLength).indexOf(0x0a);
   return nl <= 0 || block[nl - 1] === 0x0d ? "\r\n" : "\n";
 }
@@ -17,7 +20,7 @@ export function formatField(name: string, value: string, eol: string): Buffer {
   return Buffer.from(`${name}: ${v.replace(/^[ \t]+/, "")}${eol}`, "utf8");
 }
 
-/** The block with `edits` applied; the empty line that ends it is kept. */
+/** The block with `edits` applied; the empty line that ends it is kept as it was. */
 export function applyHeaderEdits(block: Uint8Array, edits: readonly MailHeaderEdit[]): Buffer {
   const eol = lineEnding(block);
   const fields = parseHeaderBlock(block);
@@ -49,6 +52,9 @@ export function applyHeaderEdits(block: Uint8Array, edits: readonly MailHeaderEd
     parts.push(...s.before);
     if (s.raw) parts.push(s.raw);
   }
-  parts.push(...appended, Buffer.from(eol));
+  // the empty line (and anything after it) as it was
+  const consumed = fields.reduce((n, f) => n + f.raw.length, 0);
+  const rest = Buffer.from(block.buffer, block.byteOffset + consumed, block.byteLength - consumed);
+  parts.push(...appended, rest.length > 0 ? rest : Buffer.from(eol));
   return Buffer.concat(parts);
 }

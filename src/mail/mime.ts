@@ -54,6 +54,31 @@ export function joinChunks(chunks: readonly (Chunk | Buffer)[]): Promise<Buffer>
   });
 }
 
+/**
+ * Whether the chunks join to exactly header + body, checked piece by piece without building
+ * the message again. mailsplit's promise has gaps on broken input (a part whose header block
+ * is ended by a boundary instead of an empty line comes out twice), so a rewrite trusts a
+ * split only once it is proven to give the input back.
+ */
+export function reproduces(chunks: readonly Chunk[], header: Buffer, body: Buffer): boolean {
+  const total = header.length + body.length;
+  let at = 0;
+  const matches = (piece: Buffer): boolean => {
+    let i = 0;
+    while (i < piece.length) {
+      if (at >= total) return false;
+      const [src, off] = at < header.length ? [header, at] : [body, at - header.length];
+      const n = Math.min(piece.length - i, src.length - off);
+      if (!piece.subarray(i, i + n).equals(src.subarray(off, off + n))) return false;
+      i += n;
+      at += n;
+    }
+    return true;
+  };
+  for (const c of chunks) if (!matches(isNode(c) ? c.getHeaders() : c.value)) return false;
+  return at === total;
+}
+
 export const isNode = (c: Chunk | Buffer): c is MimeNode => !Buffer.isBuffer(c) && c.type === "node";
 
 /** Closing delimiters ("--boundary--") found in the multipart data, boundary text only. */

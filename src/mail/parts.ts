@@ -12,7 +12,7 @@ import type { MimeNode } from "@zone-eu/mailsplit";
 import { CharsetError, charsetFor, decodeText, encodeText } from "./charset.ts";
 import { type MailHeaderEdit, fieldKey, parseHeaderBlock } from "./headers.ts";
 import { formatField } from "./header-edits.ts";
-import { type Chunk, MimeError, isNode, joinChunks, partEol, sealedAncestor, splitChunks, structureProblem } from "./mime.ts";
+import { type Chunk, MimeError, isNode, joinChunks, partEol, reproduces, sealedAncestor, splitChunks, structureProblem } from "./mime.ts";
 import { TransferError, decodeTransfer, encodeTransfer, transferEncoding } from "./transfer.ts";
 
 /** The HTML of one part → its replacement; null (or the same text) leaves the part as it is. */
@@ -68,6 +68,9 @@ class Unchanged extends Error {
   }
 }
 
+const startsLine = (b: Buffer) => b.length === 0 || b[0] === 0x0a || b[0] === 0x0d;
+const endsLine = (b: Buffer) => b.length > 0 && b[b.length - 1] === 0x0a;
+
 const unchanged = (reason: UnchangedReason, detail: string): PartsOutcome => ({ changed: false, reason, detail });
 
 /** What a rewrite of `header` + `body` gives; never throws, never rejects. */
@@ -114,6 +117,8 @@ async function rewriteParts(message: { header: Buffer; body: Buffer }, rewrite: 
     return unchanged("dkim_signed", "the message is already DKIM-signed; a new body would break the signature");
   }
   const chunks = await splitChunks(message.header, message.body, signal);
+  if (!reproduces(chunks, message.header, message.body))
+    return unchanged("malformed_mime", "mailsplit does not give this message back byte for byte");
   const problem = structureProblem(chunks);
   if (problem) return unchanged("malformed_mime", problem);
 
@@ -147,7 +152,14 @@ async function rewriteParts(message: { header: Buffer; body: Buffer }, rewrite: 
     } else {
       rewritten++;
       if (part.switchedTo && c.root) headers.push(...topEncodingEdit(message.header, part.switchedTo));
-      out.push(part.switchedTo && !c.root ? withEncoding(c.getHeaders(), part.switchedTo, part.eol) : c, part.body);
+      // An empty body lets the header block's empty line double as the line break before
+      // the boundary; a body that now has content needs one of its own.
+      const next = chunks[j];
+      const body =
+        next && !isNode(next) && !startsLine(next.value) && !endsLine(part.body)
+          ? Buffer.concat([part.body, Buffer.from(part.eol)])
+          : part.body;
+      out.push(part.switchedTo && !c.root ? withEncoding(c.getHeaders(), part.switchedTo, part.eol) : c, body);
     }
     i = j;
   }

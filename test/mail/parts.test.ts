@@ -132,6 +132,8 @@ describe("a marking rewrite changes exactly the HTML parts", () => {
         }
         expect(changed).toBe(expected);
         expect(seen.length).toBe(expected);
+        // a message with LF line ends (Exim) gets no CR from the rewrite
+        if (!raw.includes(0x0d)) expect(applied(raw, outcome).includes(0x0d)).toBe(false);
       });
     }
   }
@@ -253,4 +255,23 @@ test("a real message rewrites once its DKIM signature is gone", async () => {
   const stripped = Buffer.from(raw.toString("latin1").replace(/^DKIM-Signature:.*\r?\n(?:[ \t].*\r?\n)*/im, ""), "latin1");
   const outcome = await rewriteHtmlParts(split(stripped), mark, limits);
   expect(outcome.changed).toBe(true);
+});
+
+const msg = (body: string) =>
+  split(Buffer.from(`From: a@example.com\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${body}`));
+
+test("a part whose header block a boundary cuts short leaves the message unchanged (mailsplit would not give it back)", async () => {
+  const m = msg("--b\r\nContent-Type: text/html\r\n\r\n<p>ok</p>\r\n--b\r\nContent-Type: text/plain\r\n--b--\r\n");
+  const chunks = await splitChunks(m.header, m.body, new AbortController().signal);
+  expect((await joinChunks(chunks)).equals(Buffer.concat([m.header, m.body]))).toBe(false);
+  expect(await rewriteHtmlParts(m, mark, limits)).toMatchObject({ changed: false, reason: "malformed_mime" });
+});
+
+test("an empty HTML part that gets content keeps the boundary after it on a line of its own", async () => {
+  const m = msg("--b\r\nContent-Type: text/html\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\ntext\r\n--b--\r\n");
+  const outcome = await rewriteHtmlParts(m, mark, limits);
+  if (!outcome.changed) throw new Error(outcome.reason);
+  expect(outcome.body.toString()).toBe(
+    `--b\r\nContent-Type: text/html\r\n\r\n${MARK}\r\n--b\r\nContent-Type: text/plain\r\n\r\ntext\r\n--b--\r\n`,
+  );
 });
