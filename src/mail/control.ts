@@ -212,8 +212,8 @@ export function readControl(fields: readonly HeaderField[], mode: TrackMode, def
       const s = fn();
       if (s) sources.push(s);
     } catch (err) {
-      if (!(err instanceof ControlProblem)) throw err;
-      problems.push(err.message);
+      // anything else (say, JSON nested too deep to handle) is as unreadable
+      problems.push(err instanceof ControlProblem ? err.message : `a control header is unreadable (${(err as Error).message})`);
     }
   };
   read(() => hookdSource(get, defaults));

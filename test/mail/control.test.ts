@@ -187,6 +187,11 @@ describe("unreadable control headers: removed, reason given, message not tracked
       ["X-Hookd-Track: all", `X-Hookd-Metadata: {"a": "${"x".repeat(4097)}"}`],
       /^X-Hookd-Metadata: a: /,
     ],
+    [
+      "metadata nested too deep to handle",
+      ["X-Hookd-Track: all", `X-Hookd-Metadata: {"a": ${"[".repeat(15000)}${"]".repeat(15000)}}`],
+      /./,
+    ],
     ["a header over 32 KiB", [`X-SMTPAPI: {"unique_args": {"a": "${"x".repeat(33 * 1024)}"}}`], /^X-SMTPAPI is over 32768 bytes/],
   ];
   for (const [label, lines, problem] of cases) {

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { applyHeaderEdits } from "../../src/mail/header-edits.ts";
-import { headerValues, parseHeaderBlock } from "../../src/mail/headers.ts";
+import { MilterEditsSchema } from "../../src/milter/edits.ts";
+import { deleteOps, headerValues, parseHeaderBlock } from "../../src/mail/headers.ts";
 import { listUnsubscribeEdits, listUnsubscribeUris } from "../../src/mail/list-unsubscribe.ts";
 
 const URL = "https://t.example.com/u/v1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.signature";
@@ -69,4 +70,16 @@ test("URIs are read from the brackets: comments, folding and spaces inside ignor
 
 test("hookd's URL must be https", () => {
   expect(() => listUnsubscribeEdits([], "http://t.example.com/u/x")).toThrow(/https/);
+});
+
+test("the edits are valid milter edits (folds included)", () => {
+  const b = block(
+    "X-Hookd-Track: all",
+    "List-Unsubscribe: <mailto:unsub@example.com?subject=unsubscribe>, <https://app.example.com/unsub?u=1>",
+    "List-Unsubscribe-Post: x",
+  );
+  const { edits } = listUnsubscribeEdits(parseHeaderBlock(b), URL);
+  const headers = [...edits, ...deleteOps(parseHeaderBlock(b), ["x-hookd-track"])];
+  expect(headers.map((e) => e.op)).toEqual(["change", "change", "delete"]);
+  expect(MilterEditsSchema.safeParse({ headers }).success).toBe(true);
 });
