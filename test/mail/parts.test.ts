@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { finished } from "node:stream";
 import { Joiner, Splitter } from "@zone-eu/mailsplit";
+import PostalMime from "postal-mime";
 import { joinChunks, splitChunks } from "../../src/mail/mime.ts";
 import { type UnchangedReason, rewriteHtmlParts } from "../../src/mail/parts.ts";
 import { applied, crlf, decodedText, fixture, fixtureNames, lineLengths, pieces, split } from "./helpers.ts";
@@ -274,4 +275,23 @@ test("an empty HTML part that gets content keeps the boundary after it on a line
   expect(outcome.body.toString()).toBe(
     `--b\r\nContent-Type: text/html\r\n\r\n${MARK}\r\n--b\r\nContent-Type: text/plain\r\n\r\ntext\r\n--b--\r\n`,
   );
+});
+
+describe("a second parser (postal-mime) sees the same message, plus the mark", () => {
+  const changedFixtures = Object.entries(EXPECTED).filter(([, v]) => typeof v === "number");
+  for (const [name] of changedFixtures) {
+    test(name, async () => {
+      const raw = crlf(fixture(name));
+      const outcome = await rewriteHtmlParts(split(raw), mark, limits);
+      const [a, b] = await Promise.all([
+        PostalMime.parse(raw, { attachmentEncoding: "base64" }),
+        PostalMime.parse(applied(raw, outcome), { attachmentEncoding: "base64" }),
+      ]);
+      expect(b.html).toContain(MARK);
+      expect(b.html?.replaceAll(MARK, "").replace(/\s+/g, "")).toBe(a.html?.replace(/\s+/g, ""));
+      expect(b.text).toBe(a.text);
+      const files = (e: typeof a) => e.attachments.map((x) => [x.filename, x.mimeType, x.disposition, x.content]);
+      expect(files(b)).toEqual(files(a));
+    });
+  }
 });
