@@ -44,7 +44,8 @@ const SAMPLE_FIELDS: Record<EventType, { fields: string[]; values?: Record<strin
   click: { fields: ["message_id", "rcpt_to", "url", "user_agent", "ip", "campaign_id"] },
   list_unsubscribe: { fields: ["message_id", "rcpt_to", "campaign_id"] },
   spam_complaint: { fields: ["message_id", "rcpt_to", "feedback_type"] },
-  custom: { fields: ["custom_type", "rcpt_to", "data"] },
+  // A profile change as Copernica reports one, so the copernica format's sample is realistic too.
+  custom: { fields: ["custom_type", "rcpt_to", "data"], values: { data: { profile: 123, database: 1, fields: { name: "Alice", city: "Oslo" } } } },
 };
 
 export function sampleEvent(type: EventType, opts: { host: string; now: number; index?: number }): Event {
