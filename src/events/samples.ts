@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { EVENT_SCHEMAS, type Event, type EventType } from "./schema.ts";
+import { EVENT_SCHEMAS, isEventType, type Event, type EventType } from "./schema.ts";
 
 // Sample events are generated from the schemas' own examples, so the catalog, the test POST
 // at webhook create and the docs never disagree with what validation accepts.
@@ -62,4 +62,13 @@ export function sampleEvent(type: EventType, opts: { host: string; now: number; 
     if (v !== undefined) event[f] = v;
   }
   return event as Event;
+}
+
+/**
+ * A sample of what a webhook's `events` entry subscribes to: a hookd type, or a custom
+ * event's own name (a custom event of that name).
+ */
+export function sampleFor(entry: string, opts: { host: string; now: number; index?: number }): Event {
+  if (isEventType(entry)) return sampleEvent(entry, opts);
+  return { ...sampleEvent("custom", opts), custom_type: entry } as Event;
 }
