@@ -45,17 +45,20 @@ function formatIssues(w: Pick<Checked, "format" | "events">): ErrorItem[] {
 /**
  * Custom event names newly subscribed to must be known: declared in config
  * (events.custom_types) or seen in POST /events. A typo would otherwise subscribe to nothing.
+ * `isNew` says which entries of `events` (the list as given) to judge; errors name their index.
  */
-export function customTypeIssues(names: readonly string[], known: ReadonlySet<string>): ErrorItem[] {
-  const unknown = names.filter((n) => !known.has(n));
-  if (!unknown.length) return [];
-  return [
-    {
-      message: `events: no custom event type ${unknown.map((n) => `"${n}"`).join(", ")} is declared (events.custom_types in the config) or has been posted yet`,
-      field: "events",
+export function customTypeIssues(events: readonly string[], isNew: (entry: string) => boolean, known: ReadonlySet<string>): ErrorItem[] {
+  const issues: ErrorItem[] = [];
+  events.forEach((entry, i) => {
+    if (!isCustomTypeName(entry) || !isNew(entry) || known.has(entry)) return;
+    const field = `events[${i}]`;
+    issues.push({
+      message: `${field}: "${entry}" is no event type, and no custom event of that name is declared (events.custom_types in the config) or has been posted yet`,
+      field,
       code: "invalid_value",
-    },
-  ];
+    });
+  });
+  return issues;
 }
 
 /** With allow_private_targets = false, no URL hookd will POST to may point inside. */

@@ -38,7 +38,7 @@ export async function createWebhook(deps: WebhookDeps, input: WebhookCreateInput
     createdAt: now,
     updatedAt: now,
   };
-  requireKnownCustomTypes(deps, candidate.events, []);
+  requireKnownCustomTypes(deps, input.events, []);
   await checkWebhook(candidate, deps.config.security.allow_private_targets);
   const { patch, pending } = await beginVerification(deps, candidate);
   const webhook = rows.insertWebhook(deps.store.db, { ...candidate, ...patch });
@@ -59,7 +59,7 @@ export async function updateWebhook(deps: WebhookDeps, id: string, input: Webhoo
   requireFreshCredentials(sent, current);
   const patch = keepRedacted(sent, current);
   const merged: WebhookRow = { ...current, ...patch };
-  if (patch.events) requireKnownCustomTypes(deps, patch.events, current.events);
+  if (input.events) requireKnownCustomTypes(deps, input.events, current.events);
   await checkWebhook(merged, deps.config.security.allow_private_targets);
   const targetChanged = patch.target !== undefined && patch.target !== current.target;
   const verificationChanged = patch.verification !== undefined && patch.verification !== current.verification;
@@ -82,9 +82,9 @@ export function deleteWebhook(deps: Pick<WebhookDeps, "store" | "log">, id: stri
  * config or seen in POST /events; names it already had stay valid when the config changes.
  */
 function requireKnownCustomTypes(deps: Pick<WebhookDeps, "store" | "config">, events: readonly string[], before: readonly string[]): void {
-  const added = events.filter((e) => isCustomTypeName(e) && !before.includes(e));
-  if (!added.length) return;
+  const isNew = (e: string) => !before.includes(e);
+  if (!events.some((e) => isCustomTypeName(e) && isNew(e))) return;
   const known = new Set([...deps.config.events.custom_types, ...seenCustomTypes(deps.store.sqlite)]);
-  const issues = customTypeIssues(added, known);
+  const issues = customTypeIssues(events, isNew, known);
   if (issues.length) throw new ServiceError(issues);
 }

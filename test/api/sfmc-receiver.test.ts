@@ -20,10 +20,24 @@ afterEach(async () => {
 
 type Notification = { eventCategoryType: string; timestampUTC: number; compositeId: string; info: Record<string, unknown> };
 
-/** The receiver: 401 unless the signature verifies with the key it was given at create. */
-async function sfmcReceiver(key: () => string | null): Promise<Receiver> {
+/**
+ * A receiver as ENS's pages describe one: an unsigned request is only ever the verification
+ * probe of a callback being created ({callbackId, verificationKey}, answered 200 and logged);
+ * everything else must carry an x-sfmc-ens-signature that verifies with the key it was given.
+ */
+async function sfmcReceiver(key: () => string | null, probes: unknown[]): Promise<Receiver> {
   const r = await startReceiver();
-  r.respondWith(async (req) => ((await sfmcReceiverAccepts({ body: req.body, signature: req.headers["x-sfmc-ens-signature"], signatureKey: key() ?? "" })) ? { status: 202 } : { status: 401 }));
+  r.respondWith(async (req) => {
+    const signature = req.headers["x-sfmc-ens-signature"];
+    if (signature === undefined) {
+      const body = req.json() as Record<string, unknown>;
+      const isProbe = Object.keys(body).sort().join() === "callbackId,verificationKey" && typeof body.verificationKey === "string";
+      if (isProbe) probes.push(body);
+      return { status: isProbe ? 200 : 401 };
+    }
+    const k = key();
+    return k !== null && (await sfmcReceiverAccepts({ body: req.body, signature, signatureKey: k })) ? { status: 202 } : { status: 401 };
+  });
   return r;
 }
 
@@ -33,32 +47,29 @@ const accepted = async (reqs: readonly RecordedRequest[], key: string) => {
   return out;
 };
 
-test("sfmc: the key comes once, at create; every request verifies with it, test POST included; each type as ENS names it", async () => {
+test("sfmc: created as ENS creates a callback; the key comes once, at create; every batch verifies with it; each type as ENS names it", async () => {
   let key: string | null = null;
-  rx = await sfmcReceiver(() => key);
+  const probes: unknown[] = [];
+  rx = await sfmcReceiver(() => key, probes);
   app = await startSteppedApp({ config: { delivery: { batch_max_wait: 0 } } });
-  // The key is not known before create: the test POST fails the receiver's check, and nothing is created.
-  const refused = await app.api("POST", "/webhooks", { body: { name: "ens", target: rx.url, events: ["*"], format: "sfmc" } });
-  expect(refused.status).toBe(400);
-
-  // A receiver that keeps the key it is handed, as one does with SFMC's createCallback response:
-  // hookd's create answers only after the test POST, so this one accepts the first POST unchecked.
-  rx.respondWith(async (req) =>
-    key === null || (await sfmcReceiverAccepts({ body: req.body, signature: req.headers["x-sfmc-ens-signature"], signatureKey: key })) ? { status: 200 } : { status: 401 },
-  );
+  // The default verification (test_post) reaches the receiver with ENS's verification probe.
   const created = await results<{ id: string; signature_key?: string; secret: string }>(
     app.api("POST", "/webhooks", { body: { name: "ens", target: rx.url, events: ["*"], format: "sfmc" } }),
     201,
   );
+  expect(probes).toEqual([{ callbackId: created.id, verificationKey: expect.stringMatching(/^[0-9a-f]{32}$/) }]);
   expect(created.signature_key).toMatch(/^[A-Za-z0-9+/]{43}=$/);
-  key = created.signature_key!;
-  expect(await accepted(rx.requests.slice(-1), key)).toEqual([true]); // the test POST was signed with it
+  key = created.signature_key!; // kept where the receiver kept SFMC's signatureKey
 
   // Never shown again.
   const view = await app.api("GET", `/webhooks/${created.id}`);
   expect(await view.text()).not.toContain(key);
   const list = await app.api("GET", "/webhooks");
   expect(await list.text()).not.toContain(key);
+
+  // validate sends a signed sample batch, which verifies too.
+  const validated = await results<{ response: { status: number } }>(app.api("POST", `/webhooks/${created.id}/validate`, { body: {} }));
+  expect(validated.response.status).toBe(202);
 
   const before = rx.requests.length;
   const mail = { message_id: "m1@example.com", rcpt_to: "alice@example.org", campaign_id: "makana-appt" };
@@ -83,7 +94,7 @@ test("sfmc: the key comes once, at create; every request verifies with it, test 
 
 test("sfmc: a regenerated key signs from then on; the old one no longer verifies", async () => {
   let key: string | null = null;
-  rx = await sfmcReceiver(() => key);
+  rx = await sfmcReceiver(() => key, []);
   app = await startSteppedApp({ config: { delivery: { batch_max_wait: 0 } } });
   const created = await results<{ id: string; signature_key: string }>(
     app.api("POST", "/webhooks", { body: { name: "ens", target: rx.url, events: ["delivery"], format: "sfmc", verification: "none" } }),

@@ -155,6 +155,15 @@ export function toSfmc(e: Event): Record<string, unknown> | null {
   return out;
 }
 
+/**
+ * What ENS POSTs to a callback it is creating (createCallback, verifyCallback): unsigned, as
+ * the receiver has no key yet. A receiver written for ENS answers it 200 (and may log it or
+ * call ens-verify with it), so it is the sfmc format's test POST.
+ */
+export function sfmcVerificationProbe(callbackId: string): { callbackId: string; verificationKey: string } {
+  return { callbackId, verificationKey: randomBytes(16).toString("hex") };
+}
+
 /** A new signature key in SFMC's form: 32 random bytes, base64. */
 export function newSfmcSignatureKey(): string {
   return randomBytes(32).toString("base64");
