@@ -25,11 +25,12 @@ const encoder = new TextEncoder();
  * except Copernica's profile creations, updates and removals.
  */
 export function formatCarries(format: WebhookFormat, type: EventType, customType?: string | null): boolean {
+  if (format === "hookd") return true; // first: the batcher asks for every event it scans
   if (format === "sendgrid") return SENDGRID_EVENTS[type] !== null;
   if (format === "sparkpost") return SPARKPOST_EVENTS[type] !== null;
   if (format === "sfmc") return SFMC_EVENTS[type] !== null;
-  if (format === "copernica") return type === "custom" ? customType === undefined || copernicaType(type, customType) !== null : copernicaType(type) !== null;
-  return true;
+  // Without a name (undefined): whether it carries any custom event at all.
+  return type === "custom" ? customType === undefined || copernicaType(type, customType) !== null : copernicaType(type) !== null;
 }
 
 /** Copernica posts one event per request; every other format, a batch. */
