@@ -126,7 +126,8 @@ export function createApi(onUnauthorized) {
       if (!res.ok) throw new ApiError(res.status, [{ message: "could not load the API description", code: "http" }]);
       const p = (await res.json()).components.schemas.WebhookCreate.properties;
       schema = {
-        eventTypes: p.events.items.enum.filter((/** @type {string} */ t) => t !== "*"),
+        // Each entry is an event type (the enum) or a custom event's name (a pattern).
+        eventTypes: p.events.items.anyOf.find((/** @type {{ enum?: string[] }} */ s) => s.enum).enum.filter((/** @type {string} */ t) => t !== "*"),
         authTypes: p.auth_type.enum,
         formats: p.format.enum,
         verifications: p.verification.enum,

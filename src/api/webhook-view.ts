@@ -67,7 +67,9 @@ export function createdView(w: WebhookRow, pending: PendingVerification | null, 
     status: "pending_verification" as const,
     ...(pending.txtRecord ? { txt_record: pending.txtRecord } : {}),
   };
-  return { id: w.id, links: webhookLinks(baseUrl, w.id), secret: w.secret, ...(verification ? { verification } : {}) };
+  // SFMC shows a callback's signature key only when the callback is created; so does hookd.
+  const signatureKey = w.format === "sfmc" && w.sfmcSignatureKey ? { signature_key: w.sfmcSignatureKey } : {};
+  return { id: w.id, links: webhookLinks(baseUrl, w.id), secret: w.secret, ...signatureKey, ...(verification ? { verification } : {}) };
 }
 
 /** POST …/validate's answer: what the receiver said, in SparkPost's words. */

@@ -14,7 +14,9 @@ export type AttemptContext = { version: string; timeoutMs: number; allowPrivateT
 export type AttemptWebhook = Pick<
   WebhookRow,
   "id" | "target" | "format" | "secret" | "previousSecret" | "previousSecretUntil" | "authType" | "authToken" | "authCredentials" | "authRequestDetails" | "customHeaders" | "signingPrivateKey" | "ecdsaSigned"
->;
+> &
+  // Only the sfmc format signs with it; callers that build a webhook of another format leave it out.
+  Partial<Pick<WebhookRow, "sfmcSignatureKey">>;
 
 export type AttemptResult = GuardedPostResult | { kind: "auth"; failureCode: string; detail: string; latencyMs: number };
 

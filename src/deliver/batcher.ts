@@ -3,9 +3,10 @@ import type { Config } from "../config/schema.ts";
 import type { WebhookFilter, WebhookRow } from "../store/schema.ts";
 import { advanceCursor, insertBatchGroup } from "../store/batches.ts";
 import { newId } from "../lib/ids.ts";
-import { encodeBody, formatCarries } from "./formats/index.ts";
+import { encodeBody, formatCarries, ONE_EVENT_PER_REQUEST } from "./formats/index.ts";
+import { SFMC_MAX_EVENTS } from "./formats/sfmc.ts";
 import type { WebhookFormat } from "../webhooks/model.ts";
-import type { EventType } from "../events/schema.ts";
+import { isEventType, type EventType } from "../events/schema.ts";
 
 // Cuts a webhook's next batches from the events after its cursor. Events are never copied
 // into a per-webhook queue at ingest: the cursor is the queue, so 100 webhooks cost no
@@ -14,8 +15,17 @@ import type { EventType } from "../events/schema.ts";
 export type BatchLimits = { maxEvents: number; maxBytes: number; maxWaitMs: number };
 
 // Batches are sized by hookd's own JSON; SparkPost's wrapped form is about 1.26× larger, so
-// its budget shrinks to keep the body sent under batch_max_bytes.
-const FORMAT_GROWTH: Record<WebhookFormat, number> = { hookd: 1, sendgrid: 1, sparkpost: 1.3 };
+// its budget shrinks to keep the body sent under batch_max_bytes. ENS's nesting is about as
+// large for the smallest events (opens).
+const FORMAT_GROWTH: Record<WebhookFormat, number> = { hookd: 1, sendgrid: 1, sparkpost: 1.3, sfmc: 1.3, copernica: 1 };
+
+// Events per request a format allows whatever batch_max_events says: Copernica posts one event
+// per request (so every event is its own batch, in order, each retried on its own); ENS
+// callbacks take at most 1,000.
+function formatMaxEvents(format: WebhookFormat): number {
+  if (ONE_EVENT_PER_REQUEST.has(format)) return 1;
+  return format === "sfmc" ? SFMC_MAX_EVENTS : Infinity;
+}
 
 /** A webhook's own batch_* overrides over the configured defaults. */
 export function batchLimits(
@@ -23,14 +33,14 @@ export function batchLimits(
   d: { batch_max_events: number; batch_max_bytes: number; batch_max_wait: number },
 ): BatchLimits {
   return {
-    maxEvents: w.batchMaxEvents ?? d.batch_max_events,
+    maxEvents: Math.min(w.batchMaxEvents ?? d.batch_max_events, formatMaxEvents(w.format)),
     maxBytes: Math.floor((w.batchMaxBytes ?? d.batch_max_bytes) / (FORMAT_GROWTH[w.format])),
     maxWaitMs: w.batchMaxWait ?? d.batch_max_wait,
   };
 }
 export type Batchable = Pick<WebhookRow, "id" | "events" | "filter" | "cursorSeq" | "format">;
 
-type Row = { seq: number; type: string; host: string; mail_from: string | null; rcpt_to: string | null; received_at: number; body: string };
+type Row = { seq: number; type: string; host: string; mail_from: string | null; rcpt_to: string | null; custom_type: string | null; received_at: number; body: string };
 
 const PAGE = 2000;
 // How many batches may wait cut-but-unsent behind the in-flight ones.
@@ -48,18 +58,20 @@ export function compileFilter(
   types: readonly string[],
   filter: WebhookFilter | null,
   format: WebhookFormat = "hookd",
-): (r: Pick<Row, "type" | "host" | "mail_from" | "rcpt_to">) => boolean {
+): (r: Pick<Row, "type" | "host" | "mail_from" | "rcpt_to" | "custom_type">) => boolean {
   const all = types.includes("*");
   // A provider format without a counterpart for a type (SendGrid has no custom events) would
   // only send empty arrays for it.
-  const carried = (type: string) => formatCarries(format, type as EventType);
+  const carried = (type: string, customType: string | null) => formatCarries(format, type as EventType, customType);
   const typeSet = new Set(types);
+  // Custom events subscribed by name ("profile.created"); "custom" is every name.
+  const customNames = new Set(types.filter((t) => t !== "*" && !isEventType(t)));
   const senders = filter?.sender_domains?.length ? new Set(filter.sender_domains.map((d) => d.toLowerCase())) : null;
   const rcpts = filter?.rcpt_domains?.length ? new Set(filter.rcpt_domains.map((d) => d.toLowerCase())) : null;
   const hosts = filter?.hosts?.length ? new Set(filter.hosts) : null;
   return (r) =>
-    (all || typeSet.has(r.type)) &&
-    carried(r.type) &&
+    (all || typeSet.has(r.type) || (r.custom_type !== null && customNames.has(r.custom_type))) &&
+    carried(r.type, r.custom_type) &&
     (!senders || senders.has(domainOf(r.mail_from) ?? "")) &&
     (!rcpts || rcpts.has(domainOf(r.rcpt_to) ?? "")) &&
     (!hosts || hosts.has(r.host));
@@ -79,7 +91,7 @@ export type CutResult = {
  */
 export type ScanMemo = { cursor: number; scannedTo: number; count: number; bytes: number; firstSeq: number; oldestAt: number };
 
-type Light = Pick<Row, "seq" | "type" | "host" | "mail_from" | "rcpt_to" | "received_at"> & { bytes: number };
+type Light = Pick<Row, "seq" | "type" | "host" | "mail_from" | "rcpt_to" | "custom_type" | "received_at"> & { bytes: number };
 
 /**
  * Webhooks whose batches would come out the same: same subscription, limits and format, at
@@ -120,7 +132,7 @@ export function planBatches(
   const format = w.format;
   const matches = compileFilter(w.events, w.filter, format);
   const light = db.query(
-    "SELECT seq, type, host, mail_from, rcpt_to, received_at, octet_length(body) AS bytes FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+    "SELECT seq, type, host, mail_from, rcpt_to, custom_type, received_at, octet_length(body) AS bytes FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
   );
   const cursor0 = w.cursorSeq;
   const fresh: ScanMemo = { cursor: cursor0, scannedTo: cursor0, count: 0, bytes: 2, firstSeq: 0, oldestAt: 0 };
@@ -167,7 +179,7 @@ export function planBatches(
   let cursor = cursor0;
   const batches: { body: Uint8Array; eventCount: number; firstSeq: number; lastSeq: number; at: number }[] = [];
   if (cuts.length) {
-    const full = db.query("SELECT seq, type, host, mail_from, rcpt_to, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq");
+    const full = db.query("SELECT seq, type, host, mail_from, rcpt_to, custom_type, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq");
     for (const at of cuts) {
       const bodies: string[] = [];
       let first = 0;

@@ -1,5 +1,5 @@
 import type { WebhookRow } from "../store/schema.ts";
-import { formatHeaders } from "./formats/index.ts";
+import { formatContentType, formatHeaders } from "./formats/index.ts";
 import { signatureHeaders } from "./sign.ts";
 
 export const USER_AGENT_PREFIX = "hookd/";
@@ -7,7 +7,8 @@ export const USER_AGENT_PREFIX = "hookd/";
 type Signable = Pick<
   WebhookRow,
   "secret" | "previousSecret" | "previousSecretUntil" | "authType" | "authToken" | "authCredentials" | "customHeaders" | "format" | "signingPrivateKey" | "ecdsaSigned"
->;
+> &
+  Partial<Pick<WebhookRow, "sfmcSignatureKey">>;
 
 /** The secrets that sign a request now: the current one, and the previous one while a rotation overlaps. */
 export function activeSecrets(w: Signable, nowMs: number): string[] {
@@ -22,7 +23,7 @@ export function activeSecrets(w: Signable, nowMs: number): string[] {
  */
 export function requestHeaders(w: Signable, batchId: string, body: Uint8Array, nowMs: number, version: string): Record<string, string> {
   const headers: Record<string, string> = { ...(w.customHeaders ?? {}) };
-  headers["content-type"] = "application/json";
+  headers["content-type"] = formatContentType(w.format);
   headers["user-agent"] = USER_AGENT_PREFIX + version;
   if (w.authType === "token" && w.authToken) headers["x-messagesystems-webhook-token"] = w.authToken;
   if (w.authType === "basic" && w.authCredentials) {
@@ -30,7 +31,10 @@ export function requestHeaders(w: Signable, batchId: string, body: Uint8Array, n
     headers["authorization"] = "Basic " + Buffer.from(`${username}:${password}`).toString("base64");
   }
   // ecdsa_signed off (SendGrid's API): no SendGrid signature pair. Absent counts as on.
-  Object.assign(headers, formatHeaders(w.format, { batchId, body, nowMs, signingPrivateKey: w.ecdsaSigned ? w.signingPrivateKey : null }));
+  Object.assign(
+    headers,
+    formatHeaders(w.format, { batchId, body, nowMs, signingPrivateKey: w.ecdsaSigned ? w.signingPrivateKey : null, sfmcSignatureKey: w.sfmcSignatureKey }),
+  );
   Object.assign(headers, signatureHeaders({ id: batchId, timestampSec: Math.floor(nowMs / 1000), body, secrets: activeSecrets(w, nowMs) }));
   return headers;
 }

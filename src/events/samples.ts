@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { EVENT_SCHEMAS, type Event, type EventType } from "./schema.ts";
+import { EVENT_SCHEMAS, isEventType, type Event, type EventType } from "./schema.ts";
 
 // Sample events are generated from the schemas' own examples, so the catalog, the test POST
 // at webhook create and the docs never disagree with what validation accepts.
@@ -44,7 +44,8 @@ const SAMPLE_FIELDS: Record<EventType, { fields: string[]; values?: Record<strin
   click: { fields: ["message_id", "rcpt_to", "url", "user_agent", "ip", "campaign_id"] },
   list_unsubscribe: { fields: ["message_id", "rcpt_to", "campaign_id"] },
   spam_complaint: { fields: ["message_id", "rcpt_to", "feedback_type"] },
-  custom: { fields: ["custom_type", "rcpt_to", "data"] },
+  // A profile change as Copernica reports one, so the copernica format's sample is realistic too.
+  custom: { fields: ["custom_type", "rcpt_to", "data"], values: { data: { profile: 123, database: 1, fields: { name: "Alice", city: "Oslo" } } } },
 };
 
 export function sampleEvent(type: EventType, opts: { host: string; now: number; index?: number }): Event {
@@ -61,4 +62,13 @@ export function sampleEvent(type: EventType, opts: { host: string; now: number; 
     if (v !== undefined) event[f] = v;
   }
   return event as Event;
+}
+
+/**
+ * A sample of what a webhook's `events` entry subscribes to: a hookd type, or a custom
+ * event's own name (a custom event of that name).
+ */
+export function sampleFor(entry: string, opts: { host: string; now: number; index?: number }): Event {
+  if (isEventType(entry)) return sampleEvent(entry, opts);
+  return { ...sampleEvent("custom", opts), custom_type: entry } as Event;
 }

@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { isEventType } from "../events/schema.ts";
 
 // Batch lifecycle in SQL. Every state change is one transaction, and every change made on
 // behalf of a claimed attempt checks the claim token, so a sender that lost its lease
@@ -212,11 +213,17 @@ export function queueStats(db: Database, webhookId: string): QueueStats {
   return { pendingBatches: r.pb, pendingBatchEvents: r.pe, deadBatches: r.db, oldestPendingAt: r.oldest };
 }
 
-/** Events after a webhook's cursor that it subscribes to by type (its domain filter is not applied: an upper bound). */
+/**
+ * Events after a webhook's cursor that it subscribes to by type or custom event name (its
+ * domain filter and format are not applied: an upper bound).
+ */
 export function backlog(db: Database, cursorSeq: number, types: readonly string[]): { events: number; oldestReceivedAt: number | null } {
   const all = types.includes("*");
-  const sql = `SELECT count(*) AS n, MIN(received_at) AS oldest FROM events WHERE seq > ?${all ? "" : ` AND type IN (${types.map(() => "?").join(",")})`}`;
-  const r = db.query(sql).get(cursorSeq, ...(all ? [] : types)) as { n: number; oldest: number | null };
+  const hookdTypes = types.filter(isEventType);
+  const names = types.filter((t) => t !== "*" && !isEventType(t));
+  const marks = (n: number) => Array.from({ length: n }, () => "?").join(",");
+  const sql = `SELECT count(*) AS n, MIN(received_at) AS oldest FROM events WHERE seq > ?${all ? "" : ` AND (type IN (${marks(hookdTypes.length)}) OR custom_type IN (${marks(names.length)}))`}`;
+  const r = db.query(sql).get(cursorSeq, ...(all ? [] : [...hookdTypes, ...names])) as { n: number; oldest: number | null };
   return { events: r.n, oldestReceivedAt: r.oldest };
 }
 

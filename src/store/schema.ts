@@ -44,6 +44,8 @@ export const webhooks = sqliteTable("webhooks", {
   /** `sendgrid` format: whether SendGrid's ECDSA signature headers are sent. */
   ecdsaSigned: integer("ecdsa_signed", { mode: "boolean" }).notNull().default(true),
   sendgridSettings: text("sendgrid_settings", { mode: "json" }).$type<SendGridSettings>(),
+  /** `sfmc` format: the key of x-sfmc-ens-signature (base64 of 32 random bytes), shown once at create. */
+  sfmcSignatureKey: text("sfmc_signature_key"),
   cursorSeq: integer("cursor_seq").notNull().default(0),
   lastSuccessAt: integer("last_success_at"),
   lastFailureAt: integer("last_failure_at"),
@@ -64,6 +66,8 @@ export const events = sqliteTable("events", {
   messageId: text("message_id"),
   mailFrom: text("mail_from"),
   rcptTo: text("rcpt_to"),
+  /** A custom event's name (NULL for every other type), so subscriptions by name read no body. */
+  customType: text("custom_type"),
   source: text("source").notNull(),
   body: text("body").notNull(),
   receivedAt: integer("received_at").notNull(),

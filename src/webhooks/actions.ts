@@ -2,8 +2,7 @@ import type { AttemptResult } from "../deliver/attempt.ts";
 import { batchLimits } from "../deliver/batcher.ts";
 import { replayEvents } from "../deliver/replay.ts";
 import { sendNow } from "../deliver/send-now.ts";
-import { sampleEvent } from "../events/samples.ts";
-import type { EventType } from "../events/schema.ts";
+import { sampleEvent, sampleFor } from "../events/samples.ts";
 import { ServiceError } from "../lib/errors.ts";
 import { requeueDead } from "../store/batches.ts";
 import { countEventsInRange } from "../store/replay.ts";
@@ -26,7 +25,7 @@ export async function sendTest(deps: WebhookDeps, id: string, opts: { message?: 
   const host = deps.hostname;
   const samples = w.events.includes("*")
     ? [sampleEvent("delivery", { host, now })]
-    : w.events.slice(0, MAX_SAMPLE_TYPES).map((t, i) => sampleEvent(t as EventType, { host, now, index: i }));
+    : w.events.slice(0, MAX_SAMPLE_TYPES).map((t, i) => sampleFor(t, { host, now, index: i }));
   const { result } = await sendNow(deps.attempt, w, opts.message !== undefined ? { raw: opts.message } : { events: samples }, now);
   return result;
 }

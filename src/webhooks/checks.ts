@@ -1,6 +1,9 @@
+import { COPERNICA_CUSTOM_TYPES } from "../deliver/formats/copernica.ts";
+import { formatCarries } from "../deliver/formats/index.ts";
 import { privateTargetReason } from "../deliver/target-guard.ts";
 import { ServiceError, type ErrorItem } from "../lib/errors.ts";
 import type { WebhookRow } from "../store/schema.ts";
+import { isCustomTypeName } from "./fields.ts";
 
 // What a webhook must be, judged on the whole of it (the stored row with a change applied),
 // so a change of one field is judged with the others it depends on.
@@ -22,10 +25,40 @@ export function authIssues(w: Pick<Checked, "authType" | "authToken" | "authCred
   return [{ field: need[0], message: `${need[0]} is required when auth_type is "${w.authType}"`, code: "required" }];
 }
 
-/** SendGrid and SparkPost have no custom events; subscribing to them explicitly would be a silent no-op. */
+/**
+ * A provider format sends only the custom events its provider has a name for (SendGrid,
+ * SparkPost and SFMC: none; Copernica: its profile calls); subscribing to others explicitly
+ * would be a silent no-op.
+ */
 function formatIssues(w: Pick<Checked, "format" | "events">): ErrorItem[] {
-  if (w.format === "hookd" || !w.events.includes("custom")) return [];
-  return [{ message: `events: format "${w.format}" has no custom events; use format "hookd" for them`, field: "events", code: "invalid_value" }];
+  if (w.format === "hookd") return [];
+  const custom = w.events.filter((e) => e === "custom" || isCustomTypeName(e));
+  const refused = custom.filter((e) => !formatCarries(w.format, "custom", e === "custom" ? undefined : e));
+  if (!refused.length) return [];
+  if (w.format !== "copernica") {
+    return [{ message: `events: format "${w.format}" has no custom events; use format "hookd" for them`, field: "events", code: "invalid_value" }];
+  }
+  const names = Object.keys(COPERNICA_CUSTOM_TYPES).join(", ");
+  return [{ message: `events: format "copernica" has no call for ${refused.map((e) => `"${e}"`).join(", ")}; its custom types are ${names}`, field: "events", code: "invalid_value" }];
+}
+
+/**
+ * Custom event names newly subscribed to must be known: declared in config
+ * (events.custom_types) or seen in POST /events. A typo would otherwise subscribe to nothing.
+ * `isNew` says which entries of `events` (the list as given) to judge; errors name their index.
+ */
+export function customTypeIssues(events: readonly string[], isNew: (entry: string) => boolean, known: ReadonlySet<string>): ErrorItem[] {
+  const issues: ErrorItem[] = [];
+  events.forEach((entry, i) => {
+    if (!isCustomTypeName(entry) || !isNew(entry) || known.has(entry)) return;
+    const field = `events[${i}]`;
+    issues.push({
+      message: `${field}: "${entry}" is no event type, and no custom event of that name is declared (events.custom_types in the config) or has been posted yet`,
+      field,
+      code: "invalid_value",
+    });
+  });
+  return issues;
 }
 
 /** With allow_private_targets = false, no URL hookd will POST to may point inside. */

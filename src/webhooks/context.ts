@@ -13,7 +13,7 @@ import { getWebhook } from "../store/webhooks.ts";
  */
 export type WebhookDeps = {
   store: Store;
-  config: Pick<Config, "security" | "verification" | "delivery">;
+  config: Pick<Config, "security" | "verification" | "delivery" | "events">;
   /** How test POSTs and handshakes reach receivers (the engine's own). */
   attempt: AttemptContext;
   log: Logger;

@@ -1,3 +1,4 @@
+import { isEventType } from "../events/schema.ts";
 import type { WebhookInsert, WebhookRow } from "../store/schema.ts";
 import type { AuthCredentials, AuthRequestDetails, AuthType, SendGridSettings, Verification, WebhookFilter, WebhookFormat } from "./model.ts";
 
@@ -92,10 +93,23 @@ export const SPARKPOST_EVENT_ALIASES = {
   link_unsubscribe: "list_unsubscribe",
 } as const;
 
-/** Aliases resolved, duplicates dropped; "*" anywhere means every type. */
+/**
+ * Aliases resolved, duplicates dropped; "*" anywhere means every type, "custom" every custom
+ * event (names beside it add nothing and are dropped).
+ */
 export function canonicalEventTypes(events: readonly string[]): string[] {
   const mapped: string[] = events.map((e) => SPARKPOST_EVENT_ALIASES[e as keyof typeof SPARKPOST_EVENT_ALIASES] ?? e);
-  return mapped.includes("*") ? ["*"] : [...new Set(mapped)];
+  if (mapped.includes("*")) return ["*"];
+  const allCustom = mapped.includes("custom");
+  return [...new Set(mapped.filter((e) => !allCustom || !isCustomTypeName(e)))];
+}
+
+/**
+ * Whether an `events` entry names a custom event ("profile.created") rather than a hookd
+ * type, "*" or a SparkPost alias. A name that is also a hookd type is the hookd type.
+ */
+export function isCustomTypeName(entry: string): boolean {
+  return entry !== "*" && !isEventType(entry) && !(entry in SPARKPOST_EVENT_ALIASES);
 }
 
 /** A new webhook's columns: the fields given, the defaults for the rest. */

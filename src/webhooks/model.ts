@@ -2,7 +2,7 @@
 // store's typed columns, the API's schemas and the delivery code all take from here, and
 // the one rule for its status. Imports nothing of hookd's, so the store can depend on it.
 
-export const WEBHOOK_FORMATS = ["hookd", "sendgrid", "sparkpost"] as const;
+export const WEBHOOK_FORMATS = ["hookd", "sendgrid", "sparkpost", "sfmc", "copernica"] as const;
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 
 export const AUTH_TYPES = ["none", "token", "basic", "oauth2"] as const;

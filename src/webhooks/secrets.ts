@@ -1,11 +1,12 @@
 import { generateSigningKeyPair } from "../deliver/ecdsa.ts";
+import { newSfmcSignatureKey } from "../deliver/formats/sfmc.ts";
 import { generateSecret } from "../deliver/sign.ts";
 import type { WebhookRow } from "../store/schema.ts";
 import { updateWebhook } from "../store/webhooks.ts";
 import { requireWebhook, type WebhookDeps } from "./context.ts";
 
-// A webhook's own keys: the whsec_ secret that signs every request (Standard Webhooks) and
-// the ECDSA pair of the sendgrid format's signature.
+// A webhook's own keys: the whsec_ secret that signs every request (Standard Webhooks), the
+// ECDSA pair of the sendgrid format's signature and the sfmc format's signature key.
 
 /** How long the old secret keeps signing beside the new one, so receivers can switch. */
 export const ROTATION_OVERLAP_MS = 24 * 3_600_000;
@@ -16,11 +17,24 @@ function signingKeys(): { signingPrivateKey: string; signingPublicKey: string } 
 }
 
 /**
- * A new webhook's keys. Every webhook gets its ECDSA pair, so switching to the sendgrid
- * format later just works.
+ * A new webhook's keys. Every webhook gets its ECDSA pair and SFMC key, so switching to the
+ * sendgrid format later just works (the SFMC key, shown only at create in sfmc format, is
+ * regenerated to be seen: regenerateSfmcSignatureKey).
  */
-export function newWebhookKeys(): Pick<WebhookRow, "secret" | "previousSecret" | "previousSecretUntil" | "signingPrivateKey" | "signingPublicKey"> {
-  return { secret: generateSecret(), previousSecret: null, previousSecretUntil: null, ...signingKeys() };
+export function newWebhookKeys(): Pick<WebhookRow, "secret" | "previousSecret" | "previousSecretUntil" | "signingPrivateKey" | "signingPublicKey" | "sfmcSignatureKey"> {
+  return { secret: generateSecret(), previousSecret: null, previousSecretUntil: null, ...signingKeys(), sfmcSignatureKey: newSfmcSignatureKey() };
+}
+
+/**
+ * A new x-sfmc-ens-signature key, returned once; the old one stops signing at once, as
+ * SFMC's PUT /platform/v1/ens-regenerate does.
+ */
+export function regenerateSfmcSignatureKey(deps: WebhookDeps, id: string): string {
+  const w = requireWebhook(deps, id);
+  const key = newSfmcSignatureKey();
+  updateWebhook(deps.store.db, w.id, { sfmcSignatureKey: key, updatedAt: deps.now() });
+  deps.log.info("sfmc signature key regenerated", { webhook_id: w.id });
+  return key;
 }
 
 /** A new signing secret; the current one keeps signing alongside it for ROTATION_OVERLAP_MS. */

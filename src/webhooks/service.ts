@@ -1,11 +1,12 @@
 import { ulid } from "ulid";
-import { maxEventSeq } from "../store/events.ts";
+import { maxEventSeq, seenCustomTypes } from "../store/events.ts";
 import type { WebhookRow } from "../store/schema.ts";
 import * as rows from "../store/webhooks.ts";
-import { checkWebhook } from "./checks.ts";
+import { checkWebhook, customTypeIssues } from "./checks.ts";
 import { requireWebhook, webhookNotFound, type WebhookDeps } from "./context.ts";
 import { keepRedacted, requireFreshCredentials } from "./credentials.ts";
-import { newColumns, toColumns, type WebhookCreateInput, type WebhookUpdateInput } from "./fields.ts";
+import { isCustomTypeName, newColumns, toColumns, type WebhookCreateInput, type WebhookUpdateInput } from "./fields.ts";
+import { ServiceError } from "../lib/errors.ts";
 import { newWebhookKeys } from "./secrets.ts";
 import { beginVerification, type PendingVerification } from "./verification.ts";
 
@@ -37,6 +38,7 @@ export async function createWebhook(deps: WebhookDeps, input: WebhookCreateInput
     createdAt: now,
     updatedAt: now,
   };
+  requireKnownCustomTypes(deps, input.events, []);
   await checkWebhook(candidate, deps.config.security.allow_private_targets);
   const { patch, pending } = await beginVerification(deps, candidate);
   const webhook = rows.insertWebhook(deps.store.db, { ...candidate, ...patch });
@@ -57,6 +59,7 @@ export async function updateWebhook(deps: WebhookDeps, id: string, input: Webhoo
   requireFreshCredentials(sent, current);
   const patch = keepRedacted(sent, current);
   const merged: WebhookRow = { ...current, ...patch };
+  if (input.events) requireKnownCustomTypes(deps, input.events, current.events);
   await checkWebhook(merged, deps.config.security.allow_private_targets);
   const targetChanged = patch.target !== undefined && patch.target !== current.target;
   const verificationChanged = patch.verification !== undefined && patch.verification !== current.verification;
@@ -72,4 +75,16 @@ export async function updateWebhook(deps: WebhookDeps, id: string, input: Webhoo
 export function deleteWebhook(deps: Pick<WebhookDeps, "store" | "log">, id: string): void {
   if (!rows.deleteWebhook(deps.store.db, id)) throw webhookNotFound(id);
   deps.log.info("webhook deleted", { webhook_id: id });
+}
+
+/**
+ * Custom event names a webhook newly subscribes to (not in `before`) must be declared in the
+ * config or seen in POST /events; names it already had stay valid when the config changes.
+ */
+function requireKnownCustomTypes(deps: Pick<WebhookDeps, "store" | "config">, events: readonly string[], before: readonly string[]): void {
+  const isNew = (e: string) => !before.includes(e);
+  if (!events.some((e) => isCustomTypeName(e) && isNew(e))) return;
+  const known = new Set([...deps.config.events.custom_types, ...seenCustomTypes(deps.store.sqlite)]);
+  const issues = customTypeIssues(events, isNew, known);
+  if (issues.length) throw new ServiceError(issues);
 }

@@ -1,4 +1,5 @@
 import { describeAttempt, succeeded, type AttemptWebhook } from "../deliver/attempt.ts";
+import { sfmcVerificationProbe } from "../deliver/formats/sfmc.ts";
 import { sendNow } from "../deliver/send-now.ts";
 import { dnsTxtPublished, handshakeMatches, newDnsToken, newHandshake, sendHandshake, TXT_PREFIX, txtNames } from "../deliver/verify.ts";
 import { sampleEvent } from "../events/samples.ts";
@@ -47,7 +48,13 @@ export async function beginVerification(deps: WebhookDeps, w: Verifiable): Promi
 /** The test POST: the target must answer 2xx to a signed sample batch, or nothing is saved. */
 async function testPost(deps: WebhookDeps, w: AttemptWebhook) {
   const now = deps.now();
-  const { result } = await sendNow(deps.attempt, w, { events: [sampleEvent("delivery", { host: "hookd-test", now })] }, now);
+  // sfmc: what ENS sends a callback it creates, without x-sfmc-ens-signature (the receiver
+  // gets the key only in create's answer); the Standard Webhooks signature is still there.
+  const sent =
+    w.format === "sfmc"
+      ? sendNow(deps.attempt, { ...w, sfmcSignatureKey: null }, { raw: sfmcVerificationProbe(w.id) }, now)
+      : sendNow(deps.attempt, w, { events: [sampleEvent("delivery", { host: "hookd-test", now })] }, now);
+  const { result } = await sent;
   if (succeeded(result)) return;
   throw new ServiceError({ message: `test POST to the target failed: ${describeAttempt(result)}`, field: "target", code: "verification_failed" });
 }

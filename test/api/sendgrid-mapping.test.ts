@@ -93,7 +93,7 @@ describe("migration: ecdsa_signed and sendgrid_settings", () => {
       `INSERT INTO webhooks (id, name, target, events, format, secret, signing_private_key, signing_public_key, created_at, updated_at)
        VALUES ('w1', 'old', 'https://example.com/h', '["delivery"]', 'sendgrid', 'whsec_x', 'k', 'p', 1, 1)`,
     );
-    expect(migrate(db)).toEqual([5]);
+    expect(migrate(db, 5)).toEqual([5]);
     expect(db.query("SELECT ecdsa_signed, sendgrid_settings FROM webhooks WHERE id = 'w1'").get()).toEqual({
       ecdsa_signed: 1,
       sendgrid_settings: null,

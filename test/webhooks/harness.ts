@@ -25,10 +25,11 @@ export const T0 = Math.floor(Date.now() / 1000) * 1000;
 export function openHarness(opts: { allowPrivateTargets?: boolean; dnsServers?: string[] } = {}): Harness {
   const base = defaultConfig();
   const allowPrivateTargets = opts.allowPrivateTargets ?? true;
-  const config: Pick<Config, "security" | "verification" | "delivery"> = {
+  const config: Pick<Config, "security" | "verification" | "delivery" | "events"> = {
     security: { ...base.security, allow_private_targets: allowPrivateTargets },
     verification: { ...base.verification, dns_servers: opts.dnsServers ?? base.verification.dns_servers },
     delivery: base.delivery,
+    events: base.events,
   };
   const store = openStore(path.join(tempDir(), "hookd.db"));
   const clock = { ms: T0 };

@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { recentBatches } from "../../store/batches.ts";
 import { replay, retryDead, sendTest } from "../../webhooks/actions.ts";
-import { rotateSecret, signingPublicKey } from "../../webhooks/secrets.ts";
+import { regenerateSfmcSignatureKey, rotateSecret, signingPublicKey } from "../../webhooks/secrets.ts";
 import { getWebhook } from "../../webhooks/service.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
@@ -95,6 +95,19 @@ export function webhookActionRoutes(deps: ApiDeps) {
       const r = rotateSecret(deps, c.req.valid("param").id);
       return c.json({ results: { secret: r.secret, previous_secret_expires: iso(r.previousSecretUntil)! } }, 200);
     },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/webhooks/{id}/regenerate-signature-key",
+      tags: ["webhooks"],
+      summary: "New sfmc signature key (x-sfmc-ens-signature), shown only here; the old one stops signing at once, as SFMC's ens-regenerate",
+      middleware: [write],
+      request: { params: IdParam },
+      responses: { ...ok(z.object({ signature_key: z.string() }), "The new signature key"), ...errors },
+    }),
+    (c) => c.json({ results: { signature_key: regenerateSfmcSignatureKey(deps, c.req.valid("param").id) } }, 200),
   );
 
   app.openapi(

@@ -23,6 +23,7 @@ const RESERVED_HEADERS = new Set([
   "x-messagesystems-batch-id",
   "x-twilio-email-event-webhook-signature",
   "x-twilio-email-event-webhook-timestamp",
+  "x-sfmc-ens-signature",
 ]);
 
 export const TargetUrl = z
@@ -55,12 +56,21 @@ const SizeBytes = z
     return n;
   });
 
+const EVENT_ENTRIES = [...EVENT_TYPES, "*", ...(Object.keys(SPARKPOST_EVENT_ALIASES) as (keyof typeof SPARKPOST_EVENT_ALIASES)[])] as const;
+
+// A custom event's own name, as POST /events accepts it in custom_type.
+const CustomTypeName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_.-]{0,63}$/, `expected an event type (${EVENT_TYPES.join(", ")}), "*", or a custom event name like "profile.created"`)
+  .meta({ description: "A custom event's name (custom_type), declared in the config (events.custom_types) or seen in POST /events." });
+
 export const WebhookEvents = z
-  .array(z.enum([...EVENT_TYPES, "*", ...(Object.keys(SPARKPOST_EVENT_ALIASES) as (keyof typeof SPARKPOST_EVENT_ALIASES)[])]))
+  .array(z.union([z.enum(EVENT_ENTRIES), CustomTypeName]))
   .min(1, "expected at least one event type (or \"*\")")
-  .max(EVENT_TYPES.length + 1)
+  .max(100, "at most 100 event types")
   .meta({
-    description: 'Event types to send, or ["*"] for all. SparkPost\'s initial_open, amp_open, amp_initial_open, amp_click and link_unsubscribe are accepted as open, click and list_unsubscribe.',
+    description:
+      'Event types to send, or ["*"] for all. `custom` is every custom event; a custom event\'s own name ("profile.created") only that one, once declared in the config (events.custom_types) or seen in POST /events. A name that is also a hookd type means the hookd type. SparkPost\'s initial_open, amp_open, amp_initial_open, amp_click and link_unsubscribe are accepted as open, click and list_unsubscribe.',
     example: ["delivery", "bounce"],
   });
 
@@ -96,7 +106,10 @@ const writable = {
       z.string().max(4096).regex(/^[\t\x20-\x7e\x80-\xff]*$/, "header values may only hold printable characters (no line breaks or control characters)"),
     )
     .refine((h) => Object.keys(h).length <= 50, "at most 50 custom headers"),
-  format: WebhookFormat.meta({ description: "Body and headers: hookd's own, or SendGrid's or SparkPost's." }),
+  format: WebhookFormat.meta({
+    description:
+      "Body and headers: hookd's own, or SendGrid's, SparkPost's, Salesforce Marketing Cloud's (sfmc: ENS events signed in x-sfmc-ens-signature with the signature_key returned at create) or Copernica's (copernica: one event per form-encoded request; batch_max_events is then 1).",
+  }),
   verification: Verification.meta({ description: "How the target proves it wants the events." }),
   batch_max_events: z.number().int().min(1).max(100_000),
   batch_max_bytes: SizeBytes,
@@ -192,6 +205,9 @@ export const WebhookCreated = z
     id: z.string(),
     links: z.array(Link),
     secret: z.string().meta({ description: "The whsec_ signing secret; shown in full only here." }),
+    signature_key: z.string().optional().meta({
+      description: "Format sfmc: the key that verifies x-sfmc-ens-signature (base64, as SFMC's callback signatureKey); shown only here. POST …/regenerate-signature-key replaces it.",
+    }),
     verification: z
       .object({
         type: z.string(),

@@ -8,6 +8,8 @@ import { encodeBody, formatCarries, formatHeaders } from "../../../src/deliver/f
 import { WEBHOOK_FORMATS } from "../../../src/webhooks/model.ts";
 import { SENDGRID_FIELDS, toSendGrid } from "../../../src/deliver/formats/sendgrid.ts";
 import { SPARKPOST_FIELDS, toSparkPost } from "../../../src/deliver/formats/sparkpost.ts";
+import { SFMC_FIELDS, toSfmc } from "../../../src/deliver/formats/sfmc.ts";
+import { COPERNICA_FIELDS, toCopernica } from "../../../src/deliver/formats/copernica.ts";
 
 const NOW = Date.parse("2026-11-23T13:07:09.123Z");
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -79,15 +81,36 @@ describe("encodeBody", () => {
   test("formatCarries says which types reach the body", () => {
     for (const format of WEBHOOK_FORMATS) {
       for (const e of samples) {
-        const body = JSON.parse(decode(encodeBody(format, [e]))) as unknown[];
-        expect(body.length).toBe(formatCarries(format, e.type) ? 1 : 0);
+        const text = decode(encodeBody(format, [e]));
+        // copernica's body is one event's form, or nothing; the others a JSON array.
+        const count = format === "copernica" ? (text === "" ? 0 : 1) : (JSON.parse(text) as unknown[]).length;
+        expect(count, `${format} ${e.type}`).toBe(formatCarries(format, e.type, e.type === "custom" ? e.custom_type : null) ? 1 : 0);
       }
     }
     expect(formatCarries("hookd", "custom")).toBe(true);
     expect(formatCarries("sendgrid", "custom")).toBe(false);
     expect(formatCarries("sparkpost", "custom")).toBe(false);
+    expect(formatCarries("sfmc", "custom")).toBe(false);
+    expect(formatCarries("copernica", "custom", "profile.created")).toBe(true);
+    expect(formatCarries("copernica", "custom", "order.shipped")).toBe(false);
   });
 });
+
+// ENS's objects as SFMC's pages name their fields: composite.jobId, info.to, ….
+function flatSfmc(o: Record<string, unknown> | null): Record<string, unknown> | null {
+  if (!o) return null;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (k === "info" || k === "composite") for (const [ik, iv] of Object.entries(v as object)) out[`${k}.${ik}`] = iv;
+    else out[k] = v;
+  }
+  return out;
+}
+
+// Copernica's form keys by name: tags[]=a is tags.
+function formKeys(form: URLSearchParams | null): Record<string, string> | null {
+  return form ? Object.fromEntries([...form.keys()].map((k) => [k.replace(/\[.*$/, ""), k])) : null;
+}
 
 describe("field tables", () => {
   const hookdFields = new Set(Object.values(EVENT_SCHEMAS).flatMap((s) => Object.keys((s as unknown as z.ZodObject).shape)));
@@ -95,6 +118,8 @@ describe("field tables", () => {
   for (const [name, table, key, map] of [
     ["sendgrid", SENDGRID_FIELDS, "sendgrid", (e: Event) => toSendGrid(e)],
     ["sparkpost", SPARKPOST_FIELDS, "sparkpost", (e: Event) => Object.values(toSparkPost(e)?.msys ?? {})[0] ?? null],
+    ["sfmc", SFMC_FIELDS, "sfmc", (e: Event) => flatSfmc(toSfmc(e))],
+    ["copernica", COPERNICA_FIELDS, "copernica", (e: Event) => formKeys(toCopernica(e))],
   ] as const) {
     test(`${name}: every hookd field is in the table`, () => {
       expect(new Set<string>(table.map((r) => r.hookd))).toEqual(hookdFields);
