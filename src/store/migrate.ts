@@ -3,8 +3,8 @@ import * as m0001 from "./migrations/0001-init.ts";
 import * as m0002 from "./migrations/0002-failure-streak.ts";
 import * as m0003 from "./migrations/0003-shared-bodies.ts";
 import * as m0004 from "./migrations/0004-lean-event-indexes.ts";
-import * as m0006 from "./migrations/0006-sendgrid-signed.ts";
-import * as m0009 from "./migrations/0009-provider-formats.ts";
+import * as m0005 from "./migrations/0005-sendgrid-signed.ts";
+import * as m0006 from "./migrations/0006-provider-formats.ts";
 
 // Migrations are compiled into the binary (no folder to ship next to `hookd`), applied in
 // order at start, each in its own transaction together with the user_version bump, so a
@@ -14,10 +14,8 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 2, name: "failure-streak", sql: m0002.sql },
   { version: 3, name: "shared-bodies", sql: m0003.sql },
   { version: 4, name: "lean-event-indexes", sql: m0004.sql },
-  // File 0006 so that it cannot clash with another branch's 0005; versions stay 1..N.
-  { version: 5, name: "sendgrid-signed", sql: m0006.sql },
-  // File 0009 for the same reason; the lead renumbers versions when branches merge.
-  { version: 6, name: "provider-formats", sql: m0009.sql },
+  { version: 5, name: "sendgrid-signed", sql: m0005.sql },
+  { version: 6, name: "provider-formats", sql: m0006.sql },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
