@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { z } from "zod";
 import type { WebhookRow } from "../../store/schema.ts";
 import { createWebhook, deleteWebhook, getWebhook, listWebhooks, updateWebhook } from "../../webhooks/service.ts";
@@ -20,7 +21,7 @@ export function webhookRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<AuthEnv>();
   const read = requireScope("webhooks:read");
   const write = requireScope("webhooks:write");
-  const view = (w: WebhookRow, url: string) => webhookView(w, baseUrl(url), deps.store.sqlite);
+  const view = (w: WebhookRow, c: Context<AuthEnv>) => webhookView(w, baseUrl(c.req.url), deps.store.sqlite, c.get("apiKey").scopes.includes("webhooks:write"));
 
   // SparkPost clients list at /accounts/current/webhooks too.
   for (const path of ["/webhooks", "/accounts/current/webhooks"]) {
@@ -34,7 +35,7 @@ export function webhookRoutes(deps: ApiDeps) {
         request: { query: ListQuery },
         responses: { 200: json(z.object({ results: z.array(WebhookView) }), "The webhooks, credentials redacted"), ...errors },
       }),
-      (c) => c.json({ results: listWebhooks(deps).map((w) => view(w, c.req.url)) }, 200),
+      (c) => c.json({ results: listWebhooks(deps).map((w) => view(w, c)) }, 200),
     );
   }
 
@@ -65,7 +66,7 @@ export function webhookRoutes(deps: ApiDeps) {
       request: { params: IdParam, query: ListQuery },
       responses: { 200: json(z.object({ results: WebhookView }), "The webhook, credentials redacted"), ...errors, ...notFound },
     }),
-    (c) => c.json({ results: view(getWebhook(deps, c.req.valid("param").id), c.req.url) }, 200),
+    (c) => c.json({ results: view(getWebhook(deps, c.req.valid("param").id), c) }, 200),
   );
 
   for (const method of ["put", "patch"] as const) {
@@ -80,7 +81,7 @@ export function webhookRoutes(deps: ApiDeps) {
         request: { params: IdParam, body: { content: { "application/json": { schema: WebhookUpdate } }, required: true } },
         responses: { 200: json(z.object({ results: WebhookView }), "The updated webhook"), ...errors, ...notFound },
       }),
-      async (c) => c.json({ results: view(await updateWebhook(deps, c.req.valid("param").id, c.req.valid("json")), c.req.url) }, 200),
+      async (c) => c.json({ results: view(await updateWebhook(deps, c.req.valid("param").id, c.req.valid("json")), c) }, 200),
     );
   }
 
