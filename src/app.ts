@@ -1,5 +1,6 @@
 import os from "node:os";
 import { createApi } from "./api/app.ts";
+import { serveApi, type ApiServer } from "./api/serve.ts";
 import { createHookdMetrics } from "./app-metrics.ts";
 import { createEngine, type Engine, type EngineDeps } from "./deliver/engine.ts";
 import { OAuth2Tokens } from "./deliver/oauth2.ts";
@@ -107,16 +108,13 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   });
 
   const listen = parseListen(config.server.listen)!;
-  let server: ReturnType<typeof Bun.serve>;
+  let server: ApiServer;
   try {
-    server = Bun.serve({
+    server = serveApi(app.fetch, {
       hostname: listen.host,
       port: listen.port,
-      fetch: app.fetch,
       // Bun's own cap must not cut a body before hono's bodyLimit can answer 413 with our envelope.
       maxRequestBodySize: config.server.max_body_size + 1024 * 1024,
-      // Long enough for a 10,000-event POST on a slow link; the live tail sends keep-alives.
-      idleTimeout: 60,
     });
   } catch (err) {
     store.close();
@@ -163,12 +161,14 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       stopped = true;
       // Reverse order of start: stop reading logs (their last chunk committed), no new
       // requests, then finish the attempts in flight, then close the store they record into.
+      // Requests and attempts in flight share one drain limit, delivery.timeout from here:
+      // past it the API's connections are closed whatever the clients are doing.
+      const drainUntil = Date.now() + config.delivery.timeout;
       await sources.stop();
       closing.abort();
-      await server.stop();
       retention.stop();
       dnsVerifier.stop();
-      await engine.stop();
+      await Promise.all([server.stop(Math.max(0, drainUntil - Date.now())), engine.stop()]);
       store.close();
       lock.release();
       log.info("hookd stopped");

@@ -5,7 +5,9 @@ import { z } from "zod";
 import docsHtml from "../../public/docs.html" with { type: "text" };
 import { adminRoutes } from "../admin/static.ts";
 import { authenticate, type AuthEnv } from "./auth.ts";
-import { bodyLimit } from "./body-limit.ts";
+import { BodyBudget, bodyLimit } from "./body-limit.ts";
+import { clientAddress, oncePerClient } from "./client-log.ts";
+import { inlinePageCsp, noSniff } from "./security-headers.ts";
 import { rateLimit } from "./rate-limit.ts";
 import type { ApiDeps } from "./deps.ts";
 import { ApiError, listedErrors, ServiceError, zodErrors } from "./errors.ts";
@@ -21,6 +23,7 @@ import { webhookRoutes } from "./routes/webhooks.ts";
 
 // Imported as text so `bun build --compile` embeds it; the .html typing says HTMLBundle.
 const docsPage = docsHtml as unknown as string;
+const DOCS_CSP = inlinePageCsp(docsPage);
 
 export const API_BASE = "/api/v1";
 function errorResponse(c: Context, err: ApiError) {
@@ -39,6 +42,7 @@ export function createApi(deps: ApiDeps) {
   // strict: false makes /webhooks and /webhooks/ the same route, as SparkPost's tutorial needs.
   const app = new OpenAPIHono<AuthEnv>({ strict: false, defaultHook: validationHook });
 
+  app.use("*", noSniff());
   app.onError((err, c) => {
     if (err instanceof ServiceError) return errorResponse(c, ApiError.from(err));
     if (err instanceof HTTPException) {
@@ -61,7 +65,7 @@ export function createApi(deps: ApiDeps) {
   app.notFound((c) => errorResponse(c, new ApiError({ message: `no route for ${c.req.method} ${c.req.path}`, code: "not_found" })));
 
   app.get("/healthz", (c) => c.json({ status: "ok", version: deps.version }));
-  app.get("/docs", (c) => c.html(docsPage));
+  app.get("/docs", (c) => c.html(docsPage, 200, { "Content-Security-Policy": DOCS_CSP, "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer" }));
   app.route("/", adminRoutes());
   // Unauthenticated like most exporters: hookd listens on loopback by default, and the
   // figures carry webhook ids, never targets or secrets.
@@ -79,9 +83,24 @@ export function createApi(deps: ApiDeps) {
   });
 
   const api = new OpenAPIHono<AuthEnv>({ strict: false, defaultHook: validationHook });
-  api.use("*", bodyLimit(deps.config.server.max_body_size));
+  // Who is asking first: a body is read (and held) only for a client with a key, within its rate.
   api.use("*", authenticate(deps.store.db));
   api.use("*", rateLimit(deps.config.server.rate_limit, deps.now));
+  const logAborted = oncePerClient(deps.now);
+  api.use(
+    "*",
+    bodyLimit({
+      maxBytes: deps.config.server.max_body_size,
+      timeoutMs: deps.config.server.body_timeout,
+      budget: new BodyBudget(deps.config.server.max_body_size),
+      onBodyAborted: (c) => {
+        const client = clientAddress(c);
+        logAborted(client, (skipped) =>
+          deps.log.warn("request body ended early or was malformed; the connection was closed", { client, method: c.req.method, path: c.req.path, ...(skipped ? { since_last_logged: skipped } : {}) }),
+        );
+      },
+    }),
+  );
   api.route("/", apiKeyRoutes());
   api.route("/", catalogRoutes(deps));
   api.route("/", webhookVerifyRoutes(deps));

@@ -116,6 +116,7 @@ export const ConfigSchema = section({
   server: section({
     listen: listen.default("127.0.0.1:8025"),
     max_body_size: size(KB).default(32 * KB * KB),
+    body_timeout: duration(1, TIMER_MAX_MS).default(30_000),
     rate_limit: int(0, 1_000_000).default(1000),
   }).prefault({}),
   storage: section({
