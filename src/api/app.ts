@@ -26,6 +26,9 @@ const docsPage = docsHtml as unknown as string;
 const DOCS_CSP = inlinePageCsp(docsPage);
 
 export const API_BASE = "/api/v1";
+// A large POST waits this long for the bodies before it to be done; about the time a
+// max-size batch takes to store.
+const BODY_BUDGET_WAIT_MS = 10_000;
 function errorResponse(c: Context, err: ApiError) {
   for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
   return c.json({ errors: err.items }, err.status);
@@ -93,6 +96,7 @@ export function createApi(deps: ApiDeps) {
       maxBytes: deps.config.server.max_body_size,
       timeoutMs: deps.config.server.body_timeout,
       budget: new BodyBudget(deps.config.server.max_body_size),
+      budgetWaitMs: BODY_BUDGET_WAIT_MS,
       onBodyAborted: (c) => {
         const client = clientAddress(c);
         logAborted(client, (skipped) =>

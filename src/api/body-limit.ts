@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { ApiError } from "./errors.ts";
+import { MAX_JSON_DEPTH, tooDeep } from "./json-scan.ts";
 
 // Every request body the API takes is read here, whole, before a route sees it: bounded in
 // size (server.max_body_size), in time (server.body_timeout) and in how many bytes all
@@ -14,21 +15,67 @@ import { ApiError } from "./errors.ts";
 // its end (and dropped) before the 413 up to a ceiling, so the rest of it is not left in
 // the socket where Bun would read it as the client's next request.
 
+// The bytes read are handed to hono's body cache, so c.req.json() and the validators read
+// them without another copy, and a route that parses them itself takes them (takeBody) so
+// they can be freed once parsed. A JSON body nested too deep is refused here, for every
+// route, before anything parses it.
+
 // Past this much the client is not worth a clean connection: cancel and close.
 const DRAIN_BYTES = 64 * 1024 * 1024;
 
-/** Bytes of request bodies held at once; a request that would pass the limit is refused, not queued. */
+/**
+ * Bytes of request bodies held at once. A request waits its turn (first come, first
+ * served) for a while before it is refused: a burst of large POSTs is taken one after the
+ * other instead of all at once.
+ */
 export class BodyBudget {
   private used = 0;
+  private readonly waiting: { n: number; grant: () => void }[] = [];
   constructor(readonly limit: number) {}
-  take(n: number): boolean {
-    if (this.used + n > this.limit) return false;
+
+  /** Resolves true once `n` bytes are reserved, false if that did not happen within `waitMs`. */
+  acquire(n: number, waitMs: number): Promise<boolean> {
+    if (this.waiting.length === 0 && this.used + n <= this.limit) {
+      this.used += n;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const waiter = {
+        n,
+        grant: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(waiter), 1);
+        resolve(false);
+        this.grantWaiting();
+      }, waitMs);
+      this.waiting.push(waiter);
+    });
+  }
+
+  /** Reserves `n` bytes now if they fit and nobody is waiting. */
+  tryTake(n: number): boolean {
+    if (this.waiting.length || this.used + n > this.limit) return false;
     this.used += n;
     return true;
   }
+
   release(n: number): void {
     this.used = Math.max(0, this.used - n);
+    this.grantWaiting();
   }
+
+  private grantWaiting(): void {
+    while (this.waiting.length && this.used + this.waiting[0]!.n <= this.limit) {
+      const w = this.waiting.shift()!;
+      this.used += w.n;
+      w.grant();
+    }
+  }
+
   get inUse(): number {
     return this.used;
   }
@@ -39,6 +86,8 @@ export type BodyLimitOptions = {
   /** A body must have arrived whole this long after the request began. */
   timeoutMs: number;
   budget: BodyBudget;
+  /** How long a request may wait for its share of the budget before it is answered 503. */
+  budgetWaitMs: number;
   /** The client went away or sent a body Bun could not frame (Bun answered it with a bare 400). */
   onBodyAborted?: (c: Context) => void;
 };
@@ -49,6 +98,32 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new BodyTimeout()), ms)));
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+const isJson = (type: string | undefined) => !!type && /^application\/([a-z-.]+\+)?json(;|$)/i.test(type.trim());
+
+// hono types its body cache as values; it holds promises of them (request.js #cachedBody).
+const cacheOf = (c: Context) => c.req.bodyCache as { arrayBuffer?: Promise<ArrayBuffer> };
+
+/** The body, read: judged for depth when it is JSON, then put where hono's readers find it. */
+async function handOver(c: Context, bytes: Uint8Array, next: () => Promise<void>): Promise<void> {
+  if (isJson(c.req.header("content-type"))) {
+    const deep = tooDeep(bytes);
+    if (deep !== null) throw new ApiError({ message: `${deep}: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, field: deep, code: "invalid_value" });
+  }
+  cacheOf(c).arrayBuffer = Promise.resolve(bytes.buffer as ArrayBuffer);
+  await next();
+}
+
+/**
+ * The body bodyLimit read, taken out of hono's cache: once the caller drops it, its memory
+ * can be freed before the request ends. Empty when there was none.
+ */
+export async function takeBody(c: Context): Promise<ArrayBuffer> {
+  const cache = cacheOf(c);
+  const cached = cache.arrayBuffer;
+  delete cache.arrayBuffer;
+  return cached ? await cached : new ArrayBuffer(0);
 }
 
 export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler {
@@ -82,7 +157,7 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler {
       const size = Number(declared);
       if (!(size >= 0)) throw new ApiError({ message: "Content-Length is not a number", field: "Content-Length", code: "invalid_value" }, { Connection: "close" });
       if (size > maxBytes) throw tooLarge(false);
-      if (!budget.take(size)) throw busy();
+      if (!(await budget.acquire(size, opts.budgetWaitMs))) throw busy();
       try {
         let bytes: ArrayBuffer;
         try {
@@ -90,8 +165,7 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler {
         } catch (err) {
           throw err instanceof BodyTimeout ? timedOut() : aborted(c);
         }
-        c.req.raw = new Request(raw, { body: bytes });
-        await next();
+        await handOver(c, new Uint8Array(bytes), next);
       } finally {
         budget.release(size);
       }
@@ -116,7 +190,7 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler {
         if (part.done) break;
         size += part.value.byteLength;
         if (size <= maxBytes) {
-          if (!budget.take(part.value.byteLength)) {
+          if (!budget.tryTake(part.value.byteLength)) {
             await reader.cancel().catch(() => {});
             throw busy();
           }
@@ -135,8 +209,7 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler {
         at += ch.byteLength;
       }
       chunks.length = 0;
-      c.req.raw = new Request(raw, { body: whole });
-      await next();
+      await handOver(c, whole, next);
     } finally {
       budget.release(held);
     }

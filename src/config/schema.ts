@@ -115,7 +115,9 @@ const sources = z
 export const ConfigSchema = section({
   server: section({
     listen: listen.default("127.0.0.1:8025"),
-    max_body_size: size(KB).default(32 * KB * KB),
+    // 10,000 events of ~500 bytes. Measured on the built binary (idle 69 MB): a 5 MB POST of
+    // 10,000 events peaks at ~150 MB RSS; 10 MB at ~170-200 MB; 29 MB at ~300 MB.
+    max_body_size: size(KB).default(5 * KB * KB),
     body_timeout: duration(1, TIMER_MAX_MS).default(30_000),
     rate_limit: int(0, 1_000_000).default(1000),
   }).prefault({}),
