@@ -13,6 +13,7 @@ import { parseListen } from "./config/schema.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { openStore, type Store } from "./store/db.ts";
 import { acquireStoreLock } from "./store/lock.ts";
+import { exposedStorePaths } from "./store/permissions.ts";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { countActiveApiKeys, createApiKey, SCOPES } from "./store/keys.ts";
@@ -49,7 +50,10 @@ function defaultAnnounce(key: string) {
 export async function startHookd(opts: StartOptions): Promise<Hookd> {
   const { config } = opts;
   const log = opts.log ?? createLogger({ level: config.log.level });
-  mkdirSync(dirname(config.storage.path), { recursive: true });
+  mkdirSync(dirname(config.storage.path), { recursive: true, mode: 0o700 });
+  for (const p of exposedStorePaths(config.storage.path)) {
+    log.warn("the store is readable by other users; it holds receiver credentials and signing keys", { path: p.path, mode: p.mode, fix: `chmod ${p.path === dirname(config.storage.path) ? "700" : "600"} ${p.path}` });
+  }
   const lock = acquireStoreLock(config.storage.path);
   let store: Store;
   try {
