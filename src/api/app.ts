@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import docsHtml from "../../public/docs.html" with { type: "text" };
 import { adminRoutes } from "../admin/static.ts";
+import { isStoreFull } from "../store/errors.ts";
 import { authenticate, type AuthEnv } from "./auth.ts";
 import { BodyBudget, bodyLimit } from "./body-limit.ts";
 import { clientAddress, oncePerClient } from "./client-log.ts";
@@ -26,6 +27,7 @@ const docsPage = docsHtml as unknown as string;
 const DOCS_CSP = inlinePageCsp(docsPage);
 
 export const API_BASE = "/api/v1";
+const STORE_FULL_LOG_EVERY_MS = 60_000;
 // A large POST waits this long for the bodies before it to be done; about the time a
 // max-size batch takes to store.
 const BODY_BUDGET_WAIT_MS = 10_000;
@@ -46,8 +48,16 @@ export function createApi(deps: ApiDeps) {
   const app = new OpenAPIHono<AuthEnv>({ strict: false, defaultHook: validationHook });
 
   app.use("*", noSniff());
+  let storeFullLoggedAt = -Infinity;
   app.onError((err, c) => {
     if (err instanceof ServiceError) return errorResponse(c, ApiError.from(err));
+    if (isStoreFull(err)) {
+      if (deps.now() - storeFullLoggedAt >= STORE_FULL_LOG_EVERY_MS) {
+        storeFullLoggedAt = deps.now();
+        deps.log.error("the store's disk is full: API writes are refused with 507 until there is space", { store: deps.store.path, method: c.req.method, path: c.req.path });
+      }
+      return errorResponse(c, new ApiError({ message: "the store is full (its disk has no space left); nothing was stored. Retry once the operator has freed space; the hookd log says where", code: "store_full" }, { "Retry-After": "60" }));
+    }
     if (err instanceof HTTPException) {
       const code =
         err.status === 413 ? "payload_too_large" : err.status === 415 ? "unsupported_media_type" : err.message.includes("JSON") ? "malformed_json" : "invalid_value";

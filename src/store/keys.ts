@@ -1,6 +1,7 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { ulid } from "ulid";
 import type { Drizzle } from "./db.ts";
+import { isSqliteError } from "./errors.ts";
 import { apiKeys, type ApiKeyRow } from "./schema.ts";
 
 export const SCOPES = ["webhooks:read", "webhooks:write", "events:read", "events:write"] as const;
@@ -76,8 +77,14 @@ export function findApiKey(db: Drizzle, key: string, now = Date.now()): ApiKeyIn
   const row = q.get({ hash: hashApiKey(key) });
   if (!row || row.revokedAt !== null) return null;
   if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_GRANULARITY_MS) {
-    db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.id)).run();
-    row.lastUsedAt = now;
+    // Best effort: a store that cannot take writes (disk full, locked past busy_timeout)
+    // must not turn every read into an error over an informational field.
+    try {
+      db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.id)).run();
+      row.lastUsedAt = now;
+    } catch (err) {
+      if (!isSqliteError(err)) throw err;
+    }
   }
   return info(row);
 }
