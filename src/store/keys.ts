@@ -61,6 +61,12 @@ export function revokeApiKey(db: Drizzle, id: string, now = Date.now()): boolean
   return res.length > 0;
 }
 
+/** Whether the key still exists, is not revoked and holds `scope` (a long-lived stream asks now and then). */
+export function apiKeyAllows(db: Drizzle, id: string, scope: Scope): boolean {
+  const row = db.select({ scopes: apiKeys.scopes, revokedAt: apiKeys.revokedAt }).from(apiKeys).where(eq(apiKeys.id, id)).get();
+  return !!row && row.revokedAt === null && row.scopes.includes(scope);
+}
+
 // Every API request looks its key up: prepare that query once per connection.
 const byHash = new WeakMap<Drizzle, { get(p: { hash: string }): ApiKeyRow | undefined }>();
 
