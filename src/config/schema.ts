@@ -133,6 +133,9 @@ export const ConfigSchema = section({
     timeout: duration(1, TIMER_MAX_MS).default(6000),
     retry_for: duration().default(4 * 3_600_000),
     max_in_flight: int(1, 64).default(1),
+    // Replays copy events into new batches: at ~450 bytes each, 250,000 waiting keep one
+    // webhook's replays to ~110 MB of store.
+    replay_max_pending: int(1, 100_000_000).default(250_000),
   }).prefault({}),
   security: section({
     allow_private_targets: z.boolean({ error: expected("true or false") }).default(true),

@@ -16,6 +16,7 @@ describe("defaults", () => {
         timeout: 6000,
         retry_for: 4 * 3_600_000,
         max_in_flight: 1,
+        replay_max_pending: 250_000,
       },
       security: { allow_private_targets: true },
       events: { custom_types: [] },

@@ -10,6 +10,7 @@ const DESCRIPTIONS = {
   401: "Missing or invalid API key",
   403: "API key lacks the scope",
   404: "No such webhook",
+  409: "Conflicts with the webhook's state (e.g. too many replayed events waiting)",
   413: "Body larger than server.max_body_size",
 } as const;
 type ErrorStatus = keyof typeof DESCRIPTIONS;
