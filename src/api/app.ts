@@ -107,8 +107,8 @@ export function createApi(deps: ApiDeps) {
       timeoutMs: deps.config.server.body_timeout,
       budget: new BodyBudget(deps.config.server.max_body_size),
       budgetWaitMs: BODY_BUDGET_WAIT_MS,
-      onBodyAborted: (c) => {
-        const client = clientAddress(c);
+      clientOf: clientAddress,
+      onBodyAborted: (c, client) => {
         logAborted(client, (skipped) =>
           deps.log.warn("request body ended early or was malformed; the connection was closed", { client, method: c.req.method, path: c.req.path, ...(skipped ? { since_last_logged: skipped } : {}) }),
         );

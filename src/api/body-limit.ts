@@ -88,8 +88,10 @@ export type BodyLimitOptions = {
   budget: BodyBudget;
   /** How long a request may wait for its share of the budget before it is answered 503. */
   budgetWaitMs: number;
+  /** Who is sending: asked before the body is read (once the connection is gone, Bun no longer knows). */
+  clientOf?: (c: Context) => string;
   /** The client went away or sent a body Bun could not frame (Bun answered it with a bare 400). */
-  onBodyAborted?: (c: Context) => void;
+  onBodyAborted?: (c: Context, client: string) => void;
 };
 
 class BodyTimeout extends Error {}
@@ -143,13 +145,14 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler {
       { message: `request body did not arrive within server.body_timeout (${timeoutMs} ms)`, code: "request_timeout" },
       { Connection: "close" },
     );
-  const aborted = (c: Context) => {
-    opts.onBodyAborted?.(c);
+  const aborted = (c: Context, client: string) => {
+    opts.onBodyAborted?.(c, client);
     return new ApiError({ message: "request body ended before it was complete", code: "malformed_body" }, { Connection: "close" });
   };
 
   return async (c, next) => {
     const raw = c.req.raw;
+    const client = opts.clientOf?.(c) ?? "unknown";
     const declared = raw.headers.get("content-length");
     const chunked = raw.headers.has("transfer-encoding");
     if (!chunked && (declared === null || Number(declared) === 0)) return next();
@@ -163,7 +166,7 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler {
         try {
           bytes = await withDeadline(raw.arrayBuffer(), timeoutMs);
         } catch (err) {
-          throw err instanceof BodyTimeout ? timedOut() : aborted(c);
+          throw err instanceof BodyTimeout ? timedOut() : aborted(c, client);
         }
         await handOver(c, new Uint8Array(bytes), next);
       } finally {
@@ -185,7 +188,7 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler {
           part = await withDeadline(reader.read(), Math.max(1, deadline - Date.now()));
         } catch (err) {
           await reader.cancel().catch(() => {});
-          throw err instanceof BodyTimeout ? timedOut() : aborted(c);
+          throw err instanceof BodyTimeout ? timedOut() : aborted(c, client);
         }
         if (part.done) break;
         size += part.value.byteLength;
