@@ -13,6 +13,7 @@ const LARGE_POST = 5000;
 const RSS_SOFT_LIMIT = 120 * 1024 * 1024;
 
 const errors = errorResponses(400, 401, 403, 413);
+const writeErrors = errorResponses(408, 503, 507);
 
 const EventBatch = z
   .array(EventInput)
@@ -60,7 +61,7 @@ export function eventRoutes(deps: ApiDeps) {
     summary: "Store events from an application (opens, clicks, custom types)",
     description: `A JSON array of at most ${MAX_EVENTS_PER_POST} events, stored all together or not at all. A 2xx means every event is committed to disk.`,
     request: { body: { content: { "application/json": { schema: EventBatch } }, required: true } },
-    responses: { 200: { description: "Stored", content: { "application/json": { schema: z.object({ results: Accepted }) } } }, ...errors },
+    responses: { 200: { description: "Stored", content: { "application/json": { schema: z.object({ results: Accepted }) } } }, ...errors, ...writeErrors },
   });
   app.openAPIRegistry.registerPath(postRoute);
   app.post("/events", requireScope("events:write"), async (c) => {

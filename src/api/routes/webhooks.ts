@@ -13,6 +13,7 @@ import { baseUrl, createdView, webhookView } from "../webhook-view.ts";
 
 const errors = errorResponses(400, 401, 403);
 const notFound = errorResponses(404);
+const storeFull = errorResponses(507);
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 // SparkPost clients send ?timezone=…; accepted so they work, times are always UTC.
 const ListQuery = z.strictObject({ timezone: z.string().max(64).optional() });
@@ -48,7 +49,7 @@ export function webhookRoutes(deps: ApiDeps) {
       description: "With verification test_post (the default) hookd first POSTs a signed sample batch to the target; anything but a 2xx fails the create and nothing is stored.",
       middleware: [write],
       request: { body: { content: { "application/json": { schema: WebhookCreate } }, required: true } },
-      responses: { 201: json(z.object({ results: WebhookCreated }), "Created; the signing secret is shown only here"), ...errors },
+      responses: { 201: json(z.object({ results: WebhookCreated }), "Created; the signing secret is shown only here"), ...errors, ...storeFull },
     }),
     async (c) => {
       const { webhook, pending } = await createWebhook(deps, c.req.valid("json"));
@@ -79,7 +80,7 @@ export function webhookRoutes(deps: ApiDeps) {
         description: "Only the fields given change; null clears an optional field. A new target is test-POSTed first when verification is test_post.",
         middleware: [write],
         request: { params: IdParam, body: { content: { "application/json": { schema: WebhookUpdate } }, required: true } },
-        responses: { 200: json(z.object({ results: WebhookView }), "The updated webhook"), ...errors, ...notFound },
+        responses: { 200: json(z.object({ results: WebhookView }), "The updated webhook"), ...errors, ...notFound, ...storeFull },
       }),
       async (c) => c.json({ results: view(await updateWebhook(deps, c.req.valid("param").id, c.req.valid("json")), c) }, 200),
     );
