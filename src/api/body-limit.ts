@@ -33,25 +33,35 @@ export class BodyBudget {
   private readonly waiting: { n: number; grant: () => void }[] = [];
   constructor(readonly limit: number) {}
 
-  /** Resolves true once `n` bytes are reserved, false if that did not happen within `waitMs`. */
-  acquire(n: number, waitMs: number): Promise<boolean> {
+  /**
+   * Resolves true once `n` bytes are reserved; false if that did not happen within `waitMs`
+   * or `signal` aborted first (the client left while it waited).
+   */
+  acquire(n: number, waitMs: number, signal?: AbortSignal): Promise<boolean> {
     if (this.waiting.length === 0 && this.used + n <= this.limit) {
       this.used += n;
       return Promise.resolve(true);
     }
+    if (signal?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
+      const giveUp = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", giveUp);
+        const at = this.waiting.indexOf(waiter);
+        if (at >= 0) this.waiting.splice(at, 1);
+        resolve(false);
+        this.grantWaiting();
+      };
       const waiter = {
         n,
         grant: () => {
           clearTimeout(timer);
+          signal?.removeEventListener("abort", giveUp);
           resolve(true);
         },
       };
-      const timer = setTimeout(() => {
-        this.waiting.splice(this.waiting.indexOf(waiter), 1);
-        resolve(false);
-        this.grantWaiting();
-      }, waitMs);
+      const timer = setTimeout(giveUp, waitMs);
+      signal?.addEventListener("abort", giveUp);
       this.waiting.push(waiter);
     });
   }
@@ -160,7 +170,7 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler {
       const size = Number(declared);
       if (!(size >= 0)) throw new ApiError({ message: "Content-Length is not a number", field: "Content-Length", code: "invalid_value" }, { Connection: "close" });
       if (size > maxBytes) throw tooLarge(false);
-      if (!(await budget.acquire(size, opts.budgetWaitMs))) throw busy();
+      if (!(await budget.acquire(size, opts.budgetWaitMs, raw.signal))) throw raw.signal.aborted ? aborted(c, client) : busy();
       try {
         let bytes: ArrayBuffer;
         try {
