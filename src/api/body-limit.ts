@@ -26,12 +26,17 @@ const DRAIN_BYTES = 64 * 1024 * 1024;
 /**
  * Bytes of request bodies held at once. A request waits its turn (first come, first
  * served) for a while before it is refused: a burst of large POSTs is taken one after the
- * other instead of all at once.
+ * other instead of all at once. Bun receives a waiting request's body all the same, so
+ * what may wait is bounded too (`queueLimit`, default 3 × limit): past it, refused at once.
  */
 export class BodyBudget {
   private used = 0;
+  private queued = 0;
   private readonly waiting: { n: number; grant: () => void }[] = [];
-  constructor(readonly limit: number) {}
+  constructor(
+    readonly limit: number,
+    readonly queueLimit = 3 * limit,
+  ) {}
 
   /**
    * Resolves true once `n` bytes are reserved; false if that did not happen within `waitMs`
@@ -42,13 +47,15 @@ export class BodyBudget {
       this.used += n;
       return Promise.resolve(true);
     }
-    if (signal?.aborted) return Promise.resolve(false);
+    if (signal?.aborted || this.queued + n > this.queueLimit) return Promise.resolve(false);
+    this.queued += n;
     return new Promise((resolve) => {
       const giveUp = () => {
         clearTimeout(timer);
         signal?.removeEventListener("abort", giveUp);
         const at = this.waiting.indexOf(waiter);
         if (at >= 0) this.waiting.splice(at, 1);
+        this.queued -= n;
         resolve(false);
         this.grantWaiting();
       };
@@ -57,6 +64,7 @@ export class BodyBudget {
         grant: () => {
           clearTimeout(timer);
           signal?.removeEventListener("abort", giveUp);
+          this.queued -= n;
           resolve(true);
         },
       };
