@@ -3,6 +3,7 @@
 // once, and once the holders go away the budget is free again.
 import { expect, test } from "bun:test";
 import net from "node:net";
+import { eventuallyValue } from "../helpers/delivery.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { testResources } from "../helpers/hookd.ts";
 
@@ -20,7 +21,7 @@ test("6 stalled 90 KB uploads with max_body_size 100 KB: 2 are refused 503 serve
   });
   t.defer(() => uploads.forEach((u) => u.socket.destroy()));
 
-  const refused = await eventually(() => {
+  const refused = await eventuallyValue(() => {
     const r = uploads.filter((u) => u.got.includes("}]}"));
     return r.length === 2 ? r : null;
   }, { timeoutMs: 5000 });
