@@ -1,5 +1,6 @@
 import os from "node:os";
 import { createApi } from "./api/app.ts";
+import { serveApi, type ApiServer } from "./api/serve.ts";
 import { createHookdMetrics } from "./app-metrics.ts";
 import { createEngine, type Engine, type EngineDeps } from "./deliver/engine.ts";
 import { OAuth2Tokens } from "./deliver/oauth2.ts";
@@ -11,6 +12,7 @@ import { parseListen } from "./config/schema.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { openStore, type Store } from "./store/db.ts";
 import { acquireStoreLock } from "./store/lock.ts";
+import { exposedStorePaths } from "./store/permissions.ts";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { countActiveApiKeys, createApiKey, SCOPES } from "./store/keys.ts";
@@ -52,7 +54,10 @@ function defaultAnnounce(key: string) {
 export async function startHookd(opts: StartOptions): Promise<Hookd> {
   const { config } = opts;
   const log = opts.log ?? createLogger({ level: config.log.level });
-  mkdirSync(dirname(config.storage.path), { recursive: true });
+  mkdirSync(dirname(config.storage.path), { recursive: true, mode: 0o700 });
+  for (const p of exposedStorePaths(config.storage.path)) {
+    log.warn("the store is readable by other users; it holds receiver credentials and signing keys", { path: p.path, mode: p.mode, fix: `chmod ${p.path === dirname(config.storage.path) ? "700" : "600"} ${p.path}` });
+  }
   const lock = acquireStoreLock(config.storage.path);
   let store: Store;
   try {
@@ -118,16 +123,13 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   });
 
   const listen = parseListen(config.server.listen)!;
-  let server: ReturnType<typeof Bun.serve>;
+  let server: ApiServer;
   try {
-    server = Bun.serve({
+    server = serveApi(app.fetch, {
       hostname: listen.host,
       port: listen.port,
-      fetch: app.fetch,
       // Bun's own cap must not cut a body before hono's bodyLimit can answer 413 with our envelope.
       maxRequestBodySize: config.server.max_body_size + 1024 * 1024,
-      // Long enough for a 10,000-event POST on a slow link; the live tail sends keep-alives.
-      idleTimeout: 60,
     });
   } catch (err) {
     store.close();
@@ -171,11 +173,12 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       stopped = true;
       // Reverse order of start: stop reading logs (their last chunk committed), no new
       // requests, then finish the attempts in flight, then close the store they record into.
+      // Requests and attempts in flight share one drain limit, delivery.timeout from here:
+      // past it the API's connections are closed whatever the clients are doing.
+      const drainUntil = Date.now() + current.delivery.timeout;
       await sources.stop();
       closing.abort();
-      await server.stop();
-      await Promise.all([retention.stop(), dnsVerifier.stop()]);
-      await engine.stop();
+      await Promise.all([retention.stop(), dnsVerifier.stop(), server.stop(Math.max(0, drainUntil - Date.now())), engine.stop()]);
       store.close();
       lock.release();
       log.info("hookd stopped");

@@ -4,8 +4,11 @@ import type { Context } from "hono";
 import { z } from "zod";
 import docsHtml from "../../public/docs.html" with { type: "text" };
 import { adminRoutes } from "../admin/static.ts";
+import { isStoreFull } from "../store/errors.ts";
 import { authenticate, type AuthEnv } from "./auth.ts";
-import { bodyLimit } from "./body-limit.ts";
+import { BodyBudget, bodyLimit } from "./body-limit.ts";
+import { clientAddress, oncePerClient } from "./client-log.ts";
+import { inlinePageCsp, noSniff } from "./security-headers.ts";
 import { rateLimit } from "./rate-limit.ts";
 import { sendGridRoutes } from "./sendgrid/routes.ts";
 import type { ApiDeps } from "./deps.ts";
@@ -22,8 +25,13 @@ import { webhookRoutes } from "./routes/webhooks.ts";
 
 // Imported as text so `bun build --compile` embeds it; the .html typing says HTMLBundle.
 const docsPage = docsHtml as unknown as string;
+const DOCS_CSP = inlinePageCsp(docsPage);
 
 export const API_BASE = "/api/v1";
+const STORE_FULL_LOG_EVERY_MS = 60_000;
+// A large POST waits this long for the bodies before it to be done; about the time a
+// max-size batch takes to store.
+const BODY_BUDGET_WAIT_MS = 10_000;
 function errorResponse(c: Context, err: ApiError) {
   for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
   return c.json({ errors: err.items }, err.status);
@@ -40,11 +48,40 @@ export function createApi(deps: ApiDeps) {
   // strict: false makes /webhooks and /webhooks/ the same route, as SparkPost's tutorial needs.
   const app = new OpenAPIHono<AuthEnv>({ strict: false, defaultHook: validationHook });
 
+  app.use("*", noSniff());
+  let storeFullLoggedAt = -Infinity;
   app.onError((err, c) => {
     if (err instanceof ServiceError) return errorResponse(c, ApiError.from(err));
+    if (isStoreFull(err)) {
+      if (deps.now() - storeFullLoggedAt >= STORE_FULL_LOG_EVERY_MS) {
+        storeFullLoggedAt = deps.now();
+        deps.log.error("the store's disk is full: API writes are refused with 507 until there is space", {
+          store: deps.store.path,
+          method: c.req.method,
+          path: c.req.path,
+        });
+      }
+      return errorResponse(
+        c,
+        new ApiError(
+          {
+            message:
+              "the store is full (its disk has no space left); nothing was stored. Retry once the operator has freed space; the hookd log says where",
+            code: "store_full",
+          },
+          { "Retry-After": "60" },
+        ),
+      );
+    }
     if (err instanceof HTTPException) {
       const code =
-        err.status === 413 ? "payload_too_large" : err.status === 415 ? "unsupported_media_type" : err.message.includes("JSON") ? "malformed_json" : "invalid_value";
+        err.status === 413
+          ? "payload_too_large"
+          : err.status === 415
+            ? "unsupported_media_type"
+            : err.message.includes("JSON")
+              ? "malformed_json"
+              : "invalid_value";
       const message =
         code === "payload_too_large"
           ? `request body is larger than server.max_body_size (${deps.config.server.max_body_size} bytes)`
@@ -56,13 +93,19 @@ export function createApi(deps: ApiDeps) {
       return errorResponse(c, new ApiError({ message, code }));
     }
     // 500s are opaque to the client and fully logged.
-    deps.log.error("unhandled error", { method: c.req.method, path: c.req.path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    deps.log.error("unhandled error", {
+      method: c.req.method,
+      path: c.req.path,
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
     return errorResponse(c, new ApiError({ message: "internal error; see the hookd log", code: "internal_error" }));
   });
   app.notFound((c) => errorResponse(c, new ApiError({ message: `no route for ${c.req.method} ${c.req.path}`, code: "not_found" })));
 
   app.get("/healthz", (c) => c.json({ status: "ok", version: deps.version }));
-  app.get("/docs", (c) => c.html(docsPage));
+  app.get("/docs", (c) =>
+    c.html(docsPage, 200, { "Content-Security-Policy": DOCS_CSP, "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer" }),
+  );
   app.route("/", adminRoutes());
   // Unauthenticated like most exporters: hookd listens on loopback by default, and the
   // figures carry webhook ids, never targets or secrets.
@@ -80,9 +123,29 @@ export function createApi(deps: ApiDeps) {
   });
 
   const api = new OpenAPIHono<AuthEnv>({ strict: false, defaultHook: validationHook });
-  api.use("*", bodyLimit(deps.config.server.max_body_size));
+  // Who is asking first: a body is read (and held) only for a client with a key, within its rate.
   api.use("*", authenticate(deps.store.db));
   api.use("*", rateLimit(deps.config.server.rate_limit, deps.now));
+  const logAborted = oncePerClient(deps.now);
+  // One guard for both APIs: hookd's and SendGrid's share the body budget.
+  const bodyGuard = bodyLimit({
+    maxBytes: deps.config.server.max_body_size,
+    timeoutMs: deps.config.server.body_timeout,
+    budget: new BodyBudget(deps.config.server.max_body_size),
+    budgetWaitMs: BODY_BUDGET_WAIT_MS,
+    clientOf: clientAddress,
+    onBodyAborted: (c, client) => {
+      logAborted(client, (skipped) =>
+        deps.log.warn("request body ended early or was malformed; the connection was closed", {
+          client,
+          method: c.req.method,
+          path: c.req.path,
+          ...(skipped ? { since_last_logged: skipped } : {}),
+        }),
+      );
+    },
+  });
+  api.use("*", bodyGuard);
   api.route("/", apiKeyRoutes());
   api.route("/", catalogRoutes(deps));
   api.route("/", webhookVerifyRoutes(deps));
@@ -93,6 +156,6 @@ export function createApi(deps: ApiDeps) {
   api.route("/", webhookInsightRoutes(deps));
   api.route("/", statusRoutes(deps));
   app.route(API_BASE, api);
-  app.route("/v3", sendGridRoutes(deps));
+  app.route("/v3", sendGridRoutes(deps, bodyGuard));
   return app;
 }

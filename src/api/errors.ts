@@ -10,8 +10,9 @@ export { ERROR_CODES, ServiceError };
 export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
-const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500> = {
+const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 408 | 409 | 413 | 415 | 422 | 429 | 500 | 503 | 507> = {
   malformed_json: 400,
+  malformed_body: 400,
   unsupported_media_type: 415,
   invalid_type: 400,
   required: 400,
@@ -27,8 +28,11 @@ const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  request_timeout: 408,
   rate_limited: 429,
   internal_error: 500,
+  server_busy: 503,
+  store_full: 507,
 };
 
 export const ErrorItem = z.object({

@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 import { attemptFailureCode, describeAttempt, succeeded, type AttemptResult } from "../deliver/attempt.ts";
 import { webhookQueue, type BatchStatusRow } from "../store/batches.ts";
 import type { WebhookRow } from "../store/schema.ts";
-import { redactedCredentials } from "../webhooks/credentials.ts";
+import { readerCredentials, redactedCredentials } from "../webhooks/credentials.ts";
 import { webhookStatus } from "../webhooks/model.ts";
 import { pendingTxtRecord, type PendingVerification } from "../webhooks/verification.ts";
 import { iso } from "./routes/common.ts";
@@ -26,14 +26,18 @@ export function webhookLinks(baseUrl: string, id: string) {
   return [{ href: `${baseUrl}/api/v1/webhooks/${id}`, rel: "urn.msys.webhooks.webhook", method: ["GET", "PUT", "PATCH", "DELETE"] }];
 }
 
-/** The API's view of a webhook: every credential redacted, times as RFC 3339. */
-export function webhookView(w: WebhookRow, baseUrl: string, db: Database): WebhookView {
-  const shown = redactedCredentials(w);
+/**
+ * The API's view of a webhook: every credential redacted, times as RFC 3339. A key that
+ * may not write webhooks (`canWrite` false) also sees no custom header value and no
+ * userinfo or query values in the URLs.
+ */
+export function webhookView(w: WebhookRow, baseUrl: string, db: Database, canWrite: boolean): WebhookView {
+  const shown = canWrite ? { ...redactedCredentials(w), target: w.target } : readerCredentials(w);
   const txt = pendingTxtRecord(w);
   return {
     id: w.id,
     name: w.name,
-    target: w.target,
+    target: shown.target,
     events: w.events,
     active: w.active,
     status: webhookStatus(w),

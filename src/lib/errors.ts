@@ -5,6 +5,7 @@
 
 export const ERROR_CODES = [
   "malformed_json",
+  "malformed_body",
   "unsupported_media_type",
   "invalid_type",
   "required",
@@ -20,7 +21,10 @@ export const ERROR_CODES = [
   "not_found",
   "conflict",
   "payload_too_large",
+  "request_timeout",
   "rate_limited",
+  "server_busy",
+  "store_full",
   "internal_error",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

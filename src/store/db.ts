@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { migrate } from "./migrate.ts";
+import { privately } from "./permissions.ts";
 import * as schema from "./schema.ts";
 
 export type Drizzle = BunSQLiteDatabase<typeof schema>;
@@ -14,12 +15,13 @@ export type Store = { sqlite: Database; db: Drizzle; path: string; close(): void
  * synchronous=FULL because a 2xx to POST /events or a committed log checkpoint promises the
  * event survives a power cut, not only a process crash (writes are batched per transaction,
  * so the fsync is paid per batch, not per event); a busy timeout so the CLI and the server
- * can share the file; and foreign keys, which SQLite leaves off by default.
+ * can share the file; and foreign keys, which SQLite leaves off by default. A new store's
+ * folder is made 0700 and its files 0600 (permissions.ts).
  */
 export function openStore(path: string): Store {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new Database(path, { create: true, strict: true });
-  sqlite.run("PRAGMA journal_mode = WAL");
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const sqlite = privately(() => new Database(path, { create: true, strict: true }));
+  privately(() => sqlite.run("PRAGMA journal_mode = WAL"));
   sqlite.run("PRAGMA synchronous = FULL");
   sqlite.run("PRAGMA busy_timeout = 5000");
   sqlite.run("PRAGMA foreign_keys = ON");

@@ -67,6 +67,22 @@ export function insertEventsTx(db: Database, events: readonly Event[], source: s
   return { inserted, duplicates };
 }
 
+/**
+ * Rows built beforehand (eventRows), all-or-nothing, with the custom event names they
+ * carry: a caller that turns a large batch into rows as it validates never holds the events
+ * as objects and rows at once.
+ */
+export function insertRows(db: Database, rows: EventRows, customTypes: Iterable<string>, source: string, now = Date.now()): InsertResult {
+  return db
+    .transaction(() => {
+      const { inserted, duplicates } = insertRowsTx(db, rows, source, now);
+      const { customType } = statements(db);
+      for (const name of customTypes) customType.run(name, now);
+      return { inserted, duplicates };
+    })
+    .immediate();
+}
+
 /** All-or-nothing: a batch is either stored whole or not at all. */
 export function insertEvents(db: Database, events: readonly Event[], source: string, now = Date.now()): InsertResult {
   return db.transaction(() => insertEventsTx(db, events, source, now)).immediate();

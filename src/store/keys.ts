@@ -1,6 +1,7 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { ulid } from "ulid";
 import type { Drizzle } from "./db.ts";
+import { isSqliteError } from "./errors.ts";
 import { apiKeys, type ApiKeyRow } from "./schema.ts";
 
 export const SCOPES = ["webhooks:read", "webhooks:write", "events:read", "events:write"] as const;
@@ -60,6 +61,12 @@ export function revokeApiKey(db: Drizzle, id: string, now = Date.now()): boolean
   return res.length > 0;
 }
 
+/** Whether the key still exists, is not revoked and holds `scope` (a long-lived stream asks now and then). */
+export function apiKeyAllows(db: Drizzle, id: string, scope: Scope): boolean {
+  const row = db.select({ scopes: apiKeys.scopes, revokedAt: apiKeys.revokedAt }).from(apiKeys).where(eq(apiKeys.id, id)).get();
+  return !!row && row.revokedAt === null && row.scopes.includes(scope);
+}
+
 // Every API request looks its key up: prepare that query once per connection.
 const byHash = new WeakMap<Drizzle, { get(p: { hash: string }): ApiKeyRow | undefined }>();
 
@@ -76,8 +83,14 @@ export function findApiKey(db: Drizzle, key: string, now = Date.now()): ApiKeyIn
   const row = q.get({ hash: hashApiKey(key) });
   if (!row || row.revokedAt !== null) return null;
   if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_GRANULARITY_MS) {
-    db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.id)).run();
-    row.lastUsedAt = now;
+    // Best effort: a store that cannot take writes (disk full, locked past busy_timeout)
+    // must not turn every read into an error over an informational field.
+    try {
+      db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.id)).run();
+      row.lastUsedAt = now;
+    } catch (err) {
+      if (!isSqliteError(err)) throw err;
+    }
   }
   return info(row);
 }

@@ -27,7 +27,7 @@ export function acquireStoreLock(storePath: string): { path: string; release(): 
   const path = `${storePath}.lock`;
   for (let tries = 0; tries < 3; tries++) {
     try {
-      const fd = openSync(path, "wx", 0o644);
+      const fd = openSync(path, "wx", 0o600);
       writeSync(fd, `${process.pid}\n`);
       closeSync(fd);
       return {

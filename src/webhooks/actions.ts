@@ -5,7 +5,7 @@ import { sendNow } from "../deliver/send-now.ts";
 import { sampleEvent, sampleFor } from "../events/samples.ts";
 import { ServiceError } from "../lib/errors.ts";
 import { requeueDead } from "../store/batches.ts";
-import { countEventsInRange } from "../store/replay.ts";
+import { countEventsInRange, replayBacklog } from "../store/replay.ts";
 import { requireWebhook, type WebhookDeps } from "./context.ts";
 
 // What an operator does to a webhook's deliveries besides editing it: send to it now, push
@@ -42,7 +42,10 @@ export function retryDead(deps: WebhookDeps, id: string, batchIds?: readonly str
 /** Stored events with since ≤ timestamp < until (default: now), optionally only some types. */
 export type ReplayInput = { since: number; until?: number | undefined; types?: readonly string[] | undefined };
 
-/** Queues stored events of a time range again as new batches (events keep their event_id). */
+/**
+ * Queues stored events of a time range again as new batches (events keep their event_id),
+ * unless the webhook's replays waiting with these would pass delivery.replay_max_pending.
+ */
 export function replay(deps: WebhookDeps, id: string, input: ReplayInput): { batches: number; events: number } {
   const w = requireWebhook(deps, id);
   const now = deps.now();
@@ -53,6 +56,17 @@ export function replay(deps: WebhookDeps, id: string, input: ReplayInput): { bat
   const inRange = countEventsInRange(db, since, until);
   if (inRange > MAX_REPLAY_EVENTS) {
     throw new ServiceError({ message: `the range holds ${inRange} events; replay at most ${MAX_REPLAY_EVENTS} at a time (narrow since/until)`, field: "until", code: "too_big" });
+  }
+  // Each replay stores its events again as new batches: bound what replays may queue for
+  // one webhook, or repeated replays to a slow or dead receiver grow the store without end.
+  const waiting = replayBacklog(db, w.id);
+  const maxPending = deps.config.delivery.replay_max_pending;
+  if (waiting + inRange > maxPending) {
+    throw new ServiceError({
+      message: `${waiting} events from earlier replays are still waiting for this webhook (pending or dead-lettered) and the range holds ${inRange}; at most ${maxPending} may wait (delivery.replay_max_pending): wait until they are delivered, delete dead ones, or narrow since/until`,
+      field: "since",
+      code: "conflict",
+    });
   }
   const r = replayEvents(db, w, { since, until, types: input.types }, batchLimits(w, deps.config.delivery), now);
   deps.log.info("replay queued", { webhook_id: w.id, since: new Date(since).toISOString(), until: new Date(until).toISOString(), batches: r.batches, events: r.events });

@@ -75,6 +75,26 @@ async function targetIssues(w: Pick<Checked, "target" | "authRequestDetails">, a
   return [];
 }
 
+/**
+ * fetch does not turn a URL's `user:password@` into an Authorization header: such a target
+ * never authenticates (and a view would show the password). Judged on the URLs a create or
+ * change sends, so a webhook stored before this rule can still be edited otherwise.
+ */
+export function userinfoIssues(w: { target?: string | undefined; authRequestDetails?: Checked["authRequestDetails"] | undefined }): ErrorItem[] {
+  const issues: ErrorItem[] = [];
+  const has = (url: string) => {
+    const u = new URL(url);
+    return u.username !== "" || u.password !== "";
+  };
+  if (w.target && has(w.target)) {
+    issues.push({ message: 'target: user:password@ in the URL is not sent to the receiver; set auth_type "basic" and auth_credentials instead', field: "target", code: "invalid_url" });
+  }
+  if (w.authRequestDetails && has(w.authRequestDetails.url)) {
+    issues.push({ message: "auth_request_details.url: user:password@ in the URL is not sent; the client id and secret go in auth_request_details.body", field: "auth_request_details.url", code: "invalid_url" });
+  }
+  return issues;
+}
+
 /** Throws the first kind of problem found: credentials for the auth type, then format, then targets. */
 export async function checkWebhook(w: Checked, allowPrivateTargets: boolean): Promise<void> {
   const sync = [authIssues(w), formatIssues(w)].find((issues) => issues.length);

@@ -1,4 +1,4 @@
-import { ServiceError } from "../lib/errors.ts";
+import { ServiceError, type ErrorItem } from "../lib/errors.ts";
 import type { WebhookInsert, WebhookRow } from "../store/schema.ts";
 
 // The credentials a webhook holds for its receiver (auth token, basic password, OAuth2
@@ -26,6 +26,33 @@ export function redactedCredentials(w: Credentials): Credentials {
 }
 
 /**
+ * A URL with its userinfo and every query value REDACTED (names kept): operators put
+ * tokens there (`?token=…`, `user:pass@`) whatever the header rules say.
+ */
+export function redactedUrl(url: string): string {
+  const u = new URL(url);
+  if (u.username) u.username = REDACTED;
+  if (u.password) u.password = REDACTED;
+  if (u.search) u.search = u.search.slice(1).split("&").map((part) => (part.includes("=") ? `${part.slice(0, part.indexOf("="))}=${REDACTED}` : part)).join("&");
+  return u.href;
+}
+
+/**
+ * What a key that may only read webhooks sees: redactedCredentials, and besides every
+ * custom header value (a name need not look secret to hold one: X-Session) and the
+ * userinfo and query values of the URLs hookd posts to.
+ */
+export function readerCredentials(w: Credentials & Pick<WebhookRow, "target">): Credentials & Pick<WebhookRow, "target"> {
+  const shown = redactedCredentials(w);
+  return {
+    ...shown,
+    target: redactedUrl(w.target),
+    authRequestDetails: shown.authRequestDetails && { ...shown.authRequestDetails, url: redactedUrl(shown.authRequestDetails.url) },
+    customHeaders: shown.customHeaders && Object.fromEntries(Object.keys(shown.customHeaders).map((k) => [k, REDACTED])),
+  };
+}
+
+/**
  * Reads show credentials as "********"; a client that sends such a value back (the admin
  * form, a read-modify-write script) means "unchanged", not a new password of eight stars.
  */
@@ -46,26 +73,70 @@ export function keepRedacted(patch: Partial<WebhookInsert>, current: WebhookRow)
   return out;
 }
 
+type Destinations = Pick<WebhookRow, "target" | "authRequestDetails">;
+/** Where a secret goes: the field holding the URL, and the URL. */
+type Destination = { field: string; url: string };
+
 /**
- * Stored credentials never follow a webhook to another origin on their own: whoever moves
- * the target must send them again (or clear them with null). Otherwise a key that may only
- * edit webhooks could point one at itself and collect the secrets views redact. Judged on
- * the change as sent, before keepRedacted fills REDACTED values in.
+ * Each stored secret and every URL it is sent to, directly or through what it buys (the
+ * OAuth2 client secret goes to the token endpoint, the access token it yields to the
+ * target). `kept`: the change leaves the stored value in place (absent, or REDACTED).
+ */
+type StoredSecret = {
+  field: "auth_token" | "auth_credentials" | "auth_request_details" | "custom_headers";
+  stored(w: Credentials): boolean;
+  kept(patch: Partial<WebhookInsert>): boolean;
+  sentTo(w: Destinations): Destination[];
+};
+
+const toTarget = (w: Destinations): Destination[] => [{ field: "target", url: w.target }];
+
+const SECRETS: readonly StoredSecret[] = [
+  {
+    field: "auth_token",
+    stored: (w) => !!w.authToken,
+    kept: (p) => p.authToken === undefined || p.authToken === REDACTED,
+    sentTo: toTarget,
+  },
+  {
+    field: "auth_credentials",
+    stored: (w) => !!w.authCredentials,
+    kept: (p) => p.authCredentials === undefined || p.authCredentials?.password === REDACTED,
+    sentTo: toTarget,
+  },
+  {
+    field: "auth_request_details",
+    stored: (w) => !!w.authRequestDetails,
+    kept: (p) => p.authRequestDetails === undefined || p.authRequestDetails?.body.client_secret === REDACTED,
+    sentTo: (w) => [...(w.authRequestDetails ? [{ field: "auth_request_details.url", url: w.authRequestDetails.url }] : []), ...toTarget(w)],
+  },
+  {
+    field: "custom_headers",
+    stored: (w) => Object.keys(w.customHeaders ?? {}).some((k) => SENSITIVE_HEADER.test(k)),
+    kept: (p) => p.customHeaders === undefined || Object.values(p.customHeaders ?? {}).includes(REDACTED),
+    sentTo: toTarget,
+  },
+];
+
+const origin = (url: string) => new URL(url).origin;
+
+/**
+ * Stored credentials never follow a webhook to another origin on their own: each is bound
+ * to the origin of every URL it is sent to (the target; for the OAuth2 client secret the
+ * token endpoint too), and whoever moves one of those must send it again (or clear it with
+ * null). Otherwise a key that may only edit webhooks could point one at itself and collect
+ * the secrets views redact. Judged on the change as sent, before keepRedacted fills
+ * REDACTED values in.
  */
 export function requireFreshCredentials(patch: Partial<WebhookInsert>, current: WebhookRow): void {
-  const origin = (u: string) => new URL(u).origin;
-  if (patch.target === undefined || origin(patch.target) === origin(current.target)) return;
-  const missing: string[] = [];
-  if (current.authToken && (patch.authToken === undefined || patch.authToken === REDACTED)) missing.push("auth_token");
-  if (current.authCredentials && (patch.authCredentials === undefined || patch.authCredentials?.password === REDACTED)) missing.push("auth_credentials");
-  if (current.authRequestDetails && (patch.authRequestDetails === undefined || patch.authRequestDetails?.body.client_secret === REDACTED)) {
-    missing.push("auth_request_details");
+  const next: Destinations = { target: patch.target ?? current.target, authRequestDetails: patch.authRequestDetails === undefined ? current.authRequestDetails : patch.authRequestDetails };
+  const problems: ErrorItem[] = [];
+  for (const secret of SECRETS) {
+    if (!secret.stored(current) || !secret.kept(patch)) continue;
+    const before = new Map(secret.sentTo(current).map((d) => [d.field, origin(d.url)]));
+    const moved = secret.sentTo(next).find((d) => before.get(d.field) !== origin(d.url));
+    if (!moved) continue;
+    problems.push({ message: `${secret.field}: send it again (or null to clear it) when ${moved.field} moves to another origin`, field: secret.field, code: "required" });
   }
-  const secretHeaders = Object.keys(current.customHeaders ?? {}).filter((k) => SENSITIVE_HEADER.test(k));
-  if (secretHeaders.length && (patch.customHeaders === undefined || Object.values(patch.customHeaders ?? {}).includes(REDACTED))) missing.push("custom_headers");
-  if (missing.length) {
-    throw new ServiceError(
-      missing.map((field) => ({ message: `${field}: send it again (or null to clear it) when the target moves to another origin`, field, code: "required" as const })),
-    );
-  }
+  if (problems.length) throw new ServiceError(problems);
 }

@@ -1,12 +1,12 @@
 import { ulid } from "ulid";
+import { ServiceError, type ErrorItem } from "../lib/errors.ts";
 import { maxEventSeq, seenCustomTypes } from "../store/events.ts";
 import type { WebhookRow } from "../store/schema.ts";
 import * as rows from "../store/webhooks.ts";
-import { checkWebhook, customTypeIssues } from "./checks.ts";
+import { checkWebhook, customTypeIssues, userinfoIssues } from "./checks.ts";
 import { requireWebhook, webhookNotFound, type WebhookDeps } from "./context.ts";
 import { keepRedacted, requireFreshCredentials } from "./credentials.ts";
 import { isCustomTypeName, newColumns, toColumns, type WebhookCreateInput, type WebhookUpdateInput } from "./fields.ts";
-import { ServiceError } from "../lib/errors.ts";
 import { newWebhookKeys } from "./secrets.ts";
 import { beginVerification, type PendingVerification } from "./verification.ts";
 
@@ -15,6 +15,10 @@ import { beginVerification, type PendingVerification } from "./verification.ts";
 // decided here and nowhere else. Failures are ServiceErrors naming the field.
 
 export { requireWebhook as getWebhook } from "./context.ts";
+
+function throwIssues(issues: ErrorItem[]): void {
+  if (issues.length) throw new ServiceError(issues);
+}
 
 /** Newest first. */
 export function listWebhooks(deps: Pick<WebhookDeps, "store">): WebhookRow[] {
@@ -39,6 +43,7 @@ export async function createWebhook(deps: WebhookDeps, input: WebhookCreateInput
     updatedAt: now,
   };
   requireKnownCustomTypes(deps, input.events, []);
+  throwIssues(userinfoIssues(candidate));
   await checkWebhook(candidate, deps.config.security.allow_private_targets);
   const { patch, pending } = await beginVerification(deps, candidate);
   const webhook = rows.insertWebhook(deps.store.db, { ...candidate, ...patch });
@@ -56,6 +61,7 @@ export async function createWebhook(deps: WebhookDeps, input: WebhookCreateInput
 export async function updateWebhook(deps: WebhookDeps, id: string, input: WebhookUpdateInput): Promise<WebhookRow> {
   const current = requireWebhook(deps, id);
   const sent = toColumns(input);
+  throwIssues(userinfoIssues(sent));
   requireFreshCredentials(sent, current);
   const patch = keepRedacted(sent, current);
   const merged: WebhookRow = { ...current, ...patch };

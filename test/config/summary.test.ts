@@ -8,7 +8,7 @@ describe("summarizeConfig", () => {
     expect(summarizeConfig(defaultConfig(), null)).toBe(
       [
         "config:   built-in defaults (no config file found)",
-        "listen:   127.0.0.1:8025 (request bodies up to 32MB, 1000 requests/s per API key)",
+        "listen:   127.0.0.1:8025 (request bodies up to 5MB, 1000 requests/s per API key)",
         "storage:  ./data/hookd.db (retention 7d)",
         "sources:  none (nothing is tailed; events arrive only through the API)",
         "delivery: batches of up to 10000 events or 5MB, wait 1s, timeout 6s, retry for 4h, 1 in flight per webhook",

@@ -6,7 +6,7 @@ import { defaultConfig, parseListen } from "../../src/config/schema.ts";
 describe("defaults", () => {
   test("an empty file gives every documented default, in ms and bytes", () => {
     expect(parseConfigText("", "hookd.toml")).toEqual({
-      server: { listen: "127.0.0.1:8025", max_body_size: 32_000_000, rate_limit: 1000 },
+      server: { listen: "127.0.0.1:8025", max_body_size: 5_000_000, body_timeout: 30_000, rate_limit: 1000 },
       storage: { path: "./data/hookd.db", retention: 7 * 24 * 3_600_000 },
       sources: [],
       delivery: {
@@ -16,6 +16,7 @@ describe("defaults", () => {
         timeout: 6000,
         retry_for: 4 * 3_600_000,
         max_in_flight: 1,
+        replay_max_pending: 250_000,
       },
       security: { allow_private_targets: true },
       events: { custom_types: [] },

@@ -3,7 +3,7 @@
 // reading them (by sending REDACTED back, or by moving the target to itself).
 import { describe, expect, test } from "bun:test";
 import { getWebhook } from "../../src/store/webhooks.ts";
-import { REDACTED, redactedCredentials } from "../../src/webhooks/credentials.ts";
+import { readerCredentials, REDACTED, redactedCredentials, redactedUrl } from "../../src/webhooks/credentials.ts";
 import type { WebhookCreateInput } from "../../src/webhooks/fields.ts";
 import { createWebhook, updateWebhook } from "../../src/webhooks/service.ts";
 import { harnesses, serviceError, type Harness } from "./harness.ts";
@@ -137,5 +137,46 @@ describe("moving the target to another origin", () => {
     const { webhook } = await createWebhook(h, { name: "plain", target: "https://a.example/", events: ["*"], verification: "none", custom_headers: { "X-Customer": "42" } });
     await updateWebhook(h, webhook.id, { target: "https://b.example/" });
     expect(stored(webhook.id)).toMatchObject({ target: "https://b.example/", customHeaders: { "X-Customer": "42" } });
+  });
+});
+
+describe("moving the OAuth2 token endpoint to another origin", () => {
+  const otherEndpoint = (secret: string) => ({ url: "https://collector.example/token", body: { client_id: "cid", client_secret: secret } });
+
+  test("with the client secret REDACTED: refused, naming auth_request_details and the URL that moved; nothing changes", async () => {
+    const w = await created();
+    const items = await serviceError(() => updateWebhook(h, w.id, { auth_request_details: otherEndpoint(REDACTED) }));
+    expect(items.map((i) => `${i.field}:${i.code}`)).toEqual(["auth_request_details:required"]);
+    expect(items[0]!.message).toContain("auth_request_details.url moves to another origin");
+    expect(stored(w.id).authRequestDetails).toEqual({ url: "https://a.example/token", body: { client_id: "cid", client_secret: "cs-1" } });
+  });
+
+  test("with a fresh secret: moved; on the same origin, REDACTED keeps the stored secret", async () => {
+    const w = await created();
+    await updateWebhook(h, w.id, { auth_request_details: { url: "https://a.example/oauth/token", body: { client_id: "cid2", client_secret: REDACTED } } });
+    expect(stored(w.id).authRequestDetails).toEqual({ url: "https://a.example/oauth/token", body: { client_id: "cid2", client_secret: "cs-1" } });
+    await updateWebhook(h, w.id, { auth_request_details: otherEndpoint("cs-new") });
+    expect(stored(w.id).authRequestDetails).toEqual(otherEndpoint("cs-new"));
+  });
+
+  test("the other credentials do not go to the token endpoint, so they stay", async () => {
+    const w = await created();
+    await updateWebhook(h, w.id, { auth_request_details: otherEndpoint("cs-new") });
+    expect(stored(w.id)).toMatchObject({ authToken: "tok-1", authCredentials: { username: "u", password: "pw-1" } });
+  });
+});
+
+describe("what a key that may only read sees", () => {
+  test("redactedUrl: userinfo and every query value REDACTED, names and the rest kept", () => {
+    expect(redactedUrl("https://u:p@a.example:8443/x/y?token=t&flag&tenant=7#frag")).toBe("https://********:********@a.example:8443/x/y?token=********&flag&tenant=********#frag");
+    expect(redactedUrl("https://a.example/hook")).toBe("https://a.example/hook");
+  });
+
+  test("readerCredentials: every header value, the target's and token URL's secrets", async () => {
+    const w = await created();
+    const shown = readerCredentials({ ...w, target: "https://a.example/hook?sig=abc" });
+    expect(shown.target).toBe("https://a.example/hook?sig=********");
+    expect(shown.customHeaders).toEqual({ "X-Api-Key": REDACTED, "X-Customer": REDACTED });
+    expect(shown.authRequestDetails).toEqual({ url: "https://a.example/token", body: { client_id: "cid", client_secret: REDACTED } });
   });
 });

@@ -10,7 +10,11 @@ const DESCRIPTIONS = {
   401: "Missing or invalid API key",
   403: "API key lacks the scope",
   404: "No such webhook",
+  409: "Conflicts with the webhook's state (e.g. too many replayed events waiting)",
+  408: "Body did not arrive within server.body_timeout",
   413: "Body larger than server.max_body_size",
+  503: "Busy with other request bodies, or stopping; retry after Retry-After",
+  507: "The store's disk is full; nothing was stored",
 } as const;
 type ErrorStatus = keyof typeof DESCRIPTIONS;
 

@@ -1,19 +1,19 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import { normalizeEvent } from "../../events/normalize.ts";
 import { EventInput } from "../../events/schema.ts";
-import { insertEvents, searchEvents } from "../../store/events.ts";
+import { insertRows, searchEvents } from "../../store/events.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
+import { takeBody } from "../body-limit.ts";
 import type { ApiDeps } from "../deps.ts";
-import { HTTPException } from "hono/http-exception";
-import { ApiError, listedErrors, zodErrors, type ErrorItem } from "../errors.ts";
+import { ApiError } from "../errors.ts";
+import { eventBatch, idsAndTypes, MAX_EVENTS_PER_POST } from "../event-batch.ts";
 import { errorResponses, EventTypeList, Rfc3339 as Time } from "./common.ts";
 
-export const MAX_EVENTS_PER_POST = 10_000;
 const LARGE_POST = 5000;
 const RSS_SOFT_LIMIT = 120 * 1024 * 1024;
 
 const errors = errorResponses(400, 401, 403, 413);
+const writeErrors = errorResponses(408, 503, 507);
 
 const EventBatch = z
   .array(EventInput)
@@ -38,46 +38,6 @@ const SearchQuery = z.strictObject({
   cursor: z.string().max(100).optional().meta({ description: "next_cursor of the previous page." }),
 });
 
-const VALIDATE_SLICE = 1000;
-const BatchShell = z
-  .array(z.unknown())
-  .min(1, "expected at least one event")
-  .max(MAX_EVENTS_PER_POST, `at most ${MAX_EVENTS_PER_POST} events per request`);
-
-/** The JSON body of a POST, with the same 415/400 answers the routes' validators give. */
-async function jsonBody(contentType: string | undefined, text: () => Promise<string>): Promise<unknown> {
-  if (!contentType || !/^application\/([a-z-.]+\+)?json(;|$)/i.test(contentType.trim())) throw new HTTPException(415, { message: "Unsupported Media Type" });
-  try {
-    return JSON.parse(await text()) as unknown;
-  } catch {
-    throw new HTTPException(400, { message: "Malformed JSON in request body" });
-  }
-}
-
-/**
- * EventBatch's checks, a slice at a time: every event's errors are reported (paths from the
- * array, as the whole-array schema gives them), and nothing is returned unless all are valid.
- */
-export function validateBatch<T>(body: unknown, map: (e: EventInput) => T): T[] {
-  const shell = BatchShell.safeParse(body);
-  if (!shell.success) throw new ApiError(listedErrors(zodErrors(shell.error, body)));
-  const items = shell.data;
-  const out: T[] = [];
-  const problems: ErrorItem[] = [];
-  for (let start = 0; start < items.length; start += VALIDATE_SLICE) {
-    const end = Math.min(items.length, start + VALIDATE_SLICE);
-    for (let i = start; i < end; i++) {
-      const r = EventInput.safeParse(items[i]);
-      if (r.success) {
-        if (!problems.length) out.push(map(r.data));
-      } else problems.push(...zodErrors(r.error, items[i], [i]));
-    }
-    if (end < items.length) Bun.gc(false);
-  }
-  if (problems.length) throw new ApiError(listedErrors(problems));
-  return out;
-}
-
 function encodeCursor(c: { ts: number; seq: number }): string {
   return Buffer.from(`${c.ts}.${c.seq}`).toString("base64url");
 }
@@ -101,23 +61,23 @@ export function eventRoutes(deps: ApiDeps) {
     summary: "Store events from an application (opens, clicks, custom types)",
     description: `A JSON array of at most ${MAX_EVENTS_PER_POST} events, stored all together or not at all. A 2xx means every event is committed to disk.`,
     request: { body: { content: { "application/json": { schema: EventBatch } }, required: true } },
-    responses: { 200: { description: "Stored", content: { "application/json": { schema: z.object({ results: Accepted }) } } }, ...errors },
+    responses: { 200: { description: "Stored", content: { "application/json": { schema: z.object({ results: Accepted }) } } }, ...errors, ...writeErrors },
   });
   app.openAPIRegistry.registerPath(postRoute);
   app.post("/events", requireScope("events:write"), async (c) => {
-    const body = await jsonBody(c.req.header("content-type"), () => c.req.text());
     const now = deps.now();
-    const events = validateBatch(body, (e) => normalizeEvent(e, { host: deps.hostname, now }));
-    const { inserted, duplicates } = insertEvents(deps.store.sqlite, events, "api", now);
+    const batch = eventBatch(c.req.header("content-type"), await takeBody(c), { host: deps.hostname, now });
+    const { inserted, duplicates } = insertRows(deps.store.sqlite, batch.rows, batch.customTypes, "api", now);
+    const { ids, types } = idsAndTypes(batch.rows);
     if (inserted > 0) {
-      deps.metrics.eventsStored(events.map((e) => e.type), "api");
+      deps.metrics.eventsStored(types, "api");
       deps.notifyEvents();
     }
     // What is left after the slices is still tens of MB for a large batch. Collecting it at
     // once costs a full GC (half the throughput of 1,000-event POSTs), so only when the
     // process has grown past what a mail host should give it.
-    if (events.length >= LARGE_POST && process.memoryUsage.rss() > RSS_SOFT_LIMIT) Bun.gc(true);
-    return c.json({ results: { accepted: inserted, duplicates, event_ids: events.map((e) => e.event_id) } }, 200);
+    if (batch.count >= LARGE_POST && process.memoryUsage.rss() > RSS_SOFT_LIMIT) Bun.gc(true);
+    return c.json({ results: { accepted: inserted, duplicates, event_ids: ids } }, 200);
   });
 
   app.openapi(

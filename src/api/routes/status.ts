@@ -12,7 +12,7 @@ import { webhookStatus } from "../../webhooks/model.ts";
 export const SourceStatus = z.object({
   path: z.string(),
   format: z.string(),
-  status: z.string().meta({ description: "reading, idle (caught up) or missing (waiting for the file)." }),
+  status: z.string().meta({ description: "reading, idle (caught up), missing (waiting for the file) or stalled (its events cannot be stored: last_error says why)." }),
   offset: z.number().meta({ description: "Bytes of the current file committed." }),
   size: z.number(),
   lag_bytes: z.number(),
@@ -20,6 +20,7 @@ export const SourceStatus = z.object({
   lines_read: z.number(),
   lines_not_understood: z.number(),
   recent_not_understood: z.array(z.string()),
+  last_error: z.string().nullable().meta({ description: "Why the source last failed to read or store (e.g. the store's disk is full); null once it succeeds again." }),
 });
 export type SourceStatus = z.infer<typeof SourceStatus>;
 
@@ -40,6 +41,11 @@ const Status = z.object({
     }),
   ),
 });
+
+/** A source's status as /status shows it; the ingest side's view may not carry last_error yet. */
+function sourceView(s: ReturnType<ApiDeps["sourceStatus"]>[number] & { last_error?: string | null }): SourceStatus {
+  return { ...s, last_error: s.last_error ?? null };
+}
 
 export function statusRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<AuthEnv>();
@@ -63,7 +69,7 @@ export function statusRoutes(deps: ApiDeps) {
           results: {
             version: deps.version,
             uptime_s: Math.round((now - started) / 1000),
-            sources: deps.sourceStatus(),
+            sources: deps.sourceStatus().map(sourceView),
             events_per_minute: eventsPerMinute(deps.store.sqlite, now, 60),
             webhooks: listWebhooks(deps.store.db).map((w) => {
               const q = queueView(deps.store.sqlite, w);

@@ -72,7 +72,7 @@ export function webhookActionRoutes(deps: ApiDeps) {
       description: "Events keep their event_id, so receivers can dedupe. The range is on the events' own timestamps: since ≤ timestamp < until (default: now).",
       middleware: [write],
       request: { params: IdParam, body: { content: { "application/json": { schema: ReplayBody } }, required: true } },
-      responses: { ...ok(z.object({ batches: z.number(), events: z.number() }), "Batches queued"), ...errors },
+      responses: { ...ok(z.object({ batches: z.number(), events: z.number() }), "Batches queued"), ...errors, ...errorResponses(409) },
     }),
     (c) => {
       const body = c.req.valid("json");

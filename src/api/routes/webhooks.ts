@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { z } from "zod";
 import type { WebhookRow } from "../../store/schema.ts";
 import { createWebhook, deleteWebhook, getWebhook, listWebhooks, updateWebhook } from "../../webhooks/service.ts";
@@ -12,6 +13,7 @@ import { baseUrl, createdView, webhookView } from "../webhook-view.ts";
 
 const errors = errorResponses(400, 401, 403);
 const notFound = errorResponses(404);
+const storeFull = errorResponses(507);
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 // SparkPost clients send ?timezone=…; accepted so they work, times are always UTC.
 const ListQuery = z.strictObject({ timezone: z.string().max(64).optional() });
@@ -20,7 +22,7 @@ export function webhookRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<AuthEnv>();
   const read = requireScope("webhooks:read");
   const write = requireScope("webhooks:write");
-  const view = (w: WebhookRow, url: string) => webhookView(w, baseUrl(url), deps.store.sqlite);
+  const view = (w: WebhookRow, c: Context<AuthEnv>) => webhookView(w, baseUrl(c.req.url), deps.store.sqlite, c.get("apiKey").scopes.includes("webhooks:write"));
 
   // SparkPost clients list at /accounts/current/webhooks too.
   for (const path of ["/webhooks", "/accounts/current/webhooks"]) {
@@ -34,7 +36,7 @@ export function webhookRoutes(deps: ApiDeps) {
         request: { query: ListQuery },
         responses: { 200: json(z.object({ results: z.array(WebhookView) }), "The webhooks, credentials redacted"), ...errors },
       }),
-      (c) => c.json({ results: listWebhooks(deps).map((w) => view(w, c.req.url)) }, 200),
+      (c) => c.json({ results: listWebhooks(deps).map((w) => view(w, c)) }, 200),
     );
   }
 
@@ -47,7 +49,7 @@ export function webhookRoutes(deps: ApiDeps) {
       description: "With verification test_post (the default) hookd first POSTs a signed sample batch to the target; anything but a 2xx fails the create and nothing is stored.",
       middleware: [write],
       request: { body: { content: { "application/json": { schema: WebhookCreate } }, required: true } },
-      responses: { 201: json(z.object({ results: WebhookCreated }), "Created; the signing secret is shown only here"), ...errors },
+      responses: { 201: json(z.object({ results: WebhookCreated }), "Created; the signing secret is shown only here"), ...errors, ...storeFull },
     }),
     async (c) => {
       const { webhook, pending } = await createWebhook(deps, c.req.valid("json"));
@@ -65,7 +67,7 @@ export function webhookRoutes(deps: ApiDeps) {
       request: { params: IdParam, query: ListQuery },
       responses: { 200: json(z.object({ results: WebhookView }), "The webhook, credentials redacted"), ...errors, ...notFound },
     }),
-    (c) => c.json({ results: view(getWebhook(deps, c.req.valid("param").id), c.req.url) }, 200),
+    (c) => c.json({ results: view(getWebhook(deps, c.req.valid("param").id), c) }, 200),
   );
 
   for (const method of ["put", "patch"] as const) {
@@ -78,9 +80,9 @@ export function webhookRoutes(deps: ApiDeps) {
         description: "Only the fields given change; null clears an optional field. A new target is test-POSTed first when verification is test_post.",
         middleware: [write],
         request: { params: IdParam, body: { content: { "application/json": { schema: WebhookUpdate } }, required: true } },
-        responses: { 200: json(z.object({ results: WebhookView }), "The updated webhook"), ...errors, ...notFound },
+        responses: { 200: json(z.object({ results: WebhookView }), "The updated webhook"), ...errors, ...notFound, ...storeFull },
       }),
-      async (c) => c.json({ results: view(await updateWebhook(deps, c.req.valid("param").id, c.req.valid("json")), c.req.url) }, 200),
+      async (c) => c.json({ results: view(await updateWebhook(deps, c.req.valid("param").id, c.req.valid("json")), c) }, 200),
     );
   }
 

@@ -29,7 +29,7 @@ const RESERVED_HEADERS = new Set([
 export const TargetUrl = z
   .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
   .max(2048)
-  .meta({ description: "Where batches are POSTed (http or https).", example: "https://hooks.example.com/mail-events" });
+  .meta({ description: "Where batches are POSTed (http or https). No user:password@: credentials go in auth_credentials.", example: "https://hooks.example.com/mail-events" });
 
 const MAX_WAIT_MS = 86_400_000;
 const MAX_BATCH_BYTES = 100_000_000;
@@ -161,7 +161,7 @@ export const WebhookView = z
   .object({
     id: z.string(),
     name: z.string(),
-    target: z.string(),
+    target: z.string().meta({ description: "Userinfo and query values redacted for keys without webhooks:write." }),
     events: z.array(z.string()),
     active: z.boolean(),
     status: WebhookStatus,
@@ -171,8 +171,8 @@ export const WebhookView = z
     auth_request_details: z
       .object({ url: z.string(), body: z.object({ client_id: z.string(), client_secret: z.string() }) })
       .optional()
-      .meta({ description: "client_secret redacted." }),
-    custom_headers: z.record(z.string(), z.string()).optional().meta({ description: "Values of credential-like headers redacted." }),
+      .meta({ description: "client_secret redacted; for keys without webhooks:write, the url's userinfo and query values too." }),
+    custom_headers: z.record(z.string(), z.string()).optional().meta({ description: "Values of credential-like headers redacted; every value for keys without webhooks:write." }),
     format: WebhookFormat,
     ecdsa_signed: z.boolean().meta({
       description: "Format sendgrid: whether SendGrid's ECDSA signature headers are sent. Read-only here; SendGrid's API (/v3/user/webhooks/event/settings/signed/{id}) turns it on and off.",

@@ -10,7 +10,7 @@ import { ApiError, listedErrors, type ServiceError, statusOf, zodErrors } from "
 
 export type SendGridErrorItem = { field: string | null; message: string; id?: string; url?: string };
 
-type Status = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500;
+type Status = 400 | 401 | 403 | 404 | 408 | 409 | 413 | 415 | 422 | 429 | 500 | 503 | 507;
 
 export class SendGridError extends Error {
   override name = "SendGridError";

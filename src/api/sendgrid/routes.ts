@@ -1,10 +1,9 @@
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import type { WebhookRow } from "../../store/schema.ts";
 import { signingPublicKey } from "../../webhooks/secrets.ts";
 import { createWebhook, deleteWebhook, getWebhook, listWebhooks, updateWebhook } from "../../webhooks/service.ts";
 import type { AuthEnv } from "../auth.ts";
-import { bodyLimit } from "../body-limit.ts";
 import type { ApiDeps } from "../deps.ts";
 import { ServiceError } from "../errors.ts";
 import { rateLimit } from "../rate-limit.ts";
@@ -36,7 +35,7 @@ async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.i
   return parsed.data;
 }
 
-export function sendGridRoutes(deps: ApiDeps) {
+export function sendGridRoutes(deps: ApiDeps, bodyGuard: MiddlewareHandler) {
   const app = new Hono<AuthEnv>({ strict: false });
   const read = sendGridScope("webhooks:read");
   const write = sendGridScope("webhooks:write");
@@ -51,9 +50,10 @@ export function sendGridRoutes(deps: ApiDeps) {
     });
     return sendGridErrorResponse(c, new SendGridError(500, [{ field: null, message: "internal error; see the hookd log" }]));
   });
-  app.use("*", bodyLimit(deps.config.server.max_body_size));
+  // Who is asking first: a body is read (and held) only for a client with a key, within its rate.
   app.use("*", sendGridAuth(deps.store.db));
   app.use("*", rateLimit(deps.config.server.rate_limit, deps.now));
+  app.use("*", bodyGuard);
 
   /** SendGrid's webhooks: hookd's in sendgrid format, oldest first. */
   const sendGridWebhooks = () =>
