@@ -2,11 +2,11 @@ import type { AttemptResult } from "../deliver/attempt.ts";
 import { batchLimits } from "../deliver/batcher.ts";
 import { replayEvents } from "../deliver/replay.ts";
 import { sendNow } from "../deliver/send-now.ts";
-import { sampleEvent, sampleFor } from "../events/samples.ts";
 import { ServiceError } from "../lib/errors.ts";
 import { requeueDead } from "../store/batches.ts";
 import { countEventsInRange } from "../store/replay.ts";
 import { requireWebhook, type WebhookDeps } from "./context.ts";
+import { testSamples } from "./test-samples.ts";
 
 // What an operator does to a webhook's deliveries besides editing it: send to it now, push
 // its dead letters again, replay history.
@@ -17,15 +17,12 @@ const MAX_SAMPLE_TYPES = 5;
 
 /**
  * One signed POST now, outside the queue: the given message as it is (SparkPost's
- * validate), or samples of the first types the webhook subscribes to.
+ * validate), or samples of the first types the webhook subscribes to and its format sends.
  */
 export async function sendTest(deps: WebhookDeps, id: string, opts: { message?: unknown } = {}): Promise<AttemptResult> {
   const w = requireWebhook(deps, id);
   const now = deps.now();
-  const host = deps.hostname;
-  const samples = w.events.includes("*")
-    ? [sampleEvent("delivery", { host, now })]
-    : w.events.slice(0, MAX_SAMPLE_TYPES).map((t, i) => sampleFor(t, { host, now, index: i }));
+  const samples = testSamples(w, { host: deps.hostname, now }, MAX_SAMPLE_TYPES);
   const { result } = await sendNow(deps.attempt, w, opts.message !== undefined ? { raw: opts.message } : { events: samples }, now);
   return result;
 }

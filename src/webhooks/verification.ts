@@ -2,11 +2,11 @@ import { describeAttempt, succeeded, type AttemptWebhook } from "../deliver/atte
 import { sfmcVerificationProbe } from "../deliver/formats/sfmc.ts";
 import { sendNow } from "../deliver/send-now.ts";
 import { dnsTxtPublished, handshakeMatches, newDnsToken, newHandshake, sendHandshake, TXT_PREFIX, txtNames } from "../deliver/verify.ts";
-import { sampleEvent } from "../events/samples.ts";
 import { ServiceError } from "../lib/errors.ts";
 import type { WebhookInsert, WebhookRow } from "../store/schema.ts";
 import { updateWebhook } from "../store/webhooks.ts";
 import { requireWebhook, webhookNotFound, type WebhookDeps } from "./context.ts";
+import { testSamples } from "./test-samples.ts";
 
 // How a target proves it wants the events (model.ts: isVerified): test_post passes or fails
 // at once, none needs nothing, handshake and dns_txt begin here and complete later.
@@ -15,7 +15,7 @@ export type TxtRecord = { names: string[]; value: string };
 /** What the owner must do next, for handshake and dns_txt. */
 export type PendingVerification = { type: "handshake" | "dns_txt"; txtRecord?: TxtRecord };
 
-type Verifiable = AttemptWebhook & Pick<WebhookRow, "verification">;
+type Verifiable = AttemptWebhook & Pick<WebhookRow, "verification" | "events">;
 type VerificationPatch = Pick<WebhookInsert, "verificationState" | "verifiedAt">;
 
 /**
@@ -45,15 +45,18 @@ export async function beginVerification(deps: WebhookDeps, w: Verifiable): Promi
   return fresh({ dnsToken: token }, { type: "dns_txt", txtRecord: { names, value: TXT_PREFIX + token } });
 }
 
-/** The test POST: the target must answer 2xx to a signed sample batch, or nothing is saved. */
-async function testPost(deps: WebhookDeps, w: AttemptWebhook) {
+/**
+ * The test POST: the target must answer 2xx to a signed sample of an event it subscribes to
+ * (testSamples), or nothing is saved.
+ */
+async function testPost(deps: WebhookDeps, w: AttemptWebhook & Pick<WebhookRow, "events">) {
   const now = deps.now();
   // sfmc: what ENS sends a callback it creates, without x-sfmc-ens-signature (the receiver
   // gets the key only in create's answer); the Standard Webhooks signature is still there.
   const sent =
     w.format === "sfmc"
       ? sendNow(deps.attempt, { ...w, sfmcSignatureKey: null }, { raw: sfmcVerificationProbe(w.id) }, now)
-      : sendNow(deps.attempt, w, { events: [sampleEvent("delivery", { host: "hookd-test", now })] }, now);
+      : sendNow(deps.attempt, w, { events: testSamples(w, { host: "hookd-test", now }) }, now);
   const { result } = await sent;
   if (succeeded(result)) return;
   throw new ServiceError({ message: `test POST to the target failed: ${describeAttempt(result)}`, field: "target", code: "verification_failed" });
