@@ -6,6 +6,7 @@ import { ServiceError } from "../lib/errors.ts";
 import type { WebhookInsert, WebhookRow } from "../store/schema.ts";
 import { updateWebhook } from "../store/webhooks.ts";
 import { requireWebhook, webhookNotFound, type WebhookDeps } from "./context.ts";
+import { verifiedDomainFor } from "./domains.ts";
 import { testSamples } from "./test-samples.ts";
 
 // How a target proves it wants the events (model.ts: isVerified): test_post passes or fails
@@ -20,7 +21,8 @@ type VerificationPatch = Pick<WebhookInsert, "verificationState" | "verifiedAt">
 
 /**
  * Starts the target's proof of consent and returns what to store and what to tell the
- * owner. test_post must pass now; handshake must reach the target now; dns_txt waits.
+ * owner. test_post must pass now; handshake must reach the target now; dns_txt is proved
+ * already on a verified domain (/domains) and otherwise waits for its TXT record.
  */
 export async function beginVerification(deps: WebhookDeps, w: Verifiable): Promise<{ patch: VerificationPatch; pending: PendingVerification | null }> {
   const fresh = (verificationState: Record<string, string> | null, pending: PendingVerification | null = null) => ({ patch: { verificationState, verifiedAt: null }, pending });
@@ -37,11 +39,12 @@ export async function beginVerification(deps: WebhookDeps, w: Verifiable): Promi
     }
     return fresh(keys, { type: "handshake" });
   }
-  const token = newDnsToken();
   const names = txtNames(w.target);
   if (names.length === 0) {
     throw new ServiceError({ message: "target: dns_txt verification needs a target with a domain name, not an IP address", field: "target", code: "invalid_value" });
   }
+  if (verifiedDomainFor(deps, w.target)) return { patch: { verificationState: null, verifiedAt: deps.now() }, pending: null };
+  const token = newDnsToken();
   return fresh({ dnsToken: token }, { type: "dns_txt", txtRecord: { names, value: TXT_PREFIX + token } });
 }
 
