@@ -33,7 +33,11 @@ beforeAll(async () => {
   dns = await startDnsServer();
   [stack, browser] = await Promise.all([
     // An hour between background checks: here the page's "Verify now" does the lookups.
-    startAdminStack({ configure: (c) => void (c.verification = { ...c.verification, dns_servers: [dns.address], dns_interval: 3_600_000 }) }),
+    startAdminStack({
+      configure: (c) => {
+        c.verification = { ...c.verification, dns_servers: [dns.address], dns_interval: 3_600_000 };
+      },
+    }),
     launchChromium(),
   ]);
   stack.receiver.respondWith((req) => (req.path === "/down" ? { status: 503, body: "down for maintenance" } : { status: 200, body: "ok" }));
