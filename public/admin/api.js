@@ -1,7 +1,7 @@
 // @ts-check
 // The REST API under /api/v1, one method per call the page makes. The key comes from
 // sessionStorage; failures are ApiErrors carrying the API's error items.
-/** @import { BatchDetail, BatchState, BatchStatus, ErrorItem, EventPage, EventQuery, FormSchema, Status, ValidateResult, Webhook, WebhookBody } from "./types" */
+/** @import { BatchDetail, BatchState, BatchStatus, CheckResult, Domain, ErrorItem, EventPage, EventQuery, FormSchema, Status, ValidateResult, Webhook, WebhookBody } from "./types" */
 /** @import { TailHandlers } from "./sse.js" */
 import { readEvents } from "./sse.js";
 
@@ -84,6 +84,8 @@ export function createApi(onUnauthorized) {
 
   /** @param {string} id */
   const hook = (id) => `/webhooks/${encodeURIComponent(id)}`;
+  /** @param {string} domain */
+  const domainPath = (domain) => `/domains/${encodeURIComponent(domain)}`;
   /** @type {FormSchema | null} */
   let schema = null;
 
@@ -110,6 +112,16 @@ export function createApi(onUnauthorized) {
     retryDead: (id, signal) => call("POST", `${hook(id)}/retry`, { signal }).then(results),
     /** @param {string} id @param {AbortSignal} [signal] @returns {Promise<ValidateResult>} */
     validate: (id, signal) => call("POST", `${hook(id)}/validate`, { body: {}, signal }).then(results),
+    /** "Check now": every webhook, one result each. @param {AbortSignal} [signal] @returns {Promise<CheckResult[]>} */
+    validateAll: (signal) => call("POST", "/webhooks/validate", { signal }).then(results),
+    /** By name. @param {AbortSignal} [signal] @returns {Promise<Domain[]>} */
+    domains: (signal) => call("GET", "/domains", { signal }).then(results),
+    /** @param {string} domain @param {AbortSignal} [signal] @returns {Promise<Domain>} */
+    addDomain: (domain, signal) => call("POST", "/domains", { body: { domain }, signal }).then(results),
+    /** Look the TXT record up now. @param {string} domain @param {AbortSignal} [signal] @returns {Promise<Domain>} */
+    verifyDomain: (domain, signal) => call("POST", `${domainPath(domain)}/verify`, { signal }).then(results),
+    /** @param {string} domain @param {AbortSignal} [signal] @returns {Promise<void>} */
+    deleteDomain: (domain, signal) => call("DELETE", domainPath(domain), { signal }),
     /** @param {string} id @param {AbortSignal} [signal] @returns {Promise<{ secret: string, previous_secret_expires: string }>} */
     rotateSecret: (id, signal) => call("POST", `${hook(id)}/rotate-secret`, { signal }).then(results),
     /** @param {string} id @param {{ since: string, until?: string, events?: string[] }} body @param {AbortSignal} [signal] @returns {Promise<{ batches: number, events: number }>} */

@@ -6,6 +6,7 @@ import { $, h, main, must } from "./dom.js";
 import { viewContext } from "./state.js";
 import { say } from "./status.js";
 import { heading } from "./widgets.js";
+import { domainsView } from "./views/domains.js";
 import { eventsView } from "./views/events.js";
 import { signInView } from "./views/sign-in.js";
 import { sourcesView } from "./views/sources.js";
@@ -24,6 +25,7 @@ const ROUTES = [
   [/^\/webhooks\/([^/]+)$/, webhookDetailView],
   [/^\/events$/, eventsView],
   [/^\/sources$/, sourcesView],
+  [/^\/domains$/, domainsView],
 ];
 
 /** @type {View} */

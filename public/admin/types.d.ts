@@ -69,6 +69,19 @@ export type ValidateResult = {
   failure_code: string | null;
 };
 
+/** One webhook's answer to "Check all" (POST /webhooks/validate). */
+export type CheckResult = ValidateResult & { id: string; name: string };
+
+/** A domain verified by a DNS TXT record for every dns_txt webhook on it. */
+export type Domain = {
+  domain: string;
+  status: "pending" | "verified";
+  txt_record: { name: string; value: string };
+  created: string;
+  verified: string | null;
+  last_checked: string | null;
+};
+
 export type SourceStatus = {
   path: string;
   format: string;

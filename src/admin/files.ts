@@ -15,6 +15,7 @@ import stateJs from "../../public/admin/state.js" with { type: "text" };
 import statusJs from "../../public/admin/status.js" with { type: "text" };
 import widgetsJs from "../../public/admin/widgets.js" with { type: "text" };
 import batchesJs from "../../public/admin/views/batches.js" with { type: "text" };
+import domainsJs from "../../public/admin/views/domains.js" with { type: "text" };
 import eventsJs from "../../public/admin/views/events.js" with { type: "text" };
 import liveTailJs from "../../public/admin/views/live-tail.js" with { type: "text" };
 import signInJs from "../../public/admin/views/sign-in.js" with { type: "text" };
@@ -39,6 +40,7 @@ export const PAGE_FILES: Readonly<Record<string, string>> = {
   "/admin/status.js": statusJs,
   "/admin/widgets.js": widgetsJs,
   "/admin/views/batches.js": batchesJs,
+  "/admin/views/domains.js": domainsJs,
   "/admin/views/events.js": eventsJs,
   "/admin/views/live-tail.js": liveTailJs,
   "/admin/views/sign-in.js": signInJs,

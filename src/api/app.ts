@@ -19,6 +19,7 @@ import { statusRoutes } from "./routes/status.ts";
 import { webhookInsightRoutes } from "./routes/webhook-insight.ts";
 import { apiKeyRoutes } from "./routes/apikeys.ts";
 import { catalogRoutes } from "./routes/catalog.ts";
+import { domainRoutes } from "./routes/domains.ts";
 import { webhookActionRoutes } from "./routes/webhook-actions.ts";
 import { webhookVerifyRoutes } from "./routes/webhook-verify.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
@@ -151,6 +152,7 @@ export function createApi(deps: ApiDeps) {
   api.route("/", webhookVerifyRoutes(deps));
   api.route("/", webhookRoutes(deps));
   api.route("/", webhookActionRoutes(deps));
+  api.route("/", domainRoutes(deps));
   api.route("/", eventStreamRoutes(deps));
   api.route("/", eventRoutes(deps));
   api.route("/", webhookInsightRoutes(deps));

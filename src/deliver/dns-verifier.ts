@@ -1,10 +1,14 @@
 import type { Logger } from "../lib/log.ts";
 import { startPeriodic, type Periodic, type Timers } from "../lib/periodic.ts";
 import type { Store } from "../store/db.ts";
+import { listPendingDomains, markDomainChecked, verifyDomainRow } from "../store/domains.ts";
 import { listWebhooks, updateWebhook } from "../store/webhooks.ts";
-import { dnsTxtPublished } from "./verify.ts";
+import { dnsTxtPublished, domainTxtPublished } from "./verify.ts";
 
-/** Checks pending dns_txt webhooks every `intervalMs`; a match activates the webhook. */
+/**
+ * Every `intervalMs`: pending domains first (a match verifies the domain and activates the
+ * dns_txt webhooks on it), then pending dns_txt webhooks by their own token.
+ */
 export function startDnsVerifier(opts: {
   store: Store;
   servers: readonly string[];
@@ -15,21 +19,36 @@ export function startDnsVerifier(opts: {
   timers?: Timers;
 }): Periodic {
   const now = opts.now ?? Date.now;
+  const db = opts.store.db;
   return startPeriodic({
     firstMs: Math.min(opts.intervalMs, 1000),
     everyMs: opts.intervalMs,
     timers: opts.timers,
     onError: (err) => opts.log.warn("dns verification check failed", { error: err instanceof Error ? err.message : String(err) }),
     async run({ signal }) {
-      for (const w of listWebhooks(opts.store.db)) {
+      for (const d of listPendingDomains(db)) {
+        if (signal.aborted) return;
+        // stop() cancels the lookup, so shutting down never waits out a DNS timeout.
+        const check = await domainTxtPublished(d.domain, d.token, opts.servers, signal);
+        if (signal.aborted) return;
+        const at = now();
+        if (!check.published) {
+          markDomainChecked(db, d.domain, at);
+          continue;
+        }
+        const { domain, activated } = verifyDomainRow(db, d.domain, at);
+        if (!domain) continue; // deleted, or verified by the API meanwhile
+        opts.log.info("domain verified by DNS TXT record", { domain: d.domain, webhooks_activated: activated });
+        opts.onVerified();
+      }
+      for (const w of listWebhooks(db)) {
         if (signal.aborted) return;
         const token = w.verificationState?.dnsToken;
         if (w.verification !== "dns_txt" || w.verifiedAt !== null || !token) continue;
-        // stop() cancels the lookup, so shutting down never waits out a DNS timeout.
         if (await dnsTxtPublished(w.target, token, opts.servers, signal)) {
           if (signal.aborted) return;
           const at = now();
-          updateWebhook(opts.store.db, w.id, { verifiedAt: at, updatedAt: at });
+          updateWebhook(db, w.id, { verifiedAt: at, updatedAt: at });
           opts.log.info("webhook verified by DNS TXT record", { webhook_id: w.id });
           opts.onVerified();
         }

@@ -2,10 +2,14 @@
 // is untrusted, so everything it controls is bounded: time (one deadline covers connect,
 // headers and body), body size (read at most maxResponseBytes, then hang up) and
 // redirects (never followed: a signed batch must not be re-sent to a URL nobody configured).
+// A 2xx status line delivers the batch: receivers are told to answer first and work after
+// (Momentum's webhook document), so what follows it is only read for a short snippet.
 import type { RetryOutcome } from "./retry-policy.ts";
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024;
 const SNIPPET_BYTES = 1024;
+/** After a 2xx status line: read at most this much of the body, for at most this long, then hang up. */
+export const AFTER_2XX = { maxBytes: 512, maxMs: 1000 } as const;
 
 export type PostBatchInput = {
   url: string;
@@ -19,6 +23,12 @@ export type PostBatchInput = {
   maxResponseBytes?: number;
   /** Keep this many bytes of the body as `bodySnippet` (default 1 KiB; a token endpoint needs more). */
   keepResponseBytes?: number;
+  /**
+   * Read a 2xx's body to its end (within the deadline and maxResponseBytes), for callers that
+   * need the body itself (a token endpoint's JSON). Otherwise a 2xx ends the request after
+   * AFTER_2XX of its body.
+   */
+  wholeBody?: boolean;
 };
 
 export type PostBatchResult =
@@ -26,7 +36,7 @@ export type PostBatchResult =
       kind: "response";
       status: number;
       headers: Record<string, string>;
-      /** First 1 KiB of the body as text, for batch-status and the validate endpoint. */
+      /** First 1 KiB of the body (of a 2xx: of the AFTER_2XX read) as text, for batch-status and the validate endpoint. */
       bodySnippet: string;
       /** How much of the body was read (≤ maxResponseBytes). */
       bodyBytesRead: number;
@@ -68,7 +78,12 @@ export async function postBatch(input: PostBatchInput): Promise<PostBatchResult>
       redirect: "manual",
       signal: controller.signal,
     });
-    const { head, read, complete } = await readCapped(res, maxBytes, input.keepResponseBytes ?? SNIPPET_BYTES);
+    const keep = input.keepResponseBytes ?? SNIPPET_BYTES;
+    const delivered = res.status >= 200 && res.status <= 299 && !input.wholeBody;
+    // A 2xx is the answer: neither a slow body nor the deadline firing during it undoes it.
+    const { head, read, complete } = delivered
+      ? await readCapped(res, Math.min(maxBytes, AFTER_2XX.maxBytes), keep, performance.now() + AFTER_2XX.maxMs)
+      : await readCapped(res, maxBytes, keep);
     // Bun's fetch keeps downloading the rest of a cancelled body into the void; only an
     // abort closes the connection, which is what a receiver streaming gigabytes deserves.
     if (!complete) controller.abort();
@@ -94,27 +109,32 @@ export async function postBatch(input: PostBatchInput): Promise<PostBatchResult>
 
 /**
  * Read at most `maxBytes` of the body, keeping only the first `keepBytes`: the rest is read
- * (and dropped) so a well-behaved receiver's connection can be reused.
+ * (and dropped) so a well-behaved receiver's connection can be reused. With `stopAt` (a
+ * performance.now() time) reading also ends then, and a failed read ends it quietly: what
+ * was read so far is the result.
  */
 async function readCapped(
   res: Response,
   maxBytes: number,
   keepBytes: number,
+  stopAt?: number,
 ): Promise<{ head: Uint8Array; read: number; complete: boolean }> {
-  const head = new Uint8Array(keepBytes);
+  const head = new Uint8Array(Math.min(keepBytes, maxBytes));
   let kept = 0;
   let read = 0;
   let complete = !res.body;
   const reader = res.body?.getReader();
   try {
     while (reader && read < maxBytes) {
-      const { done, value } = await reader.read();
+      const chunk = stopAt === undefined ? await reader.read() : await readUntil(reader, stopAt);
+      if (chunk === null) break;
+      const { done, value } = chunk;
       if (done) {
         complete = true;
         break;
       }
-      if (kept < keepBytes) {
-        const slice = value.subarray(0, keepBytes - kept);
+      if (kept < head.byteLength) {
+        const slice = value.subarray(0, head.byteLength - kept);
         head.set(slice, kept);
         kept += slice.byteLength;
       }
@@ -125,6 +145,20 @@ async function readCapped(
     if (reader && !complete) await reader.cancel().catch(() => {});
   }
   return { head: head.subarray(0, kept), read, complete };
+}
+
+/** The next chunk, or null when `stopAt` comes first or the read fails. */
+async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, stopAt: number): Promise<Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>> | null> {
+  const left = stopAt - performance.now();
+  if (left <= 0) return null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([reader.read(), new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), left)))]);
+  } catch {
+    return null; // the deadline's abort, or the receiver hung up: the 2xx stands
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function isTimeoutError(err: unknown): boolean {

@@ -55,6 +55,7 @@ export class OAuth2Tokens {
         headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json", "user-agent": `hookd/${this.opts.version}` },
         timeoutMs: this.opts.timeoutMs(),
         keepResponseBytes: 64 * 1024,
+        wholeBody: true,
       },
       this.opts.allowPrivateTargets,
     );

@@ -25,7 +25,9 @@ export function requestHeaders(w: Signable, batchId: string, body: Uint8Array, n
   const headers: Record<string, string> = { ...(w.customHeaders ?? {}) };
   headers["content-type"] = formatContentType(w.format);
   headers["user-agent"] = USER_AGENT_PREFIX + version;
-  if (w.authType === "token" && w.authToken) headers["x-messagesystems-webhook-token"] = w.authToken;
+  // SparkPost sends a webhook's auth_token whatever its auth_type ("Optionally, you can
+  // include an authentication token"); auth_type token only makes one required.
+  if (w.authToken) headers["x-messagesystems-webhook-token"] = w.authToken;
   if (w.authType === "basic" && w.authCredentials) {
     const { username, password } = w.authCredentials;
     headers["authorization"] = "Basic " + Buffer.from(`${username}:${password}`).toString("base64");

@@ -7,7 +7,8 @@ import { attemptDelivery, type AttemptContext, type AttemptResult, type AttemptW
 // - handshake (Salesforce Marketing Cloud): hookd POSTs {id, callbackKey, secretToken} to
 //   the target; the owner sends the three values back to POST /webhooks/verify.
 // - dns_txt (Copernica): the owner publishes TXT "hookd-verification=<token>" on the
-//   target's domain; hookd looks it up until it appears.
+//   target's domain; hookd looks it up until it appears. A verified domain (/domains: the
+//   record on the domain's own name) stands for every webhook on it or under it.
 
 export const TXT_PREFIX = "hookd-verification=";
 
@@ -52,30 +53,68 @@ export function txtNames(target: string): string[] {
   return names;
 }
 
-/** Whether a TXT record of the target's host or a parent carries the token; `signal` cancels the lookups. */
-export async function dnsTxtPublished(target: string, token: string, servers: readonly string[], signal?: AbortSignal): Promise<boolean> {
+function resolverFor(servers: readonly string[]): Resolver {
   const resolver = new Resolver({ timeout: 3000, tries: 2 });
   if (servers.length) resolver.setServers([...servers]);
+  return resolver;
+}
+
+/** `fn` with a resolver that `signal` cancels, so shutting down never waits out a DNS timeout. */
+async function withResolver<T>(servers: readonly string[], signal: AbortSignal | undefined, fn: (r: Resolver) => Promise<T>): Promise<T> {
+  const resolver = resolverFor(servers);
   const cancel = () => resolver.cancel();
   signal?.addEventListener("abort", cancel);
   try {
-    for (const name of txtNames(target)) {
-      if (signal?.aborted) return false;
-      if (await hasToken(resolver, name, token)) return true;
-    }
-    return false;
+    return await fn(resolver);
   } finally {
     signal?.removeEventListener("abort", cancel);
   }
 }
 
-async function hasToken(resolver: Resolver, name: string, token: string): Promise<boolean> {
+/** Whether a TXT record of the target's host or a parent carries the token; `signal` cancels the lookups. */
+export async function dnsTxtPublished(target: string, token: string, servers: readonly string[], signal?: AbortSignal): Promise<boolean> {
+  return withResolver(servers, signal, async (resolver) => {
+    for (const name of txtNames(target)) {
+      if (signal?.aborted) return false;
+      const found = await txtRecords(resolver, name);
+      if ("records" in found && carriesToken(found.records, token)) return true;
+    }
+    return false;
+  });
+}
+
+/** A domain's TXT lookup: published, or why not in words an owner can act on. */
+export type DomainTxtCheck = { published: true } | { published: false; reason: string };
+
+/** Whether the domain's own name has the TXT record hookd-verification=<token>. */
+export async function domainTxtPublished(domain: string, token: string, servers: readonly string[], signal?: AbortSignal): Promise<DomainTxtCheck> {
+  const want = `TXT record "${TXT_PREFIX}${token}"`;
+  const found = await withResolver(servers, signal, (resolver) => txtRecords(resolver, domain));
+  if ("error" in found) {
+    const reason =
+      found.error === "ENOTFOUND" || found.error === "ENODATA"
+        ? `${domain} has no TXT records (DNS answered ${found.error}); publish the ${want} on ${domain}`
+        : `the TXT lookup of ${domain} failed (${found.error}); check verification.dns_servers, then verify again`;
+    return { published: false, reason };
+  }
+  if (carriesToken(found.records, token)) return { published: true };
+  const n = found.records.length;
+  return { published: false, reason: `${domain} has ${n} TXT record${n === 1 ? "" : "s"}, none of them the ${want}; publish it on ${domain}` };
+}
+
+function carriesToken(records: readonly string[], token: string): boolean {
+  const want = TXT_PREFIX + token;
+  // Bun's resolver returns the strings of one multi-string record as separate records.
+  return records.includes(want) || records.join("") === want;
+}
+
+/** The name's TXT records (each record's strings joined), or the resolver's error code. */
+async function txtRecords(resolver: Resolver, name: string): Promise<{ records: string[] } | { error: string }> {
   try {
-    const records = await resolver.resolveTxt(name);
-    const want = TXT_PREFIX + token;
-    // Bun's resolver returns the strings of one multi-string record as separate records.
-    return records.some((chunks) => chunks.join("") === want) || records.map((r) => r.join("")).join("") === want;
-  } catch {
-    return false; // NXDOMAIN / no TXT (the caller tries the parent), or cancelled
+    return { records: (await resolver.resolveTxt(name)).map((chunks) => chunks.join("")) };
+  } catch (err) {
+    // NXDOMAIN / no TXT (a caller may try the parent), a timeout, or cancelled.
+    const code = (err as { code?: unknown }).code;
+    return { error: typeof code === "string" ? code : "lookup failed" };
   }
 }

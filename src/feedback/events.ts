@@ -1,5 +1,5 @@
 import { EventInput } from "../events/schema.ts";
-import { classifyBounce } from "../ingest/classify.ts";
+import { classifyBounce } from "../events/bounce-class.ts";
 import { eventId } from "../ingest/event-id.ts";
 import { type MatchResult, type OriginalMessage, originalFor } from "./match.ts";
 import type { ComplaintReport, DsnReport, FeedbackReport, PlainBounceReport, UnsubscribeReport } from "./types.ts";

@@ -1,4 +1,4 @@
-import { classifyBounce } from "../ingest/classify.ts";
+import { classifyBounce } from "../events/bounce-class.ts";
 import { collapse, emailIn, emailsIn, first, lines, statusCode } from "./fields.ts";
 import type { Mail } from "./mail.ts";
 import { BOUNCE_PATTERNS, BOUNCE_SENDERS, BOUNCE_SUBJECT, type BouncePattern, RETURNED_MARKERS } from "./patterns.ts";

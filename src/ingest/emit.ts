@@ -1,5 +1,5 @@
 import type { Event, MAIL_EVENT_TYPES } from "../events/schema.ts";
-import { classifyBounce } from "./classify.ts";
+import { classifyBounce } from "../events/bounce-class.ts";
 import { eventId } from "./event-id.ts";
 import { isEmail } from "./parse/fields.ts";
 

@@ -133,9 +133,20 @@ export const customEventTypes = sqliteTable("custom_event_types", {
   firstSeenAt: integer("first_seen_at").notNull(),
 });
 
+/** Domains that prove themselves once for every dns_txt webhook on them (migrations/0011-domains.ts). */
+export const domains = sqliteTable("domains", {
+  domain: text("domain").primaryKey(),
+  /** The TXT record's value is hookd-verification=<token>. */
+  token: text("token").notNull(),
+  verifiedAt: integer("verified_at"),
+  lastCheckedAt: integer("last_checked_at"),
+  createdAt: integer("created_at").notNull(),
+});
+
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type WebhookRow = typeof webhooks.$inferSelect;
 export type WebhookInsert = typeof webhooks.$inferInsert;
 export type EventRow = typeof events.$inferSelect;
 export type BatchRow = typeof batches.$inferSelect;
 export type AttemptRow = typeof attempts.$inferSelect;
+export type DomainRow = typeof domains.$inferSelect;

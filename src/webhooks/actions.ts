@@ -2,11 +2,13 @@ import type { AttemptResult } from "../deliver/attempt.ts";
 import { batchLimits } from "../deliver/batcher.ts";
 import { replayEvents } from "../deliver/replay.ts";
 import { sendNow } from "../deliver/send-now.ts";
-import { sampleEvent, sampleFor } from "../events/samples.ts";
 import { ServiceError } from "../lib/errors.ts";
 import { requeueDead } from "../store/batches.ts";
 import { countEventsInRange, replayBacklog } from "../store/replay.ts";
+import type { WebhookRow } from "../store/schema.ts";
+import { listWebhooks } from "../store/webhooks.ts";
 import { requireWebhook, type WebhookDeps } from "./context.ts";
+import { testSamples } from "./test-samples.ts";
 
 // What an operator does to a webhook's deliveries besides editing it: send to it now, push
 // its dead letters again, replay history.
@@ -14,20 +16,38 @@ import { requireWebhook, type WebhookDeps } from "./context.ts";
 // A replay runs while the store is locked for it: bound it, and let large ones be split.
 export const MAX_REPLAY_EVENTS = 1_000_000;
 const MAX_SAMPLE_TYPES = 5;
+// "Check all" sends to every webhook; a few at a time, so a long list of slow receivers
+// neither opens a connection per webhook at once nor takes one timeout per webhook in turn.
+export const VALIDATE_ALL_CONCURRENCY = 4;
 
 /**
  * One signed POST now, outside the queue: the given message as it is (SparkPost's
- * validate), or samples of the first types the webhook subscribes to.
+ * validate), or samples of the first types the webhook subscribes to and its format sends.
  */
 export async function sendTest(deps: WebhookDeps, id: string, opts: { message?: unknown } = {}): Promise<AttemptResult> {
-  const w = requireWebhook(deps, id);
+  return sendTestTo(deps, requireWebhook(deps, id), opts);
+}
+
+async function sendTestTo(deps: WebhookDeps, w: WebhookRow, opts: { message?: unknown } = {}): Promise<AttemptResult> {
   const now = deps.now();
-  const host = deps.hostname;
-  const samples = w.events.includes("*")
-    ? [sampleEvent("delivery", { host, now })]
-    : w.events.slice(0, MAX_SAMPLE_TYPES).map((t, i) => sampleFor(t, { host, now, index: i }));
+  const samples = testSamples(w, { host: deps.hostname, now }, MAX_SAMPLE_TYPES);
   const { result } = await sendNow(deps.attempt, w, opts.message !== undefined ? { raw: opts.message } : { events: samples }, now);
   return result;
+}
+
+/**
+ * "Check now": sendTest to every webhook (newest first, as listed), VALIDATE_ALL_CONCURRENCY
+ * at a time; one result each, in the list's order.
+ */
+export async function validateAll(deps: WebhookDeps): Promise<{ webhook: WebhookRow; result: AttemptResult }[]> {
+  const hooks = listWebhooks(deps.store.db);
+  const out: { webhook: WebhookRow; result: AttemptResult }[] = new Array(hooks.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < hooks.length; i = next++) out[i] = { webhook: hooks[i]!, result: await sendTestTo(deps, hooks[i]!) };
+  };
+  await Promise.all(Array.from({ length: Math.min(VALIDATE_ALL_CONCURRENCY, hooks.length) }, worker));
+  return out;
 }
 
 /** Queues the webhook's dead-lettered batches (all, or those named) again, now; how many. */

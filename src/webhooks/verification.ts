@@ -2,11 +2,12 @@ import { describeAttempt, succeeded, type AttemptWebhook } from "../deliver/atte
 import { sfmcVerificationProbe } from "../deliver/formats/sfmc.ts";
 import { sendNow } from "../deliver/send-now.ts";
 import { dnsTxtPublished, handshakeMatches, newDnsToken, newHandshake, sendHandshake, TXT_PREFIX, txtNames } from "../deliver/verify.ts";
-import { sampleEvent } from "../events/samples.ts";
 import { ServiceError } from "../lib/errors.ts";
 import type { WebhookInsert, WebhookRow } from "../store/schema.ts";
 import { updateWebhook } from "../store/webhooks.ts";
 import { requireWebhook, webhookNotFound, type WebhookDeps } from "./context.ts";
+import { verifiedDomainFor } from "./domains.ts";
+import { testSamples } from "./test-samples.ts";
 
 // How a target proves it wants the events (model.ts: isVerified): test_post passes or fails
 // at once, none needs nothing, handshake and dns_txt begin here and complete later.
@@ -15,12 +16,13 @@ export type TxtRecord = { names: string[]; value: string };
 /** What the owner must do next, for handshake and dns_txt. */
 export type PendingVerification = { type: "handshake" | "dns_txt"; txtRecord?: TxtRecord };
 
-type Verifiable = AttemptWebhook & Pick<WebhookRow, "verification">;
+type Verifiable = AttemptWebhook & Pick<WebhookRow, "verification" | "events">;
 type VerificationPatch = Pick<WebhookInsert, "verificationState" | "verifiedAt">;
 
 /**
  * Starts the target's proof of consent and returns what to store and what to tell the
- * owner. test_post must pass now; handshake must reach the target now; dns_txt waits.
+ * owner. test_post must pass now; handshake must reach the target now; dns_txt is proved
+ * already on a verified domain (/domains) and otherwise waits for its TXT record.
  */
 export async function beginVerification(deps: WebhookDeps, w: Verifiable): Promise<{ patch: VerificationPatch; pending: PendingVerification | null }> {
   const fresh = (verificationState: Record<string, string> | null, pending: PendingVerification | null = null) => ({ patch: { verificationState, verifiedAt: null }, pending });
@@ -37,23 +39,27 @@ export async function beginVerification(deps: WebhookDeps, w: Verifiable): Promi
     }
     return fresh(keys, { type: "handshake" });
   }
-  const token = newDnsToken();
   const names = txtNames(w.target);
   if (names.length === 0) {
     throw new ServiceError({ message: "target: dns_txt verification needs a target with a domain name, not an IP address", field: "target", code: "invalid_value" });
   }
+  if (verifiedDomainFor(deps, w.target)) return { patch: { verificationState: null, verifiedAt: deps.now() }, pending: null };
+  const token = newDnsToken();
   return fresh({ dnsToken: token }, { type: "dns_txt", txtRecord: { names, value: TXT_PREFIX + token } });
 }
 
-/** The test POST: the target must answer 2xx to a signed sample batch, or nothing is saved. */
-async function testPost(deps: WebhookDeps, w: AttemptWebhook) {
+/**
+ * The test POST: the target must answer 2xx to a signed sample of an event it subscribes to
+ * (testSamples), or nothing is saved.
+ */
+async function testPost(deps: WebhookDeps, w: AttemptWebhook & Pick<WebhookRow, "events">) {
   const now = deps.now();
   // sfmc: what ENS sends a callback it creates, without x-sfmc-ens-signature (the receiver
   // gets the key only in create's answer); the Standard Webhooks signature is still there.
   const sent =
     w.format === "sfmc"
       ? sendNow(deps.attempt, { ...w, sfmcSignatureKey: null }, { raw: sfmcVerificationProbe(w.id) }, now)
-      : sendNow(deps.attempt, w, { events: [sampleEvent("delivery", { host: "hookd-test", now })] }, now);
+      : sendNow(deps.attempt, w, { events: testSamples(w, { host: "hookd-test", now }) }, now);
   const { result } = await sent;
   if (succeeded(result)) return;
   throw new ServiceError({ message: `test POST to the target failed: ${describeAttempt(result)}`, field: "target", code: "verification_failed" });

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { adminRoutes } from "../../src/admin/static.ts";
 import { startHookd, type Hookd } from "../../src/app.ts";
-import { defaultConfig } from "../../src/config/schema.ts";
+import { defaultConfig, type Config } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { startReceiver, type Receiver } from "../helpers/receiver.ts";
 
@@ -23,7 +23,7 @@ export type AdminStack = {
   stop(): Promise<void>;
 };
 
-export async function startAdminStack(opts: { retryForMs?: number } = {}): Promise<AdminStack> {
+export async function startAdminStack(opts: { retryForMs?: number; configure?: (config: Config) => void } = {}): Promise<AdminStack> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hookd-admin-"));
   const config = defaultConfig();
   config.server.listen = "127.0.0.1:0";
@@ -31,6 +31,7 @@ export async function startAdminStack(opts: { retryForMs?: number } = {}): Promi
   config.delivery.batch_max_wait = 100;
   config.delivery.timeout = 2000;
   config.delivery.retry_for = opts.retryForMs ?? 1000;
+  opts.configure?.(config);
   const keys: string[] = [];
   const receiver = await startReceiver();
   const hookd = await startHookd({

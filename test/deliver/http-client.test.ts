@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { encodeBatch } from "../../src/deliver/formats/hookd.ts";
-import { failureCode, postBatch, toRetryOutcome, type PostBatchResult } from "../../src/deliver/http-client.ts";
+import { AFTER_2XX, failureCode, postBatch, toRetryOutcome, type PostBatchResult } from "../../src/deliver/http-client.ts";
 import type { Socket } from "bun";
 import { eventually } from "../helpers/eventually.ts";
 import { startReceiver, type Receiver } from "../helpers/receiver.ts";
@@ -100,7 +100,7 @@ describe("postBatch", () => {
     expect(toRetryOutcome(res)).toEqual({ kind: "timeout" });
   });
 
-  test("the deadline also covers a body that starts and never finishes", async () => {
+  test("the deadline also covers a non-2xx body that starts and never finishes", async () => {
     r = await startReceiver();
     r.respondWith(
       () =>
@@ -110,13 +110,80 @@ describe("postBatch", () => {
               c.enqueue(new TextEncoder().encode("partial"));
             },
           }),
-          { status: 200 },
+          { status: 500 },
         ),
     );
     const t = performance.now();
     const res = await send(r.url, { timeoutMs: 300 });
     expect(res.kind).toBe("timeout");
     expect(performance.now() - t).toBeLessThan(1300);
+  });
+
+  test("a 2xx whose body never finishes is delivered when the deadline comes first, with what was read", async () => {
+    r = await startReceiver();
+    r.respondWith(
+      () =>
+        new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(new TextEncoder().encode("accepted"));
+            },
+          }),
+          { status: 202 },
+        ),
+    );
+    const t = performance.now();
+    const res = asResponse(await send(r.url, { timeoutMs: 300 }));
+    expect(performance.now() - t).toBeLessThan(1300);
+    expect(res.status).toBe(202);
+    expect(res.bodySnippet).toBe("accepted");
+    expect(failureCode(res)).toBeNull();
+  });
+
+  test("a 2xx status line ends the request: a body trickled a byte a second is read for about a second, then the connection is closed", async () => {
+    // Raw TCP: the status line and headers at once, then one byte per second of a 100-byte body.
+    let closed = false;
+    const timers = new Set<ReturnType<typeof setInterval>>();
+    const raw = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(sock) {
+          if (timers.size) return;
+          sock.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n");
+          timers.add(setInterval(() => sock.write("x"), 1000));
+        },
+        close() {
+          closed = true;
+          for (const t of timers) clearInterval(t);
+        },
+      },
+    });
+    try {
+      const t = performance.now();
+      const res = asResponse(await send(`http://127.0.0.1:${raw.port}/`, { timeoutMs: 10_000 }));
+      const took = performance.now() - t;
+      expect(res.status).toBe(200);
+      expect(failureCode(res)).toBeNull();
+      expect(took).toBeGreaterThanOrEqual(AFTER_2XX.maxMs - 50);
+      expect(took).toBeLessThan(AFTER_2XX.maxMs + 1500);
+      expect(res.bodySnippet).toMatch(/^x{0,2}$/);
+      await eventually(() => closed, { timeoutMs: 2000 });
+    } finally {
+      for (const t of timers) clearInterval(t);
+      raw.stop(true);
+    }
+  });
+
+  test("after a 2xx at most AFTER_2XX.maxBytes of the body are read; wholeBody reads it all (a token endpoint)", async () => {
+    r = await startReceiver();
+    r.respondWith({ status: 200, body: "b".repeat(200_000) });
+    const res = asResponse(await send(r.url));
+    expect(res.bodyBytesRead).toBe(AFTER_2XX.maxBytes);
+    expect(res.bodySnippet).toBe("b".repeat(AFTER_2XX.maxBytes));
+    const whole = asResponse(await postBatch({ url: r.url, body, headers: {}, timeoutMs: 2000, wholeBody: true, keepResponseBytes: 64 * 1024 }));
+    expect(whole.bodyBytesRead).toBe(64 * 1024);
+    expect(whole.bodySnippet.length).toBe(64 * 1024);
   });
 
   test("connection refused on a port that was just closed", async () => {
@@ -183,7 +250,7 @@ describe("postBatch", () => {
 
   test("the default cap is 64 KiB", async () => {
     r = await startReceiver();
-    r.respondWith({ status: 200, body: "b".repeat(200_000) });
+    r.respondWith({ status: 503, body: "b".repeat(200_000) });
     const res = asResponse(await send(r.url));
     expect(res.bodyBytesRead).toBe(64 * 1024);
   });

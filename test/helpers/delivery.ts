@@ -13,7 +13,7 @@ import type { RecordedRequest } from "./receiver.ts";
 /** Backoff short enough that a test sees several retries in a second. */
 export const FAST_RETRY: Partial<RetryPolicy> = { baseMs: 50, maxMs: 500, floorAfterTimeoutMs: 100 };
 
-/** The event_id of the sample batch a test_post verification sends. */
+/** The event_id of the sample a test_post verification sends to a webhook on "*" or "delivery" (others: sample-<type>-0). */
 export const SAMPLE_EVENT_ID = "sample-delivery-0";
 
 export type DeliveryApp = TestApp;
@@ -187,9 +187,9 @@ export function eventsOf(req: RecordedRequest): ReceivedEvent[] {
   return body as ReceivedEvent[];
 }
 
-/** Requests that are real batches (not the create-time sample POST). */
+/** Requests that are real batches (not the create-time sample POST, whichever type it samples). */
 export function batchRequests(requests: readonly RecordedRequest[], path?: string): RecordedRequest[] {
-  return requests.filter((r) => (path === undefined || r.path === path) && !eventsOf(r).some((e) => e.event_id === SAMPLE_EVENT_ID));
+  return requests.filter((r) => (path === undefined || r.path === path) && !eventsOf(r).some((e) => e.event_id.startsWith("sample-")));
 }
 
 /**

@@ -1,12 +1,12 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { recentBatches } from "../../store/batches.ts";
-import { replay, retryDead, sendTest } from "../../webhooks/actions.ts";
+import { replay, retryDead, sendTest, validateAll } from "../../webhooks/actions.ts";
 import { regenerateSfmcSignatureKey, rotateSecret, signingPublicKey } from "../../webhooks/secrets.ts";
 import { getWebhook } from "../../webhooks/service.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
-import { BatchStatus, BatchStatusQuery, ReplayBody, RetryBody, RotatedSecret, SigningKey, ValidateBody, ValidateResult } from "../schemas/webhook-actions.ts";
+import { BatchStatus, BatchStatusQuery, ReplayBody, RetryBody, RotatedSecret, SigningKey, ValidateAllResult, ValidateBody, ValidateResult } from "../schemas/webhook-actions.ts";
 import { batchStatusView, validateView } from "../webhook-view.ts";
 import { errorResponses, IdParam, iso, okResults as ok } from "./common.ts";
 
@@ -30,6 +30,22 @@ export function webhookActionRoutes(deps: ApiDeps) {
       responses: { ...ok(ValidateResult, "What the receiver answered"), ...errors },
     }),
     async (c) => c.json({ results: validateView(await sendTest(deps, c.req.valid("param").id, c.req.valid("json") ?? {})) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/webhooks/validate",
+      tags: ["webhooks"],
+      summary: "Check now: validate every webhook and show each receiver's answer",
+      description: "The same as POST /webhooks/{id}/validate (samples of what each webhook subscribes to), for every webhook, a few at a time.",
+      middleware: [write],
+      responses: { ...ok(ValidateAllResult, "One result per webhook"), ...errorResponses(401, 403) },
+    }),
+    async (c) => {
+      const all = await validateAll(deps);
+      return c.json({ results: all.map(({ webhook, result }) => ({ id: webhook.id, name: webhook.name, ...validateView(result) })) }, 200);
+    },
   );
 
   app.openapi(

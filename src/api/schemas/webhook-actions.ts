@@ -21,6 +21,10 @@ export const ValidateResult = z.object({
 });
 export type ValidateResult = z.infer<typeof ValidateResult>;
 
+export const ValidateAllResult = z
+  .array(ValidateResult.extend({ id: z.string(), name: z.string() }))
+  .meta({ id: "ValidateAllResults", description: "One result per webhook, newest webhook first." });
+
 export const BatchStatusQuery = z.strictObject({
   limit: z.coerce.number({ error: "expected an integer from 1 to 1000" }).int().min(1).max(1000).default(100),
   state: z.enum(["pending", "delivered", "dead"]).optional(),

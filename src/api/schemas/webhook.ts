@@ -94,7 +94,11 @@ const writable = {
   events: WebhookEvents,
   active: z.boolean().meta({ description: "false pauses delivery; events queue until it is true again." }),
   auth_type: AuthType.meta({ description: "How hookd authenticates to the receiver." }),
-  auth_token: z.string().min(1).max(1024).meta({ description: "Sent as X-MessageSystems-Webhook-Token (auth_type token)." }),
+  auth_token: z
+    .string()
+    .min(1)
+    .max(1024)
+    .meta({ description: "Sent in X-MessageSystems-Webhook-Token on every request to the target, whatever auth_type (as SparkPost does); auth_type token requires one." }),
   auth_credentials: z.strictObject({ username: z.string().min(1).max(255), password: z.string().max(1024) }),
   auth_request_details: z.strictObject({
     url: TargetUrl.meta({ description: "OAuth2 token endpoint." }),

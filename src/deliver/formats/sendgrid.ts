@@ -24,9 +24,14 @@ export const SENDGRID_EVENTS = {
   custom: null,
 } as const satisfies Record<EventType, string | null>;
 
-/** hookd `bounce_class` → SendGrid `bounce_classification`. */
+/**
+ * hookd `bounce_class` → SendGrid `bounce_classification`. `hard` is a permanent failure of
+ * the address with no more specific reason: SendGrid's "Invalid Address" ("often referred
+ * to as hard bounces"), as its `type: "bounce"` says (SENDGRID_ADDRESS_FAILURES). `soft`, a
+ * temporary failure with no reason given, stays "Unclassified".
+ */
 export const SENDGRID_BOUNCE_CLASSIFICATIONS = {
-  hard: "Unclassified",
+  hard: "Invalid Address",
   soft: "Unclassified",
   block: "Reputation",
   quota: "Mailbox Unavailable",

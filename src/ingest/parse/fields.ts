@@ -75,31 +75,12 @@ export function isEmail(s: string | undefined): s is string {
 let lastEmail = "";
 let lastIsEmail = false;
 
-const DSN = /(?:^|[\s#(])([245]\.\d{1,3}\.\d{1,3})(?=$|[\s),;:])/;
-
-/** The first enhanced status code ("5.1.1") in a reply text. */
-export function findDsn(text: string): string | undefined {
-  return DSN.exec(text)?.[1];
-}
+// findDsn and findSmtpCode live in events/smtp-reply.ts (the bounce classifier uses them too).
+export { findDsn, findSmtpCode } from "../../events/smtp-reply.ts";
 
 /** A dsn= value as EventInput accepts it. */
 export function validDsn(s: string | undefined): string | undefined {
   return s !== undefined && /^[245]\.\d{1,3}\.\d{1,3}$/.test(s) ? s : undefined;
-}
-
-/** The 3-digit SMTP reply code of a reply text, at its start or after "said: ". */
-export function findSmtpCode(text: string): number | undefined {
-  let i = 0;
-  const said = text.indexOf("said: ");
-  if (said !== -1) i = said + 6;
-  else {
-    const m = /(?:^|: )([245]\d\d)[ -]/.exec(text);
-    return m ? Number(m[1]) : undefined;
-  }
-  const c = text.charCodeAt(i);
-  if (c < 50 || c > 53) return undefined;
-  const code = Number(text.slice(i, i + 3));
-  return Number.isInteger(code) ? code : undefined;
 }
 
 /** The id after "queued as " in a reply ("250 2.0.0 Ok: queued as 4BCD21C03F2"). */

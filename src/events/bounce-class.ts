@@ -1,5 +1,8 @@
-import type { BounceClass } from "../events/schema.ts";
-import { findDsn, findSmtpCode } from "./parse/fields.ts";
+import type { BounceClass } from "./schema.ts";
+import { findDsn, findSmtpCode } from "./smtp-reply.ts";
+
+// Why a delivery failed, from its DSN, SMTP code and reply text: one table for every source
+// of events (MTA logs, bounce mail, events posted to the API without a bounce_class).
 
 /** What a failure is classified from. `text` is the reply or the MTA's reason, as logged. */
 export interface FailureInfo {

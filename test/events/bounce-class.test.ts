@@ -1,7 +1,7 @@
 // The bounce classification table: a case per class, precedence, and extension.
 import { describe, expect, test } from "bun:test";
 import { BOUNCE_CLASSES } from "../../src/events/schema.ts";
-import { BOUNCE_RULES, type BounceRule, classifyBounce } from "../../src/ingest/classify.ts";
+import { BOUNCE_RULES, type BounceRule, classifyBounce } from "../../src/events/bounce-class.ts";
 
 const CASES: [string, { dsn?: string; text?: string }, string][] = [
   ["mailbox full by DSN", { dsn: "5.2.2", text: "host said: 552 sorry" }, "quota"],
