@@ -14,6 +14,10 @@ import { acquireStoreLock } from "./store/lock.ts";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { countActiveApiKeys, createApiKey, SCOPES } from "./store/keys.ts";
+import { ensureKeyring } from "./track/keystore.ts";
+import { createTrackingService } from "./track/service.ts";
+import { workerInit } from "./track/settings.ts";
+import { createTrackingListener, type TrackingListener } from "./track/worker-client.ts";
 import { VERSION } from "./version.ts";
 
 // What a SIGHUP applies; every other section keeps its start-up value until a restart.
@@ -37,6 +41,21 @@ export type StartOptions = {
   /** Tests drive delivery: its clock (also OAuth2 token lifetimes), its jitter, and manual passes. */
   engine?: Pick<EngineDeps, "now" | "random" | "manual">;
 };
+
+function startTracking(config: Config, log: Logger, metrics: ReturnType<typeof createHookdMetrics>, wake: () => void): TrackingListener {
+  if (config.storage.path === ":memory:") throw new Error('tracking.listen needs storage.path to be a file, not ":memory:"');
+  const listen = parseListen(config.tracking.listen)!;
+  const init = workerInit(config.tracking, { storePath: config.storage.path, logLevel: log.level, host: os.hostname(), listen });
+  const listener = createTrackingListener(init, log, {
+    onStored: (types) => {
+      metrics.eventsCounted(types, "tracking");
+      wake();
+    },
+    onCounts: metrics.trackingCounts,
+  });
+  metrics.trackingListener(() => listener.up);
+  return listener;
+}
 
 function defaultAnnounce(key: string) {
   process.stderr.write(
@@ -71,6 +90,19 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   const metrics = createHookdMetrics(store);
   const closing = new AbortController();
   let notify = () => {};
+  // Tracking: the signing keys are made on first start; the public listener runs on its own
+  // thread with its own connection (track/worker.ts) when [tracking] listen is set.
+  let tracking: TrackingListener | null = null;
+  try {
+    ensureKeyring(store.sqlite);
+    tracking = config.tracking.listen ? startTracking(config, log, metrics, () => notify()) : null;
+    await tracking?.start();
+  } catch (err) {
+    await tracking?.stop();
+    store.close();
+    lock.release();
+    throw new Error(`cannot start tracking: ${(err as Error).message}`);
+  }
   // Ingest runs on its own thread, with its own connection to the store.
   const sources = createSourcesWorker(config.storage.path, log, {
     onEvents: (byType, source) => {
@@ -115,6 +147,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     closing: closing.signal,
     now: Date.now,
     hostname: os.hostname(),
+    tracking: createTrackingService({ db: store.sqlite, config: config.tracking, listener: tracking, now: Date.now }),
   });
 
   const listen = parseListen(config.server.listen)!;
@@ -130,6 +163,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       idleTimeout: 60,
     });
   } catch (err) {
+    await tracking?.stop();
     store.close();
     lock.release();
     throw new Error(`cannot listen on ${config.server.listen}: ${(err as Error).message}`);
@@ -147,7 +181,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   });
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   const url = `http://${host}:${server.port}`;
-  log.info("hookd started", { version: VERSION, listen: url, store: config.storage.path, pid: process.pid });
+  log.info("hookd started", { version: VERSION, listen: url, ...(tracking ? { tracking: tracking.url } : {}), store: config.storage.path, pid: process.pid });
 
   let stopped = false;
   return {
@@ -172,6 +206,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       // Reverse order of start: stop reading logs (their last chunk committed), no new
       // requests, then finish the attempts in flight, then close the store they record into.
       await sources.stop();
+      await tracking?.stop();
       closing.abort();
       await server.stop();
       await Promise.all([retention.stop(), dnsVerifier.stop()]);

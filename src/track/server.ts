@@ -52,6 +52,8 @@ export type TrackServerStats = {
   click: number;
   unsubscribe: number;
   machine: number;
+  machineOpen: number;
+  machineClick: number;
   notFound: number;
   rateLimited: number;
   recordSlow: number;
@@ -95,7 +97,7 @@ export function createTrackHandler(opts: TrackServerOptions) {
   const maxHeaders = opts.maxHeaderBytes ?? 8192;
   const trust = opts.trustProxy ?? isLoopback;
   const limiter = createRateLimiter(opts.rateLimit ?? DEFAULT_RATE_LIMIT);
-  const stats: TrackServerStats = { open: 0, click: 0, unsubscribe: 0, machine: 0, notFound: 0, rateLimited: 0, recordSlow: 0, recordFailed: 0 };
+  const stats: TrackServerStats = { open: 0, click: 0, unsubscribe: 0, machine: 0, machineOpen: 0, machineClick: 0, notFound: 0, rateLimited: 0, recordSlow: 0, recordFailed: 0 };
   let lastFailureLog = 0;
 
   const notFound = () => {
@@ -113,7 +115,10 @@ export function createTrackHandler(opts: TrackServerOptions) {
 
   const count = (hit: Hit) => {
     stats[hit.payload.kind]++;
-    if (hit.verdict.machine) stats.machine++;
+    if (!hit.verdict.machine) return;
+    stats.machine++;
+    if (hit.payload.kind === "open") stats.machineOpen++;
+    else if (hit.payload.kind === "click") stats.machineClick++;
   };
 
   // Start the commit; wait for it at most `waitMs`.
