@@ -9,6 +9,7 @@ import { heading } from "./widgets.js";
 import { eventsView } from "./views/events.js";
 import { signInView } from "./views/sign-in.js";
 import { sourcesView } from "./views/sources.js";
+import { trackingView } from "./views/tracking.js";
 import { webhookDetailView } from "./views/webhook-detail.js";
 import { webhookFormView } from "./views/webhook-form.js";
 import { webhooksView } from "./views/webhooks.js";
@@ -24,6 +25,7 @@ const ROUTES = [
   [/^\/webhooks\/([^/]+)$/, webhookDetailView],
   [/^\/events$/, eventsView],
   [/^\/sources$/, sourcesView],
+  [/^\/tracking$/, trackingView],
 ];
 
 /** @type {View} */

@@ -85,10 +85,9 @@ describe("a rewritten message in Chromium", () => {
     await Promise.all([page.waitForURL(`${shopUrl}/blog`), page.click("#later")]);
     expect(await page.title()).toBe("Shop /blog");
 
-    const clicks = await eventually(() => {
-      const c = received(r).filter((e) => e.type === "click");
-      return c.length >= 2 && c;
-    });
+    const clicksOf = () => received(r).filter((e) => e.type === "click");
+    await eventually(() => clicksOf().length >= 2);
+    const clicks = clicksOf();
     expect(clicks.map((e: Received) => [e.url, e.machine, e.machine_reason, e.first, e.user_agent])).toEqual([
       [`${shopUrl}/sale?cat=shoes&sort=price`, true, "fast_click", true, CHROME],
       [`${shopUrl}/blog`, false, undefined, false, CHROME],
