@@ -1,8 +1,11 @@
 import type { Level } from "../lib/log.ts";
+import type { Hit } from "./events.ts";
 
-// What crosses between the main thread and the tracking worker (through lib/worker-rpc.ts):
-// settings in, plain counts out. Hits and events stay in the worker; they reach the main
-// thread through the store. Keys never cross: each side reads the ring from the store.
+// What crosses between the threads of tracking (through lib/worker-rpc.ts):
+// - main ⇄ listener (worker.ts): settings in, plain counts out. Events reach the main thread
+//   through the store; keys never cross to it (it reads the ring from the store itself).
+// - listener ⇄ writer (worker-writer.ts): batches of hits in, what was stored out; the ring as
+//   stored (JSON) whenever it changes, so the listener never touches SQLite.
 
 export type TrackWorkerInit = {
   storePath: string;
@@ -49,4 +52,27 @@ export type TrackNote =
   /** Once a second while anything moved. */
   | { t: "counts"; counts: TrackCounts }
   /** A log line the worker's logger wrote (JSON), for the main thread's logger to emit. */
+  | { t: "log"; line: string };
+
+export type WriterInit = { storePath: string; logLevel: Level; host: string };
+
+export type CommitAnswer = {
+  /** Events stored by type (duplicates left out). */
+  stored: Record<string, number>;
+  /** How long the transaction took. */
+  seconds: number;
+};
+
+export type WriterMethods = {
+  /** Commits one batch of hits in one transaction. */
+  commit(hits: Hit[]): CommitAnswer;
+  /** The keyring as stored (JSON text). */
+  ring(): string;
+  /** Closes the connection. */
+  stop(): void;
+};
+
+export type WriterNote =
+  /** The stored keyring changed (a rotation, by the API or the CLI). */
+  | { t: "ring"; ring: string }
   | { t: "log"; line: string };

@@ -1,78 +1,84 @@
-// The tracking worker: the public listener (/o /c /u) and the commits of its hits run here, on
-// their own thread and their own SQLite connection. Two reasons:
-// - A commit blocks the thread it runs on (bun:sqlite is synchronous; a slow disk's fsync can
-//   take tens of ms). Here it blocks only this thread's requests, never the API or delivery;
-//   and a redirect still answers after `recordWaitMs` while its commit is held up.
-// - Recipients' traffic (a newsletter's opens arrive in waves) gets a core of its own instead
-//   of competing with delivery and the API for the main thread.
-// Hits are group-committed (hits.ts): one transaction per ~2 ms of hits. After a commit that
-// stored events, the main thread is told (a note), which wakes delivery.
-import { createLogger, type Logger } from "../lib/log.ts";
-import { notifyParent, serveRpc } from "../lib/worker-rpc.ts";
-import { openStore, type Store } from "../store/db.ts";
-import { pruneMinutes } from "../store/tracking.ts";
-import { createHitCommitter } from "./commit.ts";
+// The tracking listener's thread: the public listener (/o /c /u) runs here, off the main
+// thread, so recipients' traffic (a newsletter's opens arrive in waves) never competes with
+// the API and delivery for their thread, and theirs (a delivery pass's fsync) never holds up a
+// redirect. Its hits are group-committed (hits.ts: one batch per ~2 ms of hits) by a thread of
+// its own, the writer (worker-writer.ts), which this thread starts: this one does no SQLite
+// at all, so nothing on disk can stall its requests. After a commit that stored events, the
+// main thread is told (a note), which wakes delivery.
+import { createLogger } from "../lib/log.ts";
+import { notifyParent, rpcClient, serveRpc, type RpcClient } from "../lib/worker-rpc.ts";
 import type { Hit } from "./events.ts";
 import { createHitWriter, type HitWriter } from "./hits.ts";
-import { keyringSource } from "./keystore.ts";
+import { keyringFromStored, type Keyring } from "./keyring.ts";
 import { proxyMatcher, rateLimitOptions } from "./settings.ts";
 import { startTrackServer, type TrackServer } from "./server.ts";
-import type { TrackCounts, TrackMethods, TrackNote, TrackWorkerInit } from "./worker-protocol.ts";
+import { workerEntry } from "./worker-entry.ts";
+import type { TrackCounts, TrackMethods, TrackNote, TrackWorkerInit, WriterInit, WriterMethods, WriterNote } from "./worker-protocol.ts";
 
 const COUNTS_EVERY_MS = 1000;
-/** The admin page shows per-minute counts this far back. */
-const KEEP_MINUTES_MS = 90 * 86_400_000;
-const PRUNE_EVERY_MS = 3_600_000;
+const WRITER_ENTRY = workerEntry("worker-writer.ts");
 
 const note = (m: TrackNote) => notifyParent(m);
 
-let store: Store | null = null;
 let server: TrackServer | null = null;
-let writer: HitWriter<Hit> | null = null;
-let timers: ReturnType<typeof setInterval>[] = [];
+let hits: HitWriter<Hit> | null = null;
+let writer: RpcClient<WriterMethods> | null = null;
+let timer: ReturnType<typeof setInterval> | null = null;
 let flushCounts = () => {};
 
-function start(init: TrackWorkerInit): { url: string; port: number } {
+async function start(init: TrackWorkerInit): Promise<{ url: string; port: number }> {
   if (server) return { url: server.url, port: server.port };
   const log = createLogger({ level: init.logLevel, write: (line) => note({ t: "log", line }) });
-  store = openStore(init.storePath);
-  const db = store.sqlite;
-  // See commit.ts: NORMAL for opens and clicks; a one-click's batch switches to FULL.
-  db.run("PRAGMA synchronous = NORMAL");
-  const keys = keyringSource(db);
-  keys.refresh(); // fails here, at start, when the store has no valid ring
-  const commitBatch = createHitCommitter(db, { host: init.host });
+  let ring: Keyring | null = null;
+  const setRing = (text: string) => {
+    try {
+      ring = keyringFromStored(JSON.parse(text));
+    } catch {
+      log.error("tracking: the stored keyring is not valid; the listener keeps the ring it has");
+    }
+  };
+  const w = rpcClient<WriterMethods, WriterNote>({
+    entry: WRITER_ENTRY,
+    name: "the tracking writer",
+    workerData: (): WriterInit => ({ storePath: init.storePath, logLevel: init.logLevel, host: init.host }),
+    onNote(m) {
+      if (m.t === "ring") setRing(m.ring);
+      else note(m);
+    },
+    // Its waiting commits fail (those hits are counted as not recorded); the next commit starts another.
+    onExit: (why) => log.error("the tracking writer exited; the next batch starts it again", { error: why }),
+  });
+  writer = w;
+  setRing(await w.call("ring")); // fails here, at start, when the store has no ring
+  if (!ring) throw new Error("the stored tracking keyring is not valid");
   const commitSeconds: number[] = [];
-  writer = createHitWriter<Hit>({
-    commit(batch) {
-      const t0 = performance.now();
-      const r = commitBatch(batch);
-      commitSeconds.push((performance.now() - t0) / 1000);
+  hits = createHitWriter<Hit>({
+    async commit(batch) {
+      const r = await w.call("commit", batch);
+      commitSeconds.push(r.seconds);
       if (Object.keys(r.stored).length) note({ t: "stored", types: r.stored });
     },
   });
-  const w = writer;
+  const h = hits;
   try {
     server = startTrackServer({
       hostname: init.hostname,
       port: init.port,
-      keyring: keys.get,
-      record: (hit) => w.enqueue(hit),
+      keyring: () => ring!,
+      record: (hit) => h.enqueue(hit),
       machine: { fastClickSeconds: init.fastClickSeconds },
       rateLimit: rateLimitOptions(init.rateLimit),
       trustProxy: proxyMatcher(init.trustProxy),
       log,
     });
   } catch (err) {
-    store.close();
-    store = null;
+    await w.call("stop").catch(() => {});
+    w.close();
+    writer = null;
     throw new Error(`cannot listen on ${init.hostname}:${init.port}: ${(err as Error).message}`);
   }
-  flushCounts = countsNote(server, w, commitSeconds);
-  timers.push(setInterval(flushCounts, COUNTS_EVERY_MS));
-  const prune = () => prunePerMinute(db, log);
-  prune();
-  timers.push(setInterval(prune, PRUNE_EVERY_MS));
+  flushCounts = countsNote(server, h, commitSeconds);
+  timer = setInterval(flushCounts, COUNTS_EVERY_MS);
   return { url: server.url, port: server.port };
 }
 
@@ -99,29 +105,20 @@ function countsNote(s: TrackServer, w: HitWriter<Hit>, commitSeconds: number[]) 
   };
 }
 
-function prunePerMinute(db: Store["sqlite"], log: Logger) {
-  try {
-    pruneMinutes(db, Math.floor((Date.now() - KEEP_MINUTES_MS) / 60_000));
-  } catch (err) {
-    log.warn("tracking: old per-minute counts not pruned; next try in an hour", { err });
-  }
-}
-
 serveRpc<TrackMethods>({
-  async start(init) {
-    return start(init);
-  },
+  start,
   async stop() {
-    for (const t of timers) clearInterval(t);
-    timers = [];
-    // No new requests, then the queued hits committed, then the connection closed.
+    if (timer) clearInterval(timer);
+    timer = null;
+    // No new requests, then the queued hits committed, then the writer's connection closed.
     await server?.stop();
-    await writer?.stop();
+    await hits?.stop();
     flushCounts();
     flushCounts = () => {};
-    store?.close();
+    await writer?.call("stop").catch(() => {});
+    writer?.close();
     server = null;
+    hits = null;
     writer = null;
-    store = null;
   },
 });
