@@ -66,7 +66,8 @@ export function trackMessage(db: Database, m: MessageToTrack, opts: { settings: 
     throw new ServiceError({ message: err.message.replace(/^tracking token: \w+: /, ""), code: "invalid_value", ...(field ? { field } : {}) });
   }
   const out = rewriteHtml(m.html, {
-    ...(settings.clicks ? { linkFor: links.clickUrl } : {}),
+    // rewriteHtml hands over hrefs as the URL standard serialises them.
+    ...(settings.clicks ? { linkFor: (url: string) => links.clickUrl(url, true) } : {}),
     ...(settings.opens ? { pixelUrl: links.pixelUrl } : {}),
   });
   return {
