@@ -57,6 +57,32 @@ describe("Tracking view", () => {
     expect(errors).toEqual([]);
   }, 30_000);
 
+  test("the webhook form shows filter {machine: false} and keeps it when another filter changes", async () => {
+    const app = await t.app();
+    const r = await t.receiver();
+    const created = await app.api("POST", "/webhooks", { body: { name: "humans", target: `${r.url}/h`, events: ["open", "click"], verification: "none", filter: { machine: false } } });
+    const id = ((await created.json()) as { results: { id: string } }).results.id;
+    const page = await browser.newPage();
+    t.defer(() => page.close());
+    page.setDefaultTimeout(10_000);
+    await page.goto(`${app.url}/#/webhooks/${id}/edit`);
+    await page.getByLabel("API key").fill(app.key);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const box = page.getByLabel("Leave out machine opens and clicks");
+    await box.waitFor();
+    expect(await box.isChecked()).toBe(true);
+    await page.getByLabel("Hosts").fill("mx1");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByText("Saved.").waitFor();
+    const stored = (await (await app.api("GET", `/webhooks/${id}`)).json()) as { results: { filter: unknown } };
+    expect(stored.results.filter).toEqual({ hosts: ["mx1"], machine: false });
+    await page.goto(`${app.url}/#/webhooks/${id}/edit`);
+    await page.getByLabel("Leave out machine opens and clicks").uncheck();
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByText("Saved.").waitFor();
+    expect(((await (await app.api("GET", `/webhooks/${id}`)).json()) as { results: { filter: unknown } }).results.filter).toEqual({ hosts: ["mx1"] });
+  }, 30_000);
+
   test("says how to turn tracking on when it is off", async () => {
     const app = await t.app();
     const page = await browser.newPage();
