@@ -48,9 +48,14 @@ async function start(init: TrackWorkerInit): Promise<{ url: string; port: number
     // Its waiting commits fail (those hits are counted as not recorded); the next commit starts another.
     onExit: (why) => log.error("the tracking writer exited; the next batch starts it again", { error: why }),
   });
+  try {
+    setRing(await w.call("ring")); // fails here, at start, when the store cannot be opened or has no ring
+    if (!ring) throw new Error("the stored tracking keyring is not valid");
+  } catch (err) {
+    w.close();
+    throw err;
+  }
   writer = w;
-  setRing(await w.call("ring")); // fails here, at start, when the store has no ring
-  if (!ring) throw new Error("the stored tracking keyring is not valid");
   const commitSeconds: number[] = [];
   const stored = storedNotes();
   hits = createHitWriter<Hit>({

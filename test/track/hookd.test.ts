@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import os from "node:os";
 import { eventually } from "../helpers/eventually.ts";
-import { testResources } from "../helpers/hookd.ts";
+import { startHookd } from "../../src/app.ts";
+import { silentLogger } from "../../src/lib/log.ts";
+import { tempDir, testConfig, testResources } from "../helpers/hookd.ts";
 import { rotateStoredKeyring } from "../../src/track/keystore.ts";
 import { BASE, createWebhook, FIREFOX, linksOf, received, tracked, trackingConfig, untilMarker, type Received } from "./helpers.ts";
 
@@ -212,6 +214,22 @@ describe("the listener serves nothing else", () => {
     const post = await app.hit(`${app.listener}/api/v1/events`, { method: "POST", headers: { authorization: `Bearer ${app.key}`, "content-type": "application/json" }, body: "[]" });
     expect(post.status).toBe(404);
     expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe("starting", () => {
+  test("a tracking address in use stops hookd from starting, saying why, and leaves the store free", async () => {
+    const busy = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+    t.defer(() => busy.stop(true));
+    const dir = tempDir();
+    const config = testConfig(trackingConfig({ listen: `127.0.0.1:${busy.port}` }), dir);
+    const err = await startHookd({ config, log: silentLogger, announceKey: () => {} }).then(
+      () => null,
+      (e: Error) => e.message,
+    );
+    expect(err).toStartWith(`cannot start tracking: cannot listen on 127.0.0.1:${busy.port}: `);
+    const again = await startHookd({ config: { ...config, tracking: { ...config.tracking, listen: "127.0.0.1:0" } }, log: silentLogger, announceKey: () => {} });
+    await again.stop();
   });
 });
 
