@@ -135,7 +135,7 @@ export async function trackFigures(rows: Row[]) {
         const commits = (await metric(h, "hookd_tracking_commit_duration_seconds_count")) - commits0;
         const commitMs = (((await metric(h, "hookd_tracking_commit_duration_seconds_sum")) - commitSum0) / Math.max(1, commits)) * 1000;
         const dropped = (await metric(h, "hookd_tracking_hits_dropped_total")) - dropped0;
-        commitNotes.push(`round ${r + 1}: ${fmtN(w.rps)} answered/s, ${fmtN(stored / seconds)} recorded/s, wrk p99 ${w.p99}, ${fmtN(commits)} commits of ${fmtN(stored / Math.max(1, commits))} hits (mean ${commitMs.toFixed(2)} ms), ${fmtN(dropped)} dropped; plain ${fmtN(base.rps)}/s, p99 ${base.p99}`);
+        commitNotes.push(`round ${r + 1}: ${fmtN(stored / seconds)} recorded/s = ${(stored / seconds / base.rps).toFixed(2)}× plain, ${fmtN(w.rps)} answered/s, wrk p99 ${w.p99}, ${fmtN(commits)} commits of ${fmtN(stored / Math.max(1, commits))} hits (mean ${commitMs.toFixed(2)} ms), ${fmtN(dropped)} dropped; plain ${fmtN(base.rps)}/s, p99 ${base.p99}`);
         await sleep(500);
       }
       rows.push({
