@@ -4,7 +4,8 @@ import { eventually } from "../helpers/eventually.ts";
 import { startHookd } from "../../src/app.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { tempDir, testConfig, testResources } from "../helpers/hookd.ts";
-import { rotateStoredKeyring } from "../../src/track/keystore.ts";
+import { ensureKeyring, rotateStoredKeyring } from "../../src/track/keystore.ts";
+import { trackMessage } from "../../src/track/message.ts";
 import { BASE, createWebhook, FIREFOX, linksOf, received, tracked, trackingConfig, untilMarker, type Received } from "./helpers.ts";
 
 // The whole hookd over real HTTP on 127.0.0.1: POST /tracking/rewrite makes a message's links,
@@ -76,6 +77,21 @@ describe("a rewritten message, end to end", () => {
     ]);
     expect("queue_id" in events[0]!).toBe(false); // the API names no queue id; the milter will
     for (const e of events) expect(Date.now() - Date.parse(e.timestamp as string)).toBeLessThan(60_000);
+  });
+
+  test("a message tracked with its queue id and host (as the milter will track mail): both on its events", async () => {
+    const { app, r } = await setup();
+    const keyring = ensureKeyring(app.hookd.store.sqlite);
+    const out = trackMessage(
+      app.hookd.store.sqlite,
+      { html: HTML, rcpt_to: "bob@example.org", queue_id: "4BCD21C03F2", host: "mx1.example.com", campaign_id: "spring-sale" },
+      { settings: { baseUrl: BASE, opens: true, clicks: true, unsubscribe: true }, keyring, now: Date.now() },
+    );
+    const { clicks } = linksOf(out.html);
+    expect((await app.hit(clicks[0]!)).status).toBe(302);
+    await eventually(() => engagement(received(r)).length >= 1);
+    expect(engagement(received(r))[0]).toMatchObject({ type: "click", queue_id: "4BCD21C03F2", host: "mx1.example.com", rcpt_to: "bob@example.org", campaign_id: "spring-sale" });
+    expect("message_id" in engagement(received(r))[0]!).toBe(false);
   });
 
   test("a second open and click of the same message are not first; a scanner's are kept, marked machine", async () => {
