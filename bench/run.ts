@@ -13,6 +13,7 @@ import { latencyLogFigures } from "./perf-latency-log.ts";
 import { memoryFigures } from "./perf-memory.ts";
 import { fmtN, killChildren, loadAverage, makeEvents, note, notes, peakRssMB, rawInsertRate, rm, tmp, type Row } from "./perf-common.ts";
 import { startupFigures } from "./perf-startup.ts";
+import { trackFigures } from "./perf-track.ts";
 import { generate } from "./postfix-log.ts";
 
 const rows: Row[] = [];
@@ -239,6 +240,7 @@ const SECTIONS: [string, () => Promise<void>][] = [
   ["fanout", () => fanoutFigures(rows)],
   ["memory", () => memoryFigures(rows)],
   ["startup", () => startupFigures(rows)],
+  ["track", () => trackFigures(rows)],
 ];
 
 /**

@@ -38,6 +38,8 @@ export function createHookdMetrics(store: Store, now: () => number = Date.now) {
     storeBytes.set({}, size);
   });
 
+  const tracking = trackingMetrics(m);
+
   const eventsCounted = (byType: Record<string, number>, origin: string) => {
     for (const [type, n] of Object.entries(byType)) events.inc({ type, origin }, n);
   };
@@ -57,6 +59,57 @@ export function createHookdMetrics(store: Store, now: () => number = Date.now) {
     linesRead(source: string, n: number, notUnderstood: number) {
       lines.inc({ source }, n);
       if (notUnderstood) unknown.inc({ source }, notUnderstood);
+    },
+    trackingCounts: tracking.counts,
+    trackingListener: tracking.listener,
+  };
+}
+
+/** What the tracking worker reports each second (track/worker-protocol.ts's TrackCounts). */
+export type TrackingCountsDelta = {
+  hits: { open: number; click: number; unsubscribe: number };
+  machine: { open: number; click: number };
+  notFound: number;
+  rateLimited: number;
+  recorded: number;
+  queueFull: number;
+  commitFailed: number;
+  answeredBeforeCommit: number;
+  commitSeconds: number[];
+};
+
+// The tracking listener's figures. Its events are also in hookd_events_total{origin="tracking"}.
+function trackingMetrics(m: Metrics) {
+  const hits = m.counter("hookd_tracking_hits_total", "Hits the tracking listener answered, by kind (open, click, unsubscribe) and machine (true: a prefetch, proxy or scanner).");
+  const recorded = m.counter("hookd_tracking_hits_recorded_total", "Hits committed to the store.");
+  const dropped = m.counter("hookd_tracking_hits_dropped_total", "Hits not recorded, by reason: queue_full (the store fell behind) or commit_failed.");
+  const early = m.counter("hookd_tracking_answered_before_commit_total", "Pixels and redirects answered before their commit finished (it finished later, or the hit was dropped).");
+  const notFound = m.counter("hookd_tracking_not_found_total", "Requests answered 404: other paths, tokens that do not verify.");
+  const limited = m.counter("hookd_tracking_rate_limited_total", "Requests answered 429 (tracking.rate_limit).");
+  const commit = m.histogram("hookd_tracking_commit_duration_seconds", "Duration of one commit of a batch of hits.", [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
+  const up = m.gauge("hookd_tracking_listener_up", "1 while the tracking listener serves, else 0; absent when tracking.listen is off.");
+  let isUp: (() => boolean) | null = null;
+  m.collect(() => {
+    if (isUp) up.set({}, isUp() ? 1 : 0);
+  });
+  return {
+    counts(d: TrackingCountsDelta) {
+      for (const kind of ["open", "click"] as const) {
+        hits.inc({ kind, machine: "false" }, d.hits[kind] - d.machine[kind]);
+        hits.inc({ kind, machine: "true" }, d.machine[kind]);
+      }
+      hits.inc({ kind: "unsubscribe", machine: "false" }, d.hits.unsubscribe);
+      recorded.inc({}, d.recorded);
+      dropped.inc({ reason: "queue_full" }, d.queueFull);
+      dropped.inc({ reason: "commit_failed" }, d.commitFailed);
+      early.inc({}, d.answeredBeforeCommit);
+      notFound.inc({}, d.notFound);
+      limited.inc({}, d.rateLimited);
+      for (const s of d.commitSeconds) commit.observe({}, s);
+    },
+    /** Called once the listener is configured: `fn` says whether it serves now. */
+    listener(fn: () => boolean) {
+      isUp = fn;
     },
   };
 }

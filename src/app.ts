@@ -16,6 +16,10 @@ import { exposedStorePaths } from "./store/permissions.ts";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { countActiveApiKeys, createApiKey, SCOPES } from "./store/keys.ts";
+import { ensureKeyring } from "./track/keystore.ts";
+import { createTrackingService } from "./track/service.ts";
+import { workerInit } from "./track/settings.ts";
+import { createTrackingListener, type TrackingListener } from "./track/worker-client.ts";
 import { VERSION } from "./version.ts";
 
 // What a SIGHUP applies; every other section keeps its start-up value until a restart.
@@ -39,6 +43,21 @@ export type StartOptions = {
   /** Tests drive delivery: its clock (also OAuth2 token lifetimes), its jitter, and manual passes. */
   engine?: Pick<EngineDeps, "now" | "random" | "manual">;
 };
+
+function startTracking(config: Config, log: Logger, metrics: ReturnType<typeof createHookdMetrics>, wake: () => void): TrackingListener {
+  if (config.storage.path === ":memory:") throw new Error('tracking.listen needs storage.path to be a file, not ":memory:"');
+  const listen = parseListen(config.tracking.listen)!;
+  const init = workerInit(config.tracking, { storePath: config.storage.path, logLevel: log.level, host: os.hostname(), listen });
+  const listener = createTrackingListener(init, log, {
+    onStored: (types) => {
+      metrics.eventsCounted(types, "tracking");
+      wake();
+    },
+    onCounts: metrics.trackingCounts,
+  });
+  metrics.trackingListener(() => listener.up);
+  return listener;
+}
 
 function defaultAnnounce(key: string) {
   process.stderr.write(
@@ -76,6 +95,19 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   const metrics = createHookdMetrics(store);
   const closing = new AbortController();
   let notify = () => {};
+  // Tracking: the signing keys are made on first start; the public listener runs on its own
+  // thread with its own connection (track/worker.ts) when [tracking] listen is set.
+  let tracking: TrackingListener | null = null;
+  try {
+    ensureKeyring(store.sqlite);
+    tracking = config.tracking.listen ? startTracking(config, log, metrics, () => notify()) : null;
+    await tracking?.start();
+  } catch (err) {
+    await tracking?.stop();
+    store.close();
+    lock.release();
+    throw new Error(`cannot start tracking: ${(err as Error).message}`);
+  }
   // Ingest runs on its own thread, with its own connection to the store.
   const sources = createSourcesWorker(config.storage.path, log, {
     onEvents: (byType, source) => {
@@ -120,6 +152,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     closing: closing.signal,
     now: Date.now,
     hostname: os.hostname(),
+    tracking: createTrackingService({ db: store.sqlite, config: config.tracking, listener: tracking, now: Date.now }),
   });
 
   const listen = parseListen(config.server.listen)!;
@@ -132,6 +165,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       maxRequestBodySize: config.server.max_body_size + 1024 * 1024,
     });
   } catch (err) {
+    await tracking?.stop();
     store.close();
     lock.release();
     throw new Error(`cannot listen on ${config.server.listen}: ${(err as Error).message}`);
@@ -149,7 +183,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   });
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   const url = `http://${host}:${server.port}`;
-  log.info("hookd started", { version: VERSION, listen: url, store: config.storage.path, pid: process.pid });
+  log.info("hookd started", { version: VERSION, listen: url, ...(tracking ? { tracking: tracking.url } : {}), store: config.storage.path, pid: process.pid });
 
   let stopped = false;
   return {
@@ -177,6 +211,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       // past it the API's connections are closed whatever the clients are doing.
       const drainUntil = Date.now() + current.delivery.timeout;
       await sources.stop();
+      await tracking?.stop();
       closing.abort();
       await Promise.all([retention.stop(), dnsVerifier.stop(), server.stop(Math.max(0, drainUntil - Date.now())), engine.stop()]);
       store.close();

@@ -1,7 +1,7 @@
 // @ts-check
 // The REST API under /api/v1, one method per call the page makes. The key comes from
 // sessionStorage; failures are ApiErrors carrying the API's error items.
-/** @import { BatchDetail, BatchState, BatchStatus, CheckResult, Domain, ErrorItem, EventPage, EventQuery, FormSchema, Status, ValidateResult, Webhook, WebhookBody } from "./types" */
+/** @import { BatchDetail, BatchState, BatchStatus, CheckResult, Domain, ErrorItem, EventPage, EventQuery, FormSchema, Status, TrackingRange, TrackingStats, ValidateResult, Webhook, WebhookBody } from "./types" */
 /** @import { TailHandlers } from "./sse.js" */
 import { readEvents } from "./sse.js";
 
@@ -128,6 +128,8 @@ export function createApi(onUnauthorized) {
     replay: (id, body, signal) => call("POST", `${hook(id)}/replay`, { body, signal }).then(results),
     /** @param {EventQuery & { limit: number, cursor?: string | null }} query @param {AbortSignal} [signal] @returns {Promise<EventPage>} */
     events: (query, signal) => call("GET", "/events", { query, signal }),
+    /** Opens, clicks and unsubscribes the tracking listener recorded. @param {TrackingRange} range @param {AbortSignal} [signal] @returns {Promise<TrackingStats>} */
+    trackingStats: (range, signal) => call("GET", "/tracking/stats", { query: { range }, signal }).then(results),
     /** Follow new events until `signal` aborts. @param {AbortSignal} signal @param {TailHandlers} handlers */
     tail: (signal, handlers) => readEvents(`${BASE}/events/stream`, signal, { ...handlers, key: () => session.key, onUnauthorized }),
 

@@ -10,6 +10,7 @@ import { domainsView } from "./views/domains.js";
 import { eventsView } from "./views/events.js";
 import { signInView } from "./views/sign-in.js";
 import { sourcesView } from "./views/sources.js";
+import { trackingView } from "./views/tracking.js";
 import { webhookDetailView } from "./views/webhook-detail.js";
 import { webhookFormView } from "./views/webhook-form.js";
 import { webhooksView } from "./views/webhooks.js";
@@ -26,6 +27,7 @@ const ROUTES = [
   [/^\/events$/, eventsView],
   [/^\/sources$/, sourcesView],
   [/^\/domains$/, domainsView],
+  [/^\/tracking$/, trackingView],
 ];
 
 /** @type {View} */

@@ -31,7 +31,7 @@ export type Webhook = {
   oldest_pending: string | null;
 };
 
-export type WebhookFilter = { sender_domains?: string[]; rcpt_domains?: string[]; hosts?: string[] };
+export type WebhookFilter = { sender_domains?: string[]; rcpt_domains?: string[]; hosts?: string[]; machine?: boolean };
 
 /** What the create and edit forms send: WebhookCreate, or a WebhookUpdate of the changes. */
 export type WebhookBody = Record<string, unknown>;
@@ -104,13 +104,41 @@ export type QueueStatus = {
   dead_batches: number;
 };
 
+export type TrackingCounts = {
+  hits: { open: number; click: number; unsubscribe: number };
+  machine: { open: number; click: number };
+  notFound: number;
+  rateLimited: number;
+  recorded: number;
+  queueFull: number;
+  commitFailed: number;
+  answeredBeforeCommit: number;
+};
+
+export type TrackingStatus = {
+  enabled: boolean;
+  listen: string;
+  base_url: string;
+  up: boolean;
+  address: string | null;
+  counts: TrackingCounts;
+  keys: { id: number; current: boolean; retires_at: string | null }[];
+};
+
 export type Status = {
   version: string;
   uptime_s: number;
   sources: SourceStatus[];
   events_per_minute: number[];
   webhooks: QueueStatus[];
+  tracking: TrackingStatus;
 };
+
+export type TrackingRange = "hour" | "day" | "week";
+
+export type TrackingBucket = { start: string; opens: number; machine_opens: number; clicks: number; machine_clicks: number; unsubscribes: number };
+
+export type TrackingStats = { range: TrackingRange; bucket_seconds: number; buckets: TrackingBucket[] };
 
 /** A stored event: these fields, and whatever else its type carries. */
 export type MailEvent = {

@@ -31,11 +31,11 @@ export function badge(state, text = STATUS_TEXT[state] ?? state) {
 }
 
 /**
- * An SVG sparkline of per-minute counts, described in words for screen readers.
+ * An SVG sparkline of per-minute (or per-`unit`) counts, described in words for screen readers.
  * @param {number[]} values
- * @param {{ width?: number, height?: number, what?: string }} [opts]
+ * @param {{ width?: number, height?: number, what?: string, unit?: string }} [opts]
  */
-export function sparkline(values, { width = 120, height = 28, what = "Events delivered per minute" } = {}) {
+export function sparkline(values, { width = 120, height = 28, what = "Events delivered per minute", unit = "minute" } = {}) {
   const max = Math.max(1, ...values);
   const total = values.reduce((a, b) => a + b, 0);
   const peak = Math.max(0, ...values);
@@ -43,7 +43,7 @@ export function sparkline(values, { width = 120, height = 28, what = "Events del
   /** @param {number} v */
   const y = (v) => (height - 2 - (v / max) * (height - 4)).toFixed(1);
   const points = values.map((v, i) => `${(i * step).toFixed(1)},${y(v)}`).join(" ");
-  const label = `${what}, last ${values.length} minutes: ${num(total)} in all, at most ${num(peak)} in a minute`;
+  const label = `${what}, last ${values.length} ${unit}s: ${num(total)} in all, at most ${num(peak)} in a${unit === "hour" ? "n" : ""} ${unit}`;
   return svg(
     "svg",
     { class: "spark", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": label, preserveAspectRatio: "none" },

@@ -20,6 +20,7 @@ import eventsJs from "../../public/admin/views/events.js" with { type: "text" };
 import liveTailJs from "../../public/admin/views/live-tail.js" with { type: "text" };
 import signInJs from "../../public/admin/views/sign-in.js" with { type: "text" };
 import sourcesJs from "../../public/admin/views/sources.js" with { type: "text" };
+import trackingJs from "../../public/admin/views/tracking.js" with { type: "text" };
 import webhookControlsJs from "../../public/admin/views/webhook-controls.js" with { type: "text" };
 import webhookDetailJs from "../../public/admin/views/webhook-detail.js" with { type: "text" };
 import webhookFormJs from "../../public/admin/views/webhook-form.js" with { type: "text" };
@@ -45,6 +46,7 @@ export const PAGE_FILES: Readonly<Record<string, string>> = {
   "/admin/views/live-tail.js": liveTailJs,
   "/admin/views/sign-in.js": signInJs,
   "/admin/views/sources.js": sourcesJs,
+  "/admin/views/tracking.js": trackingJs,
   "/admin/views/webhook-controls.js": webhookControlsJs,
   "/admin/views/webhook-detail.js": webhookDetailJs,
   "/admin/views/webhook-form.js": webhookFormJs,

@@ -16,6 +16,7 @@ import { ApiError, listedErrors, ServiceError, zodErrors } from "./errors.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { eventStreamRoutes } from "./routes/events-stream.ts";
 import { statusRoutes } from "./routes/status.ts";
+import { trackingRoutes } from "./routes/tracking.ts";
 import { webhookInsightRoutes } from "./routes/webhook-insight.ts";
 import { apiKeyRoutes } from "./routes/apikeys.ts";
 import { catalogRoutes } from "./routes/catalog.ts";
@@ -157,6 +158,7 @@ export function createApi(deps: ApiDeps) {
   api.route("/", eventRoutes(deps));
   api.route("/", webhookInsightRoutes(deps));
   api.route("/", statusRoutes(deps));
+  api.route("/", trackingRoutes(deps));
   app.route(API_BASE, api);
   app.route("/v3", sendGridRoutes(deps, bodyGuard));
   return app;

@@ -4,6 +4,7 @@ import type { AttemptContext } from "../deliver/attempt.ts";
 import type { SourceStatusView } from "../ingest/ingester.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Store } from "../store/db.ts";
+import type { TrackingService } from "../track/service.ts";
 
 /** What the API needs from the rest of hookd; the composition root provides it. */
 export type ApiDeps = {
@@ -23,4 +24,6 @@ export type ApiDeps = {
   closing: AbortSignal;
   /** Default `host` of events posted without one. */
   hostname: string;
+  /** Rewrite, key rotation, the listener's status and counts. */
+  tracking: TrackingService;
 };

@@ -11,6 +11,10 @@ Usage:
                                        create an API key and print it once
   hookd apikey list [--config PATH]    list API keys (never the keys themselves)
   hookd apikey revoke ID [--config PATH]
+  hookd tracking keys [--config PATH]  the keys that sign tracked links (ids and retirement, never the keys)
+  hookd tracking rotate-key [--config PATH]
+                                       sign new links with a new key; the old one verifies for
+                                       tracking.key_verify_for more
   hookd version | --version | --help
 
 Formats: postfix, exim, jsonl (journalctl -o json), auto (default for parse and backfill)

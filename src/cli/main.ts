@@ -17,6 +17,7 @@ const OPTIONS: Record<string, readonly string[]> = {
   version: ["--help"],
   parse: ["--format", "--help"],
   backfill: ["--format", "--config", "--help"],
+  tracking: ["--config", "--help"],
 };
 
 /** Runs one command and resolves to its exit code; `serve` resolves when hookd has stopped. */
@@ -46,7 +47,7 @@ export async function main(argv: readonly string[], io: IO = stdio): Promise<num
       return EXIT.ok;
     }
     if (command === "parse") return await (await import("./parse.ts")).parseCommand(args, io);
-    if (!["apikey", "backfill"].includes(command) && args.positionals.length > 1) throw new UsageError(`unexpected argument "${args.positionals[1]}"`);
+    if (!["apikey", "backfill", "tracking"].includes(command) && args.positionals.length > 1) throw new UsageError(`unexpected argument "${args.positionals[1]}"`);
     const { loadConfig } = await import("../config/load.ts");
     const { config, file } = loadConfig({ path: flag(args, "--config") });
     if (command === "check-config") {
@@ -54,6 +55,7 @@ export async function main(argv: readonly string[], io: IO = stdio): Promise<num
       return EXIT.ok;
     }
     if (command === "apikey") return (await import("./apikey.ts")).apikeyCommand(args, config, io);
+    if (command === "tracking") return (await import("./tracking.ts")).trackingCommand(args, config, io);
     if (command === "backfill") return await (await import("./backfill.ts")).backfillCommand(args, config, io);
     return await serve(config, flag(args, "--config"), io);
   } catch (err) {

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import os from "node:os";
 import nodePath from "node:path";
 import { z } from "zod";
@@ -113,6 +114,83 @@ const sources = z
   )
   .default([]);
 
+// [tracking]: the public listener for opens, clicks and one-click unsubscribes.
+
+/** What a tracked link starts with: an absolute http(s) URL, no query, fragment or credentials; "" when unset. */
+export function baseUrlProblem(text: string): string | null {
+  if (text === "") return null;
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    return "an absolute URL like \"https://t.example.com\"";
+  }
+  if (u.protocol !== "https:" && u.protocol !== "http:") return "an http or https URL";
+  if (u.search || u.hash || text.includes("?") || text.includes("#")) return "a URL without a query or fragment";
+  if (u.username || u.password) return "a URL without credentials";
+  return null;
+}
+
+const baseUrl = z.string({ error: expected('a URL like "https://t.example.com"') }).superRefine((text, ctx) => {
+  const problem = baseUrlProblem(text);
+  if (problem) ctx.addIssue({ code: "custom", input: text, message: expected(problem)({ input: text }) });
+});
+
+/** "203.0.113.7", "10.0.0.0/8", "::1", "fd00::/8" → the address, its family and prefix; null otherwise. */
+export function parseCidr(text: string): { address: string; family: "ipv4" | "ipv6"; prefix: number } | null {
+  const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(text.trim());
+  if (!m) return null;
+  const v = isIP(m[1]!);
+  if (v === 0) return null;
+  const max = v === 4 ? 32 : 128;
+  const prefix = m[2] === undefined ? max : Number(m[2]);
+  return prefix > max ? null : { address: m[1]!, family: v === 4 ? "ipv4" : "ipv6", prefix };
+}
+
+const proxyError = expected('a list of proxy addresses or networks like ["127.0.0.1", "10.0.0.0/8"]');
+const trustProxy = z
+  .union([z.array(z.string()), z.string()], { error: proxyError })
+  // The environment can only carry text: HOOKD_TRACKING_TRUST_PROXY="127.0.0.1,::1".
+  .transform((v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v))
+  .superRefine((list, ctx) => {
+    list.forEach((entry, i) => {
+      if (parseCidr(entry) === null) ctx.addIssue({ code: "custom", path: [i], input: entry, message: expected("an IP address or network like \"10.0.0.0/8\"")({ input: entry }) });
+    });
+  });
+
+const optionalListenError = expected('"" (off) or host:port like "0.0.0.0:8026" (port 0-65535)');
+const optionalListen = z.string({ error: optionalListenError }).refine((text) => text === "" || parseListen(text) !== null, { error: optionalListenError });
+
+const tracking = section({
+  listen: optionalListen.default(""),
+  base_url: baseUrl.default(""),
+  opens: z.boolean({ error: expected("true or false") }).default(true),
+  clicks: z.boolean({ error: expected("true or false") }).default(true),
+  unsubscribe: z.boolean({ error: expected("true or false") }).default(true),
+  key_verify_for: duration(1).default(180 * 86_400_000),
+  fast_click: withUnits('a duration like "10s" (0 = off)', parseDuration, 0, 3_600_000, "a duration of at most 1h").default(10_000),
+  trust_proxy: trustProxy.default(["127.0.0.0/8", "::1"]),
+  rate_limit: int(0, 1_000_000).default(20),
+})
+  // A listener with no base URL would serve links nobody can be given. Checked even when
+  // another key is wrong (`when`), so it is reported with every other mistake.
+  .check(
+    z.superRefine(
+      (t: { listen?: unknown; base_url?: unknown }, ctx) => {
+        if (typeof t.listen === "string" && t.listen !== "" && (t.base_url === undefined || t.base_url === "")) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["base_url"],
+            input: t.base_url ?? "",
+            message: `expected the URL recipients reach tracking.listen at, like "https://t.example.com" (required when tracking.listen is set), got ${showValue(t.base_url ?? "")}`,
+          });
+        }
+      },
+      { when: (payload) => typeof payload.value === "object" && payload.value !== null },
+    ),
+  )
+  .prefault({});
+
 export const ConfigSchema = section({
   server: section({
     listen: listen.default("127.0.0.1:8025"),
@@ -161,10 +239,12 @@ export const ConfigSchema = section({
   log: section({
     level: oneOf(LOG_LEVELS).default("info"),
   }).prefault({}),
+  tracking,
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type SourceConfig = z.infer<typeof SourceSchema>;
+export type TrackingConfig = Config["tracking"];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = (typeof LOG_FORMATS)[number];
 

@@ -21,7 +21,7 @@ export function formatSize(bytes: number): string {
 }
 
 export function summarizeConfig(config: Config, file: string | null): string {
-  const { server, storage, sources, delivery, security, log, events, verification } = config;
+  const { server, storage, sources, delivery, security, log, events, verification, tracking } = config;
   const lines = [
     `config:   ${file ?? "built-in defaults (no config file found)"}`,
     `listen:   ${server.listen} (request bodies up to ${formatSize(server.max_body_size)}, ` +
@@ -36,6 +36,17 @@ export function summarizeConfig(config: Config, file: string | null): string {
     `dns_txt:  checked every ${formatDuration(verification.dns_interval)} with ${verification.dns_servers.length ? verification.dns_servers.join(", ") : "the system resolver"}`,
     `events:   custom types ${events.custom_types.length ? events.custom_types.join(", ") : "none declared"}`,
     `log:      ${log.level}`,
+    `tracking: ${trackingSummary(tracking)}`,
   ];
   return lines.join("\n");
+}
+
+function trackingSummary(t: Config["tracking"]): string {
+  if (!t.listen && !t.base_url) return "off";
+  const parts = [t.opens && "opens", t.clicks && "clicks", t.unsubscribe && "unsubscribe"].filter(Boolean).join(", ") || "nothing";
+  return (
+    `${t.listen ? `listener on ${t.listen}` : "no listener here"}, links ${t.base_url} (${parts}); ` +
+    `old keys verify ${formatDuration(t.key_verify_for)} after a rotation; fast clicks ${t.fast_click ? `under ${formatDuration(t.fast_click)}` : "not marked"}; ` +
+    `X-Forwarded-For from ${t.trust_proxy.join(", ") || "nobody"}; ${t.rate_limit ? `${t.rate_limit} requests/s per address` : "no rate limit"}`
+  );
 }

@@ -54,11 +54,25 @@ function domainOf(address: string | null): string | null {
   return at < 0 ? null : address.slice(at + 1).toLowerCase();
 }
 
+// `filter: {machine: false}` leaves out engagement events marked machine: true. Only a
+// webhook with that filter pays for it: its light pass reads the flag with json_extract, for
+// the engagement rows only (MACHINE_COLUMN); everyone else's scan is unchanged. Rows read with
+// their body (the second pass, replay) take the flag from the body.
+const MACHINE_TYPES = new Set(["open", "click", "list_unsubscribe"]);
+const MACHINE_COLUMN = ", CASE WHEN type IN ('open', 'click', 'list_unsubscribe') THEN json_extract(body, '$.machine') END AS machine";
+type MachineFlag = { machine?: unknown; body?: string };
+
+function isMachine(r: { type: string } & MachineFlag): boolean {
+  if (!MACHINE_TYPES.has(r.type)) return false;
+  if (r.machine !== undefined) return r.machine === 1 || r.machine === true;
+  return r.body !== undefined && (JSON.parse(r.body) as { machine?: unknown }).machine === true;
+}
+
 export function compileFilter(
   types: readonly string[],
   filter: WebhookFilter | null,
   format: WebhookFormat = "hookd",
-): (r: Pick<Row, "type" | "host" | "mail_from" | "rcpt_to" | "custom_type">) => boolean {
+): (r: Pick<Row, "type" | "host" | "mail_from" | "rcpt_to" | "custom_type"> & MachineFlag) => boolean {
   const all = types.includes("*");
   // A provider format without a counterpart for a type (SendGrid has no custom events) would
   // only send empty arrays for it.
@@ -69,12 +83,14 @@ export function compileFilter(
   const senders = filter?.sender_domains?.length ? new Set(filter.sender_domains.map((d) => d.toLowerCase())) : null;
   const rcpts = filter?.rcpt_domains?.length ? new Set(filter.rcpt_domains.map((d) => d.toLowerCase())) : null;
   const hosts = filter?.hosts?.length ? new Set(filter.hosts) : null;
+  const noMachine = filter?.machine === false;
   return (r) =>
     (all || typeSet.has(r.type) || (r.custom_type !== null && customNames.has(r.custom_type))) &&
     carried(r.type, r.custom_type) &&
     (!senders || senders.has(domainOf(r.mail_from) ?? "")) &&
     (!rcpts || rcpts.has(domainOf(r.rcpt_to) ?? "")) &&
-    (!hosts || hosts.has(r.host));
+    (!hosts || hosts.has(r.host)) &&
+    (!noMachine || !isMachine(r));
 }
 
 export type CutResult = {
@@ -91,7 +107,7 @@ export type CutResult = {
  */
 export type ScanMemo = { cursor: number; scannedTo: number; count: number; bytes: number; firstSeq: number; oldestAt: number };
 
-type Light = Pick<Row, "seq" | "type" | "host" | "mail_from" | "rcpt_to" | "custom_type" | "received_at"> & { bytes: number };
+type Light = Pick<Row, "seq" | "type" | "host" | "mail_from" | "rcpt_to" | "custom_type" | "received_at"> & { bytes: number; machine?: unknown };
 
 /**
  * Webhooks whose batches would come out the same: same subscription, limits and format, at
@@ -131,8 +147,9 @@ export function planBatches(
 ): { result: CutResult; memo: ScanMemo; write: () => void } {
   const format = w.format;
   const matches = compileFilter(w.events, w.filter, format);
+  const machineColumn = w.filter?.machine === false ? MACHINE_COLUMN : "";
   const light = db.query(
-    "SELECT seq, type, host, mail_from, rcpt_to, custom_type, received_at, octet_length(body) AS bytes FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+    `SELECT seq, type, host, mail_from, rcpt_to, custom_type, received_at, octet_length(body) AS bytes${machineColumn} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
   );
   const cursor0 = w.cursorSeq;
   const fresh: ScanMemo = { cursor: cursor0, scannedTo: cursor0, count: 0, bytes: 2, firstSeq: 0, oldestAt: 0 };

@@ -6,6 +6,7 @@ import * as m0004 from "./migrations/0004-lean-event-indexes.ts";
 import * as m0005 from "./migrations/0005-sendgrid-signed.ts";
 import * as m0006 from "./migrations/0006-provider-formats.ts";
 import * as m0007 from "./migrations/0007-domains.ts";
+import * as m0008 from "./migrations/0008-tracking.ts";
 
 // Migrations are compiled into the binary (no folder to ship next to `hookd`), applied in
 // order at start, each in its own transaction together with the user_version bump, so a
@@ -17,8 +18,8 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 4, name: "lean-event-indexes", sql: m0004.sql },
   { version: 5, name: "sendgrid-signed", sql: m0005.sql },
   { version: 6, name: "provider-formats", sql: m0006.sql },
-  // The file is numbered for main, where migrations 7-10 come from other branches; renumber on merge.
   { version: 7, name: "domains", sql: m0007.sql },
+  { version: 8, name: "tracking", sql: m0008.sql },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -133,7 +133,7 @@ export const customEventTypes = sqliteTable("custom_event_types", {
   firstSeenAt: integer("first_seen_at").notNull(),
 });
 
-/** Domains that prove themselves once for every dns_txt webhook on them (migrations/0011-domains.ts). */
+/** Domains that prove themselves once for every dns_txt webhook on them (migrations/0007-domains.ts). */
 export const domains = sqliteTable("domains", {
   domain: text("domain").primaryKey(),
   /** The TXT record's value is hookd-verification=<token>. */
@@ -141,6 +141,33 @@ export const domains = sqliteTable("domains", {
   verifiedAt: integer("verified_at"),
   lastCheckedAt: integer("last_checked_at"),
   createdAt: integer("created_at").notNull(),
+});
+
+// Tracking (migrations/0008-tracking.ts); read and written through store/tracking.ts.
+export const trackingKeyring = sqliteTable("tracking_keyring", {
+  id: integer("id").primaryKey(),
+  ring: text("ring").notNull(),
+  version: integer("version").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const trackedMessages = sqliteTable("tracked_messages", {
+  id: integer("id").primaryKey(),
+  createdAt: integer("created_at").notNull(),
+  data: text("data").notNull(),
+});
+
+export const trackingFirsts = sqliteTable("tracking_firsts", {
+  key: text("key").primaryKey(),
+});
+
+export const trackingMinutes = sqliteTable("tracking_minutes", {
+  minute: integer("minute").primaryKey(),
+  opens: integer("opens").notNull().default(0),
+  machineOpens: integer("machine_opens").notNull().default(0),
+  clicks: integer("clicks").notNull().default(0),
+  machineClicks: integer("machine_clicks").notNull().default(0),
+  unsubscribes: integer("unsubscribes").notNull().default(0),
 });
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;

@@ -9,7 +9,9 @@ import type { TokenKind, TokenPayload } from "./tokens.ts";
 //   reader who presses the button again, makes the same event — stored once.
 // - open, click: every fetch is an event (a reader opening a mail three times opened it three
 //   times), except the same token fetched again from the same IP and User-Agent within the
-//   same wall-clock second: clients that load an image twice while rendering make one event.
+//   same wall-clock second with the same machine verdict: clients that load an image twice
+//   while rendering make one event, while a prefetch or HEAD followed by the reader's own GET
+//   stays two (the machine one must not hide the person's).
 //
 // `first` (the first event of its type for this message and recipient, machine or not) is
 // decided where the events are committed: `claimFirst(key)` must answer, inside the same
@@ -52,7 +54,8 @@ export function engagementEventId(hit: Hit): string {
   const type = EVENT_TYPE_OF[hit.payload.kind];
   if (hit.payload.kind === "unsubscribe") return timePart(hit.payload.issuedAt * 1000) + hashPart(`${type}\x1f${hit.token}`);
   const second = Math.floor(hit.at / 1000);
-  return timePart(second * 1000) + hashPart(`${type}\x1f${hit.token}\x1f${hit.ip ?? ""}\x1f${hit.userAgent ?? ""}\x1f${second}`);
+  const verdict = hit.verdict.machine ? (hit.verdict.reason ?? "machine") : "";
+  return timePart(second * 1000) + hashPart(`${type}\x1f${hit.token}\x1f${hit.ip ?? ""}\x1f${hit.userAgent ?? ""}\x1f${second}\x1f${verdict}`);
 }
 
 /** The key `claimFirst` is asked about: event type, message and recipient, hashed to 22 characters. */

@@ -49,6 +49,7 @@ export function decodeAttribute(raw: string): string {
 
 /** A value written into a double-quoted attribute; `<` and `>` too, so no `-->` can appear. */
 export function escapeAttribute(value: string): string {
+  if (!/[&"<>]/.test(value)) return value; // tracked links never need it: base64url tokens
   return value.replace(/[&"<>]/g, (c) => (c === "&" ? "&amp;" : c === '"' ? "&quot;" : c === "<" ? "&lt;" : "&gt;"));
 }
 

@@ -10,8 +10,8 @@ export type MessageRef = Pick<TokenPayload, "host" | "queueId" | "messageId" | "
 export type MessageLinks = {
   pixelUrl: string;
   unsubscribeUrl: string;
-  /** A click URL for `url` (which must be absolute http or https). */
-  clickUrl(url: string): string;
+  /** A click URL for `url` (absolute http or https); `canonical`: it is `new URL(x).href` already. */
+  clickUrl(url: string, canonical?: boolean): string;
 };
 
 export const PATH_PREFIX = { open: "/o/", click: "/c/", unsubscribe: "/u/" } as const;
@@ -29,9 +29,9 @@ export function messageLinks(opts: { baseUrl: string; key: TrackingKey; issuedAt
     pixelUrl: base + PATH_PREFIX.open + signer.sign("open"),
     unsubscribeUrl: base + PATH_PREFIX.unsubscribe + signer.sign("unsubscribe"),
     // Newsletters repeat links (logo, header, "read more"): each destination is signed once.
-    clickUrl: (url) => {
+    clickUrl: (url, canonical = false) => {
       let link = signed.get(url);
-      if (link === undefined) signed.set(url, (link = base + PATH_PREFIX.click + signer.sign("click", url)));
+      if (link === undefined) signed.set(url, (link = base + PATH_PREFIX.click + signer.sign("click", url, { canonical })));
       return link;
     },
   };

@@ -26,6 +26,8 @@ export type WebhookFilter = {
   sender_domains?: string[];
   rcpt_domains?: string[];
   hosts?: string[];
+  /** false: leave out engagement events marked machine: true. */
+  machine?: boolean;
 };
 
 // One failed attempt is a blip; a streak means the receiver is down or rejecting us.

@@ -103,5 +103,44 @@ describe("dist/hookd, the single executable", () => {
     }
     expect(await within(ingest.exited, 10_000, "timeout")).toBe(0);
     expect(types, await new Response(ingest.stdout).text()).toEqual(["injection", "delivery"]);
+
+    // The tracking listener is a third worker entry point: a pixel fetched from the binary's
+    // listener becomes an open event.
+    const trackConfig = path.join(dir, "track.toml");
+    fs.writeFileSync(trackConfig, `[server]\nlisten = "127.0.0.1:0"\n[storage]\npath = "${path.join(dir, "track.db")}"\n[tracking]\nlisten = "127.0.0.1:0"\nbase_url = "https://t.example.com"\n`);
+    const tracker = Bun.spawn([exe, "serve", "--config", trackConfig], { cwd: run, env: childEnv(), stdout: "pipe", stderr: "pipe" });
+    try {
+      const reader = tracker.stdout.getReader();
+      let out = "";
+      let started: { listen: string; tracking: string } | null = null;
+      const deadline = Date.now() + 15_000;
+      while (!started && Date.now() < deadline) {
+        const chunk = await within(reader.read(), Math.max(1, deadline - Date.now()), null);
+        if (!chunk || chunk.done) break;
+        out += new TextDecoder().decode(chunk.value);
+        const line = out.split("\n").find((l) => l.includes('"hookd started"'));
+        started = line ? (JSON.parse(line) as { listen: string; tracking: string }) : null;
+      }
+      expect(started?.tracking, out).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      let errText = "";
+      void (async () => {
+        for await (const c of tracker.stderr) errText += new TextDecoder().decode(c);
+      })();
+      const key = await eventually(() => /hookd_[A-Za-z0-9_-]{30,}/.exec(errText)?.[0]);
+      const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+      const rewritten = await fetch(`${started!.listen}/api/v1/tracking/rewrite`, { method: "POST", headers: auth, body: JSON.stringify({ html: "<p>hi</p>", rcpt_to: "a@example.org", message_id: "m@example.com" }) });
+      const html = ((await rewritten.json()) as { results: { html: string } }).results.html;
+      const pixel = /src="https:\/\/t\.example\.com(\/o\/[^"]+)"/.exec(html)![1]!;
+      const gif = await fetch(started!.tracking + pixel, { headers: { "user-agent": "Mozilla/5.0 (X11) Firefox/128.0" } });
+      expect([gif.status, gif.headers.get("content-type")]).toEqual([200, "image/gif"]);
+      await eventually(async () => {
+        const page = (await (await fetch(`${started!.listen}/api/v1/events?type=open`, { headers: auth })).json()) as { results: { rcpt_to: string }[] };
+        return page.results.length === 1 && page.results[0]!.rcpt_to === "a@example.org";
+      });
+      reader.releaseLock();
+    } finally {
+      tracker.kill("SIGTERM");
+    }
+    expect(await within(tracker.exited, 10_000, "timeout")).toBe(0);
   }, 120_000);
 });

@@ -16,6 +16,7 @@ describe("summarizeConfig", () => {
         "dns_txt:  checked every 1m with the system resolver",
         "events:   custom types none declared",
         "log:      info",
+        "tracking: off",
       ].join("\n"),
     );
   });
@@ -47,6 +48,14 @@ host = "mx2"
     );
     expect(summary).toContain("batches of up to 10000 events or 512KiB, wait 1s, timeout 2500ms, retry for 90m,");
     expect(summary).toContain("security: private targets refused");
+  });
+
+  test("tracking: the listener, its links and hookd's own settings", () => {
+    const config = parseConfigText('[tracking]\nlisten = "127.0.0.1:8026"\nbase_url = "https://t.example.com"\nopens = false\nfast_click = 0\n', "hookd.toml");
+    expect(summarizeConfig(config, "hookd.toml")).toEndWith(
+      "tracking: listener on 127.0.0.1:8026, links https://t.example.com (clicks, unsubscribe); old keys verify 180d after a rotation; " +
+        "fast clicks not marked; X-Forwarded-For from 127.0.0.0/8, ::1; 20 requests/s per address",
+    );
   });
 });
 

@@ -22,6 +22,17 @@ describe("defaults", () => {
       events: { custom_types: [] },
       verification: { dns_servers: [], dns_interval: 60_000 },
       log: { level: "info" },
+      tracking: {
+        listen: "",
+        base_url: "",
+        opens: true,
+        clicks: true,
+        unsubscribe: true,
+        key_verify_for: 180 * 86_400_000,
+        fast_click: 10_000,
+        trust_proxy: ["127.0.0.0/8", "::1"],
+        rate_limit: 20,
+      },
     });
   });
 

@@ -90,6 +90,8 @@ describe("event ids", () => {
     expect(engagementEventId({ ...a, at: a.at + 1000 })).not.toBe(id);
     expect(engagementEventId({ ...a, ip: "198.51.100.8" })).not.toBe(id);
     expect(engagementEventId({ ...a, userAgent: "Other/1.0" })).not.toBe(id);
+    expect(engagementEventId({ ...a, verdict: { machine: true, reason: "head" } })).not.toBe(id); // a HEAD, then the reader's GET
+    expect(engagementEventId({ ...a, verdict: { machine: true, reason: "prefetch" } })).not.toBe(engagementEventId({ ...a, verdict: { machine: true, reason: "head" } }));
     expect(engagementEventId(hit("click"))).not.toBe(id);
   });
 

@@ -47,6 +47,17 @@ describe("round trip", () => {
   });
 });
 
+describe("the rewrite's shortcut: a URL said to be canonical is not parsed again", () => {
+  test("a canonical one verifies; one that was not (a caller's mistake) gives a link that fails, never another destination", () => {
+    const links = messageLinks({ baseUrl: "https://t.example.com", key, issuedAt: NOW, message: { queueId: "Q1" } });
+    const token = (u: string) => u.slice("https://t.example.com/c/".length);
+    const good = verifyToken(token(links.clickUrl("https://shop.example.com/a?b=1", true)), ring, NOW);
+    expect(isTokenError(good) ? good.error : good.url).toBe("https://shop.example.com/a?b=1");
+    expect(errorOf(token(links.clickUrl("https://Shop.Example.com/a b", true)))).toBe("invalid_field");
+    expect(errorOf(token(links.clickUrl("HTTPS://Shop.Example.com/b")))).toBeNull(); // without the shortcut: canonicalised
+  });
+});
+
 describe("tampering", () => {
   const token = signToken(full, key);
 

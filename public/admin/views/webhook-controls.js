@@ -37,6 +37,7 @@ export function webhookControls(schema, hook) {
     sender_domains: input("sender_domains", { value: hook?.filter?.sender_domains?.join(", ") ?? "" }),
     rcpt_domains: input("rcpt_domains", { value: hook?.filter?.rcpt_domains?.join(", ") ?? "" }),
     hosts: input("hosts", { value: hook?.filter?.hosts?.join(", ") ?? "" }),
+    noMachine: h("input", { type: "checkbox", name: "filter-machine", id: "f-filter-machine", checked: hook?.filter?.machine === false }),
   };
   f.headers.value = Object.entries(hook?.custom_headers ?? {}).map(([k, v]) => `${k}: ${v}`).join("\n");
   return f;
@@ -84,12 +85,13 @@ export function readControls(f, editing) {
   if (n) out.batch_max_events = /^\d+$/.test(n) ? Number(n) : n;
   const wait = f.batch_max_wait.value.trim();
   if (wait) out.batch_max_wait = wait;
-  /** @type {Record<string, string[]>} */
+  /** @type {Record<string, string[] | boolean>} */
   const filter = {};
   for (const k of /** @type {const} */ (["sender_domains", "rcpt_domains", "hosts"])) {
     const list = splitList(f[k].value);
     if (list.length) filter[k] = list;
   }
+  if (f.noMachine.checked) filter.machine = false;
   if (Object.keys(filter).length) out.filter = filter;
   return out;
 }

@@ -24,6 +24,29 @@ export const SourceStatus = z.object({
 });
 export type SourceStatus = z.infer<typeof SourceStatus>;
 
+const TrackingStatus = z
+  .object({
+    enabled: z.boolean().meta({ description: "Whether [tracking] listen is set." }),
+    listen: z.string(),
+    base_url: z.string(),
+    up: z.boolean().meta({ description: "Whether the listener is serving now." }),
+    address: z.string().nullable().meta({ description: "Where it listens; null when it is not up." }),
+    counts: z
+      .object({
+        hits: z.object({ open: z.number(), click: z.number(), unsubscribe: z.number() }),
+        machine: z.object({ open: z.number(), click: z.number() }),
+        notFound: z.number(),
+        rateLimited: z.number(),
+        recorded: z.number(),
+        queueFull: z.number(),
+        commitFailed: z.number(),
+        answeredBeforeCommit: z.number(),
+      })
+      .meta({ description: "Since hookd started: hits answered, of them marked machine, 404s, 429s, hits committed, hits dropped (queue full, commit failed), pixels and redirects answered before their commit finished." }),
+    keys: z.array(z.object({ id: z.number(), current: z.boolean(), retires_at: z.string().nullable() })).meta({ description: "The signing keys (ids only)." }),
+  })
+  .meta({ description: "The tracking listener (opens, clicks, unsubscribes)." });
+
 const Status = z.object({
   version: z.string(),
   uptime_s: z.number(),
@@ -40,6 +63,7 @@ const Status = z.object({
       delivered_per_minute: z.array(z.number()).meta({ description: "Last 60 minutes, oldest first." }),
     }),
   ),
+  tracking: TrackingStatus,
 });
 
 /** A source's status as /status shows it; the ingest side's view may not carry last_error yet. */
@@ -83,6 +107,7 @@ export function statusRoutes(deps: ApiDeps) {
                 delivered_per_minute: deliveredPerMinute(deps.store.sqlite, w.id, now, 60),
               };
             }),
+            tracking: deps.tracking.status(),
           },
         },
         200,

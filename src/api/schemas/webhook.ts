@@ -85,8 +85,12 @@ export const WebhookFilter = z
     sender_domains: z.array(Domain).max(100).optional(),
     rcpt_domains: z.array(Domain).max(100).optional(),
     hosts: z.array(z.string().min(1).max(255)).max(100).optional(),
+    machine: z
+      .boolean()
+      .optional()
+      .meta({ description: "false: leave out opens, clicks and unsubscribes marked machine: true (prefetches, image proxies, link scanners). true or absent: send them." }),
   })
-  .meta({ description: "Only events matching every given list are sent.", example: { rcpt_domains: ["example.org"] } });
+  .meta({ description: "Only events matching every given list (and the machine flag) are sent.", example: { rcpt_domains: ["example.org"], machine: false } });
 
 const writable = {
   name: z.string().trim().min(1, "is required").max(255, "at most 255 characters").meta({ example: "Bounce handler" }),

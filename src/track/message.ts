@@ -1,0 +1,79 @@
+import type { Database } from "bun:sqlite";
+import { ServiceError } from "../lib/errors.ts";
+import { insertTrackedMessage } from "../store/tracking.ts";
+import type { CampaignRow } from "./events.ts";
+import { currentKey, type Keyring } from "./keyring.ts";
+import { messageLinks } from "./links.ts";
+import { rewriteHtml, unsubscribeHeaders, type UnsubscribeHeaders } from "./rewrite.ts";
+import { TokenPayloadError } from "./tokens.ts";
+
+// Tracking one message: what POST /tracking/rewrite does now, and the milter and
+// `hookd rewrite` next. Campaign data is stored once, in one tracked_messages row whose id
+// every token of the message carries (`ref`): links stay short, and recording a hit reads that
+// one row. The message's own fields (recipient, Message-ID, queue id) go into the tokens.
+
+export type TrackSettings = {
+  baseUrl: string;
+  opens: boolean;
+  clicks: boolean;
+  unsubscribe: boolean;
+};
+
+export type MessageToTrack = {
+  html: string;
+  rcpt_to?: string;
+  message_id?: string;
+  queue_id?: string;
+  host?: string;
+  campaign_id?: string;
+  tags?: string[];
+  metadata?: CampaignRow["metadata"];
+  /** The message's own List-Unsubscribe value: its mailto: URIs are kept after hookd's. */
+  list_unsubscribe?: string;
+};
+
+export type TrackedMessage = {
+  html: string;
+  /** List-Unsubscribe (and List-Unsubscribe-Post for https) when unsubscribe is on; else none. */
+  headers: Partial<UnsubscribeHeaders>;
+  links: number;
+  pixel: boolean;
+};
+
+const FIELD_OF: Record<string, string> = { rcpt: "rcpt_to", messageId: "message_id", queueId: "queue_id", host: "host" };
+
+export function trackMessage(db: Database, m: MessageToTrack, opts: { settings: TrackSettings; keyring: Keyring; now: number }): TrackedMessage {
+  const { settings } = opts;
+  const campaign: CampaignRow = {};
+  if (m.campaign_id !== undefined) campaign.campaign_id = m.campaign_id;
+  if (m.tags !== undefined) campaign.tags = m.tags;
+  if (m.metadata !== undefined) campaign.metadata = m.metadata;
+  const issuedAt = Math.floor(opts.now / 1000);
+  const fields = { rcpt: m.rcpt_to, messageId: m.message_id, queueId: m.queue_id, host: m.host };
+  const message = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+  let links;
+  try {
+    // Checked before anything is stored: a field a token cannot carry is the caller's mistake.
+    messageLinks({ baseUrl: settings.baseUrl, key: currentKey(opts.keyring), issuedAt, message: { ...message, ref: 0 } });
+    // A row when there is campaign data, or when nothing else names the message.
+    const needsRow = Object.keys(campaign).length > 0 || (m.message_id === undefined && m.queue_id === undefined);
+    const ref = needsRow ? insertTrackedMessage(db, JSON.stringify(campaign), opts.now) : undefined;
+    links = messageLinks({ baseUrl: settings.baseUrl, key: currentKey(opts.keyring), issuedAt, message: { ...message, ...(ref === undefined ? {} : { ref }) } });
+  } catch (err) {
+    if (!(err instanceof TokenPayloadError)) throw err;
+    const name = /^tracking token: (\w+):/.exec(err.message)?.[1] ?? "";
+    const field = FIELD_OF[name];
+    throw new ServiceError({ message: err.message.replace(/^tracking token: \w+: /, ""), code: "invalid_value", ...(field ? { field } : {}) });
+  }
+  const out = rewriteHtml(m.html, {
+    // rewriteHtml hands over hrefs as the URL standard serialises them.
+    ...(settings.clicks ? { linkFor: (url: string) => links.clickUrl(url, true) } : {}),
+    ...(settings.opens ? { pixelUrl: links.pixelUrl } : {}),
+  });
+  return {
+    html: out.html,
+    headers: settings.unsubscribe ? unsubscribeHeaders(links.unsubscribeUrl, m.list_unsubscribe) : {},
+    links: out.links,
+    pixel: out.pixel,
+  };
+}
