@@ -19,6 +19,8 @@ export type PostBatchInput = {
   maxResponseBytes?: number;
   /** Keep this many bytes of the body as `bodySnippet` (default 1 KiB; a token endpoint needs more). */
   keepResponseBytes?: number;
+  /** HTTPS to an address on behalf of a name: SNI and the certificate check use serverName (guarded-post.ts). */
+  tls?: { serverName?: string; ca?: string };
 };
 
 export type PostBatchResult =
@@ -67,6 +69,7 @@ export async function postBatch(input: PostBatchInput): Promise<PostBatchResult>
       headers: input.headers,
       redirect: "manual",
       signal: controller.signal,
+      ...(input.tls && { tls: input.tls }),
     });
     const { head, read, complete } = await readCapped(res, maxBytes, input.keepResponseBytes ?? SNIPPET_BYTES);
     // Bun's fetch keeps downloading the rest of a cancelled body into the void; only an
