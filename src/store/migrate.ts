@@ -5,6 +5,7 @@ import * as m0003 from "./migrations/0003-shared-bodies.ts";
 import * as m0004 from "./migrations/0004-lean-event-indexes.ts";
 import * as m0005 from "./migrations/0005-sendgrid-signed.ts";
 import * as m0006 from "./migrations/0006-provider-formats.ts";
+import * as m0012 from "./migrations/0012-body-digest.ts";
 
 // Migrations are compiled into the binary (no folder to ship next to `hookd`), applied in
 // order at start, each in its own transaction together with the user_version bump, so a
@@ -16,6 +17,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 4, name: "lean-event-indexes", sql: m0004.sql },
   { version: 5, name: "sendgrid-signed", sql: m0005.sql },
   { version: 6, name: "provider-formats", sql: m0006.sql },
+  { version: 7, name: "body-digest", sql: m0012.sql },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
