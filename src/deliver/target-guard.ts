@@ -58,7 +58,7 @@ function v6Words(text: string): number[] {
  * The IPv4 addresses an IPv6 address stands for or carries by a standard embedding: a
  * packet to it reaches (or is translated to, or tunnelled to) one of them.
  */
-export function embeddedIPv4(w: readonly number[]): number[] {
+function embeddedIPv4(w: readonly number[]): number[] {
   const v4 = (hi: number, lo: number) => ((hi << 16) | lo) >>> 0;
   const zeros = (from: number, to: number) => w.slice(from, to).every((x) => x === 0);
   if (zeros(0, 5) && w[5] === 0xffff) return [v4(w[6]!, w[7]!)]; // ::ffff:a.b.c.d, IPv4-mapped (RFC 4291)
