@@ -1,5 +1,5 @@
 import type { WebhookRow } from "../store/schema.ts";
-import { guardedPost, type GuardedPostResult } from "./guarded-post.ts";
+import { guardedPost, type GuardedPostResult, type GuardOptions } from "./guarded-post.ts";
 import { failureCode, toRetryOutcome } from "./http-client.ts";
 import type { OAuth2Tokens } from "./oauth2.ts";
 import { requestHeaders } from "./request.ts";
@@ -9,7 +9,14 @@ import { classifyOutcome, type RetryOutcome } from "./retry-policy.ts";
 // test POST at create, the validate endpoint): headers, signature, receiver auth, the
 // private-target guard, and OAuth2's "refetch once on 401".
 
-export type AttemptContext = { version: string; timeoutMs: number; allowPrivateTargets: boolean; tokens: OAuth2Tokens };
+export type AttemptContext = {
+  version: string;
+  timeoutMs: number;
+  allowPrivateTargets: boolean;
+  tokens: OAuth2Tokens;
+  /** How the private-target guard resolves names (tests: their DNS server); default the system's. */
+  guard?: GuardOptions;
+};
 
 export type AttemptWebhook = Pick<
   WebhookRow,
@@ -33,7 +40,7 @@ export async function attemptDelivery(
   sent: Uint8Array<ArrayBuffer> | Blob = body,
 ): Promise<AttemptResult> {
   const headers = requestHeaders(w, batchId, body, nowMs, ctx.version);
-  const post = () => guardedPost({ url: w.target, body: sent, headers, timeoutMs: ctx.timeoutMs }, ctx.allowPrivateTargets);
+  const post = () => guardedPost({ url: w.target, body: sent, headers, timeoutMs: ctx.timeoutMs }, ctx.allowPrivateTargets, ctx.guard);
   if (w.authType !== "oauth2" || !w.authRequestDetails) return post();
 
   const details = w.authRequestDetails;

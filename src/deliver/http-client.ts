@@ -29,6 +29,8 @@ export type PostBatchInput = {
    * AFTER_2XX of its body.
    */
   wholeBody?: boolean;
+  /** HTTPS to an address on behalf of a name: SNI and the certificate check use serverName (guarded-post.ts). */
+  tls?: { serverName?: string; ca?: string };
 };
 
 export type PostBatchResult =
@@ -77,6 +79,7 @@ export async function postBatch(input: PostBatchInput): Promise<PostBatchResult>
       headers: input.headers,
       redirect: "manual",
       signal: controller.signal,
+      ...(input.tls && { tls: input.tls }),
     });
     const keep = input.keepResponseBytes ?? SNIPPET_BYTES;
     const delivered = res.status >= 200 && res.status <= 299 && !input.wholeBody;

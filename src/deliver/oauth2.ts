@@ -1,5 +1,5 @@
 import type { AuthRequestDetails } from "../store/schema.ts";
-import { guardedPost } from "./guarded-post.ts";
+import { guardedPost, type GuardOptions } from "./guarded-post.ts";
 
 // OAuth2 client credentials for receivers that want a bearer token (SparkPost's
 // auth_type "oauth2"). One token per webhook and credentials, reused until shortly before
@@ -20,7 +20,7 @@ export class OAuth2Tokens {
   fetches = 0;
 
   constructor(
-    private readonly opts: { timeoutMs: () => number; allowPrivateTargets: boolean; version: string; now?: () => number },
+    private readonly opts: { timeoutMs: () => number; allowPrivateTargets: boolean; version: string; now?: () => number; guard?: GuardOptions },
   ) {}
 
   private key(webhookId: string, d: AuthRequestDetails) {
@@ -58,6 +58,7 @@ export class OAuth2Tokens {
         wholeBody: true,
       },
       this.opts.allowPrivateTargets,
+      this.opts.guard,
     );
     if (res.kind === "timeout") return { ok: false, failureCode: "oauth2_timeout", detail: "the token endpoint did not answer in time" };
     if (res.kind === "network") return { ok: false, failureCode: "oauth2_unreachable", detail: res.error };

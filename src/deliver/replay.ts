@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { newId } from "../lib/ids.ts";
-import { insertBatch } from "../store/batches.ts";
+import { insertReplayBatch } from "../store/batches.ts";
 import { eventsInRange } from "../store/replay.ts";
 import type { WebhookRow } from "../store/schema.ts";
 import { compileFilter, type BatchLimits } from "./batcher.ts";
@@ -12,7 +12,8 @@ const PAGE = 5000;
 /**
  * Re-sends stored events of [since, until) that the webhook subscribes to (optionally only
  * some types) as new batches. The events keep their event_id, so receivers can dedupe; the
- * batches are new, with new webhook-ids, queued behind what is already pending.
+ * batches are new, with new webhook-ids, queued behind what is already pending; their bodies
+ * are shared with earlier replays that made the same bytes.
  */
 export function replayEvents(
   db: Database,
@@ -33,7 +34,7 @@ export function replayEvents(
     const batch = new BatchBuilder(limits);
     const flush = () => {
       const b = batch.take();
-      insertBatch(db, { id: newId("msg_", now), webhookId: w.id, kind: "replay", eventCount: b.bodies.length, firstSeq: b.firstSeq, lastSeq: b.lastSeq, body: encode(b.bodies), now }, null);
+      insertReplayBatch(db, { id: newId("msg_", now), webhookId: w.id, eventCount: b.bodies.length, firstSeq: b.firstSeq, lastSeq: b.lastSeq, body: encode(b.bodies), now });
       batches++;
       events += b.bodies.length;
     };

@@ -1,8 +1,12 @@
 import type { Logger } from "../lib/log.ts";
+import { repeatedFailureLog } from "./repeated-failure.ts";
 
 // When the engine runs a pass. SQLite is the source of truth for every schedule: the loop
 // only wakes up early (notify), sleeps until the next due time, and re-reads what is due. A
 // timer that dies with the process loses nothing, because nothing lives only in a timer.
+
+// A pass that fails every time (a full disk) logs once, then once a minute with a count.
+const FAILURE_LOG_EVERY_MS = 60_000;
 
 export type Scheduler = {
   start(): void;
@@ -29,6 +33,7 @@ export function createScheduler(deps: {
   let wake: (() => void) | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let loopDone: Promise<void> | null = null;
+  const failures = repeatedFailureLog(log, { failed: "delivery tick failed", recovered: "delivery tick recovered", everyMs: FAILURE_LOG_EVERY_MS, now });
 
   function notify() {
     dirty = true;
@@ -48,8 +53,9 @@ export function createScheduler(deps: {
       let next: number;
       try {
         next = deps.pass();
+        failures.succeeded();
       } catch (err) {
-        log.error("delivery tick failed", { error: err instanceof Error ? err.message : String(err) });
+        failures.failed(err);
         next = now() + idleMs;
       }
       if (dirty || stopping) continue;

@@ -4,7 +4,15 @@ import { isIP } from "node:net";
 // With security.allow_private_targets = false, hookd must not be usable to reach the mail
 // host's own services or its cloud metadata endpoint. Names are resolved first and every
 // address they resolve to is checked, on every attempt: a DNS answer can change after the
-// webhook was created.
+// webhook was created. The request then goes to an address that was checked (guarded-post.ts),
+// never to a second answer.
+//
+// Addresses are judged on what they reach, not how they are spelled: a URL's IPv4 forms
+// (2130706433, 0177.0.0.1, 0x7f.1, 127.1) arrive here as the dotted quad the WHATWG URL
+// parser makes of them, and the IPv6 forms that carry an IPv4 address are judged by it.
+
+/** A host name → every address it resolves to (an empty list or a throw: not resolvable). */
+export type ResolveHost = (host: string) => Promise<string[]>;
 
 const V4_BLOCKS: [number, number][] = [
   [0x00000000, 8], // 0.0.0.0/8 "this network"
@@ -20,72 +28,114 @@ const V4_BLOCKS: [number, number][] = [
   [0xf0000000, 4], // reserved, broadcast
 ];
 
+const LOOKUP_TIMEOUT_MS = 5000;
+
+/** A canonical dotted quad (isIP said 4) as a 32-bit number. */
 function v4ToInt(ip: string): number {
   return ip.split(".").reduce((n, part) => n * 256 + Number(part), 0);
 }
 
-/** The eight 16-bit words of an IPv6 address in any spelling (compressed, dotted tail), or null. */
-function v6Words(text: string): number[] | null {
+function isPrivateV4(n: number): boolean {
+  return V4_BLOCKS.some(([base, bits]) => n >>> (32 - bits) === base >>> (32 - bits));
+}
+
+/** The eight 16-bit words of an address isIP calls IPv6 (compressed, dotted tail, any case). */
+function v6Words(text: string): number[] {
   let s = text;
   const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
   if (dotted) {
     const n = v4ToInt(dotted[1]!);
     s = `${s.slice(0, -dotted[1]!.length)}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
   }
-  const halves = s.split("::");
-  if (halves.length > 2) return null;
-  const part = (h: string) => (h === "" ? [] : h.split(":").map((w) => parseInt(w, 16)));
-  const head = part(halves[0]!);
-  const tail = halves.length === 2 ? part(halves[1]!) : [];
-  const fill = 8 - head.length - tail.length;
-  if (halves.length === 1 ? fill !== 0 : fill < 1) return null;
-  const words = [...head, ...Array<number>(halves.length === 2 ? fill : 0).fill(0), ...tail];
-  return words.some((w) => Number.isNaN(w) || w < 0 || w > 0xffff) ? null : words;
+  const [head = "", tail] = s.split("::");
+  const words = (h: string) => (h === "" ? [] : h.split(":").map((w) => parseInt(w, 16)));
+  const a = words(head);
+  const b = tail === undefined ? [] : words(tail);
+  return [...a, ...Array<number>(8 - a.length - b.length).fill(0), ...b];
 }
 
-const LOOKUP_TIMEOUT_MS = 5000;
+/**
+ * The IPv4 addresses an IPv6 address stands for or carries by a standard embedding: a
+ * packet to it reaches (or is translated to, or tunnelled to) one of them.
+ */
+function embeddedIPv4(w: readonly number[]): number[] {
+  const v4 = (hi: number, lo: number) => ((hi << 16) | lo) >>> 0;
+  const zeros = (from: number, to: number) => w.slice(from, to).every((x) => x === 0);
+  if (zeros(0, 5) && w[5] === 0xffff) return [v4(w[6]!, w[7]!)]; // ::ffff:a.b.c.d, IPv4-mapped (RFC 4291)
+  if (zeros(0, 4) && w[4] === 0xffff && w[5] === 0) return [v4(w[6]!, w[7]!)]; // ::ffff:0:a.b.c.d, IPv4-translated (RFC 2765)
+  if (zeros(0, 6)) return [v4(w[6]!, w[7]!)]; // ::a.b.c.d, IPv4-compatible (deprecated, RFC 4291)
+  if (w[0] === 0x64 && w[1] === 0xff9b && zeros(2, 6)) return [v4(w[6]!, w[7]!)]; // NAT64 64:ff9b::/96 (RFC 6052)
+  if (w[0] === 0x2002) return [v4(w[1]!, w[2]!)]; // 6to4 2002:a.b.c.d::/48 (RFC 3056)
+  // Teredo 2001::/32 (RFC 4380): the server's address, and the client's, obfuscated (each bit flipped).
+  if (w[0] === 0x2001 && w[1] === 0) return [v4(w[2]!, w[3]!), v4(w[6]! ^ 0xffff, w[7]! ^ 0xffff)];
+  return [];
+}
 
 export function isPrivateAddress(ip: string): boolean {
   const a = ip.toLowerCase().replace(/^\[|\]$/g, "");
-  if (isIP(a) === 4) {
-    const n = v4ToInt(a);
-    return V4_BLOCKS.some(([base, bits]) => n >>> (32 - bits) === base >>> (32 - bits));
-  }
+  const family = isIP(a);
+  if (family === 4) return isPrivateV4(v4ToInt(a));
+  if (family !== 6) return true; // not an address we understand: refuse
   const w = v6Words(a);
-  if (!w) return true; // not an address we understand: refuse
-  const v4 = (hi: number, lo: number) => `${hi >>> 8}.${hi & 255}.${lo >>> 8}.${lo & 255}`;
-  const zeros = (from: number, to: number) => w.slice(from, to).every((x) => x === 0);
-  if (zeros(0, 7) && (w[7] === 0 || w[7] === 1)) return true; // :: and ::1
-  if (zeros(0, 5) && w[5] === 0xffff) return isPrivateAddress(v4(w[6]!, w[7]!)); // ::ffff:a.b.c.d
-  if (zeros(0, 6)) return isPrivateAddress(v4(w[6]!, w[7]!)); // ::a.b.c.d (IPv4-compatible)
-  if (w[0] === 0x2002) return isPrivateAddress(v4(w[1]!, w[2]!)); // 6to4 2002:a.b.c.d::/48
-  if (w[0] === 0x64 && w[1] === 0xff9b && zeros(2, 6)) return isPrivateAddress(v4(w[6]!, w[7]!)); // NAT64 64:ff9b::/96
-  if (w[0] === 0x64 && w[1] === 0xff9b && w[2] === 1) return true; // local-use NAT64 64:ff9b:1::/48
+  if (w.slice(0, 7).every((x) => x === 0) && w[7]! <= 1) return true; // :: and ::1
+  // Local-use NAT64 64:ff9b:1::/48 (RFC 8215): where the IPv4 address sits depends on a prefix
+  // length chosen by the local network, so it cannot be judged; the translator is local anyway.
+  if (w[0] === 0x64 && w[1] === 0xff9b && w[2] === 1) return true;
+  const carried = embeddedIPv4(w);
+  if (carried.length) return carried.some(isPrivateV4);
   return (
-    (w[0]! & 0xfe00) === 0xfc00 || // fc00::/7 unique local
+    (w[0]! & 0xfe00) === 0xfc00 || // fc00::/7 unique local (incl. AWS metadata fd00:ec2::254)
     (w[0]! & 0xffc0) === 0xfe80 || // fe80::/10 link-local
-    (w[0]! & 0xff00) === 0xff00 || // multicast
-    (w[0] === 0xfd00 && w[1] === 0x0ec2) // AWS IPv6 metadata fd00:ec2::254
+    (w[0]! & 0xffc0) === 0xfec0 || // fec0::/10 site-local (deprecated, still routed inside sites)
+    (w[0]! & 0xff00) === 0xff00 // multicast
   );
 }
 
-/** null when the target may be used; otherwise why not, for the API error or failure log. */
-export async function privateTargetReason(url: string): Promise<string | null> {
+/** The system resolver, as fetch would use it (hosts file, search domains), bounded in time. */
+export const systemResolve: ResolveHost = async (host) => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const found = await Promise.race([
+      lookup(host, { all: true, verbatim: true }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("timed out")), LOOKUP_TIMEOUT_MS);
+      }),
+    ]);
+    return found.map((a) => a.address);
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+/**
+ * Whether a URL may be sent to: `addresses` are what was checked — the ones to connect to
+ * (null: the URL names an address itself). `unresolved`: the name gave no answer to check.
+ */
+export type TargetCheck =
+  | { ok: true; addresses: string[] | null }
+  | { ok: false; unresolved: boolean; reason: string };
+
+export async function checkTarget(url: string, resolve: ResolveHost = systemResolve): Promise<TargetCheck> {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
   let addresses: string[];
   if (isIP(host)) addresses = [host];
   else {
     try {
-      const found = await Promise.race([
-        lookup(host, { all: true, verbatim: true }),
-        Bun.sleep(LOOKUP_TIMEOUT_MS).then(() => Promise.reject(new Error("timed out"))),
-      ]);
-      addresses = found.map((a) => a.address);
+      addresses = await resolve(host);
+      if (!addresses.length) throw new Error("no address");
     } catch (err) {
       // Fail closed: an answer we could not check must not become one fetch resolves alone.
-      return `${host} could not be resolved to check it (${err instanceof Error ? err.message : String(err)}); security.allow_private_targets is false`;
+      const why = err instanceof Error ? err.message : String(err);
+      return { ok: false, unresolved: true, reason: `${host} could not be resolved to check it (${why}); security.allow_private_targets is false` };
     }
   }
   const bad = addresses.find(isPrivateAddress);
-  return bad ? `${host} resolves to ${bad}, a loopback, private or link-local address (security.allow_private_targets is false)` : null;
+  if (bad) return { ok: false, unresolved: false, reason: `${host} resolves to ${bad}, a loopback, private or link-local address (security.allow_private_targets is false)` };
+  return { ok: true, addresses: isIP(host) ? null : addresses };
+}
+
+/** null when the target may be used; otherwise why not, for the API error or failure log. */
+export async function privateTargetReason(url: string, resolve?: ResolveHost): Promise<string | null> {
+  const c = await checkTarget(url, resolve);
+  return c.ok ? null : c.reason;
 }

@@ -35,21 +35,47 @@ export function insertBatchGroup(
 ): void {
   db.transaction(() => {
     const bodyId = (db.query("INSERT INTO batch_bodies (body, refs) VALUES (?, ?) RETURNING id").get(b.body, members.length) as { id: number }).id;
-    const insert = db.query(
-      `INSERT INTO batches (id, webhook_id, kind, state, event_count, bytes, first_seq, last_seq, body, body_id, created_at, next_attempt_at)
-       VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const cursor = db.query("UPDATE webhooks SET cursor_seq = ? WHERE id = ? AND cursor_seq < ?");
-    for (const m of members) {
-      insert.run(m.id, m.webhookId, b.kind, b.eventCount, b.body.byteLength, b.firstSeq, b.lastSeq, EMPTY, bodyId, b.now, b.now);
-      if (cursorSeq !== null) cursor.run(cursorSeq, m.webhookId, cursorSeq);
-    }
+    insertMembers(db, b, bodyId, members, cursorSeq);
   }).immediate();
 }
 
 /** Stores a batch and (for live batches) moves the webhook's cursor past it, atomically. */
 export function insertBatch(db: Database, b: NewBatch, cursorSeq: number | null): void {
   insertBatchGroup(db, b, [{ id: b.id, webhookId: b.webhookId }], cursorSeq);
+}
+
+/**
+ * A replay's batch. Replaying the same events for the same subscription and format makes the
+ * same bytes: a body already stored with them is referenced again instead of stored again, so
+ * repeated replays add rows of a few dozen bytes, not copies of the events.
+ */
+export function insertReplayBatch(db: Database, b: Omit<NewBatch, "kind">): void {
+  const digest = new Bun.CryptoHasher("sha256").update(b.body).digest();
+  db.transaction(() => {
+    const found = db.query("SELECT id FROM batch_bodies WHERE digest = ? LIMIT 1").get(digest) as { id: number } | null;
+    // refs ≥ 1 on every row found: the trigger deletes a body when its last batch goes.
+    if (found) db.query("UPDATE batch_bodies SET refs = refs + 1 WHERE id = ?").run(found.id);
+    const bodyId = found?.id ?? (db.query("INSERT INTO batch_bodies (body, refs, digest) VALUES (?, 1, ?) RETURNING id").get(b.body, digest) as { id: number }).id;
+    insertMembers(db, { ...b, kind: "replay" }, bodyId, [{ id: b.id, webhookId: b.webhookId }], null);
+  }).immediate();
+}
+
+function insertMembers(
+  db: Database,
+  b: Omit<NewBatch, "id" | "webhookId">,
+  bodyId: number,
+  members: readonly { id: string; webhookId: string }[],
+  cursorSeq: number | null,
+): void {
+  const insert = db.query(
+    `INSERT INTO batches (id, webhook_id, kind, state, event_count, bytes, first_seq, last_seq, body, body_id, created_at, next_attempt_at)
+     VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const cursor = db.query("UPDATE webhooks SET cursor_seq = ? WHERE id = ? AND cursor_seq < ?");
+  for (const m of members) {
+    insert.run(m.id, m.webhookId, b.kind, b.eventCount, b.body.byteLength, b.firstSeq, b.lastSeq, EMPTY, bodyId, b.now, b.now);
+    if (cursorSeq !== null) cursor.run(cursorSeq, m.webhookId, cursorSeq);
+  }
 }
 
 export function advanceCursor(db: Database, webhookId: string, cursorSeq: number): void {

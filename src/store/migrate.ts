@@ -7,6 +7,7 @@ import * as m0005 from "./migrations/0005-sendgrid-signed.ts";
 import * as m0006 from "./migrations/0006-provider-formats.ts";
 import * as m0007 from "./migrations/0007-domains.ts";
 import * as m0008 from "./migrations/0008-tracking.ts";
+import * as m0009 from "./migrations/0009-body-digest.ts";
 
 // Migrations are compiled into the binary (no folder to ship next to `hookd`), applied in
 // order at start, each in its own transaction together with the user_version bump, so a
@@ -20,6 +21,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 6, name: "provider-formats", sql: m0006.sql },
   { version: 7, name: "domains", sql: m0007.sql },
   { version: 8, name: "tracking", sql: m0008.sql },
+  { version: 9, name: "body-digest", sql: m0009.sql },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -102,6 +102,8 @@ export const batchBodies = sqliteTable("batch_bodies", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   body: blob("body", { mode: "buffer" }).notNull(),
   refs: integer("refs").notNull(),
+  /** SHA-256 of a replay batch's body, so that a replay of the same events shares it. */
+  digest: blob("digest", { mode: "buffer" }),
 });
 
 export const attempts = sqliteTable("attempts", {

@@ -1,6 +1,7 @@
 // A tiny authoritative DNS server on 127.0.0.1 (UDP, port 0) for tests: TXT answers from a
-// map the test changes while it runs, NXDOMAIN for names it does not know. Enough for a
-// stub resolver (node:dns Resolver with setServers(["127.0.0.1:PORT"])) and nothing more:
+// map the test changes while it runs, A/AAAA answers that may change from one question to
+// the next (a rebinding DNS), NXDOMAIN for names it does not know. Enough for a stub
+// resolver (node:dns Resolver with setServers(["127.0.0.1:PORT"])) and nothing more:
 // one question per message, no compression in questions, no TCP, no EDNS in answers.
 //
 // Wire format (RFC 1035 §4): a 12-byte header (id, flags, qd/an/ns/ar counts), the question
@@ -8,7 +9,12 @@
 // NAME (here a pointer 0xC00C to the question's name), TYPE, CLASS, TTL, RDLENGTH, RDATA.
 // A TXT record's RDATA is one or more <length byte><up to 255 bytes> strings.
 
+import { Resolver } from "node:dns/promises";
+import { isIP } from "node:net";
+
+export const TYPE_A = 1;
 export const TYPE_TXT = 16;
+export const TYPE_AAAA = 28;
 const CLASS_IN = 1;
 const RCODE_NOERROR = 0;
 const RCODE_FORMERR = 1;
@@ -25,6 +31,12 @@ export type DnsServer = {
   readonly queries: readonly DnsQuery[];
   /** Publish the TXT records of `name` (each string one record), replacing earlier ones. */
   setTxt(name: string, records: string[]): void;
+  /**
+   * Answer A/AAAA questions for `name` from `answers`: the n-th question of a type gets the
+   * addresses of that family in answers[n] (the last entry once they run out). So
+   * [["192.0.2.1"], ["127.0.0.1"]] answers a public address once, then loopback.
+   */
+  setAddresses(name: string, answers: string[][]): void;
   /** Forget `name`: it answers NXDOMAIN again. */
   remove(name: string): void;
   stop(): void;
@@ -79,8 +91,22 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** An address as A (4 bytes) or AAAA (16 bytes) RDATA. */
+function addressRdata(ip: string): Uint8Array {
+  if (isIP(ip) === 4) return Uint8Array.from(ip.split(".").map(Number));
+  const [head = "", tail] = ip.split("::");
+  const words = (h: string) => (h === "" ? [] : h.split(":").map((w) => parseInt(w, 16)));
+  const a = words(head);
+  const b = tail === undefined ? [] : words(tail);
+  const all = [...a, ...Array<number>(8 - a.length - b.length).fill(0), ...b];
+  return Uint8Array.from(all.flatMap((w) => [w >> 8, w & 255]));
+}
+
+/** What a name holds, per question type: TXT strings, or RDATA already encoded (A, AAAA). */
+export type RecordsOf = (name: string, type: number) => { type: number; rdata: Uint8Array }[] | undefined;
+
 /** The answer to one query message; null when it is too short to even carry an id. */
-export function answerQuery(msg: Uint8Array, lookup: (name: string) => string[] | undefined, onQuery?: (q: DnsQuery) => void): Uint8Array | null {
+export function answerQuery(msg: Uint8Array, lookup: (name: string) => string[] | undefined, onQuery?: (q: DnsQuery) => void, records?: RecordsOf): Uint8Array | null {
   if (msg.length < 12) return null;
   const v = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
   const id = v.getUint16(0);
@@ -95,16 +121,16 @@ export function answerQuery(msg: Uint8Array, lookup: (name: string) => string[] 
   onQuery?.({ name, type: qtype, receivedAt: Date.now() });
   const question = msg.subarray(12, q.end + 4);
 
-  const records = lookup(name);
-  if (records === undefined) return concat([header(id, flags, RCODE_NXDOMAIN, 1, 0), question]);
-  // The name exists: TXT questions get its records, any other type an empty NOERROR.
-  const answers = qtype === TYPE_TXT && qclass === CLASS_IN ? records : [];
-  const rrs = answers.map((text) => {
-    const rdata = txtRdata(text);
+  const txt = lookup(name);
+  const other = qclass === CLASS_IN && qtype !== TYPE_TXT ? records?.(name, qtype) : undefined;
+  if (txt === undefined && other === undefined) return concat([header(id, flags, RCODE_NXDOMAIN, 1, 0), question]);
+  // The name exists: each type gets its records, a type it has none of an empty NOERROR.
+  const answers = qtype === TYPE_TXT && qclass === CLASS_IN ? (txt ?? []).map((text) => ({ type: TYPE_TXT, rdata: txtRdata(text) })) : (other ?? []);
+  const rrs = answers.map(({ type, rdata }) => {
     const rr = new Uint8Array(12 + rdata.length);
     const rv = new DataView(rr.buffer);
     rv.setUint16(0, 0xc00c); // pointer to the name in the question (offset 12)
-    rv.setUint16(2, TYPE_TXT);
+    rv.setUint16(2, type);
     rv.setUint16(4, CLASS_IN);
     rv.setUint32(6, 0); // TTL 0: resolvers must not cache what the test is about to change
     rv.setUint16(10, rdata.length);
@@ -117,12 +143,22 @@ export function answerQuery(msg: Uint8Array, lookup: (name: string) => string[] 
 export async function startDnsServer(initial: Record<string, string[]> = {}): Promise<DnsServer> {
   const zone = new Map<string, string[]>(Object.entries(initial).map(([k, v]) => [normalize(k), [...v]]));
   const queries: DnsQuery[] = [];
+  const addresses = new Map<string, { answers: string[][]; asked: Map<number, number> }>();
+  const records: RecordsOf = (name, type) => {
+    const a = addresses.get(name);
+    if (!a) return undefined;
+    const n = a.asked.get(type) ?? 0;
+    a.asked.set(type, n + 1);
+    const family = type === TYPE_A ? 4 : type === TYPE_AAAA ? 6 : 0;
+    const now = a.answers[Math.min(n, a.answers.length - 1)] ?? [];
+    return now.filter((ip) => isIP(ip) === family).map((ip) => ({ type, rdata: addressRdata(ip) }));
+  };
   const socket = await Bun.udpSocket({
     hostname: "127.0.0.1",
     port: 0,
     socket: {
       data(sock, data, port, address) {
-        const reply = answerQuery(new Uint8Array(data), (name) => zone.get(name), (q) => queries.push(q));
+        const reply = answerQuery(new Uint8Array(data), (name) => zone.get(name), (q) => queries.push(q), records);
         if (reply) sock.send(reply, port, address);
       },
     },
@@ -135,11 +171,31 @@ export async function startDnsServer(initial: Record<string, string[]> = {}): Pr
     setTxt(name, records) {
       zone.set(normalize(name), [...records]);
     },
+    setAddresses(name, answers) {
+      addresses.set(normalize(name), { answers: answers.map((a) => [...a]), asked: new Map() });
+    },
     remove(name) {
       zone.delete(normalize(name));
+      addresses.delete(normalize(name));
     },
     stop() {
       socket.close();
     },
+  };
+}
+
+/**
+ * A resolver for hookd's private-target guard that asks only `server` (A and AAAA), as the
+ * system resolver would ask the network's: what the guard checks is what this server said.
+ */
+export function resolveWith(server: Pick<DnsServer, "address">): (host: string) => Promise<string[]> {
+  return async (host) => {
+    const resolver = new Resolver({ timeout: 2000, tries: 1 });
+    resolver.setServers([server.address]);
+    // Bun reports a name without records of one family as ENOTFOUND, like one that does not
+    // exist: the name fails only when neither family answers.
+    const [v4, v6] = await Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]);
+    if (v4.status === "rejected" && v6.status === "rejected") throw v4.reason;
+    return [...(v4.status === "fulfilled" ? v4.value : []), ...(v6.status === "fulfilled" ? v6.value : [])];
   };
 }

@@ -158,6 +158,58 @@ describe("allow_private_targets = false, at create and update", () => {
   }, 20_000);
 });
 
+// Every spelling of an address that reaches the mail host itself: the IPv6 forms that carry an
+// IPv4 address (judged by that address), a deprecated private IPv6 range, and the URL's own
+// IPv4 forms (the WHATWG parser turns them into 127.0.0.1 before the guard sees them).
+const embeddedLoopback = (port: number): Record<string, string> => ({
+  "/translated": `http://[::ffff:0:127.0.0.1]:${port}/translated`, // ::ffff:0:0/96, IPv4-translated
+  "/mapped": `http://[::ffff:127.0.0.1]:${port}/mapped`, // ::ffff:0/96, IPv4-mapped
+  "/compatible": `http://[::127.0.0.1]:${port}/compatible`, // ::/96, IPv4-compatible
+  "/nat64": `http://[64:ff9b::127.0.0.1]:${port}/nat64`, // 64:ff9b::/96
+  "/nat64-local": `http://[64:ff9b:1::7f00:1]:${port}/nat64-local`, // 64:ff9b:1::/48, local-use
+  "/6to4": `http://[2002:7f00:1::1]:${port}/6to4`, // 2002::/16 carrying 127.0.0.1
+  "/teredo": `http://[2001:0:4136:e378:8000:63bf:80ff:fffe]:${port}/teredo`, // client 127.0.0.1, bits flipped
+  "/site-local": `http://[fec0::1]:${port}/site-local`, // fec0::/10
+  "/decimal": `http://2130706433:${port}/decimal`,
+  "/octal": `http://0177.0.0.1:${port}/octal`,
+  "/hex": `http://0x7f.1:${port}/hex`,
+  "/short": `http://127.1:${port}/short`,
+});
+
+describe("allow_private_targets = false, every spelling of an inside address", () => {
+  test("the URL parser writes the IPv4 forms as a dotted quad, and the IPv6 forms in hex: what the guard judges", () => {
+    const hosts = Object.values(embeddedLoopback(9)).map((u) => new URL(u).hostname);
+    expect(hosts).toEqual([
+      "[::ffff:0:7f00:1]",
+      "[::ffff:7f00:1]",
+      "[::7f00:1]",
+      "[64:ff9b::7f00:1]",
+      "[64:ff9b:1::7f00:1]",
+      "[2002:7f00:1::1]",
+      "[2001:0:4136:e378:8000:63bf:80ff:fffe]",
+      "[fec0::1]",
+      "127.0.0.1",
+      "127.0.0.1",
+      "127.0.0.1",
+      "127.0.0.1",
+    ]);
+  });
+
+  test("each → 400 invalid_url naming target at create; nothing stored, nothing sent", async () => {
+    rx = await startReceiver();
+    app = await startGuarded();
+    const statuses: Record<string, number> = {};
+    for (const [name, target] of Object.entries(embeddedLoopback(rx.port))) {
+      const res = await app.api("POST", "/webhooks", { name, target, events: ["*"], verification: "none" });
+      statuses[name] = res.status;
+      if (res.status === 400) expect((await errorBody(res)).errors[0]).toMatchObject({ code: "invalid_url", field: "target" });
+    }
+    expect(statuses).toEqual(Object.fromEntries(Object.keys(embeddedLoopback(0)).map((k) => [k, 400])));
+    expect(await results<unknown[]>(app.api("GET", "/webhooks"))).toEqual([]);
+    expect(rx.requests).toHaveLength(0);
+  }, 30_000);
+});
+
 describe("allow_private_targets = false, at send time", () => {
   type Outcome = { path: string; attempts: number; state: string; failure_code: string | null; response_code: string | null; last_failure_code: string | null };
 
@@ -197,6 +249,14 @@ describe("allow_private_targets = false, at send time", () => {
     const outcomes = await sendTo(app, { "/mapped": `http://[::ffff:127.0.0.1]:${rx.port}/mapped` });
     expect({ outcomes, received: rx.requests.map((r) => r.path) }).toEqual({ outcomes: [refused("/mapped")], received: [] });
   }, 30_000);
+
+  test("stored webhooks with every spelling of an inside address are refused at every attempt; the receiver gets nothing", async () => {
+    rx = await startReceiver();
+    app = await startGuarded();
+    const targets = embeddedLoopback(rx.port);
+    const outcomes = await sendTo(app, targets);
+    expect({ outcomes, received: rx.requests.map((r) => r.path) }).toEqual({ outcomes: Object.keys(targets).map(refused), received: [] });
+  }, 60_000);
 
   test("the same row with allow_private_targets = true is delivered (the guard, not the receiver, made the difference)", async () => {
     rx = await startReceiver();
@@ -240,6 +300,24 @@ describe("isPrivateAddress", () => {
     "::FFFF:7F00:0001",
     "0:0:0:0:0:0:0:1", // ::1 uncompressed
     "0000:0000:0000:0000:0000:ffff:7f00:0001",
+    // IPv6 forms that carry a private IPv4 address, judged by it.
+    "::ffff:0:127.0.0.1", // IPv4-translated ::ffff:0:0/96
+    "::ffff:0:7f00:1",
+    "::ffff:0:a00:1", // 10.0.0.1
+    "::7f00:1", // IPv4-compatible
+    "64:ff9b::7f00:1", // NAT64
+    "64:ff9b::a9fe:a9fe", // NAT64 to the metadata address
+    "64:ff9b:1::808:808", // local-use NAT64: the IPv4 address's place is a local choice, refused whole
+    "2002:7f00:1::1", // 6to4 of 127.0.0.1
+    "2002:c0a8:101::1", // 6to4 of 192.168.1.1
+    "2001:0:4136:e378:8000:63bf:80ff:fffe", // Teredo, client 127.0.0.1 (bits flipped)
+    "2001:0:4136:e378:8000:63bf:5601:fffe", // Teredo, client 169.254.0.1
+    "fec0::1", // site-local
+    "fd00:ec2::254", // AWS metadata
+    // Not an address (a spelling only a URL parser reads): refused rather than guessed.
+    "0x7f.1",
+    "127.1",
+    "2130706433",
   ];
   const publicOnes = [
     "8.8.8.8",
@@ -255,6 +333,10 @@ describe("isPrivateAddress", () => {
     "2606:4700::1111",
     "::ffff:8.8.8.8",
     "::ffff:808:808", // ::ffff:8.8.8.8 in hex
+    "::ffff:0:808:808", // IPv4-translated 8.8.8.8
+    "64:ff9b::808:808", // NAT64 to 8.8.8.8
+    "2002:808:808::1", // 6to4 of 8.8.8.8
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2", // Teredo (RFC 4380's example): server 65.54.227.120, client 192.0.2.45
   ];
   for (const ip of privateOnes) test(`${ip} is private`, () => expect(isPrivateAddress(ip)).toBe(true));
   for (const ip of publicOnes) test(`${ip} is public`, () => expect(isPrivateAddress(ip)).toBe(false));
