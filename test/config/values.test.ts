@@ -21,6 +21,7 @@ describe("defaults", () => {
       events: { custom_types: [] },
       verification: { dns_servers: [], dns_interval: 60_000 },
       log: { level: "info" },
+      feedback: { listen: "", verp: "", max_size: 10_000_000, local_mtas: [] },
     });
   });
 
