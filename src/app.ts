@@ -5,6 +5,7 @@ import { createEngine, type Engine, type EngineDeps } from "./deliver/engine.ts"
 import { OAuth2Tokens } from "./deliver/oauth2.ts";
 import { startRetention } from "./deliver/retention.ts";
 import { startDnsVerifier } from "./deliver/dns-verifier.ts";
+import { startFeedback, type FeedbackService } from "./feedback/service.ts";
 import { createSourcesWorker } from "./ingest/sources-worker.ts";
 import type { Config } from "./config/schema.ts";
 import { parseListen } from "./config/schema.ts";
@@ -21,6 +22,8 @@ const RELOADABLE = new Set<keyof Config>(["delivery", "events", "sources"]);
 
 export type Hookd = {
   url: string;
+  /** The feedback LMTP listener's address and bound port; null when [feedback] listen is off. */
+  feedback: { listening: string; port: number | null } | null;
   store: Store;
   engine: Engine;
   reload(next: Config): Promise<void>;
@@ -101,6 +104,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     attempt,
     ...opts.engine,
   });
+  let feedback: FeedbackService | null = null;
   const app = createApi({
     store,
     get config() {
@@ -115,7 +119,30 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     closing: closing.signal,
     now: Date.now,
     hostname: os.hostname(),
+    feedbackStatus: () => {
+      const status = feedback?.status();
+      return status && feedback?.listening ? { ...status, listen: feedback.listening } : null;
+    },
   });
+  // Feedback before the API server: a listener that cannot bind stops the start with nothing else running.
+  try {
+    feedback = await startFeedback({
+      db: store.sqlite,
+      config: config.feedback,
+      hostname: os.hostname(),
+      log,
+      onStored: (types) => {
+        metrics.eventsStored(types, "feedback");
+        notify();
+      },
+    });
+  } catch (err) {
+    store.close();
+    lock.release();
+    throw err;
+  }
+  const feedbackService = feedback;
+  if (feedbackService.listening) metrics.watchFeedback(() => feedbackService.status()?.counters ?? null);
 
   const listen = parseListen(config.server.listen)!;
   let server: ReturnType<typeof Bun.serve>;
@@ -130,6 +157,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       idleTimeout: 60,
     });
   } catch (err) {
+    await feedbackService.stop();
     store.close();
     lock.release();
     throw new Error(`cannot listen on ${config.server.listen}: ${(err as Error).message}`);
@@ -152,6 +180,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   let stopped = false;
   return {
     url,
+    feedback: feedbackService.listening ? { listening: feedbackService.listening, port: feedbackService.port } : null,
     store,
     engine,
     /** SIGHUP: new sources start, removed ones stop, delivery and event settings are swapped in. */
@@ -172,6 +201,8 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       // Reverse order of start: stop reading logs (their last chunk committed), no new
       // requests, then finish the attempts in flight, then close the store they record into.
       await sources.stop();
+      // The feedback listener answers the messages in hand (their events committed) and closes.
+      await feedbackService.stop();
       closing.abort();
       await server.stop();
       await Promise.all([retention.stop(), dnsVerifier.stop()]);

@@ -1,4 +1,5 @@
 import type { HookdMetrics } from "../app-metrics.ts";
+import type { FeedbackStatus } from "../feedback/stats.ts";
 import type { Config } from "../config/schema.ts";
 import type { AttemptContext } from "../deliver/attempt.ts";
 import type { SourceStatusView } from "../ingest/ingester.ts";
@@ -23,4 +24,6 @@ export type ApiDeps = {
   closing: AbortSignal;
   /** Default `host` of events posted without one. */
   hostname: string;
+  /** The feedback listener's address, counters and unparsed samples; absent or null when it is off. */
+  feedbackStatus?: () => (FeedbackStatus & { listen: string }) | null;
 };

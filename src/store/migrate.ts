@@ -4,6 +4,7 @@ import * as m0002 from "./migrations/0002-failure-streak.ts";
 import * as m0003 from "./migrations/0003-shared-bodies.ts";
 import * as m0004 from "./migrations/0004-lean-event-indexes.ts";
 import * as m0006 from "./migrations/0006-sendgrid-signed.ts";
+import * as m0010 from "./migrations/0010-message-lookup.ts";
 
 // Migrations are compiled into the binary (no folder to ship next to `hookd`), applied in
 // order at start, each in its own transaction together with the user_version bump, so a
@@ -15,6 +16,8 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 4, name: "lean-event-indexes", sql: m0004.sql },
   // File 0006 so that it cannot clash with another branch's 0005; versions stay 1..N.
   { version: 5, name: "sendgrid-signed", sql: m0006.sql },
+  // File 0010 for the same reason (other branches hold 0007–0009); versions stay 1..N.
+  { version: 6, name: "message-lookup", sql: m0010.sql },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -31,7 +31,7 @@ describe("migrations", () => {
       expect(schemaVersion(db)).toBe(0);
       expect(migrate(db)).toEqual(MIGRATIONS.map((m) => m.version));
       expect(schemaVersion(db)).toBe(LATEST_VERSION);
-      expect(tables(db)).toEqual(["api_keys", "attempts", "batch_bodies", "batches", "custom_event_types", "events", "source_checkpoints", "webhooks"]);
+      expect(tables(db)).toEqual(["api_keys", "attempts", "batch_bodies", "batches", "custom_event_types", "events", "message_lookup", "message_lookup_state", "source_checkpoints", "webhooks"]);
       expect(integrity(db)).toEqual(["ok"]);
     } finally {
       db.close();
