@@ -83,6 +83,7 @@ function statements(db: Database): Prepared {
 
 /** Starts the index (from the first stored event) unless it already runs. */
 export function activateMessageLookup(db: Database): void {
+  if (messageLookupState(db)) return; // no write (and no wait for the write lock) once it runs
   db.run("INSERT INTO message_lookup_state (id, indexed_seq) VALUES (1, 0) ON CONFLICT(id) DO NOTHING");
 }
 
@@ -101,6 +102,9 @@ type ReadRow = { seq: number; queue_id: string | null; message_id: string | null
  */
 export function indexMessageLookup(db: Database, maxEvents = 2000): IndexStep {
   const s = statements(db);
+  // Nothing to do is known without the write lock (a busy store is no reason to wait).
+  const before = s.state.get() as { indexedSeq: number; maxSeq: number } | null;
+  if (!before || before.indexedSeq >= before.maxSeq) return { read: 0, added: 0, behind: 0 };
   return db
     .transaction((): IndexStep => {
       const state = s.state.get() as { indexedSeq: number; maxSeq: number } | null;
