@@ -48,17 +48,13 @@ export async function feedbackCommand(args: ParsedArgs, io: IO, stdin: ReadableS
     return EX_TEMPFAIL;
   }
   try {
-    // The index only speeds matching up (the events it has not reached are scanned instead),
-    // so it does not wait for a busy store: only the commit waits busy_timeout.
-    const busyTimeout = (store.sqlite.query("PRAGMA busy_timeout").get() as { timeout: number }).timeout;
-    store.sqlite.run("PRAGMA busy_timeout = 0");
     try {
+      // The index only speeds matching up (what it has not reached is scanned instead), so
+      // its steps wait for a busy store only briefly; the commit waits busy_timeout.
       activateMessageLookup(store.sqlite);
       await catchUp(store.sqlite, { budgetMs: INDEX_BUDGET_MS });
     } catch {
       // busy or read-only: matched by scanning
-    } finally {
-      store.sqlite.run(`PRAGMA busy_timeout = ${busyTimeout}`);
     }
     let stored = 0;
     const deps = intakeDeps({ db: store.sqlite, config: config.feedback, hostname: os.hostname(), onStored: (types) => (stored += types.length) });

@@ -22,7 +22,9 @@ export function startLookupIndexer(db: Database, log: Logger, opts: { everyMs?: 
     everyMs: opts.everyMs ?? EVERY_MS,
     timers: opts.timers,
     onError: (err) => {
-      // The store refusing writes for a while (a held lock, a full disk) gives one line, not one a second.
+      // Busy: another writer holds the store; the next run tries again (lookups scan meanwhile).
+      if ((err as { code?: unknown }).code === "SQLITE_BUSY") return;
+      // The store refusing writes for a while (a full disk) gives one line, not one a second.
       if (!failing) log.warn("feedback lookup index: step failed; lookups scan the events it has not reached", { error: err instanceof Error ? err.message : String(err) });
       failing = true;
     },

@@ -82,9 +82,9 @@ function statements(db: Database): Prepared {
 }
 
 /** Starts the index (from the first stored event) unless it already runs. */
-export function activateMessageLookup(db: Database): void {
+export function activateMessageLookup(db: Database, waitMs = 50): void {
   if (messageLookupState(db)) return; // no write (and no wait for the write lock) once it runs
-  db.run("INSERT INTO message_lookup_state (id, indexed_seq) VALUES (1, 0) ON CONFLICT(id) DO NOTHING");
+  briefly(db, waitMs, () => db.run("INSERT INTO message_lookup_state (id, indexed_seq) VALUES (1, 0) ON CONFLICT(id) DO NOTHING"));
 }
 
 /** Where the index stands; null when it was never activated. */
@@ -99,43 +99,65 @@ type ReadRow = { seq: number; queue_id: string | null; message_id: string | null
  * transaction (rows and position together: a crash repeats a step, never skips one). One row
  * per Message-ID and per queue id for each recipient in the step; the few duplicates across
  * steps cost space only (readers dedupe). Does nothing when the index was never activated.
+ * Waits at most `waitMs` for the write lock (then throws SQLITE_BUSY): the index can wait, and
+ * the connection may be the one the API and delivery share.
  */
-export function indexMessageLookup(db: Database, maxEvents = 2000): IndexStep {
+export function indexMessageLookup(db: Database, maxEvents = 2000, waitMs = 50): IndexStep {
   const s = statements(db);
-  // Nothing to do is known without the write lock (a busy store is no reason to wait).
+  // Nothing to do is known without the write lock.
   const before = s.state.get() as { indexedSeq: number; maxSeq: number } | null;
   if (!before || before.indexedSeq >= before.maxSeq) return { read: 0, added: 0, behind: 0 };
-  return db
-    .transaction((): IndexStep => {
-      const state = s.state.get() as { indexedSeq: number; maxSeq: number } | null;
-      if (!state) return { read: 0, added: 0, behind: 0 };
-      const rows = s.read.all(state.indexedSeq, maxEvents) as ReadRow[];
-      if (rows.length === 0) return { read: 0, added: 0, behind: 0 };
-      const seen = new Set<string>();
-      let added = 0;
-      for (const r of rows) {
-        if (r.source === FEEDBACK_SOURCE || (r.message_id === null && r.queue_id === null)) continue;
-        const key = `${r.message_id ?? ""}\x1f${r.queue_id ?? ""}\x1f${r.rcpt_to ?? ""}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        if (r.message_id) s.add.run(lookupKey("message_id", r.message_id), r.seq), added++;
-        if (r.queue_id) s.add.run(lookupKey("queue_id", r.queue_id), r.seq), added++;
-      }
-      const last = rows[rows.length - 1]!.seq;
-      s.advance.run(last);
-      return { read: rows.length, added, behind: Math.max(0, state.maxSeq - last) };
-    })
-    .immediate();
+  return briefly(db, waitMs, () =>
+    db
+      .transaction((): IndexStep => {
+        const state = s.state.get() as { indexedSeq: number; maxSeq: number } | null;
+        if (!state) return { read: 0, added: 0, behind: 0 };
+        const rows = s.read.all(state.indexedSeq, maxEvents) as ReadRow[];
+        if (rows.length === 0) return { read: 0, added: 0, behind: 0 };
+        const seen = new Set<string>();
+        let added = 0;
+        for (const r of rows) {
+          if (r.source === FEEDBACK_SOURCE || (r.message_id === null && r.queue_id === null)) continue;
+          const key = `${r.message_id ?? ""}\x1f${r.queue_id ?? ""}\x1f${r.rcpt_to ?? ""}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          if (r.message_id) s.add.run(lookupKey("message_id", r.message_id), r.seq), added++;
+          if (r.queue_id) s.add.run(lookupKey("queue_id", r.queue_id), r.seq), added++;
+        }
+        const last = rows[rows.length - 1]!.seq;
+        s.advance.run(last);
+        return { read: rows.length, added, behind: Math.max(0, state.maxSeq - last) };
+      })
+      .immediate(),
+  );
 }
 
 /**
  * Drops up to `maxRows` index rows whose events retention has removed. Events go as a seq
  * prefix and index rows were added in seq order, so only the oldest rowids are looked at:
- * bounded work whatever the table's size.
+ * bounded work whatever the table's size, and no write at all when the oldest row is live.
  */
-export function pruneMessageLookup(db: Database, maxRows = 5000): number {
-  const oldest = (db.query("SELECT MIN(seq) AS s FROM events").get() as { s: number | null }).s ?? Number.MAX_SAFE_INTEGER;
-  return db.query("DELETE FROM message_lookup WHERE rowid IN (SELECT rowid FROM message_lookup ORDER BY rowid LIMIT ?) AND seq < ?").run(maxRows, oldest).changes;
+export function pruneMessageLookup(db: Database, maxRows = 5000, waitMs = 50): number {
+  const oldestEvent = (db.query("SELECT MIN(seq) AS s FROM events").get() as { s: number | null }).s ?? Number.MAX_SAFE_INTEGER;
+  const oldestRow = (db.query("SELECT seq FROM message_lookup ORDER BY rowid LIMIT 1").get() as { seq: number } | null)?.seq;
+  if (oldestRow === undefined || oldestRow >= oldestEvent) return 0;
+  return briefly(
+    db,
+    waitMs,
+    () => db.query("DELETE FROM message_lookup WHERE rowid IN (SELECT rowid FROM message_lookup ORDER BY rowid LIMIT ?) AND seq < ?").run(maxRows, oldestEvent).changes,
+  );
+}
+
+/** `fn` with the connection's busy timeout set to `ms`, then set back (nothing else runs on it meanwhile: fn is synchronous). */
+function briefly<T>(db: Database, ms: number, fn: () => T): T {
+  const before = (db.query("PRAGMA busy_timeout").get() as { timeout: number }).timeout;
+  if (before === ms) return fn();
+  db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(ms))}`);
+  try {
+    return fn();
+  } finally {
+    db.run(`PRAGMA busy_timeout = ${before}`);
+  }
 }
 
 /** Stored events (none written by the feedback intake) with this Message-ID (no angle brackets), newest first. */
