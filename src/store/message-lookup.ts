@@ -30,9 +30,12 @@ export type IndexStep = {
   behind: number;
 };
 
-// Events the feedback intake wrote are about a message, not a message: a report found through
-// one would only be found through the original's own events too.
-const FEEDBACK_SOURCE = "feedback";
+/**
+ * The `source` of the events the feedback intake writes. They are about a message, not a
+ * message: the index leaves them out (a report found through one would be found through the
+ * original's own events too).
+ */
+export const FEEDBACK_SOURCE = "feedback";
 
 /** The index key of a Message-ID or queue id: xxHash64 (a fixed algorithm: the CLI and the server must agree), signed for SQLite. */
 export function lookupKey(kind: "message_id" | "queue_id", value: string): bigint {
