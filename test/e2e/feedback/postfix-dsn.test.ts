@@ -14,14 +14,17 @@
 // event is the only failure event (hookd even reads A's "sent … queued as" to a loopback hop
 // as a hand-off whose outcome would come later in the same log: see sendToB). A DSN written by A itself (a local bounce; A is in
 // feedback.local_mtas) reaches hookd the same way and is counted, not turned into an event:
-// the log already gave its bounce. Matching by VERP token comes with the milter (not built).
+// the log already gave its bounce. The last test routes the bounce domain to a pipe(8)
+// transport running `hookd feedback` instead (README's master.cf entry) beside the running
+// hookd. Matching by VERP token comes with the milter (not built).
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { join } from "node:path";
 import type { Event } from "../../../src/events/schema.ts";
 import { eventually } from "../../helpers/eventually.ts";
-import { startTestApp, type TestApp } from "../../helpers/hookd.ts";
+import { BUN, MAIN_TS, startTestApp, type TestApp } from "../../helpers/hookd.ts";
 import { startReceiver, type Receiver } from "../../helpers/receiver.ts";
 import { startPostfix, type PostfixHarness } from "../mta/postfix.ts";
 
@@ -38,10 +41,12 @@ function need() {
   return { a, b, app, rx };
 }
 
-/** Adds transport_maps entries (texthash: read when a process starts, hence the reload). */
+/** Sets transport_maps entries, replacing those of the same domains (texthash: read when a process starts, hence the reload). */
 async function route(h: PostfixHarness, lines: string[]) {
   const file = join(h.configDir, "transport");
-  writeFileSync(file, `${readFileSync(file, "utf8").trimEnd()}\n${lines.join("\n")}\n`);
+  const domains = new Set(lines.map((l) => l.split(/\s+/)[0]));
+  const kept = readFileSync(file, "utf8").split("\n").filter((l) => l.trim() && !domains.has(l.split(/\s+/)[0]!));
+  writeFileSync(file, `${[...kept, ...lines].join("\n")}\n`);
   await h.reload();
 }
 
@@ -182,4 +187,29 @@ describe("a real DSN from a second Postfix, through LMTP, becomes one out_of_ban
     const status = ((await (await app.api("GET", "/status")).json()) as { results: { feedback: { own_dsns: number } } }).results.feedback;
     expect(status.own_dsns).toBe(1);
   }, 90_000);
+
+  test("the same through a Postfix pipe transport: `hookd feedback` beside the running hookd (the README's master.cf entry)", async () => {
+    const { a, b, app, rx } = need();
+    // pipe(8) never runs a command as root: the store's files are made writable for nobody.
+    const dir = dirname(app.config.storage.path);
+    chmodSync(dir, 0o777);
+    for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o666);
+    const toml = join(dir, "pipe.toml");
+    writeFileSync(toml, `[storage]\npath = ${JSON.stringify(app.config.storage.path)}\n[feedback]\nlocal_mtas = ["mx.hookd.test"]\n`);
+    chmodSync(toml, 0o644);
+    appendFileSync(
+      join(a.configDir, "master.cf"),
+      `hookd-feedback unix - n n - - pipe\n  flags= user=nobody null_sender= argv=${BUN} ${MAIN_TS} feedback --config ${toml} -- \${sender} \${recipient}\n`,
+    );
+    await a.postconf({ "hookd-feedback_destination_recipient_limit": "1" });
+    await route(a, ["bounces.test hookd-feedback:"]);
+    await b.postconf({ defer_transports: "local" });
+    const original = await sendToB("nouser3@remote.test", "feedback e2e pipe");
+    const since = a.log.mark();
+    await releaseB();
+    const line = await a.waitForLog(/: to=<sender@bounces\.test>, relay=hookd-feedback,.* status=(sent|deferred|bounced)/, 60_000, since);
+    expect(line).toContain("status=sent");
+    await rx.waitFor(() => ofRcpt(rx, "out_of_band", "nouser3@remote.test").length > 0, 15_000);
+    expect(ofRcpt(rx, "out_of_band", "nouser3@remote.test").map((e) => [field(e, "queue_id"), field(e, "message_id"), field(e, "host")])).toEqual([[original.queueId, original.messageId, HOST]]);
+  }, 120_000);
 });
