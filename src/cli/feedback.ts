@@ -74,18 +74,21 @@ export async function feedbackCommand(args: ParsedArgs, io: IO, stdin: ReadableS
 }
 
 /**
- * Postfix: `hookd feedback ${sender} ${recipient}` (with null_sender= the null sender is "";
- * without, Postfix writes MAILER-DAEMON), or --sender S --recipient R.
+ * Postfix: `hookd feedback -- ${sender} ${recipient}` (with null_sender= the null sender is "";
+ * without, Postfix writes MAILER-DAEMON), or --sender S --recipient R. With neither, Exim's pipe
+ * transport environment: SENDER and RECIPIENT (Exim refuses the tainted $local_part@$domain in
+ * a command's arguments, so the command line cannot carry them).
  */
-export function envelopeOf(args: ParsedArgs): { mailFrom: string; rcptTo: string[] } {
+export function envelopeOf(args: ParsedArgs, env: Record<string, string | undefined> = process.env): { mailFrom: string; rcptTo: string[] } {
   const [, ...positionals] = args.positionals;
   const sender = flag(args, "--sender");
   const recipient = flag(args, "--recipient");
   if ((sender !== undefined || recipient !== undefined) && positionals.length > 0) {
     throw new UsageError("feedback takes the envelope as SENDER RECIPIENT... or as --sender/--recipient, not both");
   }
-  const mailFrom = (sender ?? positionals[0] ?? "").replace(/^<(.*)>$/, "$1");
-  const rcptTo = recipient !== undefined ? [recipient] : positionals.slice(1);
+  const fromEnv = sender === undefined && recipient === undefined && positionals.length === 0;
+  const mailFrom = (sender ?? positionals[0] ?? (fromEnv ? env.SENDER : undefined) ?? "").replace(/^<(.*)>$/, "$1");
+  const rcptTo = recipient !== undefined ? [recipient] : fromEnv ? (env.RECIPIENT ? [env.RECIPIENT] : []) : positionals.slice(1);
   return { mailFrom: /^mailer-daemon$/i.test(mailFrom) ? "" : mailFrom, rcptTo: rcptTo.map((r) => r.replace(/^<(.*)>$/, "$1")) };
 }
 

@@ -8,6 +8,8 @@ import { insertEvents } from "../../src/store/events.ts";
 import { createApiKey, SCOPES } from "../../src/store/keys.ts";
 import { BUN, MAIN_TS, childEnv, spawnHookd, tempDir, type SpawnedHookd } from "../helpers/hookd.ts";
 import { startReceiver, type Receiver } from "../helpers/receiver.ts";
+import { envelopeOf } from "../../src/cli/feedback.ts";
+import { parseArgs } from "../../src/cli/args.ts";
 import { fixture } from "./helpers.ts";
 
 // `hookd feedback` as a pipe transport runs it: the real entry point, the message written to
@@ -140,4 +142,13 @@ describe("hookd feedback (a pipe transport)", () => {
     expect(fs.readFileSync(`${db}.lock`, "utf8")).toBe(lock);
     expect(serve.proc.exitCode).toBeNull();
   }, TIMEOUT);
+
+  test("the envelope: argv (Postfix), flags, or Exim's pipe environment; MAILER-DAEMON and <> are the null sender", () => {
+    const of = (argv: string[], env: Record<string, string> = {}) => envelopeOf(parseArgs(["feedback", ...argv], ["--config", "--sender", "--recipient"]), env);
+    const exim = { SENDER: "fbl@isp.example", RECIPIENT: "fbl@feedback.example.com" };
+    expect(of(["--", "MAILER-DAEMON", "a@x.example", "b@x.example"], exim)).toEqual({ mailFrom: "", rcptTo: ["a@x.example", "b@x.example"] });
+    expect(of(["--sender", "<>", "--recipient", "<a@x.example>"], exim)).toEqual({ mailFrom: "", rcptTo: ["a@x.example"] });
+    expect(of([], exim)).toEqual({ mailFrom: "fbl@isp.example", rcptTo: ["fbl@feedback.example.com"] });
+    expect(of([])).toEqual({ mailFrom: "", rcptTo: [] });
+  });
 });
