@@ -61,7 +61,9 @@ async function bigStore(dir: string, events: number): Promise<Store> {
     batch.push({ ...base, event_id: `i${m}`, type: "injection" } as Event, { ...base, event_id: `d${m}`, type: "delivery", dsn: "2.0.0" } as Event, { ...base, event_id: `o${m}`, type: "open" } as Event);
     if (batch.length >= 30_000) flush();
   }
-  REPORTS.forEach(([, mid, rcpt], i) => batch.push({ event_id: `orig${i}`, type: "injection", timestamp: new Date().toISOString(), host: "mx1", queue_id: `B${i}ENCH`, message_id: mid, rcpt_to: rcpt } as Event));
+  for (const [i, [, mid, rcpt]] of REPORTS.entries()) {
+    batch.push({ event_id: `orig${i}`, type: "injection", timestamp: new Date().toISOString(), host: "mx1", queue_id: `B${i}ENCH`, message_id: mid, rcpt_to: rcpt } as Event);
+  }
   flush();
   activateMessageLookup(store.sqlite);
   const t0 = performance.now();

@@ -124,8 +124,14 @@ export function indexMessageLookup(db: Database, maxEvents = 2000, waitMs = 50):
           const key = `${r.message_id ?? ""}\x1f${r.queue_id ?? ""}\x1f${r.rcpt_to ?? ""}`;
           if (seen.has(key)) continue;
           seen.add(key);
-          if (r.message_id) s.add.run(lookupKey("message_id", r.message_id), r.seq), added++;
-          if (r.queue_id) s.add.run(lookupKey("queue_id", r.queue_id), r.seq), added++;
+          if (r.message_id) {
+            s.add.run(lookupKey("message_id", r.message_id), r.seq);
+            added++;
+          }
+          if (r.queue_id) {
+            s.add.run(lookupKey("queue_id", r.queue_id), r.seq);
+            added++;
+          }
         }
         const last = rows[rows.length - 1]!.seq;
         s.advance.run(last);

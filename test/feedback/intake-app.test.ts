@@ -73,7 +73,7 @@ describe("hookd with [feedback] listen", () => {
     const again = await lmtp(port, "", ["bounces@feedback.example.com"], "sisimai/rhost-google-06.eml");
     expect(again.data).toEqual(["250 2.6.0 dsn: 1 event"]);
     expect(stored(app)).toHaveLength(1);
-    await rx.waitFor((q) => received(rx).length >= 1);
+    await rx.waitFor(() => received(rx).length >= 1);
     await eventually(async () => ((await (await app.api("GET", "/status")).json()) as { results: { webhooks: { queue_depth: number }[] } }).results.webhooks[0]!.queue_depth === 0);
     expect(received(rx).map((x) => [x.type, x.event_id])).toEqual([["out_of_band", e!.event_id]]);
   });

@@ -43,8 +43,6 @@ function message(i: number, rcpts: string[], extra: Record<string, unknown> = {}
   return rcpts.flatMap((r) => [ev("injection", { ...base, rcpt_to: r }), ev("delivery", { ...base, rcpt_to: r, dsn: "2.0.0" })]);
 }
 
-const summary = (refs: ReturnType<typeof findMessagesByMessageId>) => refs.map((r) => `${r.seq}:${r.queue_id}:${r.rcpt_to}`);
-
 describe("message lookup index", () => {
   test("the same answers not indexed, half indexed and fully indexed; newest first", async () => {
     const s = store();

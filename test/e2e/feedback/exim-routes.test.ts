@@ -27,7 +27,8 @@ function need() {
 
 /** The README's router and transports, with this test's port, paths and user. */
 function withFeedbackRoutes(conf: string, port: number, toml: string): string {
-  const router = ["hookd_feedback:", "  driver = accept", "  domains = bounces.test : pipe.test", "  transport = ${if eq{$domain}{pipe.test}{hookd_pipe}{hookd_lmtp}}", ""].join("\n");
+  // One router for both domains (the README's shows one transport); Exim expands the choice.
+  const router = ["hookd_feedback:", "  driver = accept", "  domains = bounces.test : pipe.test", `  transport = \${if eq{$domain}{pipe.test}{hookd_pipe}{hookd_lmtp}}`, ""].join("\n");
   const transports = [
     "hookd_lmtp:",
     "  driver = smtp",
