@@ -8,6 +8,7 @@ import { defaultConfig, type Config } from "../src/config/schema.ts";
 import { silentLogger } from "../src/lib/log.ts";
 import { e2eLogFigures } from "./perf-e2e-log.ts";
 import { fanoutFigures } from "./perf-fanout.ts";
+import { feedbackFigures } from "./perf-feedback.ts";
 import { ingestFigures } from "./perf-ingest.ts";
 import { latencyLogFigures } from "./perf-latency-log.ts";
 import { memoryFigures } from "./perf-memory.ts";
@@ -241,6 +242,7 @@ const SECTIONS: [string, () => Promise<void>][] = [
   ["memory", () => memoryFigures(rows)],
   ["startup", () => startupFigures(rows)],
   ["track", () => trackFigures(rows)],
+  ["feedback", () => feedbackFigures(rows)],
 ];
 
 /**

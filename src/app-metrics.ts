@@ -8,6 +8,16 @@ import { listWebhooks } from "./store/webhooks.ts";
 
 export type HookdMetrics = ReturnType<typeof createHookdMetrics>;
 
+/** What the feedback listener counts: feedback/stats.ts's FeedbackCounters by shape (this module sits below feedback/). */
+export type FeedbackCounts = {
+  byKind: Record<string, number>;
+  matched: Record<string, number>;
+  ownDsns: number;
+  rejectedTokens: number;
+  commitFailures: number;
+  tooLarge: number;
+};
+
 export function createHookdMetrics(store: Store, now: () => number = Date.now) {
   const m = new Metrics();
   const events = m.counter("hookd_events_total", "Events stored, by type and origin (api or a log source).");
@@ -59,6 +69,31 @@ export function createHookdMetrics(store: Store, now: () => number = Date.now) {
     linesRead(source: string, n: number, notUnderstood: number) {
       lines.inc({ source }, n);
       if (notUnderstood) unknown.inc({ source }, notUnderstood);
+    },
+    /** The feedback listener's counts, read at each scrape (its events are in hookd_events_total{origin="feedback"}). */
+    watchFeedback(read: () => FeedbackCounts | null) {
+      const messages = m.counter("hookd_feedback_messages_total", "Messages the feedback listener accepted, by kind: dsn, complaint, unsubscribe, plain_bounce, not_a_report (no parser read it).");
+      const matched = m.counter("hookd_feedback_matched_total", "Reports by how they were tied to their original message: verp, unsubscribe_token, message_id, queue_id, or none.");
+      const own = m.counter("hookd_feedback_own_dsns_total", "DSNs from our own MTAs (local_mtas): counted, no event (the MTA log gave the bounce).");
+      const rejected = m.counter("hookd_feedback_rejected_tokens_total", "Reports whose VERP or unsubscribe token did not verify.");
+      const failures = m.counter("hookd_feedback_commit_failures_total", "Messages answered 451 because their events could not be stored (the MTA retries).");
+      const tooLarge = m.counter("hookd_feedback_too_large_total", "Messages answered 552: larger than feedback.max_size.");
+      // The listener keeps running totals; the registry's counters only go up, by the difference.
+      const seen = new Map<string, number>();
+      const add = (c: { inc(labels: Record<string, string>, by: number): void }, id: string, labels: Record<string, string>, total: number) => {
+        c.inc(labels, Math.max(0, total - (seen.get(id) ?? 0)));
+        seen.set(id, total);
+      };
+      m.collect(() => {
+        const f = read();
+        if (!f) return;
+        for (const [kind, n] of Object.entries(f.byKind)) add(messages, `k:${kind}`, { kind }, n);
+        for (const [via, n] of Object.entries(f.matched)) add(matched, `m:${via}`, { via }, n);
+        add(own, "own", {}, f.ownDsns);
+        add(rejected, "rejected", {}, f.rejectedTokens);
+        add(failures, "failures", {}, f.commitFailures);
+        add(tooLarge, "tooLarge", {}, f.tooLarge);
+      });
     },
     trackingCounts: tracking.counts,
     trackingListener: tracking.listener,

@@ -6,6 +6,7 @@ import { createEngine, type Engine, type EngineDeps } from "./deliver/engine.ts"
 import { OAuth2Tokens } from "./deliver/oauth2.ts";
 import { startRetention } from "./deliver/retention.ts";
 import { startDnsVerifier } from "./deliver/dns-verifier.ts";
+import { startFeedback, type FeedbackService } from "./feedback/service.ts";
 import { createSourcesWorker } from "./ingest/sources-worker.ts";
 import type { Config } from "./config/schema.ts";
 import { parseListen } from "./config/schema.ts";
@@ -27,6 +28,8 @@ const RELOADABLE = new Set<keyof Config>(["delivery", "events", "sources"]);
 
 export type Hookd = {
   url: string;
+  /** The feedback LMTP listener's address and bound port; null when [feedback] listen is off. */
+  feedback: { listening: string; port: number | null } | null;
   store: Store;
   engine: Engine;
   reload(next: Config): Promise<void>;
@@ -138,6 +141,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     attempt,
     ...opts.engine,
   });
+  let feedback: FeedbackService | null = null;
   const app = createApi({
     store,
     get config() {
@@ -153,7 +157,31 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     now: Date.now,
     hostname: os.hostname(),
     tracking: createTrackingService({ db: store.sqlite, config: config.tracking, listener: tracking, now: Date.now }),
+    feedbackStatus: () => {
+      const status = feedback?.status();
+      return status && feedback?.listening ? { ...status, listen: feedback.listening } : null;
+    },
   });
+  // Feedback before the API server: a listener that cannot bind stops the start (and tracking).
+  try {
+    feedback = await startFeedback({
+      db: store.sqlite,
+      config: config.feedback,
+      hostname: os.hostname(),
+      log,
+      onStored: (types) => {
+        metrics.eventsStored(types, "feedback");
+        notify();
+      },
+    });
+  } catch (err) {
+    await tracking?.stop();
+    store.close();
+    lock.release();
+    throw err;
+  }
+  const feedbackService = feedback;
+  if (feedbackService.listening) metrics.watchFeedback(() => feedbackService.status()?.counters ?? null);
 
   const listen = parseListen(config.server.listen)!;
   let server: ApiServer;
@@ -166,6 +194,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     });
   } catch (err) {
     await tracking?.stop();
+    await feedbackService.stop();
     store.close();
     lock.release();
     throw new Error(`cannot listen on ${config.server.listen}: ${(err as Error).message}`);
@@ -188,6 +217,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   let stopped = false;
   return {
     url,
+    feedback: feedbackService.listening ? { listening: feedbackService.listening, port: feedbackService.port } : null,
     store,
     engine,
     /** SIGHUP: new sources start, removed ones stop, delivery and event settings are swapped in. */
@@ -212,6 +242,8 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       const drainUntil = Date.now() + current.delivery.timeout;
       await sources.stop();
       await tracking?.stop();
+      // The feedback listener answers the messages in hand (their events committed) and closes.
+      await feedbackService.stop();
       closing.abort();
       await Promise.all([retention.stop(), dnsVerifier.stop(), server.stop(Math.max(0, drainUntil - Date.now())), engine.stop()]);
       store.close();

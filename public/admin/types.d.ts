@@ -125,6 +125,32 @@ export type TrackingStatus = {
   keys: { id: number; current: boolean; retires_at: string | null }[];
 };
 
+export type UnparsedSample = {
+  at: string;
+  reason: string;
+  size: number;
+  mail_from: string;
+  rcpt_to: string[];
+  from?: string;
+  subject?: string;
+  message_id?: string;
+  excerpt: string;
+};
+
+/** The feedback listener (bounce reports, complaints, unsubscribe mail over LMTP). */
+export type FeedbackStatus = {
+  listen: string;
+  received: Record<"dsn" | "complaint" | "unsubscribe" | "plain_bounce" | "not_a_report", number>;
+  matched: Record<"verp" | "unsubscribe_token" | "message_id" | "queue_id" | "none", number>;
+  events: number;
+  own_dsns: number;
+  rejected_tokens: number;
+  commit_failures: number;
+  too_large: number;
+  /** null: the key lacks events:read (the samples hold addresses and message text). */
+  unparsed: UnparsedSample[] | null;
+};
+
 export type Status = {
   version: string;
   uptime_s: number;
@@ -132,6 +158,8 @@ export type Status = {
   events_per_minute: number[];
   webhooks: QueueStatus[];
   tracking: TrackingStatus;
+  /** null when [feedback] listen is off; absent from an older hookd. */
+  feedback?: FeedbackStatus | null;
 };
 
 export type TrackingRange = "hour" | "day" | "week";

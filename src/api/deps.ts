@@ -1,4 +1,5 @@
 import type { HookdMetrics } from "../app-metrics.ts";
+import type { FeedbackStatus } from "../feedback/stats.ts";
 import type { Config } from "../config/schema.ts";
 import type { AttemptContext } from "../deliver/attempt.ts";
 import type { SourceStatusView } from "../ingest/ingester.ts";
@@ -26,4 +27,6 @@ export type ApiDeps = {
   hostname: string;
   /** Rewrite, key rotation, the listener's status and counts. */
   tracking: TrackingService;
+  /** The feedback listener's address, counters and unparsed samples; absent or null when it is off. */
+  feedbackStatus?: () => (FeedbackStatus & { listen: string }) | null;
 };

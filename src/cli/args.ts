@@ -8,7 +8,9 @@ export class UsageError extends Error {
 export type ParsedArgs = { positionals: string[]; flags: Map<string, string | true> };
 
 /** Flags that take a value; anything else starting with -- is a boolean switch. */
-const VALUE_FLAGS = new Set(["--config", "--name", "--scopes", "--format"]);
+const VALUE_FLAGS = new Set(["--config", "--name", "--scopes", "--format", "--sender", "--recipient"]);
+/** Value flags for which "" means something: the null sender of `hookd feedback --sender ""`. */
+const EMPTY_OK = new Set(["--sender"]);
 
 export function parseArgs(argv: readonly string[], allowed: readonly string[]): ParsedArgs {
   const positionals: string[] = [];
@@ -25,7 +27,7 @@ export function parseArgs(argv: readonly string[], allowed: readonly string[]): 
       if (!allowed.includes(name)) throw new UsageError(`unknown option ${name}`);
       if (VALUE_FLAGS.has(name)) {
         const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
-        if (value === undefined || value === "") throw new UsageError(`${name} needs a value`);
+        if (value === undefined || (value === "" && !EMPTY_OK.has(name))) throw new UsageError(`${name} needs a value`);
         flags.set(name, value);
       } else {
         if (eq > 0) throw new UsageError(`${name} takes no value`);

@@ -7,6 +7,11 @@ Usage:
                                        ('-' = standard input; .gz read as gzip); summary on stderr
   hookd backfill [--format F] FILE... [--config PATH]
                                        store the events of old log files once (safe to re-run)
+  hookd feedback [SENDER RECIPIENT...] [--sender S --recipient R] [--config PATH]
+                                       one bounce, complaint or unsubscribe mail on stdin (a pipe
+                                       transport; no envelope given: $SENDER, $RECIPIENT as Exim sets
+                                       them): exit 0 once its events are stored, or when it is no
+                                       report or too large; 75 (EX_TEMPFAIL) when it cannot be stored
   hookd apikey create --name N --scopes S[,S] [--config PATH]
                                        create an API key and print it once
   hookd apikey list [--config PATH]    list API keys (never the keys themselves)

@@ -18,6 +18,7 @@ const OPTIONS: Record<string, readonly string[]> = {
   parse: ["--format", "--help"],
   backfill: ["--format", "--config", "--help"],
   tracking: ["--config", "--help"],
+  feedback: ["--config", "--sender", "--recipient", "--help"],
 };
 
 /** Runs one command and resolves to its exit code; `serve` resolves when hookd has stopped. */
@@ -47,6 +48,8 @@ export async function main(argv: readonly string[], io: IO = stdio): Promise<num
       return EXIT.ok;
     }
     if (command === "parse") return await (await import("./parse.ts")).parseCommand(args, io);
+    // Reads its own config: for a pipe transport, a config it cannot read is a retry (75), not a usage error.
+    if (command === "feedback") return await (await import("./feedback.ts")).feedbackCommand(args, io);
     if (!["apikey", "backfill", "tracking"].includes(command) && args.positionals.length > 1) throw new UsageError(`unexpected argument "${args.positionals[1]}"`);
     const { loadConfig } = await import("../config/load.ts");
     const { config, file } = loadConfig({ path: flag(args, "--config") });

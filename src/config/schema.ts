@@ -190,6 +190,49 @@ const tracking = section({
     ),
   )
   .prefault({});
+// [feedback]: bounce reports, complaints and unsubscribe mail, delivered to hookd over LMTP
+// (or piped to `hookd feedback`).
+
+/** "127.0.0.1:8024" → host and port; "unix:/run/hookd/lmtp.sock" → an absolute socket path; null otherwise. */
+export function parseFeedbackListen(text: string): { host: string; port: number } | { path: string } | null {
+  if (text.startsWith("unix:")) {
+    const path = text.slice("unix:".length);
+    // sun_path holds 108 bytes with its NUL; a longer path fails only at bind time, obscurely.
+    return path.startsWith("/") && Buffer.byteLength(path) < 108 && !path.includes("\0") ? { path } : null;
+  }
+  return parseListen(text);
+}
+
+const feedbackListenError = expected('"" (off), host:port like "127.0.0.1:8024", or "unix:/run/hookd/lmtp.sock"');
+const feedbackListen = z
+  .string({ error: feedbackListenError })
+  .refine((text) => text === "" || parseFeedbackListen(text) !== null, { error: feedbackListenError });
+
+// A DNS name: labels of letters, digits and hyphens, not starting or ending with a hyphen.
+const HOST_NAME = /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+const verpDomain = z
+  .string({ error: expected('"" (off) or a domain like "bounces.example.com"') })
+  .refine((text) => text === "" || (HOST_NAME.test(text) && text.includes(".")), { error: expected('"" (off) or a domain like "bounces.example.com"') });
+
+const mtaNamesError = expected('a list of MTA host names like ["mx1.example.com"]');
+const mtaNames = z
+  .union([z.array(z.string()), z.string()], { error: mtaNamesError })
+  // The environment can only carry text: HOOKD_FEEDBACK_LOCAL_MTAS="mx1.example.com,mx2.example.com".
+  .transform((v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v))
+  .superRefine((list, ctx) => {
+    list.forEach((entry, i) => {
+      if (!HOST_NAME.test(entry)) ctx.addIssue({ code: "custom", path: [i], input: entry, message: expected('an MTA host name like "mx1.example.com"')({ input: entry }) });
+    });
+  });
+
+const feedback = section({
+  listen: feedbackListen.default(""),
+  verp: verpDomain.default(""),
+  max_size: withUnits('a size from 1KB to 100MB like "10MB"', parseSize, KB, 100 * KB * KB, "a size of at most 100MB").default(10 * KB * KB),
+  // Empty: this machine's hostname (resolved when hookd starts, so the example file can say it).
+  local_mtas: mtaNames.default([]),
+}).prefault({});
 
 export const ConfigSchema = section({
   server: section({
@@ -240,11 +283,13 @@ export const ConfigSchema = section({
     level: oneOf(LOG_LEVELS).default("info"),
   }).prefault({}),
   tracking,
+  feedback,
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type SourceConfig = z.infer<typeof SourceSchema>;
 export type TrackingConfig = Config["tracking"];
+export type FeedbackConfig = Config["feedback"];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = (typeof LOG_FORMATS)[number];
 

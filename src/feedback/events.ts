@@ -9,7 +9,7 @@ import type { ComplaintReport, DsnReport, FeedbackReport, PlainBounceReport, Uns
 // same report delivered twice gives the same ids even if the store learnt more in between.
 
 export interface EventContext {
-  /** The hookd host label put on the events. */
+  /** The hookd host label put on events whose original message is not known. */
   host: string;
   /** When the report arrived (ms); the event time when the report has no date. */
   receivedAt: number;
@@ -111,13 +111,17 @@ function unsubscribeEvents(r: UnsubscribeReport, match: MatchResult, ctx: EventC
   return [e];
 }
 
-/** id, type, time, host and the original message's fields, in the order events are stored. */
+/**
+ * id, type, time, host and the original message's fields, in the order events are stored. The
+ * host is the original's label when it is known: a webhook filtered on host "mx1" gets the
+ * bounces of mx1's mail, wherever the report was delivered.
+ */
 function base(type: Draft["type"], r: FeedbackReport, ctx: EventContext, orig: OriginalMessage | undefined, who: string, at: string | undefined): Draft {
   const e: Draft = {
     event_id: eventId({ type, host: "", scope: "feedback", rcpt: who, timestamp: r.report.date ?? "", extra: r.report.key }),
     type,
     timestamp: at ?? new Date(ctx.receivedAt).toISOString(),
-    host: ctx.host,
+    host: orig?.host ?? ctx.host,
   };
   put(e, "queue_id", orig?.queue_id);
   put(e, "mail_from", orig?.mail_from);

@@ -1,3 +1,4 @@
+import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
 import { type FeedbackDeps, type Outcome, TemporaryFailure, processMessage } from "./process.ts";
@@ -11,9 +12,11 @@ import type { Envelope } from "./types.ts";
 // bounce a bounce.
 
 export interface LmtpOptions extends FeedbackDeps {
-  /** Address to listen on; tests use 127.0.0.1 and port 0. */
+  /** Address to listen on; tests use 127.0.0.1 and port 0. Ignored when listenPath is set. */
   listenHost: string;
   listenPort: number;
+  /** A unix socket to listen on instead (Postfix lmtp:unix:…, Exim's lmtp transport). */
+  listenPath?: string;
   /** Largest message accepted (bytes); larger ones are answered 552. */
   maxBytes: number;
   /** Name in the greeting and LHLO reply. */
@@ -31,8 +34,11 @@ export class LmtpIntake {
 
   constructor(private readonly opts: LmtpOptions) {}
 
-  /** Starts listening; resolves with the bound address (the real port when 0 was asked). */
-  async start(): Promise<{ host: string; port: number }> {
+  /**
+   * Starts listening; resolves with the bound address (the real port when 0 was asked), or
+   * for a unix socket its path (host "" and port 0).
+   */
+  async start(): Promise<{ host: string; port: number; path?: string }> {
     if (this.server) throw new Error("LMTP intake already started");
     const server = new SMTPServer({
       lmtp: true,
@@ -52,13 +58,23 @@ export class LmtpIntake {
     });
     server.on("error", (err) => this.opts.onError?.(err));
     this.server = server;
+    const path = this.opts.listenPath;
+    if (path !== undefined) removeStaleSocket(path);
     await new Promise<void>((resolve, reject) => {
       server.server.once("error", reject);
-      server.listen(this.opts.listenPort, this.opts.listenHost, () => {
+      const listening = () => {
         server.server.off("error", reject);
         resolve();
-      });
+      };
+      if (path !== undefined) server.listen(path, listening);
+      else server.listen(this.opts.listenPort, this.opts.listenHost, listening);
     });
+    if (path !== undefined) {
+      // The MTA's delivery agent runs as another user; who may connect is decided by the
+      // socket's directory (e.g. /run/hookd, group postfix), as for Postfix's own sockets.
+      chmodSync(path, 0o666);
+      return { host: "", port: 0, path };
+    }
     const addr = server.server.address() as AddressInfo;
     return { host: addr.address, port: addr.port };
   }
@@ -71,6 +87,7 @@ export class LmtpIntake {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     await Promise.allSettled([...this.inFlight]);
     await closed;
+    if (this.opts.listenPath !== undefined) removeStaleSocket(this.opts.listenPath);
   }
 
   private onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void): void {
@@ -111,5 +128,14 @@ export class LmtpIntake {
     }
     const n = outcome.events.length;
     callback(null, `${outcome.report.kind}: ${n} event${n === 1 ? "" : "s"}`);
+  }
+}
+
+/** A socket left by a hookd that was killed would make listen() fail with EADDRINUSE; anything else at the path is not ours to remove. */
+function removeStaleSocket(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
 }

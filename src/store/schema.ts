@@ -172,6 +172,17 @@ export const trackingMinutes = sqliteTable("tracking_minutes", {
   unsubscribes: integer("unsubscribes").notNull().default(0),
 });
 
+/** Message-ID and queue id hashes → events that name them (migration 0010; store/message-lookup.ts). */
+export const messageLookup = sqliteTable("message_lookup", {
+  h: integer("h").notNull(),
+  seq: integer("seq").notNull(),
+});
+
+export const messageLookupState = sqliteTable("message_lookup_state", {
+  id: integer("id").primaryKey(),
+  indexedSeq: integer("indexed_seq").notNull(),
+});
+
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type WebhookRow = typeof webhooks.$inferSelect;
 export type WebhookInsert = typeof webhooks.$inferInsert;

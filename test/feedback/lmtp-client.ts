@@ -20,9 +20,10 @@ export class LmtpClient {
     });
   }
 
-  static async connect(port: number, host = "127.0.0.1"): Promise<LmtpClient> {
+  /** `to`: a port on `host`, or the path of a unix socket. */
+  static async connect(to: number | string, host = "127.0.0.1"): Promise<LmtpClient> {
     const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = connect(port, host, () => resolve(s));
+      const s = typeof to === "string" ? connect(to, () => resolve(s)) : connect(to, host, () => resolve(s));
       s.once("error", reject);
     });
     const c = new LmtpClient(socket);

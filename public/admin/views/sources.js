@@ -1,10 +1,11 @@
 // @ts-check
-// Sources: hookd's uptime and intake, the log files it tails, and the queue of each webhook.
+// Sources: hookd's uptime and intake, the log files it tails, the feedback mail it reads, and
+// the queue of each webhook.
 import { h, main, must, swap } from "../dom.js";
 import { bytes, duration, num } from "../format.js";
 import { badge, heading, sparkline, when } from "../widgets.js";
 /** @import { View } from "../state.js" */
-/** @import { QueueStatus, SourceStatus, Status } from "../types" */
+/** @import { FeedbackStatus, QueueStatus, SourceStatus, Status } from "../types" */
 
 const REFRESH_MS = 3000;
 
@@ -12,11 +13,13 @@ const REFRESH_MS = 3000;
 export async function sourcesView(_state, api, ctx) {
   const overview = h("div", { class: "region" });
   const sources = h("div", { class: "region" });
+  const feedback = h("div", { class: "region" });
   const queues = h("div", { class: "region" });
   main().append(
     heading("Sources"),
     overview,
     h("section", { "aria-labelledby": "h-files" }, h("h2", { id: "h-files" }, "Log files"), sources),
+    h("section", { "aria-labelledby": "h-feedback" }, h("h2", { id: "h-feedback" }, "Feedback mail"), feedback),
     h("section", { "aria-labelledby": "h-queues" }, h("h2", { id: "h-queues" }, "Queues"), queues),
   );
   const load = async () => {
@@ -25,6 +28,7 @@ export async function sourcesView(_state, api, ctx) {
     must("#version").textContent = `hookd ${s.version}`;
     swap(overview, overviewPanel(s));
     swap(sources, sourceTable(s.sources));
+    swap(feedback, feedbackPanel(s.feedback ?? null));
     swap(queues, queueTable(s.webhooks));
   };
   await load();
@@ -78,6 +82,45 @@ function sourceTable(list) {
         ),
       ),
     ),
+  );
+}
+
+/** Bounces, complaints and unsubscribe mail read since start: by kind, how each was matched, and what no parser read. @param {FeedbackStatus | null} f */
+function feedbackPanel(f) {
+  if (!f) {
+    return h("div", { class: "empty" },
+      h("p", {}, "The feedback listener is off."),
+      h("p", { class: "hint" }, "Set ", h("code", {}, "[feedback] listen"), " (e.g. \"127.0.0.1:8024\") and route your bounce domain to it over LMTP to turn bounce reports and complaints into out_of_band and spam_complaint events, or pipe them to ", h("code", {}, "hookd feedback"), "."),
+    );
+  }
+  /** @param {Record<string, number>} counts */
+  const pairs = (counts) => Object.entries(counts).map(([k, n]) => `${k.replace(/_/g, " ")} ${num(n)}`).join(" · ");
+  return h("div", {},
+    h("dl", { class: "facts grid" },
+      /** @type {[string, string | Node][]} */ ([
+        ["Listening on", h("span", { class: "mono" }, f.listen)],
+        ["Messages by kind", pairs(f.received)],
+        ["Matched to their message by", pairs(f.matched)],
+        ["Events stored", num(f.events)],
+        ["Our own MTA's DSNs (no event)", num(f.own_dsns)],
+        ["Tokens that did not verify", num(f.rejected_tokens)],
+        ["Refused with 451 (store)", f.commit_failures ? h("span", { class: "danger" }, num(f.commit_failures)) : "0"],
+        ["Refused with 552 (too large)", num(f.too_large)],
+      ]).map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))),
+    ),
+    f.unparsed === null
+      ? h("p", { class: "hint" }, "Unparsed samples need an API key with events:read: they hold addresses and message text.")
+      : f.unparsed.length === 0
+        ? h("p", { class: "muted" }, "Every message was read.")
+        : h("details", {},
+            h("summary", {}, `Last ${f.unparsed.length} messages no parser read`),
+            f.unparsed.map((u) =>
+              h("div", {},
+                h("p", {}, h("strong", {}, u.reason), ` — ${u.at}, ${num(u.size)} bytes, from <${u.mail_from}> to ${u.rcpt_to.join(", ")}${u.subject ? `, "${u.subject}"` : ""}`),
+                h("pre", {}, u.excerpt),
+              ),
+            ),
+          ),
   );
 }
 

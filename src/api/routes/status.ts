@@ -47,6 +47,39 @@ const TrackingStatus = z
   })
   .meta({ description: "The tracking listener (opens, clicks, unsubscribes)." });
 
+const UnparsedSample = z.object({
+  at: z.string(),
+  reason: z.string().meta({ description: "Why no parser read it.", example: "bounce in a format no pattern reads" }),
+  size: z.number(),
+  mail_from: z.string(),
+  rcpt_to: z.array(z.string()),
+  from: z.string().optional(),
+  subject: z.string().optional(),
+  message_id: z.string().optional(),
+  excerpt: z.string().meta({ description: "The first 2 KB of the message." }),
+});
+
+const FeedbackSection = z
+  .object({
+    listen: z.string().meta({ description: "Where the LMTP listener is, e.g. 127.0.0.1:8024 or unix:/run/hookd/lmtp.sock." }),
+    received: z
+      .object({ dsn: z.number(), complaint: z.number(), unsubscribe: z.number(), plain_bounce: z.number(), not_a_report: z.number() })
+      .meta({ description: "Messages accepted since start, by kind; not_a_report: no parser read it (counted, never bounced)." }),
+    matched: z
+      .object({ verp: z.number(), unsubscribe_token: z.number(), message_id: z.number(), queue_id: z.number(), none: z.number() })
+      .meta({ description: "Reports by how they were tied to their original message; none: the events carry what the report says." }),
+    events: z.number(),
+    own_dsns: z.number().meta({ description: "DSNs from our own MTAs (feedback.local_mtas): their bounces are events from the MTA log already." }),
+    rejected_tokens: z.number(),
+    commit_failures: z.number().meta({ description: "Messages answered 451: the store refused the events; the MTA retries." }),
+    too_large: z.number().meta({ description: "Messages answered 552: larger than feedback.max_size." }),
+    unparsed: z.array(UnparsedSample).nullable().meta({
+      description: "The last messages no parser read, oldest first. null unless the API key also has events:read: they hold addresses and message text.",
+    }),
+  })
+  .nullable()
+  .meta({ description: "The feedback listener ([feedback] listen); null when it is off." });
+
 const Status = z.object({
   version: z.string(),
   uptime_s: z.number(),
@@ -64,6 +97,7 @@ const Status = z.object({
     }),
   ),
   tracking: TrackingStatus,
+  feedback: FeedbackSection,
 });
 
 /** A source's status as /status shows it; the ingest side's view may not carry last_error yet. */
@@ -108,6 +142,7 @@ export function statusRoutes(deps: ApiDeps) {
               };
             }),
             tracking: deps.tracking.status(),
+            feedback: feedbackView(deps, c.get("apiKey").scopes.includes("events:read")),
           },
         },
         200,
@@ -115,4 +150,23 @@ export function statusRoutes(deps: ApiDeps) {
     },
   );
   return app;
+}
+
+function feedbackView(deps: ApiDeps, mayReadMail: boolean): z.infer<typeof FeedbackSection> {
+  const f = deps.feedbackStatus?.() ?? null;
+  if (!f) return null;
+  const c = f.counters;
+  return {
+    listen: f.listen,
+    received: c.byKind,
+    matched: c.matched,
+    events: c.events,
+    own_dsns: c.ownDsns,
+    rejected_tokens: c.rejectedTokens,
+    commit_failures: c.commitFailures,
+    too_large: c.tooLarge,
+    unparsed: mayReadMail
+      ? f.unparsed.map(({ mailFrom, rcptTo, messageId, ...s }) => ({ ...s, mail_from: mailFrom, rcpt_to: rcptTo, ...(messageId ? { message_id: messageId } : {}) }))
+      : null,
+  };
 }
