@@ -1,6 +1,7 @@
 import type { Event, MAIL_EVENT_TYPES } from "../events/schema.ts";
 import { classifyBounce } from "./classify.ts";
 import { eventId } from "./event-id.ts";
+import type { Notice } from "./message-state.ts";
 import { isEmail } from "./parse/fields.ts";
 
 export type MailEventType = (typeof MAIL_EVENT_TYPES)[number];
@@ -25,6 +26,7 @@ export interface EventDraft {
   nrcpt?: number;
   clientIp?: string;
   attempt?: number;
+  notice?: Notice;
 }
 
 const CLASSIFIED = new Set<MailEventType>(["bounce", "delay", "expired", "policy_rejection"]);
@@ -69,6 +71,7 @@ export function toEvent(d: EventDraft): MailEvent {
     e.bounce_class = classifyBounce({ dsn: d.dsn, text: d.response });
   }
   if (d.attempt !== undefined) e.attempt = d.attempt;
+  if (d.notice !== undefined) e.notice = d.notice;
   return e;
 }
 

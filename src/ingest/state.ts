@@ -1,4 +1,4 @@
-import type { MessageState } from "./message-state.ts";
+import type { MessageState, Notice } from "./message-state.ts";
 import { load, type Snapshot, store } from "./snapshot.ts";
 
 /**
@@ -162,10 +162,10 @@ export class StateTable {
   }
 
   /** The message a bounce notice announces: marked as a notice, and forgotten soon if it never shows up. */
-  markNotice(key: string, qid: string, ts: number): MessageState {
+  markNotice(key: string, qid: string, ts: number, notice: Notice): MessageState {
     const m = this.touch(key, qid, ts);
     if (isPlaceholder(m)) this.noticeWaits.set(key, ts);
-    m.notice = 1;
+    m.notice = notice;
     return m;
   }
 
@@ -216,7 +216,7 @@ function copyStory(from: MessageState, to: MessageState): void {
   if (from.mid !== undefined) to.mid = from.mid;
   if (from.ip !== undefined) to.ip = from.ip;
   if (from.acc !== undefined) to.acc = from.acc;
-  if (from.notice) to.notice = 1;
+  if (from.notice) to.notice = from.notice;
 }
 
 /** "host|scope|qid" → "host|qid". */
