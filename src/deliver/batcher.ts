@@ -30,7 +30,7 @@ export function batchLimits(
 }
 export type Batchable = Pick<WebhookRow, "id" | "events" | "filter" | "cursorSeq" | "format">;
 
-type Row = { seq: number; type: string; host: string; mail_from: string | null; rcpt_to: string | null; received_at: number; body: string };
+type Row = { seq: number; type: string; host: string; mail_from: string | null; rcpt_to: string | null; notice: string | null; received_at: number; body: string };
 
 const PAGE = 2000;
 // How many batches may wait cut-but-unsent behind the in-flight ones.
@@ -48,7 +48,7 @@ export function compileFilter(
   types: readonly string[],
   filter: WebhookFilter | null,
   format: WebhookFormat = "hookd",
-): (r: Pick<Row, "type" | "host" | "mail_from" | "rcpt_to">) => boolean {
+): (r: Pick<Row, "type" | "host" | "mail_from" | "rcpt_to" | "notice">) => boolean {
   const all = types.includes("*");
   // A provider format without a counterpart for a type (SendGrid has no custom events) would
   // only send empty arrays for it.
@@ -57,9 +57,13 @@ export function compileFilter(
   const senders = filter?.sender_domains?.length ? new Set(filter.sender_domains.map((d) => d.toLowerCase())) : null;
   const rcpts = filter?.rcpt_domains?.length ? new Set(filter.rcpt_domains.map((d) => d.toLowerCase())) : null;
   const hosts = filter?.hosts?.length ? new Set(filter.hosts) : null;
+  // Providers send no notices (mail the MTA generated about another message): their formats
+  // leave them out, as does hookd's with filter.notices false.
+  const notices = format === "hookd" && filter?.notices !== false;
   return (r) =>
     (all || typeSet.has(r.type)) &&
     carried(r.type) &&
+    (notices || r.notice === null) &&
     (!senders || senders.has(domainOf(r.mail_from) ?? "")) &&
     (!rcpts || rcpts.has(domainOf(r.rcpt_to) ?? "")) &&
     (!hosts || hosts.has(r.host));
@@ -79,7 +83,7 @@ export type CutResult = {
  */
 export type ScanMemo = { cursor: number; scannedTo: number; count: number; bytes: number; firstSeq: number; oldestAt: number };
 
-type Light = Pick<Row, "seq" | "type" | "host" | "mail_from" | "rcpt_to" | "received_at"> & { bytes: number };
+type Light = Pick<Row, "seq" | "type" | "host" | "mail_from" | "rcpt_to" | "notice" | "received_at"> & { bytes: number };
 
 /**
  * Webhooks whose batches would come out the same: same subscription, limits and format, at
@@ -120,7 +124,7 @@ export function planBatches(
   const format = w.format;
   const matches = compileFilter(w.events, w.filter, format);
   const light = db.query(
-    "SELECT seq, type, host, mail_from, rcpt_to, received_at, octet_length(body) AS bytes FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+    "SELECT seq, type, host, mail_from, rcpt_to, notice, received_at, octet_length(body) AS bytes FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
   );
   const cursor0 = w.cursorSeq;
   const fresh: ScanMemo = { cursor: cursor0, scannedTo: cursor0, count: 0, bytes: 2, firstSeq: 0, oldestAt: 0 };
@@ -167,7 +171,7 @@ export function planBatches(
   let cursor = cursor0;
   const batches: { body: Uint8Array; eventCount: number; firstSeq: number; lastSeq: number; at: number }[] = [];
   if (cuts.length) {
-    const full = db.query("SELECT seq, type, host, mail_from, rcpt_to, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq");
+    const full = db.query("SELECT seq, type, host, mail_from, rcpt_to, notice, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq");
     for (const at of cuts) {
       const bodies: string[] = [];
       let first = 0;

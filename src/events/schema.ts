@@ -92,7 +92,10 @@ const mailFields = {
       of_message_id: z.string().max(998).optional().meta({ description: "message_id of the message the notice is about, when known.", example: "20261123130709.4BCD2@example.com" }),
     })
     .optional()
-    .meta({ description: "Set on mail the MTA generated itself as a notification about another message (a bounce, delay or success notice to its sender)." }),
+    .meta({
+      description: "Set on mail the MTA generated itself as a notification about another message (a bounce, delay or success notice to its sender).",
+      example: { kind: "bounce", of_queue_id: "4BCD21C03F2", of_message_id: "20261123130709.4BCD2@example.com" },
+    }),
 };
 
 const engagementFields = {

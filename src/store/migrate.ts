@@ -3,6 +3,7 @@ import * as m0001 from "./migrations/0001-init.ts";
 import * as m0002 from "./migrations/0002-failure-streak.ts";
 import * as m0003 from "./migrations/0003-shared-bodies.ts";
 import * as m0004 from "./migrations/0004-lean-event-indexes.ts";
+import * as m0007 from "./migrations/0007-notice-column.ts";
 
 // Migrations are compiled into the binary (no folder to ship next to `hookd`), applied in
 // order at start, each in its own transaction together with the user_version bump, so a
@@ -12,6 +13,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 2, name: "failure-streak", sql: m0002.sql },
   { version: 3, name: "shared-bodies", sql: m0003.sql },
   { version: 4, name: "lean-event-indexes", sql: m0004.sql },
+  { version: 5, name: "notice-column", sql: m0007.sql },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

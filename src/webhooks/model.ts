@@ -20,6 +20,8 @@ export type WebhookFilter = {
   sender_domains?: string[];
   rcpt_domains?: string[];
   hosts?: string[];
+  /** false: leave out mail the MTA generated about another message (bounce, delay, success notices). */
+  notices?: boolean;
 };
 
 // One failed attempt is a blip; a streak means the receiver is down or rejecting us.

@@ -75,6 +75,7 @@ export const WebhookFilter = z
     sender_domains: z.array(Domain).max(100).optional(),
     rcpt_domains: z.array(Domain).max(100).optional(),
     hosts: z.array(z.string().min(1).max(255)).max(100).optional(),
+    notices: z.boolean().optional().meta({ description: "false leaves out mail the MTA generated itself about another message (bounce, delay and success notices to its sender)." }),
   })
   .meta({ description: "Only events matching every given list are sent.", example: { rcpt_domains: ["example.org"] } });
 
