@@ -1,7 +1,7 @@
 import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
-import { LOG_FORMATS, type LogFormat } from "../config/schema.ts";
+import { LOG_FORMATS, type LogFormat } from "../config/log-formats.ts";
 import { createLogParser, type LogParser } from "../ingest/parse/index.ts";
 import { gcPacer } from "../lib/gc-pacer.ts";
 import { flag, UsageError, type ParsedArgs } from "./args.ts";
