@@ -1,5 +1,5 @@
 import type { Event, MAIL_EVENT_TYPES } from "../events/schema.ts";
-import { classifyBounce } from "./classify.ts";
+import { classifyReply } from "./classify.ts";
 import { eventId } from "./event-id.ts";
 import type { Notice } from "./message-state.ts";
 import { isEmail } from "./parse/fields.ts";
@@ -48,6 +48,7 @@ export function toEvent(d: EventDraft): MailEvent {
       queueId: d.queueId,
       rcpt: d.rcpt,
       timestamp,
+      ms: d.ts,
       attempt: d.attempt,
       extra: d.queueId === undefined ? `${d.clientIp ?? ""}|${d.mailFrom ?? ""}|${d.response ?? ""}` : undefined,
     }),
@@ -68,7 +69,7 @@ export function toEvent(d: EventDraft): MailEvent {
   if (d.nrcpt !== undefined) e.nrcpt = d.nrcpt;
   if (d.clientIp !== undefined && d.clientIp.length <= 64) e.client_ip = d.clientIp;
   if (CLASSIFIED.has(d.type) && (d.dsn !== undefined || d.response !== undefined)) {
-    e.bounce_class = classifyBounce({ dsn: d.dsn, text: d.response });
+    e.bounce_class = classifyReply(d.dsn, d.response);
   }
   if (d.attempt !== undefined) e.attempt = d.attempt;
   if (d.notice !== undefined) e.notice = d.notice;

@@ -7,6 +7,8 @@ export interface EventIdentity {
   queueId?: string;
   rcpt?: string;
   timestamp: string;
+  /** The timestamp in ms, when the caller has it (saves parsing it back). */
+  ms?: number;
   attempt?: number;
   /** For events without a queue id (NOQUEUE rejections): whatever else tells them apart. */
   extra?: string;
@@ -27,7 +29,7 @@ const digest = new Uint8Array(32);
 export function eventId(id: EventIdentity): string {
   const input = `${id.type}\x1f${id.host}\x1f${id.scope}\x1f${id.queueId ?? ""}\x1f${id.rcpt ?? ""}\x1f${id.timestamp}\x1f${id.attempt ?? ""}\x1f${id.extra ?? ""}`;
   Bun.SHA256.hash(input, digest);
-  return timePrefix(Date.parse(id.timestamp)) + hashPart(digest);
+  return timePrefix(id.ms ?? Date.parse(id.timestamp)) + hashPart(digest);
 }
 
 /** 48 bits of milliseconds as 10 base32 characters (ULID's time part); 0 when unparseable. */
