@@ -3,6 +3,7 @@
 // Message-IDs, addresses and pids, and later times, so every copy is new mail to a parser and
 // correlation works as on the original. The line shapes and their proportions are the real
 // log's; only the identities are fresh. Deterministic: the same source gives the same log.
+import { isQueueId } from "../src/ingest/parse/postfix-queue-id.ts";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -49,8 +50,9 @@ export function* multiplyLog(source: readonly string[], n: number, opts: RealLog
   if (times.length === 0) throw new Error("multiplyLog: no syslog lines in the source log");
   const first = Math.min(...times);
   const start = opts.startMs ?? Date.UTC(year, 10, 23);
-  // Only ids the source uses as queue ids are rewritten: "queued as SINK1" from a next hop stays.
-  const own = new Set(source.map((l) => /^\S+ +\S+ \S+ \S+ \S+\[\d+\]: ([0-9A-Za-z]{5,32}): /.exec(l)?.[1]).filter((q) => q !== undefined));
+  // Only ids the source uses as queue ids are rewritten: "queued as SINK1" from a next hop and
+  // "NOQUEUE" stay.
+  const own = new Set(source.map((l) => /^\S+ +\S+ \S+ \S+ \S+\[\d+\]: ([0-9A-Za-z]{5,32}): /.exec(l)?.[1]).filter((q) => q !== undefined && isQueueId(q)));
   // Each copy starts one second after the previous one ended.
   const period = Math.max(...times) - first + 1000;
   let nextQid = opts.queueIdStart ?? 0x2a000000000;
