@@ -26,15 +26,10 @@ import { type StateLimits, StateTable } from "./state.ts";
  * continues the same story (same queue_id reported: the original's, same sender, client,
  * Message-ID, and no second injection for recipients already announced).
  */
-export class Correlator<E extends { type: string } = MailEvent> {
+export class Correlator {
   readonly state: StateTable;
 
-  /** `make` turns each event's draft into what apply returns: the event (default), or a cheaper form to finish elsewhere. */
-  constructor(
-    limits: StateLimits,
-    snap?: Snapshot,
-    private readonly make: (d: EventDraft) => E = toEvent as unknown as (d: EventDraft) => E,
-  ) {
+  constructor(limits: StateLimits, snap?: Snapshot) {
     this.state = new StateTable(limits, snap);
   }
 
@@ -44,11 +39,11 @@ export class Correlator<E extends { type: string } = MailEvent> {
   }
 
   /** Events for one line. `host` is the label events carry; `rec.host` scopes the state. */
-  apply(rec: LogRecord, line: MtaLine, host: string): E[] {
+  apply(rec: LogRecord, line: MtaLine, host: string): MailEvent[] {
     this.observe(rec.ts);
     const scope = scopeOf(rec.instance);
     const keyOf = (qid: string) => this.state.key(rec.host, scope, qid);
-    const out: E[] = [];
+    const out: MailEvent[] = [];
     const ctx = { rec, host, scope, out };
 
     switch (line.kind) {
@@ -116,7 +111,7 @@ export class Correlator<E extends { type: string } = MailEvent> {
         const m = line.qid === undefined ? undefined : this.state.get(keyOf(line.qid));
         const d: Draft = { type: "policy_rejection", rcpt: line.rcpt, dsn: line.dsn, response: line.response };
         if (m) out.push(this.draft(ctx, m, { ...d, mailFrom: line.from, clientIp: line.clientIp }));
-        else out.push(this.make({ ...d, type: "policy_rejection", ts: rec.ts, host, scope, queueId: line.qid, mailFrom: line.from, clientIp: line.clientIp }));
+        else out.push(toEvent({ ...d, type: "policy_rejection", ts: rec.ts, host, scope, queueId: line.qid, mailFrom: line.from, clientIp: line.clientIp }));
         break;
       }
       case "done":
@@ -126,7 +121,7 @@ export class Correlator<E extends { type: string } = MailEvent> {
     return out;
   }
 
-  private recipient(ctx: Ctx<E>, key: string, line: MtaLine & { kind: "rcpt" }): void {
+  private recipient(ctx: Ctx, key: string, line: MtaLine & { kind: "rcpt" }): void {
     const m = this.state.touch(key, line.qid, ctx.rec.ts);
     let rs = m.r.get(line.rcpt);
     if (!rs) {
@@ -172,7 +167,7 @@ export class Correlator<E extends { type: string } = MailEvent> {
   }
 
   /** The injection for rcpt, unless already emitted for it (or its original address). */
-  private inject(ctx: Ctx<E>, m: MessageState, rcpt: string, orig?: string): void {
+  private inject(ctx: Ctx, m: MessageState, rcpt: string, orig?: string): void {
     const story = this.state.story(m);
     if (story.acc === undefined || story.from === undefined) return;
     const inj = (story.inj ??= new Set());
@@ -186,10 +181,10 @@ export class Correlator<E extends { type: string } = MailEvent> {
   }
 
   /** The event: what the line says (d) where it says it, else what the message's story knows. */
-  private draft(ctx: Ctx<E>, m: MessageState, d: Draft): E {
+  private draft(ctx: Ctx, m: MessageState, d: Draft): MailEvent {
     const story = this.state.story(m);
     // Field by field rather than a spread of the defined ones: this runs once per event.
-    return this.make({
+    return toEvent({
       type: d.type,
       ts: d.ts ?? ctx.rec.ts,
       host: d.host ?? ctx.host,
@@ -239,11 +234,11 @@ export class Correlator<E extends { type: string } = MailEvent> {
 
 type Draft = Partial<EventDraft> & Pick<EventDraft, "type">;
 
-interface Ctx<E> {
+interface Ctx {
   rec: LogRecord;
   host: string;
   scope: string;
-  out: E[];
+  out: MailEvent[];
 }
 
 /**

@@ -1,17 +1,13 @@
 // One log source's parser on its own thread: the ingest worker sends each chunk's lines and
 // commits what comes back while the next chunk is parsed here, so parsing and storing a busy
 // log use both cores. Started with the parser's setup and the state to resume from
-// (workerData); `reset` starts again from another state. `hookd parse` uses the same thread
-// differently: `drafts` parses and correlates a block of a file and answers with the event
-// drafts, which the CLI's thread turns into events and JSON while the next block is parsed.
+// (workerData); `reset` starts again from another state.
 import { workerData } from "node:worker_threads";
 import { gcPacer } from "../lib/gc-pacer.ts";
 import { serveRpc } from "../lib/worker-rpc.ts";
 import type { EventRows } from "../store/events.ts";
 import { GC_EVERY_LINES, newParser, parseChunk, type ParsedChunk, type ParserSetup } from "./chunk-parser.ts";
-import type { EventDraft } from "./emit.ts";
-import { createLogParser, type LogParser, type ParserStats, type Snapshot } from "./parse/index.ts";
-import { splitLines } from "./split-lines.ts";
+import type { Snapshot } from "./parse/index.ts";
 
 export type ParserInit = { setup: ParserSetup; state: Snapshot | null };
 
@@ -21,20 +17,12 @@ export type ParsedTransfer = Omit<ParsedChunk, "rows"> & { cols: EventRows["cols
 export type ParserMethods = {
   /** The chunk's lines joined by "\n" (count: how many, as "" is one empty line or none). */
   feed(chunk: { text: string; count: number; snapshot: boolean }): ParsedTransfer;
-  /**
-   * Whole lines of a file (each ending in "\n", but perhaps the file's last): their event
-   * drafts as one JSON array (one string crosses threads as a copy, ~3× cheaper than cloning
-   * the objects) and the running totals.
-   */
-  drafts(text: string): { drafts: string; stats: ParserStats };
   reset(state: Snapshot | null): void;
 };
 
 const { setup } = workerData as ParserInit;
 let parser = newParser(setup, (workerData as ParserInit).state);
 const gc = gcPacer(GC_EVERY_LINES);
-let drafted: EventDraft[] = [];
-let drafter: LogParser<EventDraft> | null = null;
 
 serveRpc<ParserMethods>({
   feed({ text, count, snapshot }) {
@@ -43,17 +31,6 @@ serveRpc<ParserMethods>({
     // Collect after the answer is posted (serveRpc posts as this returns), not before it.
     queueMicrotask(() => gc.did(lines.length));
     return { ...rest, cols: rows.cols, bodies: rows.bodies.join("\n") };
-  },
-  drafts(text) {
-    drafter ??= createLogParser<EventDraft>({ format: setup.format, ...(setup.host ? { host: setup.host } : {}) }, (d) => {
-      drafted.push(d);
-      return d;
-    });
-    const p = drafter;
-    splitLines(text, (line) => p.feed(line));
-    const drafts = JSON.stringify(drafted);
-    drafted = [];
-    return { drafts, stats: p.stats };
   },
   reset(state) {
     parser = newParser(setup, state);

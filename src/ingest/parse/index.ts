@@ -1,6 +1,5 @@
 import { hostname } from "node:os";
 import type { Event } from "../../events/schema.ts";
-import type { EventDraft } from "../emit.ts";
 import { Correlator } from "../correlate.ts";
 import { isEximProgram } from "../formats/exim.ts";
 import type { LogFormat } from "../../config/schema.ts";
@@ -33,9 +32,6 @@ export interface LogParserOptions {
   stateTtlMs?: number;
 }
 
-/** What each event's draft becomes (default: the event); `hookd parse` finishes drafts on another thread. */
-export type EventMaker<E> = (d: EventDraft) => E;
-
 export interface ParserStats {
   lines: number;
   events: Record<string, number>;
@@ -46,11 +42,11 @@ export interface ParserStats {
   recentNotUnderstood: string[];
 }
 
-export interface LogParser<E = Event> {
+export interface LogParser {
   /** The events one line completes. Never throws; a line it cannot read is counted. */
-  feed(line: string): E[];
+  feed(line: string): Event[];
   /** Forgets messages idle for olderThanMs of log time (default the TTL). Events: none today. */
-  flush(olderThanMs?: number): E[];
+  flush(olderThanMs?: number): Event[];
   /** Plain JSON of the correlation state, to persist with the read offset. */
   snapshot(): Snapshot;
   readonly stats: ParserStats;
@@ -68,24 +64,22 @@ const POSTFIX_SERVICES = new Set([
   "postsuper", "postdrop", "sendmail", "master", "flush", "showq", "proxymap", "retry", "oqmgr", "postqueue",
 ]);
 
-export function createLogParser(opts: LogParserOptions): LogParser;
-export function createLogParser<E extends { type: string }>(opts: LogParserOptions, make: EventMaker<E>): LogParser<E>;
-export function createLogParser<E extends { type: string }>(opts: LogParserOptions, make?: EventMaker<E>): LogParser<E> {
+export function createLogParser(opts: LogParserOptions): LogParser {
   const now = opts.now ?? Date.now;
   const ttl = opts.stateTtlMs ?? DEFAULT_TTL_MS;
   const envelope = new EnvelopeReader(opts.format, now);
-  const correlator = new Correlator<E>({ maxMessages: opts.maxMessages ?? DEFAULT_MAX_MESSAGES, ttlMs: ttl }, opts.state, make);
+  const correlator = new Correlator({ maxMessages: opts.maxMessages ?? DEFAULT_MAX_MESSAGES, ttlMs: ttl }, opts.state);
   let fallbackHost: string | undefined;
   const stats: ParserStats = { lines: 0, events: {}, ignored: 0, notUnderstood: 0, recentNotUnderstood: [] };
 
-  const notUnderstood = (line: string): E[] => {
+  const notUnderstood = (line: string): Event[] => {
     stats.notUnderstood++;
     stats.recentNotUnderstood.push(line.length > 300 ? line.slice(0, 300) : line);
     if (stats.recentNotUnderstood.length > EXAMPLES) stats.recentNotUnderstood.shift();
     return [];
   };
 
-  const feed = (raw: string): E[] => {
+  const feed = (raw: string): Event[] => {
     stats.lines++;
     if (stats.lines % SWEEP_EVERY === 0) correlator.state.expire(ttl);
     const line = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
