@@ -32,8 +32,19 @@ export function eventId(id: EventIdentity): string {
   return timePrefix(id.ms ?? Date.parse(id.timestamp)) + hashPart(digest);
 }
 
+// Events come in runs with the same time (a line's injection and outcome, a second's lines).
+let lastMs = Number.NaN;
+let lastPrefix = "";
+
 /** 48 bits of milliseconds as 10 base32 characters (ULID's time part); 0 when unparseable. */
 function timePrefix(ms: number): string {
+  if (ms === lastMs) return lastPrefix;
+  lastMs = ms;
+  lastPrefix = encodeTime(ms);
+  return lastPrefix;
+}
+
+function encodeTime(ms: number): string {
   let t = Number.isFinite(ms) && ms > 0 ? Math.floor(ms) : 0;
   const lo = t % 1048576; // 20 bits, two characters
   t = Math.floor(t / 1048576);
