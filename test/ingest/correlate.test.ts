@@ -275,6 +275,23 @@ describe("event ids", () => {
   });
 });
 
+describe("snapshots from before notices were events", () => {
+  test("a message marked notice: 1 resumes as a bounce notice", () => {
+    const lines = LIFECYCLE.slice(0, 10);
+    const p = createLogParser({ format: "postfix", now: () => NOW });
+    for (const l of lines) p.feed(l);
+    const snap = p.snapshot() as unknown as { messages: [string, Record<string, unknown>][] };
+    const notice = snap.messages.find(([k]) => k.endsWith("|9F00A1C0400"));
+    expect(notice).toBeDefined();
+    notice![1].notice = 1; // what earlier builds stored
+    const { events } = run(LIFECYCLE.slice(10, 12), { format: "postfix", state: snap as never });
+    expect(events.map((e) => `${e.type} ${e.rcpt_to} ${JSON.stringify((e as { notice?: unknown }).notice)}`)).toEqual([
+      'injection news@example.com {"kind":"bounce"}',
+      'delivery news@example.com {"kind":"bounce"}',
+    ]);
+  });
+});
+
 describe("bounce notices whose notification never shows up", () => {
   const bounceOnly = LIFECYCLE.filter((l) => !l.includes("9F00A1C0400") || l.includes("non-delivery notification"));
   const filler = (minute: number, n: number) => Array.from({ length: n }, (_, i) => `Nov 23 13:${String(minute).padStart(2, "0")}:${String(i % 60).padStart(2, "0")} mx1 postfix/smtpd[10]: connect from client${i}.example[192.0.2.10]`);
