@@ -61,7 +61,10 @@ export function* multiplyLog(source: readonly string[], n: number, opts: RealLog
     const qids = new Map<string, string>();
     const qid = (old: string) => {
       let fresh = qids.get(old);
-      if (!fresh) qids.set(old, (fresh = (nextQid++).toString(16).toUpperCase()));
+      if (!fresh) {
+        fresh = (nextQid++).toString(16).toUpperCase();
+        qids.set(old, fresh);
+      }
       return fresh;
     };
     const tag = k.toString(36);

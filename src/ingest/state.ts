@@ -82,7 +82,8 @@ export class StateTable {
 
   /** The key of a queue id of this host and scope. */
   key(host: string, scope: string, qid: string): string {
-    const own = (this.own ??= { host, scope });
+    this.own ??= { host, scope };
+    const own = this.own;
     return host === own.host && scope === own.scope ? qid : `${host}|${scope}|${qid}`;
   }
 
