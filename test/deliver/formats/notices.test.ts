@@ -12,7 +12,8 @@ import { openStore, type Store } from "../../../src/store/db.ts";
 import { insertEvents } from "../../../src/store/events.ts";
 import { getWebhook, insertWebhook } from "../../../src/store/webhooks.ts";
 import type { WebhookFilter, WebhookFormat } from "../../../src/webhooks/model.ts";
-import { tempDir } from "../../helpers/hookd.ts";
+import { startTestApp, tempDir } from "../../helpers/hookd.ts";
+import { startReceiver } from "../../helpers/receiver.ts";
 
 const T = Date.parse("2026-11-23T13:07:09.000Z");
 const at = (s: number) => new Date(T + s * 1000).toISOString();
@@ -98,4 +99,35 @@ describe("notices through the store and the batcher", () => {
     const hookd = JSON.parse(new TextDecoder().decode(encodeBody("hookd", EVENTS.map((e) => JSON.stringify(e))))) as Event[];
     expect(hookd.map((e) => (e as { notice?: unknown }).notice ?? null)).toEqual([null, NOTICE, NOTICE, null]);
   });
+});
+
+describe("filter.notices through the API", () => {
+  test("a webhook created with filter {notices: false} gets the mail and not the notices; one without gets both; a bad value is a 400", async () => {
+    const rx = await startReceiver();
+    const app = await startTestApp({ delivery: { batch_max_wait: 50 } });
+    try {
+      const create = async (name: string, filter: unknown) => {
+        const res = await app.api("POST", "/webhooks", { body: { name, target: `${rx.url}/${name}`, events: ["*"], verification: "none", ...(filter === undefined ? {} : { filter }) } });
+        return { status: res.status, body: (await res.json()) as { results?: { id: string }; errors?: { field?: string }[] } };
+      };
+      const bad = await create("bad", { notices: "no" });
+      expect(bad.status).toBe(400);
+      expect(bad.body.errors?.[0]?.field).toContain("notices");
+      expect((await create("quiet", { notices: false })).status).toBe(201);
+      expect((await create("all", undefined)).status).toBe(201);
+      const got = await app.api("GET", "/webhooks");
+      const hooks = ((await got.json()) as { results: { name: string; filter: unknown }[] }).results;
+      expect(hooks.find((h) => h.name === "quiet")?.filter).toEqual({ notices: false });
+
+      const post = await app.api("POST", "/events", { body: EVENTS.map(({ event_id, ...e }) => ({ ...e, event_id: `api-${event_id}` })) });
+      expect(post.status).toBe(200);
+      const ids = (path: string) => rx.requests.filter((r) => r.path === path).flatMap((r) => (r.json() as Event[]).map((e) => e.event_id));
+      await rx.waitFor(() => ids("/all").length === 4 && ids("/quiet").length === 2, 10_000);
+      expect(ids("/quiet")).toEqual(["api-orig-bounce", "api-receipt-dlv"]);
+      expect(ids("/all")).toEqual(["api-orig-bounce", "api-notice-inj", "api-notice-dlv", "api-receipt-dlv"]);
+    } finally {
+      await app.stop();
+      await rx.stop();
+    }
+  }, 20_000);
 });
