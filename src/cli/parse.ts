@@ -4,6 +4,7 @@ import type { Readable } from "node:stream";
 import { LOG_FORMATS, type LogFormat } from "../config/log-formats.ts";
 import { createLogParser, type ParserStats } from "../ingest/parse/index.ts";
 import { splitLines } from "../ingest/split-lines.ts";
+import { gcPacer } from "../lib/gc-pacer.ts";
 import { flag, UsageError, type ParsedArgs } from "./args.ts";
 import type { IO } from "./stdio.ts";
 
@@ -105,6 +106,10 @@ export async function parseCommand(args: ParsedArgs, io: IO): Promise<number> {
   const files = args.positionals.slice(1);
   if (files.length === 0) throw new UsageError("parse needs at least one FILE (or - for standard input)");
   const parser = createLogParser({ format: formatFlag(args) });
+  // JSC lets the heap grow well past what is live (~300 MB RSS on 500k lines left alone); a
+  // full collection every 200k lines holds the generated log near 165 MB at no measurable
+  // cost, where one every 50k lines cost ~10% of the time.
+  const gc = gcPacer(200_000);
   const encoder = new TextEncoder();
   let buf = new Uint8Array(OUT_BLOCK);
   let used = 0;
@@ -121,9 +126,12 @@ export async function parseCommand(args: ParsedArgs, io: IO): Promise<number> {
   for (const file of files) {
     try {
       for await (const text of openBlocks(file)) {
+        let n = 0;
         splitLines(text, (line) => {
+          n++;
           for (const e of parser.feed(line)) put(JSON.stringify(e));
         });
+        gc.did(n);
         if (used > 0) await io.out(buf.subarray(0, used));
         used = 0;
       }
@@ -132,6 +140,7 @@ export async function parseCommand(args: ParsedArgs, io: IO): Promise<number> {
       return 1;
     }
   }
+  gc.stop();
   io.err(summary(parser, files.length));
   return 0;
 }
