@@ -42,7 +42,8 @@ export class Correlator {
   apply(rec: LogRecord, line: MtaLine, host: string): MailEvent[] {
     this.observe(rec.ts);
     const scope = scopeOf(rec.instance);
-    const keyOf = (qid: string) => this.state.key(rec.host, scope, qid);
+    const state = this.state;
+    const keyOf = (qid: string) => state.key(rec.host, scope, qid);
     const out: MailEvent[] = [];
     const ctx = { rec, host, scope, out };
 
@@ -62,7 +63,7 @@ export class Correlator {
         m.acc ??= rec.ts;
         // Mail from this machine may be a content filter's re-injection whose hand-off line is
         // still to come: its recipients are injected when first delivered, as for Postfix.
-        if (!isLocalAddr(line.clientIp)) for (const rcpt of line.rcpts ?? []) this.inject(ctx, m, rcpt);
+        if (line.rcpts && !isLocalAddr(line.clientIp)) for (const rcpt of line.rcpts) this.inject(ctx, m, rcpt);
         break;
       }
       case "client": {
