@@ -44,8 +44,11 @@ const spread = (runs: Run[]) => runs.map((r) => (r.ms / 1000).toFixed(2)).join("
 const show = (t: Totals) => `delivered ${t.delivered}, deferrals ${t.deferrals}, bounced ${t.bounced}, rejected ${t.rejected}`;
 
 async function oneLog(rows: Row[], label: string, file: string, lines: number, runs: number, progs: string | null): Promise<void> {
+  // BENCH_CPU_PROF=DIR profiles each hookd run into DIR, as for the other sections' subprocesses.
+  const prof = process.env.BENCH_CPU_PROF;
+  const profile = prof ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${prof}`, `--cpu-prof-name=hookd-parse-${label.split(" ")[0]}-${Date.now()}`] : [];
   const tools: Tool[] = [
-    { name: "hookd", cmd: [BUN, MAIN_TS, "parse", "--format", "postfix", file], keepStdout: false },
+    { name: "hookd", cmd: [BUN, ...profile, MAIN_TS, "parse", "--format", "postfix", file], keepStdout: false },
     { name: "pflogsumm", cmd: [PFLOGSUMM, file], keepStdout: true },
   ];
   if (progs) tools.push({ name: "mtail", cmd: ["mtail", "-one_shot", "-progs", progs, "-logs", file, "-logtostderr"], keepStdout: false });
