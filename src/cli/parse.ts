@@ -107,10 +107,10 @@ export async function parseCommand(args: ParsedArgs, io: IO): Promise<number> {
   const files = args.positionals.slice(1);
   if (files.length === 0) throw new UsageError("parse needs at least one FILE (or - for standard input)");
   const parser = createLogParser({ format: formatFlag(args) });
-  // JSC lets the heap grow well past what is live. A full collection every 50k lines (as
-  // before) cost 8–20% of the time; every 200k lines costs ~2%, and holds the generated 500k
-  // lines near 185 MB (165 MB every 50k), the real-shape 1M lines, whose deferred mail stays
-  // in the state, at 500 MB (365 MB).
+  // JSC lets the heap grow well past what is live. A full collection every 50k lines cost
+  // 8–20% of the time; every 200k lines costs ~2%, and holds the generated 500k lines near
+  // 185 MB (165 MB every 50k), the real-shape 1M lines, whose deferred mail stays in the
+  // state, at 500 MB (365 MB).
   const gc = gcPacer(200_000);
   let buf = Buffer.allocUnsafe(OUT_BLOCK);
   let used = 0;
@@ -124,24 +124,27 @@ export async function parseCommand(args: ParsedArgs, io: IO): Promise<number> {
     used += buf.write(json, used);
     buf[used++] = 10;
   };
-  for (const file of files) {
-    try {
-      for await (const text of openBlocks(file)) {
-        let n = 0;
-        splitLines(text, (line) => {
-          n++;
-          for (const e of parser.feed(line)) put(JSON.stringify(e));
-        });
-        gc.did(n);
-        if (used > 0) await io.out(buf.subarray(0, used));
-        used = 0;
+  try {
+    for (const file of files) {
+      try {
+        for await (const text of openBlocks(file)) {
+          let n = 0;
+          splitLines(text, (line) => {
+            n++;
+            for (const e of parser.feed(line)) put(JSON.stringify(e));
+          });
+          gc.did(n);
+          if (used > 0) await io.out(buf.subarray(0, used));
+          used = 0;
+        }
+      } catch (err) {
+        io.err(`hookd: ${file}: ${err instanceof Error ? err.message : String(err)}\n`);
+        return 1;
       }
-    } catch (err) {
-      io.err(`hookd: ${file}: ${err instanceof Error ? err.message : String(err)}\n`);
-      return 1;
     }
+  } finally {
+    gc.stop();
   }
-  gc.stop();
   io.err(summary(parser, files.length));
   return 0;
 }
