@@ -65,8 +65,13 @@ export function* postfixLines(opts: GenerateOptions = {}): Generator<string, nev
     const nrcpt = 1 + Math.floor(rand() * 3);
     out.push(`${stamp()} postfix/qmgr[999]: ${qid}: from=<news${pid}@example.com>, size=${2000 + Math.floor(rand() * 50000)}, nrcpt=${nrcpt} (queue active)`);
     out.push(`${stamp()} postfix/smtpd[${pid}]: disconnect from client${pid}.example[${ip}] ehlo=2 starttls=1 auth=1 mail=1 rcpt=${nrcpt} data=1 quit=1 commands=${7 + nrcpt}`);
+    // Postfix lists an address once per message: a repeat would be a second "sent" line for
+    // one recipient, which hookd counts once and pflogsumm twice.
+    const rcpts = new Set<string>();
     for (let r = 0; r < nrcpt; r++) {
-      const rcpt = `user${Math.floor(rand() * 100000)}@${pick(domains)}`;
+      let rcpt = `user${Math.floor(rand() * 100000)}@${pick(domains)}`;
+      while (rcpts.has(rcpt)) rcpt = `user${Math.floor(rand() * 100000)}@${pick(domains)}`;
+      rcpts.add(rcpt);
       const mx = `mx${r}.${rcpt.slice(rcpt.indexOf("@") + 1)}`;
       const spid = 2000 + Math.floor(rand() * 9000);
       out.push(`${stamp()} postfix/smtp[${spid}]: Verified TLS connection established to ${mx}[203.0.113.${r + 5}]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)`);

@@ -12,10 +12,10 @@ import { feedbackFigures } from "./perf-feedback.ts";
 import { ingestFigures } from "./perf-ingest.ts";
 import { latencyLogFigures } from "./perf-latency-log.ts";
 import { memoryFigures } from "./perf-memory.ts";
-import { fmtN, killChildren, loadAverage, makeEvents, note, notes, peakRssMB, rawInsertRate, rm, tmp, type Row } from "./perf-common.ts";
+import { killChildren, loadAverage, makeEvents, notes, rawInsertRate, rm, tmp, type Row } from "./perf-common.ts";
+import { parseFigures } from "./perf-parse.ts";
 import { startupFigures } from "./perf-startup.ts";
 import { trackFigures } from "./perf-track.ts";
-import { generate } from "./postfix-log.ts";
 
 const rows: Row[] = [];
 
@@ -156,54 +156,9 @@ async function latency(waitMs: number, count: number): Promise<{ p50: number; p9
   return { p50: pct(50), p99: pct(99) };
 }
 
-/** Wall time of a command over a file, best of `runs`; null when the tool is not installed. */
-async function timeCommand(cmd: string[], runs = 2, onMaxRss?: (mb: number) => void): Promise<number | null> {
-  if (!Bun.which(cmd[0]!)) return null;
-  let best = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    const p = Bun.spawn(cmd, { stdout: "ignore", stderr: "ignore" });
-    // VmHWM (peak RSS) only grows, so its last reading before exit is the peak. (rusage's
-    // maxRSS would not do: on Linux a child starts from the bench's own high-water mark.)
-    let hwm = 0;
-    const watch = onMaxRss ? setInterval(() => (hwm = Math.max(hwm, peakRssMB(p.pid) || 0)), 20) : null;
-    const code = await p.exited;
-    if (watch) clearInterval(watch);
-    if (code !== 0) throw new Error(`${cmd.join(" ")} exited ${code}`);
-    best = Math.min(best, performance.now() - t0);
-    if (hwm) onMaxRss?.(hwm);
-  }
-  return best;
-}
-
-async function parseFigures() {
-  const lines = Number(process.env.BENCH_PARSE_LINES ?? 1_000_000);
-  const dir = tmp();
-  const file = path.join(dir, "mail.log");
-  await Bun.write(file, generate(lines).join("\n") + "\n");
-  const progs = path.join(dir, "mtail");
-  await Bun.write(path.join(progs, "postfix.mtail"), Bun.file("/usr/share/doc/mtail/examples/postfix.mtail"));
-  const rate = (ms: number | null) => (ms === null ? NaN : lines / (ms / 1000));
-  let hookdRss = 0;
-  const hookd = rate(await timeCommand([process.execPath, path.join(import.meta.dir, "../src/main.ts"), "parse", "--format", "postfix", file], 2, (mb) => (hookdRss = Math.max(hookdRss, mb))));
-  note("parse", `hookd parse: max RSS ${fmtN(hookdRss)} MB over the ${fmtN(lines)} lines (streamed: output written per 4 MiB block read)`);
-  const pflogsumm = rate(await timeCommand(["pflogsumm", file]));
-  const mtail = rate(
-    (await Bun.file("/usr/share/doc/mtail/examples/postfix.mtail").exists())
-      ? await timeCommand(["mtail", "-one_shot", "-progs", progs, "-logs", file, "-logtostderr"])
-      : null,
-  );
-  rm(dir);
-  const missing = [Number.isNaN(pflogsumm) && "pflogsumm", Number.isNaN(mtail) && "mtail"].filter(Boolean);
-  if (missing.length) console.error(`(not installed: ${missing.join(", ")}; apt-get install ${missing.join(" ")} for those baselines)`);
-  const label = `${(lines / 1e6).toFixed(1)}M Postfix lines`;
-  rows.push({ figure: `parse: hookd parse, ${label}`, baseline: "pflogsumm, same file", baselineValue: pflogsumm, value: hookd, unit: "lines/s", higherIsBetter: true, target: "≥ 10×" });
-  rows.push({ figure: `parse: hookd parse, ${label}`, baseline: "mtail postfix.mtail, same file", baselineValue: mtail, value: hookd, unit: "lines/s", higherIsBetter: true, target: "≥ 2×" });
-}
-
 /** The sections, in the order `bun run bench` runs them; argv words select some. */
 const SECTIONS: [string, () => Promise<void>][] = [
-  ["parse", parseFigures],
+  ["parse", () => parseFigures(rows)],
   [
     "post",
     async () => {

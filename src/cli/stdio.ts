@@ -3,11 +3,11 @@
 // and the process can wait for the last write before it exits: Bun drops what is still queued
 // on a pipe at process.exit(), which cut `hookd parse FILE | …` short.
 
-export type IO = { out: (s: string) => void | Promise<void>; err: (s: string) => void };
+export type IO = { out: (s: string | Uint8Array) => void | Promise<void>; err: (s: string) => void };
 
 let pending: Promise<void>[] = [];
 
-function write(stream: NodeJS.WriteStream, s: string): Promise<void> {
+function write(stream: NodeJS.WriteStream, s: string | Uint8Array): Promise<void> {
   // A reader that went away (EPIPE: `hookd parse … | head`) ends the output, not the process.
   const p = new Promise<void>((resolve) => stream.write(s, () => resolve()));
   pending.push(p);

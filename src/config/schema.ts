@@ -4,14 +4,15 @@ import nodePath from "node:path";
 import { z } from "zod";
 import { parseDuration, parseSize } from "../lib/units.ts";
 import { expected, formatKeyPath, showValue } from "./errors.ts";
+import { LOG_FORMATS, type LogFormat } from "./log-formats.ts";
 
 // The one definition of hookd's configuration: keys, defaults, validation and the message
 // for each mistake. The loader, `check-config`, the env overrides and config.example.toml
 // all follow from this file. Every message is "expected X, got Y", completed here where the
 // user's value is at hand, so the loader only has to prefix the file and key path.
 
-/** The log formats hookd reads: the one list, for [[sources]] format, the CLI's --format and the ingest envelope reader. */
-export const LOG_FORMATS = ["postfix", "exim", "jsonl", "auto"] as const;
+/** The log formats hookd reads: the one list (log-formats.ts), for [[sources]] format, the CLI's --format and the ingest envelope reader. */
+export { LOG_FORMATS, type LogFormat };
 export const START_AT = ["end", "beginning"] as const;
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
@@ -291,7 +292,6 @@ export type SourceConfig = z.infer<typeof SourceSchema>;
 export type TrackingConfig = Config["tracking"];
 export type FeedbackConfig = Config["feedback"];
 export type LogLevel = (typeof LOG_LEVELS)[number];
-export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** What a first run uses when there is no file and no HOOKD_* variable. */
 export function defaultConfig(): Config {

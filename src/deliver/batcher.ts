@@ -40,7 +40,7 @@ export function batchLimits(
 }
 export type Batchable = Pick<WebhookRow, "id" | "events" | "filter" | "cursorSeq" | "format">;
 
-type Row = { seq: number; type: string; host: string; mail_from: string | null; rcpt_to: string | null; custom_type: string | null; received_at: number; body: string };
+type Row = { seq: number; type: string; host: string; mail_from: string | null; rcpt_to: string | null; custom_type: string | null; notice: string | null; received_at: number; body: string };
 
 const PAGE = 2000;
 // How many batches may wait cut-but-unsent behind the in-flight ones.
@@ -72,7 +72,7 @@ export function compileFilter(
   types: readonly string[],
   filter: WebhookFilter | null,
   format: WebhookFormat = "hookd",
-): (r: Pick<Row, "type" | "host" | "mail_from" | "rcpt_to" | "custom_type"> & MachineFlag) => boolean {
+): (r: Pick<Row, "type" | "host" | "mail_from" | "rcpt_to" | "custom_type" | "notice"> & MachineFlag) => boolean {
   const all = types.includes("*");
   // A provider format without a counterpart for a type (SendGrid has no custom events) would
   // only send empty arrays for it.
@@ -84,9 +84,13 @@ export function compileFilter(
   const rcpts = filter?.rcpt_domains?.length ? new Set(filter.rcpt_domains.map((d) => d.toLowerCase())) : null;
   const hosts = filter?.hosts?.length ? new Set(filter.hosts) : null;
   const noMachine = filter?.machine === false;
+  // Providers send no notices (mail the MTA generated about another message): their formats
+  // leave them out, as does hookd's with filter.notices false.
+  const notices = format === "hookd" && filter?.notices !== false;
   return (r) =>
     (all || typeSet.has(r.type) || (r.custom_type !== null && customNames.has(r.custom_type))) &&
     carried(r.type, r.custom_type) &&
+    (notices || r.notice === null) &&
     (!senders || senders.has(domainOf(r.mail_from) ?? "")) &&
     (!rcpts || rcpts.has(domainOf(r.rcpt_to) ?? "")) &&
     (!hosts || hosts.has(r.host)) &&
@@ -107,7 +111,7 @@ export type CutResult = {
  */
 export type ScanMemo = { cursor: number; scannedTo: number; count: number; bytes: number; firstSeq: number; oldestAt: number };
 
-type Light = Pick<Row, "seq" | "type" | "host" | "mail_from" | "rcpt_to" | "custom_type" | "received_at"> & { bytes: number; machine?: unknown };
+type Light = Pick<Row, "seq" | "type" | "host" | "mail_from" | "rcpt_to" | "custom_type" | "notice" | "received_at"> & { bytes: number; machine?: unknown };
 
 /**
  * Webhooks whose batches would come out the same: same subscription, limits and format, at
@@ -149,7 +153,7 @@ export function planBatches(
   const matches = compileFilter(w.events, w.filter, format);
   const machineColumn = w.filter?.machine === false ? MACHINE_COLUMN : "";
   const light = db.query(
-    `SELECT seq, type, host, mail_from, rcpt_to, custom_type, received_at, octet_length(body) AS bytes${machineColumn} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
+    `SELECT seq, type, host, mail_from, rcpt_to, custom_type, notice, received_at, octet_length(body) AS bytes${machineColumn} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
   );
   const cursor0 = w.cursorSeq;
   const fresh: ScanMemo = { cursor: cursor0, scannedTo: cursor0, count: 0, bytes: 2, firstSeq: 0, oldestAt: 0 };
@@ -196,7 +200,7 @@ export function planBatches(
   let cursor = cursor0;
   const batches: { body: Uint8Array; eventCount: number; firstSeq: number; lastSeq: number; at: number }[] = [];
   if (cuts.length) {
-    const full = db.query("SELECT seq, type, host, mail_from, rcpt_to, custom_type, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq");
+    const full = db.query("SELECT seq, type, host, mail_from, rcpt_to, custom_type, notice, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq");
     for (const at of cuts) {
       const bodies: string[] = [];
       let first = 0;

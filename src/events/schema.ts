@@ -86,6 +86,17 @@ const mailFields = {
   client_ip: z.string().max(64).optional().meta({ description: "IP of the SMTP client that submitted the message.", example: "192.0.2.10" }),
   bounce_class: BounceClass.optional(),
   attempt: z.number().int().nonnegative().optional().meta({ description: "Delivery attempt number for this recipient.", example: 1 }),
+  notice: z
+    .strictObject({
+      kind: z.enum(["bounce", "delay", "success"]).meta({ description: "Non-delivery report, delay warning, or delivery status (DSN SUCCESS).", example: "bounce" }),
+      of_queue_id: z.string().max(64).optional().meta({ description: "queue_id of the message the notice is about.", example: "4BCD21C03F2" }),
+      of_message_id: z.string().max(998).optional().meta({ description: "message_id of the message the notice is about, when known.", example: "20261123130709.4BCD2@example.com" }),
+    })
+    .optional()
+    .meta({
+      description: "Set on mail the MTA generated itself as a notification about another message (a bounce, delay or success notice to its sender).",
+      example: { kind: "bounce", of_queue_id: "4BCD21C03F2", of_message_id: "20261123130709.4BCD2@example.com" },
+    }),
 };
 
 const clientFields = {

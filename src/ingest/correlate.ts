@@ -1,9 +1,9 @@
 import { type EventDraft, type MailEvent, toEvent } from "./emit.ts";
-import type { MtaLine } from "./mta-line.ts";
+import type { MtaLine, NoticeKind } from "./mta-line.ts";
 import { isLocalAddr } from "./parse/fields.ts";
 import type { LogRecord } from "./record.ts";
 import type { Snapshot } from "./snapshot.ts";
-import type { MessageState } from "./message-state.ts";
+import type { MessageState, Notice } from "./message-state.ts";
 import { type StateLimits, StateTable } from "./state.ts";
 
 /**
@@ -15,7 +15,12 @@ import { type StateLimits, StateTable } from "./state.ts";
  * bounce or expiry, stamped with the time the message entered the queue (qmgr "from=" /
  * Exim "<="). When Exim lists the recipients on its "<=" line, injections go out right then.
  * No injection is emitted for a message whose queue entry was never seen (it came in before
- * hookd started reading), for null-sender mail, or for bounces the MTA generated.
+ * hookd started reading).
+ *
+ * Notices: mail the MTA generated about another message (Postfix's bounce daemon names the
+ * notice's queue id on a line of the original; Exim's "<= <> R=original") gives events like
+ * any other mail, each carrying `notice` {kind, of_queue_id, of_message_id} so a receiver can
+ * tie it to the message it is about. Null-sender mail that is not a notice is plain mail.
  *
  * Content filters: a "sent ... queued as NEW" to a hop on this machine is not a delivery; NEW
  * continues the same story (same queue_id reported: the original's, same sender, client,
@@ -37,7 +42,8 @@ export class Correlator {
   apply(rec: LogRecord, line: MtaLine, host: string): MailEvent[] {
     this.observe(rec.ts);
     const scope = scopeOf(rec.instance);
-    const keyOf = (qid: string) => `${rec.host}|${scope}|${qid}`;
+    const state = this.state;
+    const keyOf = (qid: string) => state.key(rec.host, scope, qid);
     const out: MailEvent[] = [];
     const ctx = { rec, host, scope, out };
 
@@ -52,12 +58,12 @@ export class Correlator {
         if (line.nrcpt !== undefined && (own || m.nrcpt === undefined)) m.nrcpt = line.nrcpt;
         if (line.clientIp !== undefined && m.ip === undefined) m.ip = line.clientIp;
         if (line.messageId !== undefined) m.mid = line.messageId;
-        if (line.noticeOf !== undefined) m.notice = 1;
+        if (line.noticeOf !== undefined) m.notice = this.eximNotice(this.state.get(keyOf(line.noticeOf)), line.noticeOf);
         // qmgr repeats this line on every retry: the first one is when the message came in.
         m.acc ??= rec.ts;
         // Mail from this machine may be a content filter's re-injection whose hand-off line is
         // still to come: its recipients are injected when first delivered, as for Postfix.
-        if (!isLocalAddr(line.clientIp)) for (const rcpt of line.rcpts ?? []) this.inject(ctx, m, rcpt);
+        if (line.rcpts && !isLocalAddr(line.clientIp)) for (const rcpt of line.rcpts) this.inject(ctx, m, rcpt);
         break;
       }
       case "client": {
@@ -74,25 +80,30 @@ export class Correlator {
       case "message-id":
         this.state.touch(keyOf(line.qid), line.qid, rec.ts).mid = line.messageId;
         break;
-      case "notice":
-        this.state.touch(keyOf(line.qid), line.qid, rec.ts);
-        this.state.markNotice(keyOf(line.noticeQid), line.noticeQid, rec.ts);
+      case "notice": {
+        const orig = this.state.touch(keyOf(line.qid), line.qid, rec.ts);
+        const notice: Notice = { kind: line.notice, of_queue_id: orig.rootQid ?? orig.qid };
+        const mid = this.state.story(orig).mid ?? orig.mid;
+        if (mid !== undefined) notice.of_message_id = mid;
+        this.state.markNotice(keyOf(line.noticeQid), line.noticeQid, rec.ts, notice);
         break;
+      }
       case "rcpt":
         this.recipient(ctx, keyOf(line.qid), line);
         break;
       case "expired-all": {
         const m = this.state.touch(keyOf(line.qid), line.qid, rec.ts);
         const story = this.state.story(m);
-        if (story.notice || (story.from ?? line.from) === "") break;
         if (m.r.size === 0) {
           // Its recipients were never logged here (it was deferred before hookd started reading).
+          m.fails = (m.fails ?? 0) + 1;
           out.push(this.draft(ctx, m, { type: "expired", mailFrom: story.from ?? line.from, response: "expired, returned to sender" }));
         }
         for (const [rcpt, rs] of m.r) {
           if (rs.done) continue;
           this.inject(ctx, m, rcpt, rs.orig);
           rs.done = 1;
+          m.fails = (m.fails ?? 0) + 1;
           out.push(this.draft(ctx, m, { type: "expired", rcpt, orig: rs.orig, relay: rs.relay, dsn: rs.dsn, response: rs.resp ?? "expired, returned to sender", attempt: rs.n }));
         }
         break;
@@ -113,7 +124,6 @@ export class Correlator {
 
   private recipient(ctx: Ctx, key: string, line: MtaLine & { kind: "rcpt" }): void {
     const m = this.state.touch(key, line.qid, ctx.rec.ts);
-    if (this.state.story(m).notice) return;
     let rs = m.r.get(line.rcpt);
     if (!rs) {
       rs = { n: 0 };
@@ -138,7 +148,10 @@ export class Correlator {
       rs.dsn = line.dsn;
       rs.resp = line.response;
       rs.relay = line.relay;
-    } else rs.done = 1;
+    } else {
+      rs.done = 1;
+      if (line.outcome !== "delivery") m.fails = (m.fails ?? 0) + 1;
+    }
     const expiredWithoutReason = line.outcome === "expired" && !line.dsn;
     ctx.out.push(
       this.draft(ctx, m, {
@@ -157,7 +170,7 @@ export class Correlator {
   /** The injection for rcpt, unless already emitted for it (or its original address). */
   private inject(ctx: Ctx, m: MessageState, rcpt: string, orig?: string): void {
     const story = this.state.story(m);
-    if (story.acc === undefined || !story.from || story.notice) return;
+    if (story.acc === undefined || story.from === undefined) return;
     const inj = (story.inj ??= new Set());
     if (inj.has(rcpt) || (orig !== undefined && inj.has(orig))) return;
     // The message was accepted for the address it was sent to, before any alias expansion.
@@ -190,7 +203,29 @@ export class Correlator {
       nrcpt: d.nrcpt ?? story.nrcpt ?? m.nrcpt,
       clientIp: d.clientIp ?? story.ip ?? m.ip,
       attempt: d.attempt,
+      notice: story.notice ?? m.notice,
     });
+  }
+
+  /**
+   * What an Exim "<= <> R=id" is: Exim writes the same line for a bounce, a delay warning and
+   * a DSN success. A recipient of the original that failed since its last notice makes it a
+   * bounce; else one still deferred, a delay warning; else a success notice. With the
+   * original never seen, a bounce (by far the most common).
+   */
+  private eximNotice(orig: MessageState | undefined, ofId: string): Notice {
+    if (!orig) return { kind: "bounce", of_queue_id: ofId };
+    let kind: NoticeKind = "success";
+    if (orig.fails) {
+      kind = "bounce";
+      orig.fails = 0;
+    } else {
+      for (const rs of orig.r.values()) if (!rs.done) kind = "delay";
+    }
+    const notice: Notice = { kind, of_queue_id: orig.rootQid ?? orig.qid };
+    const mid = this.state.story(orig).mid ?? orig.mid;
+    if (mid !== undefined) notice.of_message_id = mid;
+    return notice;
   }
 
   snapshot(): Snapshot {

@@ -1,6 +1,7 @@
 import type { Event, MAIL_EVENT_TYPES } from "../events/schema.ts";
-import { classifyBounce } from "../events/bounce-class.ts";
+import { classifyReply } from "../events/bounce-class.ts";
 import { eventId } from "./event-id.ts";
+import type { Notice } from "./message-state.ts";
 import { isEmail } from "./parse/fields.ts";
 
 export type MailEventType = (typeof MAIL_EVENT_TYPES)[number];
@@ -25,6 +26,7 @@ export interface EventDraft {
   nrcpt?: number;
   clientIp?: string;
   attempt?: number;
+  notice?: Notice;
 }
 
 const CLASSIFIED = new Set<MailEventType>(["bounce", "delay", "expired", "policy_rejection"]);
@@ -46,6 +48,7 @@ export function toEvent(d: EventDraft): MailEvent {
       queueId: d.queueId,
       rcpt: d.rcpt,
       timestamp,
+      ms: d.ts,
       attempt: d.attempt,
       extra: d.queueId === undefined ? `${d.clientIp ?? ""}|${d.mailFrom ?? ""}|${d.response ?? ""}` : undefined,
     }),
@@ -66,9 +69,10 @@ export function toEvent(d: EventDraft): MailEvent {
   if (d.nrcpt !== undefined) e.nrcpt = d.nrcpt;
   if (d.clientIp !== undefined && d.clientIp.length <= 64) e.client_ip = d.clientIp;
   if (CLASSIFIED.has(d.type) && (d.dsn !== undefined || d.response !== undefined)) {
-    e.bounce_class = classifyBounce({ dsn: d.dsn, text: d.response });
+    e.bounce_class = classifyReply(d.dsn, d.response);
   }
   if (d.attempt !== undefined) e.attempt = d.attempt;
+  if (d.notice !== undefined) e.notice = d.notice;
   return e;
 }
 

@@ -7,6 +7,8 @@ export interface EventIdentity {
   queueId?: string;
   rcpt?: string;
   timestamp: string;
+  /** The timestamp in ms, when the caller has it (saves parsing it back). */
+  ms?: number;
   attempt?: number;
   /** For events without a queue id (NOQUEUE rejections): whatever else tells them apart. */
   extra?: string;
@@ -27,11 +29,22 @@ const digest = new Uint8Array(32);
 export function eventId(id: EventIdentity): string {
   const input = `${id.type}\x1f${id.host}\x1f${id.scope}\x1f${id.queueId ?? ""}\x1f${id.rcpt ?? ""}\x1f${id.timestamp}\x1f${id.attempt ?? ""}\x1f${id.extra ?? ""}`;
   Bun.SHA256.hash(input, digest);
-  return timePrefix(Date.parse(id.timestamp)) + hashPart(digest);
+  return timePrefix(id.ms ?? Date.parse(id.timestamp)) + hashPart(digest);
 }
+
+// Events come in runs with the same time (a line's injection and outcome, a second's lines).
+let lastMs = Number.NaN;
+let lastPrefix = "";
 
 /** 48 bits of milliseconds as 10 base32 characters (ULID's time part); 0 when unparseable. */
 function timePrefix(ms: number): string {
+  if (ms === lastMs) return lastPrefix;
+  lastMs = ms;
+  lastPrefix = encodeTime(ms);
+  return lastPrefix;
+}
+
+function encodeTime(ms: number): string {
   let t = Number.isFinite(ms) && ms > 0 ? Math.floor(ms) : 0;
   const lo = t % 1048576; // 20 bits, two characters
   t = Math.floor(t / 1048576);

@@ -1,5 +1,14 @@
 // What the correlation state holds for one queued message, apart from the table that keeps
 // them (state.ts) and their JSON form (snapshot.ts), so each of those can import it.
+import type { NoticeKind } from "./mta-line.ts";
+
+/** An event's `notice`, kept in the shape events carry it so every event of the message shares it. */
+export interface Notice {
+  kind: NoticeKind;
+  /** The queue id events of the original message carry. */
+  of_queue_id?: string;
+  of_message_id?: string;
+}
 
 export interface RcptState {
   /** Delivery attempts logged so far (sent, deferred, bounced). */
@@ -28,8 +37,10 @@ export interface MessageState {
   ip?: string;
   /** Log time of the line that put the message in the queue: the injection timestamp. */
   acc?: number;
-  /** A bounce/DSN the MTA made for another message: reported through that one, not itself. */
-  notice?: 1;
+  /** The MTA made this message as a notification about another one (bounce, delay warning, DSN). */
+  notice?: Notice;
+  /** Recipients that failed (bounced, expired) since the MTA last sent a notice about this message. */
+  fails?: number;
   /** Recipients an injection event was emitted for. */
   inj?: Set<string>;
   r: Map<string, RcptState>;

@@ -4,6 +4,9 @@
  */
 export type RcptOutcome = "delivery" | "delay" | "bounce" | "expired";
 
+/** What a notification the MTA generated itself reports: a failure, a delay, a delivery (DSN SUCCESS). */
+export type NoticeKind = "bounce" | "delay" | "success";
+
 export type MtaLine =
   /** Postfix smtpd "QID: client=host[ip]" (with orig_queue_id= after a content filter). */
   | { kind: "client"; qid: string; clientIp?: string; origQid?: string }
@@ -19,11 +22,11 @@ export type MtaLine =
       messageId?: string;
       /** Recipients listed on the line itself (Exim +received_recipients "for a b"). */
       rcpts?: string[];
-      /** Set when this message is a bounce the MTA generated for another one (Exim "<= <> R=id"). */
+      /** Set when the MTA generated this message about another one (Exim "<= <> R=id"): that one's id. */
       noticeOf?: string;
     }
-  /** Postfix bounce daemon: QID got a notification message NOTICEQID (NDR, DSN, delay notice). */
-  | { kind: "notice"; qid: string; noticeQid: string }
+  /** Postfix bounce daemon: QID got a notification message NOTICEQID (NDR, delay notice, DSN SUCCESS). */
+  | { kind: "notice"; qid: string; noticeQid: string; notice: NoticeKind }
   | {
       kind: "rcpt";
       qid: string;

@@ -26,6 +26,8 @@ export function load(m: StoredMessage): MessageState {
   // Earlier builds stored recipients and injections as objects keyed by address.
   const rcpts = Array.isArray(r) ? r : Object.entries(r as Record<string, RcptState>);
   const out: MessageState = { ...rest, r: new Map(rcpts.map(([to, rs]) => [to, { ...rs }])) };
+  // Earlier builds marked a notice with 1 and left its events out; the kind was nearly always a bounce.
+  if ((out.notice as unknown) === 1) out.notice = { kind: "bounce" };
   if (kids) out.kids = [...kids];
   if (inj) out.inj = new Set(Array.isArray(inj) ? inj : Object.keys(inj));
   return out;

@@ -1,4 +1,4 @@
-import type { MessageState } from "./message-state.ts";
+import type { MessageState, Notice } from "./message-state.ts";
 import { load, type Snapshot, store } from "./snapshot.ts";
 
 /**
@@ -6,6 +6,13 @@ import { load, type Snapshot, store } from "./snapshot.ts";
  * host|scope|queue id (scope: the Postfix instance, "" for Exim). Bounded (least recently
  * seen goes first), expired by log time, and exported as plain JSON so the caller can persist
  * it next to its file offset and resume mid-message after a restart.
+ *
+ * Keys: nearly every log has one host and one instance, and building and hashing
+ * "host|scope|qid" for every line cost more than the rest of a line's correlation. So the
+ * first host and scope seen are the table's own: their messages are keyed by the queue id
+ * alone, others by host|scope|qid (a queue id has no "|"). Snapshots hold the full form. The
+ * host|qid index, which finds a message in another instance of the same host (a hand-off
+ * between two Postfix instances), holds only the others: the own ones are found by id.
  */
 
 /** A content-filter hand-off whose new queue id has not shown up yet. */
@@ -21,6 +28,7 @@ export interface StateLimits {
 }
 
 const REORDER_AFTER_MS = 60_000;
+const NO_KIDS: readonly string[] = [];
 // A bounce notice names the queue id of the notification it queued; the notification's own
 // lines follow within seconds. One that never shows up (logged elsewhere, or a log that omits
 // it) would otherwise be held for the whole TTL: one entry per bounce, days of them.
@@ -34,10 +42,12 @@ function isPlaceholder(m: MessageState): boolean {
 export class StateTable {
   readonly messages = new Map<string, MessageState>();
   readonly pending = new Map<string, PendingHandoff>();
-  /** host|qid → key, to find the other end of a hand-off to another Postfix instance. */
+  /** host|qid → key of the messages not in the own scope, to find the other end of a hand-off to another Postfix instance. */
   private readonly byQid = new Map<string, string>();
   /** Notification queue ids announced by a bounce notice whose lines have not come yet (key → log time). */
   private readonly noticeWaits = new Map<string, number>();
+  /** The host and scope whose messages are keyed by queue id alone. */
+  private own: { host: string; scope: string } | undefined;
   latest = 0;
 
   constructor(
@@ -47,11 +57,20 @@ export class StateTable {
     if (!snap) return;
     try {
       this.latest = Number(snap.latest) || 0;
-      for (const [key, m] of snap.messages) {
-        this.messages.set(key, load(m));
-        this.byQid.set(qidKey(key), key);
+      const first = snap.messages[0]?.[0];
+      if (first !== undefined) {
+        const a = first.indexOf("|");
+        this.own = { host: first.slice(0, a), scope: first.slice(a + 1, first.lastIndexOf("|")) };
       }
-      for (const [key, h] of snap.handoffs ?? []) this.pending.set(key, { ...h, copy: load(h.copy) });
+      for (const [full, stored] of snap.messages) {
+        const key = this.shortKey(full);
+        const m = load(stored);
+        if (m.root !== undefined) m.root = this.shortKey(m.root);
+        if (m.kids) m.kids = m.kids.map((k) => this.shortKey(k));
+        this.messages.set(key, m);
+        if (key.includes("|")) this.byQid.set(this.qidKey(key), key);
+      }
+      for (const [key, h] of snap.handoffs ?? []) this.pending.set(key, { ...h, src: this.shortKey(h.src), copy: load(h.copy) });
     } catch {
       // A snapshot from another version or a damaged store: correlation restarts empty (some
       // events then lack earlier facts) rather than ingest failing to start.
@@ -59,6 +78,13 @@ export class StateTable {
       this.pending.clear();
       this.byQid.clear();
     }
+  }
+
+  /** The key of a queue id of this host and scope. */
+  key(host: string, scope: string, qid: string): string {
+    this.own ??= { host, scope };
+    const own = this.own;
+    return host === own.host && scope === own.scope ? qid : `${host}|${scope}|${qid}`;
   }
 
   get(key: string): MessageState | undefined {
@@ -80,10 +106,12 @@ export class StateTable {
       this.messages.delete(key);
     } else {
       m = { qid, r: new Map(), seen: ts };
-      this.byQid.set(qidKey(key), key);
-      const handoff = this.pending.get(qidKey(key));
+      const other = key.includes("|");
+      if (other) this.byQid.set(this.qidKey(key), key);
+      // A hand-off waiting for this queue id (rare: only content filters and aliases make one).
+      const handoff = this.pending.size === 0 ? undefined : this.pending.get(this.qidKey(key));
       if (handoff) {
-        this.pending.delete(qidKey(key));
+        this.pending.delete(this.qidKey(key));
         const live = this.messages.get(handoff.src);
         const src = live && knows(live) ? live : undefined;
         this.link(m, key, src ? handoff.src : undefined, src ?? handoff.copy);
@@ -99,7 +127,9 @@ export class StateTable {
   }
 
   keyOfQid(host: string, qid: string): string | undefined {
-    return this.byQid.get(`${host}|${qid}`);
+    const own = this.own;
+    if (own && host === own.host && this.messages.has(qid)) return qid;
+    return this.byQid.get(this.hostQid(host, qid));
   }
 
   /** The live state whose story m continues, or m itself. */
@@ -126,13 +156,13 @@ export class StateTable {
 
   /** A hand-off from srcKey to a queue id not seen yet (or seen in another instance). */
   handoff(host: string, newQid: string, srcKey: string, src: MessageState, ts: number): void {
-    const existing = this.byQid.get(`${host}|${newQid}`);
+    const pendingKey = this.hostQid(host, newQid);
+    const existing = this.keyOfQid(host, newQid);
     const kid = existing === undefined ? undefined : this.messages.get(existing);
     if (existing !== undefined && kid) this.link(kid, existing, srcKey, src);
     else {
       // Merge rather than replace: a repeated hand-off line logged after the original's
       // "removed" comes from a fresh, empty state and must not erase what the first one knew.
-      const pendingKey = `${host}|${newQid}`;
       const fresh: PendingHandoff = { src: srcKey, copy: { qid: src.qid, r: new Map(), seen: ts }, at: ts };
       const entry = this.pending.get(pendingKey) ?? fresh;
       const story = this.story(src);
@@ -150,9 +180,11 @@ export class StateTable {
     const m = this.messages.get(key);
     if (!m) return;
     this.messages.delete(key);
-    const qk = qidKey(key);
-    if (this.byQid.get(qk) === key) this.byQid.delete(qk);
-    for (const kidKey of m.kids ?? []) {
+    if (key.includes("|")) {
+      const qk = this.qidKey(key);
+      if (this.byQid.get(qk) === key) this.byQid.delete(qk);
+    }
+    for (const kidKey of m.kids ?? NO_KIDS) {
       const kid = this.messages.get(kidKey);
       if (!kid || kid.root !== key) continue;
       copyStory(m, kid);
@@ -162,10 +194,10 @@ export class StateTable {
   }
 
   /** The message a bounce notice announces: marked as a notice, and forgotten soon if it never shows up. */
-  markNotice(key: string, qid: string, ts: number): MessageState {
+  markNotice(key: string, qid: string, ts: number, notice: Notice): MessageState {
     const m = this.touch(key, qid, ts);
     if (isPlaceholder(m)) this.noticeWaits.set(key, ts);
-    m.notice = 1;
+    m.notice = notice;
     return m;
   }
 
@@ -187,12 +219,38 @@ export class StateTable {
   }
 
   snapshot(): Snapshot {
+    const full = (key: string) => (key.includes("|") || !this.own ? key : `${this.own.host}|${this.own.scope}|${key}`);
     return {
       version: 1,
-      messages: [...this.messages].map(([k, m]) => [k, store(m)]),
-      handoffs: [...this.pending].map(([k, h]) => [k, { src: h.src, copy: store(h.copy), at: h.at }]),
+      messages: [...this.messages].map(([k, m]) => {
+        const stored = store(m);
+        if (stored.root !== undefined) stored.root = full(stored.root);
+        if (stored.kids) stored.kids = stored.kids.map(full);
+        return [full(k), stored];
+      }),
+      handoffs: [...this.pending].map(([k, h]) => [k, { src: full(h.src), copy: store(h.copy), at: h.at }]),
       latest: this.latest,
     };
+  }
+
+  /** A snapshot's host|scope|qid as this table keys it. */
+  private shortKey(full: string): string {
+    const a = full.indexOf("|");
+    const b = full.lastIndexOf("|");
+    if (a === -1 || !this.own) return full;
+    return full.slice(0, a) === this.own.host && full.slice(a + 1, b) === this.own.scope ? full.slice(b + 1) : full;
+  }
+
+  /** The host|qid index's key of a queue id on a host (built once per message, not per line). */
+  private hostQid(host: string, qid: string): string {
+    return `${host}|${qid}`;
+  }
+
+  /** "host|scope|qid" (or an own queue id) → "host|qid". */
+  private qidKey(key: string): string {
+    const a = key.indexOf("|");
+    if (a === -1) return this.hostQid(this.own?.host ?? "", key);
+    return this.hostQid(key.slice(0, a), key.slice(key.lastIndexOf("|") + 1));
   }
 }
 
@@ -216,12 +274,5 @@ function copyStory(from: MessageState, to: MessageState): void {
   if (from.mid !== undefined) to.mid = from.mid;
   if (from.ip !== undefined) to.ip = from.ip;
   if (from.acc !== undefined) to.acc = from.acc;
-  if (from.notice) to.notice = 1;
-}
-
-/** "host|scope|qid" → "host|qid". */
-function qidKey(key: string): string {
-  const a = key.indexOf("|");
-  const b = key.lastIndexOf("|");
-  return key.slice(0, a) + key.slice(b);
+  if (from.notice) to.notice = from.notice;
 }

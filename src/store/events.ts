@@ -12,8 +12,8 @@ function statements(db: Database): Prepared {
   if (!p) {
     p = {
       insert: db.prepare(
-        `INSERT INTO events (event_id, type, ts, host, queue_id, message_id, mail_from, rcpt_to, custom_type, source, body, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING`,
+        `INSERT INTO events (event_id, type, ts, host, queue_id, message_id, mail_from, rcpt_to, custom_type, notice, source, body, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING`,
       ),
       customType: db.prepare("INSERT INTO custom_event_types (name, first_seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING"),
     };
@@ -26,18 +26,18 @@ export type InsertResult = { inserted: number; duplicates: number };
 
 /**
  * Events as the store writes them: ROW_WIDTH columns each, flattened (event_id, type, ts,
- * host, queue_id, message_id, mail_from, rcpt_to, custom_type), and the JSON body. Built where events are
+ * host, queue_id, message_id, mail_from, rcpt_to, custom_type, notice kind), and the JSON body. Built where events are
  * made — for a log, on the parse thread — so the committing thread only binds values, and a
  * chunk crosses threads as flat arrays of strings and numbers rather than objects.
  */
 export type EventRows = { cols: (string | number | null)[]; bodies: string[] };
-export const ROW_WIDTH = 9;
+export const ROW_WIDTH = 10;
 
 export function eventRows(events: readonly Event[], into: EventRows = { cols: [], bodies: [] }): EventRows {
   for (const e of events) {
-    const mail = e as { queue_id?: string; message_id?: string; mail_from?: string; rcpt_to?: string };
+    const mail = e as { queue_id?: string; message_id?: string; mail_from?: string; rcpt_to?: string; notice?: { kind: string } };
     const customType = e.type === "custom" ? e.custom_type : null;
-    into.cols.push(e.event_id, e.type, Date.parse(e.timestamp), e.host, mail.queue_id ?? null, mail.message_id ?? null, mail.mail_from ?? null, mail.rcpt_to ?? null, customType);
+    into.cols.push(e.event_id, e.type, Date.parse(e.timestamp), e.host, mail.queue_id ?? null, mail.message_id ?? null, mail.mail_from ?? null, mail.rcpt_to ?? null, customType, mail.notice?.kind ?? null);
     into.bodies.push(JSON.stringify(e));
   }
   return into;
@@ -53,7 +53,7 @@ export function insertRowsTx(db: Database, rows: EventRows, source: string, now 
   const { cols, bodies } = rows;
   const types: string[] = [];
   for (let i = 0, c = 0; i < bodies.length; i++, c += ROW_WIDTH) {
-    const stored = insert.run(cols[c]!, cols[c + 1]!, cols[c + 2]!, cols[c + 3]!, cols[c + 4]!, cols[c + 5]!, cols[c + 6]!, cols[c + 7]!, cols[c + 8]!, source, bodies[i]!, now).changes;
+    const stored = insert.run(cols[c]!, cols[c + 1]!, cols[c + 2]!, cols[c + 3]!, cols[c + 4]!, cols[c + 5]!, cols[c + 6]!, cols[c + 7]!, cols[c + 8]!, cols[c + 9]!, source, bodies[i]!, now).changes;
     if (stored) types.push(cols[c + 1] as string);
   }
   return { inserted: types.length, duplicates: bodies.length - types.length, types };

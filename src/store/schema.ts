@@ -71,6 +71,8 @@ export const events = sqliteTable("events", {
   source: text("source").notNull(),
   body: text("body").notNull(),
   receivedAt: integer("received_at").notNull(),
+  /** The notice kind of mail the MTA generated about another message; NULL for all other events. */
+  notice: text("notice"),
 });
 
 export const batches = sqliteTable("batches", {

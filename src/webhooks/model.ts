@@ -28,6 +28,8 @@ export type WebhookFilter = {
   hosts?: string[];
   /** false: leave out engagement events marked machine: true. */
   machine?: boolean;
+  /** false: leave out mail the MTA generated about another message (bounce, delay, success notices). */
+  notices?: boolean;
 };
 
 // One failed attempt is a blip; a streak means the receiver is down or rejecting us.

@@ -20,7 +20,7 @@ describe("batchLimits per format", () => {
 });
 
 describe("compileFilter and custom event names", () => {
-  const row = (type: string, custom_type: string | null = null) => ({ type, custom_type, host: "mx1", mail_from: null, rcpt_to: "a@example.org" });
+  const row = (type: string, custom_type: string | null = null) => ({ type, custom_type, host: "mx1", mail_from: null, rcpt_to: "a@example.org", notice: null });
 
   test("a name matches only custom events of that name; custom matches them all; * everything", () => {
     const named = compileFilter(["profile.created", "delivery"], null);

@@ -1,7 +1,7 @@
 // The bounce classification table: a case per class, precedence, and extension.
 import { describe, expect, test } from "bun:test";
 import { BOUNCE_CLASSES } from "../../src/events/schema.ts";
-import { BOUNCE_RULES, type BounceRule, classifyBounce } from "../../src/events/bounce-class.ts";
+import { BOUNCE_RULES, type BounceRule, classifyBounce, classifyReply, maskReply } from "../../src/events/bounce-class.ts";
 
 const CASES: [string, { dsn?: string; text?: string }, string][] = [
   ["mailbox full by DSN", { dsn: "5.2.2", text: "host said: 552 sorry" }, "quota"],
@@ -41,5 +41,31 @@ describe("classifyBounce", () => {
     const rules: BounceRule[] = [{ class: "policy", test: (f) => f.text.includes("custom-reason") }, ...BOUNCE_RULES];
     expect(classifyBounce({ dsn: "5.1.1", text: "custom-reason" }, rules)).toBe("policy");
     expect(classifyBounce({ dsn: "5.1.1", text: "custom-reason" })).toBe("unknown_user");
+  });
+});
+
+describe("classifyReply (remembered per reply shape)", () => {
+  test("masks addresses and IP literals, nothing else", () => {
+    expect(maskReply("550 5.1.1 <bob@example.org>: Recipient address rejected: User unknown")).toBe("550 5.1.1 <>: Recipient address rejected: User unknown");
+    expect(maskReply("connect to mx.example.org[203.0.113.5]:25: Connection refused")).toBe("connect to mx.example.org[]:25: Connection refused");
+    expect(maskReply("host mx[IPv6:2001:db8::1] said: 451 <a@b> later <c@d>")).toBe("host mx[] said: 451 <> later <>");
+    // Not an address, not an IP: kept, so the words in them still count.
+    expect(maskReply("554 [spam] rejected <no-at-sign> (see [RFC 5321])")).toBe("554 [spam] rejected <no-at-sign> (see [RFC 5321])");
+    expect(maskReply("unclosed <a@b and [1.2.3.4")).toBe("unclosed <a@b and [1.2.3.4");
+    expect(maskReply("no brackets")).toBe("no brackets");
+  });
+
+  test("gives classifyBounce's answer for every case of the table, first time and remembered", () => {
+    for (let round = 0; round < 2; round++) {
+      for (const [name, info, cls] of CASES) expect(classifyReply(info.dsn, info.text), name).toBe(cls as never);
+    }
+    expect(classifyReply(undefined, undefined)).toBe(classifyBounce({}));
+  });
+
+  test("replies differing only in address or peer share a class; a different reason does not", () => {
+    const a = classifyReply("4.2.2", "host mx1[192.0.2.1] said: 452 <a@example.org>: mailbox full");
+    const b = classifyReply("4.2.2", "host mx1[192.0.2.99] said: 452 <b@example.org>: mailbox full");
+    expect([a, b]).toEqual(["quota", "quota"]);
+    expect(classifyReply("5.0.0", "host mx1[192.0.2.1] said: 550 <a@example.org>: no such user")).toBe("unknown_user");
   });
 });

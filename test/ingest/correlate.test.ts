@@ -38,6 +38,8 @@ describe("one message's story", () => {
       "delay a@example.org #1",
       "injection b@example.net",
       "bounce b@example.net #1",
+      "injection news@example.com",
+      "delivery news@example.com #1",
       "delivery a@example.org #2",
       "policy_rejection x@example.com",
     ]);
@@ -45,7 +47,7 @@ describe("one message's story", () => {
 
   test("every event carries what earlier lines said", () => {
     const { events } = run(LIFECYCLE, { format: "postfix" });
-    for (const e of events.slice(0, 5)) {
+    for (const e of events.filter((e) => e.rcpt_to !== "news@example.com").slice(0, 5)) {
       expect(e).toMatchObject({ host: "mx1", queue_id: "4BCD21C03F2", message_id: "20261123.4BCD2@example.com", mail_from: "news@example.com", size: 2048, nrcpt: 2, client_ip: "192.0.2.10" });
     }
     // Injections are stamped with the time the message entered the queue, not the retry's.
@@ -63,6 +65,7 @@ describe("one message's story", () => {
   test("a message that entered the queue before reading began gets no injection", () => {
     const { events } = run(LIFECYCLE.slice(13), { format: "postfix" });
     expect(summary(events)).toEqual(["delivery a@example.org #1", "policy_rejection x@example.com"]);
+    expect(events.some((e) => e.queue_id === "9F00A1C0400")).toBe(false);
   });
 
   test("status=expired without to= expires the recipients still pending, with their last reason", () => {
@@ -82,15 +85,79 @@ describe("one message's story", () => {
     expect(expired[1]).toMatchObject({ bounce_class: "quota" });
   });
 
-  test("a bounce notice and its own deliveries are not events (the original's bounce reports it)", () => {
+  test("a bounce notice is mail like any other, its events tied to the message it is about", () => {
     const { events } = run(LIFECYCLE, { format: "postfix" });
-    expect(events.some((e) => e.queue_id === "9F00A1C0400" || e.rcpt_to === "news@example.com")).toBe(false);
+    const notice = events.filter((e) => e.queue_id === "9F00A1C0400");
+    expect(notice.map((e) => `${e.type} ${e.rcpt_to}`)).toEqual(["injection news@example.com", "delivery news@example.com"]);
+    for (const e of notice) {
+      expect(e).toMatchObject({
+        mail_from: "",
+        message_id: "20261123130004.9F00A1C0400@mx1.example.com",
+        size: 4096,
+        notice: { kind: "bounce", of_queue_id: "4BCD21C03F2", of_message_id: "20261123.4BCD2@example.com" },
+      });
+    }
+    // The notice is the notice's own: the original's events carry none.
+    expect(events.filter((e) => e.queue_id === "4BCD21C03F2" && "notice" in e)).toEqual([]);
+  });
+
+  test("delay and success notices say so; null-sender mail that is no notice is plain mail", () => {
+    const lines = [
+      `${at("00:01")} postfix/cleanup[11]: 5A1B2C3D4E: message-id=<orig@example.com>`,
+      `${at("00:01")} postfix/qmgr[12]: 5A1B2C3D4E: from=<app@example.com>, size=900, nrcpt=2 (queue active)`,
+      `${at("00:02")} postfix/smtp[13]: 5A1B2C3D4E: to=<slow@example.org>, relay=mx.example.org[203.0.113.5]:25, delay=1, delays=0/0/0.5/0.5, dsn=4.2.0, status=deferred (451 4.2.0 try later)`,
+      `${at("00:02")} postfix/smtp[13]: 5A1B2C3D4E: to=<dsn@example.org>, relay=mx.example.org[203.0.113.5]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)`,
+      `${at("00:02")} postfix/cleanup[11]: 6B1B2C3D4E: message-id=<20261123130002.6B1B2C3D4E@mx1.example.com>`,
+      `${at("00:02")} postfix/bounce[15]: 5A1B2C3D4E: sender delivery status notification: 6B1B2C3D4E`,
+      `${at("00:02")} postfix/qmgr[12]: 6B1B2C3D4E: from=<>, size=3000, nrcpt=1 (queue active)`,
+      `${at("00:03")} postfix/smtp[16]: 6B1B2C3D4E: to=<app@example.com>, relay=mail.example.com[192.0.2.1]:25, delay=0.4, delays=0/0/0.2/0.2, dsn=2.0.0, status=sent (250 ok)`,
+      `${at("40:00")} postfix/qmgr[12]: 5A1B2C3D4E: from=<app@example.com>, size=900, nrcpt=2 (queue active)`,
+      `${at("40:01")} postfix/smtp[13]: 5A1B2C3D4E: to=<slow@example.org>, relay=mx.example.org[203.0.113.5]:25, delay=2400, delays=2399/0/0.5/0.5, dsn=4.2.0, status=deferred (451 4.2.0 try later)`,
+      `${at("40:01")} postfix/cleanup[11]: 7C1B2C3D4E: message-id=<20261123134001.7C1B2C3D4E@mx1.example.com>`,
+      `${at("40:01")} postfix/bounce[15]: 5A1B2C3D4E: sender delay notification: 7C1B2C3D4E`,
+      `${at("40:01")} postfix/qmgr[12]: 7C1B2C3D4E: from=<>, size=3100, nrcpt=1 (queue active)`,
+      `${at("40:02")} postfix/smtp[16]: 7C1B2C3D4E: to=<app@example.com>, relay=mail.example.com[192.0.2.1]:25, delay=0.5, delays=0/0/0.2/0.3, dsn=4.2.0, status=deferred (451 4.2.0 later)`,
+      // A read receipt relayed through this MX: from <>, but not a notice of ours.
+      `${at("41:00")} postfix/smtpd[10]: 8D1B2C3D4E: client=other.example[198.51.100.9]`,
+      `${at("41:00")} postfix/cleanup[11]: 8D1B2C3D4E: message-id=<receipt@other.example>`,
+      `${at("41:00")} postfix/qmgr[12]: 8D1B2C3D4E: from=<>, size=1500, nrcpt=1 (queue active)`,
+      `${at("41:01")} postfix/smtp[16]: 8D1B2C3D4E: to=<reader@example.org>, relay=mx.example.org[203.0.113.5]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)`,
+    ];
+    const { events } = run(lines, { format: "postfix" });
+    const of = (qid: string) => events.filter((e) => e.queue_id === qid);
+    expect(of("6B1B2C3D4E").map((e) => e.type)).toEqual(["injection", "delivery"]);
+    for (const e of of("6B1B2C3D4E")) expect(e).toMatchObject({ mail_from: "", rcpt_to: "app@example.com", notice: { kind: "success", of_queue_id: "5A1B2C3D4E", of_message_id: "orig@example.com" } });
+    expect(of("7C1B2C3D4E").map((e) => e.type)).toEqual(["injection", "delay"]);
+    for (const e of of("7C1B2C3D4E")) expect(e).toMatchObject({ notice: { kind: "delay", of_queue_id: "5A1B2C3D4E", of_message_id: "orig@example.com" } });
+    const relayed = of("8D1B2C3D4E");
+    expect(relayed.map((e) => `${e.type} ${e.rcpt_to}`)).toEqual(["injection reader@example.org", "delivery reader@example.org"]);
+    for (const e of relayed) {
+      expect(e).toMatchObject({ mail_from: "", message_id: "receipt@other.example", client_ip: "198.51.100.9" });
+      expect("notice" in e).toBe(false);
+    }
+  });
+
+  test("a notice's expiry is an event too, and a content filter's copy of a notice stays a notice", () => {
+    const lines = [
+      `${at("00:01")} postfix/cleanup[11]: 9A00A1C0400: message-id=<20261123130001.9A00A1C0400@mx1.example.com>`,
+      `${at("00:01")} postfix/bounce[15]: 1111AAAA11: sender non-delivery notification: 9A00A1C0400`,
+      `${at("00:01")} postfix/qmgr[12]: 9A00A1C0400: from=<>, size=2000, nrcpt=1 (queue active)`,
+      `${at("00:02")} postfix/lmtp[13]: 9A00A1C0400: to=<gone@example.net>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 9B00A1C0400)`,
+      `${at("00:02")} postfix/qmgr[12]: 9B00A1C0400: from=<>, size=2100, nrcpt=1 (queue active)`,
+      `${at("00:03")} postfix/smtp[16]: 9B00A1C0400: to=<gone@example.net>, relay=mx.example.net[198.51.100.7]:25, delay=1, delays=0/0/0.5/0.5, dsn=4.4.1, status=deferred (connect to mx.example.net[198.51.100.7]:25: Connection refused)`,
+      `${at("59:00")} postfix/qmgr[12]: 9B00A1C0400: from=<>, status=expired, returned to sender`,
+    ];
+    const { events } = run(lines, { format: "postfix" });
+    expect(summary(events)).toEqual(["injection gone@example.net", "delay gone@example.net #1", "expired gone@example.net #1"]);
+    // The original was never seen: the notice still names it, without its Message-ID.
+    for (const e of events) expect(e).toMatchObject({ queue_id: "9A00A1C0400", mail_from: "", notice: { kind: "bounce", of_queue_id: "1111AAAA11" } });
+    expect(events.some((e) => "of_message_id" in ((e as { notice?: object }).notice ?? {}))).toBe(false);
   });
 
   test("repeated identical final lines (MailRoute article) are one event", () => {
     const line = LIFECYCLE[13] ?? "";
     const { events } = run([...LIFECYCLE.slice(0, 13), line, line], { format: "postfix" });
-    expect(events.filter((e) => e.type === "delivery").length).toBe(1);
+    expect(events.filter((e) => e.type === "delivery" && e.rcpt_to === "a@example.org").length).toBe(1);
   });
 });
 
@@ -208,6 +275,23 @@ describe("event ids", () => {
   });
 });
 
+describe("snapshots from before notices were events", () => {
+  test("a message marked notice: 1 resumes as a bounce notice", () => {
+    const lines = LIFECYCLE.slice(0, 10);
+    const p = createLogParser({ format: "postfix", now: () => NOW });
+    for (const l of lines) p.feed(l);
+    const snap = p.snapshot() as unknown as { messages: [string, Record<string, unknown>][] };
+    const notice = snap.messages.find(([k]) => k.endsWith("|9F00A1C0400"));
+    expect(notice).toBeDefined();
+    notice![1].notice = 1; // what earlier builds stored
+    const { events } = run(LIFECYCLE.slice(10, 12), { format: "postfix", state: snap as never });
+    expect(events.map((e) => `${e.type} ${e.rcpt_to} ${JSON.stringify((e as { notice?: unknown }).notice)}`)).toEqual([
+      'injection news@example.com {"kind":"bounce"}',
+      'delivery news@example.com {"kind":"bounce"}',
+    ]);
+  });
+});
+
 describe("bounce notices whose notification never shows up", () => {
   const bounceOnly = LIFECYCLE.filter((l) => !l.includes("9F00A1C0400") || l.includes("non-delivery notification"));
   const filler = (minute: number, n: number) => Array.from({ length: n }, (_, i) => `Nov 23 13:${String(minute).padStart(2, "0")}:${String(i % 60).padStart(2, "0")} mx1 postfix/smtpd[10]: connect from client${i}.example[192.0.2.10]`);
@@ -224,9 +308,11 @@ describe("bounce notices whose notification never shows up", () => {
     expect(queued(p)).toContain("4BCD21C03F2"); // the original, deferred, is still held
   });
 
-  test("one that does show up in time is still a notice: its deliveries are not events", () => {
+  test("one that does show up in time is still a notice", () => {
     const late = [...LIFECYCLE.slice(0, 8), LIFECYCLE[8]!, ...filler(6, 5000), ...LIFECYCLE.slice(9)];
     const { events } = run(late.filter((l) => !l.includes("cleanup[11]: 9F00A1C0400")), { format: "postfix" });
-    expect(events.some((e) => e.queue_id === "9F00A1C0400" || e.rcpt_to === "news@example.com")).toBe(false);
+    const notice = events.filter((e) => e.queue_id === "9F00A1C0400");
+    expect(notice.map((e) => e.type)).toEqual(["injection", "delivery"]);
+    for (const e of notice) expect(e).toMatchObject({ notice: { kind: "bounce", of_queue_id: "4BCD21C03F2" } });
   });
 });

@@ -107,12 +107,38 @@ describe("flags", () => {
     expect(parser.snapshot().messages).toEqual([]);
   });
 
-  test("a bounce Exim generated (<= <> R=parent) is not new mail, nor are its deliveries events", () => {
-    const { events } = exim([
+  test("mail Exim generated (<= <> R=parent) is mail, with a notice naming the parent; the kind from what the parent went through", () => {
+    // Exim's test suite: a delivery to a host that advertised DSN, then Exim's own DSN success.
+    const dsn = exim([
+      one("exim-test.log", "10HmaZ-000000005vi-0000 => rmt_accept <rmt_accept@test.ex> R=r1 T=tofile"),
       one("exim-test.log", "10HmbA-000000005vi-0000 <= <> R=10HmaZ-000000005vi-0000"),
       one("exim-test.log", "10HmbA-000000005vi-0000 => :blackhole: <b@dump.ex>"),
+    ]).events.filter((e) => e.queue_id === "10HmbA-000000005vi-0000");
+    expect(dsn.map((e) => `${e.type} ${e.rcpt_to}`)).toEqual(["injection b@dump.ex", "delivery b@dump.ex"]);
+    for (const e of dsn) expect(e).toMatchObject({ mail_from: "", notice: { kind: "success", of_queue_id: "10HmaZ-000000005vi-0000" } });
+
+    // Exim's test 0608 shapes: a failure, then its bounce; a deferral, then a delay warning.
+    const t = "2026-11-23 13:07:0";
+    const lines = [
+      `${t}1 1tAAAA-000000005vi-0000 <= a@example.com U=app P=local S=900 id=orig-1@example.com for x@example.org y@example.org`,
+      `${t}2 1tAAAA-000000005vi-0000 ** x@example.org R=dnslookup T=remote_smtp H=mx.example.org [203.0.113.5]: SMTP error from remote mail server after RCPT TO:<x@example.org>: 550 5.1.1 unknown`,
+      `${t}2 1tAAAA-000000005vi-0000 == y@example.org R=dnslookup T=remote_smtp defer (-44) H=mx.example.org [203.0.113.5]: SMTP error from remote mail server after RCPT TO:<y@example.org>: 451 4.2.0 later`,
+      `${t}2 1tBBBB-000000005vi-0000 <= <> R=1tAAAA-000000005vi-0000 U=Debian-exim P=local S=1900 for a@example.com`,
+      `${t}3 1tBBBB-000000005vi-0000 => a@example.com R=dnslookup T=remote_smtp H=mx.example.com [192.0.2.1] C="250 OK"`,
+      `${t}8 1tAAAA-000000005vi-0000 == y@example.org R=dnslookup T=remote_smtp defer (-44) H=mx.example.org [203.0.113.5]: SMTP error from remote mail server after RCPT TO:<y@example.org>: 451 4.2.0 later`,
+      `${t}8 1tCCCC-000000005vi-0000 <= <> R=1tAAAA-000000005vi-0000 U=Debian-exim P=local S=1800 for a@example.com`,
+      `${t}9 1tCCCC-000000005vi-0000 => a@example.com R=dnslookup T=remote_smtp H=mx.example.com [192.0.2.1] C="250 OK"`,
+    ];
+    const { events } = exim(lines);
+    const notices = events.filter((e) => e.mail_from === "").map((e) => `${e.type} ${e.queue_id} ${e.rcpt_to} ${JSON.stringify((e as { notice?: object }).notice)}`);
+    const about = '"of_queue_id":"1tAAAA-000000005vi-0000","of_message_id":"orig-1@example.com"}';
+    expect(notices).toEqual([
+      `injection 1tBBBB-000000005vi-0000 a@example.com {"kind":"bounce",${about}`,
+      `delivery 1tBBBB-000000005vi-0000 a@example.com {"kind":"bounce",${about}`,
+      `injection 1tCCCC-000000005vi-0000 a@example.com {"kind":"delay",${about}`,
+      `delivery 1tCCCC-000000005vi-0000 a@example.com {"kind":"delay",${about}`,
     ]);
-    expect(events).toEqual([]);
+    expect(events.filter((e) => e.queue_id === "1tAAAA-000000005vi-0000" && "notice" in e)).toEqual([]);
   });
 });
 

@@ -139,8 +139,20 @@ describe("queue ids and line shapes", () => {
     expect(parsePostfix("cleanup", "4104E3D: message-id=<>")).toEqual({ kind: "ignored" });
     expect(parsePostfix("cleanup", "0F5383D: message-id=<544D2523.30609@rhsoft.net>")).toEqual({ kind: "message-id", qid: "0F5383D", messageId: "544D2523.30609@rhsoft.net" });
     expect(parsePostfix("smtpd", "EB4B2C19E2: client=xxx[1.2.3.4], sasl_method=PLAIN, sasl_username=user@domain")).toEqual({ kind: "client", qid: "EB4B2C19E2", clientIp: "1.2.3.4" });
-    expect(parsePostfix("bounce", "17CCA8044: sender non-delivery notification: ADD2F8052")).toEqual({ kind: "notice", qid: "17CCA8044", noticeQid: "ADD2F8052" });
+    expect(parsePostfix("bounce", "17CCA8044: sender non-delivery notification: ADD2F8052")).toEqual({ kind: "notice", qid: "17CCA8044", noticeQid: "ADD2F8052", notice: "bounce" });
     expect(parsePostfix("qmgr", "0F5383D: removed")).toEqual({ kind: "done", qid: "0F5383D" });
+  });
+
+  test("the bounce daemon's notices, by kind: non-delivery, delay, delivery status; to the sender or the postmaster", () => {
+    const notice = (words: string) => parsePostfix("bounce", `17CCA8044: ${words} notification: ADD2F8052`);
+    expect(notice("sender non-delivery")).toMatchObject({ kind: "notice", notice: "bounce" });
+    expect(notice("postmaster non-delivery")).toMatchObject({ kind: "notice", notice: "bounce" });
+    expect(notice("sender delay")).toMatchObject({ kind: "notice", notice: "delay" });
+    expect(notice("postmaster delay")).toMatchObject({ kind: "notice", notice: "delay" });
+    expect(notice("sender delivery status")).toMatchObject({ kind: "notice", qid: "17CCA8044", noticeQid: "ADD2F8052", notice: "success" });
+    // An unheard-of kind is not guessed at: it shows up as not understood.
+    expect(notice("sender mystery")).toEqual({ kind: "unknown" });
+    expect(parsePostfix("bounce", "17CCA8044: sender non-delivery notification: not-a-qid")).toEqual({ kind: "unknown" });
   });
 
   test("a broken status line is not understood, never an exception", () => {

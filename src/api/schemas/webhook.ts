@@ -89,6 +89,7 @@ export const WebhookFilter = z
       .boolean()
       .optional()
       .meta({ description: "false: leave out opens, clicks and unsubscribes marked machine: true (prefetches, image proxies, link scanners). true or absent: send them." }),
+    notices: z.boolean().optional().meta({ description: "false leaves out mail the MTA generated itself about another message (bounce, delay and success notices to its sender)." }),
   })
   .meta({ description: "Only events matching every given list (and the machine flag) are sent.", example: { rcpt_domains: ["example.org"], machine: false } });
 

@@ -43,6 +43,7 @@ export const COPERNICA_CUSTOM_TYPES: Readonly<Record<string, "create" | "update"
 
 /** Every hookd field and where it goes; `copernica: null`: not sent. */
 export const COPERNICA_FIELDS = [
+  { hookd: "notice", copernica: null, note: "notices are not sent: Copernica calls no webhook for the notices an MTA generates" },
   { hookd: "type", copernica: "type", note: "see COPERNICA_EVENTS and COPERNICA_CUSTOM_TYPES" },
   { hookd: "custom_type", copernica: "type", note: "profile.created → create, …; others are not sent" },
   { hookd: "timestamp", copernica: "timestamp", note: "YYYY-MM-DD HH:MM:SS, UTC" },
@@ -136,7 +137,7 @@ export function copernicaType(type: EventType, customType?: string | null): stri
 export function toCopernica(e: Event): URLSearchParams | null {
   const f: EventFields = e;
   const type = copernicaType(e.type, f.custom_type);
-  if (type === null) return null;
+  if (type === null || f.notice !== undefined) return null;
   const ms = Date.parse(e.timestamp);
   const p = new URLSearchParams();
   if (e.type === "custom") {

@@ -29,7 +29,8 @@ const DOC_NOW = Date.UTC(2026, 10, 23, 13, 7, 9);
 export function fullSample(type: EventType, extra: Record<string, unknown> = {}): Event {
   const e = sampleEvent(type, { host: "mx1", now: DOC_NOW }) as Record<string, unknown>;
   for (const [name, field] of Object.entries((EVENT_SCHEMAS[type] as unknown as z.ZodObject).shape as Record<string, z.ZodType>)) {
-    if (e[name] !== undefined) continue;
+    // A notice is mail about other mail, which no provider format sends: not a sample's field.
+    if (e[name] !== undefined || name === "notice") continue;
     const v = exampleOf(field);
     if (v !== undefined) e[name] = v;
   }

@@ -87,6 +87,7 @@ export const SENDGRID_FIELDS = [
   { hookd: "feedback_type", sendgrid: null, note: "" },
   { hookd: "custom_type", sendgrid: null, note: "custom events are not sent" },
   { hookd: "data", sendgrid: null, note: "custom events are not sent" },
+  { hookd: "notice", sendgrid: null, note: "notices are not sent: SendGrid sends none for the bounces, delay and success notices an MTA generates" },
 ] as const;
 
 const addressFailures: ReadonlySet<string> = new Set(SENDGRID_ADDRESS_FAILURES);
@@ -94,8 +95,8 @@ const addressFailures: ReadonlySet<string> = new Set(SENDGRID_ADDRESS_FAILURES);
 /** One hookd event as SendGrid would have posted it, or null when SendGrid has no such event. */
 export function toSendGrid(e: Event): Record<string, unknown> | null {
   const event = SENDGRID_EVENTS[e.type];
-  if (event === null) return null;
   const f: EventFields = e;
+  if (event === null || f.notice !== undefined) return null;
   const out: Record<string, unknown> = {};
   // Custom args first, so SendGrid's own fields below win a name clash. "__proto__" would
   // set the object's prototype instead of a key: it is dropped.

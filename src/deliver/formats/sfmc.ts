@@ -41,6 +41,7 @@ export const SFMC_HARD_BOUNCES: readonly BounceClass[] = ["hard", "unknown_user"
 
 /** Every hookd field and where it goes (dotted: inside an object); `sfmc: null`: not sent. */
 export const SFMC_FIELDS = [
+  { hookd: "notice", sfmc: null, note: "notices are not sent: ENS reports none for the notices an MTA generates" },
   { hookd: "type", sfmc: "eventCategoryType", note: "see SFMC_EVENTS" },
   { hookd: "timestamp", sfmc: "timestampUTC", note: "epoch milliseconds, a number" },
   { hookd: "event_id", sfmc: "compositeId", note: "SFMC's own tracking id has no counterpart; the event id is as unique and as stable" },
@@ -102,8 +103,8 @@ function bounceCode(e: Event, f: EventFields): "HARD" | "SOFT" {
 /** One hookd event as ENS would have posted it, or null when ENS has no such event. */
 export function toSfmc(e: Event): Record<string, unknown> | null {
   const category = SFMC_EVENTS[e.type];
-  if (category === null) return null;
   const f: EventFields = e;
+  if (category === null || f.notice !== undefined) return null;
   const out: Record<string, unknown> = { eventCategoryType: category, timestampUTC: Date.parse(e.timestamp), compositeId: e.event_id };
   const jobId = f.message_id || f.queue_id;
   const composite: Record<string, string> = {};

@@ -89,6 +89,7 @@ export const SPARKPOST_FIELDS = [
   { hookd: "nrcpt", sparkpost: null, note: "" },
   { hookd: "custom_type", sparkpost: null, note: "custom events are not sent" },
   { hookd: "data", sparkpost: null, note: "custom events are not sent" },
+  { hookd: "notice", sparkpost: null, note: "notices are not sent: SparkPost sends none for the bounces, delay and success notices an MTA generates" },
 ] as const;
 
 const FAILURES: ReadonlySet<EventType> = new Set(["delay", "bounce", "out_of_band", "expired", "policy_rejection"]);
@@ -115,8 +116,8 @@ function bounceClass(e: Event, f: EventFields): string | undefined {
 /** One hookd event as SparkPost would have posted it, or null when SparkPost has no such event. */
 export function toSparkPost(e: Event): { msys: Partial<Record<SparkPostWrapper, Record<string, unknown>>> } | null {
   const target = SPARKPOST_EVENTS[e.type];
-  if (target === null) return null;
   const f: EventFields = e;
+  if (target === null || f.notice !== undefined) return null;
   const ms = Date.parse(e.timestamp);
   const out: Record<string, unknown> = {
     type: e.type === "open" && f.first ? "initial_open" : target.type,

@@ -1,4 +1,4 @@
-import type { MtaLine } from "../mta-line.ts";
+import type { MtaLine, NoticeKind } from "../mta-line.ts";
 import { IGNORED, UNKNOWN } from "../mta-line.ts";
 import { angle, bracketAddr, keyValue, parseNumber } from "./fields.ts";
 import { parseReject } from "./postfix-reject.ts";
@@ -54,11 +54,28 @@ function queueLine(program: string, qid: string, body: string): MtaLine {
   if (body.startsWith("milter-reject: ")) return parseReject(qid, body.slice(15));
   if (body.startsWith("proxy-reject: ")) return parseReject(qid, body.slice(14));
   const note = body.indexOf(" notification: ");
-  if (note !== -1 && program === "bounce") {
-    const noticeQid = body.slice(note + 15).trim();
-    return isQueueId(noticeQid) ? { kind: "notice", qid, noticeQid } : UNKNOWN;
-  }
+  if (note !== -1 && program === "bounce") return notice(qid, body, note);
   for (const prefix of NOISE) if (body.startsWith(prefix)) return IGNORED;
+  return UNKNOWN;
+}
+
+// The bounce daemon's notices, to the sender or (notify_classes) to the postmaster:
+// bounce_notify_service "non-delivery", bounce_warn_service "delay", bounce_trace_service
+// "delivery status" (DSN NOTIFY=SUCCESS, or a relay to a host without DSN).
+const NOTICE_KINDS: [string, NoticeKind][] = [
+  ["sender non-delivery", "bounce"],
+  ["postmaster non-delivery", "bounce"],
+  ["sender delay", "delay"],
+  ["postmaster delay", "delay"],
+  ["sender delivery status", "success"],
+];
+
+/** bounce: "QID: sender non-delivery notification: NOTICEQID" (and its kin). */
+function notice(qid: string, body: string, note: number): MtaLine {
+  const noticeQid = body.slice(note + 15).trim();
+  if (!isQueueId(noticeQid)) return UNKNOWN;
+  const what = body.slice(0, note);
+  for (const [words, kind] of NOTICE_KINDS) if (what === words) return { kind: "notice", qid, noticeQid, notice: kind };
   return UNKNOWN;
 }
 

@@ -4,14 +4,18 @@
 // got are compared with what the scenario expects — exactly: each expected event once (a
 // delay once per deferred attempt in the log), nothing else for the scenario's recipients,
 // message or queue ids. A failure lists every missing and unexpected event, with the closest
-// event hookd did send, so it reads as a parser bug report.
+// event hookd did send, so it reads as a parser bug report. The notices the MTA sends back to
+// the sender are events of their own, tied to the scenario's message by `notice`; on Postfix
+// the totals agree with pflogsumm's on the same log.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync, statSync } from "node:fs";
 import { EventInput, type Event } from "../../../src/events/schema.ts";
-import { startTestApp, type TestApp } from "../../helpers/hookd.ts";
+import { runHookd, startTestApp, type TestApp } from "../../helpers/hookd.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { startReceiver, type Receiver } from "../../helpers/receiver.ts";
-import type { MtaHarness } from "./common.ts";
+import { eximstatsTotals, hookdEximTotals, hookdTotals, parseSummaryCounts, PFLOGSUMM, runPflogsumm } from "../../../bench/log-totals.ts";
+import { EXIM_ROOT } from "./exim.ts";
+import { requireFiles, run, type MtaHarness } from "./common.ts";
 import { SCENARIOS, SENDER, runScenario, type ExpectedEvent, type MtaKind, type Scenario, type ScenarioRun } from "./scenarios.ts";
 
 const HOST = "mx1";
@@ -69,6 +73,8 @@ export type HookdExpectation = {
   message_id?: string;
   mail_from: string;
   queue_id?: readonly string[];
+  /** The notice the event must carry; undefined: it must carry none. */
+  notice?: { kind: "bounce" | "delay" | "success"; of_queue_id: string; of_message_id: string };
   /** Delays: how many must arrive (one per deferred attempt the log shows). */
   count: number;
 };
@@ -129,7 +135,31 @@ export function expectationsFor(h: MtaHarness, s: Scenario, run: ScenarioRun): H
       count: e.type === "delay" ? deferredAttempts(h, e.rcpt_to) : 1,
     });
   }
+  if (run.noticeQueueId && run.queueId) {
+    // The non-delivery notice to the sender: mail like any other, from <>, about this message.
+    const notice = { kind: "bounce" as const, of_queue_id: run.queueId, of_message_id: bare(run.messageId) };
+    const own = noticeMessageId(h, run.noticeQueueId);
+    for (const type of ["injection", "delivery"]) {
+      out.push({
+        type,
+        rcpt_to: SENDER,
+        ...(type === "delivery" ? { relay: relays(h, "sink"), ...(h.kind === "postfix" ? { dsn: "2.0.0" } : {}) } : {}),
+        ...(own ? { message_id: own } : {}),
+        mail_from: "",
+        queue_id: [run.noticeQueueId],
+        notice,
+        count: 1,
+      });
+    }
+  }
   return out;
+}
+
+/** The Message-ID Postfix's cleanup logged for a notice it generated (Exim logs none for its own). */
+function noticeMessageId(h: MtaHarness, qid: string): string | undefined {
+  if (h.kind !== "postfix") return undefined;
+  const line = h.log.lines().find((l) => l.includes(`: ${qid}: message-id=<`));
+  return line ? /message-id=<([^>]+)>/.exec(line)?.[1] : undefined;
 }
 
 /** Why `e` does not satisfy `x` (empty: it does). */
@@ -149,6 +179,7 @@ export function mismatches(x: HookdExpectation, e: Event): string[] {
   if (x.message_id !== undefined) want("message_id", ev.message_id === x.message_id, x.message_id);
   want("mail_from", ev.mail_from === x.mail_from, x.mail_from);
   if (x.queue_id) want("queue_id", x.queue_id.includes(ev.queue_id as string), x.queue_id.join(" | "));
+  want("notice", Bun.deepEquals(ev.notice, x.notice), x.notice ?? "none");
   return m;
 }
 
@@ -160,17 +191,18 @@ const describeExpected = (x: HookdExpectation) =>
     x.dsn && `dsn=${x.dsn}`,
     x.relay === null ? "relay=none" : x.relay && `relay=${x.relay.join("|")}`,
     x.bounce_class && `bounce_class=${x.bounce_class.join("|")}`,
+    x.notice && `notice=${JSON.stringify(x.notice)}`,
   ]
     .filter(Boolean)
     .join(" ");
 
 export const describeEvent = (e: Event) => {
   const ev = e as Record<string, unknown>;
-  const keys = ["rcpt_to", "orig_rcpt", "queue_id", "relay", "dsn", "bounce_class", "message_id", "mail_from", "attempt"];
+  const keys = ["rcpt_to", "orig_rcpt", "queue_id", "relay", "dsn", "bounce_class", "message_id", "mail_from", "attempt", "notice"];
   return [e.type, ...keys.filter((k) => ev[k] !== undefined).map((k) => `${k}=${JSON.stringify(ev[k])}`)].join(" ");
 };
 
-/** Does the event belong to this scenario (its recipients, its message, its queue files, its notice)? */
+/** Does the event belong to this scenario (its recipients, its message, its queue files, its notice's)? */
 function belongsTo(h: MtaHarness, s: Scenario, run: ScenarioRun, e: Event): boolean {
   const ev = e as Record<string, unknown>;
   const listed = [...s.expect[h.kind], ...(HOOKD_EXPECT_OVERRIDES[h.kind]?.[s.name] ?? [])];
@@ -328,16 +360,28 @@ export function hookdMtaSuite(kind: MtaKind, startMta: () => Promise<MtaHarness>
       }, 40_000);
     }
 
-    test("bounce notices (from <> to the sender) are not events: the original's bounce/expired reports them", async () => {
+    test("bounce notices are events: each notice's injection and delivery to the sender, from <>, naming the message it is about", async () => {
       const c = need();
       await c.settle();
-      const notices = ran(c).flatMap(({ run }) => (run.noticeQueueId ? [run.noticeQueueId] : []));
-      expect(notices.length).toBe(SCENARIOS.filter((s) => s.bounceNotice).length);
-      const stray = c.received().filter((e) => {
-        const ev = e as Record<string, unknown>;
-        return ev.rcpt_to === SENDER || ev.mail_from === "" || notices.includes(ev.queue_id as string);
-      });
-      expect(stray.map(describeEvent)).toEqual([]);
+      const withNotice = ran(c).filter(({ s }) => s.bounceNotice);
+      expect(withNotice.length).toBe(SCENARIOS.filter((s) => s.bounceNotice).length);
+      const events = c.received();
+      const notices = events.filter((e) => "notice" in e);
+      // Ground truth: one notice message per scenario that makes the MTA write one, each an
+      // injection and a delivery to the sender.
+      expect(notices.map((e) => `${e.type} ${e.queue_id} ${e.rcpt_to}`).sort()).toEqual(
+        withNotice.flatMap(({ run }) => [`delivery ${run.noticeQueueId} ${SENDER}`, `injection ${run.noticeQueueId} ${SENDER}`]).sort(),
+      );
+      for (const { run } of withNotice) {
+        for (const e of notices.filter((n) => n.queue_id === run.noticeQueueId)) {
+          expect({ mail_from: e.mail_from, notice: (e as Record<string, unknown>).notice }).toEqual({
+            mail_from: "",
+            notice: { kind: "bounce", of_queue_id: run.queueId!, of_message_id: bare(run.messageId) },
+          });
+        }
+      }
+      // Nothing else here is from <>: every null-sender event is a notice.
+      expect(events.filter((e) => e.mail_from === "" && !("notice" in e)).map(describeEvent)).toEqual([]);
     });
 
     test("a retry of the deferred mail is one more delay per attempt, nothing else", async () => {
@@ -401,5 +445,37 @@ export function hookdMtaSuite(kind: MtaKind, startMta: () => Promise<MtaHarness>
       expect(all).toEqual(ran(c).map(({ s }) => ({ scenario: s.name, problems: [] })));
       expect(ran(c).length).toBe(SCENARIOS.length);
     }, 30_000);
+
+    if (kind === "postfix") {
+      test("the totals agree with pflogsumm's on the same log (delivered, deferrals, bounced, rejected): what hookd sent, and `hookd parse` on the file", async () => {
+        const c = need();
+        await c.settle();
+        requireFiles([{ path: PFLOGSUMM, what: "pflogsumm (the baseline operators reconcile with)", pkg: "pflogsumm" }]);
+        // Ground truth: what the scenarios say happened, notices included.
+        const truth: Record<string, number> = {};
+        for (const { s, run } of ran(c)) for (const x of expectationsFor(c.h, s, run)) truth[x.type] = (truth[x.type] ?? 0) + x.count;
+        const pflogsumm = (await runPflogsumm(c.h.logPath)).totals;
+        expect(pflogsumm).toEqual(hookdTotals(truth));
+        const sent: Record<string, number> = {};
+        for (const e of c.received()) sent[e.type] = (sent[e.type] ?? 0) + 1;
+        expect(hookdTotals(sent)).toEqual(pflogsumm);
+        const cli = await runHookd(["parse", "--format", "postfix", c.h.logPath]);
+        expect(cli.code).toBe(0);
+        expect(hookdTotals(parseSummaryCounts(cli.stderr))).toEqual(pflogsumm);
+        expect(cli.stdout.trim().split("\n").length).toBe(c.received().length);
+      }, 30_000);
+    } else {
+      test("the totals agree with eximstats' on the same log (messages received, addresses delivered, messages delayed and failed)", async () => {
+        const c = need();
+        await c.settle();
+        const eximstats = `${EXIM_ROOT}/usr/sbin/eximstats`;
+        requireFiles([{ path: eximstats, what: "eximstats (Exim's own log summary)", pkg: "exim4-base (unpacked by .ci/install-mta.sh)" }]);
+        const report = await run(["perl", eximstats, "-nr", "-nt", "-h0", "-t0", "-q0", c.h.logPath]);
+        const totals = eximstatsTotals(report.stdout);
+        // 9 scenario messages and 4 notices in; the 4 scenario deliveries and the 4 notices out.
+        expect(totals).toEqual({ received: 13, delivered: 8, delayed: 4, failed: 4 });
+        expect(hookdEximTotals(c.received())).toEqual(totals);
+      }, 30_000);
+    }
   });
 }
