@@ -15,7 +15,9 @@ function newestMtime(dir: string): number {
 
 async function build(outfile: string) {
   // What `npm run build` runs, read from package.json.
-  const script = (JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { scripts: { build: string } }).scripts.build.split(/\s+/);
+  const script = (JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { scripts: { build: string } }).scripts.build.split(
+    /\s+/,
+  );
   script[0] = BUN;
   script[script.indexOf("--outfile") + 1] = outfile;
   const p = track(Bun.spawn(script, { cwd: REPO, stdout: "pipe", stderr: "pipe", env: childEnv() }));
@@ -31,7 +33,10 @@ export async function binary(dir: string, section: string): Promise<string> {
     note(section, "dist/hookd was missing: built it (with npm run build's command)");
     return dist;
   }
-  const sources = Math.max(newestMtime(path.join(REPO, "src")), existsSync(path.join(REPO, "public")) ? newestMtime(path.join(REPO, "public")) : 0);
+  const sources = Math.max(
+    newestMtime(path.join(REPO, "src")),
+    existsSync(path.join(REPO, "public")) ? newestMtime(path.join(REPO, "public")) : 0,
+  );
   if (statSync(dist).mtimeMs < sources) {
     const fresh = path.join(dir, "hookd");
     await build(fresh);

@@ -14,8 +14,16 @@ const BATCH = 10_000;
 
 // A plausible mix: mostly deliveries, then injections, opens, clicks, delays, bounces.
 const MIX: [EventType, number][] = [
-  ["delivery", 40], ["injection", 25], ["open", 12], ["click", 6], ["delay", 8], ["bounce", 5],
-  ["expired", 1], ["policy_rejection", 1], ["list_unsubscribe", 1], ["spam_complaint", 1],
+  ["delivery", 40],
+  ["injection", 25],
+  ["open", 12],
+  ["click", 6],
+  ["delay", 8],
+  ["bounce", 5],
+  ["expired", 1],
+  ["policy_rejection", 1],
+  ["list_unsubscribe", 1],
+  ["spam_complaint", 1],
 ];
 const types = MIX.flatMap(([t, n]) => Array<EventType>(n).fill(t));
 const now = Date.now();
@@ -48,16 +56,29 @@ for (const format of ["hookd", "sendgrid", "sparkpost"] as WebhookFormat[]) {
 const sgBody = encodeBody("sendgrid", texts);
 rows.push({
   label: "sendgrid + signature",
-  perSec: rate(() => formatHeaders("sendgrid", { batchId: "msg_1", body: encodeBody("sendgrid", texts), nowMs: Date.now(), signingPrivateKey: keys.privateKeyPkcs8B64 })),
+  perSec: rate(() =>
+    formatHeaders("sendgrid", {
+      batchId: "msg_1",
+      body: encodeBody("sendgrid", texts),
+      nowMs: Date.now(),
+      signingPrivateKey: keys.privateKeyPkcs8B64,
+    }),
+  ),
   bytes: sgBody.length,
 });
 
 const baseline = rows[0]!.perSec;
 const baseBytes = rows[0]!.bytes;
 console.log(`${BATCH.toLocaleString("en-US")} events a batch, bun ${Bun.version}`);
-console.log(`${"format".padEnd(22)} ${"batches/s".padStart(10)} ${"events/s".padStart(12)} ${"vs hookd".padStart(9)} ${"body".padStart(10)} ${"size".padStart(6)}`);
+console.log(
+  `${"format".padEnd(22)} ${"batches/s".padStart(10)} ${"events/s".padStart(12)} ${"vs hookd".padStart(9)} ${"body".padStart(10)} ${"size".padStart(6)}`,
+);
 for (const r of rows) {
   console.log(
-    `${r.label.padEnd(22)} ${r.perSec.toFixed(1).padStart(10)} ${Math.round(r.perSec * BATCH).toLocaleString("en-US").padStart(12)} ${(r.perSec / baseline).toFixed(3).padStart(8)}× ${(r.bytes / 1e6).toFixed(2).padStart(8)}MB ${(r.bytes / baseBytes).toFixed(2).padStart(5)}×`,
+    `${r.label.padEnd(22)} ${r.perSec.toFixed(1).padStart(10)} ${Math.round(r.perSec * BATCH)
+      .toLocaleString("en-US")
+      .padStart(
+        12,
+      )} ${(r.perSec / baseline).toFixed(3).padStart(8)}× ${(r.bytes / 1e6).toFixed(2).padStart(8)}MB ${(r.bytes / baseBytes).toFixed(2).padStart(5)}×`,
   );
 }

@@ -37,7 +37,12 @@ export async function runPflogsumm(file: string): Promise<{ totals: Totals; ms: 
 
 /** The same totals from events counted by type (hookd parse's stderr summary, or received events). */
 export function hookdTotals(byType: Record<string, number>): Totals {
-  return { delivered: byType.delivery ?? 0, deferrals: byType.delay ?? 0, bounced: byType.bounce ?? 0, rejected: byType.policy_rejection ?? 0 };
+  return {
+    delivered: byType.delivery ?? 0,
+    deferrals: byType.delay ?? 0,
+    bounced: byType.bounce ?? 0,
+    rejected: byType.policy_rejection ?? 0,
+  };
 }
 
 /** Event counts by type from `hookd parse`'s summary ("… N events (delivery 8, injection 9, …)"). */
@@ -68,5 +73,10 @@ export function eximstatsTotals(report: string): EximTotals {
 /** The same from hookd's events: distinct messages injected, delayed, failed (bounce or expired); deliveries. */
 export function hookdEximTotals(events: readonly { type: string; queue_id?: string }[]): EximTotals {
   const messages = (types: string[]) => new Set(events.filter((e) => types.includes(e.type)).map((e) => e.queue_id)).size;
-  return { received: messages(["injection"]), delivered: events.filter((e) => e.type === "delivery").length, delayed: messages(["delay"]), failed: messages(["bounce", "expired"]) };
+  return {
+    received: messages(["injection"]),
+    delivered: events.filter((e) => e.type === "delivery").length,
+    delayed: messages(["delay"]),
+    failed: messages(["bounce", "expired"]),
+  };
 }

@@ -24,7 +24,8 @@ function time(fn: () => number): { ms: number; result: number } {
 }
 
 // pflogsumm's approach: a regex per line, counting statuses per queue id, no correlation.
-const PFLOGSUMM = /^(\S+\s+\d+\s[\d:]+)\s\S+\spostfix\/(\w+)\[\d+\]:\s([0-9A-F]+):\s(?:to=<([^>]*)>.*?status=(\w+)|from=<([^>]*)>, size=(\d+))/;
+const PFLOGSUMM =
+  /^(\S+\s+\d+\s[\d:]+)\s\S+\spostfix\/(\w+)\[\d+\]:\s([0-9A-F]+):\s(?:to=<([^>]*)>.*?status=(\w+)|from=<([^>]*)>, size=(\d+))/;
 const baseline = time(() => {
   let n = 0;
   for (const l of log) if (PFLOGSUMM.exec(l)) n++;

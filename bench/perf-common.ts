@@ -38,7 +38,8 @@ export const rm = (p: string) => rmSync(p, { recursive: true, force: true });
 export const sleep = (ms: number) => Bun.sleep(ms);
 export const nowMs = () => performance.timeOrigin + performance.now();
 
-export const fmtN = (n: number) => (Number.isFinite(n) ? (Math.abs(n) >= 100 || Number.isInteger(n) ? Math.round(n).toLocaleString("en-US") : n.toFixed(1)) : "n/a");
+export const fmtN = (n: number) =>
+  Number.isFinite(n) ? (Math.abs(n) >= 100 || Number.isInteger(n) ? Math.round(n).toLocaleString("en-US") : n.toFixed(1)) : "n/a";
 
 export function envNum(name: string, fallback: number): number {
   const v = process.env[name];
@@ -202,9 +203,13 @@ export async function spawnHookd(opts: SpawnHookdOptions): Promise<HookdProc> {
   const configPath = path.join(opts.dir, "hookd.toml");
   await Bun.write(configPath, opts.toml);
   const prof = process.env.BENCH_CPU_PROF;
-  const command =
-    opts.command ??
-    [BUN, ...(prof ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${prof}`, `--cpu-prof-name=hookd-${opts.label ?? "bench"}-${Date.now()}`] : []), MAIN_TS];
+  const command = opts.command ?? [
+    BUN,
+    ...(prof
+      ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${prof}`, `--cpu-prof-name=hookd-${opts.label ?? "bench"}-${Date.now()}`]
+      : []),
+    MAIN_TS,
+  ];
   const spawnedAt = performance.now();
   const proc = track(
     Bun.spawn([...command, "serve", "--config", configPath], {
@@ -272,7 +277,10 @@ export async function spawnHookd(opts: SpawnHookdOptions): Promise<HookdProc> {
 export type TomlSource = { path: string; format?: string; start_at?: string; host?: string };
 
 /** A config file for a bench hookd: store in `dir`, optional sources and delivery keys. */
-export function hookdToml(dir: string, opts: { sources?: TomlSource[]; delivery?: Record<string, string | number>; server?: Record<string, string | number> } = {}): string {
+export function hookdToml(
+  dir: string,
+  opts: { sources?: TomlSource[]; delivery?: Record<string, string | number>; server?: Record<string, string | number> } = {},
+): string {
   const q = (v: string | number) => (typeof v === "number" ? String(v) : JSON.stringify(v));
   let s = `[storage]\npath = ${q(path.join(dir, "hookd.db"))}\n\n[server]\nrate_limit = 0\n`;
   for (const [k, v] of Object.entries(opts.server ?? {})) s += `${k} = ${q(v)}\n`;
@@ -383,7 +391,19 @@ export function rawInsertRate(events: readonly EventLike[], batch: number, sourc
     const slice = events.slice(i, i + batch);
     db.transaction(() => {
       for (const e of slice)
-        stmt.run(e.event_id, e.type, Date.parse(e.timestamp), e.host, e.queue_id ?? null, e.message_id ?? null, e.mail_from ?? null, e.rcpt_to ?? null, source, JSON.stringify(e), Date.now());
+        stmt.run(
+          e.event_id,
+          e.type,
+          Date.parse(e.timestamp),
+          e.host,
+          e.queue_id ?? null,
+          e.message_id ?? null,
+          e.mail_from ?? null,
+          e.rcpt_to ?? null,
+          source,
+          JSON.stringify(e),
+          Date.now(),
+        );
     })();
   }
   const rate = events.length / ((performance.now() - t0) / 1000);

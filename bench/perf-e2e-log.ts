@@ -6,7 +6,22 @@ import { Database } from "bun:sqlite";
 import { closeSync, existsSync, openSync, statSync, writeSync } from "node:fs";
 import path from "node:path";
 import { createLogParser } from "../src/ingest/parse/index.ts";
-import { cpuSeconds, createWebhook, envNum, fmtN, hookdToml, note, nowMs, rm, sleep, spawnHookd, startReceiver, tmp, waitUntil, type Row } from "./perf-common.ts";
+import {
+  cpuSeconds,
+  createWebhook,
+  envNum,
+  fmtN,
+  hookdToml,
+  note,
+  nowMs,
+  rm,
+  sleep,
+  spawnHookd,
+  startReceiver,
+  tmp,
+  waitUntil,
+  type Row,
+} from "./perf-common.ts";
 import { generate, postfixLines } from "./postfix-log.ts";
 
 /** Events per line of the generated log (the parser in this process over a sample). */
@@ -88,7 +103,9 @@ export async function e2eLogFigures(rows: Row[]) {
         const st = await receiver.stats();
         const committed = (committedQ.get() as { n: number }).n;
         const lagBytes = statSync(log).size - (offsetQ.get() as { o: number }).o;
-        timeline.push(`${Math.round(elapsed / 1000)}s: appended ≈${fmtN(written * ratio)} committed ${fmtN(committed)} delivered ${fmtN(st.total)} ingest lag ${fmtN(lagBytes / 1e6)} MB`);
+        timeline.push(
+          `${Math.round(elapsed / 1000)}s: appended ≈${fmtN(written * ratio)} committed ${fmtN(committed)} delivered ${fmtN(st.total)} ingest lag ${fmtN(lagBytes / 1e6)} MB`,
+        );
       }
       await sleep(due >= 20_000 ? 0 : 10);
     }

@@ -2,7 +2,23 @@
 // with BENCH_FANOUT_WEBHOOKS (100) webhooks on "*" vs with 1; one receiver subprocess for both
 // (a path per webhook). The figure is each webhook's delivered events/s: events / (last
 // receipt − first POST); the baseline is the 1-webhook rate measured just before.
-import { cpuSeconds, createWebhook, envNum, fmtN, hookdToml, makeEvents, note, nowMs, rm, spawnHookd, startReceiver, tmp, waitUntil, type ReceiverProc, type Row } from "./perf-common.ts";
+import {
+  cpuSeconds,
+  createWebhook,
+  envNum,
+  fmtN,
+  hookdToml,
+  makeEvents,
+  note,
+  nowMs,
+  rm,
+  spawnHookd,
+  startReceiver,
+  tmp,
+  waitUntil,
+  type ReceiverProc,
+  type Row,
+} from "./perf-common.ts";
 
 type RunResult = { perWebhook: number; seconds: number; complete: number; slowest: number; cpu: { hookd: number; receiver: number } };
 
@@ -41,7 +57,13 @@ async function run(receiver: ReceiverProc, webhooks: number, events: number): Pr
     const cpu = { hookd: (cpuSeconds(h.pid) - cpu0.hookd) / seconds, receiver: (cpuSeconds(receiver.pid) - cpu0.receiver) / seconds };
     const counts = paths.map((p) => stats.perPath[p] ?? 0);
     const delivered = counts.reduce((a, b) => a + b, 0);
-    return { perWebhook: delivered / webhooks / seconds, seconds, complete: counts.filter((c) => c >= events).length, slowest: Math.min(...counts), cpu };
+    return {
+      perWebhook: delivered / webhooks / seconds,
+      seconds,
+      complete: counts.filter((c) => c >= events).length,
+      slowest: Math.min(...counts),
+      cpu,
+    };
   } finally {
     await h?.stop();
     rm(dir);

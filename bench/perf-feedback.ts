@@ -57,19 +57,41 @@ async function bigStore(dir: string, events: number): Promise<Store> {
   };
   for (let m = 0; m < per; m++) {
     const ts = new Date(start + Math.floor((m / per) * 7 * 86_400_000)).toISOString();
-    const base = { host: "mx1", timestamp: ts, queue_id: Bun.hash(`q${m}`).toString(16).slice(0, 11).toUpperCase(), message_id: `${Bun.hash(`m${m}`).toString(16)}.${m}@mail.example.com`, mail_from: "news@example.com", rcpt_to: `user${m % 50_000}@example.org` };
-    batch.push({ ...base, event_id: `i${m}`, type: "injection" } as Event, { ...base, event_id: `d${m}`, type: "delivery", dsn: "2.0.0" } as Event, { ...base, event_id: `o${m}`, type: "open" } as Event);
+    const base = {
+      host: "mx1",
+      timestamp: ts,
+      queue_id: Bun.hash(`q${m}`).toString(16).slice(0, 11).toUpperCase(),
+      message_id: `${Bun.hash(`m${m}`).toString(16)}.${m}@mail.example.com`,
+      mail_from: "news@example.com",
+      rcpt_to: `user${m % 50_000}@example.org`,
+    };
+    batch.push(
+      { ...base, event_id: `i${m}`, type: "injection" } as Event,
+      { ...base, event_id: `d${m}`, type: "delivery", dsn: "2.0.0" } as Event,
+      { ...base, event_id: `o${m}`, type: "open" } as Event,
+    );
     if (batch.length >= 30_000) flush();
   }
   for (const [i, [, mid, rcpt]] of REPORTS.entries()) {
-    batch.push({ event_id: `orig${i}`, type: "injection", timestamp: new Date().toISOString(), host: "mx1", queue_id: `B${i}ENCH`, message_id: mid, rcpt_to: rcpt } as Event);
+    batch.push({
+      event_id: `orig${i}`,
+      type: "injection",
+      timestamp: new Date().toISOString(),
+      host: "mx1",
+      queue_id: `B${i}ENCH`,
+      message_id: mid,
+      rcpt_to: rcpt,
+    } as Event);
   }
   flush();
   activateMessageLookup(store.sqlite);
   const t0 = performance.now();
   await catchUp(store.sqlite, { step: 5000, pause: async () => {} });
   const s = (performance.now() - t0) / 1000;
-  note("feedback", `message_lookup built over ${fmtN(events)} stored events in ${s.toFixed(1)} s (${fmtN(events / s)} events/s, steps of 5,000; random Message-IDs and queue ids)`);
+  note(
+    "feedback",
+    `message_lookup built over ${fmtN(events)} stored events in ${s.toFixed(1)} s (${fmtN(events / s)} events/s, steps of 5,000; random Message-IDs and queue ids)`,
+  );
   return store;
 }
 
@@ -128,7 +150,12 @@ export async function feedbackFigures(rows: Row[]) {
     const baseline = await baselineRate(msgs, connections);
     const stats = new FeedbackStats();
     const config = { ...defaultConfig().feedback, local_mtas: ["mx.bench.invalid"] };
-    const intake = new LmtpIntake({ ...intakeDeps({ db: store.sqlite, config, hostname: "bench", stats }), listenHost: "127.0.0.1", listenPort: 0, maxBytes: config.max_size });
+    const intake = new LmtpIntake({
+      ...intakeDeps({ db: store.sqlite, config, hostname: "bench", stats }),
+      listenHost: "127.0.0.1",
+      listenPort: 0,
+      maxBytes: config.max_size,
+    });
     // As in hookd serve: the index job keeps up with the events the reports add.
     const indexer = startLookupIndexer(store.sqlite, silentLogger);
     const { port } = await intake.start();
@@ -148,7 +175,10 @@ export async function feedbackFigures(rows: Row[]) {
       unit: "reports/s",
       higherIsBetter: true,
     });
-    note("feedback", `${fmtN(reports)} reports: ${JSON.stringify(c.byKind)}, matched ${JSON.stringify(c.matched)}, ${fmtN(c.events)} events committed (synchronous=FULL; the reports of concurrent connections share a transaction)`);
+    note(
+      "feedback",
+      `${fmtN(reports)} reports: ${JSON.stringify(c.byKind)}, matched ${JSON.stringify(c.matched)}, ${fmtN(c.events)} events committed (synchronous=FULL; the reports of concurrent connections share a transaction)`,
+    );
 
     // One lookup of a Message-ID that is not stored: through the index, and by the scan it replaces.
     const time = (fn: () => unknown, n: number) => {
@@ -159,7 +189,10 @@ export async function feedbackFigures(rows: Row[]) {
     const indexed = time(() => findMessagesByMessageId(store!.sqlite, `absent-${Math.random()}@nowhere`, 100), 200);
     const scan = store.sqlite.query("SELECT seq FROM events WHERE message_id = ? ORDER BY ts DESC LIMIT 100");
     const scanned = time(() => scan.all(`absent-${Math.random()}@nowhere`), 3);
-    note("feedback", `absent Message-ID: ${indexed.toFixed(2)} ms through message_lookup, ${fmtN(scanned)} ms walking every event (${fmtN(scanned / indexed)}× faster)`);
+    note(
+      "feedback",
+      `absent Message-ID: ${indexed.toFixed(2)} ms through message_lookup, ${fmtN(scanned)} ms walking every event (${fmtN(scanned / indexed)}× faster)`,
+    );
     rows.push({
       figure: `feedback: lookup of an absent Message-ID, ${fmtN(storeEvents)}-event store`,
       baseline: "walking events newest first (no index)",

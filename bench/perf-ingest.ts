@@ -6,7 +6,20 @@ import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { createLogParser } from "../src/ingest/parse/index.ts";
-import { cpuSeconds, envNum, fmtN, hookdToml, note, rawInsertRate, rm, spawnHookd, tmp, waitUntil, type EventLike, type Row } from "./perf-common.ts";
+import {
+  cpuSeconds,
+  envNum,
+  fmtN,
+  hookdToml,
+  note,
+  rawInsertRate,
+  rm,
+  spawnHookd,
+  tmp,
+  waitUntil,
+  type EventLike,
+  type Row,
+} from "./perf-common.ts";
 import { generate } from "./postfix-log.ts";
 
 export async function ingestFigures(rows: Row[]) {
@@ -29,7 +42,11 @@ export async function ingestFigures(rows: Row[]) {
     // BENCH_INGEST_FEEDBACK=1: with the feedback LMTP listener on, so the message_lookup index
     // job follows the ingest (what an operator with [feedback] pays on the log path).
     const feedback = process.env.BENCH_INGEST_FEEDBACK === "1" ? '\n[feedback]\nlisten = "127.0.0.1:0"\n' : "";
-    h = await spawnHookd({ dir, toml: hookdToml(dir, { sources: [{ path: log }] }) + feedback, label: feedback ? "ingest+feedback" : "ingest" });
+    h = await spawnHookd({
+      dir,
+      toml: hookdToml(dir, { sources: [{ path: log }] }) + feedback,
+      label: feedback ? "ingest+feedback" : "ingest",
+    });
     const dbPath = path.join(dir, "hookd.db");
     await waitUntil(() => existsSync(dbPath), 5000, 5);
     db = new Database(dbPath, { readonly: true });
@@ -76,7 +93,10 @@ export async function ingestFigures(rows: Row[]) {
     // Diagnostic: the raw insert with transactions as small as hookd's (the tailer hands over
     // at most 1,000 lines a chunk, and each chunk is one synchronous=FULL commit).
     const perChunk = Math.max(1, Math.round((expected / lines) * 1000));
-    note("ingest", `raw insert with ${perChunk}-event transactions (≈ one 1,000-line chunk): ${fmtN(rawInsertRate(events, perChunk, log))} events/s`);
+    note(
+      "ingest",
+      `raw insert with ${perChunk}-event transactions (≈ one 1,000-line chunk): ${fmtN(rawInsertRate(events, perChunk, log))} events/s`,
+    );
     if (count !== expected) note("ingest", `WARNING: hookd committed ${count} events, the in-process parser found ${expected}`);
   } finally {
     db?.close();

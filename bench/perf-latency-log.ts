@@ -4,7 +4,23 @@
 // when each recipient arrived; latency = receipt − append (both wall clock, same machine).
 import { closeSync, openSync, writeSync } from "node:fs";
 import path from "node:path";
-import { createWebhook, envNum, fmtN, hookdToml, note, nowMs, percentile, rm, sleep, spawnHookd, startReceiver, syslogStamp, tmp, waitUntil, type Row } from "./perf-common.ts";
+import {
+  createWebhook,
+  envNum,
+  fmtN,
+  hookdToml,
+  note,
+  nowMs,
+  percentile,
+  rm,
+  sleep,
+  spawnHookd,
+  startReceiver,
+  syslogStamp,
+  tmp,
+  waitUntil,
+  type Row,
+} from "./perf-common.ts";
 
 export async function latencyLogFigures(rows: Row[]) {
   const seconds = envNum("BENCH_LATENCY_SECONDS", 20);
@@ -17,7 +33,11 @@ export async function latencyLogFigures(rows: Row[]) {
   let h: Awaited<ReturnType<typeof spawnHookd>> | null = null;
   let fd = -1;
   try {
-    h = await spawnHookd({ dir, toml: hookdToml(dir, { sources: [{ path: log }], delivery: { batch_max_wait: "1s" } }), label: "latency-log" });
+    h = await spawnHookd({
+      dir,
+      toml: hookdToml(dir, { sources: [{ path: log }], delivery: { batch_max_wait: "1s" } }),
+      label: "latency-log",
+    });
     await createWebhook(h, "lat", `${receiver.url}/lat`);
     await sleep(300);
     fd = openSync(log, "a");
@@ -55,8 +75,23 @@ export async function latencyLogFigures(rows: Row[]) {
     lat.sort((a, b) => a - b);
     const p50 = percentile(lat, 50);
     const p99 = percentile(lat, 99);
-    rows.push({ figure: `latency: log append → receiver p50, ${fmtN(rate)} events/s`, baseline: "batch_max_wait", baselineValue: waitMs, value: p50, unit: "ms", higherIsBetter: false });
-    rows.push({ figure: `latency: log append → receiver p99, ${fmtN(rate)} events/s`, baseline: "batch_max_wait", baselineValue: waitMs, value: p99, unit: "ms", higherIsBetter: false, target: `≤ ${fmtN(waitMs + 200)} ms` });
+    rows.push({
+      figure: `latency: log append → receiver p50, ${fmtN(rate)} events/s`,
+      baseline: "batch_max_wait",
+      baselineValue: waitMs,
+      value: p50,
+      unit: "ms",
+      higherIsBetter: false,
+    });
+    rows.push({
+      figure: `latency: log append → receiver p99, ${fmtN(rate)} events/s`,
+      baseline: "batch_max_wait",
+      baselineValue: waitMs,
+      value: p99,
+      unit: "ms",
+      higherIsBetter: false,
+      target: `≤ ${fmtN(waitMs + 200)} ms`,
+    });
     note(
       "latency-log",
       `${fmtN(i)} lines appended over ${seconds} s, ${fmtN(lat.length)} events received (${fmtN(i - lat.length)} missing); ` +

@@ -11,7 +11,24 @@ import { closeSync, openSync, renameSync, writeSync } from "node:fs";
 import path from "node:path";
 import { binary } from "./binary.ts";
 import { eventsPerLine } from "./perf-e2e-log.ts";
-import { createWebhook, envNum, fmtN, freePort, hookdToml, makeEvents, note, rm, rssMB, rssPartsMB, sleep, spawnHookd, tmp, waitUntil, type HookdProc, type Row } from "./perf-common.ts";
+import {
+  createWebhook,
+  envNum,
+  fmtN,
+  freePort,
+  hookdToml,
+  makeEvents,
+  note,
+  rm,
+  rssMB,
+  rssPartsMB,
+  sleep,
+  spawnHookd,
+  tmp,
+  waitUntil,
+  type HookdProc,
+  type Row,
+} from "./perf-common.ts";
 import { postfixLines } from "./postfix-log.ts";
 
 type Sample = { t: number; pending: number; rss: number; anon: number; file: number; shmem: number };
@@ -75,7 +92,10 @@ async function measure(total: number, feeder: Feeder, bin: string, rows: Row[]) 
     const max = Math.max(...samples.map((s) => s.rss));
     const slope = slopePer100k(samples.filter((s) => s.pending >= total / 2 && s.pending < total));
     const status = await h.api("GET", "/status");
-    const depth = status.status === 200 ? ((await status.json()) as { results: { webhooks: { queue_depth: number }[] } }).results.webhooks[0]?.queue_depth : undefined;
+    const depth =
+      status.status === 200
+        ? ((await status.json()) as { results: { webhooks: { queue_depth: number }[] } }).results.webhooks[0]?.queue_depth
+        : undefined;
     rows.push({
       figure: `memory (${feeder.label}): max RSS, ${fmtN(total)} events pending for a dead receiver`,
       baseline: "RSS idle after start, same process",
@@ -100,9 +120,18 @@ async function measure(total: number, feeder: Feeder, bin: string, rows: Row[]) 
         `RSS ${fmtN(final)} MB ${after} s after the last event; queue_depth ${depth ?? "?"}`,
     );
     const every = Math.max(1, Math.ceil(samples.length / 20));
-    note(`memory ${feeder.label}`, `samples (s: events → MB): ${samples.filter((_, i) => i % every === 0 || i === samples.length - 1).map((s) => `${s.t.toFixed(0)}: ${fmtN(s.pending / 1000)}k → ${s.rss.toFixed(0)}`).join(", ")}`);
+    note(
+      `memory ${feeder.label}`,
+      `samples (s: events → MB): ${samples
+        .filter((_, i) => i % every === 0 || i === samples.length - 1)
+        .map((s) => `${s.t.toFixed(0)}: ${fmtN(s.pending / 1000)}k → ${s.rss.toFixed(0)}`)
+        .join(", ")}`,
+    );
     const peak = samples.reduce((a, s) => (s.rss > a.rss ? s : a));
-    note(`memory ${feeder.label}`, `RSS parts (anonymous / mapped files / shared memory, MB): idle ${parts(idleParts)}; at the peak ${parts(peak)}; at the end ${parts(samples[samples.length - 1]!)}`);
+    note(
+      `memory ${feeder.label}`,
+      `RSS parts (anonymous / mapped files / shared memory, MB): idle ${parts(idleParts)}; at the peak ${parts(peak)}; at the end ${parts(samples[samples.length - 1]!)}`,
+    );
   } finally {
     if (timer) clearInterval(timer);
     db?.close();

@@ -23,7 +23,11 @@ async function runOnce(cmd: string[], keepStdout: boolean): Promise<Run> {
   // VmHWM only grows: its last reading before exit is the peak.
   let rssMB = 0;
   const watch = setInterval(() => (rssMB = Math.max(rssMB, peakRssMB(p.pid) || 0)), 20);
-  const [stdout, stderr, code] = await Promise.all([keepStdout ? new Response(p.stdout as ReadableStream).text() : "", new Response(p.stderr).text(), p.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    keepStdout ? new Response(p.stdout as ReadableStream).text() : "",
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
   clearInterval(watch);
   const ms = performance.now() - t0;
   if (code !== 0) throw new Error(`${cmd.join(" ")} exited ${code}: ${stderr.slice(0, 400)}`);
@@ -46,7 +50,9 @@ const show = (t: Totals) => `delivered ${t.delivered}, deferrals ${t.deferrals},
 async function oneLog(rows: Row[], label: string, file: string, lines: number, runs: number, progs: string | null): Promise<void> {
   // BENCH_CPU_PROF=DIR profiles each hookd run into DIR, as for the other sections' subprocesses.
   const prof = process.env.BENCH_CPU_PROF;
-  const profile = prof ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${prof}`, `--cpu-prof-name=hookd-parse-${label.split(" ")[0]}-${Date.now()}`] : [];
+  const profile = prof
+    ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${prof}`, `--cpu-prof-name=hookd-parse-${label.split(" ")[0]}-${Date.now()}`]
+    : [];
   const tools: Tool[] = [
     { name: "hookd", cmd: [BUN, ...profile, MAIN_TS, "parse", "--format", "postfix", file], keepStdout: false },
     { name: "pflogsumm", cmd: [PFLOGSUMM, file], keepStdout: true },
@@ -59,12 +65,32 @@ async function oneLog(rows: Row[], label: string, file: string, lines: number, r
   const ours = hookdTotals(parseSummaryCounts(hookd[0]!.stderr));
   const theirs = pflogsummTotals(pflogsumm[0]!.stdout);
   const equal = JSON.stringify(ours) === JSON.stringify(theirs);
-  note("parse", `${label}: hookd ${spread(hookd)} s, pflogsumm ${spread(pflogsumm)} s (runs in order, interleaved); hookd max RSS ${fmtN(Math.max(...hookd.map((r) => r.rssMB)))} MB`);
+  note(
+    "parse",
+    `${label}: hookd ${spread(hookd)} s, pflogsumm ${spread(pflogsumm)} s (runs in order, interleaved); hookd max RSS ${fmtN(Math.max(...hookd.map((r) => r.rssMB)))} MB`,
+  );
   note("parse", `${label}: counts ${equal ? "equal" : "DIFFER"}: hookd ${show(ours)}${equal ? "" : `; pflogsumm ${show(theirs)}`}`);
   const figure = `parse: hookd parse, ${(lines / 1e6).toFixed(1)}M ${label} lines`;
-  rows.push({ figure, baseline: "pflogsumm, same file", baselineValue: rate(best(pflogsumm)), value: rate(best(hookd)), unit: "lines/s", higherIsBetter: true, target: "≥ 3×" });
+  rows.push({
+    figure,
+    baseline: "pflogsumm, same file",
+    baselineValue: rate(best(pflogsumm)),
+    value: rate(best(hookd)),
+    unit: "lines/s",
+    higherIsBetter: true,
+    target: "≥ 3×",
+  });
   const mtail = results.get("mtail");
-  if (mtail) rows.push({ figure, baseline: "mtail postfix.mtail, same file", baselineValue: rate(best(mtail)), value: rate(best(hookd)), unit: "lines/s", higherIsBetter: true, target: "≥ 2×" });
+  if (mtail)
+    rows.push({
+      figure,
+      baseline: "mtail postfix.mtail, same file",
+      baselineValue: rate(best(mtail)),
+      value: rate(best(hookd)),
+      unit: "lines/s",
+      higherIsBetter: true,
+      target: "≥ 2×",
+    });
 }
 
 export async function parseFigures(rows: Row[]): Promise<void> {

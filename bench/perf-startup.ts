@@ -8,7 +8,24 @@ import { Database } from "bun:sqlite";
 import { statSync } from "node:fs";
 import path from "node:path";
 import { binary } from "./binary.ts";
-import { BUN, childEnv, createWebhook, envNum, fmtN, freePort, hookdToml, note, REPO, rm, sleep, spawnHookd, stopProcess, tmp, track, type Row } from "./perf-common.ts";
+import {
+  BUN,
+  childEnv,
+  createWebhook,
+  envNum,
+  fmtN,
+  freePort,
+  hookdToml,
+  note,
+  REPO,
+  rm,
+  sleep,
+  spawnHookd,
+  stopProcess,
+  tmp,
+  track,
+  type Row,
+} from "./perf-common.ts";
 
 function fill(dbPath: string, webhookId: string, targetBytes: number): { events: number; bytes: number } {
   const db = new Database(dbPath);
@@ -22,7 +39,9 @@ function fill(dbPath: string, webhookId: string, targetBytes: number): { events:
     `INSERT INTO batches (id, webhook_id, state, event_count, bytes, first_seq, last_seq, body, created_at, attempts, next_attempt_at, first_attempt_at, last_attempt_at, last_response_code, done_at)
      VALUES (?, ?, 'delivered', ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, 200, ?)`,
   );
-  const attempt = db.prepare("INSERT INTO attempts (batch_id, webhook_id, attempt, started_at, latency_ms, response_code, response_snippet) VALUES (?, ?, 1, ?, 3, 200, 'ok')");
+  const attempt = db.prepare(
+    "INSERT INTO attempts (batch_id, webhook_id, attempt, started_at, latency_ms, response_code, response_snippet) VALUES (?, ?, 1, ?, 3, 200, 'ok')",
+  );
   const pageSize = (db.query("PRAGMA page_size").get() as { page_size: number }).page_size;
   const pages = db.query("PRAGMA page_count");
   const now = Date.now();
@@ -170,7 +189,11 @@ export async function startupFigures(rows: Row[]) {
  */
 async function searchFigures(rows: Row[], bin: string, dir: string, events: number) {
   const config = path.join(dir, "hookd.toml");
-  const made = Bun.spawnSync([bin, "apikey", "create", "--name", "bench", "--scopes", "events:read", "--config", config], { cwd: dir, env: childEnv(), stderr: "pipe" });
+  const made = Bun.spawnSync([bin, "apikey", "create", "--name", "bench", "--scopes", "events:read", "--config", config], {
+    cwd: dir,
+    env: childEnv(),
+    stderr: "pipe",
+  });
   const key = /hookd_[A-Za-z0-9_-]{20,}/.exec(made.stdout.toString())?.[0];
   if (!key) throw new Error(`apikey create: ${made.stderr.toString()}`);
   const h = await spawnHookd({ dir, toml: await Bun.file(config).text(), command: [bin], label: "search" });
@@ -180,14 +203,21 @@ async function searchFigures(rows: Row[], bin: string, dir: string, events: numb
       let n = 0;
       for (let i = 0; i < 3; i++) {
         const t0 = performance.now();
-        const r = await fetch(`${h.url}/api/v1/events${query}`, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(120_000) });
+        const r = await fetch(`${h.url}/api/v1/events${query}`, {
+          headers: { authorization: `Bearer ${key}` },
+          signal: AbortSignal.timeout(120_000),
+        });
         n = ((await r.json()) as { results: unknown[] }).results.length;
         best = Math.min(best, performance.now() - t0);
       }
       return { ms: best, n };
     };
     const page = await time("?limit=100");
-    for (const [label, rcpt] of [["a recent recipient", `user${events - 5}@example.org`], ["the oldest recipient", "user1@example.org"], ["an absent recipient", "nobody@example.org"]] as const) {
+    for (const [label, rcpt] of [
+      ["a recent recipient", `user${events - 5}@example.org`],
+      ["the oldest recipient", "user1@example.org"],
+      ["an absent recipient", "nobody@example.org"],
+    ] as const) {
       const r = await time(`?limit=100&rcpt_to=${encodeURIComponent(rcpt)}`);
       rows.push({
         figure: `search: GET /events?rcpt_to=${label} (${r.n} found), ${fmtN(events)}-event store`,

@@ -12,7 +12,24 @@ import { Database } from "bun:sqlite";
 import path from "node:path";
 import { keyringFromStored, currentKey } from "../src/track/keyring.ts";
 import { messageLinks } from "../src/track/links.ts";
-import { BUN, childEnv, envNum, fmtN, freePort, note, percentile, rm, sleep, spawnHookd, stopProcess, tmp, track, waitUntil, type HookdProc, type Row } from "./perf-common.ts";
+import {
+  BUN,
+  childEnv,
+  envNum,
+  fmtN,
+  freePort,
+  note,
+  percentile,
+  rm,
+  sleep,
+  spawnHookd,
+  stopProcess,
+  tmp,
+  track,
+  waitUntil,
+  type HookdProc,
+  type Row,
+} from "./perf-common.ts";
 import { trackRewriteFigures } from "./track-rewrite.bench.ts";
 
 const DEST = "https://shop.example.com/products/item-1?utm_source=newsletter&utm_medium=email";
@@ -25,7 +42,14 @@ function clickUrls(dbPath: string, origin: string, n: number): string[] {
   db.close();
   const key = currentKey(keyringFromStored(JSON.parse(row.ring)));
   const issuedAt = Math.floor(Date.now() / 1000) - 3600;
-  return Array.from({ length: n }, (_, i) => messageLinks({ baseUrl: origin, key, issuedAt, message: { queueId: `Q${i.toString(36).toUpperCase()}`, rcpt: `reader${i}@example.org` } }).clickUrl(DEST));
+  return Array.from({ length: n }, (_, i) =>
+    messageLinks({
+      baseUrl: origin,
+      key,
+      issuedAt,
+      message: { queueId: `Q${i.toString(36).toUpperCase()}`, rcpt: `reader${i}@example.org` },
+    }).clickUrl(DEST),
+  );
 }
 
 function countClicks(dbPath: string): number {
@@ -58,7 +82,13 @@ function request()
 end
 `;
 
-async function wrk(origin: string, pathsFile: string, luaFile: string, seconds: number, connections: number): Promise<{ rps: number; requests: number; p99: string }> {
+async function wrk(
+  origin: string,
+  pathsFile: string,
+  luaFile: string,
+  seconds: number,
+  connections: number,
+): Promise<{ rps: number; requests: number; p99: string }> {
   const p = Bun.spawn(["wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-H", `User-Agent: ${UA}`, "-s", luaFile, origin], {
     env: childEnv({ TRACK_PATHS: pathsFile }),
     stdout: "pipe",
@@ -72,15 +102,27 @@ async function wrk(origin: string, pathsFile: string, luaFile: string, seconds: 
   return { rps, requests, p99 };
 }
 
-async function load(urlsFile: string, rate: number, seconds: number): Promise<{ p50: number; p99: number; max: number; answered: number; errors: number; statuses: Record<string, number> }> {
-  const p = track(Bun.spawn([BUN, path.join(import.meta.dir, "track-load.ts"), urlsFile, String(rate), String(seconds)], { stdout: "pipe", stderr: "inherit", env: childEnv() }));
+async function load(
+  urlsFile: string,
+  rate: number,
+  seconds: number,
+): Promise<{ p50: number; p99: number; max: number; answered: number; errors: number; statuses: Record<string, number> }> {
+  const p = track(
+    Bun.spawn([BUN, path.join(import.meta.dir, "track-load.ts"), urlsFile, String(rate), String(seconds)], {
+      stdout: "pipe",
+      stderr: "inherit",
+      env: childEnv(),
+    }),
+  );
   const out = await new Response(p.stdout).text();
   await p.exited;
   return JSON.parse(out.trim().split("\n").at(-1)!);
 }
 
 async function startPlain(): Promise<{ origin: string; stop(): Promise<void> }> {
-  const p = track(Bun.spawn([BUN, path.join(import.meta.dir, "track-plain.ts"), DEST], { stdout: "pipe", stderr: "inherit", env: childEnv() }));
+  const p = track(
+    Bun.spawn([BUN, path.join(import.meta.dir, "track-plain.ts"), DEST], { stdout: "pipe", stderr: "inherit", env: childEnv() }),
+  );
   const reader = p.stdout.getReader();
   const { value } = await reader.read();
   const port = Number(/"port":(\d+)/.exec(new TextDecoder().decode(value))![1]);
@@ -88,7 +130,11 @@ async function startPlain(): Promise<{ origin: string; stop(): Promise<void> }> 
 }
 
 const spread = (xs: number[]) => `${fmtN(Math.min(...xs))}–${fmtN(Math.max(...xs))}`;
-const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+const median = (xs: number[]) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 
 export async function trackFigures(rows: Row[]) {
   const rounds = envNum("BENCH_TRACK_ROUNDS", 3);
@@ -114,7 +160,13 @@ export async function trackFigures(rows: Row[]) {
     const urlsFile = path.join(dir, "urls.txt");
     const plainUrlsFile = path.join(dir, "plain-urls.txt");
     await Bun.write(urlsFile, urls.slice(0, 50_000).join("\n") + "\n");
-    await Bun.write(plainUrlsFile, urls.slice(0, 50_000).map((u) => plain.origin + u.slice(origin.length)).join("\n") + "\n");
+    await Bun.write(
+      plainUrlsFile,
+      urls
+        .slice(0, 50_000)
+        .map((u) => plain.origin + u.slice(origin.length))
+        .join("\n") + "\n",
+    );
 
     if (Bun.which("wrk")) {
       const recorded: number[] = [];
@@ -125,17 +177,29 @@ export async function trackFigures(rows: Row[]) {
         const base = await wrk(plain.origin, pathsFile, luaFile, seconds, connections);
         baseline.push(base.rps);
         const before = countClicks(dbPath);
-        const [commits0, commitSum0, dropped0] = [await metric(h, "hookd_tracking_commit_duration_seconds_count"), await metric(h, "hookd_tracking_commit_duration_seconds_sum"), await metric(h, "hookd_tracking_hits_dropped_total")];
+        const [commits0, commitSum0, dropped0] = [
+          await metric(h, "hookd_tracking_commit_duration_seconds_count"),
+          await metric(h, "hookd_tracking_commit_duration_seconds_sum"),
+          await metric(h, "hookd_tracking_hits_dropped_total"),
+        ];
         const w = await wrk(origin, pathsFile, luaFile, seconds, connections);
         // Hits answered but still queued are committed within milliseconds; then count.
-        await waitUntil(async () => (await metric(h, "hookd_tracking_hits_recorded_total")) + (await metric(h, "hookd_tracking_hits_dropped_total")) >= (await metric(h, "hookd_tracking_hits_total")), 10_000, 200);
+        await waitUntil(
+          async () =>
+            (await metric(h, "hookd_tracking_hits_recorded_total")) + (await metric(h, "hookd_tracking_hits_dropped_total")) >=
+            (await metric(h, "hookd_tracking_hits_total")),
+          10_000,
+          200,
+        );
         const stored = countClicks(dbPath) - before;
         recorded.push(stored / seconds);
         answered.push(w.rps);
         const commits = (await metric(h, "hookd_tracking_commit_duration_seconds_count")) - commits0;
         const commitMs = (((await metric(h, "hookd_tracking_commit_duration_seconds_sum")) - commitSum0) / Math.max(1, commits)) * 1000;
         const dropped = (await metric(h, "hookd_tracking_hits_dropped_total")) - dropped0;
-        commitNotes.push(`round ${r + 1}: ${fmtN(stored / seconds)} recorded/s = ${(stored / seconds / base.rps).toFixed(2)}× plain, ${fmtN(w.rps)} answered/s, wrk p99 ${w.p99}, ${fmtN(commits)} commits of ${fmtN(stored / Math.max(1, commits))} hits (mean ${commitMs.toFixed(2)} ms), ${fmtN(dropped)} dropped; plain ${fmtN(base.rps)}/s, p99 ${base.p99}`);
+        commitNotes.push(
+          `round ${r + 1}: ${fmtN(stored / seconds)} recorded/s = ${(stored / seconds / base.rps).toFixed(2)}× plain, ${fmtN(w.rps)} answered/s, wrk p99 ${w.p99}, ${fmtN(commits)} commits of ${fmtN(stored / Math.max(1, commits))} hits (mean ${commitMs.toFixed(2)} ms), ${fmtN(dropped)} dropped; plain ${fmtN(base.rps)}/s, p99 ${base.p99}`,
+        );
         await sleep(500);
       }
       rows.push({
@@ -147,9 +211,15 @@ export async function trackFigures(rows: Row[]) {
         higherIsBetter: true,
         target: "≥ 0.3× and ≥ 10,000/s",
       });
-      note("track", `throughput spread over ${rounds} rounds: recorded ${spread(recorded)}/s, answered ${spread(answered)}/s, plain ${spread(baseline)}/s`);
+      note(
+        "track",
+        `throughput spread over ${rounds} rounds: recorded ${spread(recorded)}/s, answered ${spread(answered)}/s, plain ${spread(baseline)}/s`,
+      );
       for (const n of commitNotes) note("track", n);
-      note("track", `command: wrk -t1 -c${connections} -d${seconds}s --latency -H "User-Agent: …Firefox/128.0" -s clicks.lua (200,000 distinct signed click URLs, each thread from its own offset)`);
+      note(
+        "track",
+        `command: wrk -t1 -c${connections} -d${seconds}s --latency -H "User-Agent: …Firefox/128.0" -s clicks.lua (200,000 distinct signed click URLs, each thread from its own offset)`,
+      );
     } else {
       console.error("(wrk is not installed: apt-get install wrk for the track throughput figure)");
     }
@@ -161,7 +231,10 @@ export async function trackFigures(rows: Row[]) {
       plainLat.push(b.p99);
       const l = await load(urlsFile, rate, latencySeconds);
       lat.push(l.p99);
-      note("track", `latency round ${r + 1}: ${fmtN(rate)} clicks/s for ${latencySeconds}s: p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, max ${l.max.toFixed(1)} ms, ${l.answered} answered ${JSON.stringify(l.statuses)}, ${l.errors} errors; plain p99 ${b.p99.toFixed(2)} ms`);
+      note(
+        "track",
+        `latency round ${r + 1}: ${fmtN(rate)} clicks/s for ${latencySeconds}s: p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, max ${l.max.toFixed(1)} ms, ${l.answered} answered ${JSON.stringify(l.statuses)}, ${l.errors} errors; plain p99 ${b.p99.toFixed(2)} ms`,
+      );
     }
     rows.push({
       figure: `track: click p99 latency at ${fmtN(rate)} clicks/s (median of ${rounds})`,
@@ -172,7 +245,10 @@ export async function trackFigures(rows: Row[]) {
       higherIsBetter: false,
       target: "≤ 20 ms",
     });
-    note("track", `latency spread: p99 ${lat.map((x) => x.toFixed(2)).join(", ")} ms (plain ${plainLat.map((x) => x.toFixed(2)).join(", ")} ms); command: bun bench/track-load.ts urls.txt ${rate} ${latencySeconds}`);
+    note(
+      "track",
+      `latency spread: p99 ${lat.map((x) => x.toFixed(2)).join(", ")} ms (plain ${plainLat.map((x) => x.toFixed(2)).join(", ")} ms); command: bun bench/track-load.ts urls.txt ${rate} ${latencySeconds}`,
+    );
   } finally {
     await plain.stop();
     await h.stop();

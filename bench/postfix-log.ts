@@ -54,17 +54,25 @@ export function* postfixLines(opts: GenerateOptions = {}): Generator<string, nev
     const roll = rand();
     out.push(`${stamp()} postfix/smtpd[${pid}]: connect from client${pid}.example[${ip}]`);
     if (roll < 0.12) {
-      out.push(`${stamp()} postfix/smtpd[${pid}]: NOQUEUE: reject: RCPT from client${pid}.example[${ip}]: 554 5.7.1 Service unavailable; Client host [${ip}] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/${ip}; from=<spam${pid}@bad.example> to=<user${pid}@example.com> proto=ESMTP helo=<client${pid}.example>`);
+      out.push(
+        `${stamp()} postfix/smtpd[${pid}]: NOQUEUE: reject: RCPT from client${pid}.example[${ip}]: 554 5.7.1 Service unavailable; Client host [${ip}] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/${ip}; from=<spam${pid}@bad.example> to=<user${pid}@example.com> proto=ESMTP helo=<client${pid}.example>`,
+      );
       out.push(`${stamp()} postfix/smtpd[${pid}]: disconnect from client${pid}.example[${ip}] ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4`);
       yield* out;
       continue;
     }
-    out.push(`${stamp()} postfix/smtpd[${pid}]: Anonymous TLS connection established from client${pid}.example[${ip}]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256`);
+    out.push(
+      `${stamp()} postfix/smtpd[${pid}]: Anonymous TLS connection established from client${pid}.example[${ip}]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256`,
+    );
     out.push(`${stamp()} postfix/smtpd[${pid}]: ${qid}: client=client${pid}.example[${ip}], sasl_method=PLAIN, sasl_username=app${pid}`);
     out.push(`${stamp()} postfix/cleanup[${pid + 1}]: ${qid}: message-id=<${t}.${qid}@example.com>`);
     const nrcpt = 1 + Math.floor(rand() * 3);
-    out.push(`${stamp()} postfix/qmgr[999]: ${qid}: from=<news${pid}@example.com>, size=${2000 + Math.floor(rand() * 50000)}, nrcpt=${nrcpt} (queue active)`);
-    out.push(`${stamp()} postfix/smtpd[${pid}]: disconnect from client${pid}.example[${ip}] ehlo=2 starttls=1 auth=1 mail=1 rcpt=${nrcpt} data=1 quit=1 commands=${7 + nrcpt}`);
+    out.push(
+      `${stamp()} postfix/qmgr[999]: ${qid}: from=<news${pid}@example.com>, size=${2000 + Math.floor(rand() * 50000)}, nrcpt=${nrcpt} (queue active)`,
+    );
+    out.push(
+      `${stamp()} postfix/smtpd[${pid}]: disconnect from client${pid}.example[${ip}] ehlo=2 starttls=1 auth=1 mail=1 rcpt=${nrcpt} data=1 quit=1 commands=${7 + nrcpt}`,
+    );
     // Postfix lists an address once per message: a repeat would be a second "sent" line for
     // one recipient, which hookd counts once and pflogsumm twice.
     const rcpts = new Set<string>();
@@ -74,17 +82,25 @@ export function* postfixLines(opts: GenerateOptions = {}): Generator<string, nev
       rcpts.add(rcpt);
       const mx = `mx${r}.${rcpt.slice(rcpt.indexOf("@") + 1)}`;
       const spid = 2000 + Math.floor(rand() * 9000);
-      out.push(`${stamp()} postfix/smtp[${spid}]: Verified TLS connection established to ${mx}[203.0.113.${r + 5}]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)`);
+      out.push(
+        `${stamp()} postfix/smtp[${spid}]: Verified TLS connection established to ${mx}[203.0.113.${r + 5}]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)`,
+      );
       const outcome = rand();
       if (outcome < 0.1) {
-        out.push(`${stamp()} postfix/smtp[${spid}]: ${qid}: to=<${rcpt}>, relay=${mx}[203.0.113.${r + 5}]:25, delay=1.2, delays=0.1/0/0.5/0.6, dsn=4.7.1, status=deferred (host ${mx}[203.0.113.${r + 5}] said: 450 4.7.1 <${rcpt}>: Recipient address rejected: Greylisted, see https://postgrey.example/help (in reply to RCPT TO command))`);
+        out.push(
+          `${stamp()} postfix/smtp[${spid}]: ${qid}: to=<${rcpt}>, relay=${mx}[203.0.113.${r + 5}]:25, delay=1.2, delays=0.1/0/0.5/0.6, dsn=4.7.1, status=deferred (host ${mx}[203.0.113.${r + 5}] said: 450 4.7.1 <${rcpt}>: Recipient address rejected: Greylisted, see https://postgrey.example/help (in reply to RCPT TO command))`,
+        );
         out.push(`${stamp()} postfix/qmgr[999]: ${qid}: from=<news${pid}@example.com>, size=4000, nrcpt=${nrcpt} (queue active)`);
       }
       if (outcome < 0.06) {
-        out.push(`${stamp()} postfix/smtp[${spid}]: ${qid}: to=<${rcpt}>, relay=${mx}[203.0.113.${r + 5}]:25, delay=3.4, delays=0.1/0/0.5/2.8, dsn=5.1.1, status=bounced (host ${mx}[203.0.113.${r + 5}] said: 550 5.1.1 <${rcpt}>: Recipient address rejected: User unknown in virtual mailbox table (in reply to RCPT TO command))`);
+        out.push(
+          `${stamp()} postfix/smtp[${spid}]: ${qid}: to=<${rcpt}>, relay=${mx}[203.0.113.${r + 5}]:25, delay=3.4, delays=0.1/0/0.5/2.8, dsn=5.1.1, status=bounced (host ${mx}[203.0.113.${r + 5}] said: 550 5.1.1 <${rcpt}>: Recipient address rejected: User unknown in virtual mailbox table (in reply to RCPT TO command))`,
+        );
         out.push(`${stamp()} postfix/bounce[${spid + 1}]: ${qid}: sender non-delivery notification: ${(q++).toString(16).toUpperCase()}`);
       } else {
-        out.push(`${stamp()} postfix/smtp[${spid}]: ${qid}: to=<${rcpt}>, relay=${mx}[203.0.113.${r + 5}]:25, delay=0.9, delays=0.1/0.01/0.3/0.49, dsn=2.0.0, status=sent (250 2.0.0 OK 1732362429 ${qid.toLowerCase()} - gsmtp)`);
+        out.push(
+          `${stamp()} postfix/smtp[${spid}]: ${qid}: to=<${rcpt}>, relay=${mx}[203.0.113.${r + 5}]:25, delay=0.9, delays=0.1/0.01/0.3/0.49, dsn=2.0.0, status=sent (250 2.0.0 OK 1732362429 ${qid.toLowerCase()} - gsmtp)`,
+        );
       }
     }
     out.push(`${stamp()} postfix/qmgr[999]: ${qid}: removed`);

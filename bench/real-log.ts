@@ -52,7 +52,9 @@ export function* multiplyLog(source: readonly string[], n: number, opts: RealLog
   const start = opts.startMs ?? Date.UTC(year, 10, 23);
   // Only ids the source uses as queue ids are rewritten: "queued as SINK1" from a next hop and
   // "NOQUEUE" stay.
-  const own = new Set(source.map((l) => /^\S+ +\S+ \S+ \S+ \S+\[\d+\]: ([0-9A-Za-z]{5,32}): /.exec(l)?.[1]).filter((q) => q !== undefined && isQueueId(q)));
+  const own = new Set(
+    source.map((l) => /^\S+ +\S+ \S+ \S+ \S+\[\d+\]: ([0-9A-Za-z]{5,32}): /.exec(l)?.[1]).filter((q) => q !== undefined && isQueueId(q)),
+  );
   // Each copy starts one second after the previous one ended.
   const period = Math.max(...times) - first + 1000;
   let nextQid = opts.queueIdStart ?? 0x2a000000000;

@@ -48,7 +48,11 @@ async function postEventsRate(batch: number, total: number): Promise<number> {
       for (let i = 0; i < total; i += batch) bodies.push(JSON.stringify(events.slice(i, i + batch)));
       const t0 = performance.now();
       for (const body of bodies) {
-        const r = await fetch(`${h.url}/api/v1/events`, { method: "POST", body, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" } });
+        const r = await fetch(`${h.url}/api/v1/events`, {
+          method: "POST",
+          body,
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        });
         if (r.status !== 200) throw new Error(`POST /events answered ${r.status}: ${await r.text()}`);
       }
       return total / ((performance.now() - t0) / 1000);
@@ -74,7 +78,8 @@ async function plainFetchRate(batch: number, total: number): Promise<number> {
   const sink = startSink((n) => (got += n));
   const body = JSON.stringify(makeEvents(batch, "f"));
   const t0 = performance.now();
-  while (got < total) await fetch(`http://127.0.0.1:${sink.port}/`, { method: "POST", body, headers: { "content-type": "application/json" } });
+  while (got < total)
+    await fetch(`http://127.0.0.1:${sink.port}/`, { method: "POST", body, headers: { "content-type": "application/json" } });
   const rate = got / ((performance.now() - t0) / 1000);
   sink.stop(true);
   return rate;
@@ -105,7 +110,11 @@ async function endToEndRate(webhooks: number, total: number): Promise<number> {
         const events = makeEvents(total, `e2e${webhooks}`);
         const t0 = performance.now();
         for (let i = 0; i < total; i += 5000) {
-          await fetch(`${h.url}/api/v1/events`, { method: "POST", headers: { authorization: key, "content-type": "application/json" }, body: JSON.stringify(events.slice(i, i + 5000)) });
+          await fetch(`${h.url}/api/v1/events`, {
+            method: "POST",
+            headers: { authorization: key, "content-type": "application/json" },
+            body: JSON.stringify(events.slice(i, i + 5000)),
+          });
         }
         await Promise.race([finished, Bun.sleep(120_000)]);
         return got / webhooks / ((performance.now() - t0) / 1000);
@@ -140,7 +149,11 @@ async function latency(waitMs: number, count: number): Promise<{ p50: number; p9
         for (let i = 0; i < count; i++) {
           const e = makeEvents(1, `lat${waitMs}-${i}`);
           const t = performance.now();
-          await fetch(`${h.url}/api/v1/events`, { method: "POST", headers: { authorization: key, "content-type": "application/json" }, body: JSON.stringify(e) });
+          await fetch(`${h.url}/api/v1/events`, {
+            method: "POST",
+            headers: { authorization: key, "content-type": "application/json" },
+            body: JSON.stringify(e),
+          });
           sent.set(e[0]!.event_id, t);
           await Bun.sleep(10);
         }
@@ -166,7 +179,14 @@ const SECTIONS: [string, () => Promise<void>][] = [
         const total = 50_000;
         const raw = rawInsertRate(makeEvents(total, `r${batch}`), batch);
         const api = await postEventsRate(batch, total);
-        rows.push({ figure: `POST /events, batches of ${batch}`, baseline: "raw bun:sqlite insert, same rows", baselineValue: raw, value: api, unit: "events/s", higherIsBetter: true });
+        rows.push({
+          figure: `POST /events, batches of ${batch}`,
+          baseline: "raw bun:sqlite insert, same rows",
+          baselineValue: raw,
+          value: api,
+          unit: "events/s",
+          higherIsBetter: true,
+        });
       }
     },
   ],
@@ -175,9 +195,23 @@ const SECTIONS: [string, () => Promise<void>][] = [
     async () => {
       const ceiling = await plainFetchRate(5000, 100_000);
       const one = await endToEndRate(1, 100_000);
-      rows.push({ figure: "end to end POST → 2xx, 1 webhook", baseline: "plain fetch() loop, same receiver", baselineValue: ceiling, value: one, unit: "events/s", higherIsBetter: true });
+      rows.push({
+        figure: "end to end POST → 2xx, 1 webhook",
+        baseline: "plain fetch() loop, same receiver",
+        baselineValue: ceiling,
+        value: one,
+        unit: "events/s",
+        higherIsBetter: true,
+      });
       const fifty = await endToEndRate(50, 20_000);
-      rows.push({ figure: "end to end, 50 webhooks on *, per webhook", baseline: "1 webhook", baselineValue: one, value: fifty, unit: "events/s", higherIsBetter: true });
+      rows.push({
+        figure: "end to end, 50 webhooks on *, per webhook",
+        baseline: "1 webhook",
+        baselineValue: one,
+        value: fifty,
+        unit: "events/s",
+        higherIsBetter: true,
+      });
     },
   ],
   [
@@ -185,8 +219,22 @@ const SECTIONS: [string, () => Promise<void>][] = [
     async () => {
       for (const wait of [0, 1000]) {
         const l = await latency(wait, 200);
-        rows.push({ figure: `latency p50, batch_max_wait ${wait}ms`, baseline: "batch_max_wait", baselineValue: wait, value: l.p50, unit: "ms", higherIsBetter: false });
-        rows.push({ figure: `latency p99, batch_max_wait ${wait}ms`, baseline: "batch_max_wait", baselineValue: wait, value: l.p99, unit: "ms", higherIsBetter: false });
+        rows.push({
+          figure: `latency p50, batch_max_wait ${wait}ms`,
+          baseline: "batch_max_wait",
+          baselineValue: wait,
+          value: l.p50,
+          unit: "ms",
+          higherIsBetter: false,
+        });
+        rows.push({
+          figure: `latency p99, batch_max_wait ${wait}ms`,
+          baseline: "batch_max_wait",
+          baselineValue: wait,
+          value: l.p99,
+          unit: "ms",
+          higherIsBetter: false,
+        });
       }
     },
   ],
@@ -247,7 +295,9 @@ async function main(): Promise<number> {
     r.baseline,
     `${fmt(r.baselineValue)} ${r.unit}`,
     `${fmt(r.value)} ${r.unit}`,
-    r.baselineValue > 0 && Number.isFinite(r.baselineValue) && Number.isFinite(r.value) ? `${(r.value / r.baselineValue).toFixed(2)}×` : "—",
+    r.baselineValue > 0 && Number.isFinite(r.baselineValue) && Number.isFinite(r.value)
+      ? `${(r.value / r.baselineValue).toFixed(2)}×`
+      : "—",
     r.target ?? "",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));

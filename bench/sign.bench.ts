@@ -28,8 +28,13 @@ const id = "msg_01J9Z8X7W6V5T4S3R2Q1P0";
 const ts = Math.floor(Date.now() / 1000);
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US").padStart(12);
-console.log(`${"body".padEnd(6)} ${"raw hmac/s".padStart(12)} ${"sign/s".padStart(12)} ${"ratio".padStart(6)} ${"2 secrets/s".padStart(12)}`);
-for (const [label, size] of [["1 KB", 1024], ["1 MB", 1024 * 1024]] as const) {
+console.log(
+  `${"body".padEnd(6)} ${"raw hmac/s".padStart(12)} ${"sign/s".padStart(12)} ${"ratio".padStart(6)} ${"2 secrets/s".padStart(12)}`,
+);
+for (const [label, size] of [
+  ["1 KB", 1024],
+  ["1 MB", 1024 * 1024],
+] as const) {
   const body = new Uint8Array(size).fill(0x7b);
   const raw = rate(() => createHmac("sha256", key).update(`${id}.${ts}.`).update(body).digest("base64"));
   const one = rate(() => signatureHeaders({ id, timestampSec: ts, body, secrets: [secret] }));

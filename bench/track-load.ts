@@ -39,4 +39,15 @@ while (sent < total) {
 await Promise.all(inflight);
 latencies.sort((a, b) => a - b);
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-console.log(JSON.stringify({ sent, answered: latencies.length, errors, statuses, p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? NaN, seconds: (performance.now() - t0) / 1000 }));
+console.log(
+  JSON.stringify({
+    sent,
+    answered: latencies.length,
+    errors,
+    statuses,
+    p50: pct(50),
+    p99: pct(99),
+    max: latencies.at(-1) ?? NaN,
+    seconds: (performance.now() - t0) / 1000,
+  }),
+);

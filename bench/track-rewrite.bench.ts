@@ -24,7 +24,8 @@ export function newsletter(links: number, targetBytes: number): string {
       `style="color:#0b5ed7;text-decoration:underline" target="_blank">Product ${i}: something worth reading about</a>` +
       `<p style="margin:8px 0 0">A short description of product ${i}, with &eacute;ntities &amp; text.</p></td></tr>\r\n`;
   }
-  const filler = '<tr><td style="padding:0 24px;font-size:13px;color:#777">Filler paragraph of ordinary newsletter text to reach the size of a real part.</td></tr>\r\n';
+  const filler =
+    '<tr><td style="padding:0 24px;font-size:13px;color:#777">Filler paragraph of ordinary newsletter text to reach the size of a real part.</td></tr>\r\n';
   while (head.length + body.length < targetBytes - 40) body += filler;
   return `${head}${body}</table>\r\n</body></html>\r\n`;
 }
@@ -42,7 +43,7 @@ export function measureRewrite(): RewriteFigures {
     return rewriteHtml(html, { linkFor: (url) => links.clickUrl(url, true), pixelUrl: links.pixelUrl });
   };
   const linkCount = rewrite().links;
-  for (let i = 0; i < 30; i++) (noop(), rewrite()); // warm-up: JIT, entity table
+  for (let i = 0; i < 30; i++) noop(), rewrite(); // warm-up: JIT, entity table
   const t: { noop: number[]; rewrite: number[] } = { noop: [], rewrite: [] };
   for (let i = 0; i < ROUNDS; i++) {
     let s = performance.now();
@@ -72,13 +73,20 @@ export function trackRewriteFigures(rows: Row[]): void {
     higherIsBetter: false,
     target: "≤ 2 ms",
   });
-  note("track-rewrite", `${ROUNDS} interleaved rounds; p10 ${f.rewrite.p10.toFixed(2)} ms (baseline ${f.noop.p10.toFixed(2)} ms); load average ${os.loadavg()[0]!.toFixed(1)}`);
+  note(
+    "track-rewrite",
+    `${ROUNDS} interleaved rounds; p10 ${f.rewrite.p10.toFixed(2)} ms (baseline ${f.noop.p10.toFixed(2)} ms); load average ${os.loadavg()[0]!.toFixed(1)}`,
+  );
 }
 
 if (import.meta.main) {
   const f = measureRewrite();
   const ms = (x: number) => `${x.toFixed(3)} ms`;
-  console.log(`part ${Math.round(f.bytes / 1024)} KB, ${f.links} links; ${ROUNDS} interleaved rounds; load average ${os.loadavg()[0]!.toFixed(1)}`);
+  console.log(
+    `part ${Math.round(f.bytes / 1024)} KB, ${f.links} links; ${ROUNDS} interleaved rounds; load average ${os.loadavg()[0]!.toFixed(1)}`,
+  );
   console.log(`HTMLRewriter doing nothing  p50 ${ms(f.noop.p50)}  p10 ${ms(f.noop.p10)}`);
-  console.log(`rewrite + sign + pixel      p50 ${ms(f.rewrite.p50)}  p10 ${ms(f.rewrite.p10)}   ratio ${(f.rewrite.p50 / f.noop.p50).toFixed(1)}×   (goal ≤ 2 ms)`);
+  console.log(
+    `rewrite + sign + pixel      p50 ${ms(f.rewrite.p50)}  p10 ${ms(f.rewrite.p10)}   ratio ${(f.rewrite.p50 / f.noop.p50).toFixed(1)}×   (goal ≤ 2 ms)`,
+  );
 }

@@ -16,14 +16,16 @@ export function readGraph(dir: string): Graph {
     for (const name of readdirSync(d)) {
       const p = join(d, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (p.endsWith(".ts") && !p.endsWith(".d.ts")) graph.set(relative(dir, p), importsOf(readFileSync(p, "utf8"), relative(dir, dirname(p))));
+      else if (p.endsWith(".ts") && !p.endsWith(".d.ts"))
+        graph.set(relative(dir, p), importsOf(readFileSync(p, "utf8"), relative(dir, dirname(p))));
     }
   };
   walk(dir);
   return graph;
 }
 
-const IMPORT = /(?:^|[\s;])(?:import|export)\s[^;]*?\sfrom\s*["']([^"']+)["']|(?:^|[\s;(])import\s*\(\s*["']([^"']+)["']\s*\)|new URL\(\s*["'](\.[^"']+\.ts)["']/gm;
+const IMPORT =
+  /(?:^|[\s;])(?:import|export)\s[^;]*?\sfrom\s*["']([^"']+)["']|(?:^|[\s;(])import\s*\(\s*["']([^"']+)["']\s*\)|new URL\(\s*["'](\.[^"']+\.ts)["']/gm;
 
 export function importsOf(text: string, fromDir: string): string[] {
   const out = new Set<string>();
@@ -116,7 +118,9 @@ export function cycles(graph: Graph): string[][] {
 
 if (import.meta.main) {
   const graph = readGraph(src);
-  const missing = [...graph].flatMap(([f, deps]) => deps.filter((d) => !graph.has(d) && d.endsWith(".ts")).map((d) => `${f} → ${d}: no such file`));
+  const missing = [...graph].flatMap(([f, deps]) =>
+    deps.filter((d) => !graph.has(d) && d.endsWith(".ts")).map((d) => `${f} → ${d}: no such file`),
+  );
   const layers = readLayers(readFileSync(join(root, "docs/ARCHITECTURE.md"), "utf8"));
   const problems = [...missing, ...cycles(graph).map((c) => `cycle: ${c.join(" ↔ ")}`), ...layerOffences(graph, layers)];
   for (const p of problems) console.error(p);

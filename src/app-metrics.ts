@@ -21,8 +21,15 @@ export type FeedbackCounts = {
 export function createHookdMetrics(store: Store, now: () => number = Date.now) {
   const m = new Metrics();
   const events = m.counter("hookd_events_total", "Events stored, by type and origin (api or a log source).");
-  const batches = m.counter("hookd_batches_total", "Batch attempts by outcome: delivered, retry (failed, will retry) or dead (dead-lettered).");
-  const latency = m.histogram("hookd_attempt_duration_seconds", "Duration of one delivery attempt.", [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+  const batches = m.counter(
+    "hookd_batches_total",
+    "Batch attempts by outcome: delivered, retry (failed, will retry) or dead (dead-lettered).",
+  );
+  const latency = m.histogram(
+    "hookd_attempt_duration_seconds",
+    "Duration of one delivery attempt.",
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
   const lines = m.counter("hookd_source_lines_total", "Log lines read, by source.");
   const unknown = m.counter("hookd_source_lines_not_understood_total", "Log lines read but not understood, by source.");
   const depth = m.gauge("hookd_queue_depth", "Events waiting for a webhook.");
@@ -72,15 +79,32 @@ export function createHookdMetrics(store: Store, now: () => number = Date.now) {
     },
     /** The feedback listener's counts, read at each scrape (its events are in hookd_events_total{origin="feedback"}). */
     watchFeedback(read: () => FeedbackCounts | null) {
-      const messages = m.counter("hookd_feedback_messages_total", "Messages the feedback listener accepted, by kind: dsn, complaint, unsubscribe, plain_bounce, not_a_report (no parser read it).");
-      const matched = m.counter("hookd_feedback_matched_total", "Reports by how they were tied to their original message: verp, unsubscribe_token, message_id, queue_id, or none.");
-      const own = m.counter("hookd_feedback_own_dsns_total", "DSNs from our own MTAs (local_mtas): counted, no event (the MTA log gave the bounce).");
+      const messages = m.counter(
+        "hookd_feedback_messages_total",
+        "Messages the feedback listener accepted, by kind: dsn, complaint, unsubscribe, plain_bounce, not_a_report (no parser read it).",
+      );
+      const matched = m.counter(
+        "hookd_feedback_matched_total",
+        "Reports by how they were tied to their original message: verp, unsubscribe_token, message_id, queue_id, or none.",
+      );
+      const own = m.counter(
+        "hookd_feedback_own_dsns_total",
+        "DSNs from our own MTAs (local_mtas): counted, no event (the MTA log gave the bounce).",
+      );
       const rejected = m.counter("hookd_feedback_rejected_tokens_total", "Reports whose VERP or unsubscribe token did not verify.");
-      const failures = m.counter("hookd_feedback_commit_failures_total", "Messages answered 451 because their events could not be stored (the MTA retries).");
+      const failures = m.counter(
+        "hookd_feedback_commit_failures_total",
+        "Messages answered 451 because their events could not be stored (the MTA retries).",
+      );
       const tooLarge = m.counter("hookd_feedback_too_large_total", "Messages answered 552: larger than feedback.max_size.");
       // The listener keeps running totals; the registry's counters only go up, by the difference.
       const seen = new Map<string, number>();
-      const add = (c: { inc(labels: Record<string, string>, by: number): void }, id: string, labels: Record<string, string>, total: number) => {
+      const add = (
+        c: { inc(labels: Record<string, string>, by: number): void },
+        id: string,
+        labels: Record<string, string>,
+        total: number,
+      ) => {
         c.inc(labels, Math.max(0, total - (seen.get(id) ?? 0)));
         seen.set(id, total);
       };
@@ -115,13 +139,26 @@ export type TrackingCountsDelta = {
 
 // The tracking listener's figures. Its events are also in hookd_events_total{origin="tracking"}.
 function trackingMetrics(m: Metrics) {
-  const hits = m.counter("hookd_tracking_hits_total", "Hits the tracking listener answered, by kind (open, click, unsubscribe) and machine (true: a prefetch, proxy or scanner).");
+  const hits = m.counter(
+    "hookd_tracking_hits_total",
+    "Hits the tracking listener answered, by kind (open, click, unsubscribe) and machine (true: a prefetch, proxy or scanner).",
+  );
   const recorded = m.counter("hookd_tracking_hits_recorded_total", "Hits committed to the store.");
-  const dropped = m.counter("hookd_tracking_hits_dropped_total", "Hits not recorded, by reason: queue_full (the store fell behind) or commit_failed.");
-  const early = m.counter("hookd_tracking_answered_before_commit_total", "Pixels and redirects answered before their commit finished (it finished later, or the hit was dropped).");
+  const dropped = m.counter(
+    "hookd_tracking_hits_dropped_total",
+    "Hits not recorded, by reason: queue_full (the store fell behind) or commit_failed.",
+  );
+  const early = m.counter(
+    "hookd_tracking_answered_before_commit_total",
+    "Pixels and redirects answered before their commit finished (it finished later, or the hit was dropped).",
+  );
   const notFound = m.counter("hookd_tracking_not_found_total", "Requests answered 404: other paths, tokens that do not verify.");
   const limited = m.counter("hookd_tracking_rate_limited_total", "Requests answered 429 (tracking.rate_limit).");
-  const commit = m.histogram("hookd_tracking_commit_duration_seconds", "Duration of one commit of a batch of hits.", [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
+  const commit = m.histogram(
+    "hookd_tracking_commit_duration_seconds",
+    "Duration of one commit of a batch of hits.",
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  );
   const up = m.gauge("hookd_tracking_listener_up", "1 while the tracking listener serves, else 0; absent when tracking.listen is off.");
   let isUp: (() => boolean) | null = null;
   m.collect(() => {

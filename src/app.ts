@@ -78,7 +78,11 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   const log = opts.log ?? createLogger({ level: config.log.level });
   mkdirSync(dirname(config.storage.path), { recursive: true, mode: 0o700 });
   for (const p of exposedStorePaths(config.storage.path)) {
-    log.warn("the store is readable by other users; it holds receiver credentials and signing keys", { path: p.path, mode: p.mode, fix: `chmod ${p.path === dirname(config.storage.path) ? "700" : "600"} ${p.path}` });
+    log.warn("the store is readable by other users; it holds receiver credentials and signing keys", {
+      path: p.path,
+      mode: p.mode,
+      fix: `chmod ${p.path === dirname(config.storage.path) ? "700" : "600"} ${p.path}`,
+    });
   }
   const lock = acquireStoreLock(config.storage.path);
   let store: Store;
@@ -129,7 +133,12 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       return timeoutMs();
     },
     allowPrivateTargets: config.security.allow_private_targets,
-    tokens: new OAuth2Tokens({ timeoutMs, allowPrivateTargets: config.security.allow_private_targets, version: VERSION, now: opts.engine?.now }),
+    tokens: new OAuth2Tokens({
+      timeoutMs,
+      allowPrivateTargets: config.security.allow_private_targets,
+      version: VERSION,
+      now: opts.engine?.now,
+    }),
   };
   const engine = createEngine({
     store,
@@ -212,7 +221,13 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   });
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   const url = `http://${host}:${server.port}`;
-  log.info("hookd started", { version: VERSION, listen: url, ...(tracking ? { tracking: tracking.url } : {}), store: config.storage.path, pid: process.pid });
+  log.info("hookd started", {
+    version: VERSION,
+    listen: url,
+    ...(tracking ? { tracking: tracking.url } : {}),
+    store: config.storage.path,
+    pid: process.pid,
+  });
 
   let stopped = false;
   return {

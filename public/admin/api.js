@@ -67,7 +67,13 @@ export function createApi(onUnauthorized) {
     const qs = query ? `?${new URLSearchParams(given)}` : "";
     let res;
     try {
-      res = await fetch(`${BASE}${path}${qs}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal, cache: "no-store" });
+      res = await fetch(`${BASE}${path}${qs}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+        cache: "no-store",
+      });
     } catch (err) {
       if (isAbort(err)) throw err;
       throw new ApiError(0, [{ message: "hookd did not answer; is it running?", code: "network" }]);
@@ -78,7 +84,8 @@ export function createApi(onUnauthorized) {
     /** @type {ErrorItem[]} */
     const errors = Array.isArray(data?.errors) && data.errors.length ? data.errors : [{ message: `HTTP ${res.status}`, code: "http" }];
     if (res.status === 401 && key === session.key) onUnauthorized();
-    if (res.status === 429) errors[0] = { ...errors[0], message: `Too many requests; try again in ${res.headers.get("retry-after") ?? "a few"} s.` };
+    if (res.status === 429)
+      errors[0] = { ...errors[0], message: `Too many requests; try again in ${res.headers.get("retry-after") ?? "a few"} s.` };
     throw new ApiError(res.status, errors);
   }
 
@@ -103,7 +110,8 @@ export function createApi(onUnauthorized) {
     /** @param {string} id @param {AbortSignal} [signal] @returns {Promise<void>} */
     deleteWebhook: (id, signal) => call("DELETE", hook(id), { signal }),
     /** Delivered events per minute, oldest first. @param {string} id @param {number} minutes @param {AbortSignal} [signal] @returns {Promise<number[]>} */
-    deliveredPerMinute: (id, minutes, signal) => call("GET", `${hook(id)}/stats`, { query: { minutes }, signal }).then((r) => r.results.delivered_per_minute),
+    deliveredPerMinute: (id, minutes, signal) =>
+      call("GET", `${hook(id)}/stats`, { query: { minutes }, signal }).then((r) => r.results.delivered_per_minute),
     /** Newest first. @param {string} id @param {{ limit: number, state?: BatchState }} query @param {AbortSignal} [signal] @returns {Promise<BatchStatus[]>} */
     batches: (id, query, signal) => call("GET", `${hook(id)}/batch-status`, { query, signal }).then(results),
     /** @param {string} id @param {string} batchId @param {AbortSignal} [signal] @returns {Promise<BatchDetail>} */
@@ -141,7 +149,9 @@ export function createApi(onUnauthorized) {
       const p = (await res.json()).components.schemas.WebhookCreate.properties;
       schema = {
         // Each entry is an event type (the enum) or a custom event's name (a pattern).
-        eventTypes: p.events.items.anyOf.find((/** @type {{ enum?: string[] }} */ s) => s.enum).enum.filter((/** @type {string} */ t) => t !== "*"),
+        eventTypes: p.events.items.anyOf
+          .find((/** @type {{ enum?: string[] }} */ s) => s.enum)
+          .enum.filter((/** @type {string} */ t) => t !== "*"),
         authTypes: p.auth_type.enum,
         formats: p.format.enum,
         verifications: p.verification.enum,

@@ -54,5 +54,8 @@ export function toLocalInput(iso) {
 }
 
 /** "a.com, b.com c.com" → ["a.com", "b.com", "c.com"]. @param {string} s */
-export const splitList = (s) => s.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
-
+export const splitList = (s) =>
+  s
+    .split(/[\s,]+/)
+    .map((x) => x.trim())
+    .filter(Boolean);

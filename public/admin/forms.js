@@ -20,7 +20,14 @@ export function field(name, label, input, hint) {
   input.id = id;
   const hintEl = hint ? h("p", { id: `${id}-hint`, class: "hint" }, hint) : null;
   if (hintEl) input.setAttribute("aria-describedby", hintEl.id);
-  return h("div", { class: "field", "data-field": name }, h("label", { for: id }, label), input, hintEl, h("p", { id: `${id}-error`, class: "field-error", hidden: true }));
+  return h(
+    "div",
+    { class: "field", "data-field": name },
+    h("label", { for: id }, label),
+    input,
+    hintEl,
+    h("p", { id: `${id}-error`, class: "field-error", hidden: true }),
+  );
 }
 
 /**
@@ -50,7 +57,13 @@ export function clearErrors(form) {
   }
   for (const el of form.querySelectorAll("[aria-invalid]")) {
     el.removeAttribute("aria-invalid");
-    el.setAttribute("aria-describedby", (el.getAttribute("aria-describedby") ?? "").split(" ").filter((x) => x && !x.endsWith("-error")).join(" "));
+    el.setAttribute(
+      "aria-describedby",
+      (el.getAttribute("aria-describedby") ?? "")
+        .split(" ")
+        .filter((x) => x && !x.endsWith("-error"))
+        .join(" "),
+    );
   }
   const summary = $(".form-errors", form);
   if (summary) {

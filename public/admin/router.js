@@ -74,7 +74,11 @@ export function createRouter(state, api) {
       else a.removeAttribute("aria-current");
     }
     const version = must("#version");
-    if (!version.textContent) api.status().then((s) => (version.textContent = `hookd ${s.version}`), () => {});
+    if (!version.textContent)
+      api.status().then(
+        (s) => (version.textContent = `hookd ${s.version}`),
+        () => {},
+      );
     main().replaceChildren();
     try {
       await (route ? route[1] : notFoundView)(state, api, ctx);

@@ -18,11 +18,17 @@ export function authenticate(db: Drizzle): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     const key = keyFromHeader(c.req.header("authorization"));
     if (!key) {
-      throw new ApiError({ message: "missing API key: send Authorization: Bearer <key>", field: "Authorization", code: "unauthorized" }, { "WWW-Authenticate": 'Bearer realm="hookd"' });
+      throw new ApiError(
+        { message: "missing API key: send Authorization: Bearer <key>", field: "Authorization", code: "unauthorized" },
+        { "WWW-Authenticate": 'Bearer realm="hookd"' },
+      );
     }
     const info = findApiKey(db, key);
     if (!info) {
-      throw new ApiError({ message: "invalid or revoked API key", field: "Authorization", code: "unauthorized" }, { "WWW-Authenticate": 'Bearer realm="hookd", error="invalid_token"' });
+      throw new ApiError(
+        { message: "invalid or revoked API key", field: "Authorization", code: "unauthorized" },
+        { "WWW-Authenticate": 'Bearer realm="hookd", error="invalid_token"' },
+      );
     }
     c.set("apiKey", info);
     await next();

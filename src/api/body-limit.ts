@@ -129,7 +129,8 @@ const cacheOf = (c: Context) => c.req.bodyCache as { arrayBuffer?: Promise<Array
 async function handOver(c: Context, bytes: Uint8Array, next: () => Promise<void>): Promise<void> {
   if (isJson(c.req.header("content-type"))) {
     const deep = tooDeep(bytes);
-    if (deep !== null) throw new ApiError({ message: `${deep}: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, field: deep, code: "invalid_value" });
+    if (deep !== null)
+      throw new ApiError({ message: `${deep}: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, field: deep, code: "invalid_value" });
   }
   cacheOf(c).arrayBuffer = Promise.resolve(bytes.buffer as ArrayBuffer);
   await next();
@@ -176,7 +177,11 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler {
     if (!chunked && (declared === null || Number(declared) === 0)) return next();
     if (!chunked) {
       const size = Number(declared);
-      if (!(size >= 0)) throw new ApiError({ message: "Content-Length is not a number", field: "Content-Length", code: "invalid_value" }, { Connection: "close" });
+      if (!(size >= 0))
+        throw new ApiError(
+          { message: "Content-Length is not a number", field: "Content-Length", code: "invalid_value" },
+          { Connection: "close" },
+        );
       if (size > maxBytes) throw tooLarge(false);
       if (!(await budget.acquire(size, opts.budgetWaitMs, raw.signal))) throw raw.signal.aborted ? aborted(c, client) : busy();
       try {

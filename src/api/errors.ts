@@ -36,7 +36,7 @@ const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 408 | 409 | 413 | 415 | 
 };
 
 export const ErrorItem = z.object({
-  message: z.string().meta({ example: "expected a URL with http or https, got \"ftp://x\"" }),
+  message: z.string().meta({ example: 'expected a URL with http or https, got "ftp://x"' }),
   field: z.string().optional().meta({ example: "target" }),
   code: ErrorCode,
 });
@@ -98,7 +98,8 @@ const MAX_ERRORS_LISTED = 100;
 /** The first MAX_ERRORS_LISTED items, then one that says how many more there were. */
 export function listedErrors(items: readonly ErrorItem[]): ErrorItem[] {
   const listed = items.slice(0, MAX_ERRORS_LISTED);
-  if (items.length > MAX_ERRORS_LISTED) listed.push({ message: `and ${items.length - MAX_ERRORS_LISTED} more errors`, code: listed[0]!.code });
+  if (items.length > MAX_ERRORS_LISTED)
+    listed.push({ message: `and ${items.length - MAX_ERRORS_LISTED} more errors`, code: listed[0]!.code });
   return listed;
 }
 

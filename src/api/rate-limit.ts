@@ -19,7 +19,10 @@ export function rateLimit(perSecond: number, now: () => number = Date.now): Midd
       buckets.set(id, b);
       const retryAfter = Math.max(1, Math.ceil((1 - b.tokens) / perSecond));
       throw new ApiError(
-        { message: `rate limit of ${perSecond} requests per second for this API key exceeded; retry after ${retryAfter}s`, code: "rate_limited" },
+        {
+          message: `rate limit of ${perSecond} requests per second for this API key exceeded; retry after ${retryAfter}s`,
+          code: "rate_limited",
+        },
         { "Retry-After": String(retryAfter) },
       );
     }

@@ -21,7 +21,10 @@ const DRAIN_POLL_MS = 20;
 
 function stopping(): Response {
   const code: ErrorCode = "server_busy";
-  return Response.json({ errors: [{ message: "hookd is stopping; retry against the next instance", code }] }, { status: 503, headers: { Connection: "close", "Retry-After": "1", "X-Content-Type-Options": "nosniff" } });
+  return Response.json(
+    { errors: [{ message: "hookd is stopping; retry against the next instance", code }] },
+    { status: 503, headers: { Connection: "close", "Retry-After": "1", "X-Content-Type-Options": "nosniff" } },
+  );
 }
 
 export function serveApi(fetch: Fetch, opts: ServeOptions): ApiServer {

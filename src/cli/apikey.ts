@@ -6,7 +6,10 @@ import { flag, UsageError, type ParsedArgs } from "./args.ts";
 type Out = { out: (s: string) => void; err: (s: string) => void };
 
 function parseScopes(text: string): Scope[] {
-  const scopes = text.split(",").map((s) => s.trim()).filter(Boolean);
+  const scopes = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
   if (bad.length || scopes.length === 0) {
     throw new UsageError(`--scopes: expected scopes from ${SCOPES.join(", ")}, got "${text}"`);

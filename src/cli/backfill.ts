@@ -61,7 +61,9 @@ export async function backfillCommand(args: ParsedArgs, config: Config, io: IO, 
     }
   } catch (err) {
     bar.done();
-    io.err(`hookd: backfill stopped: ${err instanceof Error ? err.message : String(err)} (${inserted} events stored so far; re-running is safe)\n`);
+    io.err(
+      `hookd: backfill stopped: ${err instanceof Error ? err.message : String(err)} (${inserted} events stored so far; re-running is safe)\n`,
+    );
     store.close();
     return 1;
   }

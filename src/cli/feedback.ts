@@ -32,12 +32,16 @@ export async function feedbackCommand(args: ParsedArgs, io: IO, stdin: ReadableS
     config = (await import("../config/load.ts")).loadConfig({ path: flag(args, "--config") }).config;
   } catch (err) {
     // The MTA keeps the message while the operator fixes the file.
-    io.err(`hookd feedback: ${err instanceof ConfigError ? `config error, message kept for a retry:\n${err.message}` : `cannot read the config: ${String(err)}`}\n`);
+    io.err(
+      `hookd feedback: ${err instanceof ConfigError ? `config error, message kept for a retry:\n${err.message}` : `cannot read the config: ${String(err)}`}\n`,
+    );
     return EX_TEMPFAIL;
   }
   const read = await readCapped(stdin, config.feedback.max_size);
   if (read.tooLarge) {
-    io.err(`hookd feedback: message of ${read.size} bytes is larger than feedback.max_size (${config.feedback.max_size}): not read, not stored (too_large)\n`);
+    io.err(
+      `hookd feedback: message of ${read.size} bytes is larger than feedback.max_size (${config.feedback.max_size}): not read, not stored (too_large)\n`,
+    );
     return 0;
   }
   let store: Store;
@@ -57,10 +61,18 @@ export async function feedbackCommand(args: ParsedArgs, io: IO, stdin: ReadableS
       // busy or read-only: matched by scanning
     }
     let stored = 0;
-    const deps = intakeDeps({ db: store.sqlite, config: config.feedback, hostname: os.hostname(), onStored: (types) => (stored += types.length) });
+    const deps = intakeDeps({
+      db: store.sqlite,
+      config: config.feedback,
+      hostname: os.hostname(),
+      onStored: (types) => (stored += types.length),
+    });
     const outcome = await processMessage(read.bytes, envelope, deps);
     const n = outcome.events.length;
-    const how = outcome.report.kind === "not_a_report" ? `not a report (${outcome.report.reason})` : `${outcome.report.kind}, matched by ${outcome.match.via}${outcome.match.own ? ", from our own MTA" : ""}`;
+    const how =
+      outcome.report.kind === "not_a_report"
+        ? `not a report (${outcome.report.reason})`
+        : `${outcome.report.kind}, matched by ${outcome.match.via}${outcome.match.own ? ", from our own MTA" : ""}`;
     const again = n > stored ? ` (${n - stored} already stored)` : "";
     io.err(`hookd feedback: ${how}: ${n} event${n === 1 ? "" : "s"}${again}\n`);
     return 0;
@@ -79,7 +91,10 @@ export async function feedbackCommand(args: ParsedArgs, io: IO, stdin: ReadableS
  * transport environment: SENDER and RECIPIENT (Exim refuses the tainted $local_part@$domain in
  * a command's arguments, so the command line cannot carry them).
  */
-export function envelopeOf(args: ParsedArgs, env: Record<string, string | undefined> = process.env): { mailFrom: string; rcptTo: string[] } {
+export function envelopeOf(
+  args: ParsedArgs,
+  env: Record<string, string | undefined> = process.env,
+): { mailFrom: string; rcptTo: string[] } {
   const [, ...positionals] = args.positionals;
   const sender = flag(args, "--sender");
   const recipient = flag(args, "--recipient");
@@ -93,7 +108,10 @@ export function envelopeOf(args: ParsedArgs, env: Record<string, string | undefi
 }
 
 /** The whole input, or only its size once it passes `max` (the rest is read and dropped, so the writer sees no broken pipe). */
-export async function readCapped(stream: ReadableStream<Uint8Array>, max: number): Promise<{ bytes: Uint8Array; size: number; tooLarge: boolean }> {
+export async function readCapped(
+  stream: ReadableStream<Uint8Array>,
+  max: number,
+): Promise<{ bytes: Uint8Array; size: number; tooLarge: boolean }> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of stream) {

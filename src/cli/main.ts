@@ -50,7 +50,8 @@ export async function main(argv: readonly string[], io: IO = stdio): Promise<num
     if (command === "parse") return await (await import("./parse.ts")).parseCommand(args, io);
     // Reads its own config: for a pipe transport, a config it cannot read is a retry (75), not a usage error.
     if (command === "feedback") return await (await import("./feedback.ts")).feedbackCommand(args, io);
-    if (!["apikey", "backfill", "tracking"].includes(command) && args.positionals.length > 1) throw new UsageError(`unexpected argument "${args.positionals[1]}"`);
+    if (!["apikey", "backfill", "tracking"].includes(command) && args.positionals.length > 1)
+      throw new UsageError(`unexpected argument "${args.positionals[1]}"`);
     const { loadConfig } = await import("../config/load.ts");
     const { config, file } = loadConfig({ path: flag(args, "--config") });
     if (command === "check-config") {
@@ -84,7 +85,7 @@ async function serve(config: Config, configPath: string | undefined, io: IO): Pr
   let pendingStop: string | null = null;
   process.on("SIGHUP", () => {
     if (!hookd) return; // the config being started with is already the newest
-    let next;
+    let next: ReturnType<typeof loadConfig>["config"];
     try {
       next = loadConfig({ path: configPath }).config;
     } catch (err) {

@@ -8,10 +8,10 @@ import { gcPacer } from "../lib/gc-pacer.ts";
 import { flag, UsageError, type ParsedArgs } from "./args.ts";
 import type { IO } from "./stdio.ts";
 
-
 export function formatFlag(args: ParsedArgs): LogFormat {
   const f = flag(args, "--format") ?? "auto";
-  if (!(LOG_FORMATS as readonly string[]).includes(f)) throw new UsageError(`--format: expected one of ${LOG_FORMATS.join(", ")}, got "${f}"`);
+  if (!(LOG_FORMATS as readonly string[]).includes(f))
+    throw new UsageError(`--format: expected one of ${LOG_FORMATS.join(", ")}, got "${f}"`);
   return f as LogFormat;
 }
 

@@ -11,7 +11,9 @@ export function progressBar(opts: { total: number; write: (s: string) => void; e
     const mb = (n: number) => (n / 1e6).toFixed(1);
     const secs = (Date.now() - started) / 1000;
     const rate = secs > 0 ? `${mb(done / secs)} MB/s` : "";
-    opts.write(`\r${opts.label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${Math.round(frac * 100)}% ${mb(done)}/${mb(opts.total)} MB ${rate}  `);
+    opts.write(
+      `\r${opts.label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${Math.round(frac * 100)}% ${mb(done)}/${mb(opts.total)} MB ${rate}  `,
+    );
   };
   return {
     update(done: number) {

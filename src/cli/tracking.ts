@@ -26,7 +26,7 @@ export function trackingCommand(args: ParsedArgs, config: Config, io: Out): numb
       io.out(table(keyViews(ensureKeyring(store.sqlite))));
       return 0;
     }
-    let ring;
+    let ring: ReturnType<typeof rotateStoredKeyring>;
     try {
       ring = rotateStoredKeyring(store.sqlite, config.tracking.key_verify_for);
     } catch (err) {
@@ -34,7 +34,9 @@ export function trackingCommand(args: ParsedArgs, config: Config, io: Out): numb
       io.err(`hookd: ${err.message}\n`);
       return 1;
     }
-    io.err(`rotated: key ${ring.currentId} signs new links; the previous key verifies for ${formatDuration(config.tracking.key_verify_for)} more (tracking.key_verify_for)\n`);
+    io.err(
+      `rotated: key ${ring.currentId} signs new links; the previous key verifies for ${formatDuration(config.tracking.key_verify_for)} more (tracking.key_verify_for)\n`,
+    );
     io.out(table(keyViews(ring)));
     return 0;
   } finally {

@@ -124,7 +124,7 @@ export function baseUrlProblem(text: string): string | null {
   try {
     u = new URL(text);
   } catch {
-    return "an absolute URL like \"https://t.example.com\"";
+    return 'an absolute URL like "https://t.example.com"';
   }
   if (u.protocol !== "https:" && u.protocol !== "http:") return "an http or https URL";
   if (u.search || u.hash || text.includes("?") || text.includes("#")) return "a URL without a query or fragment";
@@ -152,15 +152,30 @@ const proxyError = expected('a list of proxy addresses or networks like ["127.0.
 const trustProxy = z
   .union([z.array(z.string()), z.string()], { error: proxyError })
   // The environment can only carry text: HOOKD_TRACKING_TRUST_PROXY="127.0.0.1,::1".
-  .transform((v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v))
+  .transform((v) =>
+    typeof v === "string"
+      ? v
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : v,
+  )
   .superRefine((list, ctx) => {
     list.forEach((entry, i) => {
-      if (parseCidr(entry) === null) ctx.addIssue({ code: "custom", path: [i], input: entry, message: expected("an IP address or network like \"10.0.0.0/8\"")({ input: entry }) });
+      if (parseCidr(entry) === null)
+        ctx.addIssue({
+          code: "custom",
+          path: [i],
+          input: entry,
+          message: expected('an IP address or network like "10.0.0.0/8"')({ input: entry }),
+        });
     });
   });
 
 const optionalListenError = expected('"" (off) or host:port like "0.0.0.0:8026" (port 0-65535)');
-const optionalListen = z.string({ error: optionalListenError }).refine((text) => text === "" || parseListen(text) !== null, { error: optionalListenError });
+const optionalListen = z
+  .string({ error: optionalListenError })
+  .refine((text) => text === "" || parseListen(text) !== null, { error: optionalListenError });
 
 const tracking = section({
   listen: optionalListen.default(""),
@@ -214,23 +229,40 @@ const HOST_NAME = /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])
 
 const verpDomain = z
   .string({ error: expected('"" (off) or a domain like "bounces.example.com"') })
-  .refine((text) => text === "" || (HOST_NAME.test(text) && text.includes(".")), { error: expected('"" (off) or a domain like "bounces.example.com"') });
+  .refine((text) => text === "" || (HOST_NAME.test(text) && text.includes(".")), {
+    error: expected('"" (off) or a domain like "bounces.example.com"'),
+  });
 
 const mtaNamesError = expected('a list of MTA host names like ["mx1.example.com"]');
 const mtaNames = z
   .union([z.array(z.string()), z.string()], { error: mtaNamesError })
   // The environment can only carry text: HOOKD_FEEDBACK_LOCAL_MTAS="mx1.example.com,mx2.example.com".
-  .transform((v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v))
+  .transform((v) =>
+    typeof v === "string"
+      ? v
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : v,
+  )
   .superRefine((list, ctx) => {
     list.forEach((entry, i) => {
-      if (!HOST_NAME.test(entry)) ctx.addIssue({ code: "custom", path: [i], input: entry, message: expected('an MTA host name like "mx1.example.com"')({ input: entry }) });
+      if (!HOST_NAME.test(entry))
+        ctx.addIssue({
+          code: "custom",
+          path: [i],
+          input: entry,
+          message: expected('an MTA host name like "mx1.example.com"')({ input: entry }),
+        });
     });
   });
 
 const feedback = section({
   listen: feedbackListen.default(""),
   verp: verpDomain.default(""),
-  max_size: withUnits('a size from 1KB to 100MB like "10MB"', parseSize, KB, 100 * KB * KB, "a size of at most 100MB").default(10 * KB * KB),
+  max_size: withUnits('a size from 1KB to 100MB like "10MB"', parseSize, KB, 100 * KB * KB, "a size of at most 100MB").default(
+    10 * KB * KB,
+  ),
   // Empty: this machine's hostname (resolved when hookd starts, so the example file can say it).
   local_mtas: mtaNames.default([]),
 }).prefault({});
@@ -266,8 +298,8 @@ export const ConfigSchema = section({
   events: section({
     custom_types: z
       .array(
-        z.string({ error: expected("a custom event name like \"profile.updated\"") }).regex(/^[a-z][a-z0-9_.-]{0,63}$/, {
-          error: expected("a lower-case custom event name like \"profile.updated\""),
+        z.string({ error: expected('a custom event name like "profile.updated"') }).regex(/^[a-z][a-z0-9_.-]{0,63}$/, {
+          error: expected('a lower-case custom event name like "profile.updated"'),
         }),
         { error: expected("a list of custom event names") },
       )

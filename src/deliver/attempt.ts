@@ -20,7 +20,19 @@ export type AttemptContext = {
 
 export type AttemptWebhook = Pick<
   WebhookRow,
-  "id" | "target" | "format" | "secret" | "previousSecret" | "previousSecretUntil" | "authType" | "authToken" | "authCredentials" | "authRequestDetails" | "customHeaders" | "signingPrivateKey" | "ecdsaSigned"
+  | "id"
+  | "target"
+  | "format"
+  | "secret"
+  | "previousSecret"
+  | "previousSecretUntil"
+  | "authType"
+  | "authToken"
+  | "authCredentials"
+  | "authRequestDetails"
+  | "customHeaders"
+  | "signingPrivateKey"
+  | "ecdsaSigned"
 > &
   // Only the sfmc format signs with it; callers that build a webhook of another format leave it out.
   Partial<Pick<WebhookRow, "sfmcSignatureKey">>;

@@ -34,13 +34,23 @@ export function batchLimits(
 ): BatchLimits {
   return {
     maxEvents: Math.min(w.batchMaxEvents ?? d.batch_max_events, formatMaxEvents(w.format)),
-    maxBytes: Math.floor((w.batchMaxBytes ?? d.batch_max_bytes) / (FORMAT_GROWTH[w.format])),
+    maxBytes: Math.floor((w.batchMaxBytes ?? d.batch_max_bytes) / FORMAT_GROWTH[w.format]),
     maxWaitMs: w.batchMaxWait ?? d.batch_max_wait,
   };
 }
 export type Batchable = Pick<WebhookRow, "id" | "events" | "filter" | "cursorSeq" | "format">;
 
-type Row = { seq: number; type: string; host: string; mail_from: string | null; rcpt_to: string | null; custom_type: string | null; notice: string | null; received_at: number; body: string };
+type Row = {
+  seq: number;
+  type: string;
+  host: string;
+  mail_from: string | null;
+  rcpt_to: string | null;
+  custom_type: string | null;
+  notice: string | null;
+  received_at: number;
+  body: string;
+};
 
 const PAGE = 2000;
 // How many batches may wait cut-but-unsent behind the in-flight ones.
@@ -111,7 +121,10 @@ export type CutResult = {
  */
 export type ScanMemo = { cursor: number; scannedTo: number; count: number; bytes: number; firstSeq: number; oldestAt: number };
 
-type Light = Pick<Row, "seq" | "type" | "host" | "mail_from" | "rcpt_to" | "custom_type" | "notice" | "received_at"> & { bytes: number; machine?: unknown };
+type Light = Pick<Row, "seq" | "type" | "host" | "mail_from" | "rcpt_to" | "custom_type" | "notice" | "received_at"> & {
+  bytes: number;
+  machine?: unknown;
+};
 
 /**
  * Webhooks whose batches would come out the same: same subscription, limits and format, at
@@ -200,7 +213,9 @@ export function planBatches(
   let cursor = cursor0;
   const batches: { body: Uint8Array; eventCount: number; firstSeq: number; lastSeq: number; at: number }[] = [];
   if (cuts.length) {
-    const full = db.query("SELECT seq, type, host, mail_from, rcpt_to, custom_type, notice, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq");
+    const full = db.query(
+      "SELECT seq, type, host, mail_from, rcpt_to, custom_type, notice, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq",
+    );
     for (const at of cuts) {
       const bodies: string[] = [];
       let first = 0;
@@ -265,7 +280,10 @@ export function createBatcher(db: Database, settings: () => Config["delivery"]):
       const plan: CutPlan = { writes: [], cutFor: new Set(), nextDueAt: Infinity };
       const delivery = settings();
       const maxInFlight = delivery.max_in_flight;
-      const groups = new Map<string, { w: WebhookRow; limits: BatchLimits; opts: { allowPartial: boolean; maxBatches: number }; members: WebhookRow[] }>();
+      const groups = new Map<
+        string,
+        { w: WebhookRow; limits: BatchLimits; opts: { allowPartial: boolean; maxBatches: number }; members: WebhookRow[] }
+      >();
       for (const w of hooks) {
         const waiting = pending.get(w.id) ?? 0;
         const free = maxInFlight + LOOKAHEAD - waiting;

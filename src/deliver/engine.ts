@@ -68,9 +68,25 @@ export function createEngine(deps: EngineDeps): Engine {
   const bodies = createBodyCache(db, BODY_CACHE_BYTES);
   const outcomes = createOutcomeQueue(db, log, deps.onAttempt);
   const batcher = createBatcher(db, deps.delivery);
-  const rules = { policy: deps.retryPolicy, random, get retryForMs() { return deps.delivery().retry_for; } };
+  const rules = {
+    policy: deps.retryPolicy,
+    random,
+    get retryForMs() {
+      return deps.delivery().retry_for;
+    },
+  };
   const finished = (f: Finished) => outcomes.push(f);
-  const dispatcher = createDispatcher({ db, delivery: deps.delivery, attempt: deps.attempt, bodies, log, now, rules, finished, onSlotFree: () => scheduler.notify() });
+  const dispatcher = createDispatcher({
+    db,
+    delivery: deps.delivery,
+    attempt: deps.attempt,
+    bodies,
+    log,
+    now,
+    rules,
+    finished,
+    onSlotFree: () => scheduler.notify(),
+  });
   // Worth one turn of the event loop before a pass: answers waiting while others still run.
   const answersWaiting = () => outcomes.size > 0 && dispatcher.active > 0;
   const scheduler = createScheduler({ pass: () => pass().wakeAt, answersWaiting, now, log, idleMs: IDLE_MS });

@@ -28,7 +28,11 @@ export type GuardOptions = {
 };
 
 /** postBatch behind the private-target guard; a refused target is a failed attempt that never connects. */
-export async function guardedPost(input: PostBatchInput, allowPrivateTargets: boolean, opts: GuardOptions = {}): Promise<GuardedPostResult> {
+export async function guardedPost(
+  input: PostBatchInput,
+  allowPrivateTargets: boolean,
+  opts: GuardOptions = {},
+): Promise<GuardedPostResult> {
   // The default, and the fan-out's hot path: no lookup, no rewriting.
   if (allowPrivateTargets) return postBatch(input);
   const check = await checkTarget(input.url, opts.resolve);

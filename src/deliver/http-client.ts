@@ -151,7 +151,10 @@ async function readCapped(
 }
 
 /** The next chunk, or null when `stopAt` comes first or the read fails. */
-async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, stopAt: number): Promise<Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>> | null> {
+async function readUntil(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  stopAt: number,
+): Promise<Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>> | null> {
   const left = stopAt - performance.now();
   if (left <= 0) return null;
   let timer: ReturnType<typeof setTimeout> | undefined;

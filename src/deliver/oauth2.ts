@@ -20,7 +20,13 @@ export class OAuth2Tokens {
   fetches = 0;
 
   constructor(
-    private readonly opts: { timeoutMs: () => number; allowPrivateTargets: boolean; version: string; now?: () => number; guard?: GuardOptions },
+    private readonly opts: {
+      timeoutMs: () => number;
+      allowPrivateTargets: boolean;
+      version: string;
+      now?: () => number;
+      guard?: GuardOptions;
+    },
   ) {}
 
   private key(webhookId: string, d: AuthRequestDetails) {
@@ -47,12 +53,20 @@ export class OAuth2Tokens {
 
   private async fetchToken(k: string, d: AuthRequestDetails): Promise<TokenResult> {
     this.fetches++;
-    const form = new URLSearchParams({ grant_type: "client_credentials", client_id: d.body.client_id, client_secret: d.body.client_secret });
+    const form = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: d.body.client_id,
+      client_secret: d.body.client_secret,
+    });
     const res = await guardedPost(
       {
         url: d.url,
         body: new TextEncoder().encode(form.toString()),
-        headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json", "user-agent": `hookd/${this.opts.version}` },
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          accept: "application/json",
+          "user-agent": `hookd/${this.opts.version}`,
+        },
         timeoutMs: this.opts.timeoutMs(),
         keepResponseBytes: 64 * 1024,
         wholeBody: true,

@@ -22,7 +22,13 @@ export type Finished = { record: AttemptRecord; outcome: Outcome; at: number; re
 const SNIPPET_CHARS = 512;
 
 /** Delivered on a 2xx; otherwise the next try, or the dead letter when retry_for is used up. */
-export function decide(b: Pick<ClaimedBatch, "attempts" | "first_attempt_at">, delivered: boolean, retry: RetryOutcome, at: number, rules: RetryRules): Outcome {
+export function decide(
+  b: Pick<ClaimedBatch, "attempts" | "first_attempt_at">,
+  delivered: boolean,
+  retry: RetryOutcome,
+  at: number,
+  rules: RetryRules,
+): Outcome {
   if (delivered) return { kind: "delivered" };
   const delay = nextRetryDelay({ attempt: b.attempts, outcome: retry, policy: rules.policy, random: rules.random, nowMs: at });
   return shouldDeadLetter({ firstAttemptAtMs: b.first_attempt_at, nowMs: at, nextDelayMs: delay, retryForMs: rules.retryForMs })
@@ -104,8 +110,20 @@ export function createOutcomeQueue(db: Database, log: Logger, onAttempt?: (a: At
     report(taken) {
       for (const { record: a, outcome, recorded } of taken) {
         if (!recorded) log.warn("attempt outcome dropped: batch no longer claimed", { batch_id: a.batchId, webhook_id: a.webhookId });
-        else if (outcome.kind === "dead") log.warn("batch dead-lettered", { batch_id: a.batchId, webhook_id: a.webhookId, attempts: a.attempt, failure_code: a.failureCode });
-        else if (outcome.kind === "retry") log.info("attempt failed; will retry", { batch_id: a.batchId, webhook_id: a.webhookId, attempt: a.attempt, failure_code: a.failureCode });
+        else if (outcome.kind === "dead")
+          log.warn("batch dead-lettered", {
+            batch_id: a.batchId,
+            webhook_id: a.webhookId,
+            attempts: a.attempt,
+            failure_code: a.failureCode,
+          });
+        else if (outcome.kind === "retry")
+          log.info("attempt failed; will retry", {
+            batch_id: a.batchId,
+            webhook_id: a.webhookId,
+            attempt: a.attempt,
+            failure_code: a.failureCode,
+          });
         onAttempt?.({ webhookId: a.webhookId, batchId: a.batchId, outcome: outcome.kind, status: a.responseCode, latencyMs: a.latencyMs });
       }
     },

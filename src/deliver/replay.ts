@@ -23,33 +23,43 @@ export function replayEvents(
   now: number,
 ): { batches: number; events: number } {
   // One transaction (one fsync) for the whole replay; the API caps how many events it covers.
-  return db.transaction(() => {
-    const format = w.format;
-    const encode = (bodies: string[]) => encodeBody(format, bodies);
-    const subscribed = compileFilter(w.events, w.filter, format);
-    const typeSet = range.types?.length ? new Set(range.types) : null;
-    let after = 0;
-    let batches = 0;
-    let events = 0;
-    const batch = new BatchBuilder(limits);
-    const flush = () => {
-      const b = batch.take();
-      insertReplayBatch(db, { id: newId("msg_", now), webhookId: w.id, eventCount: b.bodies.length, firstSeq: b.firstSeq, lastSeq: b.lastSeq, body: encode(b.bodies), now });
-      batches++;
-      events += b.bodies.length;
-    };
-    for (;;) {
-      const rows = eventsInRange(db, range.since, range.until, after, PAGE);
-      for (const r of rows) {
-        after = r.seq;
-        if (!subscribed(r) || (typeSet && !typeSet.has(r.type))) continue;
-        if (batch.overflows(r.body)) flush();
-        batch.add(r.seq, r.body);
-        if (batch.full) flush();
+  return db
+    .transaction(() => {
+      const format = w.format;
+      const encode = (bodies: string[]) => encodeBody(format, bodies);
+      const subscribed = compileFilter(w.events, w.filter, format);
+      const typeSet = range.types?.length ? new Set(range.types) : null;
+      let after = 0;
+      let batches = 0;
+      let events = 0;
+      const batch = new BatchBuilder(limits);
+      const flush = () => {
+        const b = batch.take();
+        insertReplayBatch(db, {
+          id: newId("msg_", now),
+          webhookId: w.id,
+          eventCount: b.bodies.length,
+          firstSeq: b.firstSeq,
+          lastSeq: b.lastSeq,
+          body: encode(b.bodies),
+          now,
+        });
+        batches++;
+        events += b.bodies.length;
+      };
+      for (;;) {
+        const rows = eventsInRange(db, range.since, range.until, after, PAGE);
+        for (const r of rows) {
+          after = r.seq;
+          if (!subscribed(r) || (typeSet && !typeSet.has(r.type))) continue;
+          if (batch.overflows(r.body)) flush();
+          batch.add(r.seq, r.body);
+          if (batch.full) flush();
+        }
+        if (rows.length < PAGE) break;
       }
-      if (rows.length < PAGE) break;
-    }
-    if (batch.size) flush();
-    return { batches, events };
-  }).immediate();
+      if (batch.size) flush();
+      return { batches, events };
+    })
+    .immediate();
 }

@@ -6,7 +6,16 @@ export const USER_AGENT_PREFIX = "hookd/";
 
 type Signable = Pick<
   WebhookRow,
-  "secret" | "previousSecret" | "previousSecretUntil" | "authType" | "authToken" | "authCredentials" | "customHeaders" | "format" | "signingPrivateKey" | "ecdsaSigned"
+  | "secret"
+  | "previousSecret"
+  | "previousSecretUntil"
+  | "authType"
+  | "authToken"
+  | "authCredentials"
+  | "customHeaders"
+  | "format"
+  | "signingPrivateKey"
+  | "ecdsaSigned"
 > &
   Partial<Pick<WebhookRow, "sfmcSignatureKey">>;
 
@@ -35,7 +44,13 @@ export function requestHeaders(w: Signable, batchId: string, body: Uint8Array, n
   // ecdsa_signed off (SendGrid's API): no SendGrid signature pair. Absent counts as on.
   Object.assign(
     headers,
-    formatHeaders(w.format, { batchId, body, nowMs, signingPrivateKey: w.ecdsaSigned ? w.signingPrivateKey : null, sfmcSignatureKey: w.sfmcSignatureKey }),
+    formatHeaders(w.format, {
+      batchId,
+      body,
+      nowMs,
+      signingPrivateKey: w.ecdsaSigned ? w.signingPrivateKey : null,
+      sfmcSignatureKey: w.sfmcSignatureKey,
+    }),
   );
   Object.assign(headers, signatureHeaders({ id: batchId, timestampSec: Math.floor(nowMs / 1000), body, secrets: activeSecrets(w, nowMs) }));
   return headers;

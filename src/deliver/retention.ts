@@ -10,7 +10,12 @@ const PAUSE_BETWEEN_STEPS_MS = 50;
 const MAX_STEPS = 1000;
 
 /** Prunes delivered history older than `retentionMs`, a step at a time, once a minute. */
-export function startRetention(db: Database, retentionMs: number, log: Logger, opts: { now?: () => number; timers?: Timers } = {}): Periodic {
+export function startRetention(
+  db: Database,
+  retentionMs: number,
+  log: Logger,
+  opts: { now?: () => number; timers?: Timers } = {},
+): Periodic {
   const now = opts.now ?? Date.now;
   return startPeriodic({
     firstMs: FIRST_MS,

@@ -11,10 +11,7 @@
 //    retryAfterMaxMs so a receiver cannot park a batch for days.
 // The batch is dead-lettered once the next attempt would fall after first attempt + retry_for.
 
-export type RetryOutcome =
-  | { kind: "http"; status: number; retryAfter?: string | null }
-  | { kind: "timeout" }
-  | { kind: "network" };
+export type RetryOutcome = { kind: "http"; status: number; retryAfter?: string | null } | { kind: "timeout" } | { kind: "network" };
 
 export type RetryPolicy = {
   baseMs: number;
@@ -80,11 +77,6 @@ export function nextRetryDelay(input: {
   return delay;
 }
 
-export function shouldDeadLetter(input: {
-  firstAttemptAtMs: number;
-  nowMs: number;
-  nextDelayMs: number;
-  retryForMs: number;
-}): boolean {
+export function shouldDeadLetter(input: { firstAttemptAtMs: number; nowMs: number; nextDelayMs: number; retryForMs: number }): boolean {
   return input.nowMs + input.nextDelayMs > input.firstAttemptAtMs + input.retryForMs;
 }

@@ -33,7 +33,12 @@ export function createScheduler(deps: {
   let wake: (() => void) | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let loopDone: Promise<void> | null = null;
-  const failures = repeatedFailureLog(log, { failed: "delivery tick failed", recovered: "delivery tick recovered", everyMs: FAILURE_LOG_EVERY_MS, now });
+  const failures = repeatedFailureLog(log, {
+    failed: "delivery tick failed",
+    recovered: "delivery tick recovered",
+    everyMs: FAILURE_LOG_EVERY_MS,
+    now,
+  });
 
   function notify() {
     dirty = true;

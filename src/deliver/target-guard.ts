@@ -111,9 +111,7 @@ export const systemResolve: ResolveHost = async (host) => {
  * Whether a URL may be sent to: `addresses` are what was checked — the ones to connect to
  * (null: the URL names an address itself). `unresolved`: the name gave no answer to check.
  */
-export type TargetCheck =
-  | { ok: true; addresses: string[] | null }
-  | { ok: false; unresolved: boolean; reason: string };
+export type TargetCheck = { ok: true; addresses: string[] | null } | { ok: false; unresolved: boolean; reason: string };
 
 export async function checkTarget(url: string, resolve: ResolveHost = systemResolve): Promise<TargetCheck> {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
@@ -126,11 +124,20 @@ export async function checkTarget(url: string, resolve: ResolveHost = systemReso
     } catch (err) {
       // Fail closed: an answer we could not check must not become one fetch resolves alone.
       const why = err instanceof Error ? err.message : String(err);
-      return { ok: false, unresolved: true, reason: `${host} could not be resolved to check it (${why}); security.allow_private_targets is false` };
+      return {
+        ok: false,
+        unresolved: true,
+        reason: `${host} could not be resolved to check it (${why}); security.allow_private_targets is false`,
+      };
     }
   }
   const bad = addresses.find(isPrivateAddress);
-  if (bad) return { ok: false, unresolved: false, reason: `${host} resolves to ${bad}, a loopback, private or link-local address (security.allow_private_targets is false)` };
+  if (bad)
+    return {
+      ok: false,
+      unresolved: false,
+      reason: `${host} resolves to ${bad}, a loopback, private or link-local address (security.allow_private_targets is false)`,
+    };
   return { ok: true, addresses: isIP(host) ? null : addresses };
 }
 

@@ -24,13 +24,21 @@ export function newDnsToken(): string {
   return randomToken(18);
 }
 
-export async function sendHandshake(ctx: AttemptContext, w: AttemptWebhook, keys: { callbackKey: string; secretToken: string }, now: number): Promise<AttemptResult> {
+export async function sendHandshake(
+  ctx: AttemptContext,
+  w: AttemptWebhook,
+  keys: { callbackKey: string; secretToken: string },
+  now: number,
+): Promise<AttemptResult> {
   const body = new TextEncoder().encode(JSON.stringify({ id: w.id, callbackKey: keys.callbackKey, secretToken: keys.secretToken }));
   return attemptDelivery(ctx, w, newId("msg_", now), body, now);
 }
 
 /** Constant-time comparison of what the owner sent back with what hookd sent. */
-export function handshakeMatches(expected: { callbackKey?: string; secretToken?: string }, got: { callbackKey: string; secretToken: string }): boolean {
+export function handshakeMatches(
+  expected: { callbackKey?: string; secretToken?: string },
+  got: { callbackKey: string; secretToken: string },
+): boolean {
   const eq = (a: string | undefined, b: string) => {
     if (a === undefined) return false;
     const x = Buffer.from(a);
@@ -87,7 +95,12 @@ export async function dnsTxtPublished(target: string, token: string, servers: re
 export type DomainTxtCheck = { published: true } | { published: false; reason: string };
 
 /** Whether the domain's own name has the TXT record hookd-verification=<token>. */
-export async function domainTxtPublished(domain: string, token: string, servers: readonly string[], signal?: AbortSignal): Promise<DomainTxtCheck> {
+export async function domainTxtPublished(
+  domain: string,
+  token: string,
+  servers: readonly string[],
+  signal?: AbortSignal,
+): Promise<DomainTxtCheck> {
   const want = `TXT record "${TXT_PREFIX}${token}"`;
   const found = await withResolver(servers, signal, (resolver) => txtRecords(resolver, domain));
   if ("error" in found) {
@@ -99,7 +112,10 @@ export async function domainTxtPublished(domain: string, token: string, servers:
   }
   if (carriesToken(found.records, token)) return { published: true };
   const n = found.records.length;
-  return { published: false, reason: `${domain} has ${n} TXT record${n === 1 ? "" : "s"}, none of them the ${want}; publish it on ${domain}` };
+  return {
+    published: false,
+    reason: `${domain} has ${n} TXT record${n === 1 ? "" : "s"}, none of them the ${want}; publish it on ${domain}`,
+  };
 }
 
 function carriesToken(records: readonly string[], token: string): boolean {

@@ -70,7 +70,7 @@ export function eventCatalog(customTypes: readonly string[] = []) {
     custom_event: {
       display_name: "Custom events",
       description:
-        "Application-defined events (type custom, named by custom_type). A webhook subscribes to all of them with \"custom\", or to one by its name. Known names: " +
+        'Application-defined events (type custom, named by custom_type). A webhook subscribes to all of them with "custom", or to one by its name. Known names: ' +
         (customTypes.length ? customTypes.join(", ") : "none yet") +
         ".",
       events: { custom },

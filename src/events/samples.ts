@@ -38,14 +38,21 @@ const SAMPLE_FIELDS: Record<EventType, { fields: string[]; values?: Record<strin
   },
   out_of_band: {
     fields: ["queue_id", "message_id", "mail_from", "rcpt_to", "relay", "dsn", "response", "bounce_class", "campaign_id"],
-    values: { dsn: "5.1.1", response: "550 5.1.1 <alice@example.org>: Recipient address rejected: User unknown", bounce_class: "unknown_user" },
+    values: {
+      dsn: "5.1.1",
+      response: "550 5.1.1 <alice@example.org>: Recipient address rejected: User unknown",
+      bounce_class: "unknown_user",
+    },
   },
   open: { fields: ["message_id", "rcpt_to", "user_agent", "ip", "campaign_id"] },
   click: { fields: ["message_id", "rcpt_to", "url", "user_agent", "ip", "campaign_id"] },
   list_unsubscribe: { fields: ["message_id", "rcpt_to", "campaign_id"] },
   spam_complaint: { fields: ["message_id", "rcpt_to", "feedback_type"] },
   // A profile change as Copernica reports one, so the copernica format's sample is realistic too.
-  custom: { fields: ["custom_type", "rcpt_to", "data"], values: { data: { profile: 123, database: 1, fields: { name: "Alice", city: "Oslo" } } } },
+  custom: {
+    fields: ["custom_type", "rcpt_to", "data"],
+    values: { data: { profile: 123, database: 1, fields: { name: "Alice", city: "Oslo" } } },
+  },
 };
 
 export function sampleEvent(type: EventType, opts: { host: string; now: number; index?: number }): Event {

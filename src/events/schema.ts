@@ -4,15 +4,7 @@ import { z } from "zod";
 // the store keeps events in the `Event` shape, the OpenAPI document and the event
 // catalog are generated from the descriptions and examples given here.
 
-export const MAIL_EVENT_TYPES = [
-  "injection",
-  "delivery",
-  "delay",
-  "bounce",
-  "expired",
-  "policy_rejection",
-  "out_of_band",
-] as const;
+export const MAIL_EVENT_TYPES = ["injection", "delivery", "delay", "bounce", "expired", "policy_rejection", "out_of_band"] as const;
 export const ENGAGEMENT_EVENT_TYPES = ["open", "click", "list_unsubscribe", "spam_complaint"] as const;
 export const EVENT_TYPES = [...MAIL_EVENT_TYPES, ...ENGAGEMENT_EVENT_TYPES, "custom"] as const;
 
@@ -63,11 +55,19 @@ const common = {
   event_id: EventId.optional(),
   timestamp: Timestamp.optional(),
   host: z.string().min(1).max(255).optional().meta({ description: "Mail host the event came from.", example: "mx1" }),
-  message_id: z.string().max(998).optional().meta({ description: "The Message-ID header, without angle brackets.", example: "20261123130709.4BCD2@example.com" }),
+  message_id: z
+    .string()
+    .max(998)
+    .optional()
+    .meta({ description: "The Message-ID header, without angle brackets.", example: "20261123130709.4BCD2@example.com" }),
   queue_id: z.string().max(64).optional().meta({ description: "MTA queue id.", example: "4BCD21C03F2" }),
   mail_from: z.string().max(320).optional().meta({ description: "Envelope sender ('' for bounces).", example: "news@example.com" }),
   campaign_id: z.string().max(255).optional().meta({ description: "Application campaign id.", example: "spring-sale" }),
-  tags: z.array(z.string().max(255)).max(50).optional().meta({ description: "Free-form tags.", example: ["newsletter"] }),
+  tags: z
+    .array(z.string().max(255))
+    .max(50)
+    .optional()
+    .meta({ description: "Free-form tags.", example: ["newsletter"] }),
   metadata: z
     .record(z.string().max(255), z.union([z.string().max(4096), z.number(), z.boolean(), z.null()]))
     .optional()
@@ -78,23 +78,46 @@ const mailFields = {
   rcpt_to: Email.optional().meta({ description: "Final recipient.", example: "alice@example.org" }),
   orig_rcpt: Email.optional().meta({ description: "Original recipient before alias expansion.", example: "sales@example.org" }),
   relay: z.string().max(512).optional().meta({ description: "Next hop as the MTA logged it.", example: "mx.example.org[203.0.113.5]:25" }),
-  dsn: z.string().regex(/^[245]\.\d{1,3}\.\d{1,3}$/, "expected a DSN status like 5.1.1").optional().meta({ description: "Enhanced status code.", example: "2.0.0" }),
-  response: z.string().max(4096).optional().meta({ description: "The remote server's reply or the MTA's reason.", example: "250 2.0.0 OK" }),
+  dsn: z
+    .string()
+    .regex(/^[245]\.\d{1,3}\.\d{1,3}$/, "expected a DSN status like 5.1.1")
+    .optional()
+    .meta({ description: "Enhanced status code.", example: "2.0.0" }),
+  response: z
+    .string()
+    .max(4096)
+    .optional()
+    .meta({ description: "The remote server's reply or the MTA's reason.", example: "250 2.0.0 OK" }),
   delay_s: z.number().nonnegative().optional().meta({ description: "Seconds since the message entered the queue.", example: 1.2 }),
   size: z.number().int().nonnegative().optional().meta({ description: "Message size in bytes.", example: 2048 }),
   nrcpt: z.number().int().nonnegative().optional().meta({ description: "Number of recipients of the message.", example: 1 }),
-  client_ip: z.string().max(64).optional().meta({ description: "IP of the SMTP client that submitted the message.", example: "192.0.2.10" }),
+  client_ip: z
+    .string()
+    .max(64)
+    .optional()
+    .meta({ description: "IP of the SMTP client that submitted the message.", example: "192.0.2.10" }),
   bounce_class: BounceClass.optional(),
   attempt: z.number().int().nonnegative().optional().meta({ description: "Delivery attempt number for this recipient.", example: 1 }),
   notice: z
     .strictObject({
-      kind: z.enum(["bounce", "delay", "success"]).meta({ description: "Non-delivery report, delay warning, or delivery status (DSN SUCCESS).", example: "bounce" }),
-      of_queue_id: z.string().max(64).optional().meta({ description: "queue_id of the message the notice is about.", example: "4BCD21C03F2" }),
-      of_message_id: z.string().max(998).optional().meta({ description: "message_id of the message the notice is about, when known.", example: "20261123130709.4BCD2@example.com" }),
+      kind: z
+        .enum(["bounce", "delay", "success"])
+        .meta({ description: "Non-delivery report, delay warning, or delivery status (DSN SUCCESS).", example: "bounce" }),
+      of_queue_id: z
+        .string()
+        .max(64)
+        .optional()
+        .meta({ description: "queue_id of the message the notice is about.", example: "4BCD21C03F2" }),
+      of_message_id: z
+        .string()
+        .max(998)
+        .optional()
+        .meta({ description: "message_id of the message the notice is about, when known.", example: "20261123130709.4BCD2@example.com" }),
     })
     .optional()
     .meta({
-      description: "Set on mail the MTA generated itself as a notification about another message (a bounce, delay or success notice to its sender).",
+      description:
+        "Set on mail the MTA generated itself as a notification about another message (a bounce, delay or success notice to its sender).",
       example: { kind: "bounce", of_queue_id: "4BCD21C03F2", of_message_id: "20261123130709.4BCD2@example.com" },
     }),
 };
@@ -107,7 +130,8 @@ const clientFields = {
 // Opens, clicks and unsubscribes, from hookd's tracking listener or an application.
 const engagementFields = {
   rcpt_to: Email.optional().meta({
-    description: "Recipient who engaged; absent when one tracked copy went to several recipients (its links name the message, not a recipient).",
+    description:
+      "Recipient who engaged; absent when one tracked copy went to several recipients (its links name the message, not a recipient).",
     example: "alice@example.org",
   }),
   ...clientFields,
@@ -146,7 +170,10 @@ export const ClickEvent = z
     type: z.literal("click"),
     ...common,
     ...engagementFields,
-    url: z.url({ protocol: /^https?$/ }).max(8192).meta({ description: "The link clicked.", example: "https://example.com/offer" }),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(8192)
+      .meta({ description: "The link clicked.", example: "https://example.com/offer" }),
   })
   .meta({ id: "event_click", description: "A recipient clicked a link." });
 export const ListUnsubscribeEvent = z
@@ -170,7 +197,10 @@ export const CustomEvent = z
       .string()
       .regex(/^[a-z][a-z0-9_.-]{0,63}$/, "expected a lower-case name like profile.updated")
       .meta({ description: "The application's own event name.", example: "profile.updated" }),
-    data: z.record(z.string(), z.unknown()).optional().meta({ description: "Free-form payload.", example: { field: "city" } }),
+    data: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: "Free-form payload.", example: { field: "city" } }),
   })
   .meta({ id: "event_custom", description: "An application-defined event." });
 

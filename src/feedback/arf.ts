@@ -18,7 +18,9 @@ export function parseArf(mail: Mail, report: ReportMeta, verp: TokenAddress[]): 
   const part = mail.parts.find((p) => p.type === "message/feedback-report");
   if (!part) return parseJmrp(mail, report, verp);
   const fields = fieldGroups(part.text).flat();
-  const feedbackType = first(fields, "feedback-type")?.toLowerCase().split(/[\s;(]/)[0];
+  const feedbackType = first(fields, "feedback-type")
+    ?.toLowerCase()
+    .split(/[\s;(]/)[0];
   if (!feedbackType) return { kind: "not_a_report", reason: "feedback report without Feedback-Type", report, verp };
   const c: ComplaintReport = {
     kind: "complaint",
@@ -26,7 +28,9 @@ export function parseArf(mail: Mail, report: ReportMeta, verp: TokenAddress[]): 
     verp,
     feedbackType: feedbackType.slice(0, 64),
     originalRcptTo: addresses(all(fields, "original-rcpt-to")),
-    reportedDomain: all(fields, "reported-domain").map((d) => d.toLowerCase().slice(0, 255)).slice(0, 20),
+    reportedDomain: all(fields, "reported-domain")
+      .map((d) => d.toLowerCase().slice(0, 255))
+      .slice(0, 20),
   };
   const ua = first(fields, "user-agent");
   if (ua) c.userAgent = ua.slice(0, 255);
@@ -49,7 +53,15 @@ function parseJmrp(mail: Mail, report: ReportMeta, verp: TokenAddress[]): Compla
   if (!part) return undefined;
   const rcpt = emailIn(first(headerFields(part.text), "x-hmxmroriginalrecipient"));
   if (!rcpt) return undefined;
-  const c: ComplaintReport = { kind: "complaint", report, verp, feedbackType: "abuse", userAgent: "Microsoft-JMRP", originalRcptTo: [rcpt], reportedDomain: [] };
+  const c: ComplaintReport = {
+    kind: "complaint",
+    report,
+    verp,
+    feedbackType: "abuse",
+    userAgent: "Microsoft-JMRP",
+    originalRcptTo: [rcpt],
+    reportedDomain: [],
+  };
   const original = returnedFromParts(mail.parts);
   if (original) c.original = original;
   return c;

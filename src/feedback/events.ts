@@ -59,7 +59,14 @@ function dsnEvents(r: DsnReport, match: MatchResult, ctx: EventContext): Draft[]
     const type = x.action === "failed" ? "out_of_band" : x.action === "delayed" ? "delay" : undefined;
     if (!type) return [];
     const orig = originalFor(match, [x.originalRecipient, x.finalRecipient], sole);
-    const e = base(type, r, ctx, orig, `${x.finalRecipient ?? ""}|${x.originalRecipient ?? ""}|${x.action}`, x.lastAttemptDate ?? r.report.date ?? r.arrivalDate);
+    const e = base(
+      type,
+      r,
+      ctx,
+      orig,
+      `${x.finalRecipient ?? ""}|${x.originalRecipient ?? ""}|${x.action}`,
+      x.lastAttemptDate ?? r.report.date ?? r.arrivalDate,
+    );
     put(e, "message_id", orig?.message_id ?? r.original?.messageId);
     put(e, "rcpt_to", orig?.rcpt_to ?? x.originalRecipient ?? x.finalRecipient);
     put(e, "relay", x.remoteMta);
@@ -91,7 +98,15 @@ function complaintEvents(r: ComplaintReport, match: MatchResult, ctx: EventConte
   // the store knows for the message, else the returned To when it names exactly one address.
   const tokened = match.via === "verp" && match.candidates.length === 1 ? match.candidates[0]!.rcpt_to : undefined;
   const single = match.candidates.length === 1 ? match.candidates[0]!.rcpt_to : undefined;
-  const named = tokened ? [tokened] : r.originalRcptTo.length > 0 ? r.originalRcptTo : single ? [single] : r.original?.to.length === 1 ? r.original.to : [];
+  const named = tokened
+    ? [tokened]
+    : r.originalRcptTo.length > 0
+      ? r.originalRcptTo
+      : single
+        ? [single]
+        : r.original?.to.length === 1
+          ? r.original.to
+          : [];
   return named.map((rcpt) => {
     const orig = originalFor(match, [rcpt], named.length === 1);
     const e = base(type, r, ctx, orig, rcpt, r.report.date ?? r.arrivalDate);
@@ -116,7 +131,14 @@ function unsubscribeEvents(r: UnsubscribeReport, match: MatchResult, ctx: EventC
  * host is the original's label when it is known: a webhook filtered on host "mx1" gets the
  * bounces of mx1's mail, wherever the report was delivered.
  */
-function base(type: Draft["type"], r: FeedbackReport, ctx: EventContext, orig: OriginalMessage | undefined, who: string, at: string | undefined): Draft {
+function base(
+  type: Draft["type"],
+  r: FeedbackReport,
+  ctx: EventContext,
+  orig: OriginalMessage | undefined,
+  who: string,
+  at: string | undefined,
+): Draft {
   const e: Draft = {
     event_id: eventId({ type, host: "", scope: "feedback", rcpt: who, timestamp: r.report.date ?? "", extra: r.report.key }),
     type,

@@ -99,7 +99,15 @@ export function emailIn(v: string | undefined): string | undefined {
   if (!v) return undefined;
   const raw = typedValue(v).value;
   const angled = /<([^<>\s]+@[^<>\s]+)>/.exec(raw);
-  const candidate = (angled ? angled[1]! : raw.replace(/\([^)]*\)/g, " ").replace(/["']/g, " ").trim().split(/\s+/)[0] ?? "").replace(/[.,;:]+$/, "");
+  const candidate = (
+    angled
+      ? angled[1]!
+      : (raw
+          .replace(/\([^)]*\)/g, " ")
+          .replace(/["']/g, " ")
+          .trim()
+          .split(/\s+/)[0] ?? "")
+  ).replace(/[.,;:]+$/, "");
   const addr = candidate.startsWith("mailto:") ? candidate.slice(7) : candidate;
   return addr.length >= 3 && addr.length <= 320 && EMAIL.test(addr) ? addr : undefined;
 }
@@ -150,7 +158,12 @@ export function mtaName(v: string | undefined): string | undefined {
   if (!v) return undefined;
   const { type, value } = typedValue(v);
   const tokens = value.replace(/\s+/g, " ").trim().split(" ");
-  const name = type === "dns" || type === undefined ? (tokens[1]?.startsWith("[") ? `${tokens[0]} ${tokens[1]}` : (tokens[0] ?? "")) : value.replace(/\s+/g, " ").trim();
+  const name =
+    type === "dns" || type === undefined
+      ? tokens[1]?.startsWith("[")
+        ? `${tokens[0]} ${tokens[1]}`
+        : (tokens[0] ?? "")
+      : value.replace(/\s+/g, " ").trim();
   return name === "" ? undefined : cut(name, 255);
 }
 

@@ -53,14 +53,24 @@ function commitGroup(db: Database, groups: readonly (readonly EventInput[])[], h
  * fsync makes all of them durable before any gets its 250. One message's events are still all
  * or none: a failing transaction fails every message in it (each is answered 451 and retried).
  */
-export function groupCommitter(db: Database, host: string, now: () => number, onStored?: (types: string[]) => void): FeedbackDeps["commit"] {
+export function groupCommitter(
+  db: Database,
+  host: string,
+  now: () => number,
+  onStored?: (types: string[]) => void,
+): FeedbackDeps["commit"] {
   let waiting: { events: readonly EventInput[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
   const flush = () => {
     const group = waiting;
     waiting = [];
     let stored: string[][];
     try {
-      stored = commitGroup(db, group.map((g) => g.events), host, now());
+      stored = commitGroup(
+        db,
+        group.map((g) => g.events),
+        host,
+        now(),
+      );
     } catch (err) {
       for (const g of group) g.reject(err);
       return;

@@ -121,7 +121,9 @@ export class LmtpIntake {
       outcome = await processMessage(raw, envelope, this.opts);
     } catch (err) {
       this.opts.onError?.(err);
-      const reply = new Error(err instanceof TemporaryFailure ? `cannot store the report now, try again later (${err.stage})` : "local error, try again later");
+      const reply = new Error(
+        err instanceof TemporaryFailure ? `cannot store the report now, try again later (${err.stage})` : "local error, try again later",
+      );
       (reply as Error & { responseCode: number }).responseCode = 451;
       callback(reply);
       return;

@@ -25,7 +25,10 @@ export function startLookupIndexer(db: Database, log: Logger, opts: { everyMs?: 
       // Busy: another writer holds the store; the next run tries again (lookups scan meanwhile).
       if ((err as { code?: unknown }).code === "SQLITE_BUSY") return;
       // The store refusing writes for a while (a full disk) gives one line, not one a second.
-      if (!failing) log.warn("feedback lookup index: step failed; lookups scan the events it has not reached", { error: err instanceof Error ? err.message : String(err) });
+      if (!failing)
+        log.warn("feedback lookup index: step failed; lookups scan the events it has not reached", {
+          error: err instanceof Error ? err.message : String(err),
+        });
       failing = true;
     },
     async run({ signal, pause }) {

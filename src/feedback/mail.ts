@@ -67,7 +67,9 @@ export async function readMail(raw: Uint8Array, limits: ReadLimits = DEFAULT_REA
     if (parts.length >= limits.maxParts) break;
     const content = a.content;
     const view = typeof content === "string" ? undefined : content instanceof Uint8Array ? content : new Uint8Array(content);
-    const text = view ? utf8.decode(view.byteLength > limits.maxPartChars ? view.subarray(0, limits.maxPartChars) : view) : cut(String(content), limits.maxPartChars);
+    const text = view
+      ? utf8.decode(view.byteLength > limits.maxPartChars ? view.subarray(0, limits.maxPartChars) : view)
+      : cut(String(content), limits.maxPartChars);
     parts.push({ type: a.mimeType.split(";")[0]!.trim().toLowerCase(), text });
   }
   const text = email.text ?? (email.html ? htmlText(email.html) : parts.length === 0 ? rawBody(bytes, limits.maxPartChars) : "");
@@ -127,5 +129,10 @@ function htmlText(html: string): string {
     if (/^(br|\/p|\/div|\/tr|\/li|p[\s>]|p$)/.test(tag)) out += "\n";
     i = gt + 1;
   }
-  return out.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&nbsp;/g, " ").replace(/&amp;/g, "&");
+  return out
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&nbsp;/g, " ")
+    .replace(/&amp;/g, "&");
 }

@@ -60,7 +60,12 @@ const MAX_QUEUE_LOOKUPS = 6;
 export async function matchReport(report: FeedbackReport, lookup: FeedbackLookup, options: MatchOptions = {}): Promise<MatchResult> {
   const limit = options.limit ?? 100;
   const own = report.kind === "dsn" && report.reportingMta !== undefined && (options.isLocalMta?.(report.reportingMta) ?? false);
-  const result = (via: MatchVia, candidates: OriginalMessage[], tokenRejected: boolean): MatchResult => ({ via, candidates, tokenRejected, own });
+  const result = (via: MatchVia, candidates: OriginalMessage[], tokenRejected: boolean): MatchResult => ({
+    via,
+    candidates,
+    tokenRejected,
+    own,
+  });
   if (report.kind === "not_a_report") return result("none", [], false);
   if (report.kind === "unsubscribe") {
     // The address is the whole request: without a valid token there is nobody to unsubscribe.

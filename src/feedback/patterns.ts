@@ -68,7 +68,12 @@ export const BOUNCE_PATTERNS: readonly BouncePattern[] = [
   {
     name: "exim",
     detect: ["the following address(es) failed", "the following address failed", "could not be delivered to one or more of"],
-    after: ["the following address(es) failed", "the following address failed", "following address", "could not be delivered to one or more of"],
+    after: [
+      "the following address(es) failed",
+      "the following address failed",
+      "following address",
+      "could not be delivered to one or more of",
+    ],
     recipient: INDENTED_ALONE,
     reason: "after",
   },

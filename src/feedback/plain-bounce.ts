@@ -24,7 +24,9 @@ export function parsePlainBounce(
   patterns: readonly BouncePattern[] = BOUNCE_PATTERNS,
 ): PlainBounceReport | undefined {
   if (!looksLikeBounce(mail, envelope, verp)) return undefined;
-  const all = lines(mail.text).slice(0, MAX_LINES).map((l) => (l.length > MAX_LINE ? l.slice(0, MAX_LINE) : l));
+  const all = lines(mail.text)
+    .slice(0, MAX_LINES)
+    .map((l) => (l.length > MAX_LINE ? l.slice(0, MAX_LINE) : l));
   const end = all.findIndex((l) => {
     const t = l.trim().toLowerCase();
     return t.length > 0 && RETURNED_MARKERS.some((m) => t.startsWith(m));
@@ -36,7 +38,8 @@ export function parsePlainBounce(
     const recipients = readRecipients(p, body, mail);
     if (recipients.length === 0) continue;
     const r: PlainBounceReport = { kind: "plain_bounce", report, verp, pattern: p.name, recipients };
-    const original: ReturnedMessage | undefined = returnedFromParts(mail.parts) ?? (end === -1 ? undefined : returnedFromHeaders(all.slice(end + 1, end + 400).join("\n")));
+    const original: ReturnedMessage | undefined =
+      returnedFromParts(mail.parts) ?? (end === -1 ? undefined : returnedFromHeaders(all.slice(end + 1, end + 400).join("\n")));
     if (original) r.original = original;
     return r;
   }
@@ -66,7 +69,8 @@ function readRecipients(p: BouncePattern, body: readonly string[], mail: Mail): 
   }
   const found: { rcpt: string; reason: string }[] = [];
   const add = (rcpt: string | undefined, reason: string) => {
-    if (rcpt && found.length < MAX_RECIPIENTS && !found.some((f) => f.rcpt.toLowerCase() === rcpt.toLowerCase())) found.push({ rcpt, reason });
+    if (rcpt && found.length < MAX_RECIPIENTS && !found.some((f) => f.rcpt.toLowerCase() === rcpt.toLowerCase()))
+      found.push({ rcpt, reason });
   };
   if (p.recipientHeader) {
     const reason = replyLine(body, start);
@@ -90,7 +94,14 @@ function readRecipients(p: BouncePattern, body: readonly string[], mail: Mail): 
 }
 
 /** The reason for the recipient on line `i`; `sameLine` is what its line has after the address. */
-function reasonOf(p: BouncePattern, body: readonly string[], i: number, sameLine: string | undefined, start: number, isRecipient: (l: string) => boolean): string {
+function reasonOf(
+  p: BouncePattern,
+  body: readonly string[],
+  i: number,
+  sameLine: string | undefined,
+  start: number,
+  isRecipient: (l: string) => boolean,
+): string {
   switch (p.reason) {
     case "after":
       return [sameLine ?? "", ...following(body, i + 1, isRecipient)].join(" ");

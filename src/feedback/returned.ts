@@ -37,7 +37,13 @@ export function returnedFromParts(parts: readonly MailPart[]): ReturnedMessage |
  */
 export function returnedFromText(text: string, markers: readonly string[]): ReturnedMessage | undefined {
   const at = markerLine(text, markers);
-  return at === -1 ? undefined : returnedFromHeaders(lines(text).slice(at + 1, at + 400).join("\n"));
+  return at === -1
+    ? undefined
+    : returnedFromHeaders(
+        lines(text)
+          .slice(at + 1, at + 400)
+          .join("\n"),
+      );
 }
 
 /** Index of the first line that starts with one of `markers` (compared lower-cased, trimmed); -1 if none. */

@@ -48,7 +48,8 @@ export async function startFeedback(opts: FeedbackServiceOptions): Promise<Feedb
     maxBytes: opts.config.max_size,
     name: opts.hostname,
     onError: (err) => {
-      if (err instanceof TemporaryFailure) opts.log.warn("feedback: report refused with 451, the MTA will retry it", { error: err.message });
+      if (err instanceof TemporaryFailure)
+        opts.log.warn("feedback: report refused with 451, the MTA will retry it", { error: err.message });
       else opts.log.error("feedback: LMTP listener error", { error: err instanceof Error ? err.message : String(err) });
     },
   });
@@ -59,7 +60,8 @@ export async function startFeedback(opts: FeedbackServiceOptions): Promise<Feedb
     await indexer.stop();
     throw new Error(`cannot listen on feedback.listen ${opts.config.listen}: ${(err as Error).message}`);
   }
-  const listening = bound.path !== undefined ? `unix:${bound.path}` : `${bound.host.includes(":") ? `[${bound.host}]` : bound.host}:${bound.port}`;
+  const listening =
+    bound.path !== undefined ? `unix:${bound.path}` : `${bound.host.includes(":") ? `[${bound.host}]` : bound.host}:${bound.port}`;
   opts.log.info("feedback LMTP listener started", { listen: listening });
   return {
     listening,

@@ -36,7 +36,9 @@ export function storeLookup(db: Database, tokens: TokenVerifier = noTokens): Fee
       // A queue id is unique per MTA only: when the report names the MTA and one of our hosts
       // is labelled so, its message comes first.
       const wanted = host?.toLowerCase();
-      return wanted ? [...found.filter((o) => o.host?.toLowerCase() === wanted), ...found.filter((o) => o.host?.toLowerCase() !== wanted)] : found;
+      return wanted
+        ? [...found.filter((o) => o.host?.toLowerCase() === wanted), ...found.filter((o) => o.host?.toLowerCase() !== wanted)]
+        : found;
     },
   };
 }
@@ -55,8 +57,12 @@ export function originals(refs: readonly MessageRef[], limit: number): OriginalM
     if (!byKey.has(key)) byKey.set(key, o);
   }
   const all = [...byKey.values()];
-  const withRcpt = new Set(all.filter((o) => o.rcpt_to !== undefined).map((o) => `${o.host}\x1f${o.queue_id ?? ""}\x1f${o.message_id ?? ""}`));
-  return all.filter((o) => o.rcpt_to !== undefined || !withRcpt.has(`${o.host}\x1f${o.queue_id ?? ""}\x1f${o.message_id ?? ""}`)).slice(0, limit);
+  const withRcpt = new Set(
+    all.filter((o) => o.rcpt_to !== undefined).map((o) => `${o.host}\x1f${o.queue_id ?? ""}\x1f${o.message_id ?? ""}`),
+  );
+  return all
+    .filter((o) => o.rcpt_to !== undefined || !withRcpt.has(`${o.host}\x1f${o.queue_id ?? ""}\x1f${o.message_id ?? ""}`))
+    .slice(0, limit);
 }
 
 function fill(o: OriginalMessage, r: MessageRef): void {

@@ -50,7 +50,13 @@ export function tokenAddresses(rcptTo: readonly string[], prefix: string, domain
  * Mail sent to the unsubscribe address: whatever its body says (clients write "unsubscribe", or
  * nothing), the address and its token are the request. Undefined when no recipient is one.
  */
-export function parseUnsubscribe(mail: Mail, envelope: Envelope, report: ReportMeta, verp: TokenAddress[], forms: AddressForms): UnsubscribeReport | undefined {
+export function parseUnsubscribe(
+  mail: Mail,
+  envelope: Envelope,
+  report: ReportMeta,
+  verp: TokenAddress[],
+  forms: AddressForms,
+): UnsubscribeReport | undefined {
   const target = tokenAddresses(envelope.rcptTo, forms.unsubscribePrefix, forms.domain)[0];
   if (!target) return undefined;
   const u: UnsubscribeReport = { kind: "unsubscribe", report, verp, address: target.address, token: target.token };

@@ -104,7 +104,17 @@ export class Correlator {
           this.inject(ctx, m, rcpt, rs.orig);
           rs.done = 1;
           m.fails = (m.fails ?? 0) + 1;
-          out.push(this.draft(ctx, m, { type: "expired", rcpt, orig: rs.orig, relay: rs.relay, dsn: rs.dsn, response: rs.resp ?? "expired, returned to sender", attempt: rs.n }));
+          out.push(
+            this.draft(ctx, m, {
+              type: "expired",
+              rcpt,
+              orig: rs.orig,
+              relay: rs.relay,
+              dsn: rs.dsn,
+              response: rs.resp ?? "expired, returned to sender",
+              attempt: rs.n,
+            }),
+          );
         }
         break;
       }
@@ -112,7 +122,19 @@ export class Correlator {
         const m = line.qid === undefined ? undefined : this.state.get(keyOf(line.qid));
         const d: Draft = { type: "policy_rejection", rcpt: line.rcpt, dsn: line.dsn, response: line.response };
         if (m) out.push(this.draft(ctx, m, { ...d, mailFrom: line.from, clientIp: line.clientIp }));
-        else out.push(toEvent({ ...d, type: "policy_rejection", ts: rec.ts, host, scope, queueId: line.qid, mailFrom: line.from, clientIp: line.clientIp }));
+        else
+          out.push(
+            toEvent({
+              ...d,
+              type: "policy_rejection",
+              ts: rec.ts,
+              host,
+              scope,
+              queueId: line.qid,
+              mailFrom: line.from,
+              clientIp: line.clientIp,
+            }),
+          );
         break;
       }
       case "done":

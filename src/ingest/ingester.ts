@@ -79,7 +79,10 @@ export function startSource(db: Database, source: SourceConfig, log: Logger, hoo
   async function restartFromStore(err: unknown) {
     failures++;
     const waitMs = Math.min(30_000, 500 * 2 ** Math.min(failures, 6));
-    slog.error("could not store events read from the log; reading them again", { error: err instanceof Error ? err.message : String(err), retry_in_ms: waitMs });
+    slog.error("could not store events read from the log; reading them again", {
+      error: err instanceof Error ? err.message : String(err),
+      retry_in_ms: waitMs,
+    });
     inflight.length = 0;
     unsaved = null;
     snapshotAskedAt = 0;
@@ -201,10 +204,14 @@ export function startSource(db: Database, source: SourceConfig, log: Logger, hoo
         for (let head = inflight.shift(); head; head = inflight.shift()) commitChunk(await head.parsed, head.chunk.checkpoint);
         await saveUnsaved();
       } catch (err) {
-        slog.warn("could not save the read position at stop; the last lines will be read again", { error: err instanceof Error ? err.message : String(err) });
+        slog.warn("could not save the read position at stop; the last lines will be read again", {
+          error: err instanceof Error ? err.message : String(err),
+        });
       }
     })
-    .catch((err) => slog.error("log source stopped by an unexpected error", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
+    .catch((err) =>
+      slog.error("log source stopped by an unexpected error", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+    );
   slog.info("tailing", { format: source.format, start_at: source.start_at, resumed: saved !== null });
 
   return {

@@ -14,23 +14,25 @@ export function createSources(db: Database, log: Logger, hooks: IngestHooks, mak
     queue = r.catch(() => {});
     return r;
   };
-  const same = (a: SourceConfig, b: SourceConfig) => a.format === b.format && a.start_at === b.start_at && a.host === b.host && a.rotate_wait === b.rotate_wait;
+  const same = (a: SourceConfig, b: SourceConfig) =>
+    a.format === b.format && a.start_at === b.start_at && a.host === b.host && a.rotate_wait === b.rotate_wait;
 
   return {
-    apply: (sources: readonly SourceConfig[]) => serially(async () => {
-      const wanted = new Map(sources.map((s) => [s.path, s]));
-      for (const [path, r] of running) {
-        const next = wanted.get(path);
-        if (!next || !same(next, r.config)) {
-          await r.runner.stop();
-          running.delete(path);
-          log.info("stopped tailing", { source: path });
+    apply: (sources: readonly SourceConfig[]) =>
+      serially(async () => {
+        const wanted = new Map(sources.map((s) => [s.path, s]));
+        for (const [path, r] of running) {
+          const next = wanted.get(path);
+          if (!next || !same(next, r.config)) {
+            await r.runner.stop();
+            running.delete(path);
+            log.info("stopped tailing", { source: path });
+          }
         }
-      }
-      for (const s of sources) {
-        if (!running.has(s.path)) running.set(s.path, { config: s, runner: startSource(db, s, log, hooks, makeParser) });
-      }
-    }),
+        for (const s of sources) {
+          if (!running.has(s.path)) running.set(s.path, { config: s, runner: startSource(db, s, log, hooks, makeParser) });
+        }
+      }),
     stop: () =>
       serially(async () => {
         await Promise.all([...running.values()].map((r) => r.runner.stop()));

@@ -172,7 +172,17 @@ export function createTailer(opts: TailerOptions): Tailer {
       await fh.close();
       throw new Error(`${path}: not a regular file`);
     }
-    const s: Source = { fh, dev: st.dev, ino: st.ino, offset: 0, fingerprint: EMPTY_FINGERPRINT, size: st.size, waitMs: 0, quietSince: now(), reason };
+    const s: Source = {
+      fh,
+      dev: st.dev,
+      ino: st.ino,
+      offset: 0,
+      fingerprint: EMPTY_FINGERPRINT,
+      size: st.size,
+      waitMs: 0,
+      quietSince: now(),
+      reason,
+    };
     if (!opened && startAt === "end") {
       s.offset = await endOfLastLine(fh, st.size);
       s.fingerprint = (await fingerprintFile(fh, Math.min(s.offset, FINGERPRINT_MAX_BYTES))) ?? EMPTY_FINGERPRINT;

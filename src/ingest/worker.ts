@@ -35,18 +35,23 @@ store.sqlite.run("PRAGMA synchronous = NORMAL");
 
 const gc = gcPacer(GC_EVERY_LINES);
 let changed = true;
-const sources = createSources(store.sqlite, log, {
-  onLines: (source, lines, notUnderstood) => {
-    note({ t: "lines", source, lines, notUnderstood });
-    changed = true;
-    gc.did(lines);
+const sources = createSources(
+  store.sqlite,
+  log,
+  {
+    onLines: (source, lines, notUnderstood) => {
+      note({ t: "lines", source, lines, notUnderstood });
+      changed = true;
+      gc.did(lines);
+    },
+    onEvents: (types, source) => {
+      const eventTypes: Record<string, number> = {};
+      for (const t of types) eventTypes[t] = (eventTypes[t] ?? 0) + 1;
+      note({ t: "events", source, eventTypes });
+    },
   },
-  onEvents: (types, source) => {
-    const eventTypes: Record<string, number> = {};
-    for (const t of types) eventTypes[t] = (eventTypes[t] ?? 0) + 1;
-    note({ t: "events", source, eventTypes });
-  },
-}, workerParser);
+  workerParser,
+);
 
 const pushStatus = () => note({ t: "status", sources: sources.status() });
 let lastPush = 0;

@@ -38,7 +38,11 @@ class Family {
     for (const [k, h] of this.hist) {
       const sep = k ? `${k},` : "";
       this.bounds.forEach((b, i) => out.push(`${this.name}_bucket{${sep}le="${fmt(b)}"} ${h.buckets[i]}`));
-      out.push(`${this.name}_bucket{${sep}le="+Inf"} ${h.count}`, `${this.name}_sum${k ? `{${k}}` : ""} ${h.sum}`, `${this.name}_count${k ? `{${k}}` : ""} ${h.count}`);
+      out.push(
+        `${this.name}_bucket{${sep}le="+Inf"} ${h.count}`,
+        `${this.name}_sum${k ? `{${k}}` : ""} ${h.sum}`,
+        `${this.name}_count${k ? `{${k}}` : ""} ${h.count}`,
+      );
     }
   }
 }

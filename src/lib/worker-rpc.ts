@@ -148,7 +148,11 @@ export function serveRpc<M extends RpcMethods>(methods: M): void {
     try {
       if (!fn) throw new Error(`no method "${method}"`);
       const value = fn(arg);
-      if (value instanceof Promise) value.then((v) => scope.postMessage({ id, value: v }), (err) => scope.postMessage({ id, error: messageOf(err) }));
+      if (value instanceof Promise)
+        value.then(
+          (v) => scope.postMessage({ id, value: v }),
+          (err) => scope.postMessage({ id, error: messageOf(err) }),
+        );
       else scope.postMessage({ id, value });
     } catch (err) {
       scope.postMessage({ id, error: messageOf(err) });

@@ -59,7 +59,8 @@ export function parseCommand(p: RawPacket): MtaCommand {
       const stage = String.fromCharCode(data[0]!);
       if (!MTA_COMMANDS.has(stage)) throw new MilterProtocolError(`${what}: macros for unknown command ${describe(data[0]!)}`);
       const strings = splitStrings(data.subarray(1), what);
-      if (strings.length % 2 !== 0) throw new MilterProtocolError(`${what}: macro name ${JSON.stringify(utf8(strings.at(-1)!))} has no value`);
+      if (strings.length % 2 !== 0)
+        throw new MilterProtocolError(`${what}: macro name ${JSON.stringify(utf8(strings.at(-1)!))} has no value`);
       const macros: [string, string][] = [];
       for (let i = 0; i < strings.length; i += 2) macros.push([utf8(strings[i]!), utf8(strings[i + 1]!)]);
       return { code, stage, macros };

@@ -27,7 +27,9 @@ export const HeaderEditSchema = z.discriminatedUnion("op", [
   /** index 0 puts the header before the first header the milter saw. */
   z.object({ op: z.literal("insert"), index: z.number().int().min(0).max(0xffffffff), name: headerName, value: headerValue }).strict(),
   /** The index-th (1-based) header of that name, counted among the headers the milter saw. */
-  z.object({ op: z.literal("change"), name: headerName, index: index1, value: headerValue.min(1, "use op delete to remove a header") }).strict(),
+  z
+    .object({ op: z.literal("change"), name: headerName, index: index1, value: headerValue.min(1, "use op delete to remove a header") })
+    .strict(),
   z.object({ op: z.literal("delete"), name: headerName, index: index1 }).strict(),
 ]);
 

@@ -80,7 +80,8 @@ export function createMilterServer(opts: MilterServerOptions): MilterServer {
       const srv = net.createServer(onConnection);
       if (listen.kind === "unix") removeStaleSocket(listen.path, await socketIsLive(listen.path));
       await new Promise<void>((resolve, reject) => {
-        const fail = (err: NodeJS.ErrnoException) => reject(new Error(`milter: cannot listen on ${formatListen(listen)}: ${err.code ?? err.message}`));
+        const fail = (err: NodeJS.ErrnoException) =>
+          reject(new Error(`milter: cannot listen on ${formatListen(listen)}: ${err.code ?? err.message}`));
         srv.once("error", fail);
         if (listen.kind === "unix") {
           const old = process.umask(0o177);
@@ -143,7 +144,7 @@ function socketIsLive(path: string): Promise<boolean> {
 }
 
 function removeStaleSocket(path: string, live: boolean): void {
-  let st;
+  let st: ReturnType<typeof lstatSync>;
   try {
     st = lstatSync(path);
   } catch {

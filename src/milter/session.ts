@@ -139,10 +139,14 @@ export class MilterSession {
   }
 
   private handle(c: Exclude<MtaCommand, { code: "E" }>): void {
-    if (c.code === Cmd.OPTNEG) return this.optneg(c);
+    if (c.code === Cmd.OPTNEG) {
+      this.optneg(c);
+      return;
+    }
     if (!this.negotiated) {
       this.report(null, new MilterProtocolError(`command '${c.code}' before option negotiation`));
-      return this.close();
+      this.close();
+      return;
     }
     switch (c.code) {
       case Cmd.MACRO:
@@ -165,7 +169,8 @@ export class MilterSession {
         this.resetMessage();
         return;
       case Cmd.QUIT:
-        return this.close();
+        this.close();
+        return;
       case Cmd.QUIT_NC:
         // The MTA reuses this connection for its next SMTP client: same options, nothing else.
         this.resetMessage();
@@ -178,13 +183,15 @@ export class MilterSession {
   private optneg(c: Extract<MtaCommand, { code: "O" }>): void {
     if (this.message) {
       this.report(this.queueId(), new MilterProtocolError("option negotiation in the middle of a message"));
-      return this.close();
+      this.close();
+      return;
     }
     try {
       this.negotiated = negotiate(c, this.opts.macros ?? WANTED_MACROS);
     } catch (err) {
       this.report(null, err as Error);
-      return this.close();
+      this.close();
+      return;
     }
     this.decoder.setLimit(packetLimit(this.negotiated.dataSize));
     this.io.write(optnegReply(this.negotiated));
@@ -198,7 +205,8 @@ export class MilterSession {
   private async endOfMessage(lastChunk: Buffer): Promise<void> {
     if (!this.negotiated) {
       this.report(null, new MilterProtocolError("end of message before option negotiation"));
-      return this.close();
+      this.close();
+      return;
     }
     const m = this.collector();
     m.bodyChunk(lastChunk);

@@ -34,7 +34,9 @@ export function insertBatchGroup(
   cursorSeq: number | null,
 ): void {
   db.transaction(() => {
-    const bodyId = (db.query("INSERT INTO batch_bodies (body, refs) VALUES (?, ?) RETURNING id").get(b.body, members.length) as { id: number }).id;
+    const bodyId = (
+      db.query("INSERT INTO batch_bodies (body, refs) VALUES (?, ?) RETURNING id").get(b.body, members.length) as { id: number }
+    ).id;
     insertMembers(db, b, bodyId, members, cursorSeq);
   }).immediate();
 }
@@ -55,7 +57,9 @@ export function insertReplayBatch(db: Database, b: Omit<NewBatch, "kind">): void
     const found = db.query("SELECT id FROM batch_bodies WHERE digest = ? LIMIT 1").get(digest) as { id: number } | null;
     // refs ≥ 1 on every row found: the trigger deletes a body when its last batch goes.
     if (found) db.query("UPDATE batch_bodies SET refs = refs + 1 WHERE id = ?").run(found.id);
-    const bodyId = found?.id ?? (db.query("INSERT INTO batch_bodies (body, refs, digest) VALUES (?, 1, ?) RETURNING id").get(b.body, digest) as { id: number }).id;
+    const bodyId =
+      found?.id ??
+      (db.query("INSERT INTO batch_bodies (body, refs, digest) VALUES (?, 1, ?) RETURNING id").get(b.body, digest) as { id: number }).id;
     insertMembers(db, { ...b, kind: "replay" }, bodyId, [{ id: b.id, webhookId: b.webhookId }], null);
   }).immediate();
 }
@@ -82,7 +86,13 @@ export function advanceCursor(db: Database, webhookId: string, cursorSeq: number
   db.query("UPDATE webhooks SET cursor_seq = ? WHERE id = ? AND cursor_seq < ?").run(cursorSeq, webhookId, cursorSeq);
 }
 
-export type HeadBatch = { id: string; next_attempt_at: number; lease_until: number | null; attempts: number; first_attempt_at: number | null };
+export type HeadBatch = {
+  id: string;
+  next_attempt_at: number;
+  lease_until: number | null;
+  attempts: number;
+  first_attempt_at: number | null;
+};
 
 /** The oldest undelivered batches of a webhook, in delivery order. */
 export function headBatches(db: Database, webhookId: string, limit: number): HeadBatch[] {
@@ -96,27 +106,39 @@ export function headBatches(db: Database, webhookId: string, limit: number): Hea
 
 /** Pending batches per webhook (absent: none), in one query for the engine's whole pass. */
 export function pendingBatchCounts(db: Database): Map<string, number> {
-  const rows = db.query("SELECT webhook_id AS id, count(*) AS n FROM batches WHERE state = 'pending' GROUP BY webhook_id").all() as { id: string; n: number }[];
+  const rows = db.query("SELECT webhook_id AS id, count(*) AS n FROM batches WHERE state = 'pending' GROUP BY webhook_id").all() as {
+    id: string;
+    n: number;
+  }[];
   return new Map(rows.map((r) => [r.id, r.n]));
 }
 
-export type ClaimedBatch = { id: string; webhook_id: string; body_id: number | null; attempts: number; first_attempt_at: number; event_count: number };
+export type ClaimedBatch = {
+  id: string;
+  webhook_id: string;
+  body_id: number | null;
+  attempts: number;
+  first_attempt_at: number;
+  event_count: number;
+};
 
 /** Takes the lease on a due batch; null when it is not due, gone, or leased by someone else. */
 export function claimBatch(db: Database, id: string, token: string, now: number, leaseMs: number): ClaimedBatch | null {
-  return db.transaction(() => {
-    const res = db
-      .query(
-        `UPDATE batches SET lease_token = ?, lease_until = ?, attempts = attempts + 1,
+  return db
+    .transaction(() => {
+      const res = db
+        .query(
+          `UPDATE batches SET lease_token = ?, lease_until = ?, attempts = attempts + 1,
                 first_attempt_at = COALESCE(first_attempt_at, ?), last_attempt_at = ?
          WHERE id = ? AND state = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)`,
-      )
-      .run(token, now + leaseMs, now, now, id, now, now);
-    if (res.changes === 0) return null;
-    return db
-      .query("SELECT id, webhook_id, body_id, attempts, first_attempt_at, event_count FROM batches WHERE id = ?")
-      .get(id) as ClaimedBatch;
-  }).immediate();
+        )
+        .run(token, now + leaseMs, now, now, id, now, now);
+      if (res.changes === 0) return null;
+      return db
+        .query("SELECT id, webhook_id, body_id, attempts, first_attempt_at, event_count FROM batches WHERE id = ?")
+        .get(id) as ClaimedBatch;
+    })
+    .immediate();
 }
 
 /** A batch's body: its shared one, or (batches from before bodies were shared) its own. */
@@ -131,7 +153,8 @@ export function batchBody(db: Database, batchId: string, bodyId: number | null):
 
 /** After a restart nothing is in flight: leases left by a killed process are void. */
 export function releaseAllLeases(db: Database): number {
-  return db.query("UPDATE batches SET lease_token = NULL, lease_until = NULL WHERE state = 'pending' AND lease_token IS NOT NULL").run().changes;
+  return db.query("UPDATE batches SET lease_token = NULL, lease_until = NULL WHERE state = 'pending' AND lease_token IS NOT NULL").run()
+    .changes;
 }
 
 export type AttemptRecord = {
@@ -150,35 +173,40 @@ export type Outcome = { kind: "delivered" } | { kind: "retry"; nextAttemptAt: nu
 
 /** Records one attempt and its consequence; false when the lease was lost meanwhile. */
 export function recordAttempt(db: Database, a: AttemptRecord, outcome: Outcome, now: number): boolean {
-  return db.transaction(() => {
-    const owned = db.query("SELECT 1 FROM batches WHERE id = ? AND lease_token = ?").get(a.batchId, a.token);
-    if (!owned) return false;
-    db.query(
-      `INSERT INTO attempts (batch_id, webhook_id, attempt, started_at, latency_ms, response_code, failure_code, response_snippet)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(a.batchId, a.webhookId, a.attempt, a.startedAt, a.latencyMs, a.responseCode, a.failureCode, a.responseSnippet);
-    const state = outcome.kind === "delivered" ? "delivered" : outcome.kind === "dead" ? "dead" : "pending";
-    db.query(
-      `UPDATE batches SET state = ?, lease_token = NULL, lease_until = NULL, last_response_code = ?, last_failure_code = ?,
-              next_attempt_at = ?, done_at = ? WHERE id = ?`,
-    ).run(
-      state,
-      a.responseCode,
-      a.failureCode,
-      outcome.kind === "retry" ? outcome.nextAttemptAt : now,
-      outcome.kind === "retry" ? null : now,
-      a.batchId,
-    );
-    if (outcome.kind === "delivered") {
-      db.query("UPDATE webhooks SET last_success_at = ?, failing_since = NULL, consecutive_failures = 0 WHERE id = ?").run(now, a.webhookId);
-    } else {
+  return db
+    .transaction(() => {
+      const owned = db.query("SELECT 1 FROM batches WHERE id = ? AND lease_token = ?").get(a.batchId, a.token);
+      if (!owned) return false;
       db.query(
-        `UPDATE webhooks SET last_failure_at = ?, last_failure_code = ?, failing_since = COALESCE(failing_since, ?),
+        `INSERT INTO attempts (batch_id, webhook_id, attempt, started_at, latency_ms, response_code, failure_code, response_snippet)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(a.batchId, a.webhookId, a.attempt, a.startedAt, a.latencyMs, a.responseCode, a.failureCode, a.responseSnippet);
+      const state = outcome.kind === "delivered" ? "delivered" : outcome.kind === "dead" ? "dead" : "pending";
+      db.query(
+        `UPDATE batches SET state = ?, lease_token = NULL, lease_until = NULL, last_response_code = ?, last_failure_code = ?,
+              next_attempt_at = ?, done_at = ? WHERE id = ?`,
+      ).run(
+        state,
+        a.responseCode,
+        a.failureCode,
+        outcome.kind === "retry" ? outcome.nextAttemptAt : now,
+        outcome.kind === "retry" ? null : now,
+        a.batchId,
+      );
+      if (outcome.kind === "delivered") {
+        db.query("UPDATE webhooks SET last_success_at = ?, failing_since = NULL, consecutive_failures = 0 WHERE id = ?").run(
+          now,
+          a.webhookId,
+        );
+      } else {
+        db.query(
+          `UPDATE webhooks SET last_failure_at = ?, last_failure_code = ?, failing_since = COALESCE(failing_since, ?),
                 consecutive_failures = consecutive_failures + 1 WHERE id = ?`,
-      ).run(now, a.failureCode, now, a.webhookId);
-    }
-    return true;
-  }).immediate();
+        ).run(now, a.failureCode, now, a.webhookId);
+      }
+      return true;
+    })
+    .immediate();
 }
 
 /** Dead-lettered batches (all, or the given ones) go back to the queue with a fresh retry_for window. */
@@ -208,18 +236,33 @@ export type BatchStatusRow = {
 };
 
 export function recentBatches(db: Database, webhookId: string, limit: number, state?: string): BatchStatusRow[] {
-  const cols = "id, kind, state, event_count, bytes, created_at, attempts, last_attempt_at, next_attempt_at, last_response_code, last_failure_code, done_at";
+  const cols =
+    "id, kind, state, event_count, bytes, created_at, attempts, last_attempt_at, next_attempt_at, last_response_code, last_failure_code, done_at";
   if (state) {
-    return db.query(`SELECT ${cols} FROM batches WHERE webhook_id = ? AND state = ? ORDER BY created_at DESC, id DESC LIMIT ?`).all(webhookId, state, limit) as BatchStatusRow[];
+    return db
+      .query(`SELECT ${cols} FROM batches WHERE webhook_id = ? AND state = ? ORDER BY created_at DESC, id DESC LIMIT ?`)
+      .all(webhookId, state, limit) as BatchStatusRow[];
   }
-  return db.query(`SELECT ${cols} FROM batches WHERE webhook_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`).all(webhookId, limit) as BatchStatusRow[];
+  return db
+    .query(`SELECT ${cols} FROM batches WHERE webhook_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`)
+    .all(webhookId, limit) as BatchStatusRow[];
 }
 
-export type AttemptRow = { batch_id: string; attempt: number; started_at: number; latency_ms: number | null; response_code: number | null; failure_code: string | null; response_snippet: string | null };
+export type AttemptRow = {
+  batch_id: string;
+  attempt: number;
+  started_at: number;
+  latency_ms: number | null;
+  response_code: number | null;
+  failure_code: string | null;
+  response_snippet: string | null;
+};
 
 export function attemptsOf(db: Database, batchId: string): AttemptRow[] {
   return db
-    .query("SELECT batch_id, attempt, started_at, latency_ms, response_code, failure_code, response_snippet FROM attempts WHERE batch_id = ? ORDER BY attempt")
+    .query(
+      "SELECT batch_id, attempt, started_at, latency_ms, response_code, failure_code, response_snippet FROM attempts WHERE batch_id = ? ORDER BY attempt",
+    )
     .all(batchId) as AttemptRow[];
 }
 

@@ -6,9 +6,13 @@ import type { Database } from "bun:sqlite";
 export type StoredCheckpoint = { dev: number; ino: number; fingerprint: string; offset: number };
 
 export function loadCheckpoint<S = unknown>(db: Database, source: string): { checkpoint: StoredCheckpoint; correlation: S | null } | null {
-  const row = db.query("SELECT dev, ino, fingerprint, offset, correlation FROM source_checkpoints WHERE source = ?").get(source) as
-    | { dev: number | null; ino: number | null; fingerprint: string | null; offset: number; correlation: string | null }
-    | null;
+  const row = db.query("SELECT dev, ino, fingerprint, offset, correlation FROM source_checkpoints WHERE source = ?").get(source) as {
+    dev: number | null;
+    ino: number | null;
+    fingerprint: string | null;
+    offset: number;
+    correlation: string | null;
+  } | null;
   if (!row) return null;
   let correlation: S | null = null;
   try {

@@ -68,7 +68,8 @@ export function verifyDomainRow(db: Drizzle, domain: string, at: number): { doma
       .where(and(eq(webhooks.verification, "dns_txt"), isNull(webhooks.verifiedAt)))
       .all()
       .filter((w) => hostOnDomain(targetHost(w.target), domain));
-    for (const w of pending) tx.update(webhooks).set({ verifiedAt: at, verificationState: null, updatedAt: at }).where(eq(webhooks.id, w.id)).run();
+    for (const w of pending)
+      tx.update(webhooks).set({ verifiedAt: at, verificationState: null, updatedAt: at }).where(eq(webhooks.id, w.id)).run();
     return { domain: row, activated: pending.map((w) => w.id) };
   });
 }

@@ -37,7 +37,18 @@ export function eventRows(events: readonly Event[], into: EventRows = { cols: []
   for (const e of events) {
     const mail = e as { queue_id?: string; message_id?: string; mail_from?: string; rcpt_to?: string; notice?: { kind: string } };
     const customType = e.type === "custom" ? e.custom_type : null;
-    into.cols.push(e.event_id, e.type, Date.parse(e.timestamp), e.host, mail.queue_id ?? null, mail.message_id ?? null, mail.mail_from ?? null, mail.rcpt_to ?? null, customType, mail.notice?.kind ?? null);
+    into.cols.push(
+      e.event_id,
+      e.type,
+      Date.parse(e.timestamp),
+      e.host,
+      mail.queue_id ?? null,
+      mail.message_id ?? null,
+      mail.mail_from ?? null,
+      mail.rcpt_to ?? null,
+      customType,
+      mail.notice?.kind ?? null,
+    );
     into.bodies.push(JSON.stringify(e));
   }
   return into;
@@ -53,7 +64,21 @@ export function insertRowsTx(db: Database, rows: EventRows, source: string, now 
   const { cols, bodies } = rows;
   const types: string[] = [];
   for (let i = 0, c = 0; i < bodies.length; i++, c += ROW_WIDTH) {
-    const stored = insert.run(cols[c]!, cols[c + 1]!, cols[c + 2]!, cols[c + 3]!, cols[c + 4]!, cols[c + 5]!, cols[c + 6]!, cols[c + 7]!, cols[c + 8]!, cols[c + 9]!, source, bodies[i]!, now).changes;
+    const stored = insert.run(
+      cols[c]!,
+      cols[c + 1]!,
+      cols[c + 2]!,
+      cols[c + 3]!,
+      cols[c + 4]!,
+      cols[c + 5]!,
+      cols[c + 6]!,
+      cols[c + 7]!,
+      cols[c + 8]!,
+      cols[c + 9]!,
+      source,
+      bodies[i]!,
+      now,
+    ).changes;
     if (stored) types.push(cols[c + 1] as string);
   }
   return { inserted: types.length, duplicates: bodies.length - types.length, types };
@@ -137,7 +162,10 @@ export function maxEventSeq(db: Database): number {
 
 /** Events stored after `afterSeq`, oldest first: the live tail's feed. */
 export function eventsAfter(db: Database, afterSeq: number, limit: number): { seq: number; body: string }[] {
-  return db.query("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?").all(afterSeq, limit) as { seq: number; body: string }[];
+  return db.query("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?").all(afterSeq, limit) as {
+    seq: number;
+    body: string;
+  }[];
 }
 
 /**
@@ -147,7 +175,10 @@ export function eventsAfter(db: Database, afterSeq: number, limit: number): { se
  * insert more than these reads cost the few queries that need them).
  */
 export function firstSeqReceivedFrom(db: Database, t: number): number {
-  const bounds = db.query("SELECT COALESCE(MIN(seq), 1) AS lo, COALESCE(MAX(seq), 0) + 1 AS hi FROM events").get() as { lo: number; hi: number };
+  const bounds = db.query("SELECT COALESCE(MIN(seq), 1) AS lo, COALESCE(MAX(seq), 0) + 1 AS hi FROM events").get() as {
+    lo: number;
+    hi: number;
+  };
   const at = db.query("SELECT seq, received_at FROM events WHERE seq >= ? ORDER BY seq LIMIT 1");
   let lo = bounds.lo;
   let hi = bounds.hi;

@@ -77,7 +77,11 @@ const LAST_USED_GRANULARITY_MS = 60_000;
 export function findApiKey(db: Drizzle, key: string, now = Date.now()): ApiKeyInfo | null {
   let q = byHash.get(db);
   if (!q) {
-    q = db.select().from(apiKeys).where(eq(apiKeys.hash, sql.placeholder("hash"))).prepare();
+    q = db
+      .select()
+      .from(apiKeys)
+      .where(eq(apiKeys.hash, sql.placeholder("hash")))
+      .prepare();
     byHash.set(db, q);
   }
   const row = q.get({ hash: hashApiKey(key) });

@@ -72,7 +72,9 @@ function statements(db: Database): Prepared {
   let p = prepared.get(db);
   if (!p) {
     p = {
-      state: db.prepare("SELECT indexed_seq AS indexedSeq, (SELECT COALESCE(MAX(seq), 0) FROM events) AS maxSeq FROM message_lookup_state WHERE id = 1"),
+      state: db.prepare(
+        "SELECT indexed_seq AS indexedSeq, (SELECT COALESCE(MAX(seq), 0) FROM events) AS maxSeq FROM message_lookup_state WHERE id = 1",
+      ),
       read: db.prepare("SELECT seq, queue_id, message_id, rcpt_to, source FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
       add: db.prepare("INSERT INTO message_lookup (h, seq) VALUES (?, ?)"),
       advance: db.prepare("UPDATE message_lookup_state SET indexed_seq = ? WHERE id = 1"),
@@ -153,7 +155,10 @@ export function pruneMessageLookup(db: Database, maxRows = 5000, waitMs = 50): n
   return briefly(
     db,
     waitMs,
-    () => db.query("DELETE FROM message_lookup WHERE rowid IN (SELECT rowid FROM message_lookup ORDER BY rowid LIMIT ?) AND seq < ?").run(maxRows, oldestEvent).changes,
+    () =>
+      db
+        .query("DELETE FROM message_lookup WHERE rowid IN (SELECT rowid FROM message_lookup ORDER BY rowid LIMIT ?) AND seq < ?")
+        .run(maxRows, oldestEvent).changes,
   );
 }
 

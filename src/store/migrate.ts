@@ -43,9 +43,7 @@ export function schemaVersion(db: Database): number {
 export function migrate(db: Database, target = LATEST_VERSION): number[] {
   const current = schemaVersion(db);
   if (current > LATEST_VERSION) {
-    throw new MigrationError(
-      `store schema version ${current} is newer than this hookd understands (${LATEST_VERSION}); run a newer hookd`,
-    );
+    throw new MigrationError(`store schema version ${current} is newer than this hookd understands (${LATEST_VERSION}); run a newer hookd`);
   }
   const applied: number[] = [];
   for (const m of MIGRATIONS) {

@@ -1,6 +1,15 @@
 import type { Database } from "bun:sqlite";
 
-export type ReplayRow = { seq: number; type: string; host: string; mail_from: string | null; rcpt_to: string | null; custom_type: string | null; notice: string | null; body: string };
+export type ReplayRow = {
+  seq: number;
+  type: string;
+  host: string;
+  mail_from: string | null;
+  rcpt_to: string | null;
+  custom_type: string | null;
+  notice: string | null;
+  body: string;
+};
 
 /** Events of a time range (the events' own timestamps), in store order, one page at a time. */
 export function eventsInRange(db: Database, since: number, until: number, afterSeq: number, limit: number): ReplayRow[] {
@@ -19,6 +28,10 @@ export function countEventsInRange(db: Database, since: number, until: number): 
 /** Events in a webhook's replay batches not delivered yet (pending or dead): what replays add to the store. */
 export function replayBacklog(db: Database, webhookId: string): number {
   return (
-    db.query("SELECT COALESCE(SUM(event_count), 0) AS n FROM batches WHERE webhook_id = ? AND kind = 'replay' AND state IN ('pending', 'dead')").get(webhookId) as { n: number }
+    db
+      .query(
+        "SELECT COALESCE(SUM(event_count), 0) AS n FROM batches WHERE webhook_id = ? AND kind = 'replay' AND state IN ('pending', 'dead')",
+      )
+      .get(webhookId) as { n: number }
   ).n;
 }

@@ -24,7 +24,9 @@ export type PruneStep = { events: number; batches: number; attempts: number };
 export function pruneStep(db: Database, cutoff: number): PruneStep {
   // Old enough AND delivered: both are seq prefixes (arrival time grows with seq).
   const bound = Math.min(deliveredUpTo(db), firstSeqReceivedFrom(db, cutoff) - 1);
-  const events = db.query(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ${STEP})`).run(bound).changes;
+  const events = db
+    .query(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ${STEP})`)
+    .run(bound).changes;
   // Attempts first, so the batch delete below cascades to nothing and each count is its own
   // table's (SQLite's changes() includes rows removed by ON DELETE CASCADE).
   const attempts = db
@@ -36,7 +38,9 @@ export function pruneStep(db: Database, cutoff: number): PruneStep {
   // Dead-lettered batches are never pruned: only an operator's retry or delete ends them.
   // Counted by RETURNING: changes() would include what the body-release trigger touches.
   const batches = db
-    .query(`DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE state = 'delivered' AND done_at < ? LIMIT ${STEP / 10}) RETURNING id`)
+    .query(
+      `DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE state = 'delivered' AND done_at < ? LIMIT ${STEP / 10}) RETURNING id`,
+    )
     .all(cutoff).length;
   return { events, batches, attempts };
 }

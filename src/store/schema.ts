@@ -1,5 +1,13 @@
 import { blob, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { AUTH_TYPES, VERIFICATIONS, WEBHOOK_FORMATS, type AuthCredentials, type AuthRequestDetails, type SendGridSettings, type WebhookFilter } from "../webhooks/model.ts";
+import {
+  AUTH_TYPES,
+  VERIFICATIONS,
+  WEBHOOK_FORMATS,
+  type AuthCredentials,
+  type AuthRequestDetails,
+  type SendGridSettings,
+  type WebhookFilter,
+} from "../webhooks/model.ts";
 
 // drizzle's view of the tables created by migrations/. test/store/schema.test.ts checks the
 // two agree column by column, so a migration cannot drift from the code that reads it.

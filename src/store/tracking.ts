@@ -79,7 +79,9 @@ export function addMinuteCounts(db: Database, minute: number, c: MinuteCounts): 
 /** The minutes in [from, to) that have counts, oldest first. */
 export function minuteCounts(db: Database, from: number, to: number): (MinuteCounts & { minute: number })[] {
   return db
-    .query("SELECT minute, opens, machine_opens, clicks, machine_clicks, unsubscribes FROM tracking_minutes WHERE minute >= ? AND minute < ? ORDER BY minute")
+    .query(
+      "SELECT minute, opens, machine_opens, clicks, machine_clicks, unsubscribes FROM tracking_minutes WHERE minute >= ? AND minute < ? ORDER BY minute",
+    )
     .all(from, to) as (MinuteCounts & { minute: number })[];
 }
 

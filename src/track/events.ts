@@ -55,14 +55,18 @@ export function engagementEventId(hit: Hit): string {
   if (hit.payload.kind === "unsubscribe") return timePart(hit.payload.issuedAt * 1000) + hashPart(`${type}\x1f${hit.token}`);
   const second = Math.floor(hit.at / 1000);
   const verdict = hit.verdict.machine ? (hit.verdict.reason ?? "machine") : "";
-  return timePart(second * 1000) + hashPart(`${type}\x1f${hit.token}\x1f${hit.ip ?? ""}\x1f${hit.userAgent ?? ""}\x1f${second}\x1f${verdict}`);
+  return (
+    timePart(second * 1000) + hashPart(`${type}\x1f${hit.token}\x1f${hit.ip ?? ""}\x1f${hit.userAgent ?? ""}\x1f${second}\x1f${verdict}`)
+  );
 }
 
 /** The key `claimFirst` is asked about: event type, message and recipient, hashed to 22 characters. */
 export function firstKey(hit: Hit): string {
   const p = hit.payload;
   const id = [EVENT_TYPE_OF[p.kind], p.host, p.queueId, p.messageId, p.ref, p.rcpt].map((v) => v ?? "").join("\x1f");
-  return Buffer.from(Bun.SHA256.hash(id) as Uint8Array).subarray(0, 16).toString("base64url");
+  return Buffer.from(Bun.SHA256.hash(id) as Uint8Array)
+    .subarray(0, 16)
+    .toString("base64url");
 }
 
 export function engagementEvent(hit: Hit, ctx: { first: boolean; campaign?: CampaignRow; host: string }): EngagementEvent {

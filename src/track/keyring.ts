@@ -64,9 +64,7 @@ function freeId(used: Set<number>, after: number): number {
 // The ring as stored (JSON, secrets in base64url): the one boundary shape, checked on load.
 const StoredKey = z.strictObject({
   id: z.number().int().min(0).max(255),
-  secret: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{43}$/, `expected ${SECRET_BYTES} bytes in base64url`),
+  secret: z.string().regex(/^[A-Za-z0-9_-]{43}$/, `expected ${SECRET_BYTES} bytes in base64url`),
   retires_at: z.number().int().nonnegative().optional(),
 });
 export const StoredKeyring = z

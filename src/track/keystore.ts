@@ -51,7 +51,11 @@ export type KeyView = { id: number; current: boolean; retires_at: string | null 
 /** What may be shown of a ring: ids and retirement times, never a secret. */
 export function keyViews(ring: Keyring): KeyView[] {
   return ring.keys
-    .map((k) => ({ id: k.id, current: k.id === ring.currentId, retires_at: k.id === ring.currentId || k.retiresAt === undefined ? null : new Date(k.retiresAt * 1000).toISOString() }))
+    .map((k) => ({
+      id: k.id,
+      current: k.id === ring.currentId,
+      retires_at: k.id === ring.currentId || k.retiresAt === undefined ? null : new Date(k.retiresAt * 1000).toISOString(),
+    }))
     .sort((a, b) => Number(b.current) - Number(a.current) || a.id - b.id);
 }
 

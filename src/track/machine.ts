@@ -59,17 +59,25 @@ export const MACHINE_RULES: readonly MachineRule[] = [
   // "Barracuda Sentinel (EE)" (listed by GMass's false-opens study and Braze's bot-click
   // documentation), Mimecast ("Mimecast-Link-Protect"), Proofpoint URL Defense, Symantec /
   // Broadcom, Cisco IronPort, Fortinet FortiMail, Trend Micro, Sophos, Check Point.
-  { reason: "security_scanner", userAgent: /Barracuda|Mimecast|Proofpoint|Symantec|IronPort|FortiMail|Fortinet|Trend ?Micro|Sophos|Check ?Point/i },
+  {
+    reason: "security_scanner",
+    userAgent: /Barracuda|Mimecast|Proofpoint|Symantec|IronPort|FortiMail|Fortinet|Trend ?Micro|Sophos|Check ?Point/i,
+  },
   // Microsoft: Office's link check before opening a URL ("Microsoft Office Existence
   // Discovery"), Bing's page preview (Outlook.com, Teams), Safe Links' URL analyzer.
   { reason: "microsoft_scanner", userAgent: /Microsoft Office Existence Discovery|BingPreview|SafeLinks|Microsoft-URLAnalyzer/i },
   // Chat and social link previews (their published crawler names).
-  { reason: "link_preview", userAgent: /facebookexternalhit|WhatsApp\/|SkypeUriPreview|Slackbot|Discordbot|TelegramBot|Twitterbot|LinkedInBot|Iframely|Embedly|redditbot/i },
+  {
+    reason: "link_preview",
+    userAgent:
+      /facebookexternalhit|WhatsApp\/|SkypeUriPreview|Slackbot|Discordbot|TelegramBot|Twitterbot|LinkedInBot|Iframely|Embedly|redditbot/i,
+  },
   // Headless browsers and HTTP libraries: nobody reads mail with them.
   { reason: "headless_browser", userAgent: /HeadlessChrome|PhantomJS|Puppeteer|Playwright/i },
   {
     reason: "http_library",
-    userAgent: /^(?:curl|Wget|python-requests|python-urllib|Python\/|aiohttp|python-httpx|Go-http-client|Java\/|okhttp|Apache-HttpClient|libwww-perl|axios|node-fetch|undici|AHC\/|lua-resty-http|Ruby|PHP|GuzzleHttp)/i,
+    userAgent:
+      /^(?:curl|Wget|python-requests|python-urllib|Python\/|aiohttp|python-httpx|Go-http-client|Java\/|okhttp|Apache-HttpClient|libwww-perl|axios|node-fetch|undici|AHC\/|lua-resty-http|Ruby|PHP|GuzzleHttp)/i,
     kinds: ["click"], // okhttp and Java also load images in some Android mail apps
   },
   // Crawlers that say so: "…bot" as a word or at a word's end ("Googlebot", "bingbot",

@@ -42,7 +42,11 @@ export type TrackedMessage = {
 
 const FIELD_OF: Record<string, string> = { rcpt: "rcpt_to", messageId: "message_id", queueId: "queue_id", host: "host" };
 
-export function trackMessage(db: Database, m: MessageToTrack, opts: { settings: TrackSettings; keyring: Keyring; now: number }): TrackedMessage {
+export function trackMessage(
+  db: Database,
+  m: MessageToTrack,
+  opts: { settings: TrackSettings; keyring: Keyring; now: number },
+): TrackedMessage {
   const { settings } = opts;
   const campaign: CampaignRow = {};
   if (m.campaign_id !== undefined) campaign.campaign_id = m.campaign_id;
@@ -51,19 +55,28 @@ export function trackMessage(db: Database, m: MessageToTrack, opts: { settings: 
   const issuedAt = Math.floor(opts.now / 1000);
   const fields = { rcpt: m.rcpt_to, messageId: m.message_id, queueId: m.queue_id, host: m.host };
   const message = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
-  let links;
+  let links: ReturnType<typeof messageLinks>;
   try {
     // Checked before anything is stored: a field a token cannot carry is the caller's mistake.
     messageLinks({ baseUrl: settings.baseUrl, key: currentKey(opts.keyring), issuedAt, message: { ...message, ref: 0 } });
     // A row when there is campaign data, or when nothing else names the message.
     const needsRow = Object.keys(campaign).length > 0 || (m.message_id === undefined && m.queue_id === undefined);
     const ref = needsRow ? insertTrackedMessage(db, JSON.stringify(campaign), opts.now) : undefined;
-    links = messageLinks({ baseUrl: settings.baseUrl, key: currentKey(opts.keyring), issuedAt, message: { ...message, ...(ref === undefined ? {} : { ref }) } });
+    links = messageLinks({
+      baseUrl: settings.baseUrl,
+      key: currentKey(opts.keyring),
+      issuedAt,
+      message: { ...message, ...(ref === undefined ? {} : { ref }) },
+    });
   } catch (err) {
     if (!(err instanceof TokenPayloadError)) throw err;
     const name = /^tracking token: (\w+):/.exec(err.message)?.[1] ?? "";
     const field = FIELD_OF[name];
-    throw new ServiceError({ message: err.message.replace(/^tracking token: \w+: /, ""), code: "invalid_value", ...(field ? { field } : {}) });
+    throw new ServiceError({
+      message: err.message.replace(/^tracking token: \w+: /, ""),
+      code: "invalid_value",
+      ...(field ? { field } : {}),
+    });
   }
   const out = rewriteHtml(m.html, {
     // rewriteHtml hands over hrefs as the URL standard serialises them.

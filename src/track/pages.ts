@@ -52,7 +52,10 @@ export const CONFIRM_PAGE = page(
 
 export const DONE_PAGE = page("Unsubscribed", "<h1>You are unsubscribed</h1><p>You will not receive these emails any more.</p>");
 
-export const RETRY_PAGE = page("Please try again", "<h1>Please try again</h1><p>Your request could not be recorded just now. Please try again in a minute.</p>");
+export const RETRY_PAGE = page(
+  "Please try again",
+  "<h1>Please try again</h1><p>Your request could not be recorded just now. Please try again in a minute.</p>",
+);
 
 export function textResponse(status: number, text: string, extra: Record<string, string> = {}): Response {
   return new Response(text, { status, headers: { ...BASE_HEADERS, "Content-Type": "text/plain; charset=utf-8", ...extra } });

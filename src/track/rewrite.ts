@@ -88,6 +88,7 @@ export function rewriteHtml(html: string, opts: RewriteOptions): RewriteResult {
 /** The URL a link leads to if hookd would track it: absolute http(s) only. */
 export function trackableUrl(rawHref: string): string | null {
   const value = decodeAttribute(rawHref);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: URL parsers skip leading C0 controls and spaces, so must this check
   if (!/^[\s\x00-\x20]*h/i.test(value)) return null; // fast path: mailto:, tel:, #, relative
   try {
     const u = new URL(value);

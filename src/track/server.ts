@@ -97,7 +97,18 @@ export function createTrackHandler(opts: TrackServerOptions) {
   const maxHeaders = opts.maxHeaderBytes ?? 8192;
   const trust = opts.trustProxy ?? isLoopback;
   const limiter = createRateLimiter(opts.rateLimit ?? DEFAULT_RATE_LIMIT);
-  const stats: TrackServerStats = { open: 0, click: 0, unsubscribe: 0, machine: 0, machineOpen: 0, machineClick: 0, notFound: 0, rateLimited: 0, recordSlow: 0, recordFailed: 0 };
+  const stats: TrackServerStats = {
+    open: 0,
+    click: 0,
+    unsubscribe: 0,
+    machine: 0,
+    machineOpen: 0,
+    machineClick: 0,
+    notFound: 0,
+    rateLimited: 0,
+    recordSlow: 0,
+    recordFailed: 0,
+  };
   let lastFailureLog = 0;
 
   const notFound = () => {
@@ -172,16 +183,14 @@ export function createTrackHandler(opts: TrackServerOptions) {
     if (page) return new Response(CONFIRM_PAGE, { headers: PAGE_HEADERS });
 
     const userAgent = req.headers.get("user-agent") ?? undefined;
-    const verdict = classifyRequest(
-      { kind, method, header: (n) => req.headers.get(n), issuedAt: payload.issuedAt, now: at },
-      opts.machine,
-    );
+    const verdict = classifyRequest({ kind, method, header: (n) => req.headers.get(n), issuedAt: payload.issuedAt, now: at }, opts.machine);
     const hit: Hit = { token, payload, at, ip, verdict, ...(userAgent === undefined ? {} : { userAgent }) };
 
     if (kind === "unsubscribe") {
       const body = await readBody(req, maxBody);
       if (body === null) return textResponse(413, `request body larger than ${maxBody} bytes`);
-      if (!(await isOneClick(body, req.headers.get("content-type")))) return textResponse(400, "expected the body List-Unsubscribe=One-Click");
+      if (!(await isOneClick(body, req.headers.get("content-type"))))
+        return textResponse(400, "expected the body List-Unsubscribe=One-Click");
       try {
         await withTimeout(opts.record(hit), commitTimeoutMs);
       } catch (err) {

@@ -9,7 +9,11 @@ import { zeroCounts, type TrackingListener, type TrackingTotals } from "./worker
 // Tracking as the API sees it: rewrite a message, rotate the key, the listener's status and
 // the recorded counts over time. Runs on the main thread with the main connection.
 
-export const STATS_RANGES = { hour: { buckets: 60, minutes: 1 }, day: { buckets: 24, minutes: 60 }, week: { buckets: 7 * 24, minutes: 60 } } as const;
+export const STATS_RANGES = {
+  hour: { buckets: 60, minutes: 1 },
+  day: { buckets: 24, minutes: 60 },
+  week: { buckets: 7 * 24, minutes: 60 },
+} as const;
 export type StatsRange = keyof typeof STATS_RANGES;
 
 export type TrackingStatus = {
@@ -34,7 +38,12 @@ export type TrackingService = {
   stats(range: StatsRange): { bucket_seconds: number; buckets: StatsBucket[] };
 };
 
-export function createTrackingService(deps: { db: Database; config: TrackingConfig; listener: TrackingListener | null; now: () => number }): TrackingService {
+export function createTrackingService(deps: {
+  db: Database;
+  config: TrackingConfig;
+  listener: TrackingListener | null;
+  now: () => number;
+}): TrackingService {
   const { db, config } = deps;
   const keys = keyringSource(db);
   return {

@@ -28,7 +28,10 @@ export function rateLimitOptions(perSecond: number) {
   return { perSecond, burst: perSecond * BURST_FACTOR, maxClients: 50_000 };
 }
 
-export function workerInit(t: TrackingConfig, opts: { storePath: string; logLevel: TrackWorkerInit["logLevel"]; host: string; listen: { host: string; port: number } }): TrackWorkerInit {
+export function workerInit(
+  t: TrackingConfig,
+  opts: { storePath: string; logLevel: TrackWorkerInit["logLevel"]; host: string; listen: { host: string; port: number } },
+): TrackWorkerInit {
   return {
     storePath: opts.storePath,
     logLevel: opts.logLevel,

@@ -82,7 +82,10 @@ export type MessageFields = Omit<TokenPayload, "kind" | "url">;
  * costs its URL and one HMAC (a newsletter's 200 links are signed in well under a millisecond).
  * Throws TokenPayloadError naming the bad field, here or in `sign`.
  */
-export function createSigner(message: MessageFields, key: TrackingKey): { sign(kind: TokenKind, url?: string, opts?: { canonical?: boolean }): string } {
+export function createSigner(
+  message: MessageFields,
+  key: TrackingKey,
+): { sign(kind: TokenKind, url?: string, opts?: { canonical?: boolean }): string } {
   const problem = messageProblem(message);
   if (problem) throw new TokenPayloadError(`tracking token: ${problem}`);
   const fields = encodeFields(message);
@@ -135,7 +138,8 @@ export function verifyToken(token: string, ring: Keyring, nowSec: number): Token
   if (key === undefined) return fail("unknown_key", `no key ${keyId}`);
   if (key === "retired") return fail("retired_key", `key ${keyId} has retired`);
   const body = bytes.subarray(0, bytes.length - TAG_BYTES);
-  if (!timingSafeEqual(tagOf(key.secret, body), bytes.subarray(bytes.length - TAG_BYTES))) return fail("bad_signature", "tag does not match");
+  if (!timingSafeEqual(tagOf(key.secret, body), bytes.subarray(bytes.length - TAG_BYTES)))
+    return fail("bad_signature", "tag does not match");
   return decodeBody(body);
 }
 
@@ -166,13 +170,19 @@ export function payloadProblem(p: TokenPayload): string | null {
 }
 
 function messageProblem(p: MessageFields): string | null {
-  if (!Number.isInteger(p.issuedAt) || p.issuedAt < 0 || p.issuedAt > 0xffffffff) return `issuedAt: expected unix seconds, got ${p.issuedAt}`;
-  if (p.host !== undefined && !text(p.host, LIMIT.host, /^[^\s\p{Cc}]+$/u)) return `host: expected 1–${LIMIT.host} bytes without spaces or control characters`;
-  if (p.queueId !== undefined && !text(p.queueId, LIMIT.queueId, /^[\x21-\x7e]+$/)) return `queueId: expected 1–${LIMIT.queueId} printable ASCII characters`;
-  if (p.messageId !== undefined && !text(p.messageId, LIMIT.messageId, /^[^\p{Cc}]+$/u)) return `messageId: expected 1–${LIMIT.messageId} bytes without control characters`;
-  if (p.rcpt !== undefined && !text(p.rcpt, LIMIT.rcpt, /^[^\s\p{Cc}@<>]+@[^\s\p{Cc}@<>]+$/u)) return "rcpt: expected an email address like user@example.com";
+  if (!Number.isInteger(p.issuedAt) || p.issuedAt < 0 || p.issuedAt > 0xffffffff)
+    return `issuedAt: expected unix seconds, got ${p.issuedAt}`;
+  if (p.host !== undefined && !text(p.host, LIMIT.host, /^[^\s\p{Cc}]+$/u))
+    return `host: expected 1–${LIMIT.host} bytes without spaces or control characters`;
+  if (p.queueId !== undefined && !text(p.queueId, LIMIT.queueId, /^[\x21-\x7e]+$/))
+    return `queueId: expected 1–${LIMIT.queueId} printable ASCII characters`;
+  if (p.messageId !== undefined && !text(p.messageId, LIMIT.messageId, /^[^\p{Cc}]+$/u))
+    return `messageId: expected 1–${LIMIT.messageId} bytes without control characters`;
+  if (p.rcpt !== undefined && !text(p.rcpt, LIMIT.rcpt, /^[^\s\p{Cc}@<>]+@[^\s\p{Cc}@<>]+$/u))
+    return "rcpt: expected an email address like user@example.com";
   if (p.ref !== undefined && !(Number.isSafeInteger(p.ref) && p.ref >= 0)) return `ref: expected a non-negative integer, got ${p.ref}`;
-  if (p.queueId === undefined && p.messageId === undefined && p.ref === undefined) return "a token must name its message: queueId, messageId or ref";
+  if (p.queueId === undefined && p.messageId === undefined && p.ref === undefined)
+    return "a token must name its message: queueId, messageId or ref";
   return null;
 }
 

@@ -32,7 +32,16 @@ export type ListenerHooks = {
 };
 
 export function zeroCounts(): TrackingTotals {
-  return { hits: { open: 0, click: 0, unsubscribe: 0 }, machine: { open: 0, click: 0 }, notFound: 0, rateLimited: 0, recorded: 0, queueFull: 0, commitFailed: 0, answeredBeforeCommit: 0 };
+  return {
+    hits: { open: 0, click: 0, unsubscribe: 0 },
+    machine: { open: 0, click: 0 },
+    notFound: 0,
+    rateLimited: 0,
+    recorded: 0,
+    queueFull: 0,
+    commitFailed: 0,
+    answeredBeforeCommit: 0,
+  };
 }
 
 export function createTrackingListener(init: TrackWorkerInit, log: Logger, hooks: ListenerHooks): TrackingListener {

@@ -74,5 +74,4 @@ export type WriterMethods = {
 
 export type WriterNote =
   /** The stored keyring changed (a rotation, by the API or the CLI). */
-  | { t: "ring"; ring: string }
-  | { t: "log"; line: string };
+  { t: "ring"; ring: string } | { t: "log"; line: string };

@@ -134,7 +134,9 @@ function countsNote(s: TrackServer, w: HitWriter<Hit>, commitSeconds: number[]) 
       commitSeconds: commitSeconds.splice(0),
     };
     last = now;
-    const moved = Object.values(counts).some((v) => (typeof v === "number" ? v !== 0 : Array.isArray(v) ? v.length > 0 : Object.values(v).some((x) => x !== 0)));
+    const moved = Object.values(counts).some((v) =>
+      typeof v === "number" ? v !== 0 : Array.isArray(v) ? v.length > 0 : Object.values(v).some((x) => x !== 0),
+    );
     if (moved) note({ t: "counts", counts });
   };
 }

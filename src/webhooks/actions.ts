@@ -75,7 +75,11 @@ export function replay(deps: WebhookDeps, id: string, input: ReplayInput): { bat
   const db = deps.store.sqlite;
   const inRange = countEventsInRange(db, since, until);
   if (inRange > MAX_REPLAY_EVENTS) {
-    throw new ServiceError({ message: `the range holds ${inRange} events; replay at most ${MAX_REPLAY_EVENTS} at a time (narrow since/until)`, field: "until", code: "too_big" });
+    throw new ServiceError({
+      message: `the range holds ${inRange} events; replay at most ${MAX_REPLAY_EVENTS} at a time (narrow since/until)`,
+      field: "until",
+      code: "too_big",
+    });
   }
   // Each replay stores its events again as new batches: bound what replays may queue for
   // one webhook, or repeated replays to a slow or dead receiver grow the store without end.
@@ -89,7 +93,13 @@ export function replay(deps: WebhookDeps, id: string, input: ReplayInput): { bat
     });
   }
   const r = replayEvents(db, w, { since, until, types: input.types }, batchLimits(w, deps.config.delivery), now);
-  deps.log.info("replay queued", { webhook_id: w.id, since: new Date(since).toISOString(), until: new Date(until).toISOString(), batches: r.batches, events: r.events });
+  deps.log.info("replay queued", {
+    webhook_id: w.id,
+    since: new Date(since).toISOString(),
+    until: new Date(until).toISOString(),
+    batches: r.batches,
+    events: r.events,
+  });
   deps.notifyEvents();
   return r;
 }

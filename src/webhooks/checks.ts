@@ -36,10 +36,18 @@ function formatIssues(w: Pick<Checked, "format" | "events">): ErrorItem[] {
   const refused = custom.filter((e) => !formatCarries(w.format, "custom", e === "custom" ? undefined : e));
   if (!refused.length) return [];
   if (w.format !== "copernica") {
-    return [{ message: `events: format "${w.format}" has no custom events; use format "hookd" for them`, field: "events", code: "invalid_value" }];
+    return [
+      { message: `events: format "${w.format}" has no custom events; use format "hookd" for them`, field: "events", code: "invalid_value" },
+    ];
   }
   const names = Object.keys(COPERNICA_CUSTOM_TYPES).join(", ");
-  return [{ message: `events: format "copernica" has no call for ${refused.map((e) => `"${e}"`).join(", ")}; its custom types are ${names}`, field: "events", code: "invalid_value" }];
+  return [
+    {
+      message: `events: format "copernica" has no call for ${refused.map((e) => `"${e}"`).join(", ")}; its custom types are ${names}`,
+      field: "events",
+      code: "invalid_value",
+    },
+  ];
 }
 
 /**
@@ -80,17 +88,28 @@ async function targetIssues(w: Pick<Checked, "target" | "authRequestDetails">, a
  * never authenticates (and a view would show the password). Judged on the URLs a create or
  * change sends, so a webhook stored before this rule can still be edited otherwise.
  */
-export function userinfoIssues(w: { target?: string | undefined; authRequestDetails?: Checked["authRequestDetails"] | undefined }): ErrorItem[] {
+export function userinfoIssues(w: {
+  target?: string | undefined;
+  authRequestDetails?: Checked["authRequestDetails"] | undefined;
+}): ErrorItem[] {
   const issues: ErrorItem[] = [];
   const has = (url: string) => {
     const u = new URL(url);
     return u.username !== "" || u.password !== "";
   };
   if (w.target && has(w.target)) {
-    issues.push({ message: 'target: user:password@ in the URL is not sent to the receiver; set auth_type "basic" and auth_credentials instead', field: "target", code: "invalid_url" });
+    issues.push({
+      message: 'target: user:password@ in the URL is not sent to the receiver; set auth_type "basic" and auth_credentials instead',
+      field: "target",
+      code: "invalid_url",
+    });
   }
   if (w.authRequestDetails && has(w.authRequestDetails.url)) {
-    issues.push({ message: "auth_request_details.url: user:password@ in the URL is not sent; the client id and secret go in auth_request_details.body", field: "auth_request_details.url", code: "invalid_url" });
+    issues.push({
+      message: "auth_request_details.url: user:password@ in the URL is not sent; the client id and secret go in auth_request_details.body",
+      field: "auth_request_details.url",
+      code: "invalid_url",
+    });
   }
   return issues;
 }

@@ -33,7 +33,12 @@ export function redactedUrl(url: string): string {
   const u = new URL(url);
   if (u.username) u.username = REDACTED;
   if (u.password) u.password = REDACTED;
-  if (u.search) u.search = u.search.slice(1).split("&").map((part) => (part.includes("=") ? `${part.slice(0, part.indexOf("="))}=${REDACTED}` : part)).join("&");
+  if (u.search)
+    u.search = u.search
+      .slice(1)
+      .split("&")
+      .map((part) => (part.includes("=") ? `${part.slice(0, part.indexOf("="))}=${REDACTED}` : part))
+      .join("&");
   return u.href;
 }
 
@@ -63,11 +68,15 @@ export function keepRedacted(patch: Partial<WebhookInsert>, current: WebhookRow)
     out.authCredentials = { ...out.authCredentials, password: current.authCredentials.password };
   }
   if (out.authRequestDetails?.body.client_secret === REDACTED && current.authRequestDetails) {
-    out.authRequestDetails = { ...out.authRequestDetails, body: { ...out.authRequestDetails.body, client_secret: current.authRequestDetails.body.client_secret } };
+    out.authRequestDetails = {
+      ...out.authRequestDetails,
+      body: { ...out.authRequestDetails.body, client_secret: current.authRequestDetails.body.client_secret },
+    };
   }
   if (out.customHeaders) {
     const headers = { ...out.customHeaders };
-    for (const [k, v] of Object.entries(headers)) if (v === REDACTED && current.customHeaders?.[k] !== undefined) headers[k] = current.customHeaders[k]!;
+    for (const [k, v] of Object.entries(headers))
+      if (v === REDACTED && current.customHeaders?.[k] !== undefined) headers[k] = current.customHeaders[k]!;
     out.customHeaders = headers;
   }
   return out;
@@ -108,7 +117,10 @@ const SECRETS: readonly StoredSecret[] = [
     field: "auth_request_details",
     stored: (w) => !!w.authRequestDetails,
     kept: (p) => p.authRequestDetails === undefined || p.authRequestDetails?.body.client_secret === REDACTED,
-    sentTo: (w) => [...(w.authRequestDetails ? [{ field: "auth_request_details.url", url: w.authRequestDetails.url }] : []), ...toTarget(w)],
+    sentTo: (w) => [
+      ...(w.authRequestDetails ? [{ field: "auth_request_details.url", url: w.authRequestDetails.url }] : []),
+      ...toTarget(w),
+    ],
   },
   {
     field: "custom_headers",
@@ -129,14 +141,21 @@ const origin = (url: string) => new URL(url).origin;
  * REDACTED values in.
  */
 export function requireFreshCredentials(patch: Partial<WebhookInsert>, current: WebhookRow): void {
-  const next: Destinations = { target: patch.target ?? current.target, authRequestDetails: patch.authRequestDetails === undefined ? current.authRequestDetails : patch.authRequestDetails };
+  const next: Destinations = {
+    target: patch.target ?? current.target,
+    authRequestDetails: patch.authRequestDetails === undefined ? current.authRequestDetails : patch.authRequestDetails,
+  };
   const problems: ErrorItem[] = [];
   for (const secret of SECRETS) {
     if (!secret.stored(current) || !secret.kept(patch)) continue;
     const before = new Map(secret.sentTo(current).map((d) => [d.field, origin(d.url)]));
     const moved = secret.sentTo(next).find((d) => before.get(d.field) !== origin(d.url));
     if (!moved) continue;
-    problems.push({ message: `${secret.field}: send it again (or null to clear it) when ${moved.field} moves to another origin`, field: secret.field, code: "required" });
+    problems.push({
+      message: `${secret.field}: send it again (or null to clear it) when ${moved.field} moves to another origin`,
+      field: secret.field,
+      code: "required",
+    });
   }
   if (problems.length) throw new ServiceError(problems);
 }

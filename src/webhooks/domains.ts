@@ -35,7 +35,11 @@ export function normalizeDomain(input: string): string | null {
 function requireDomainName(input: string): string {
   const domain = normalizeDomain(input);
   if (domain) return domain;
-  throw new ServiceError({ message: `domain: expected a domain name like example.com, got ${JSON.stringify(input)}`, field: "domain", code: "invalid_value" });
+  throw new ServiceError({
+    message: `domain: expected a domain name like example.com, got ${JSON.stringify(input)}`,
+    field: "domain",
+    code: "invalid_value",
+  });
 }
 
 function domainNotFound(domain: string): ServiceError {

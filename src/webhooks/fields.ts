@@ -1,6 +1,14 @@
 import { isEventType } from "../events/schema.ts";
 import type { WebhookInsert, WebhookRow } from "../store/schema.ts";
-import type { AuthCredentials, AuthRequestDetails, AuthType, SendGridSettings, Verification, WebhookFilter, WebhookFormat } from "./model.ts";
+import type {
+  AuthCredentials,
+  AuthRequestDetails,
+  AuthType,
+  SendGridSettings,
+  Verification,
+  WebhookFilter,
+  WebhookFormat,
+} from "./model.ts";
 
 // What a caller of the service gives: a webhook's fields under the names hookd documents
 // (SPEC "Webhook fields", the names of their columns too), already validated by the
@@ -33,7 +41,10 @@ export type WebhookFields = {
 
 type NeededAtCreate = "name" | "target" | "events";
 /** Fields that may be cleared with null (back to none, or to the config default). */
-export type ClearableField = Exclude<keyof WebhookFields, NeededAtCreate | "active" | "auth_type" | "format" | "verification" | "ecdsa_signed">;
+export type ClearableField = Exclude<
+  keyof WebhookFields,
+  NeededAtCreate | "active" | "auth_type" | "format" | "verification" | "ecdsa_signed"
+>;
 
 /** A new webhook: name, target and events; the rest default (active, auth none, format hookd, verification test_post, ECDSA-signed). */
 export type WebhookCreateInput = Pick<WebhookFields, NeededAtCreate> & Partial<Omit<WebhookFields, NeededAtCreate>>;

@@ -21,8 +21,17 @@ function signingKeys(): { signingPrivateKey: string; signingPublicKey: string } 
  * sendgrid format later just works (the SFMC key, shown only at create in sfmc format, is
  * regenerated to be seen: regenerateSfmcSignatureKey).
  */
-export function newWebhookKeys(): Pick<WebhookRow, "secret" | "previousSecret" | "previousSecretUntil" | "signingPrivateKey" | "signingPublicKey" | "sfmcSignatureKey"> {
-  return { secret: generateSecret(), previousSecret: null, previousSecretUntil: null, ...signingKeys(), sfmcSignatureKey: newSfmcSignatureKey() };
+export function newWebhookKeys(): Pick<
+  WebhookRow,
+  "secret" | "previousSecret" | "previousSecretUntil" | "signingPrivateKey" | "signingPublicKey" | "sfmcSignatureKey"
+> {
+  return {
+    secret: generateSecret(),
+    previousSecret: null,
+    previousSecretUntil: null,
+    ...signingKeys(),
+    sfmcSignatureKey: newSfmcSignatureKey(),
+  };
 }
 
 /**

@@ -49,7 +49,12 @@ export async function createWebhook(deps: WebhookDeps, input: WebhookCreateInput
   const webhook = rows.insertWebhook(deps.store.db, { ...candidate, ...patch });
   deps.notifyEvents();
   // The origin only: a target URL may carry credentials in its userinfo or query.
-  deps.log.info("webhook created", { webhook_id: webhook.id, target: new URL(webhook.target).origin, events: webhook.events, verification: webhook.verification });
+  deps.log.info("webhook created", {
+    webhook_id: webhook.id,
+    target: new URL(webhook.target).origin,
+    events: webhook.events,
+    verification: webhook.verification,
+  });
   return { webhook, pending };
 }
 

@@ -24,8 +24,14 @@ type VerificationPatch = Pick<WebhookInsert, "verificationState" | "verifiedAt">
  * owner. test_post must pass now; handshake must reach the target now; dns_txt is proved
  * already on a verified domain (/domains) and otherwise waits for its TXT record.
  */
-export async function beginVerification(deps: WebhookDeps, w: Verifiable): Promise<{ patch: VerificationPatch; pending: PendingVerification | null }> {
-  const fresh = (verificationState: Record<string, string> | null, pending: PendingVerification | null = null) => ({ patch: { verificationState, verifiedAt: null }, pending });
+export async function beginVerification(
+  deps: WebhookDeps,
+  w: Verifiable,
+): Promise<{ patch: VerificationPatch; pending: PendingVerification | null }> {
+  const fresh = (verificationState: Record<string, string> | null, pending: PendingVerification | null = null) => ({
+    patch: { verificationState, verifiedAt: null },
+    pending,
+  });
   if (w.verification === "test_post") {
     await testPost(deps, w);
     return fresh(null);
@@ -35,13 +41,21 @@ export async function beginVerification(deps: WebhookDeps, w: Verifiable): Promi
     const keys = newHandshake();
     const result = await sendHandshake(deps.attempt, w, keys, deps.now());
     if (!succeeded(result)) {
-      throw new ServiceError({ message: `handshake POST to the target failed: ${describeAttempt(result)}`, field: "target", code: "verification_failed" });
+      throw new ServiceError({
+        message: `handshake POST to the target failed: ${describeAttempt(result)}`,
+        field: "target",
+        code: "verification_failed",
+      });
     }
     return fresh(keys, { type: "handshake" });
   }
   const names = txtNames(w.target);
   if (names.length === 0) {
-    throw new ServiceError({ message: "target: dns_txt verification needs a target with a domain name, not an IP address", field: "target", code: "invalid_value" });
+    throw new ServiceError({
+      message: "target: dns_txt verification needs a target with a domain name, not an IP address",
+      field: "target",
+      code: "invalid_value",
+    });
   }
   if (verifiedDomainFor(deps, w.target)) return { patch: { verificationState: null, verifiedAt: deps.now() }, pending: null };
   const token = newDnsToken();
@@ -62,7 +76,11 @@ async function testPost(deps: WebhookDeps, w: AttemptWebhook & Pick<WebhookRow, 
       : sendNow(deps.attempt, w, { events: testSamples(w, { host: "hookd-test", now }) }, now);
   const { result } = await sent;
   if (succeeded(result)) return;
-  throw new ServiceError({ message: `test POST to the target failed: ${describeAttempt(result)}`, field: "target", code: "verification_failed" });
+  throw new ServiceError({
+    message: `test POST to the target failed: ${describeAttempt(result)}`,
+    field: "target",
+    code: "verification_failed",
+  });
 }
 
 /** While dns_txt verification is pending: the TXT record to publish. */
@@ -87,14 +105,22 @@ export async function completeVerification(deps: WebhookDeps, input: CompleteVer
   const state = w.verificationState ?? {};
   if (w.verification === "handshake") {
     if (!input.callbackKey || !input.secretToken) {
-      throw new ServiceError({ message: "callbackKey and secretToken are required for a handshake", field: input.callbackKey ? "secretToken" : "callbackKey", code: "required" });
+      throw new ServiceError({
+        message: "callbackKey and secretToken are required for a handshake",
+        field: input.callbackKey ? "secretToken" : "callbackKey",
+        code: "required",
+      });
     }
     if (!handshakeMatches(state, { callbackKey: input.callbackKey, secretToken: input.secretToken })) {
       deps.log.warn("handshake verification refused: values do not match", { webhook_id: w.id });
       throw new ServiceError({ message: "callbackKey or secretToken does not match what hookd sent", code: "verification_failed" });
     }
   } else if (!state.dnsToken || !(await dnsTxtPublished(w.target, state.dnsToken, deps.config.verification.dns_servers))) {
-    throw new ServiceError({ message: "the TXT record hookd-verification=… is not published on the target's domain yet", field: "target", code: "verification_failed" });
+    throw new ServiceError({
+      message: "the TXT record hookd-verification=… is not published on the target's domain yet",
+      field: "target",
+      code: "verification_failed",
+    });
   }
   const now = deps.now();
   const saved = updateWebhook(deps.store.db, w.id, { verifiedAt: now, verificationState: null, updatedAt: now });

@@ -69,7 +69,10 @@ export async function startAdminStack(opts: { retryForMs?: number; configure?: (
         // Buffered, so the upstream request is over when this answer is sent.
         const body = await upstream.arrayBuffer();
         inFlight.delete(controller);
-        return new Response(req.method === "HEAD" || upstream.status === 204 || upstream.status === 304 ? null : body, { status: upstream.status, headers: upstream.headers });
+        return new Response(req.method === "HEAD" || upstream.status === 204 || upstream.status === 304 ? null : body, {
+          status: upstream.status,
+          headers: upstream.headers,
+        });
       }
       // The SSE stream is re-wrapped: a Response that passes fetch()'s body through as is
       // keeps Bun's server.stop() waiting forever once the client has gone (Bun 1.3.14).

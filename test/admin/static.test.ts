@@ -26,7 +26,9 @@ const scripts = Object.keys(PAGE_FILES).filter((p) => p.endsWith(".js"));
 
 /** The relative imports of a module, resolved against its URL path. */
 function importsOf(url: string, js: string): string[] {
-  return [...js.matchAll(/^(?:import|export)\s[^;]*?\bfrom\s+"(\.{1,2}\/[^"]+)";?$/gm)].map((m) => new URL(m[1]!, `http://x${url}`).pathname);
+  return [...js.matchAll(/^(?:import|export)\s[^;]*?\bfrom\s+"(\.{1,2}\/[^"]+)";?$/gm)].map(
+    (m) => new URL(m[1]!, `http://x${url}`).pathname,
+  );
 }
 
 describe("adminRoutes", () => {
@@ -93,7 +95,10 @@ describe("adminRoutes", () => {
       expect(js.startsWith("// @ts-check\n"), `${url} is type-checked`).toBe(true);
       // Absolute URLs only as the SVG namespace and a placeholder; requests go to /api/v1.
       const urls = [...js.matchAll(/https?:\/\/[^\s"'`)]+/g)].map((m) => m[0]);
-      expect(urls.filter((u) => u !== "http://www.w3.org/2000/svg" && !u.startsWith("https://hooks.example.com/")), url).toEqual([]);
+      expect(
+        urls.filter((u) => u !== "http://www.w3.org/2000/svg" && !u.startsWith("https://hooks.example.com/")),
+        url,
+      ).toEqual([]);
       expect(js.match(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/g), url).toBeNull();
       expect(js.match(/localStorage/g), url).toBeNull();
       // The key goes in the Authorization header, which EventSource cannot send (sse.js).
@@ -102,7 +107,15 @@ describe("adminRoutes", () => {
   });
 
   test("other paths are not the admin page's", async () => {
-    for (const url of ["/admin.map", "/admin.js", "/admin/types.d.ts", "/admin/nope.js", "/public/admin/main.js", "/index.html", "/admin/"]) {
+    for (const url of [
+      "/admin.map",
+      "/admin.js",
+      "/admin/types.d.ts",
+      "/admin/nope.js",
+      "/public/admin/main.js",
+      "/index.html",
+      "/admin/",
+    ]) {
       expect((await app.request(url)).status, url).toBe(404);
     }
   });

@@ -23,13 +23,25 @@ afterAll(async () => {
 describe("Tracking view", () => {
   test("shows the listener serving, opens/clicks/unsubscribes with the share marked machine, per minute and per hour", async () => {
     const app = await tracked(await t.app(trackingConfig()));
-    const { html, headers } = await app.rewrite({ html: '<a href="https://example.com/a">a</a>', rcpt_to: "alice@example.org", message_id: "m1@example.com" });
+    const { html, headers } = await app.rewrite({
+      html: '<a href="https://example.com/a">a</a>',
+      rcpt_to: "alice@example.org",
+      message_id: "m1@example.com",
+    });
     const { clicks, pixel } = linksOf(html);
     await app.hit(pixel!);
     await app.hit(pixel!, { headers: { "user-agent": "Mozilla/5.0 (via ggpht.com GoogleImageProxy)" } });
     await app.hit(clicks[0]!);
-    await app.hit(headers["List-Unsubscribe"]!.slice(1, -1), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" });
-    await eventually(async () => (app.hookd.store.sqlite.query("SELECT sum(opens + clicks + unsubscribes) AS n FROM tracking_minutes").get() as { n: number | null }).n === 4);
+    await app.hit(headers["List-Unsubscribe"]!.slice(1, -1), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "List-Unsubscribe=One-Click",
+    });
+    await eventually(
+      async () =>
+        (app.hookd.store.sqlite.query("SELECT sum(opens + clicks + unsubscribes) AS n FROM tracking_minutes").get() as { n: number | null })
+          .n === 4,
+    );
 
     const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
     t.defer(() => page.close());
@@ -60,7 +72,9 @@ describe("Tracking view", () => {
   test("the webhook form shows filter {machine: false} and keeps it when another filter changes", async () => {
     const app = await t.app();
     const r = await t.receiver();
-    const created = await app.api("POST", "/webhooks", { body: { name: "humans", target: `${r.url}/h`, events: ["open", "click"], verification: "none", filter: { machine: false } } });
+    const created = await app.api("POST", "/webhooks", {
+      body: { name: "humans", target: `${r.url}/h`, events: ["open", "click"], verification: "none", filter: { machine: false } },
+    });
     const id = ((await created.json()) as { results: { id: string } }).results.id;
     const page = await browser.newPage();
     t.defer(() => page.close());
@@ -80,7 +94,9 @@ describe("Tracking view", () => {
     await page.getByLabel("Leave out machine opens and clicks").uncheck();
     await page.getByRole("button", { name: "Save changes" }).click();
     await page.getByText("Saved.").waitFor();
-    expect(((await (await app.api("GET", `/webhooks/${id}`)).json()) as { results: { filter: unknown } }).results.filter).toEqual({ hosts: ["mx1"] });
+    expect(((await (await app.api("GET", `/webhooks/${id}`)).json()) as { results: { filter: unknown } }).results.filter).toEqual({
+      hosts: ["mx1"],
+    });
   }, 30_000);
 
   test("says how to turn tracking on when it is off", async () => {

@@ -71,7 +71,9 @@ describe("GET /webhooks/events/documentation?format=sparkpost", () => {
   test("each event's fields are the ones the samples endpoint sends in that format", async () => {
     const app = await res.app();
     const docs = checkShape(await results<Catalog>(app.api("GET", "/webhooks/events/documentation?format=sparkpost")));
-    const samples = await results<{ msys: Record<string, Record<string, unknown>> }[]>(app.api("GET", "/webhooks/events/samples?format=sparkpost"));
+    const samples = await results<{ msys: Record<string, Record<string, unknown>> }[]>(
+      app.api("GET", "/webhooks/events/samples?format=sparkpost"),
+    );
     expect(samples.length).toBeGreaterThan(0);
     for (const s of samples) {
       const [cls, inner] = Object.entries(s.msys)[0]!;
@@ -86,7 +88,17 @@ describe("GET /webhooks/events/documentation in the other formats", () => {
   test("sendgrid: SendGrid's event names and fields", async () => {
     const app = await res.app();
     const docs = checkShape(await results<Catalog>(app.api("GET", "/webhooks/events/documentation?format=sendgrid")));
-    expect([...docs.keys()].map((k) => k.split("/")[1]).sort()).toEqual(["bounce", "click", "deferred", "delivered", "dropped", "open", "processed", "spamreport", "unsubscribe"]);
+    expect([...docs.keys()].map((k) => k.split("/")[1]).sort()).toEqual([
+      "bounce",
+      "click",
+      "deferred",
+      "delivered",
+      "dropped",
+      "open",
+      "processed",
+      "spamreport",
+      "unsubscribe",
+    ]);
     expect(docs.get("delivery_events/bounce")!.event.bounce_classification).toBeDefined();
     expect(docs.get("engagement_events/click")!.event.url).toBeDefined();
   });
@@ -106,14 +118,25 @@ describe("GET /webhooks/events/documentation in the other formats", () => {
       ].sort(),
     );
     const bounced = docs.get("TransactionalSendEvents/EmailBounced")!.event;
-    expect(Object.keys(bounced)).toEqual(expect.arrayContaining(["eventCategoryType", "timestampUTC", "compositeId", "info.bounceCode", "info.smtpReason"]));
+    expect(Object.keys(bounced)).toEqual(
+      expect.arrayContaining(["eventCategoryType", "timestampUTC", "compositeId", "info.bounceCode", "info.smtpReason"]),
+    );
     expect(docs.get("EngagementEvents/EmailClick")!.event["info.contentLink"]).toBeDefined();
   });
 
   test("copernica: its calls, with the profile calls from custom events", async () => {
     const app = await res.app();
     const docs = checkShape(await results<Catalog>(app.api("GET", "/webhooks/events/documentation?format=copernica")));
-    expect([...docs.keys()].sort()).toEqual(["webhooks/abuse", "webhooks/click", "webhooks/create", "webhooks/delete", "webhooks/delivery", "webhooks/failure", "webhooks/open", "webhooks/update"]);
+    expect([...docs.keys()].sort()).toEqual([
+      "webhooks/abuse",
+      "webhooks/click",
+      "webhooks/create",
+      "webhooks/delete",
+      "webhooks/delivery",
+      "webhooks/failure",
+      "webhooks/open",
+      "webhooks/update",
+    ]);
     expect(docs.get("webhooks/click")!.event.original!.sampleValue).toBe("https://example.com/offer");
     expect(docs.get("webhooks/create")!.event.fields!.sampleValue).toEqual({ name: "Alice", city: "Oslo" });
   });
@@ -139,7 +162,9 @@ describe("GET /webhooks/events/samples?format=copernica", () => {
 
   test("format=sfmc: the JSON array as it is POSTed", async () => {
     const app = await res.app();
-    const samples = await results<{ eventCategoryType: string }[]>(app.api("GET", "/webhooks/events/samples?events=delivery,open&format=sfmc"));
+    const samples = await results<{ eventCategoryType: string }[]>(
+      app.api("GET", "/webhooks/events/samples?events=delivery,open&format=sfmc"),
+    );
     expect(samples.map((s) => s.eventCategoryType)).toEqual(["TransactionalSendEvents.EmailSent", "EngagementEvents.EmailOpen"]);
   });
 });

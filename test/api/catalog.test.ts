@@ -60,11 +60,14 @@ describe("GET /webhooks/events/documentation", () => {
       for (const [field, schema] of Object.entries(shape)) {
         const f = doc!.event[field]!;
         // catalog.ts falls back to the field's name when the schema has no description.
-        if (typeof f.description !== "string" || f.description.trim() === "" || f.description === field) problems.push(`${field}: no description`);
+        if (typeof f.description !== "string" || f.description.trim() === "" || f.description === field)
+          problems.push(`${field}: no description`);
         if (f.sampleValue === undefined || f.sampleValue === null) problems.push(`${field}: no sampleValue`);
-        else if (!schema.safeParse(f.sampleValue).success) problems.push(`${field}: sampleValue ${JSON.stringify(f.sampleValue)} is not valid for the field`);
+        else if (!schema.safeParse(f.sampleValue).success)
+          problems.push(`${field}: sampleValue ${JSON.stringify(f.sampleValue)} is not valid for the field`);
         const optional = schema.safeParse(undefined).success && !ALWAYS_PRESENT.includes(field);
-        if ((f.required === true) === optional) problems.push(`${field}: required is ${String(f.required)}, the schema says ${optional ? "optional" : "required"}`);
+        if ((f.required === true) === optional)
+          problems.push(`${field}: required is ${String(f.required)}, the schema says ${optional ? "optional" : "required"}`);
       }
       expect(problems).toEqual([]);
     });
@@ -76,7 +79,11 @@ describe("GET /webhooks/events/documentation", () => {
     expect(text1).toContain("order.shipped");
     expect(text1).not.toContain("profile.created");
 
-    await results(app.api("POST", "/events", { body: [{ type: "custom", custom_type: "profile.created", rcpt_to: "alice@example.org", data: { city: "Oslo" } }] }));
+    await results(
+      app.api("POST", "/events", {
+        body: [{ type: "custom", custom_type: "profile.created", rcpt_to: "alice@example.org", data: { city: "Oslo" } }],
+      }),
+    );
     const text2 = JSON.stringify(await results<Catalog>(app.api("GET", "/webhooks/events/documentation")));
     expect(text2).toContain("order.shipped");
     expect(text2).toContain("profile.created");
@@ -148,7 +155,9 @@ describe("GET /webhooks/events/samples", () => {
       spam_complaint: "spamreport",
     };
     const types = Object.keys(spec);
-    const samples = await results<Record<string, unknown>[]>(app.api("GET", `/webhooks/events/samples?events=${types.join(",")}&format=sendgrid`));
+    const samples = await results<Record<string, unknown>[]>(
+      app.api("GET", `/webhooks/events/samples?events=${types.join(",")}&format=sendgrid`),
+    );
     expect(samples.map((s) => s.event)).toEqual(types.map((t) => spec[t]));
     for (const s of samples) {
       expect(s.type === undefined || s.type === "bounce" || s.type === "blocked").toBe(true); // SendGrid's bounce type, never hookd's

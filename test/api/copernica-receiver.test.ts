@@ -24,7 +24,10 @@ async function receiver(): Promise<Receiver> {
 
 // Standard Webhooks' check (the standardwebhooks package parses the body as JSON, which a form is not).
 const standardSignature = (secret: string, r: RecordedRequest) =>
-  "v1," + createHmac("sha256", Buffer.from(secret.slice("whsec_".length), "base64")).update(`${r.headers["webhook-id"]}.${r.headers["webhook-timestamp"]}.${r.body}`).digest("base64");
+  "v1," +
+  createHmac("sha256", Buffer.from(secret.slice("whsec_".length), "base64"))
+    .update(`${r.headers["webhook-id"]}.${r.headers["webhook-timestamp"]}.${r.body}`)
+    .digest("base64");
 
 /** A Copernica receiver's view of one request: its variables (PHP's $_POST reads the same). */
 const form = (r: RecordedRequest) => new URLSearchParams(r.body);
@@ -41,7 +44,9 @@ const profile = (custom_type: string, id: number, fields: Record<string, string>
 describe("copernica format over HTTP", () => {
   test("three webhooks on profile.created / profile.updated / profile.deleted each get only theirs, one per request, in order", async () => {
     const rx = await receiver();
-    app = await startSteppedApp({ config: { delivery: { batch_max_wait: 0 }, events: { custom_types: [...PROFILE_TYPES, "order.shipped"] } } });
+    app = await startSteppedApp({
+      config: { delivery: { batch_max_wait: 0 }, events: { custom_types: [...PROFILE_TYPES, "order.shipped"] } },
+    });
     const hooks: Record<string, { id: string; secret: string }> = {};
     for (const t of PROFILE_TYPES) hooks[t] = await createWebhook(app, `${rx.url}/${t}`, { format: "copernica", events: [t] });
 
@@ -58,13 +63,22 @@ describe("copernica format over HTTP", () => {
     await app.deliver();
 
     const want: Record<string, [string, string][]> = {
-      "profile.created": [["create", "1"], ["create", "2"]],
-      "profile.updated": [["update", "1"], ["update", "2"]],
+      "profile.created": [
+        ["create", "1"],
+        ["create", "2"],
+      ],
+      "profile.updated": [
+        ["update", "1"],
+        ["update", "2"],
+      ],
       "profile.deleted": [["delete", "1"]],
     };
     for (const t of PROFILE_TYPES) {
       const got = at(rx, `/${t}`);
-      expect(got.map((r) => [form(r).get("type"), form(r).get("profile")]), t).toEqual(want[t]!);
+      expect(
+        got.map((r) => [form(r).get("type"), form(r).get("profile")]),
+        t,
+      ).toEqual(want[t]!);
       for (const r of got) {
         expect(r.headers["content-type"]).toBe("application/x-www-form-urlencoded");
         expect(form(r).getAll("type")).toHaveLength(1); // one event per request
@@ -73,7 +87,13 @@ describe("copernica format over HTTP", () => {
       }
     }
     const created = form(at(rx, "/profile.created")[0]!);
-    expect(Object.fromEntries(created)).toMatchObject({ type: "create", profile: "1", database: "1", "fields[name]": "Ann", "fields[city]": "Oslo" });
+    expect(Object.fromEntries(created)).toMatchObject({
+      type: "create",
+      profile: "1",
+      database: "1",
+      "fields[name]": "Ann",
+      "fields[city]": "Oslo",
+    });
     expect(created.get("time")).toMatch(/^\d+$/);
     expect(created.get("timestamp")).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
   });
@@ -96,13 +116,20 @@ describe("copernica format over HTTP", () => {
     const carried = sent.filter((e) => e.type !== "delay" && e.type !== "list_unsubscribe");
     const got = rx.requests.map(form);
     expect(got.map((f) => f.get("id"))).toEqual(carried.map((e) => e.message_id as string));
-    expect(got.map((f) => f.get("type"))).toEqual(carried.map((e) => ({ delivery: "delivery", open: "open", click: "click", bounce: "failure" })[e.type]!));
+    expect(got.map((f) => f.get("type"))).toEqual(
+      carried.map((e) => ({ delivery: "delivery", open: "open", click: "click", bounce: "failure" })[e.type]!),
+    );
     for (const f of got) {
       expect(f.getAll("id")).toHaveLength(1);
       expect(f.getAll("tags[]")).toEqual(["spring"]);
     }
     const click = got.find((f) => f.get("type") === "click")!;
-    expect(Object.fromEntries(click)).toMatchObject({ recipient: "u3@example.org", ip: "198.51.100.7", useragent: "Mozilla/5.0", original: "https://example.com/3" });
+    expect(Object.fromEntries(click)).toMatchObject({
+      recipient: "u3@example.org",
+      ip: "198.51.100.7",
+      useragent: "Mozilla/5.0",
+      original: "https://example.com/3",
+    });
     expect(got.find((f) => f.get("type") === "failure")!.get("state")).toBe("rcptto");
     // Each request its own batch: batch-status lists one event each.
     expect(new Set(rx.requests.map((r) => r.headers["webhook-id"])).size).toBe(carried.length);
@@ -112,13 +139,21 @@ describe("copernica format over HTTP", () => {
     rx.respondWith([{ status: 200 }, { status: 503 }]);
     app = await startSteppedApp({ config: { delivery: { batch_max_wait: 0 } } });
     await createWebhook(app, `${rx.url}/mail`, { format: "copernica", events: ["delivery"] });
-    const sent = [0, 1, 2, 3].map((i): EventIn => ({ type: "delivery", event_id: `d-${i}`, message_id: `m${i}@example.com`, rcpt_to: "a@example.org" }));
+    const sent = [0, 1, 2, 3].map(
+      (i): EventIn => ({ type: "delivery", event_id: `d-${i}`, message_id: `m${i}@example.com`, rcpt_to: "a@example.org" }),
+    );
     await postEvents(app, sent);
     await app.deliver();
     // The second failed; the third and fourth wait behind it.
     expect(rx.requests.map((r) => form(r).get("id"))).toEqual(["m0@example.com", "m1@example.com"]);
     await app.after(60_000);
-    expect(rx.requests.map((r) => form(r).get("id"))).toEqual(["m0@example.com", "m1@example.com", "m1@example.com", "m2@example.com", "m3@example.com"]);
+    expect(rx.requests.map((r) => form(r).get("id"))).toEqual([
+      "m0@example.com",
+      "m1@example.com",
+      "m1@example.com",
+      "m2@example.com",
+      "m3@example.com",
+    ]);
   });
 });
 
@@ -147,7 +182,8 @@ describe("subscribing to custom events by name", () => {
   test("a name neither declared nor seen is a 400 naming it; formats without the name are refused", async () => {
     const rx = await receiver();
     app = await startSteppedApp({ config: { events: { custom_types: ["profile.created"] } } });
-    const create = (fields: Record<string, unknown>) => app!.api("POST", "/webhooks", { body: { name: "t", target: rx.url, verification: "none", ...fields } });
+    const create = (fields: Record<string, unknown>) =>
+      app!.api("POST", "/webhooks", { body: { name: "t", target: rx.url, verification: "none", ...fields } });
 
     const unknown = await create({ events: ["profile.created", "profile.craeted"] });
     expect(unknown.status).toBe(400);
@@ -173,7 +209,10 @@ describe("subscribing to custom events by name", () => {
     // Declared, and seen: both accepted; "custom" swallows names beside it.
     const ok = await results<{ id: string }>(create({ events: ["profile.created", "order.shipped"] }), 201);
     const both = await results<{ id: string }>(create({ events: ["custom", "order.shipped"] }), 201);
-    expect((await results<{ events: string[] }>(app.api("GET", `/webhooks/${ok.id}`))).events).toEqual(["profile.created", "order.shipped"]);
+    expect((await results<{ events: string[] }>(app.api("GET", `/webhooks/${ok.id}`))).events).toEqual([
+      "profile.created",
+      "order.shipped",
+    ]);
     expect((await results<{ events: string[] }>(app.api("GET", `/webhooks/${both.id}`))).events).toEqual(["custom"]);
     // A change is judged the same way: a new unknown name is refused, naming its place.
     const patch = await app.api("PATCH", `/webhooks/${ok.id}`, { body: { events: ["profile.created", "nope.x"] } });

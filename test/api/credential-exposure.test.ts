@@ -16,7 +16,11 @@ const CLIENT_SECRET = "cs-stored-secret";
 /** A receiver that answers every POST /token with an access token, like a token endpoint. */
 async function tokenEndpoint(token: string): Promise<Receiver> {
   const r = await t.receiver();
-  r.respondWith({ status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ access_token: token, token_type: "Bearer", expires_in: 3600 }) });
+  r.respondWith({
+    status: 200,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ access_token: token, token_type: "Bearer", expires_in: 3600 }),
+  });
   return r;
 }
 
@@ -95,7 +99,8 @@ describe("a key without webhooks:write", () => {
       const res = await app.api("GET", path, { key: reader });
       const text = await res.text();
       expect(res.status).toBe(200);
-      for (const secret of ["q-secret", "k-secret", "alice", "pw-secret", "cred-secret", "sess-secret", "k3y", CLIENT_SECRET]) expect(text).not.toContain(secret);
+      for (const secret of ["q-secret", "k-secret", "alice", "pw-secret", "cred-secret", "sess-secret", "k3y", CLIENT_SECRET])
+        expect(text).not.toContain(secret);
     }
     const view = await results<{ target: string; auth_request_details: { url: string }; custom_headers: Record<string, string> }>(
       app.api("GET", `/webhooks/${wh.id}`, { key: reader }),
@@ -127,7 +132,10 @@ describe("credentials in a URL's userinfo", () => {
     expect(patched.status).toBe(400);
     expect((await errorBody(patched)).errors[0]!.message).toContain("auth_credentials");
     const tokenUrl = await app.api("PATCH", `/webhooks/${wh.id}`, {
-      body: { auth_type: "oauth2", auth_request_details: { url: `http://id:pw@127.0.0.1:${rx.port}/token`, body: { client_id: "c", client_secret: "s" } } },
+      body: {
+        auth_type: "oauth2",
+        auth_request_details: { url: `http://id:pw@127.0.0.1:${rx.port}/token`, body: { client_id: "c", client_secret: "s" } },
+      },
     });
     expect(tokenUrl.status).toBe(400);
     expect((await errorBody(tokenUrl)).errors.map((e) => e.field)).toEqual(["auth_request_details.url"]);

@@ -13,7 +13,14 @@ import { errorBody, testResources } from "../helpers/hookd.ts";
 
 const t = testResources();
 
-type Domain = { domain: string; status: "pending" | "verified"; txt_record: { name: string; value: string }; created: string; verified: string | null; last_checked: string | null };
+type Domain = {
+  domain: string;
+  status: "pending" | "verified";
+  txt_record: { name: string; value: string };
+  created: string;
+  verified: string | null;
+  last_checked: string | null;
+};
 type Created = { id: string; verification?: { type: string; status: string; txt_record?: { names: string[]; value: string } } };
 
 async function setup(dnsInterval = "1h") {
@@ -131,7 +138,9 @@ describe("POST /domains/{domain}/verify", () => {
     expect(outside.verification).toMatchObject({ type: "dns_txt", status: "pending_verification" });
 
     // Moving the sibling's target onto the domain activates it.
-    const moved = await results<{ status: string }>(app.api("PATCH", `/webhooks/${sibling.id}`, { body: { target: "http://x.example.com/hooks" } }));
+    const moved = await results<{ status: string }>(
+      app.api("PATCH", `/webhooks/${sibling.id}`, { body: { target: "http://x.example.com/hooks" } }),
+    );
     expect(moved.status).toBe("active");
 
     // Verifying again is a no-op 200; removing the domain leaves its webhooks active, and new ones pending.

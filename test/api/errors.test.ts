@@ -44,7 +44,13 @@ describe("request body validation on POST /webhooks", () => {
       field: "auth_credentials.realm",
       mentions: "realm",
     },
-    { name: "unknown filter key", body: { ...valid, filter: { domains: ["example.com"] } }, code: "unknown_field", field: "filter.domains", mentions: "domains" },
+    {
+      name: "unknown filter key",
+      body: { ...valid, filter: { domains: ["example.com"] } },
+      code: "unknown_field",
+      field: "filter.domains",
+      mentions: "domains",
+    },
     { name: "ftp:// target", body: { ...valid, target: "ftp://files.example.com/hook" }, code: "invalid_url", field: "target" },
     { name: "'not a url' target", body: { ...valid, target: "not a url" }, code: "invalid_url", field: "target" },
     { name: "javascript: target", body: { ...valid, target: "javascript:alert(1)" }, code: "invalid_url", field: "target" },
@@ -56,7 +62,12 @@ describe("request body validation on POST /webhooks", () => {
     { name: "unknown verification", body: { ...valid, verification: "maybe" }, code: "invalid_value", field: "verification" },
     { name: "batch_max_events 0", body: { ...valid, batch_max_events: 0 }, code: "too_small", field: "batch_max_events" },
     { name: "batch_max_wait 'soon'", body: { ...valid, batch_max_wait: "soon" }, code: "invalid_format", field: "batch_max_wait" },
-    { name: "auth_request_details.url not http", body: { ...valid, auth_type: "oauth2", auth_request_details: { url: "ftp://x", body: { client_id: "a", client_secret: "b" } } }, code: "invalid_url", field: "auth_request_details.url" },
+    {
+      name: "auth_request_details.url not http",
+      body: { ...valid, auth_type: "oauth2", auth_request_details: { url: "ftp://x", body: { client_id: "a", client_secret: "b" } } },
+      code: "invalid_url",
+      field: "auth_request_details.url",
+    },
   ];
   for (const c of cases) {
     test(`${c.name} → 400 ${c.code} on ${c.field}, named in the message`, async () => {
@@ -130,7 +141,13 @@ describe("authentication and scopes", () => {
 
   test("no Authorization header → 401 with the envelope and WWW-Authenticate", async () => {
     const app = await t.app();
-    for (const [method, path] of [["GET", "/webhooks"], ["POST", "/webhooks"], ["GET", "/events"], ["POST", "/events"], ["GET", "/webhooks/x"]] as const) {
+    for (const [method, path] of [
+      ["GET", "/webhooks"],
+      ["POST", "/webhooks"],
+      ["GET", "/events"],
+      ["POST", "/events"],
+      ["GET", "/webhooks/x"],
+    ] as const) {
       const res = await app.api(method, path, { key: null, body: method === "POST" ? valid : undefined });
       await expectError(res, 401, "unauthorized", "Authorization");
       expect(res.headers.get("www-authenticate")).toContain("Bearer");
@@ -162,7 +179,9 @@ describe("authentication and scopes", () => {
   test("webhooks:read cannot create, change or delete webhooks → 403 naming the scope", async () => {
     const app = await t.app();
     const r = await t.receiver();
-    const created = (await (await app.api("POST", "/webhooks", { body: { ...valid, target: r.url } })).json()) as { results: { id: string } };
+    const created = (await (await app.api("POST", "/webhooks", { body: { ...valid, target: r.url } })).json()) as {
+      results: { id: string };
+    };
     const id = created.results.id;
     const { key } = keyWith(app, ["webhooks:read"]);
     expect((await app.api("GET", "/webhooks", { key })).status).toBe(200);
@@ -186,7 +205,11 @@ describe("authentication and scopes", () => {
     const app = await t.app();
     const reader = keyWith(app, ["events:read"]).key;
     const writer = keyWith(app, ["events:write"]).key;
-    const item = await expectError(await app.api("POST", "/events", { key: reader, body: [{ type: "open", rcpt_to: "a@example.com" }] }), 403, "forbidden");
+    const item = await expectError(
+      await app.api("POST", "/events", { key: reader, body: [{ type: "open", rcpt_to: "a@example.com" }] }),
+      403,
+      "forbidden",
+    );
     expect(item.message).toContain("events:write");
     expect(((await (await app.api("GET", "/events", { key: reader })).json()) as { results: unknown[] }).results).toEqual([]);
 
@@ -201,7 +224,9 @@ describe("not found", () => {
   test("an unknown webhook id → 404 not_found on GET, PUT, PATCH, DELETE", async () => {
     const app = await t.app();
     for (const method of ["GET", "PUT", "PATCH", "DELETE"]) {
-      const res = await app.api(method, "/webhooks/01nosuchwebhook", { body: method === "PUT" || method === "PATCH" ? { name: "x" } : undefined });
+      const res = await app.api(method, "/webhooks/01nosuchwebhook", {
+        body: method === "PUT" || method === "PATCH" ? { name: "x" } : undefined,
+      });
       const item = await expectError(res, 404, "not_found", "id");
       expect(item.message).toContain("01nosuchwebhook");
     }

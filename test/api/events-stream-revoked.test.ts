@@ -8,7 +8,12 @@ import { runHookd, testResources } from "../helpers/hookd.ts";
 const t = testResources();
 
 /** Reads an SSE response, collecting `event:` names and data, until `until` holds or the stream ends. */
-async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, seen: { event: string; data: string }[], until: () => boolean, timeoutMs: number) {
+async function readUntil(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  seen: { event: string; data: string }[],
+  until: () => boolean,
+  timeoutMs: number,
+) {
   const decoder = new TextDecoder();
   let buf = "";
   const deadline = Date.now() + timeoutMs;
@@ -40,12 +45,16 @@ test("a stream whose key is revoked ends with an unauthorized error event, and s
   const seen: { event: string; data: string }[] = [];
   await readUntil(reader, seen, () => seen.some((s) => s.event === "ready"), 5000);
 
-  expect((await app.api("POST", "/events", { body: [{ type: "open", event_id: "before-revoke", rcpt_to: "a@example.org" }] })).status).toBe(200);
+  expect((await app.api("POST", "/events", { body: [{ type: "open", event_id: "before-revoke", rcpt_to: "a@example.org" }] })).status).toBe(
+    200,
+  );
   await readUntil(reader, seen, () => seen.some((s) => s.data.includes("before-revoke")), 5000);
 
   const revoked = await runHookd(["apikey", "revoke", info.id], { env: { HOOKD_STORAGE_PATH: app.config.storage.path } });
   expect(revoked.code).toBe(0);
-  expect((await app.api("POST", "/events", { body: [{ type: "open", event_id: "after-revoke", rcpt_to: "a@example.org" }] })).status).toBe(200);
+  expect((await app.api("POST", "/events", { body: [{ type: "open", event_id: "after-revoke", rcpt_to: "a@example.org" }] })).status).toBe(
+    200,
+  );
 
   const outcome = await readUntil(reader, seen, () => false, 5000);
   expect(outcome).toBe("ended");

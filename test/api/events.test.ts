@@ -32,12 +32,64 @@ const T0 = Date.parse("2026-03-01T12:00:00Z");
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 
 const mixed = [
-  { type: "injection", event_id: "inj-1", timestamp: at(0), queue_id: "Q1", message_id: "m1@example.com", mail_from: "news@example.com", rcpt_to: "alice@example.org", size: 2048, nrcpt: 1 },
-  { type: "delivery", event_id: "dlv-1", timestamp: at(1), host: "mx9", queue_id: "Q1", message_id: "m1@example.com", rcpt_to: "alice@example.org", relay: "mx.example.org[203.0.113.5]:25", dsn: "2.0.0", response: "250 ok", delay_s: 1.5 },
-  { type: "bounce", event_id: "bnc-1", timestamp: at(2), message_id: "m2@example.com", rcpt_to: "bob@example.org", dsn: "5.1.1", bounce_class: "unknown_user" },
-  { type: "open", event_id: "opn-1", timestamp: at(3), message_id: "m1@example.com", rcpt_to: "alice@example.org", user_agent: "Mozilla/5.0", ip: "198.51.100.7" },
-  { type: "click", event_id: "clk-1", timestamp: at(4), message_id: "m1@example.com", rcpt_to: "alice@example.org", url: "https://example.com/offer" },
-  { type: "custom", event_id: "cus-1", timestamp: at(5), custom_type: "profile.updated", data: { field: "city" }, metadata: { customer: "42" } },
+  {
+    type: "injection",
+    event_id: "inj-1",
+    timestamp: at(0),
+    queue_id: "Q1",
+    message_id: "m1@example.com",
+    mail_from: "news@example.com",
+    rcpt_to: "alice@example.org",
+    size: 2048,
+    nrcpt: 1,
+  },
+  {
+    type: "delivery",
+    event_id: "dlv-1",
+    timestamp: at(1),
+    host: "mx9",
+    queue_id: "Q1",
+    message_id: "m1@example.com",
+    rcpt_to: "alice@example.org",
+    relay: "mx.example.org[203.0.113.5]:25",
+    dsn: "2.0.0",
+    response: "250 ok",
+    delay_s: 1.5,
+  },
+  {
+    type: "bounce",
+    event_id: "bnc-1",
+    timestamp: at(2),
+    message_id: "m2@example.com",
+    rcpt_to: "bob@example.org",
+    dsn: "5.1.1",
+    bounce_class: "unknown_user",
+  },
+  {
+    type: "open",
+    event_id: "opn-1",
+    timestamp: at(3),
+    message_id: "m1@example.com",
+    rcpt_to: "alice@example.org",
+    user_agent: "Mozilla/5.0",
+    ip: "198.51.100.7",
+  },
+  {
+    type: "click",
+    event_id: "clk-1",
+    timestamp: at(4),
+    message_id: "m1@example.com",
+    rcpt_to: "alice@example.org",
+    url: "https://example.com/offer",
+  },
+  {
+    type: "custom",
+    event_id: "cus-1",
+    timestamp: at(5),
+    custom_type: "profile.updated",
+    data: { field: "city" },
+    metadata: { customer: "42" },
+  },
   // No id, timestamp or host: hookd fills them in.
   { type: "spam_complaint", rcpt_to: "carol@example.org", feedback_type: "abuse" },
 ];
@@ -58,7 +110,12 @@ describe("POST /events", () => {
     expect(page.results).toHaveLength(mixed.length);
     const byId = new Map(page.results.map((e) => [e.event_id, e]));
     expect(byId.get("dlv-1")).toEqual({ ...mixed[1], timestamp: at(1), host: "mx9" } as unknown as StoredEvent);
-    expect(byId.get("cus-1")).toMatchObject({ type: "custom", custom_type: "profile.updated", data: { field: "city" }, metadata: { customer: "42" } });
+    expect(byId.get("cus-1")).toMatchObject({
+      type: "custom",
+      custom_type: "profile.updated",
+      data: { field: "city" },
+      metadata: { customer: "42" },
+    });
     expect(typeof byId.get("inj-1")!.host).toBe("string");
     const filled = byId.get(generated)!;
     expect(filled.type).toBe("spam_complaint");
@@ -99,7 +156,11 @@ describe("POST /events", () => {
       { batch: [mixed[0], { type: "teleport" }], field: "[1].type", code: "invalid_value" },
       { batch: [{ type: "open", rcpt_to: "a@example.org", colour: "red" }, mixed[1]], field: "[0].colour", code: "unknown_field" },
       { batch: [mixed[2], { type: "click", rcpt_to: "a@example.org" }], field: "[1].url", code: "required" },
-      { batch: [mixed[3], mixed[4], mixed[5], { type: "open", rcpt_to: "a@example.org", timestamp: "yesterday" }], field: "[3].timestamp", code: "invalid_format" },
+      {
+        batch: [mixed[3], mixed[4], mixed[5], { type: "open", rcpt_to: "a@example.org", timestamp: "yesterday" }],
+        field: "[3].timestamp",
+        code: "invalid_format",
+      },
       { batch: [mixed[0], { type: "delivery", size: "big" }], field: "[1].size", code: "invalid_type" },
       { batch: [{ type: "open", rcpt_to: "a@example.org", event_id: "has spaces" }], field: "[0].event_id", code: "invalid_format" },
     ];
@@ -138,7 +199,10 @@ describe("POST /events", () => {
     const plain = await app.api("POST", "/events", { rawBody: "[]", headers: { "content-type": "text/plain" } });
     expect(plain.status).toBe(415);
     expect((await errorBody(plain)).errors[0]!.code).toBe("unsupported_media_type");
-    const charset = await app.api("POST", "/events", { rawBody: JSON.stringify([{ type: "open", rcpt_to: "a@example.org" }]), headers: { "content-type": "application/json; charset=utf-8" } });
+    const charset = await app.api("POST", "/events", {
+      rawBody: JSON.stringify([{ type: "open", rcpt_to: "a@example.org" }]),
+      headers: { "content-type": "application/json; charset=utf-8" },
+    });
     expect(charset.status).toBe(200);
   });
 
@@ -191,7 +255,12 @@ describe("GET /events", () => {
   test("filter by rcpt_to and by message_id, combinable with type", async () => {
     const app = await seeded();
     expect((await search(app, "?rcpt_to=bob@example.org")).results.map((e) => e.event_id)).toEqual(["bnc-1"]);
-    expect((await search(app, `?rcpt_to=${encodeURIComponent("alice@example.org")}`)).results.map((e) => e.event_id)).toEqual(["clk-1", "opn-1", "dlv-1", "inj-1"]);
+    expect((await search(app, `?rcpt_to=${encodeURIComponent("alice@example.org")}`)).results.map((e) => e.event_id)).toEqual([
+      "clk-1",
+      "opn-1",
+      "dlv-1",
+      "inj-1",
+    ]);
     expect((await search(app, "?message_id=m1@example.com")).results.map((e) => e.event_id)).toEqual(["clk-1", "opn-1", "dlv-1", "inj-1"]);
     expect((await search(app, "?message_id=m1@example.com&type=open")).results.map((e) => e.event_id)).toEqual(["opn-1"]);
     expect((await search(app, "?rcpt_to=nobody@example.org")).results).toEqual([]);
@@ -210,7 +279,12 @@ describe("GET /events", () => {
   test("limit + cursor pages through 25 events as 10, 10, 5 with no overlap and no gaps", async () => {
     const app = await t.app();
     // Some share a timestamp, so the order within one instant must come from the cursor too.
-    const events = Array.from({ length: 25 }, (_, i) => ({ type: "delivery", event_id: `page-${String(i).padStart(2, "0")}`, timestamp: at(Math.floor(i / 3)), rcpt_to: "p@example.org" }));
+    const events = Array.from({ length: 25 }, (_, i) => ({
+      type: "delivery",
+      event_id: `page-${String(i).padStart(2, "0")}`,
+      timestamp: at(Math.floor(i / 3)),
+      rcpt_to: "p@example.org",
+    }));
     await accepted(app, events);
     const pages: Page[] = [];
     let query = "?limit=10";
@@ -240,7 +314,10 @@ describe("GET /events", () => {
 
   test("events stored after a page was read do not shift the next page", async () => {
     const app = await t.app();
-    await accepted(app, Array.from({ length: 6 }, (_, i) => ({ type: "open", event_id: `old-${i}`, timestamp: at(i), rcpt_to: "a@example.org" })));
+    await accepted(
+      app,
+      Array.from({ length: 6 }, (_, i) => ({ type: "open", event_id: `old-${i}`, timestamp: at(i), rcpt_to: "a@example.org" })),
+    );
     const first = await search(app, "?limit=3");
     await accepted(app, [{ type: "open", event_id: "newest", timestamp: at(100), rcpt_to: "a@example.org" }]);
     const second = await search(app, `?limit=3&cursor=${first.next_cursor}`);

@@ -24,7 +24,9 @@ test("event data nested 40,000 levels: 400 invalid_value naming the field; just 
   const res = await app.api("POST", "/events", { rawBody: eventWithData(40_000) });
   expect(res.status).toBe(400);
   const { errors } = await errorBody(res);
-  expect(errors).toEqual([{ message: `[0].data.x.x: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, field: "[0].data.x.x", code: "invalid_value" }]);
+  expect(errors).toEqual([
+    { message: `[0].data.x.x: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, field: "[0].data.x.x", code: "invalid_value" },
+  ]);
 
   // The array and the event are two levels: data may nest MAX_JSON_DEPTH - 2 deep.
   expect((await app.api("POST", "/events", { rawBody: eventWithData(MAX_JSON_DEPTH - 2) })).status).toBe(200);
@@ -33,7 +35,9 @@ test("event data nested 40,000 levels: 400 invalid_value naming the field; just 
 
 test("deep nesting in any JSON body (a webhook's filter, validate's message): 400, never 500", async () => {
   const app = await t.app();
-  const hook = await app.api("POST", "/webhooks", { rawBody: `{"name":"d","target":"http://127.0.0.1:9/","events":["*"],"filter":${nested(40_000)}}` });
+  const hook = await app.api("POST", "/webhooks", {
+    rawBody: `{"name":"d","target":"http://127.0.0.1:9/","events":["*"],"filter":${nested(40_000)}}`,
+  });
   expect(hook.status).toBe(400);
   expect((await errorBody(hook)).errors[0]).toMatchObject({ field: "filter.x.x.x", code: "invalid_value" });
 });

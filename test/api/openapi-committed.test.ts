@@ -9,8 +9,13 @@ test("docs/openapi.json is the document hookd serves (run `bun scripts/openapi.t
     // Name the first paths that differ, so the failure says what drifted.
     const a = JSON.parse(committed) as { paths: Record<string, unknown> };
     const b = JSON.parse(served) as { paths: Record<string, unknown> };
-    const paths = [...new Set([...Object.keys(a.paths), ...Object.keys(b.paths)])].filter((p) => JSON.stringify(a.paths[p]) !== JSON.stringify(b.paths[p]));
-    expect({ drifted: paths.slice(0, 10), other: paths.length === 0 ? "components or info differ" : undefined }).toEqual({ drifted: [], other: undefined });
+    const paths = [...new Set([...Object.keys(a.paths), ...Object.keys(b.paths)])].filter(
+      (p) => JSON.stringify(a.paths[p]) !== JSON.stringify(b.paths[p]),
+    );
+    expect({ drifted: paths.slice(0, 10), other: paths.length === 0 ? "components or info differ" : undefined }).toEqual({
+      drifted: [],
+      other: undefined,
+    });
   }
   expect(served).toBe(committed);
 });

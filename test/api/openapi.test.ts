@@ -62,7 +62,19 @@ describe("API documents and probes", () => {
     expect([...(schema.required ?? [])].sort()).toEqual(["events", "name", "target"]);
     expect(doc.components.schemas).toHaveProperty("Errors");
     // Every event type has a documented schema.
-    for (const type of ["injection", "delivery", "delay", "bounce", "expired", "policy_rejection", "open", "click", "list_unsubscribe", "spam_complaint", "custom"]) {
+    for (const type of [
+      "injection",
+      "delivery",
+      "delay",
+      "bounce",
+      "expired",
+      "policy_rejection",
+      "open",
+      "click",
+      "list_unsubscribe",
+      "spam_complaint",
+      "custom",
+    ]) {
       expect(doc.components.schemas).toHaveProperty(`event_${type}`);
     }
   });

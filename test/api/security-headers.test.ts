@@ -42,7 +42,12 @@ test("/docs has a CSP allowing exactly its inline script and style (by hash), it
     const inner = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(html)![1]!;
     return `'sha256-${createHash("sha256").update(inner).digest("base64")}'`;
   };
-  const directives = Object.fromEntries(csp.split(";").map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v.join(" ")]));
+  const directives = Object.fromEntries(
+    csp
+      .split(";")
+      .map((d) => d.trim().split(/\s+/))
+      .map(([k, ...v]) => [k, v.join(" ")]),
+  );
   expect(directives).toMatchObject({
     "default-src": "'none'",
     "script-src": hash("script"),

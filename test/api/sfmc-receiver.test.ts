@@ -43,7 +43,8 @@ async function sfmcReceiver(key: () => string | null, probes: unknown[]): Promis
 
 const accepted = async (reqs: readonly RecordedRequest[], key: string) => {
   const out: boolean[] = [];
-  for (const r of reqs) out.push(await sfmcReceiverAccepts({ body: r.body, signature: r.headers["x-sfmc-ens-signature"], signatureKey: key }));
+  for (const r of reqs)
+    out.push(await sfmcReceiverAccepts({ body: r.body, signature: r.headers["x-sfmc-ens-signature"], signatureKey: key }));
   return out;
 };
 
@@ -88,7 +89,14 @@ test("sfmc: created as ENS creates a callback; the key comes once, at create; ev
   expect(got.map((n) => n.compositeId)).toEqual(carried.map((e) => e.event_id!));
   expect(got.map((n) => n.eventCategoryType)).toEqual(carried.map((e) => SFMC_EVENTS[e.type as keyof typeof SFMC_EVENTS]!));
   const bounced = got.find((n) => n.eventCategoryType === "TransactionalSendEvents.EmailBounced")!;
-  expect(bounced.info).toEqual({ to: mail.rcpt_to, subscriberKey: mail.rcpt_to, messageKey: mail.message_id, bounceCode: "HARD", bounceMessage: "550 5.1.1 User unknown", smtpReason: "5.1.1" });
+  expect(bounced.info).toEqual({
+    to: mail.rcpt_to,
+    subscriberKey: mail.rcpt_to,
+    messageKey: mail.message_id,
+    bounceCode: "HARD",
+    bounceMessage: "550 5.1.1 User unknown",
+    smtpReason: "5.1.1",
+  });
   for (const n of got) expect(typeof n.timestampUTC).toBe("number");
 });
 
@@ -111,6 +119,9 @@ test("sfmc: a regenerated key signs from then on; the old one no longer verifies
   expect(await accepted(rx.requests, old)).toEqual([false]);
 
   // Other formats get no key at create.
-  const hookd = await results<Record<string, unknown>>(app.api("POST", "/webhooks", { body: { name: "h", target: rx.url, events: ["delivery"], verification: "none" } }), 201);
+  const hookd = await results<Record<string, unknown>>(
+    app.api("POST", "/webhooks", { body: { name: "h", target: rx.url, events: ["delivery"], verification: "none" } }),
+    201,
+  );
   expect(hookd.signature_key).toBeUndefined();
 });

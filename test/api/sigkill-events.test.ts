@@ -15,7 +15,10 @@ async function allEventIds(url: string, key: string): Promise<Set<string>> {
   const ids = new Set<string>();
   let query = "?limit=1000";
   for (let page = 0; page < 1000; page++) {
-    const res = await fetch(`${url}/api/v1/events${query}`, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${url}/api/v1/events${query}`, {
+      headers: { authorization: `Bearer ${key}` },
+      signal: AbortSignal.timeout(10_000),
+    });
     if (res.status !== 200) throw new Error(`GET /events ${res.status}: ${await res.text()}`);
     const body = (await res.json()) as { results: { event_id: string }[]; next_cursor: string | null };
     for (const e of body.results) ids.add(e.event_id);
@@ -106,7 +109,9 @@ describe("kill -9 during POST /events", () => {
         expect(h.stderr()).not.toMatch(/hookd_[A-Za-z0-9_-]{30,}/);
         const stored = await allEventIds(h.url, key);
         const missing = [...allAcked].filter((id) => !stored.has(id));
-        expect(missing.length === 0 ? "none missing" : `${missing.length} missing, e.g. ${missing.slice(0, 5).join(", ")}`).toBe("none missing");
+        expect(missing.length === 0 ? "none missing" : `${missing.length} missing, e.g. ${missing.slice(0, 5).join(", ")}`).toBe(
+          "none missing",
+        );
         // Whole batches only: every stored event of this round belongs to a complete batch of 50.
         const perBatch = new Map<string, number>();
         for (const id of stored) {

@@ -29,7 +29,8 @@ async function setup() {
   return { rx, app, client: new SparkPost(app.key, { origin: app.url, apiVersion: "v1" }) };
 }
 
-const carrying = (reqs: readonly RecordedRequest[], id: string) => reqs.filter((r) => Array.isArray(r.json()) && eventsOf(r).some((e) => e.event_id === id));
+const carrying = (reqs: readonly RecordedRequest[], id: string) =>
+  reqs.filter((r) => Array.isArray(r.json()) && eventsOf(r).some((e) => e.event_id === id));
 
 describe("auth_token through the sparkpost client", () => {
   test("the tutorial's webhook with auth_token and no auth_type: the header is on the test POST, validate and every batch", async () => {

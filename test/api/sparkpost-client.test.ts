@@ -18,9 +18,17 @@ type WebhooksApi = {
   create(webhook: Record<string, unknown>): Promise<Results<{ id: string; links: unknown[]; secret?: string }>>;
   update(id: string, webhook: Record<string, unknown>): Promise<Results<Record<string, unknown>>>;
   delete(id: string): Promise<unknown>;
-  validate(id: string, options: { message: unknown }): Promise<Results<{ msg: string; response: { status: number; headers: Record<string, string>; body: string } }>>;
-  getBatchStatus(id: string, options?: { limit?: number }): Promise<Results<{ batch_id: string; ts: string; attempts: number; response_code: string | null }[]>>;
-  getDocumentation(): Promise<Results<Record<string, { events: Record<string, { event: Record<string, { description: string; sampleValue: unknown }> }> }>>>;
+  validate(
+    id: string,
+    options: { message: unknown },
+  ): Promise<Results<{ msg: string; response: { status: number; headers: Record<string, string>; body: string } }>>;
+  getBatchStatus(
+    id: string,
+    options?: { limit?: number },
+  ): Promise<Results<{ batch_id: string; ts: string; attempts: number; response_code: string | null }[]>>;
+  getDocumentation(): Promise<
+    Results<Record<string, { events: Record<string, { event: Record<string, { description: string; sampleValue: unknown }> }> }>>
+  >;
   getSamples(options?: { events?: string }): Promise<Results<Record<string, unknown>[]>>;
 };
 type SparkPostClient = { webhooks: WebhooksApi };
@@ -57,7 +65,9 @@ describe("the sparkpost npm client against hookd", () => {
     const created = await client.webhooks.create({ name: "Bounce handler", target: `${rx.url}/sp`, events: ["delivery", "bounce"] });
     const id = created.results.id;
     expect(id).toBeString();
-    expect(created.results.links).toEqual([{ href: `${app.url}/api/v1/webhooks/${id}`, rel: "urn.msys.webhooks.webhook", method: ["GET", "PUT", "PATCH", "DELETE"] }]);
+    expect(created.results.links).toEqual([
+      { href: `${app.url}/api/v1/webhooks/${id}`, rel: "urn.msys.webhooks.webhook", method: ["GET", "PUT", "PATCH", "DELETE"] },
+    ]);
     expect(rx.requests).toHaveLength(1);
     expect(rx.requests[0]!.path).toBe("/sp");
     new Webhook(created.results.secret!).verify(rx.requests[0]!.body, rx.requests[0]!.headers);
@@ -65,12 +75,24 @@ describe("the sparkpost npm client against hookd", () => {
     // list (and with SparkPost's timezone option)
     const listed = await client.webhooks.list();
     expect(listed.results.map((w) => w.id)).toEqual([id]);
-    expect(listed.results[0]).toMatchObject({ name: "Bounce handler", target: `${rx.url}/sp`, events: ["delivery", "bounce"], active: true });
+    expect(listed.results[0]).toMatchObject({
+      name: "Bounce handler",
+      target: `${rx.url}/sp`,
+      events: ["delivery", "bounce"],
+      active: true,
+    });
     expect((await client.webhooks.list({ timezone: "America/New_York" })).results).toHaveLength(1);
 
     // get
     const got = await client.webhooks.get(id, { timezone: "UTC" });
-    expect(got.results).toMatchObject({ id, name: "Bounce handler", target: `${rx.url}/sp`, events: ["delivery", "bounce"], status: "active", auth_type: "none" });
+    expect(got.results).toMatchObject({
+      id,
+      name: "Bounce handler",
+      target: `${rx.url}/sp`,
+      events: ["delivery", "bounce"],
+      status: "active",
+      auth_type: "none",
+    });
     expect(got.results.last_successful).toBeNull();
 
     // update (PUT with the changed fields)
@@ -144,7 +166,10 @@ describe("the sparkpost npm client against hookd", () => {
     expect(JSON.stringify(got.results)).not.toContain(token);
 
     // Switch to basic auth through update.
-    await client.webhooks.update(created.results.id, { auth_type: "basic", auth_credentials: { username: "hooks", password: "pa55-word-xyz" } });
+    await client.webhooks.update(created.results.id, {
+      auth_type: "basic",
+      auth_credentials: { username: "hooks", password: "pa55-word-xyz" },
+    });
     const validated = await client.webhooks.validate(created.results.id, { message: { msys: {} } });
     expect(validated.results.response.status).toBe(200);
     expect(rx.requests.at(-1)!.headers.authorization).toBe(`Basic ${Buffer.from("hooks:pa55-word-xyz").toString("base64")}`);

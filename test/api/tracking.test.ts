@@ -18,14 +18,28 @@ const ok = (r: { res: Response; text: string }) => {
   return (JSON.parse(r.text) as { results: { html: string; headers: Record<string, string> } }).results;
 };
 
-const rows = (app: TestApp) => (app.hookd.store.sqlite.query("SELECT data FROM tracked_messages ORDER BY id").all() as { data: string }[]).map((r) => JSON.parse(r.data));
+const rows = (app: TestApp) =>
+  (app.hookd.store.sqlite.query("SELECT data FROM tracked_messages ORDER BY id").all() as { data: string }[]).map((r) =>
+    JSON.parse(r.data),
+  );
 
 describe("POST /tracking/rewrite", () => {
   test("tracked HTML and List-Unsubscribe headers; campaign data stored once per call, only when given", async () => {
     // base_url without a listener: the links may be served by another node.
     const app = await t.app({ tracking: { base_url: "https://t.example.com/track/" } });
-    const r = ok(await rewrite(app, { html: HTML, rcpt_to: "alice@example.org", message_id: "m1@example.com", campaign_id: "spring", tags: ["a"], metadata: { k: 1 } }));
-    expect(r.html).toMatch(/^<html><body><a href="https:\/\/t\.example\.com\/track\/c\/[A-Za-z0-9_-]+">A<\/a><a href="#top">top<\/a><img src="https:\/\/t\.example\.com\/track\/o\/[A-Za-z0-9_-]+" [^>]*\/><\/body><\/html>$/);
+    const r = ok(
+      await rewrite(app, {
+        html: HTML,
+        rcpt_to: "alice@example.org",
+        message_id: "m1@example.com",
+        campaign_id: "spring",
+        tags: ["a"],
+        metadata: { k: 1 },
+      }),
+    );
+    expect(r.html).toMatch(
+      /^<html><body><a href="https:\/\/t\.example\.com\/track\/c\/[A-Za-z0-9_-]+">A<\/a><a href="#top">top<\/a><img src="https:\/\/t\.example\.com\/track\/o\/[A-Za-z0-9_-]+" [^>]*\/><\/body><\/html>$/,
+    );
     expect(Object.keys(r.headers)).toEqual(["List-Unsubscribe", "List-Unsubscribe-Post"]);
     expect(r.headers["List-Unsubscribe"]).toMatch(/^<https:\/\/t\.example\.com\/track\/u\/[A-Za-z0-9_-]+>$/);
     expect(rows(app)).toEqual([{ campaign_id: "spring", tags: ["a"], metadata: { k: 1 } }]);
@@ -91,10 +105,22 @@ describe("GET /tracking/stats", () => {
   test("60 one-minute buckets by default, 24 hours for day; recorded counts land in their minute", async () => {
     const app = await t.app();
     const minute = Math.floor(Date.now() / 60_000);
-    app.hookd.store.sqlite.run("INSERT INTO tracking_minutes (minute, opens, machine_opens, clicks, machine_clicks, unsubscribes) VALUES (?, 5, 2, 3, 1, 1), (?, 1, 0, 0, 0, 0)", [minute, minute - 120]);
-    const hour = (await (await app.api("GET", "/tracking/stats")).json()) as { results: { range: string; bucket_seconds: number; buckets: Record<string, number | string>[] } };
+    app.hookd.store.sqlite.run(
+      "INSERT INTO tracking_minutes (minute, opens, machine_opens, clicks, machine_clicks, unsubscribes) VALUES (?, 5, 2, 3, 1, 1), (?, 1, 0, 0, 0, 0)",
+      [minute, minute - 120],
+    );
+    const hour = (await (await app.api("GET", "/tracking/stats")).json()) as {
+      results: { range: string; bucket_seconds: number; buckets: Record<string, number | string>[] };
+    };
     expect([hour.results.range, hour.results.bucket_seconds, hour.results.buckets.length]).toEqual(["hour", 60, 60]);
-    expect(hour.results.buckets.at(-1)).toEqual({ start: new Date(minute * 60_000).toISOString(), opens: 5, machine_opens: 2, clicks: 3, machine_clicks: 1, unsubscribes: 1 });
+    expect(hour.results.buckets.at(-1)).toEqual({
+      start: new Date(minute * 60_000).toISOString(),
+      opens: 5,
+      machine_opens: 2,
+      clicks: 3,
+      machine_clicks: 1,
+      unsubscribes: 1,
+    });
     expect(hour.results.buckets.slice(0, -1).every((b) => b.opens === 0)).toBe(true);
     const day = (await (await app.api("GET", "/tracking/stats?range=day")).json()) as { results: { buckets: { opens: number }[] } };
     expect(day.results.buckets).toHaveLength(24);

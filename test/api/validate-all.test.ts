@@ -41,7 +41,12 @@ describe("POST /webhooks/validate", () => {
     const checked = await results<Checked[]>(app.api("POST", "/webhooks/validate"));
     expect(checked.map((c) => c.id)).toEqual(listed);
     const by = Object.fromEntries(checked.map((c) => [c.id, c]));
-    expect(by[ok.id]).toMatchObject({ name: "Bounces", msg: "Test POST to webhook succeeded", response: { status: 200, body: "ok /ok" }, failure_code: null });
+    expect(by[ok.id]).toMatchObject({
+      name: "Bounces",
+      msg: "Test POST to webhook succeeded",
+      response: { status: 200, body: "ok /ok" },
+      failure_code: null,
+    });
     expect(by[down.id]).toMatchObject({ name: "Down", response: { status: 503, body: "maintenance" }, failure_code: "http_503" });
     expect(by[down.id]!.msg).toBe("Test POST to webhook failed: the receiver answered HTTP 503");
     expect(by[sg.id]).toMatchObject({ name: "SendGrid opens", response: { status: 200 }, failure_code: null });

@@ -14,7 +14,12 @@ import { errorBody, testResources } from "../helpers/hookd.ts";
 
 const t = testResources();
 
-type Created = { id: string; secret: string; links: unknown[]; verification?: { type: string; status: string; txt_record?: { names: string[]; value: string } } };
+type Created = {
+  id: string;
+  secret: string;
+  links: unknown[];
+  verification?: { type: string; status: string; txt_record?: { names: string[]; value: string } };
+};
 type Handshake = { id: string; callbackKey: string; secretToken: string };
 
 const EVENTS = [
@@ -102,7 +107,9 @@ describe("handshake verification", () => {
   test("a handshake target answering 500: create fails with 400 and nothing is stored", async () => {
     const { rx, app } = await setup();
     rx.respondWith({ status: 500, body: "nope" });
-    const res = await app.api("POST", "/webhooks", { body: { name: "sfmc", target: `${rx.url}/sfmc`, events: ["*"], verification: "handshake" } });
+    const res = await app.api("POST", "/webhooks", {
+      body: { name: "sfmc", target: `${rx.url}/sfmc`, events: ["*"], verification: "handshake" },
+    });
     expect(res.status).toBe(400);
     const err = (await errorBody(res)).errors[0]!;
     expect(err).toMatchObject({ code: "verification_failed", field: "target" });
@@ -120,7 +127,10 @@ describe("handshake verification", () => {
     const unauth = await app.api("POST", "/webhooks/verify", { body: { id: plain.id, callbackKey: "a", secretToken: "b" }, key: null });
     expect(unauth.status).toBe(401);
     const reader = createApiKey(app.hookd.store.db, "reader", ["webhooks:read"]).key;
-    const forbidden = await app.api("POST", "/webhooks/verify", { body: { id: plain.id, callbackKey: "a", secretToken: "b" }, key: reader });
+    const forbidden = await app.api("POST", "/webhooks/verify", {
+      body: { id: plain.id, callbackKey: "a", secretToken: "b" },
+      key: reader,
+    });
     expect(forbidden.status).toBe(403);
     expect((await errorBody(forbidden)).errors[0]!.code).toBe("forbidden");
     const extra = await app.api("POST", "/webhooks/verify", { body: { id: plain.id, callbackKey: "a", secretToken: "b", sneaky: 1 } });
@@ -154,7 +164,9 @@ describe("dns_txt verification", () => {
     expect(txt.value).toMatch(/^hookd-verification=[A-Za-z0-9_-]{16,}$/);
     expect(rx.requests).toHaveLength(0); // no test POST, no handshake
 
-    const view = await results<{ status: string; dns_txt_record?: { names: string[]; value: string } }>(app.api("GET", `/webhooks/${created.id}`));
+    const view = await results<{ status: string; dns_txt_record?: { names: string[]; value: string } }>(
+      app.api("GET", `/webhooks/${created.id}`),
+    );
     expect(view.status).toBe("pending_verification");
     expect(view.dns_txt_record).toEqual(txt);
 
@@ -163,7 +175,9 @@ describe("dns_txt verification", () => {
     dns.setTxt("localhost", ["v=spf1 -all", "hookd-verification=someone-elses-token"]);
     const before = dns.queries.length;
     // Several background checks reach the test's DNS server and find nothing.
-    await eventually(() => dns.queries.filter((q) => q.name === "localhost" && q.type === TYPE_TXT).length >= before + 3, { timeoutMs: 5000 });
+    await eventually(() => dns.queries.filter((q) => q.name === "localhost" && q.type === TYPE_TXT).length >= before + 3, {
+      timeoutMs: 5000,
+    });
     expect((await getWebhook(app, created.id)).status).toBe("pending_verification");
     expect(rx.requests).toHaveLength(0);
 

@@ -26,7 +26,9 @@ describe("POST /api/v1/webhooks/ as in SparkPost's tutorial", () => {
     const answeredAt = Date.now();
     expect(res.status).toBe(201);
     expect(res.headers.get("content-type")).toContain("application/json");
-    const body = (await res.json()) as { results: { id: string; links: { href: string; rel: string; method: string[] }[]; secret: string } };
+    const body = (await res.json()) as {
+      results: { id: string; links: { href: string; rel: string; method: string[] }[]; secret: string };
+    };
     expect(Object.keys(body)).toEqual(["results"]);
     const { id, links, secret } = body.results;
     expect(id).toMatch(/^[0-9a-z]{10,}$/);
@@ -133,7 +135,9 @@ describe("POST /api/v1/webhooks/ as in SparkPost's tutorial", () => {
   test('verification "none" makes no POST at all', async () => {
     const app = await t.app();
     const r = await t.receiver();
-    const res = await app.api("POST", "/webhooks", { body: { name: "quiet", target: `${r.url}/hook`, events: ["delivery"], verification: "none" } });
+    const res = await app.api("POST", "/webhooks", {
+      body: { name: "quiet", target: `${r.url}/hook`, events: ["delivery"], verification: "none" },
+    });
     expect(res.status).toBe(201);
     const { results } = (await res.json()) as { results: { id: string } };
     await Bun.sleep(300);
@@ -145,7 +149,9 @@ describe("POST /api/v1/webhooks/ as in SparkPost's tutorial", () => {
 
   test("with verification none an unreachable target is accepted (nothing is sent)", async () => {
     const app = await t.app();
-    const res = await app.api("POST", "/webhooks", { body: { name: "later", target: "http://127.0.0.1:9/nothing-here", events: ["bounce"], verification: "none" } });
+    const res = await app.api("POST", "/webhooks", {
+      body: { name: "later", target: "http://127.0.0.1:9/nothing-here", events: ["bounce"], verification: "none" },
+    });
     expect(res.status).toBe(201);
     const list = (await (await app.api("GET", "/webhooks")).json()) as { results: { name: string }[] };
     expect(list.results.map((w) => w.name)).toEqual(["later"]);

@@ -9,7 +9,9 @@ const t = testResources();
 describe("GET /accounts/current/webhooks", () => {
   test("lists what GET /webhooks lists, and is in the OpenAPI document with the same answer", async () => {
     const app = await t.app();
-    const created = await app.api("POST", "/webhooks", { body: { name: "w", target: "https://a.example/", events: ["*"], verification: "none" } });
+    const created = await app.api("POST", "/webhooks", {
+      body: { name: "w", target: "https://a.example/", events: ["*"], verification: "none" },
+    });
     expect(created.status).toBe(201);
     const a = await app.api("GET", "/webhooks");
     const b = await app.api("GET", "/accounts/current/webhooks");

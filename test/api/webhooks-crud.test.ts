@@ -47,7 +47,14 @@ describe("webhook CRUD with every field", () => {
       filter: { sender_domains: ["example.com"], rcpt_domains: ["example.org"], hosts: ["mx1"] },
     };
     // token and basic are test-POSTed, so the receiver shows the credentials really are kept.
-    const token = await create(app, { ...common, name: "token", target: `${r.url}/token`, auth_type: "token", auth_token: SECRETS.token, active: false });
+    const token = await create(app, {
+      ...common,
+      name: "token",
+      target: `${r.url}/token`,
+      auth_type: "token",
+      auth_token: SECRETS.token,
+      active: false,
+    });
     const basic = await create(app, {
       ...common,
       name: "basic",
@@ -60,7 +67,10 @@ describe("webhook CRUD with every field", () => {
       name: "oauth2",
       target: `${r.url}/oauth2`,
       auth_type: "oauth2",
-      auth_request_details: { url: "https://auth.example.com/oauth/token", body: { client_id: "hookd-client", client_secret: SECRETS.clientSecret } },
+      auth_request_details: {
+        url: "https://auth.example.com/oauth/token",
+        body: { client_id: "hookd-client", client_secret: SECRETS.clientSecret },
+      },
       verification: "none",
     });
 
@@ -173,10 +183,19 @@ describe("webhook CRUD with every field", () => {
     const { name: _n2, batch_max_wait: _w2, filter: _f2, updated: _u2, ...restAfter } = stored;
     expect(restAfter).toEqual(restBefore);
 
-    const put = await app.api("PUT", `/webhooks/${id}`, { body: { events: ["bounce", "open"], custom_headers: null, batch_max_events: 99, active: false } });
+    const put = await app.api("PUT", `/webhooks/${id}`, {
+      body: { events: ["bounce", "open"], custom_headers: null, batch_max_events: 99, active: false },
+    });
     expect(put.status).toBe(200);
     const { view: afterPut } = await getView(app, id);
-    expect(afterPut).toMatchObject({ name: "renamed", events: ["bounce", "open"], batch_max_events: 99, active: false, auth_type: "token", target: `${r.url}/a` });
+    expect(afterPut).toMatchObject({
+      name: "renamed",
+      events: ["bounce", "open"],
+      batch_max_events: 99,
+      active: false,
+      auth_type: "token",
+      target: `${r.url}/a`,
+    });
     expect(afterPut).not.toHaveProperty("custom_headers");
     expect(afterPut.auth_token).toBeDefined();
 
@@ -194,7 +213,10 @@ describe("webhook CRUD with every field", () => {
     expect(errors[0]!.message).toContain("auth_token");
     expect(r.requests).toHaveLength(0);
 
-    for (const [authType, field] of [["basic", "auth_credentials"], ["oauth2", "auth_request_details"]]) {
+    for (const [authType, field] of [
+      ["basic", "auth_credentials"],
+      ["oauth2", "auth_request_details"],
+    ]) {
       const bad = await app.api("POST", "/webhooks", { body: { name: "x", target: r.url, events: ["delivery"], auth_type: authType } });
       expect(bad.status).toBe(400);
       expect((await errorBody(bad)).errors[0]).toMatchObject({ code: "required", field });
@@ -214,7 +236,9 @@ describe("webhook CRUD with every field", () => {
   test("custom headers hookd sets itself are refused (any case)", async () => {
     const app = await t.app();
     for (const name of ["webhook-signature", "Webhook-Id", "content-type", "X-MessageSystems-Webhook-Token", "Host"]) {
-      const res = await app.api("POST", "/webhooks", { body: { name: "x", target: "http://127.0.0.1:9/", events: ["delivery"], verification: "none", custom_headers: { [name]: "v" } } });
+      const res = await app.api("POST", "/webhooks", {
+        body: { name: "x", target: "http://127.0.0.1:9/", events: ["delivery"], verification: "none", custom_headers: { [name]: "v" } },
+      });
       expect(`${name} ${res.status}`).toBe(`${name} 400`);
       const { errors } = await errorBody(res);
       expect(errors[0]!.field).toBe(`custom_headers.${name}`);
@@ -226,7 +250,13 @@ describe("webhook CRUD with every field", () => {
   test("a refused custom header's message says why (it is set by hookd)", async () => {
     const app = await t.app();
     const res = await app.api("POST", "/webhooks", {
-      body: { name: "x", target: "http://127.0.0.1:9/", events: ["delivery"], verification: "none", custom_headers: { "webhook-signature": "v1,forged" } },
+      body: {
+        name: "x",
+        target: "http://127.0.0.1:9/",
+        events: ["delivery"],
+        verification: "none",
+        custom_headers: { "webhook-signature": "v1,forged" },
+      },
     });
     expect(res.status).toBe(400);
     const { errors } = await errorBody(res);

@@ -33,7 +33,12 @@ describe("dist/hookd, the single executable", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
     expect(version.stdout.toString().trim()).toBe(`hookd ${pkg.version}`);
 
-    const proc = Bun.spawn([exe, "serve"], { cwd: run, env: childEnv({ HOOKD_SERVER_LISTEN: "127.0.0.1:0" }), stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([exe, "serve"], {
+      cwd: run,
+      env: childEnv({ HOOKD_SERVER_LISTEN: "127.0.0.1:0" }),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     try {
       const reader = proc.stdout.getReader();
       let out = "";
@@ -79,7 +84,10 @@ describe("dist/hookd, the single executable", () => {
     );
     const config = path.join(dir, "ingest.toml");
     const store = path.join(dir, "ingest.db");
-    fs.writeFileSync(config, `[server]\nlisten = "127.0.0.1:0"\n[storage]\npath = "${store}"\n[[sources]]\npath = "${log}"\nstart_at = "beginning"\n`);
+    fs.writeFileSync(
+      config,
+      `[server]\nlisten = "127.0.0.1:0"\n[storage]\npath = "${store}"\n[[sources]]\npath = "${log}"\nstart_at = "beginning"\n`,
+    );
     const ingest = Bun.spawn([exe, "serve", "--config", config], { cwd: run, env: childEnv(), stdout: "pipe", stderr: "pipe" });
     let types: string[] = [];
     try {
@@ -107,7 +115,10 @@ describe("dist/hookd, the single executable", () => {
     // The tracking listener is a third worker entry point: a pixel fetched from the binary's
     // listener becomes an open event.
     const trackConfig = path.join(dir, "track.toml");
-    fs.writeFileSync(trackConfig, `[server]\nlisten = "127.0.0.1:0"\n[storage]\npath = "${path.join(dir, "track.db")}"\n[tracking]\nlisten = "127.0.0.1:0"\nbase_url = "https://t.example.com"\n`);
+    fs.writeFileSync(
+      trackConfig,
+      `[server]\nlisten = "127.0.0.1:0"\n[storage]\npath = "${path.join(dir, "track.db")}"\n[tracking]\nlisten = "127.0.0.1:0"\nbase_url = "https://t.example.com"\n`,
+    );
     const tracker = Bun.spawn([exe, "serve", "--config", trackConfig], { cwd: run, env: childEnv(), stdout: "pipe", stderr: "pipe" });
     try {
       const reader = tracker.stdout.getReader();
@@ -128,13 +139,19 @@ describe("dist/hookd, the single executable", () => {
       })();
       const key = await eventually(() => /hookd_[A-Za-z0-9_-]{30,}/.exec(errText)?.[0]);
       const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
-      const rewritten = await fetch(`${started!.listen}/api/v1/tracking/rewrite`, { method: "POST", headers: auth, body: JSON.stringify({ html: "<p>hi</p>", rcpt_to: "a@example.org", message_id: "m@example.com" }) });
+      const rewritten = await fetch(`${started!.listen}/api/v1/tracking/rewrite`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ html: "<p>hi</p>", rcpt_to: "a@example.org", message_id: "m@example.com" }),
+      });
       const html = ((await rewritten.json()) as { results: { html: string } }).results.html;
       const pixel = /src="https:\/\/t\.example\.com(\/o\/[^"]+)"/.exec(html)![1]!;
       const gif = await fetch(started!.tracking + pixel, { headers: { "user-agent": "Mozilla/5.0 (X11) Firefox/128.0" } });
       expect([gif.status, gif.headers.get("content-type")]).toEqual([200, "image/gif"]);
       await eventually(async () => {
-        const page = (await (await fetch(`${started!.listen}/api/v1/events?type=open`, { headers: auth })).json()) as { results: { rcpt_to: string }[] };
+        const page = (await (await fetch(`${started!.listen}/api/v1/events?type=open`, { headers: auth })).json()) as {
+          results: { rcpt_to: string }[];
+        };
         return page.results.length === 1 && page.results[0]!.rcpt_to === "a@example.org";
       });
       reader.releaseLock();

@@ -29,7 +29,18 @@ describe("openLines", () => {
     empty: new Uint8Array(0),
     "no final newline": enc.encode("a\nb\r\nc"),
     "CRLF and blank lines": enc.encode("a\r\n\r\n\nb\r\n"),
-    "BOM, multi-byte text and a broken sequence": Uint8Array.from([0xef, 0xbb, 0xbf, ...enc.encode("ü€😀\n"), 0xe2, 0x82, 0x0a, 0x41, 0xe2, 0x82]),
+    "BOM, multi-byte text and a broken sequence": Uint8Array.from([
+      0xef,
+      0xbb,
+      0xbf,
+      ...enc.encode("ü€😀\n"),
+      0xe2,
+      0x82,
+      0x0a,
+      0x41,
+      0xe2,
+      0x82,
+    ]),
     // Multi-byte characters straddling the 4 MiB block boundary, then a line longer than a block.
     "block boundaries": enc.encode(`${"é".repeat(3 << 20)}\n${"€x".repeat(1 << 20)}\n${"y".repeat(9 << 20)}\nend\n`),
   };
@@ -55,7 +66,10 @@ describe("hookd parse into a pipe", () => {
       writeFileSync(log, generate(60_000).join("\n") + "\n");
       const main = path.join(REPO_ROOT, "src/main.ts");
       // sleep first: the pipe fills and hookd has to wait for the reader before it may exit.
-      const proc = Bun.spawn(["sh", "-c", `"$0" "${main}" parse --format postfix "${log}" 2>"${dir}/summary" | (sleep 1; wc -l)`, BUN], { stdout: "pipe", env: childEnv() });
+      const proc = Bun.spawn(["sh", "-c", `"$0" "${main}" parse --format postfix "${log}" 2>"${dir}/summary" | (sleep 1; wc -l)`, BUN], {
+        stdout: "pipe",
+        env: childEnv(),
+      });
       const lines = Number((await within(new Response(proc.stdout).text(), 60_000, "timeout")).trim());
       expect(await proc.exited).toBe(0);
       const summary = await Bun.file(path.join(dir, "summary")).text();

@@ -77,13 +77,16 @@ describe("hookd serve (real process)", () => {
     fs.writeFileSync(path.join(dir, "hookd.toml"), `[delivery]\ntimeout = "six"\n`);
     const bad = await failedStart({ cwd: dir, env: { HOOKD_STORAGE_PATH: path.join(dir, "hookd.db") } });
     expect(bad).toMatch(/exited with 2/);
-    expect(bad).toContain('hookd.toml: delivery.timeout: expected a duration');
+    expect(bad).toContain("hookd.toml: delivery.timeout: expected a duration");
     expect(fs.existsSync(path.join(dir, "hookd.db"))).toBe(false);
 
     const blocker = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("busy") });
     try {
       const dir2 = tempDir();
-      const err = await failedStart({ cwd: dir2, env: { HOOKD_STORAGE_PATH: path.join(dir2, "hookd.db"), HOOKD_SERVER_LISTEN: `127.0.0.1:${blocker.port}` } });
+      const err = await failedStart({
+        cwd: dir2,
+        env: { HOOKD_STORAGE_PATH: path.join(dir2, "hookd.db"), HOOKD_SERVER_LISTEN: `127.0.0.1:${blocker.port}` },
+      });
       expect(err).toMatch(/exited with 1/);
       expect(err).toContain(`127.0.0.1:${blocker.port}`);
     } finally {

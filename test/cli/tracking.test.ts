@@ -25,7 +25,9 @@ describe("hookd tracking", () => {
         headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
         body: JSON.stringify({ html: "<p>hi</p>", rcpt_to: "alice@example.org", message_id: "m1@example.com" }),
       });
-      const unsubscribe = ((await res.json()) as { results: { headers: Record<string, string> } }).results.headers["List-Unsubscribe"]!.slice(1, -1);
+      const unsubscribe = ((await res.json()) as { results: { headers: Record<string, string> } }).results.headers[
+        "List-Unsubscribe"
+      ]!.slice(1, -1);
       const page = unsubscribe.replace("https://t.example.com", started.tracking!);
       expect((await fetch(page)).status).toBe(200); // GET /u: the confirmation page, nothing recorded
 
@@ -34,7 +36,9 @@ describe("hookd tracking", () => {
       const rotated = await runHookd(["tracking", "rotate-key"], { env, cwd: dir });
       expect(rotated.code).toBe(0);
       expect(rotated.stderr).toBe("rotated: key 1 signs new links; the previous key verifies for 2s more (tracking.key_verify_for)\n");
-      expect(rotated.stdout).toMatch(/^ID\tSTATE\tVERIFIES UNTIL\n1\tcurrent \(signs new links\)\t-\n0\tretiring\t\d{4}-\d\d-\d\dT[\d:.]+Z\n$/);
+      expect(rotated.stdout).toMatch(
+        /^ID\tSTATE\tVERIFIES UNTIL\n1\tcurrent \(signs new links\)\t-\n0\tretiring\t\d{4}-\d\d-\d\dT[\d:.]+Z\n$/,
+      );
       // Past key_verify_for, the running listener refuses the old key's links.
       await eventually(async () => (await fetch(page)).status === 404, { timeoutMs: 10_000 });
       expect(h.stdoutLines.join("\n") + h.stderr()).not.toMatch(/"secret"|[A-Za-z0-9_-]{43}"/);

@@ -10,9 +10,7 @@ describe("error messages name the file, the key path, what was expected and what
     expect(linesFor('[delivery]\ntimeout = "six"\n')).toEqual([
       'hookd.toml: delivery.timeout: expected a duration above 0 like "6s", got "six"',
     ]);
-    expect(linesFor('[storage]\nretention = "six"\n')).toEqual([
-      'hookd.toml: storage.retention: expected a duration like "6s", got "six"',
-    ]);
+    expect(linesFor('[storage]\nretention = "six"\n')).toEqual(['hookd.toml: storage.retention: expected a duration like "6s", got "six"']);
   });
 
   test("a zero timeout, a negative or fractional integer duration", () => {
@@ -35,7 +33,7 @@ describe("error messages name the file, the key path, what was expected and what
       'hookd.toml: delivery.max_in_flight: expected an integer from 1 to 64, got "4"',
       'hookd.toml: security.allow_private_targets: expected true or false, got "no"',
     ]);
-    expect(linesFor("[storage]\npath = 42\n")).toEqual(['hookd.toml: storage.path: expected a file path, got 42']);
+    expect(linesFor("[storage]\npath = 42\n")).toEqual(["hookd.toml: storage.path: expected a file path, got 42"]);
     expect(linesFor("[delivery]\ntimeout = true\n")).toEqual([
       'hookd.toml: delivery.timeout: expected a duration above 0 like "6s", got true',
     ]);
@@ -54,9 +52,7 @@ describe("error messages name the file, the key path, what was expected and what
 
   test("bad enum, inside an array of tables", () => {
     const text = '[[sources]]\npath = "/a.log"\n[[sources]]\npath = "/b.log"\nformat = "sendmail"\n';
-    expect(linesFor(text)).toEqual([
-      'hookd.toml: sources[1].format: expected one of postfix, exim, jsonl, auto, got "sendmail"',
-    ]);
+    expect(linesFor(text)).toEqual(['hookd.toml: sources[1].format: expected one of postfix, exim, jsonl, auto, got "sendmail"']);
     expect(linesFor('[log]\nlevel = "verbose"\n')).toEqual([
       'hookd.toml: log.level: expected one of debug, info, warn, error, got "verbose"',
     ]);
@@ -102,9 +98,7 @@ describe("error messages name the file, the key path, what was expected and what
 
   test("duplicate source path, reported on the repeat and naming the first", () => {
     const text = '[[sources]]\npath = "/a.log"\n[[sources]]\npath = "/b.log"\n[[sources]]\npath = "/a.log"\n';
-    expect(linesFor(text)).toEqual([
-      'hookd.toml: sources[2].path: expected a path not already used by sources[0].path, got "/a.log"',
-    ]);
+    expect(linesFor(text)).toEqual(['hookd.toml: sources[2].path: expected a path not already used by sources[0].path, got "/a.log"']);
   });
 
   test("paths that differ only in spelling count as duplicates", () => {
@@ -123,9 +117,7 @@ describe("error messages name the file, the key path, what was expected and what
   });
 
   test("TOML syntax error gives line, column and smol-toml's reason, without its code frame", () => {
-    expect(linesFor('[server]\nlisten = "127.0.0.1:8025"\nmax_body_size = \n')).toEqual([
-      "hookd.toml:3:17: invalid TOML: invalid value",
-    ]);
+    expect(linesFor('[server]\nlisten = "127.0.0.1:8025"\nmax_body_size = \n')).toEqual(["hookd.toml:3:17: invalid TOML: invalid value"]);
     expect(linesFor('[server]\nlisten = "a"\n[server]\n')).toEqual([
       "hookd.toml:3:2: invalid TOML: trying to redefine an already defined table or value",
     ]);

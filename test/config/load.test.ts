@@ -87,9 +87,7 @@ describe("missing and unreadable files", () => {
 
   test("a config path that is a directory is reported, not skipped", () => {
     const { dir, cwd, etcPath } = setup();
-    expect(configErrorLines(() => loadConfig({ path: dir, env: {}, cwd, etcPath }))).toEqual([
-      `${dir}: cannot read config file: EISDIR`,
-    ]);
+    expect(configErrorLines(() => loadConfig({ path: dir, env: {}, cwd, etcPath }))).toEqual([`${dir}: cannot read config file: EISDIR`]);
   });
 
   test("errors in a found file are labelled with the name it was found under", () => {

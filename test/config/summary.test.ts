@@ -51,7 +51,10 @@ host = "mx2"
   });
 
   test("tracking: the listener, its links and hookd's own settings", () => {
-    const config = parseConfigText('[tracking]\nlisten = "127.0.0.1:8026"\nbase_url = "https://t.example.com"\nopens = false\nfast_click = 0\n', "hookd.toml");
+    const config = parseConfigText(
+      '[tracking]\nlisten = "127.0.0.1:8026"\nbase_url = "https://t.example.com"\nopens = false\nfast_click = 0\n',
+      "hookd.toml",
+    );
     expect(summarizeConfig(config, "hookd.toml")).toEndWith(
       "tracking: listener on 127.0.0.1:8026, links https://t.example.com (clicks, unsubscribe); old keys verify 180d after a rotation; " +
         "fast clicks not marked; X-Forwarded-For from 127.0.0.0/8, ::1; 20 requests/s per address",

@@ -11,7 +11,14 @@ describe("[tracking]", () => {
     const t = parse(
       '[tracking]\nlisten = "127.0.0.1:8026"\nbase_url = "https://t.example.com/t/"\nkey_verify_for = "90d"\nfast_click = "0"\ntrust_proxy = ["10.0.0.0/8", "fd00::/8"]\nrate_limit = 0\n',
     ).tracking;
-    expect(t).toMatchObject({ listen: "127.0.0.1:8026", base_url: "https://t.example.com/t/", key_verify_for: 90 * 86_400_000, fast_click: 0, trust_proxy: ["10.0.0.0/8", "fd00::/8"], rate_limit: 0 });
+    expect(t).toMatchObject({
+      listen: "127.0.0.1:8026",
+      base_url: "https://t.example.com/t/",
+      key_verify_for: 90 * 86_400_000,
+      fast_click: 0,
+      trust_proxy: ["10.0.0.0/8", "fd00::/8"],
+      rate_limit: 0,
+    });
   });
 
   test("a listener without base_url is refused, naming the key and why", () => {
@@ -22,12 +29,14 @@ describe("[tracking]", () => {
 
   test("base_url must be http(s) without query, fragment or credentials; every mistake at once", () => {
     const lines = configErrorLines(() =>
-      parse('[tracking]\nlisten = "0.0.0.0:99999"\nbase_url = "https://t.example.com/?a=1"\nfast_click = "2h"\ntrust_proxy = ["10.0.0.0/33", "proxy"]\nopens = "yes"\n'),
+      parse(
+        '[tracking]\nlisten = "0.0.0.0:99999"\nbase_url = "https://t.example.com/?a=1"\nfast_click = "2h"\ntrust_proxy = ["10.0.0.0/33", "proxy"]\nopens = "yes"\n',
+      ),
     );
     expect(lines).toEqual([
       'hookd.toml: tracking.listen: expected "" (off) or host:port like "0.0.0.0:8026" (port 0-65535), got "0.0.0.0:99999"',
       'hookd.toml: tracking.base_url: expected a URL without a query or fragment, got "https://t.example.com/?a=1"',
-      "hookd.toml: tracking.opens: expected true or false, got \"yes\"",
+      'hookd.toml: tracking.opens: expected true or false, got "yes"',
       'hookd.toml: tracking.fast_click: expected a duration of at most 1h, got "2h"',
       'hookd.toml: tracking.trust_proxy[0]: expected an IP address or network like "10.0.0.0/8", got "10.0.0.0/33"',
       'hookd.toml: tracking.trust_proxy[1]: expected an IP address or network like "10.0.0.0/8", got "proxy"',
@@ -38,7 +47,11 @@ describe("[tracking]", () => {
   });
 
   test("the environment sets trust_proxy as a comma-separated list", () => {
-    const t = parse("", { HOOKD_TRACKING_TRUST_PROXY: "192.0.2.1, ::1", HOOKD_TRACKING_LISTEN: "127.0.0.1:0", HOOKD_TRACKING_BASE_URL: "http://127.0.0.1:1" }).tracking;
+    const t = parse("", {
+      HOOKD_TRACKING_TRUST_PROXY: "192.0.2.1, ::1",
+      HOOKD_TRACKING_LISTEN: "127.0.0.1:0",
+      HOOKD_TRACKING_BASE_URL: "http://127.0.0.1:1",
+    }).tracking;
     expect(t.trust_proxy).toEqual(["192.0.2.1", "::1"]);
     expect(t.listen).toBe("127.0.0.1:0");
   });

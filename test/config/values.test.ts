@@ -42,7 +42,7 @@ describe("defaults", () => {
   });
 
   test("a section given with some keys keeps the defaults of the others", () => {
-    const config = parseConfigText("[delivery]\ntimeout = \"10s\"\n", "hookd.toml");
+    const config = parseConfigText('[delivery]\ntimeout = "10s"\n', "hookd.toml");
     expect(config.delivery.timeout).toBe(10_000);
     expect(config.delivery.retry_for).toBe(4 * 3_600_000);
     expect(config.delivery.max_in_flight).toBe(1);
@@ -50,7 +50,9 @@ describe("defaults", () => {
 
   test("a source gets format, start_at and host defaults; host is this machine's name", () => {
     const config = parseConfigText('[[sources]]\npath = "/var/log/mail.log"\n', "hookd.toml");
-    expect(config.sources).toEqual([{ path: "/var/log/mail.log", format: "postfix", start_at: "end", host: os.hostname(), rotate_wait: 5000 }]);
+    expect(config.sources).toEqual([
+      { path: "/var/log/mail.log", format: "postfix", start_at: "end", host: os.hostname(), rotate_wait: 5000 },
+    ]);
   });
 
   test("sources keep their order and explicit values", () => {
@@ -102,8 +104,7 @@ describe("durations", () => {
 });
 
 describe("sizes", () => {
-  const bytes = (value: string) =>
-    parseConfigText(`[delivery]\nbatch_max_bytes = ${value}\n`, "hookd.toml").delivery.batch_max_bytes;
+  const bytes = (value: string) => parseConfigText(`[delivery]\nbatch_max_bytes = ${value}\n`, "hookd.toml").delivery.batch_max_bytes;
 
   test.each([
     ['"5MB"', 5_000_000],
@@ -134,12 +135,9 @@ describe("listen addresses", () => {
     expect(parseConfigText(`[server]\nlisten = "${text}"\n`, "f").server.listen).toBe(text);
   });
 
-  test.each(["127.0.0.1", "127.0.0.1:65536", ":8025", "::1:8025", "[::1]", "host:port", "a b:80", ""])(
-    "%p is rejected",
-    (text) => {
-      expect(parseListen(text)).toBeNull();
-    },
-  );
+  test.each(["127.0.0.1", "127.0.0.1:65536", ":8025", "::1:8025", "[::1]", "host:port", "a b:80", ""])("%p is rejected", (text) => {
+    expect(parseListen(text)).toBeNull();
+  });
 });
 
 describe("other values", () => {

@@ -6,7 +6,12 @@ import { batchLimits, compileFilter } from "../../src/deliver/batcher.ts";
 import { WEBHOOK_FORMATS, type WebhookFormat } from "../../src/webhooks/model.ts";
 
 const defaults = { batch_max_events: 10_000, batch_max_bytes: 5_000_000, batch_max_wait: 1000 };
-const hook = (format: WebhookFormat, batchMaxEvents: number | null = null) => ({ format, batchMaxEvents, batchMaxBytes: null, batchMaxWait: null });
+const hook = (format: WebhookFormat, batchMaxEvents: number | null = null) => ({
+  format,
+  batchMaxEvents,
+  batchMaxBytes: null,
+  batchMaxWait: null,
+});
 
 describe("batchLimits per format", () => {
   test("copernica: one event per batch, whatever batch_max_events says; sfmc: at most 1,000; the others as configured", () => {
@@ -20,7 +25,14 @@ describe("batchLimits per format", () => {
 });
 
 describe("compileFilter and custom event names", () => {
-  const row = (type: string, custom_type: string | null = null) => ({ type, custom_type, host: "mx1", mail_from: null, rcpt_to: "a@example.org", notice: null });
+  const row = (type: string, custom_type: string | null = null) => ({
+    type,
+    custom_type,
+    host: "mx1",
+    mail_from: null,
+    rcpt_to: "a@example.org",
+    notice: null,
+  });
 
   test("a name matches only custom events of that name; custom matches them all; * everything", () => {
     const named = compileFilter(["profile.created", "delivery"], null);

@@ -30,7 +30,14 @@ function event(n: number, rand: () => number): Event {
   const rcpt = `u${n}@${DOMAINS[Math.floor(rand() * DOMAINS.length)]}`;
   // Bodies of very different sizes, so the byte limit cuts batches too.
   const pad = "x".repeat(Math.floor(rand() * 400));
-  return { event_id: `e${n}`, type, timestamp: new Date(Date.UTC(2026, 10, 23) + n).toISOString(), host: "mx1", rcpt_to: rcpt, ...(type === "open" ? {} : { response: pad }) } as Event;
+  return {
+    event_id: `e${n}`,
+    type,
+    timestamp: new Date(Date.UTC(2026, 10, 23) + n).toISOString(),
+    host: "mx1",
+    rcpt_to: rcpt,
+    ...(type === "open" ? {} : { response: pad }),
+  } as Event;
 }
 
 function batchedIds(store: Store, webhookId: string): string[][] {
@@ -43,7 +50,16 @@ function batchedIds(store: Store, webhookId: string): string[][] {
 }
 
 function webhook(store: Store, id: string, events: string[], filter: WebhookRow["filter"]): WebhookRow {
-  return insertWebhook(store.db, { id, name: id, target: "http://127.0.0.1:9/", events, filter, secret: "whsec_AAAA", createdAt: 0, updatedAt: 0 });
+  return insertWebhook(store.db, {
+    id,
+    name: id,
+    target: "http://127.0.0.1:9/",
+    events,
+    filter,
+    secret: "whsec_AAAA",
+    createdAt: 0,
+    updatedAt: 0,
+  });
 }
 
 describe("cutBatches against a model", () => {
@@ -85,7 +101,15 @@ describe("cutBatches against a model", () => {
           for (const s of subs) {
             const w = getWebhook(store.db, s.id)!;
             const key = subscriptionKey(w, limits);
-            const { result, memo } = cutBatches(store.sqlite, w, limits, now, { allowPartial: true, maxBatches: 100_000, force: true }, [w], memos.get(key));
+            const { result, memo } = cutBatches(
+              store.sqlite,
+              w,
+              limits,
+              now,
+              { allowPartial: true, maxBatches: 100_000, force: true },
+              [w],
+              memos.get(key),
+            );
             memos.set(key, memo);
             cut += result.cut;
           }

@@ -10,7 +10,11 @@ const t = testResources();
 
 const count = (app: SteppedApp, sql: string, ...args: string[]) => (app.hookd.store.sqlite.query(sql).get(...args) as { n: number }).n;
 const batchState = (app: SteppedApp, webhookId: string) =>
-  app.hookd.store.sqlite.query("SELECT state, attempts, lease_token FROM batches WHERE webhook_id = ?").all(webhookId) as { state: string; attempts: number; lease_token: string | null }[];
+  app.hookd.store.sqlite.query("SELECT state, attempts, lease_token FROM batches WHERE webhook_id = ?").all(webhookId) as {
+    state: string;
+    attempts: number;
+    lease_token: string | null;
+  }[];
 
 describe("engine passes", () => {
   test("a pass that cannot commit records nothing; the next pass records its attempts, each once", async () => {

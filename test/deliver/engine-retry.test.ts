@@ -27,7 +27,11 @@ type Answer = { status: number; webhookId: string };
 const MAX_BACKOFF = 500;
 
 const attemptStarts = (app: SteppedApp, batchId: string) =>
-  (app.hookd.store.sqlite.query("SELECT started_at FROM attempts WHERE batch_id = ? ORDER BY attempt").all(batchId) as { started_at: number }[]).map((r) => r.started_at);
+  (
+    app.hookd.store.sqlite.query("SELECT started_at FROM attempts WHERE batch_id = ? ORDER BY attempt").all(batchId) as {
+      started_at: number;
+    }[]
+  ).map((r) => r.started_at);
 
 describe("receiver outages", () => {
   test("down, then 500s, then 429 Retry-After: 30, then up: every event arrives in order; attempts, failure codes and status show it", async () => {
@@ -107,12 +111,22 @@ describe("receiver outages", () => {
     const rx = await t.receiver();
     rx.hang();
     const floor = 10_000;
-    const app = t.track(await startSteppedApp({ config: { delivery: { batch_max_wait: 50, timeout: 300 } }, retryPolicy: { baseMs: 50, maxMs: 500, floorAfterTimeoutMs: floor } }));
+    const app = t.track(
+      await startSteppedApp({
+        config: { delivery: { batch_max_wait: 50, timeout: 300 } },
+        retryPolicy: { baseMs: 50, maxMs: 500, floorAfterTimeoutMs: floor },
+      }),
+    );
     const wh = await createWebhook(app, rx.url);
     const sent = makeEvents(3, "slow");
     await postEvents(app, sent);
     await app.after(100);
-    expect((await batchStatus(app, wh.id))[0]).toMatchObject({ state: "pending", attempts: 1, failure_code: "timeout", response_code: null });
+    expect((await batchStatus(app, wh.id))[0]).toMatchObject({
+      state: "pending",
+      attempts: 1,
+      failure_code: "timeout",
+      response_code: null,
+    });
     expect(rx.requests).toHaveLength(1);
 
     // The backoff's own draw is at most 50 ms; a timeout waits the floor instead.
@@ -138,7 +152,11 @@ describe("receiver outages", () => {
     const wh = await createWebhook(app, rx.url);
     await postEvents(app, makeEvents(2, "streak"));
 
-    for (const [failures, status] of [[1, "active"], [2, "active"], [3, "failing"]] as const) {
+    for (const [failures, status] of [
+      [1, "active"],
+      [2, "active"],
+      [3, "failing"],
+    ] as const) {
       await app.after(1000);
       expect((await batchStatus(app, wh.id))[0]).toMatchObject({ attempts: failures, failure_code: "http_429" });
       const view = await getWebhook(app, wh.id);

@@ -116,7 +116,14 @@ describe("signatures", () => {
     // batch-status agrees: one batch, two attempts, delivered on the second.
     const status = await batchStatus(app, wh.id);
     expect(status).toHaveLength(1);
-    expect(status[0]).toMatchObject({ batch_id: first!.headers["webhook-id"], attempts: 2, state: "delivered", response_code: "200", failure_code: null, events: 5 });
+    expect(status[0]).toMatchObject({
+      batch_id: first!.headers["webhook-id"],
+      attempts: 2,
+      state: "delivered",
+      response_code: "200",
+      failure_code: null,
+      events: 5,
+    });
     // Nothing else is sent, however long the engine runs on.
     await app.after(3_600_000);
     expect(rx.requests).toHaveLength(2);

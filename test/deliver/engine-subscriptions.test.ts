@@ -46,7 +46,7 @@ function mixedEvents(prefix: string): EventIn[] {
 const domainOf = (e: EventIn) => e.rcpt_to!.split("@")[1];
 
 describe("subscriptions and filters", () => {
-  test("a bounce-only webhook gets only bounces; a rcpt_domains filter only those recipients; \"*\" everything", async () => {
+  test('a bounce-only webhook gets only bounces; a rcpt_domains filter only those recipients; "*" everything', async () => {
     const rx = await receiver();
     app = await startSteppedApp({ config: { delivery: { batch_max_wait: 50 } } });
     await createWebhook(app, `${rx.url}/bounces`, { events: ["bounce"] });

@@ -46,9 +46,15 @@ describe("postBatch", () => {
   test("a Blob body (one shared by many requests) goes out byte for byte, with its length, every time", async () => {
     r = await startReceiver();
     // Multi-byte UTF-8 so a length in characters would differ from the length in bytes.
-    const bytes = new TextEncoder().encode(JSON.stringify([{ event_id: "e1", rcpt_to: "zoë@example.com", response: "250 ✓ ".repeat(2000) }]));
+    const bytes = new TextEncoder().encode(
+      JSON.stringify([{ event_id: "e1", rcpt_to: "zoë@example.com", response: "250 ✓ ".repeat(2000) }]),
+    );
     const blob = new Blob([bytes]);
-    const results = await Promise.all([1, 2, 3].map((i) => postBatch({ url: `${r!.url}/b${i}`, body: blob, headers: { "content-type": "application/json" }, timeoutMs: 2000 })));
+    const results = await Promise.all(
+      [1, 2, 3].map((i) =>
+        postBatch({ url: `${r!.url}/b${i}`, body: blob, headers: { "content-type": "application/json" }, timeoutMs: 2000 }),
+      ),
+    );
     expect(results.map((x) => x.kind)).toEqual(["response", "response", "response"]);
     expect(r.requests.map((q) => q.path).sort()).toEqual(["/b1", "/b2", "/b3"]);
     for (const q of r.requests) {
@@ -181,7 +187,9 @@ describe("postBatch", () => {
     const res = asResponse(await send(r.url));
     expect(res.bodyBytesRead).toBe(AFTER_2XX.maxBytes);
     expect(res.bodySnippet).toBe("b".repeat(AFTER_2XX.maxBytes));
-    const whole = asResponse(await postBatch({ url: r.url, body, headers: {}, timeoutMs: 2000, wholeBody: true, keepResponseBytes: 64 * 1024 }));
+    const whole = asResponse(
+      await postBatch({ url: r.url, body, headers: {}, timeoutMs: 2000, wholeBody: true, keepResponseBytes: 64 * 1024 }),
+    );
     expect(whole.bodyBytesRead).toBe(64 * 1024);
     expect(whole.bodySnippet.length).toBe(64 * 1024);
   });
@@ -317,7 +325,12 @@ describe("hookd body format", () => {
 
   test("what the receiver gets parses back to the events", async () => {
     r = await startReceiver();
-    const res = await postBatch({ url: r.url, body: encodeBatch(events.map((e) => JSON.stringify(e))), headers: { "content-type": "application/json" }, timeoutMs: 2000 });
+    const res = await postBatch({
+      url: r.url,
+      body: encodeBatch(events.map((e) => JSON.stringify(e))),
+      headers: { "content-type": "application/json" },
+      timeoutMs: 2000,
+    });
     expect(res.kind).toBe("response");
     expect(r.requests[0]!.json()).toEqual(events);
   });

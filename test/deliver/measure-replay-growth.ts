@@ -58,7 +58,11 @@ try {
   const url = await until(/"listen":"([^"]+)"/);
   const key = await until(/(hookd_[A-Za-z0-9_-]{30,})/);
   const api = async (method: string, p: string, body: unknown) => {
-    const res = await fetch(`${url}/api/v1${p}`, { method, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await fetch(`${url}/api/v1${p}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     if (!res.ok) throw new Error(`${method} ${p} → ${res.status}: ${await res.text()}`);
     return res.json() as Promise<{ results: Record<string, unknown> }>;
   };
@@ -73,7 +77,8 @@ try {
     await api("POST", "/events", events);
   }
   // Nothing listens on port 9: every batch waits for a retry, as behind a receiver that is down.
-  const wh = (await api("POST", "/webhooks", { name: "down", target: "http://127.0.0.1:9/down", events: ["*"], verification: "none" })).results;
+  const wh = (await api("POST", "/webhooks", { name: "down", target: "http://127.0.0.1:9/down", events: ["*"], verification: "none" }))
+    .results;
   const before = storeSize();
   const since = new Date(Date.now() - 3_600_000).toISOString();
   for (let r = 0; r < REPLAYS; r++) await api("POST", `/webhooks/${wh.id}/replay`, { since });

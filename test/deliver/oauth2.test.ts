@@ -67,7 +67,8 @@ async function startTokenServer(opts: { expiresIn: number }): Promise<TokenServe
       if (req.method !== "POST" || new URL(req.url).pathname !== "/token") return new Response("not found", { status: 404 });
       if (ts.failWith !== null) return Response.json({ error: "temporarily_unavailable" }, { status: ts.failWith });
       if (form.grant_type !== "client_credentials") return Response.json({ error: "unsupported_grant_type" }, { status: 400 });
-      if (form.client_id !== CLIENT_ID || form.client_secret !== ts.secret) return Response.json({ error: "invalid_client" }, { status: 401 });
+      if (form.client_id !== CLIENT_ID || form.client_secret !== ts.secret)
+        return Response.json({ error: "invalid_client" }, { status: 401 });
       const token = `tok-${ts.issued.length + 1}`;
       ts.issued.push({ token, at: Date.now() });
       return Response.json({ access_token: token, token_type: "Bearer", expires_in: ts.expiresIn });
@@ -210,7 +211,12 @@ describe("oauth2 client credentials", () => {
 
     const [failed, ...others] = await batchStatus(app, wh.id);
     expect(others).toHaveLength(0);
-    expect(failed).toMatchObject({ state: "pending", attempts: 2, failure_code: "oauth2_http_500", response_code: null } satisfies Partial<BatchStatus>);
+    expect(failed).toMatchObject({
+      state: "pending",
+      attempts: 2,
+      failure_code: "oauth2_http_500",
+      response_code: null,
+    } satisfies Partial<BatchStatus>);
     // Without a token nothing is sent to the receiver.
     expect(rx.requests).toHaveLength(0);
     expect(tokens.requests.length).toBeGreaterThanOrEqual(2);
@@ -239,9 +245,10 @@ describe("oauth2 client credentials", () => {
     expect((await batchStatus(app, wh.id))[0]?.state).toBe("delivered");
     expect(tokens.issued.map((t) => t.token)).toEqual(["tok-1", "tok-2"]);
 
-    const view = await results<{ auth_type: string; auth_request_details: { url: string; body: { client_id: string; client_secret: string } } }>(
-      app.api("GET", `/webhooks/${wh.id}`),
-    );
+    const view = await results<{
+      auth_type: string;
+      auth_request_details: { url: string; body: { client_id: string; client_secret: string } };
+    }>(app.api("GET", `/webhooks/${wh.id}`));
     expect(view.auth_type).toBe("oauth2");
     expect(view.auth_request_details.url).toBe(tokens.url);
     expect(view.auth_request_details.body.client_id).toBe(CLIENT_ID);

@@ -10,11 +10,25 @@ import { testResources } from "../helpers/hookd.ts";
 const t = testResources();
 
 const FIRST = 1_000_000;
-const batch = (attempts: number): ClaimedBatch => ({ id: "msg_1", webhook_id: "wh_1", body_id: 7, attempts, first_attempt_at: FIRST, event_count: 3 });
+const batch = (attempts: number): ClaimedBatch => ({
+  id: "msg_1",
+  webhook_id: "wh_1",
+  body_id: 7,
+  attempts,
+  first_attempt_at: FIRST,
+  event_count: 3,
+});
 const claim = (attempts = 1) => ({ w: { id: "wh_1" }, batch: batch(attempts), token: "lease-1" });
 /** random() = 1: every backoff is its cap (baseMs · 2^(attempt-1)). */
 const rules: RetryRules = { policy: { baseMs: 1000, maxMs: 60_000, floorAfterTimeoutMs: 5000 }, random: () => 1, retryForMs: 3_600_000 };
-const response = (status: number, bodySnippet = "", headers: Record<string, string> = {}): AttemptEnd => ({ kind: "response", status, headers, bodySnippet, bodyBytesRead: bodySnippet.length, latencyMs: 12 });
+const response = (status: number, bodySnippet = "", headers: Record<string, string> = {}): AttemptEnd => ({
+  kind: "response",
+  status,
+  headers,
+  bodySnippet,
+  bodyBytesRead: bodySnippet.length,
+  latencyMs: 12,
+});
 
 describe("finishAttempt", () => {
   test("a 2xx: delivered, the row carries status, latency, lease token and the answer's first 512 characters", () => {
@@ -41,7 +55,10 @@ describe("finishAttempt", () => {
   });
 
   test("a 429's Retry-After and a timeout's floor set the delay", () => {
-    expect(finishAttempt(claim(), FIRST, response(429, "", { "retry-after": "30" }), FIRST, rules).outcome).toEqual({ kind: "retry", nextAttemptAt: FIRST + 30_000 });
+    expect(finishAttempt(claim(), FIRST, response(429, "", { "retry-after": "30" }), FIRST, rules).outcome).toEqual({
+      kind: "retry",
+      nextAttemptAt: FIRST + 30_000,
+    });
     const timeout = finishAttempt(claim(), FIRST, { kind: "timeout", latencyMs: 6000 }, FIRST + 6000, rules);
     expect(timeout.outcome).toEqual({ kind: "retry", nextAttemptAt: FIRST + 6000 + 5000 });
     expect(timeout.record).toMatchObject({ responseCode: null, failureCode: "timeout", responseSnippet: null, latencyMs: 6000 });
@@ -53,9 +70,25 @@ describe("finishAttempt", () => {
   });
 
   test("a refused private target, an OAuth2 failure and a crash: their own codes and texts, retried like a network error", () => {
-    const refused = finishAttempt(claim(), FIRST, { kind: "private_target", reason: "localhost resolves to 127.0.0.1", latencyMs: 0 }, FIRST, rules);
-    expect(refused.record).toMatchObject({ failureCode: "private_target", responseSnippet: "localhost resolves to 127.0.0.1", responseCode: null });
-    const auth = finishAttempt(claim(), FIRST, { kind: "auth", failureCode: "oauth2_http_500", detail: "the token endpoint answered HTTP 500", latencyMs: 3 }, FIRST, rules);
+    const refused = finishAttempt(
+      claim(),
+      FIRST,
+      { kind: "private_target", reason: "localhost resolves to 127.0.0.1", latencyMs: 0 },
+      FIRST,
+      rules,
+    );
+    expect(refused.record).toMatchObject({
+      failureCode: "private_target",
+      responseSnippet: "localhost resolves to 127.0.0.1",
+      responseCode: null,
+    });
+    const auth = finishAttempt(
+      claim(),
+      FIRST,
+      { kind: "auth", failureCode: "oauth2_http_500", detail: "the token endpoint answered HTTP 500", latencyMs: 3 },
+      FIRST,
+      rules,
+    );
     expect(auth.record).toMatchObject({ failureCode: "oauth2_http_500", responseSnippet: "the token endpoint answered HTTP 500" });
     const crashed = finishAttempt(claim(), FIRST, { kind: "crashed", error: "boom ".repeat(200), latencyMs: 1 }, FIRST, rules);
     expect(crashed.record).toMatchObject({ failureCode: "internal_error", responseCode: null, latencyMs: 1 });
@@ -68,7 +101,12 @@ describe("finishAttempt", () => {
 describe("guardedPost", () => {
   test("a private target is refused without connecting, as a private_target result; allowed, it is sent", async () => {
     const rx = await t.receiver();
-    const input = { url: `${rx.url}/hook`, body: new TextEncoder().encode("[]"), headers: { "content-type": "application/json" }, timeoutMs: 2000 };
+    const input = {
+      url: `${rx.url}/hook`,
+      body: new TextEncoder().encode("[]"),
+      headers: { "content-type": "application/json" },
+      timeoutMs: 2000,
+    };
     const refused = await guardedPost(input, false);
     if (refused.kind !== "private_target") throw new Error(`expected a refusal, got ${refused.kind}`);
     expect(refused.reason).toContain("127.0.0.1");

@@ -23,7 +23,8 @@ test("repeated replays of one range share the first replay's bodies; other forma
   // Nothing listens on port 9: replayed batches wait.
   const a = await createWebhook(app, "http://127.0.0.1:9/a");
   const since = new Date(Date.now() - 3_600_000).toISOString();
-  const replay = (id: string, body: Record<string, unknown> = {}) => results<{ batches: number; events: number }>(app.api("POST", `/webhooks/${id}/replay`, { body: { since, ...body } }));
+  const replay = (id: string, body: Record<string, unknown> = {}) =>
+    results<{ batches: number; events: number }>(app.api("POST", `/webhooks/${id}/replay`, { body: { since, ...body } }));
 
   expect(await replay(a.id)).toEqual({ batches: 3, events: 300 });
   const first = replayBodies(app);

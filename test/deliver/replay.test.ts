@@ -109,7 +109,9 @@ describe("replay", () => {
     expect(receivedIds(rx.requests)).toHaveLength(20);
     const seen = rx.requests.length;
 
-    const r = await results<{ batches: number; events: number }>(app.api("POST", `/webhooks/${wh.id}/replay`, { body: { since: at(0, 0), until: at(5, 0) } }));
+    const r = await results<{ batches: number; events: number }>(
+      app.api("POST", `/webhooks/${wh.id}/replay`, { body: { since: at(0, 0), until: at(5, 0) } }),
+    );
     expect(r).toEqual({ batches: 4, events: 10 });
     await app.deliver();
     const replayed: RecordedRequest[] = rx.requests.slice(seen);

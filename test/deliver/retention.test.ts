@@ -33,23 +33,62 @@ function open(): Store {
 function addEvents(s: Store, from: number, to: number, receivedAt: number) {
   const events: Event[] = [];
   for (let i = from; i <= to; i++) {
-    events.push({ event_id: `e${i}`, type: "delivery", timestamp: new Date(receivedAt).toISOString(), host: "mx1", rcpt_to: `u${i}@example.org` } as Event);
+    events.push({
+      event_id: `e${i}`,
+      type: "delivery",
+      timestamp: new Date(receivedAt).toISOString(),
+      host: "mx1",
+      rcpt_to: `u${i}@example.org`,
+    } as Event);
   }
   insertEvents(s.sqlite, events, "api", receivedAt);
 }
 
 function addWebhook(s: Store, id: string, cursorSeq: number) {
-  insertWebhook(s.db, { id, name: id, target: "http://127.0.0.1:9/", events: ["*"], secret: "whsec_dGVzdHNlY3JldHRlc3RzZWNyZXQ=", cursorSeq, createdAt: OLD, updatedAt: OLD, verification: "none" });
+  insertWebhook(s.db, {
+    id,
+    name: id,
+    target: "http://127.0.0.1:9/",
+    events: ["*"],
+    secret: "whsec_dGVzdHNlY3JldHRlc3RzZWNyZXQ=",
+    cursorSeq,
+    createdAt: OLD,
+    updatedAt: OLD,
+    verification: "none",
+  });
 }
 
 /** A live batch of seqs first..last in `state`, created (and done) at `at`, with one attempt. */
-function addBatch(s: Store, id: string, webhookId: string, first: number, last: number, state: "pending" | "delivered" | "dead", at: number) {
-  insertBatch(s.sqlite, { id, webhookId, kind: "live", eventCount: last - first + 1, firstSeq: first, lastSeq: last, body: new TextEncoder().encode("[]"), now: at }, null);
+function addBatch(
+  s: Store,
+  id: string,
+  webhookId: string,
+  first: number,
+  last: number,
+  state: "pending" | "delivered" | "dead",
+  at: number,
+) {
+  insertBatch(
+    s.sqlite,
+    {
+      id,
+      webhookId,
+      kind: "live",
+      eventCount: last - first + 1,
+      firstSeq: first,
+      lastSeq: last,
+      body: new TextEncoder().encode("[]"),
+      now: at,
+    },
+    null,
+  );
   s.sqlite
     .query("UPDATE batches SET state = ?, attempts = 1, first_attempt_at = ?, last_attempt_at = ?, done_at = ? WHERE id = ?")
     .run(state, at, at, state === "pending" ? null : at, id);
   s.sqlite
-    .query("INSERT INTO attempts (batch_id, webhook_id, attempt, started_at, latency_ms, response_code, failure_code) VALUES (?, ?, 1, ?, 5, ?, ?)")
+    .query(
+      "INSERT INTO attempts (batch_id, webhook_id, attempt, started_at, latency_ms, response_code, failure_code) VALUES (?, ?, 1, ?, 5, ?, ?)",
+    )
     .run(id, webhookId, at, state === "delivered" ? 200 : 500, state === "delivered" ? null : "http_500");
 }
 
@@ -67,9 +106,11 @@ function pruneAll(s: Store, cutoff = CUTOFF) {
   throw new Error("pruneStep never ran out of work");
 }
 
-const eventIds = (s: Store) => (s.sqlite.query("SELECT event_id FROM events ORDER BY seq").all() as { event_id: string }[]).map((r) => r.event_id);
+const eventIds = (s: Store) =>
+  (s.sqlite.query("SELECT event_id FROM events ORDER BY seq").all() as { event_id: string }[]).map((r) => r.event_id);
 const batchIds = (s: Store) => (s.sqlite.query("SELECT id FROM batches ORDER BY id").all() as { id: string }[]).map((r) => r.id);
-const attemptBatchIds = (s: Store) => (s.sqlite.query("SELECT batch_id FROM attempts ORDER BY batch_id").all() as { batch_id: string }[]).map((r) => r.batch_id);
+const attemptBatchIds = (s: Store) =>
+  (s.sqlite.query("SELECT batch_id FROM attempts ORDER BY batch_id").all() as { batch_id: string }[]).map((r) => r.batch_id);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `e${from + i}`);
 
 describe("retention (pruneStep)", () => {

@@ -36,8 +36,22 @@ test("150 failing passes (150 s) → 3 lines, then one 'recovered'; a later fail
   expect(seen).toEqual([
     { level: "error", msg: "delivery tick failed", error: "database or disk is full" },
     // 60 s after the first line: failures 2–60 were not logged, 61 is.
-    { level: "error", msg: "delivery tick failed", error: "database or disk is full", failures: 61, not_logged: 59, failing_for_ms: 60_000 },
-    { level: "error", msg: "delivery tick failed", error: "database or disk is full", failures: 121, not_logged: 59, failing_for_ms: 120_000 },
+    {
+      level: "error",
+      msg: "delivery tick failed",
+      error: "database or disk is full",
+      failures: 61,
+      not_logged: 59,
+      failing_for_ms: 60_000,
+    },
+    {
+      level: "error",
+      msg: "delivery tick failed",
+      error: "database or disk is full",
+      failures: 121,
+      not_logged: 59,
+      failing_for_ms: 120_000,
+    },
     { level: "info", msg: "delivery tick recovered", failures: 150, failed_for_ms: 150_000 },
     { level: "error", msg: "delivery tick failed", error: "database or disk is full" },
     { level: "info", msg: "delivery tick recovered", failures: 2, failed_for_ms: 2000 },

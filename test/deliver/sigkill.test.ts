@@ -74,7 +74,12 @@ test(`SIGKILL ${KILLS}× while posting ${TOTAL} events and delivering: every eve
   h = await start();
   const first = h;
   const key = await eventuallyValue(() => /hookd_[A-Za-z0-9_-]+/.exec(first.stderr())?.[0], { timeoutMs: 5000 });
-  const created = await call(h.url, key, "POST", "/webhooks", { name: "sigkill", target: `${rx.url}/in`, events: ["*"], verification: "none" });
+  const created = await call(h.url, key, "POST", "/webhooks", {
+    name: "sigkill",
+    target: `${rx.url}/in`,
+    events: ["*"],
+    verification: "none",
+  });
   expect(created.status).toBe(201);
 
   const events = makeEvents(TOTAL, "kill");
@@ -112,7 +117,10 @@ test(`SIGKILL ${KILLS}× while posting ${TOTAL} events and delivering: every eve
     next++;
   }
 
-  await eventually(() => new Set(rx!.requests.flatMap((r) => eventsOf(r).map((e) => e.event_id))).size === TOTAL, { timeoutMs: 40_000, intervalMs: 100 });
+  await eventually(() => new Set(rx!.requests.flatMap((r) => eventsOf(r).map((e) => e.event_id))).size === TOTAL, {
+    timeoutMs: 40_000,
+    intervalMs: 100,
+  });
   expect(await h.stop(10_000)).toBe(0);
 
   // Every event, each once when a resent batch is counted once, in the order posted.
@@ -138,7 +146,8 @@ test(`SIGKILL ${KILLS}× while posting ${TOTAL} events and delivering: every eve
   for (const [eventId, times] of timesPerEvent) {
     const batches = [...batchesPerEvent.get(eventId)!];
     if (batches.length !== 1) violations.push(`${eventId} arrived in ${batches.length} different batches: ${batches.join(", ")}`);
-    else if (times > 1 && timesPerBatch.get(batches[0]!)! < 2) violations.push(`${eventId} arrived ${times}× but its batch ${batches[0]} only once`);
+    else if (times > 1 && timesPerBatch.get(batches[0]!)! < 2)
+      violations.push(`${eventId} arrived ${times}× but its batch ${batches[0]} only once`);
   }
   expect(violations).toEqual([]);
   // With max_in_flight 1, each kill can leave at most one batch to be sent again.
@@ -152,5 +161,6 @@ test(`SIGKILL ${KILLS}× while posting ${TOTAL} events and delivering: every eve
   expect(facts.states.map((s) => s.state)).toEqual(["delivered"]);
   expect(kills).toBe(KILLS);
   // Not an assertion of chance, only a record: how often a kill cut a POST or a batch short.
-  if (process.env.HOOKD_TEST_VERBOSE) console.log({ kills, repostedAfterKill, resent, requests: requests.length, batches: timesPerBatch.size });
+  if (process.env.HOOKD_TEST_VERBOSE)
+    console.log({ kills, repostedAfterKill, resent, requests: requests.length, batches: timesPerBatch.size });
 }, 90_000);

@@ -67,14 +67,32 @@ type AttemptRow = { attempt: number; failure_code: string | null; response_code:
 async function attemptsBy(ctx: AttemptContext, target: string, n: number, rx: Receiver): Promise<AttemptRow[]> {
   const store: Store = openStore(path.join(tempDir(), "hookd.db"));
   const delivery = { ...defaultConfig().delivery, batch_max_wait: 0, timeout: 1000 };
-  const engine: Engine = createEngine({ store, delivery: () => delivery, log: silentLogger, version: VERSION, retryPolicy: FAST_RETRY, attempt: ctx });
+  const engine: Engine = createEngine({
+    store,
+    delivery: () => delivery,
+    log: silentLogger,
+    version: VERSION,
+    retryPolicy: FAST_RETRY,
+    attempt: ctx,
+  });
   cleanup.push(() => store.close());
   const now = Date.now();
-  insertWebhook(store.db, { id: ulid(now).toLowerCase(), name: "rebound", target, events: ["*"], verification: "none", secret: generateSecret(), cursorSeq: maxEventSeq(store.sqlite), createdAt: now, updatedAt: now });
+  insertWebhook(store.db, {
+    id: ulid(now).toLowerCase(),
+    name: "rebound",
+    target,
+    events: ["*"],
+    verification: "none",
+    secret: generateSecret(),
+    cursorSeq: maxEventSeq(store.sqlite),
+    createdAt: now,
+    updatedAt: now,
+  });
   insertEvents(store.sqlite, [sampleEvent("delivery", { host: "mx.test", now })], "api");
   engine.start();
   try {
-    const rows = () => store.sqlite.query("SELECT attempt, failure_code, response_code FROM attempts ORDER BY attempt").all() as AttemptRow[];
+    const rows = () =>
+      store.sqlite.query("SELECT attempt, failure_code, response_code FROM attempts ORDER BY attempt").all() as AttemptRow[];
     await eventually(() => rows().length >= n || rx.requests.length > 0, { timeoutMs: 15_000 });
     return rows().slice(0, n);
   } finally {
@@ -128,7 +146,10 @@ describe("a DNS that answers a public address, then 127.0.0.1 (rebinding)", () =
     };
     const first = await sendNow(ctx, webhook, { events: [] }, Date.now());
     const second = await sendNow(ctx, webhook, { events: [] }, Date.now());
-    expect({ first: first.result.kind === "private_target", second: second.result.kind }).toEqual({ first: false, second: "private_target" });
+    expect({ first: first.result.kind === "private_target", second: second.result.kind }).toEqual({
+      first: false,
+      second: "private_target",
+    });
     expect(rx.requests).toHaveLength(0);
   }, 30_000);
 
@@ -148,7 +169,12 @@ describe("a DNS that answers a public address, then 127.0.0.1 (rebinding)", () =
   }, 30_000);
 });
 
-const post = (url: string, timeoutMs = 5000): PostBatchInput => ({ url, body: new TextEncoder().encode('{"ok":true}'), headers: { "content-type": "application/json" }, timeoutMs });
+const post = (url: string, timeoutMs = 5000): PostBatchInput => ({
+  url,
+  body: new TextEncoder().encode('{"ok":true}'),
+  headers: { "content-type": "application/json" },
+  timeoutMs,
+});
 
 describe("postPinned: connect to a checked address, keep the name", () => {
   test("HTTP: a name no resolver knows reaches the address given; the receiver sees the name in Host", async () => {

@@ -26,7 +26,27 @@ export function createTestCa(): TestCa {
       const n = `leaf${++serial}`;
       fs.writeFileSync(path.join(dir, `${n}.ext`), `subjectAltName=${dnsNames.map((d) => `DNS:${d}`).join(",")}\n`);
       openssl(["req", ...EC_KEY, "-keyout", `${n}.key`, "-out", `${n}.csr`, "-subj", `/CN=${dnsNames[0]}`], dir);
-      openssl(["x509", "-req", "-in", `${n}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial", String(serial + 1), "-out", `${n}.pem`, "-days", "2", "-extfile", `${n}.ext`], dir);
+      openssl(
+        [
+          "x509",
+          "-req",
+          "-in",
+          `${n}.csr`,
+          "-CA",
+          "ca.pem",
+          "-CAkey",
+          "ca.key",
+          "-set_serial",
+          String(serial + 1),
+          "-out",
+          `${n}.pem`,
+          "-days",
+          "2",
+          "-extfile",
+          `${n}.ext`,
+        ],
+        dir,
+      );
       return { cert: read(`${n}.pem`), key: read(`${n}.key`) };
     },
   };

@@ -6,10 +6,22 @@ import { BOUNCE_RULES, type BounceRule, classifyBounce, classifyReply, maskReply
 const CASES: [string, { dsn?: string; text?: string }, string][] = [
   ["mailbox full by DSN", { dsn: "5.2.2", text: "host said: 552 sorry" }, "quota"],
   ["quota by text", { dsn: "4.0.0", text: "mailbox is full (MTA-imposed quota exceeded while writing)" }, "quota"],
-  ["user unknown", { dsn: "5.1.1", text: "host said: 550 5.1.1 <a@b>: Recipient address rejected: User unknown in virtual mailbox table" }, "unknown_user"],
-  ["user unknown behind a 5.0.0", { dsn: "5.0.0", text: "host mx[1.2.3.4] said: 550 MAILBOX NOT FOUND (in reply to RCPT TO command)" }, "unknown_user"],
+  [
+    "user unknown",
+    { dsn: "5.1.1", text: "host said: 550 5.1.1 <a@b>: Recipient address rejected: User unknown in virtual mailbox table" },
+    "unknown_user",
+  ],
+  [
+    "user unknown behind a 5.0.0",
+    { dsn: "5.0.0", text: "host mx[1.2.3.4] said: 550 MAILBOX NOT FOUND (in reply to RCPT TO command)" },
+    "unknown_user",
+  ],
   ["local(8) unknown user", { dsn: "5.1.1", text: 'unknown user: "dsi"' }, "unknown_user"],
-  ["domain not found", { dsn: "4.4.3", text: "Host or domain name not found. Name service error for name=example.com type=MX" }, "unknown_domain"],
+  [
+    "domain not found",
+    { dsn: "4.4.3", text: "Host or domain name not found. Name service error for name=example.com type=MX" },
+    "unknown_domain",
+  ],
   ["Exim unrouteable", { text: "Unrouteable address" }, "unknown_domain"],
   ["RBL listing", { dsn: "5.7.1", text: "554 5.7.1 Service unavailable; Client host [10.0.0.1] blocked using zen.spamhaus.org" }, "block"],
   ["DNSBL that mentions spam", { text: "rejected because 1.2.3.4 is in a black list at dnsbl.sorbs.net Currently Sending Spam" }, "block"],
@@ -46,8 +58,12 @@ describe("classifyBounce", () => {
 
 describe("classifyReply (remembered per reply shape)", () => {
   test("masks addresses and IP literals, nothing else", () => {
-    expect(maskReply("550 5.1.1 <bob@example.org>: Recipient address rejected: User unknown")).toBe("550 5.1.1 <>: Recipient address rejected: User unknown");
-    expect(maskReply("connect to mx.example.org[203.0.113.5]:25: Connection refused")).toBe("connect to mx.example.org[]:25: Connection refused");
+    expect(maskReply("550 5.1.1 <bob@example.org>: Recipient address rejected: User unknown")).toBe(
+      "550 5.1.1 <>: Recipient address rejected: User unknown",
+    );
+    expect(maskReply("connect to mx.example.org[203.0.113.5]:25: Connection refused")).toBe(
+      "connect to mx.example.org[]:25: Connection refused",
+    );
     expect(maskReply("host mx[IPv6:2001:db8::1] said: 451 <a@b> later <c@d>")).toBe("host mx[] said: 451 <> later <>");
     // Not an address, not an IP: kept, so the words in them still count.
     expect(maskReply("554 [spam] rejected <no-at-sign> (see [RFC 5321])")).toBe("554 [spam] rejected <no-at-sign> (see [RFC 5321])");

@@ -19,7 +19,9 @@ describe("normalizeEvent", () => {
     expect(norm({ type: "bounce", response: "552 5.2.2 Mailbox full" }).bounce_class).toBe("quota");
     expect(norm({ type: "delay", dsn: "4.4.1", response: "connect to mx.example.org: Connection timed out" }).bounce_class).toBe("network");
     expect(norm({ type: "expired", response: "message expired" }).bounce_class).toBe("undetermined");
-    expect(norm({ type: "policy_rejection", response: "554 5.7.1 Client host [192.0.2.1] blocked using zen.spamhaus.org" }).bounce_class).toBe("block");
+    expect(
+      norm({ type: "policy_rejection", response: "554 5.7.1 Client host [192.0.2.1] blocked using zen.spamhaus.org" }).bounce_class,
+    ).toBe("block");
     expect(norm({ type: "out_of_band", dsn: "5.0.0", response: "550 5.1.2 Host unknown" }).bounce_class).toBe("unknown_domain");
     expect(norm({ type: "bounce", dsn: "5.9.9" }).bounce_class).toBe("hard");
   });

@@ -8,7 +8,11 @@ describe("RFC 5965 examples", () => {
   test("minimal report: the three required fields, the returned message's Message-ID and queue id", async () => {
     const r = expectKind(await parse("rfc/rfc5965-minimal.eml", FBL), "complaint");
     expect(r).toMatchObject({ feedbackType: "abuse", userAgent: "SomeGenerator/1.0", version: "1", originalRcptTo: [] });
-    expect(r.original).toMatchObject({ messageId: "8787KJKJ3K4J3K4J3K4J3.mail@example.net", subject: "Earn money", from: "somespammer@example.net" });
+    expect(r.original).toMatchObject({
+      messageId: "8787KJKJ3K4J3K4J3K4J3.mail@example.net",
+      subject: "Earn money",
+      from: "somespammer@example.net",
+    });
     // "To: <Undisclosed Recipients>" names nobody.
     expect(r.original?.to).toEqual([]);
     expect(r.original?.queueIds).toEqual([{ id: "M63d4137594e46", host: "example.com" }]);
@@ -47,13 +51,25 @@ describe("real complaints (sisimai set-of-emails)", () => {
 
   test("Yahoo (Feedback/2.0) through Amazon SES", async () => {
     const r = expectKind(await parse("sisimai/arf-14.eml", FBL), "complaint");
-    expect(r).toMatchObject({ userAgent: "Yahoo!-Mail-Feedback/2.0", originalRcptTo: ["kijitora@y.example.com"], reportedDomain: ["amazonses.com"] });
+    expect(r).toMatchObject({
+      userAgent: "Yahoo!-Mail-Feedback/2.0",
+      originalRcptTo: ["kijitora@y.example.com"],
+      reportedDomain: ["amazonses.com"],
+    });
     expect(r.original?.messageId).toBe("2222222222222222-00000000-eeee-eeee-ffff-222222222222-111111@email.amazonses.com");
   });
 
   test("Return Path FBL: seven Original-Rcpt-To, two Reported-Domain", async () => {
     const r = expectKind(await parse("sisimai/arf-16.eml", FBL), "complaint");
-    expect(r.originalRcptTo).toEqual(["kijitora@example.com", "sironeko@example.com", "mikeneko@example.com", "sabatora@example.com", "sirokiji@example.org", "kuroneko@example.com", "sabineko@example.com"]);
+    expect(r.originalRcptTo).toEqual([
+      "kijitora@example.com",
+      "sironeko@example.com",
+      "mikeneko@example.com",
+      "sabatora@example.com",
+      "sirokiji@example.org",
+      "kuroneko@example.com",
+      "sabineko@example.com",
+    ]);
     expect(r.reportedDomain).toEqual(["example.com", "example.org"]);
     expect(r.userAgent).toBe("ReturnPathFBL/1.0");
   });
@@ -67,7 +83,13 @@ describe("real complaints (sisimai set-of-emails)", () => {
 
   test("Rackspace (hashed recipient, REDACTED original): the fields are read, the original is not invented", async () => {
     const r = expectKind(await parse("sisimai/arf-25.eml", FBL), "complaint");
-    expect(r).toMatchObject({ feedbackType: "abuse", originalRcptTo: ["hashed@example.com"], originalMailFrom: "alice@example.com", sourceIp: "10.0.0.1", userAgent: "ReturnPathFBL/2.0" });
+    expect(r).toMatchObject({
+      feedbackType: "abuse",
+      originalRcptTo: ["hashed@example.com"],
+      originalMailFrom: "alice@example.com",
+      sourceIp: "10.0.0.1",
+      userAgent: "ReturnPathFBL/2.0",
+    });
     expect(r.original).toBeUndefined();
   });
 
@@ -92,7 +114,17 @@ describe("real complaints (sisimai set-of-emails)", () => {
 describe("malformed feedback reports", () => {
   const report = (fields: string) =>
     new TextEncoder().encode(
-      ['From: fbl@isp.example', 'Content-Type: multipart/report; report-type=feedback-report; boundary="f"', "", "--f", "Content-Type: message/feedback-report", "", fields, "--f--", ""].join("\r\n"),
+      [
+        "From: fbl@isp.example",
+        'Content-Type: multipart/report; report-type=feedback-report; boundary="f"',
+        "",
+        "--f",
+        "Content-Type: message/feedback-report",
+        "",
+        fields,
+        "--f--",
+        "",
+      ].join("\r\n"),
     );
 
   test("without Feedback-Type: not_a_report, with the reason", async () => {
@@ -101,7 +133,15 @@ describe("malformed feedback reports", () => {
   });
 
   test("junk values are left out, the rest is kept", async () => {
-    const r = expectKind(await parseFeedback(report("Feedback-Type: Abuse\r\nOriginal-Rcpt-To: nobody\r\nOriginal-Rcpt-To: <b@example.org>\r\nSource-IP: not an ip\r\nArrival-Date: yesterday\r\n"), FBL), "complaint");
+    const r = expectKind(
+      await parseFeedback(
+        report(
+          "Feedback-Type: Abuse\r\nOriginal-Rcpt-To: nobody\r\nOriginal-Rcpt-To: <b@example.org>\r\nSource-IP: not an ip\r\nArrival-Date: yesterday\r\n",
+        ),
+        FBL,
+      ),
+      "complaint",
+    );
     expect(r.feedbackType).toBe("abuse");
     expect(r.originalRcptTo).toEqual(["b@example.org"]);
     expect(r.sourceIp).toBeUndefined();

@@ -67,7 +67,12 @@ describe("real DSNs (sisimai set-of-emails)", () => {
   test("Postfix: the returned message gives Message-ID, Subject and the queue id of its Received header", async () => {
     const r = expectKind(await parse("sisimai/lhost-postfix-57.eml"), "dsn");
     expect(r.queueId).toBe("44kWHZ2S3Qz1yxHC");
-    expect(r.original).toMatchObject({ messageId: "44kWHZ2S3Qz1yxHC@rokujo.cr.nyaan.jp", subject: "Nyaan", from: "azumakuniyuki@ms.example.com", to: ["kijitora@cr.nyaan.jp"] });
+    expect(r.original).toMatchObject({
+      messageId: "44kWHZ2S3Qz1yxHC@rokujo.cr.nyaan.jp",
+      subject: "Nyaan",
+      from: "azumakuniyuki@ms.example.com",
+      to: ["kijitora@cr.nyaan.jp"],
+    });
     expect(r.original?.queueIds).toContainEqual({ id: "44kWHZ2S3Qz1yxHC", host: "rokujo.cr.nyaan.jp" });
     expect(r.report.messageId).toBe("44kWJ43kJDz1yxHF@rokujo.cr.nyaan.jp");
   });
@@ -75,7 +80,12 @@ describe("real DSNs (sisimai set-of-emails)", () => {
   test("Gmail's 5.7.25 reply through Postfix: multi-line 550- diagnostic kept whole", async () => {
     const r = expectKind(await parse("sisimai/rhost-google-06.eml"), "dsn");
     expect(r.queueId).toBe("d140gHGZxpzCP4C8");
-    expect(r.recipients[0]).toMatchObject({ finalRecipient: "michitsuna@google.example.com", originalRecipient: "michitsuna@example.org", status: "5.7.25", remoteMta: "gmail-smtp-in.l.google.com" });
+    expect(r.recipients[0]).toMatchObject({
+      finalRecipient: "michitsuna@google.example.com",
+      originalRecipient: "michitsuna@example.org",
+      status: "5.7.25",
+      remoteMta: "gmail-smtp-in.l.google.com",
+    });
     expect(r.recipients[0]!.diagnostic).toStartWith("550-5.7.25 [192.0.2.202] The IP address sending this");
     expect(r.original?.messageId).toBe("222222EA-20C2-2200-EEEE-2222CEEEEA21@example.jp");
   });
@@ -96,16 +106,29 @@ describe("real DSNs (sisimai set-of-emails)", () => {
   test("Exchange 2007 and Outlook.com: no space after the semicolons", async () => {
     const ex = expectKind(await parse("sisimai/lhost-exchange2007-01.eml"), "dsn");
     expect(ex.reportingMta).toBe("mx4.example.org");
-    expect(ex.recipients[0]).toMatchObject({ finalRecipient: "mikeneko@example.co.jp", status: "5.1.1", diagnostic: "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found" });
+    expect(ex.recipients[0]).toMatchObject({
+      finalRecipient: "mikeneko@example.co.jp",
+      status: "5.1.1",
+      diagnostic: "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found",
+    });
     const ol = expectKind(await parse("sisimai/lhost-outlook-02.eml"), "dsn");
     expect(ol.reportingMta).toBe("BLU004-OMC3S6.outlook.example.com");
-    expect(ol.recipients[0]).toMatchObject({ finalRecipient: "kijitora@example.jp", status: "5.1.1", diagnostic: "550 5.1.1 <kijitora@example.jp>... User Unknown" });
+    expect(ol.recipients[0]).toMatchObject({
+      finalRecipient: "kijitora@example.jp",
+      status: "5.1.1",
+      diagnostic: "550 5.1.1 <kijitora@example.jp>... User Unknown",
+    });
     expect(ol.original?.messageId).toBe("BLU436-SMTP6688F46CFBFB4294F252B1BA770@phx.gbl");
   });
 
   test("Exim DSN: Action before Final-Recipient; the returned Message-Id is the original's, not the report's", async () => {
     const r = expectKind(await parse("sisimai/lhost-exim-29.eml"), "dsn");
-    expect(r.recipients[0]).toMatchObject({ finalRecipient: "kijitora@example.co.jp", action: "failed", status: "5.0.0", remoteMta: "192.0.2.22" });
+    expect(r.recipients[0]).toMatchObject({
+      finalRecipient: "kijitora@example.co.jp",
+      action: "failed",
+      status: "5.0.0",
+      remoteMta: "192.0.2.22",
+    });
     expect(r.report.messageId).toBe("EFFFFFF-222222-00@example.co.jp");
     expect(r.original?.messageId).toBe("EEEEEEE-222222-00@example.co.jp");
   });
@@ -138,13 +161,31 @@ describe("real DSNs (sisimai set-of-emails)", () => {
   const more: [string, string, string, string, string | undefined][] = [
     ["lhost-amazonses-01.eml", "shironeko@example.co.jp", "5.0.0", "a192-79.smtp-out.amazonses.com", undefined],
     ["lhost-courier-01.eml", "kijitora@example.co.jp", "5.0.0", "marutamachi.example.org", undefined],
-    ["lhost-postfix-06.eml", "kijitora@neko.example.jp", "5.4.4", "vagrant-centos65.vagrantup.com", "20141024104625.9C81E2203D@vagrant-centos65.vagrantup.com"],
+    [
+      "lhost-postfix-06.eml",
+      "kijitora@neko.example.jp",
+      "5.4.4",
+      "vagrant-centos65.vagrantup.com",
+      "20141024104625.9C81E2203D@vagrant-centos65.vagrantup.com",
+    ],
     ["lhost-office365-03.eml", "kijitora@example.com", "5.1.0", "NEKONYAAN22.sotoneko.prod.outlook.com", undefined],
     ["lhost-opensmtpd-10.eml", "postmaster@cx.libsisimai.org", "5.0.0", "df.example.jp", "74f4e3b183602776@df.example.jp"],
     ["lhost-sendmail-05.eml", "kijitora@example.org", "5.2.3", "mx.example.jp", "000000B2-9997-8888-8999-000000000356@example.co.jp"],
     ["rhost-aol-02.eml", "kijitora@example.co.jp", "5.2.2", "omr-m5.mx.aol.com", "C1435873-4AD3-4C83-8967-AA2A4A91ACF9@aol.example.jp"],
-    ["rhost-microsoft-01.eml", "kijitora@example.com", "5.7.606", "nyaan.example.ed.jp", "00000000000000000000000000000000000000000000000@example.net"],
-    ["rhost-yahooinc-03.eml", "this-local-part-does-not-exist@yahoo.com", "5.0.0", "mx2.example.jp", "201609121950.u8CJoQN3016081@mx2.example.jp"],
+    [
+      "rhost-microsoft-01.eml",
+      "kijitora@example.com",
+      "5.7.606",
+      "nyaan.example.ed.jp",
+      "00000000000000000000000000000000000000000000000@example.net",
+    ],
+    [
+      "rhost-yahooinc-03.eml",
+      "this-local-part-does-not-exist@yahoo.com",
+      "5.0.0",
+      "mx2.example.jp",
+      "201609121950.u8CJoQN3016081@mx2.example.jp",
+    ],
     // Its header declares one boundary, its parts use another: read from the text.
     ["rhost-google-02.eml", "neko-nyaan@example.org", "5.1.1", "mail.example.co.jp", undefined],
   ];
@@ -188,7 +229,15 @@ describe("malformed delivery reports", () => {
   });
 
   test("junk where fields belong: a recipient without an address is skipped, an unknown action kept as unknown", async () => {
-    const r = expectKind(await parseFeedback(wrap("Final-Recipient: rfc822; not-an-address\r\nAction: failed\r\n\r\nFinal-Recipient: rfc822;<b@example.org>\r\nAction: exploded\r\n"), BOUNCE), "dsn");
+    const r = expectKind(
+      await parseFeedback(
+        wrap(
+          "Final-Recipient: rfc822; not-an-address\r\nAction: failed\r\n\r\nFinal-Recipient: rfc822;<b@example.org>\r\nAction: exploded\r\n",
+        ),
+        BOUNCE,
+      ),
+      "dsn",
+    );
     expect(r.recipients).toEqual([{ finalRecipient: "b@example.org", action: "unknown" }]);
   });
 

@@ -9,7 +9,13 @@ import { BOUNCE, FBL, MemoryLookup, fixture } from "./helpers.ts";
 
 const CTX = { host: "mx1", receivedAt: Date.parse("2026-01-02T03:04:05Z") };
 
-async function eventsOf(path: string, envelope: Envelope = BOUNCE, lookup: FeedbackLookup = new MemoryLookup(), ctx = CTX, isLocalMta?: (n: string) => boolean) {
+async function eventsOf(
+  path: string,
+  envelope: Envelope = BOUNCE,
+  lookup: FeedbackLookup = new MemoryLookup(),
+  ctx = CTX,
+  isLocalMta?: (n: string) => boolean,
+) {
   const report = await parseFeedback(fixture(path), envelope);
   const match = await matchReport(report, lookup, { isLocalMta });
   const events = feedbackEvents(report, match, ctx);
@@ -38,10 +44,25 @@ describe("events from DSNs", () => {
   });
 
   test("matched by VERP: the original's queue id, Message-ID, recipient and campaign fields", async () => {
-    const sent = { queue_id: "4BCD21C03F2", message_id: "orig-1@example.com", rcpt_to: "kijitora@cr.nyaan.jp", mail_from: "news@example.com", campaign_id: "spring", tags: ["newsletter"], metadata: { customer: "42" } };
+    const sent = {
+      queue_id: "4BCD21C03F2",
+      message_id: "orig-1@example.com",
+      rcpt_to: "kijitora@cr.nyaan.jp",
+      mail_from: "news@example.com",
+      campaign_id: "spring",
+      tags: ["newsletter"],
+      metadata: { customer: "42" },
+    };
     const env = { mailFrom: "", rcptTo: [verpAddress("tok1", "bounces.example.com")] };
     const [e] = await eventsOf("sisimai/lhost-postfix-57.eml", env, new MemoryLookup([], new Map([["tok1", sent]])));
-    expect(e).toMatchObject({ type: "out_of_band", ...sent, dsn: "5.2.1", response: "550 5.2.1 <kijitora@cr.nyaan.jp>... User Unknown", bounce_class: "unknown_user", relay: "mx.cr.nyaan.jp" });
+    expect(e).toMatchObject({
+      type: "out_of_band",
+      ...sent,
+      dsn: "5.2.1",
+      response: "550 5.2.1 <kijitora@cr.nyaan.jp>... User Unknown",
+      bounce_class: "unknown_user",
+      relay: "mx.cr.nyaan.jp",
+    });
   });
 
   test("matched by Message-ID: the candidate with the DSN's Original-Recipient", async () => {
@@ -51,7 +72,15 @@ describe("events from DSNs", () => {
       { message_id: mid, queue_id: "Q1", rcpt_to: "michitsuna@example.org", campaign_id: "c7" },
     ]);
     const [e] = await eventsOf("sisimai/rhost-google-06.eml", BOUNCE, lookup);
-    expect(e).toMatchObject({ type: "out_of_band", rcpt_to: "michitsuna@example.org", queue_id: "Q1", message_id: mid, campaign_id: "c7", dsn: "5.7.25", bounce_class: "auth" });
+    expect(e).toMatchObject({
+      type: "out_of_band",
+      rcpt_to: "michitsuna@example.org",
+      queue_id: "Q1",
+      message_id: mid,
+      campaign_id: "c7",
+      dsn: "5.7.25",
+      bounce_class: "auth",
+    });
   });
 
   test("unmatched: what the report says (returned Message-ID, Original-Recipient), no queue id", async () => {
@@ -66,7 +95,13 @@ describe("events from DSNs", () => {
 
   test("plain bounces: out_of_band with the pattern's class; delay notices → delay", async () => {
     const [q] = await eventsOf("sisimai/lhost-qmail-01.eml");
-    expect(q).toMatchObject({ type: "out_of_band", rcpt_to: "kijitora@example.ne.jp", dsn: "5.5.0", bounce_class: "unknown_user", message_id: "000000000.9999999999999.JavaMail.postmaster@mailhub" });
+    expect(q).toMatchObject({
+      type: "out_of_band",
+      rcpt_to: "kijitora@example.ne.jp",
+      dsn: "5.5.0",
+      bounce_class: "unknown_user",
+      message_id: "000000000.9999999999999.JavaMail.postmaster@mailhub",
+    });
     const [g] = await eventsOf("sisimai/lhost-gmail-06.eml");
     expect(g).toMatchObject({ type: "delay", rcpt_to: "kijitora@example.jp", dsn: "4.2.2", bounce_class: "quota" });
   });
@@ -75,37 +110,70 @@ describe("events from DSNs", () => {
 describe("events from complaints and unsubscribe mail", () => {
   test("abuse → spam_complaint with feedback_type and the returned Message-ID", async () => {
     const [e] = await eventsOf("rfc/rfc5965-extended.eml", FBL);
-    expect(e).toMatchObject({ type: "spam_complaint", rcpt_to: "user@example.com", feedback_type: "abuse", message_id: "8787KJKJ3K4J3K4J3K4J3.mail@example.net", timestamp: "2005-03-08T21:40:36.000Z" });
+    expect(e).toMatchObject({
+      type: "spam_complaint",
+      rcpt_to: "user@example.com",
+      feedback_type: "abuse",
+      message_id: "8787KJKJ3K4J3K4J3K4J3.mail@example.net",
+      timestamp: "2005-03-08T21:40:36.000Z",
+    });
   });
 
   test("no recipient in the report: the store's only recipient of the message; none known → no event", async () => {
     expect(await eventsOf("rfc/rfc5965-minimal.eml", FBL)).toEqual([]);
-    const lookup = new MemoryLookup([{ message_id: "8787KJKJ3K4J3K4J3K4J3.mail@example.net", queue_id: "Q9", rcpt_to: "victim@example.net" }]);
+    const lookup = new MemoryLookup([
+      { message_id: "8787KJKJ3K4J3K4J3K4J3.mail@example.net", queue_id: "Q9", rcpt_to: "victim@example.net" },
+    ]);
     const [e] = await eventsOf("rfc/rfc5965-minimal.eml", FBL, lookup);
     expect(e).toMatchObject({ type: "spam_complaint", rcpt_to: "victim@example.net", queue_id: "Q9", feedback_type: "abuse" });
   });
 
   test("one complaint per Original-Rcpt-To", async () => {
     const events = await eventsOf("sisimai/arf-16.eml", FBL);
-    expect(events.map((e) => e.rcpt_to)).toEqual(["kijitora@example.com", "sironeko@example.com", "mikeneko@example.com", "sabatora@example.com", "sirokiji@example.org", "kuroneko@example.com", "sabineko@example.com"]);
+    expect(events.map((e) => e.rcpt_to)).toEqual([
+      "kijitora@example.com",
+      "sironeko@example.com",
+      "mikeneko@example.com",
+      "sabatora@example.com",
+      "sirokiji@example.org",
+      "kuroneko@example.com",
+      "sabineko@example.com",
+    ]);
     expect(new Set(events.map((e) => e.event_id)).size).toBe(7);
   });
 
   test("auth-failure (DMARC) is no complaint; opt-out is an unsubscribe; JMRP is a complaint", async () => {
     expect(await eventsOf("sisimai/arf-18.eml", FBL)).toEqual([]);
     const lookup = new MemoryLookup([{ message_id: "0000000000000000000000000@example.net", rcpt_to: "kuro@example.net" }]);
-    expect((await eventsOf("sisimai/arf-12.eml", FBL, lookup)).map((e) => [e.type, e.rcpt_to])).toEqual([["list_unsubscribe", "kuro@example.net"]]);
-    expect((await eventsOf("sisimai/arf-22.eml", FBL)).map((e) => [e.type, e.rcpt_to])).toEqual([["spam_complaint", "kijitora@example.com"]]);
+    expect((await eventsOf("sisimai/arf-12.eml", FBL, lookup)).map((e) => [e.type, e.rcpt_to])).toEqual([
+      ["list_unsubscribe", "kuro@example.net"],
+    ]);
+    expect((await eventsOf("sisimai/arf-22.eml", FBL)).map((e) => [e.type, e.rcpt_to])).toEqual([
+      ["spam_complaint", "kijitora@example.com"],
+    ]);
   });
 
   test("a feedback type hookd does not know is a complaint, even one named like an Object method", async () => {
     for (const type of ["dmarc-x", "toString", "constructor"]) {
       const raw = new TextEncoder().encode(
-        ['From: fbl@isp.example', 'Content-Type: multipart/report; report-type=feedback-report; boundary="f"', "", "--f", "Content-Type: message/feedback-report", "", `Feedback-Type: ${type}`, "Original-Rcpt-To: a@example.org", "--f--", ""].join("\r\n"),
+        [
+          "From: fbl@isp.example",
+          'Content-Type: multipart/report; report-type=feedback-report; boundary="f"',
+          "",
+          "--f",
+          "Content-Type: message/feedback-report",
+          "",
+          `Feedback-Type: ${type}`,
+          "Original-Rcpt-To: a@example.org",
+          "--f--",
+          "",
+        ].join("\r\n"),
       );
       const report = await parseFeedback(raw, FBL);
       const events = feedbackEvents(report, await matchReport(report, new MemoryLookup()), CTX);
-      expect(events.map((e) => [e.type, e.rcpt_to, "feedback_type" in e ? e.feedback_type : undefined])).toEqual([["spam_complaint", "a@example.org", type.toLowerCase()]]);
+      expect(events.map((e) => [e.type, e.rcpt_to, "feedback_type" in e ? e.feedback_type : undefined])).toEqual([
+        ["spam_complaint", "a@example.org", type.toLowerCase()],
+      ]);
     }
   });
 
@@ -124,7 +192,9 @@ describe("event ids", () => {
   test("the same report parsed twice gives the same ids, whatever the clock and whatever the store knew", async () => {
     for (const f of files) {
       const first = await eventsOf(f, BOUNCE, new MemoryLookup(), CTX);
-      const lookup = new MemoryLookup([{ message_id: "44kWHZ2S3Qz1yxHC@rokujo.cr.nyaan.jp", queue_id: "Q", rcpt_to: "kijitora@cr.nyaan.jp" }]);
+      const lookup = new MemoryLookup([
+        { message_id: "44kWHZ2S3Qz1yxHC@rokujo.cr.nyaan.jp", queue_id: "Q", rcpt_to: "kijitora@cr.nyaan.jp" },
+      ]);
       const later = await eventsOf(f, BOUNCE, lookup, { host: "mx2", receivedAt: CTX.receivedAt + 3_600_000 });
       expect(later.map((e) => e.event_id)).toEqual(first.map((e) => e.event_id));
       expect(new Set(first.map((e) => e.event_id)).size).toBe(first.length);

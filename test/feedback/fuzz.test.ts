@@ -27,9 +27,60 @@ const enc = new TextEncoder();
 const KINDS = new Set(["dsn", "complaint", "unsubscribe", "plain_bounce", "not_a_report"]);
 const samples = ["rfc", "sisimai"].flatMap((d) => readdirSync(join(FIXTURES, d)).map((f) => fixture(`${d}/${f}`)));
 
-const TYPES = ["multipart/report; report-type=delivery-status", "multipart/report; report-type=feedback-report", "multipart/mixed", "multipart/alternative", "message/delivery-status", "message/feedback-report", "message/rfc822", "text/rfc822-headers", "text/plain", "text/html", "application/octet-stream", "message/global-delivery-status"];
-const FIELDS = ["Final-Recipient", "Original-Recipient", "Action", "Status", "Diagnostic-Code", "Reporting-MTA", "Remote-MTA", "Feedback-Type", "Original-Rcpt-To", "Arrival-Date", "Message-ID", "Received", "X-Postfix-Queue-ID", "Source-IP", "Subject", "From", "To", "Content-Transfer-Encoding"];
-const VALUES = ["rfc822; a@example.org", "failed", "delayed", "5.1.1", "4.0.0 (x)", "smtp; 550 5.1.1 no", "dns; mx.example.org", "abuse", "<b@example.org>", "Thu, 7 Jul 1994 17:15:49 -0400", "by mx.example.org (Postfix) with ESMTP id 4BCD21C03F2", "base64", "quoted-printable", "", "<", "=?utf-8?B?====?=", ";;;", "\u00ff\u00fe"];
+const TYPES = [
+  "multipart/report; report-type=delivery-status",
+  "multipart/report; report-type=feedback-report",
+  "multipart/mixed",
+  "multipart/alternative",
+  "message/delivery-status",
+  "message/feedback-report",
+  "message/rfc822",
+  "text/rfc822-headers",
+  "text/plain",
+  "text/html",
+  "application/octet-stream",
+  "message/global-delivery-status",
+];
+const FIELDS = [
+  "Final-Recipient",
+  "Original-Recipient",
+  "Action",
+  "Status",
+  "Diagnostic-Code",
+  "Reporting-MTA",
+  "Remote-MTA",
+  "Feedback-Type",
+  "Original-Rcpt-To",
+  "Arrival-Date",
+  "Message-ID",
+  "Received",
+  "X-Postfix-Queue-ID",
+  "Source-IP",
+  "Subject",
+  "From",
+  "To",
+  "Content-Transfer-Encoding",
+];
+const VALUES = [
+  "rfc822; a@example.org",
+  "failed",
+  "delayed",
+  "5.1.1",
+  "4.0.0 (x)",
+  "smtp; 550 5.1.1 no",
+  "dns; mx.example.org",
+  "abuse",
+  "<b@example.org>",
+  "Thu, 7 Jul 1994 17:15:49 -0400",
+  "by mx.example.org (Postfix) with ESMTP id 4BCD21C03F2",
+  "base64",
+  "quoted-printable",
+  "",
+  "<",
+  "=?utf-8?B?====?=",
+  ";;;",
+  "\u00ff\u00fe",
+];
 
 function pick<T>(rnd: () => number, xs: readonly T[]): T {
   return xs[Math.floor(rnd() * xs.length)]!;
@@ -46,7 +97,14 @@ function randomTree(rnd: () => number, depth: number): string {
     return `${headers.join("\r\n")}\r\n\r\n${parts.join("\r\n")}${rnd() < 0.8 ? `\r\n--${boundary}--\r\n` : ""}`;
   }
   const body: string[] = [];
-  for (let i = Math.floor(rnd() * 12); i > 0; i--) body.push(rnd() < 0.7 ? `${pick(rnd, FIELDS)}: ${pick(rnd, VALUES)}` : rnd() < 0.5 ? "" : `<${pick(rnd, ["x@y.z", "a", "@", ""])}>: ${pick(rnd, VALUES)}`);
+  for (let i = Math.floor(rnd() * 12); i > 0; i--)
+    body.push(
+      rnd() < 0.7
+        ? `${pick(rnd, FIELDS)}: ${pick(rnd, VALUES)}`
+        : rnd() < 0.5
+          ? ""
+          : `<${pick(rnd, ["x@y.z", "a", "@", ""])}>: ${pick(rnd, VALUES)}`,
+    );
   return `${headers.join("\r\n")}\r\n\r\n${body.join("\r\n")}`;
 }
 
@@ -58,7 +116,8 @@ function mutate(rnd: () => number, i: number): Uint8Array {
     case 1: {
       // bytes flipped (CR, LF, ':', '-', NUL and random bytes are the interesting ones)
       const out = base.slice();
-      for (let n = 1 + Math.floor(rnd() * 20); n > 0; n--) out[Math.floor(rnd() * out.length)] = pick(rnd, [10, 13, 58, 45, 0, 60, 62, Math.floor(rnd() * 256)]);
+      for (let n = 1 + Math.floor(rnd() * 20); n > 0; n--)
+        out[Math.floor(rnd() * out.length)] = pick(rnd, [10, 13, 58, 45, 0, 60, 62, Math.floor(rnd() * 256)]);
       return out;
     }
     case 2: {
@@ -101,54 +160,56 @@ async function check(raw: Uint8Array, i: number, lookup: MemoryLookup): Promise<
 }
 
 describe("parseFeedback on hostile input", () => {
-  test(
-    "10,000 cut, flipped, spliced, random-tree and random-byte messages: no throw, valid events, bounded time",
-    async () => {
-      const rnd = mulberry32(0x5eed17);
-      const sent = { queue_id: "Q1", message_id: "m@x", rcpt_to: "a@example.org" };
-      const lookup = new MemoryLookup([sent], new Map([["tok", sent]]), new Map([["tok", sent]]));
-      const kinds: Record<string, number> = {};
-      let slowest = 0;
-      const started = performance.now();
-      for (let i = 0; i < 10_000; i++) {
-        const raw = mutate(rnd, i);
-        const t0 = performance.now();
-        const r = await check(raw, i, lookup);
-        slowest = Math.max(slowest, performance.now() - t0);
-        kinds[r.kind] = (kinds[r.kind] ?? 0) + 1;
-      }
-      const total = performance.now() - started;
-      // Every kind shows up: the mutations keep enough of the real reports to exercise each parser.
-      expect(Object.keys(kinds).sort()).toEqual(["complaint", "dsn", "not_a_report", "plain_bounce", "unsubscribe"]);
-      expect(slowest).toBeLessThan(2_000);
-      expect(total).toBeLessThan(100_000);
-    },
-    180_000,
-  );
+  test("10,000 cut, flipped, spliced, random-tree and random-byte messages: no throw, valid events, bounded time", async () => {
+    const rnd = mulberry32(0x5eed17);
+    const sent = { queue_id: "Q1", message_id: "m@x", rcpt_to: "a@example.org" };
+    const lookup = new MemoryLookup([sent], new Map([["tok", sent]]), new Map([["tok", sent]]));
+    const kinds: Record<string, number> = {};
+    let slowest = 0;
+    const started = performance.now();
+    for (let i = 0; i < 10_000; i++) {
+      const raw = mutate(rnd, i);
+      const t0 = performance.now();
+      const r = await check(raw, i, lookup);
+      slowest = Math.max(slowest, performance.now() - t0);
+      kinds[r.kind] = (kinds[r.kind] ?? 0) + 1;
+    }
+    const total = performance.now() - started;
+    // Every kind shows up: the mutations keep enough of the real reports to exercise each parser.
+    expect(Object.keys(kinds).sort()).toEqual(["complaint", "dsn", "not_a_report", "plain_bounce", "unsubscribe"]);
+    expect(slowest).toBeLessThan(2_000);
+    expect(total).toBeLessThan(100_000);
+  }, 180_000);
 
-  test(
-    "pathological shapes stay bounded: a huge header, 100k recipients, deep nesting, a run of '<', 10k Received lines",
-    async () => {
-      const lookup = new MemoryLookup();
-      const dsnOf = (status: string) => `From: MAILER-DAEMON@x\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\n${status}\r\n--b--\r\n`;
-      const cases: [string, string][] = [
-        ["huge header line", `Subject: ${"x".repeat(3_000_000)}\r\n\r\nbody`],
-        ["100k recipients", dsnOf("Final-Recipient: rfc822; a@example.org\r\nAction: failed\r\n\r\n".repeat(100_000))],
-        ["deep nesting", `${Array.from({ length: 300 }, (_, k) => `Content-Type: multipart/mixed; boundary="d${k}"\r\n\r\n--d${k}\r\n`).join("")}text`],
-        ["a run of '<' in HTML", `From: MAILER-DAEMON@x\r\nContent-Type: text/html\r\n\r\n${"<".repeat(2_000_000)}`],
-        ["10k Received", `${"Received: from a by mx.example.org with ESMTP id ABCDE12345;\r\n".repeat(10_000)}From: MAILER-DAEMON@x\r\n\r\nbody`],
-        ["status digits", dsnOf(`Final-Recipient: rfc822; a@example.org\r\nStatus: ${"5.1.1.".repeat(50_000)}\r\n`)],
-        ["long address run", `From: MAILER-DAEMON@x\r\nSubject: Undelivered\r\n\r\nThis is the qmail-send program\r\n<${"a@".repeat(100_000)}>:\r\n`],
-      ];
-      for (const [name, text] of cases) {
-        const t0 = performance.now();
-        const r = await check(enc.encode(text), 0, lookup);
-        const ms = performance.now() - t0;
-        expect({ name, kind: KINDS.has(r.kind), fast: ms < 5_000 }).toEqual({ name, kind: true, fast: true });
-      }
-      const many = await parseFeedback(enc.encode(cases[1]![1]), { mailFrom: "", rcptTo: [] });
-      expect(many.kind === "dsn" && many.recipients.length).toBe(1000);
-    },
-    120_000,
-  );
+  test("pathological shapes stay bounded: a huge header, 100k recipients, deep nesting, a run of '<', 10k Received lines", async () => {
+    const lookup = new MemoryLookup();
+    const dsnOf = (status: string) =>
+      `From: MAILER-DAEMON@x\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\n${status}\r\n--b--\r\n`;
+    const cases: [string, string][] = [
+      ["huge header line", `Subject: ${"x".repeat(3_000_000)}\r\n\r\nbody`],
+      ["100k recipients", dsnOf("Final-Recipient: rfc822; a@example.org\r\nAction: failed\r\n\r\n".repeat(100_000))],
+      [
+        "deep nesting",
+        `${Array.from({ length: 300 }, (_, k) => `Content-Type: multipart/mixed; boundary="d${k}"\r\n\r\n--d${k}\r\n`).join("")}text`,
+      ],
+      ["a run of '<' in HTML", `From: MAILER-DAEMON@x\r\nContent-Type: text/html\r\n\r\n${"<".repeat(2_000_000)}`],
+      [
+        "10k Received",
+        `${"Received: from a by mx.example.org with ESMTP id ABCDE12345;\r\n".repeat(10_000)}From: MAILER-DAEMON@x\r\n\r\nbody`,
+      ],
+      ["status digits", dsnOf(`Final-Recipient: rfc822; a@example.org\r\nStatus: ${"5.1.1.".repeat(50_000)}\r\n`)],
+      [
+        "long address run",
+        `From: MAILER-DAEMON@x\r\nSubject: Undelivered\r\n\r\nThis is the qmail-send program\r\n<${"a@".repeat(100_000)}>:\r\n`,
+      ],
+    ];
+    for (const [name, text] of cases) {
+      const t0 = performance.now();
+      const r = await check(enc.encode(text), 0, lookup);
+      const ms = performance.now() - t0;
+      expect({ name, kind: KINDS.has(r.kind), fast: ms < 5_000 }).toEqual({ name, kind: true, fast: true });
+    }
+    const many = await parseFeedback(enc.encode(cases[1]![1]), { mailFrom: "", rcptTo: [] });
+    expect(many.kind === "dsn" && many.recipients.length).toBe(1000);
+  }, 120_000);
 });

@@ -19,7 +19,9 @@ const FEEDBACK_TYPES = ["out_of_band", "spam_complaint", "list_unsubscribe", "de
 async function hookdWithFeedback(feedback: Record<string, unknown> = {}): Promise<{ app: TestApp; rx: Receiver; port: number }> {
   const rx = await r.receiver();
   const app = await r.app({ feedback: { listen: "127.0.0.1:0", ...feedback }, delivery: { batch_max_wait: 50 } });
-  const res = await app.api("POST", "/webhooks", { body: { name: "fb", target: `${rx.url}/hook`, events: FEEDBACK_TYPES, verification: "none" } });
+  const res = await app.api("POST", "/webhooks", {
+    body: { name: "fb", target: `${rx.url}/hook`, events: FEEDBACK_TYPES, verification: "none" },
+  });
   expect(res.status).toBe(201);
   return { app, rx, port: app.hookd.feedback!.port! };
 }
@@ -31,7 +33,9 @@ async function post(app: TestApp, events: object[]) {
 
 /** Feedback events in the store, oldest first. */
 function stored(app: TestApp): Event[] {
-  return (app.hookd.store.sqlite.query("SELECT body FROM events WHERE source = 'feedback' ORDER BY seq").all() as { body: string }[]).map((x) => JSON.parse(x.body) as Event);
+  return (app.hookd.store.sqlite.query("SELECT body FROM events WHERE source = 'feedback' ORDER BY seq").all() as { body: string }[]).map(
+    (x) => JSON.parse(x.body) as Event,
+  );
 }
 
 const received = (rx: Receiver) => rx.requests.flatMap((q) => q.json() as Event[]);
@@ -51,8 +55,24 @@ describe("hookd with [feedback] listen", () => {
   test("a DSN about a stored message: one out_of_band with the original's fields reaches the webhook; the same DSN again adds nothing", async () => {
     const { app, rx, port } = await hookdWithFeedback();
     await post(app, [
-      { type: "injection", host: "mx1", queue_id: "7F3A2B1C0D", message_id: GOOGLE_MID, mail_from: "news@example.jp", rcpt_to: "someone@example.org" },
-      { type: "injection", host: "mx1", queue_id: "7F3A2B1C0D", message_id: GOOGLE_MID, mail_from: "news@example.jp", rcpt_to: "michitsuna@example.org", campaign_id: "c7", tags: ["news"] },
+      {
+        type: "injection",
+        host: "mx1",
+        queue_id: "7F3A2B1C0D",
+        message_id: GOOGLE_MID,
+        mail_from: "news@example.jp",
+        rcpt_to: "someone@example.org",
+      },
+      {
+        type: "injection",
+        host: "mx1",
+        queue_id: "7F3A2B1C0D",
+        message_id: GOOGLE_MID,
+        mail_from: "news@example.jp",
+        rcpt_to: "michitsuna@example.org",
+        campaign_id: "c7",
+        tags: ["news"],
+      },
     ]);
     const first = await lmtp(port, "", ["bounces@feedback.example.com"], "sisimai/rhost-google-06.eml");
     expect(first.data).toEqual(["250 2.6.0 dsn: 1 event"]);
@@ -74,7 +94,11 @@ describe("hookd with [feedback] listen", () => {
     expect(again.data).toEqual(["250 2.6.0 dsn: 1 event"]);
     expect(stored(app)).toHaveLength(1);
     await rx.waitFor(() => received(rx).length >= 1);
-    await eventually(async () => ((await (await app.api("GET", "/status")).json()) as { results: { webhooks: { queue_depth: number }[] } }).results.webhooks[0]!.queue_depth === 0);
+    await eventually(
+      async () =>
+        ((await (await app.api("GET", "/status")).json()) as { results: { webhooks: { queue_depth: number }[] } }).results.webhooks[0]!
+          .queue_depth === 0,
+    );
     expect(received(rx).map((x) => [x.type, x.event_id])).toEqual([["out_of_band", e!.event_id]]);
   });
 
@@ -82,11 +106,27 @@ describe("hookd with [feedback] listen", () => {
     const { app, rx, port } = await hookdWithFeedback();
     await post(app, [
       // RFC 5965's example complaint names no recipient; its Message-ID does.
-      { type: "injection", host: "mx1", queue_id: "A1B2C3D4E5", message_id: "8787KJKJ3K4J3K4J3K4J3.mail@example.net", rcpt_to: "victim@example.com" },
+      {
+        type: "injection",
+        host: "mx1",
+        queue_id: "A1B2C3D4E5",
+        message_id: "8787KJKJ3K4J3K4J3K4J3.mail@example.net",
+        rcpt_to: "victim@example.com",
+      },
       // arf-12 is an opt-out report without Original-Rcpt-To.
-      { type: "delivery", host: "mx1", queue_id: "F6E5D4C3B2", message_id: "0000000000000000000000000@example.net", rcpt_to: "leaver@example.net" },
+      {
+        type: "delivery",
+        host: "mx1",
+        queue_id: "F6E5D4C3B2",
+        message_id: "0000000000000000000000000@example.net",
+        rcpt_to: "leaver@example.net",
+      },
     ]);
-    const files = ["rfc/rfc5965-minimal.eml", "rfc/rfc5965-extended.eml", ...["01", "02", "12", "14", "16", "18", "22", "25", "26"].map((n) => `sisimai/arf-${n}.eml`)];
+    const files = [
+      "rfc/rfc5965-minimal.eml",
+      "rfc/rfc5965-extended.eml",
+      ...["01", "02", "12", "14", "16", "18", "22", "25", "26"].map((n) => `sisimai/arf-${n}.eml`),
+    ];
     for (const f of files) expect((await lmtp(port, "fbl@isp.example", ["fbl@feedback.example.com"], f)).data[0]).toStartWith("250 2.6.0 ");
     const got = stored(app).map((e) => {
       const x = e as Record<string, unknown>;
@@ -100,13 +140,22 @@ describe("hookd with [feedback] listen", () => {
       "spam_complaint this-local-part-does-not-exist-on-yahoo@yahoo.com abuse ",
       "list_unsubscribe leaver@example.net  F6E5D4C3B2",
       "spam_complaint kijitora@y.example.com abuse ",
-      ...["kijitora@example.com", "sironeko@example.com", "mikeneko@example.com", "sabatora@example.com", "sirokiji@example.org", "kuroneko@example.com", "sabineko@example.com"].map((a) => `spam_complaint ${a} abuse `),
+      ...[
+        "kijitora@example.com",
+        "sironeko@example.com",
+        "mikeneko@example.com",
+        "sabatora@example.com",
+        "sirokiji@example.org",
+        "kuroneko@example.com",
+        "sabineko@example.com",
+      ].map((a) => `spam_complaint ${a} abuse `),
       // arf-18 is an auth-failure report: no complaint by a recipient. arf-26 is no report.
       "spam_complaint kijitora@example.com abuse ",
       "spam_complaint hashed@example.com abuse ",
     ]);
     await rx.waitFor(() => received(rx).length === got.length);
-    const status = ((await (await app.api("GET", "/status")).json()) as { results: { feedback: Record<string, unknown> } }).results.feedback;
+    const status = ((await (await app.api("GET", "/status")).json()) as { results: { feedback: Record<string, unknown> } }).results
+      .feedback;
     expect(status).toMatchObject({ received: { complaint: 10, not_a_report: 1 }, matched: { message_id: 3, none: 7 }, events: 15 });
   });
 
@@ -133,7 +182,9 @@ describe("hookd with [feedback] listen", () => {
 
   test("a DSN from one of our own MTAs (local_mtas) is counted, not an event; a message over max_size is 552", async () => {
     const { app, port } = await hookdWithFeedback({ local_mtas: ["Rokujo.cr.nyaan.jp."], max_size: 10_000 });
-    expect((await lmtp(port, "", ["bounces@feedback.example.com"], "sisimai/lhost-postfix-57.eml")).data).toEqual(["250 2.6.0 dsn: 0 events"]);
+    expect((await lmtp(port, "", ["bounces@feedback.example.com"], "sisimai/lhost-postfix-57.eml")).data).toEqual([
+      "250 2.6.0 dsn: 0 events",
+    ]);
     const big = new TextEncoder().encode(`Subject: big\r\n\r\n${"x".repeat(70)}\r\n`.repeat(200));
     expect((await lmtp(port, "", ["bounces@feedback.example.com"], big)).data[0]).toStartWith("552 5.3.4 ");
     expect(stored(app)).toEqual([]);
@@ -147,11 +198,18 @@ describe("hookd with [feedback] listen", () => {
     const { app, port } = await hookdWithFeedback();
     await lmtp(port, "alice@example.org", ["bounces@feedback.example.com"], "sisimai/is-not-bounce-01.eml");
     const readOnly = createApiKey(app.hookd.store.db, "ro", ["webhooks:read"]).key;
-    const narrow = ((await (await app.api("GET", "/status", { key: readOnly })).json()) as { results: { feedback: Record<string, unknown> } }).results.feedback;
+    const narrow = (
+      (await (await app.api("GET", "/status", { key: readOnly })).json()) as { results: { feedback: Record<string, unknown> } }
+    ).results.feedback;
     expect(narrow).toMatchObject({ listen: `127.0.0.1:${port}`, received: { not_a_report: 1 }, unparsed: null });
-    const full = ((await (await app.api("GET", "/status")).json()) as { results: { feedback: { unparsed: Record<string, unknown>[] } } }).results.feedback;
+    const full = ((await (await app.api("GET", "/status")).json()) as { results: { feedback: { unparsed: Record<string, unknown>[] } } })
+      .results.feedback;
     expect(full.unparsed).toHaveLength(1);
-    expect(full.unparsed[0]).toMatchObject({ reason: "not a bounce, complaint or unsubscribe mail", mail_from: "alice@example.org", rcpt_to: ["bounces@feedback.example.com"] });
+    expect(full.unparsed[0]).toMatchObject({
+      reason: "not a bounce, complaint or unsubscribe mail",
+      mail_from: "alice@example.org",
+      rcpt_to: ["bounces@feedback.example.com"],
+    });
     expect(full.unparsed[0]!.excerpt).toContain("From: Kijitora <shironeko@example.com>");
   });
 
@@ -169,7 +227,9 @@ describe("hookd with [feedback] listen", () => {
     expect(app.hookd.feedback).toEqual({ listening: `unix:${sock}`, port: null });
     expect((await Bun.file(sock).exists()) || (await import("node:fs")).statSync(sock).isSocket()).toBe(true);
     expect((await import("node:fs")).statSync(sock).mode & 0o777).toBe(0o666);
-    expect((await lmtp(sock, "", ["bounces@feedback.example.com"], "sisimai/lhost-postfix-01.eml")).data).toEqual(["250 2.6.0 dsn: 1 event"]);
+    expect((await lmtp(sock, "", ["bounces@feedback.example.com"], "sisimai/lhost-postfix-01.eml")).data).toEqual([
+      "250 2.6.0 dsn: 1 event",
+    ]);
     await app.stop();
     expect((await import("node:fs")).existsSync(sock)).toBe(false);
   });

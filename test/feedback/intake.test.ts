@@ -17,19 +17,31 @@ function store(): Store {
   const s = openStore(path.join(tempDir(), "hookd.db"));
   stores.push(s);
   // A store that refuses one recipient: the transaction holding it rolls back whole.
-  s.sqlite.run("CREATE TEMP TRIGGER refuse BEFORE INSERT ON events WHEN NEW.rcpt_to = 'refused@example.org' BEGIN SELECT RAISE(ABORT, 'refused'); END");
+  s.sqlite.run(
+    "CREATE TEMP TRIGGER refuse BEFORE INSERT ON events WHEN NEW.rcpt_to = 'refused@example.org' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+  );
   return s;
 }
 
-const oob = (id: string, rcpt: string): EventInput => ({ event_id: id, type: "out_of_band", timestamp: "2026-01-01T00:00:00.000Z", rcpt_to: rcpt, dsn: "5.1.1" });
-const rcpts = (s: Store) => (s.sqlite.query("SELECT rcpt_to FROM events ORDER BY seq").all() as { rcpt_to: string }[]).map((r) => r.rcpt_to);
+const oob = (id: string, rcpt: string): EventInput => ({
+  event_id: id,
+  type: "out_of_band",
+  timestamp: "2026-01-01T00:00:00.000Z",
+  rcpt_to: rcpt,
+  dsn: "5.1.1",
+});
+const rcpts = (s: Store) =>
+  (s.sqlite.query("SELECT rcpt_to FROM events ORDER BY seq").all() as { rcpt_to: string }[]).map((r) => r.rcpt_to);
 
 describe("groupCommitter", () => {
   test("commits asked for together share one transaction: one refused message fails them all, none stored", async () => {
     const s = store();
     const stored: string[][] = [];
     const commit = groupCommitter(s.sqlite, "h", Date.now, (types) => stored.push(types));
-    const results = await Promise.allSettled([commit([oob("a", "a@example.org"), oob("a2", "a2@example.org")]), commit([oob("b", "refused@example.org")])]);
+    const results = await Promise.allSettled([
+      commit([oob("a", "a@example.org"), oob("a2", "a2@example.org")]),
+      commit([oob("b", "refused@example.org")]),
+    ]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
     expect(rcpts(s)).toEqual([]);
     expect(stored).toEqual([]);
@@ -45,7 +57,10 @@ describe("groupCommitter", () => {
     expect(rcpts(s)).toEqual(["a@example.org", "b@example.org"]);
     expect(stored).toEqual([["out_of_band"], ["out_of_band"], []]);
     // Normalised as stored events are: the host filled, the time in UTC.
-    const body = JSON.parse((s.sqlite.query("SELECT body FROM events WHERE event_id = 'a'").get() as { body: string }).body) as Record<string, unknown>;
+    const body = JSON.parse((s.sqlite.query("SELECT body FROM events WHERE event_id = 'a'").get() as { body: string }).body) as Record<
+      string,
+      unknown
+    >;
     expect(body).toMatchObject({ event_id: "a", type: "out_of_band", host: "mx9", timestamp: "2026-01-01T00:00:00.000Z" });
   });
 });

@@ -57,14 +57,24 @@ describe("LMTP intake", () => {
   test("a DSN to a VERP address: 250 for each recipient once its event is committed", async () => {
     const h = await start();
     const c = await LmtpClient.connect(h.port);
-    const r = await c.send("", [verpAddress("tok1", "bounces.example.com"), "postmaster@bounces.example.com"], fixture("sisimai/lhost-postfix-57.eml"));
+    const r = await c.send(
+      "",
+      [verpAddress("tok1", "bounces.example.com"), "postmaster@bounces.example.com"],
+      fixture("sisimai/lhost-postfix-57.eml"),
+    );
     await c.quit();
     expect(r.mail).toStartWith("250");
     expect(r.rcpt.every((x) => x.startsWith("250"))).toBe(true);
     // LMTP: one reply per recipient after DATA.
     expect(r.data).toEqual(["250 2.6.0 dsn: 1 event", "250 2.6.0 dsn: 1 event"]);
     expect(h.stored).toHaveLength(1);
-    expect(h.stored[0]).toMatchObject({ type: "out_of_band", rcpt_to: "kijitora@cr.nyaan.jp", queue_id: "4BCD21C03F2", message_id: "orig-1@example.com", dsn: "5.2.1" });
+    expect(h.stored[0]).toMatchObject({
+      type: "out_of_band",
+      rcpt_to: "kijitora@cr.nyaan.jp",
+      queue_id: "4BCD21C03F2",
+      message_id: "orig-1@example.com",
+      dsn: "5.2.1",
+    });
     expect(h.stats.status().counters).toMatchObject({ byKind: { dsn: 1 }, matched: { verp: 1 }, events: 1 });
   });
 
@@ -134,7 +144,8 @@ describe("LMTP intake", () => {
   test("the ring of unparsed samples keeps the newest, bounded", async () => {
     const h = await start();
     const c = await LmtpClient.connect(h.port);
-    for (let i = 0; i < 5; i++) await c.send("", ["b@bounces.example.com"], new TextEncoder().encode(`Subject: note ${i}\r\n\r\nhello\r\n`));
+    for (let i = 0; i < 5; i++)
+      await c.send("", ["b@bounces.example.com"], new TextEncoder().encode(`Subject: note ${i}\r\n\r\nhello\r\n`));
     await c.quit();
     const status = h.stats.status();
     expect(status.counters.byKind.not_a_report).toBe(5);
@@ -152,7 +163,12 @@ describe("LMTP intake", () => {
         return r.data[0];
       }),
     );
-    expect(results).toEqual(["250 2.6.0 plain_bounce: 2 events", "250 2.6.0 plain_bounce: 1 event", "250 2.6.0 dsn: 3 events", "250 2.6.0 complaint: 1 event"]);
+    expect(results).toEqual([
+      "250 2.6.0 plain_bounce: 2 events",
+      "250 2.6.0 plain_bounce: 1 event",
+      "250 2.6.0 dsn: 3 events",
+      "250 2.6.0 complaint: 1 event",
+    ]);
     expect(h.stored).toHaveLength(7);
   });
 

@@ -8,19 +8,33 @@ const VERP = (token: string) => ({ mailFrom: "", rcptTo: [verpAddress(token, "bo
 describe("addresses with tokens", () => {
   test("bounces+<token>@ and unsubscribe+<token>@ are built and read back alike", () => {
     expect(verpAddress("AbC-12_x.y", "bounces.example.com")).toBe("bounces+AbC-12_x.y@bounces.example.com");
-    expect(tokenAddresses([verpAddress("AbC-12_x.y", "bounces.example.com")], "bounces")).toEqual([{ address: "bounces+AbC-12_x.y@bounces.example.com", token: "AbC-12_x.y" }]);
-    expect(tokenAddresses(["<" + unsubscribeAddress("t1", "b.example") + ">"], "unsubscribe")).toEqual([{ address: "unsubscribe+t1@b.example", token: "t1" }]);
+    expect(tokenAddresses([verpAddress("AbC-12_x.y", "bounces.example.com")], "bounces")).toEqual([
+      { address: "bounces+AbC-12_x.y@bounces.example.com", token: "AbC-12_x.y" },
+    ]);
+    expect(tokenAddresses(["<" + unsubscribeAddress("t1", "b.example") + ">"], "unsubscribe")).toEqual([
+      { address: "unsubscribe+t1@b.example", token: "t1" },
+    ]);
   });
 
   test("other addresses, empty tokens, characters no token has, and other domains when one is set, are not token addresses", () => {
-    expect(tokenAddresses(["bounces@b.example", "bounces+@b.example", "bounces+a b@b.example", "bounces+a/b@b.example", "xbounces+t@b.example"], "bounces")).toEqual([]);
+    expect(
+      tokenAddresses(
+        ["bounces@b.example", "bounces+@b.example", "bounces+a b@b.example", "bounces+a/b@b.example", "xbounces+t@b.example"],
+        "bounces",
+      ),
+    ).toEqual([]);
     expect(tokenAddresses(["bounces+t@other.example"], "bounces", "b.example")).toEqual([]);
     expect(tokenAddresses(["Bounces+t@B.Example"], "bounces", "b.example")).toEqual([{ address: "Bounces+t@B.Example", token: "t" }]);
   });
 });
 
 describe("matching a report to its message", () => {
-  const sent = { queue_id: "4BCD21C03F2", message_id: "44kWHZ2S3Qz1yxHC@rokujo.cr.nyaan.jp", rcpt_to: "kijitora@cr.nyaan.jp", campaign_id: "spring" };
+  const sent = {
+    queue_id: "4BCD21C03F2",
+    message_id: "44kWHZ2S3Qz1yxHC@rokujo.cr.nyaan.jp",
+    rcpt_to: "kijitora@cr.nyaan.jp",
+    campaign_id: "spring",
+  };
 
   test("1. a verified VERP token decides; no store lookup is made", async () => {
     const lookup = new MemoryLookup([], new Map([["tok1", sent]]));
@@ -43,7 +57,10 @@ describe("matching a report to its message", () => {
     const m = await matchReport(await parse("sisimai/lhost-postfix-57.eml"), new MemoryLookup([other, ours]));
     expect(m).toMatchObject({ via: "message_id", candidates: [ours] });
     // Without a queue id in common, every candidate stays.
-    const wide = await matchReport(await parse("sisimai/lhost-postfix-57.eml"), new MemoryLookup([other, { ...other, rcpt_to: "b@example.org" }]));
+    const wide = await matchReport(
+      await parse("sisimai/lhost-postfix-57.eml"),
+      new MemoryLookup([other, { ...other, rcpt_to: "b@example.org" }]),
+    );
     expect(wide.candidates).toHaveLength(2);
   });
 

@@ -48,10 +48,23 @@ describe("message lookup index", () => {
     const s = store();
     for (let i = 0; i < 40; i++) insertEvents(s.sqlite, message(i % 10, [`a${i}@example.org`, `b${i}@example.org`]), "api");
     const lookup = storeLookup(s.sqlite);
-    const ask = async () => [await lookup.findByMessageId("m3@example.com", 100), await lookup.findByQueueId("Q7", undefined, 100), await lookup.findByMessageId("nope@x", 100)];
+    const ask = async () => [
+      await lookup.findByMessageId("m3@example.com", 100),
+      await lookup.findByQueueId("Q7", undefined, 100),
+      await lookup.findByMessageId("nope@x", 100),
+    ];
     const unindexed = await ask();
     // 4 messages with that id, 2 recipients each, newest first.
-    expect(unindexed[0]!.map((o) => o.rcpt_to)).toEqual(["b33@example.org", "a33@example.org", "b23@example.org", "a23@example.org", "b13@example.org", "a13@example.org", "b3@example.org", "a3@example.org"]);
+    expect(unindexed[0]!.map((o) => o.rcpt_to)).toEqual([
+      "b33@example.org",
+      "a33@example.org",
+      "b23@example.org",
+      "a23@example.org",
+      "b13@example.org",
+      "a13@example.org",
+      "b3@example.org",
+      "a3@example.org",
+    ]);
     expect(unindexed[1]).toHaveLength(8);
     expect(unindexed[2]).toEqual([]);
     const raw = findMessagesByMessageId(s.sqlite, "m3@example.com", 100);
@@ -118,11 +131,33 @@ describe("storeLookup: stored events → original messages", () => {
   test("one entry per recipient, fields filled from its other events, campaign fields from the body", async () => {
     const s = store();
     insertEvents(s.sqlite, message(1, ["a@example.org", "b@example.org"]), "api");
-    insertEvents(s.sqlite, [ev("open", { queue_id: "Q1", message_id: "m1@example.com", rcpt_to: "a@example.org", campaign_id: "spring", tags: ["news"], metadata: { list: 7 } })], "api");
+    insertEvents(
+      s.sqlite,
+      [
+        ev("open", {
+          queue_id: "Q1",
+          message_id: "m1@example.com",
+          rcpt_to: "a@example.org",
+          campaign_id: "spring",
+          tags: ["news"],
+          metadata: { list: 7 },
+        }),
+      ],
+      "api",
+    );
     const lookup = storeLookup(s.sqlite);
     const found = await lookup.findByMessageId("m1@example.com", 10);
     expect(found).toEqual([
-      { host: "mx1", queue_id: "Q1", message_id: "m1@example.com", rcpt_to: "a@example.org", mail_from: "news@example.com", campaign_id: "spring", tags: ["news"], metadata: { list: 7 } },
+      {
+        host: "mx1",
+        queue_id: "Q1",
+        message_id: "m1@example.com",
+        rcpt_to: "a@example.org",
+        mail_from: "news@example.com",
+        campaign_id: "spring",
+        tags: ["news"],
+        metadata: { list: 7 },
+      },
       { host: "mx1", queue_id: "Q1", message_id: "m1@example.com", rcpt_to: "b@example.org", mail_from: "news@example.com" },
     ]);
     expect(await lookup.findByMessageId("m1@example.com", 1)).toHaveLength(1);
@@ -139,8 +174,20 @@ describe("storeLookup: stored events → original messages", () => {
   });
 
   test("an entry without a recipient is dropped when its message has recipients", () => {
-    const ref = (rcpt: string | null, seq: number) => ({ seq, queue_id: "Q", message_id: "m@x", rcpt_to: rcpt, mail_from: null, host: "mx1", campaign_id: null, tags: null, metadata: "{bad" });
-    expect(originals([ref(null, 3), ref("a@x", 2), ref("a@x", 1)], 10)).toEqual([{ host: "mx1", queue_id: "Q", message_id: "m@x", rcpt_to: "a@x" }]);
+    const ref = (rcpt: string | null, seq: number) => ({
+      seq,
+      queue_id: "Q",
+      message_id: "m@x",
+      rcpt_to: rcpt,
+      mail_from: null,
+      host: "mx1",
+      campaign_id: null,
+      tags: null,
+      metadata: "{bad",
+    });
+    expect(originals([ref(null, 3), ref("a@x", 2), ref("a@x", 1)], 10)).toEqual([
+      { host: "mx1", queue_id: "Q", message_id: "m@x", rcpt_to: "a@x" },
+    ]);
     expect(originals([ref(null, 3)], 10)).toEqual([{ host: "mx1", queue_id: "Q", message_id: "m@x" }]);
   });
 });

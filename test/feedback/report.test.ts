@@ -6,7 +6,11 @@ import type { FeedbackReport } from "../../src/feedback/types.ts";
 import { unsubscribeAddress } from "../../src/feedback/unsubscribe.ts";
 import { BOUNCE, FIXTURES, expectKind, fixture, parse } from "./helpers.ts";
 
-const all = ["rfc", "sisimai"].flatMap((d) => readdirSync(join(FIXTURES, d)).filter((f) => f.endsWith(".eml")).map((f) => `${d}/${f}`));
+const all = ["rfc", "sisimai"].flatMap((d) =>
+  readdirSync(join(FIXTURES, d))
+    .filter((f) => f.endsWith(".eml"))
+    .map((f) => `${d}/${f}`),
+);
 
 function withoutBytes(r: FeedbackReport) {
   const { key: _k, size: _s, ...meta } = r.report;
@@ -18,7 +22,10 @@ describe("parseFeedback", () => {
     for (const f of all) {
       const lf = new TextDecoder("latin1").decode(fixture(f)).replace(/\r\n/g, "\n");
       const crlf = Uint8Array.from(lf.replace(/\n/g, "\r\n"), (ch) => ch.charCodeAt(0));
-      const a = await parseFeedback(Uint8Array.from(lf, (ch) => ch.charCodeAt(0)), BOUNCE);
+      const a = await parseFeedback(
+        Uint8Array.from(lf, (ch) => ch.charCodeAt(0)),
+        BOUNCE,
+      );
       const b = await parseFeedback(crlf, BOUNCE);
       expect({ f, r: withoutBytes(b) }).toEqual({ f, r: withoutBytes(a) });
     }
@@ -26,12 +33,18 @@ describe("parseFeedback", () => {
 
   test("the report key: from Message-ID, Date and From when there is a Message-ID, else from the bytes", async () => {
     const a = await parse("sisimai/lhost-qmail-01.eml");
-    const b = await parseFeedback(new TextEncoder().encode(`X-Extra: 1\n${new TextDecoder().decode(fixture("sisimai/lhost-qmail-01.eml"))}`), BOUNCE);
+    const b = await parseFeedback(
+      new TextEncoder().encode(`X-Extra: 1\n${new TextDecoder().decode(fixture("sisimai/lhost-qmail-01.eml"))}`),
+      BOUNCE,
+    );
     // qmail's bounce has no Message-ID: a header more makes it another report.
     expect(a.report.messageId).toBeUndefined();
     expect(a.report.key).not.toBe(b.report.key);
     const c = await parse("sisimai/lhost-postfix-02.eml");
-    const d = await parseFeedback(new TextEncoder().encode(`X-Extra: 1\n${new TextDecoder().decode(fixture("sisimai/lhost-postfix-02.eml"))}`), BOUNCE);
+    const d = await parseFeedback(
+      new TextEncoder().encode(`X-Extra: 1\n${new TextDecoder().decode(fixture("sisimai/lhost-postfix-02.eml"))}`),
+      BOUNCE,
+    );
     // With a Message-ID, a header the delivering MTA adds (Delivered-To, Received) does not.
     expect(c.report.key).toBe(d.report.key);
   });
@@ -44,7 +57,12 @@ describe("parseFeedback", () => {
   });
 
   test("empty, tiny and non-mail input: not_a_report with a reason, never a throw", async () => {
-    for (const raw of [new Uint8Array(0), new Uint8Array([0]), new TextEncoder().encode("\r\n\r\n"), new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n")]) {
+    for (const raw of [
+      new Uint8Array(0),
+      new Uint8Array([0]),
+      new TextEncoder().encode("\r\n\r\n"),
+      new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n"),
+    ]) {
       const r = expectKind(await parseFeedback(raw, BOUNCE), "not_a_report");
       expect(r.reason.length).toBeGreaterThan(0);
     }
@@ -54,7 +72,9 @@ describe("parseFeedback", () => {
   });
 
   test("a message over the read limit is read up to it: the report parts come first", async () => {
-    const big = new TextDecoder().decode(fixture("sisimai/lhost-postfix-02.eml")).replace("Content-Type: message/rfc822\n\n", `Content-Type: message/rfc822\n\n${"X-Pad: x\n".repeat(600_000)}`);
+    const big = new TextDecoder()
+      .decode(fixture("sisimai/lhost-postfix-02.eml"))
+      .replace("Content-Type: message/rfc822\n\n", `Content-Type: message/rfc822\n\n${"X-Pad: x\n".repeat(600_000)}`);
     const raw = new TextEncoder().encode(big);
     expect(raw.byteLength).toBeGreaterThan(4 * 1024 * 1024);
     const r = expectKind(await parseFeedback(raw, BOUNCE), "dsn");

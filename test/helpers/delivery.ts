@@ -18,7 +18,12 @@ export const SAMPLE_EVENT_ID = "sample-delivery-0";
 
 export type DeliveryApp = TestApp;
 
-export type DeliveryAppOptions = { config?: TestConfigOverrides; retryPolicy?: Partial<RetryPolicy>; log?: Logger; engine?: StartOptions["engine"] };
+export type DeliveryAppOptions = {
+  config?: TestConfigOverrides;
+  retryPolicy?: Partial<RetryPolicy>;
+  log?: Logger;
+  engine?: StartOptions["engine"];
+};
 
 /** hookd in-process (the real composition root) on 127.0.0.1:0 with a temp store. */
 export async function startDeliveryApp(opts: DeliveryAppOptions = {}): Promise<DeliveryApp> {
@@ -49,7 +54,12 @@ export async function startDeliveryApp(opts: DeliveryAppOptions = {}): Promise<D
       if (k !== null && headers.authorization === undefined) headers.authorization = `Bearer ${k}`;
       const body = o.rawBody ?? (o.body === undefined ? undefined : JSON.stringify(o.body));
       if (body !== undefined && headers["content-type"] === undefined) headers["content-type"] = "application/json";
-      return fetch(`${hookd.url}/api/v1${pathname.startsWith("/") ? pathname : `/${pathname}`}`, { method, headers, body, signal: AbortSignal.timeout(20_000) });
+      return fetch(`${hookd.url}/api/v1${pathname.startsWith("/") ? pathname : `/${pathname}`}`, {
+        method,
+        headers,
+        body,
+        signal: AbortSignal.timeout(20_000),
+      });
     },
     stop: () => hookd.stop(),
   };
@@ -109,7 +119,10 @@ export async function startSteppedApp(opts: Omit<DeliveryAppOptions, "engine"> &
 type Api = Pick<TestApp, "api">;
 
 /** eventually() for a value: resolves with fn's first non-null (truthy) result. */
-export async function eventuallyValue<T>(fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, opts?: EventuallyOptions): Promise<T> {
+export async function eventuallyValue<T>(
+  fn: () => T | null | undefined | false | Promise<T | null | undefined | false>,
+  opts?: EventuallyOptions,
+): Promise<T> {
   return (await eventually(fn, opts)) as T;
 }
 
@@ -156,9 +169,18 @@ export type BatchStatus = {
   next_attempt: string | null;
 };
 
-export const batchStatus = (app: Api, id: string, query = "") => results<BatchStatus[]>(app.api("GET", `/webhooks/${id}/batch-status${query}`));
+export const batchStatus = (app: Api, id: string, query = "") =>
+  results<BatchStatus[]>(app.api("GET", `/webhooks/${id}/batch-status${query}`));
 
-export type EventIn = { type: string; event_id?: string; timestamp?: string; rcpt_to?: string; mail_from?: string; host?: string; [k: string]: unknown };
+export type EventIn = {
+  type: string;
+  event_id?: string;
+  timestamp?: string;
+  rcpt_to?: string;
+  mail_from?: string;
+  host?: string;
+  [k: string]: unknown;
+};
 
 /** `n` delivery events with ids `${prefix}-000001`…, in that order. */
 export function makeEvents(n: number, prefix: string, fields: Partial<EventIn> = {}): EventIn[] {

@@ -106,7 +106,12 @@ function addressRdata(ip: string): Uint8Array {
 export type RecordsOf = (name: string, type: number) => { type: number; rdata: Uint8Array }[] | undefined;
 
 /** The answer to one query message; null when it is too short to even carry an id. */
-export function answerQuery(msg: Uint8Array, lookup: (name: string) => string[] | undefined, onQuery?: (q: DnsQuery) => void, records?: RecordsOf): Uint8Array | null {
+export function answerQuery(
+  msg: Uint8Array,
+  lookup: (name: string) => string[] | undefined,
+  onQuery?: (q: DnsQuery) => void,
+  records?: RecordsOf,
+): Uint8Array | null {
   if (msg.length < 12) return null;
   const v = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
   const id = v.getUint16(0);
@@ -125,7 +130,8 @@ export function answerQuery(msg: Uint8Array, lookup: (name: string) => string[] 
   const other = qclass === CLASS_IN && qtype !== TYPE_TXT ? records?.(name, qtype) : undefined;
   if (txt === undefined && other === undefined) return concat([header(id, flags, RCODE_NXDOMAIN, 1, 0), question]);
   // The name exists: each type gets its records, a type it has none of an empty NOERROR.
-  const answers = qtype === TYPE_TXT && qclass === CLASS_IN ? (txt ?? []).map((text) => ({ type: TYPE_TXT, rdata: txtRdata(text) })) : (other ?? []);
+  const answers =
+    qtype === TYPE_TXT && qclass === CLASS_IN ? (txt ?? []).map((text) => ({ type: TYPE_TXT, rdata: txtRdata(text) })) : (other ?? []);
   const rrs = answers.map(({ type, rdata }) => {
     const rr = new Uint8Array(12 + rdata.length);
     const rv = new DataView(rr.buffer);
@@ -158,7 +164,12 @@ export async function startDnsServer(initial: Record<string, string[]> = {}): Pr
     port: 0,
     socket: {
       data(sock, data, port, address) {
-        const reply = answerQuery(new Uint8Array(data), (name) => zone.get(name), (q) => queries.push(q), records);
+        const reply = answerQuery(
+          new Uint8Array(data),
+          (name) => zone.get(name),
+          (q) => queries.push(q),
+          records,
+        );
         if (reply) sock.send(reply, port, address);
       },
     },

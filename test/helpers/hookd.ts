@@ -46,7 +46,11 @@ export type TestApp = {
   config: Config;
   dir: string;
   /** fetch against the API base with the admin key (or `opts.key`) and JSON body. */
-  api(method: string, pathname: string, opts?: { body?: unknown; rawBody?: string; key?: string | null; headers?: Record<string, string> }): Promise<Response>;
+  api(
+    method: string,
+    pathname: string,
+    opts?: { body?: unknown; rawBody?: string; key?: string | null; headers?: Record<string, string> },
+  ): Promise<Response>;
   stop(): Promise<void>;
 };
 
@@ -226,11 +230,9 @@ export async function spawnHookd(opts: SpawnOptions = {}): Promise<SpawnedHookd>
   });
 
   const timeoutMs = opts.startTimeoutMs ?? 15_000;
-  const outcome = await within(
-    Promise.race([urlPromise.then((url) => ({ url })), exited.then((code) => ({ exit: code }))]),
-    timeoutMs,
-    { timeout: true as const },
-  );
+  const outcome = await within(Promise.race([urlPromise.then((url) => ({ url })), exited.then((code) => ({ exit: code }))]), timeoutMs, {
+    timeout: true as const,
+  });
   if (!("url" in outcome)) {
     proc.kill(9);
     await exited;
@@ -256,7 +258,10 @@ export async function spawnHookd(opts: SpawnOptions = {}): Promise<SpawnedHookd>
 export type RunResult = { code: number; stdout: string; stderr: string };
 
 /** Runs `bun src/main.ts …args` to completion (bounded) and returns its exit code and output. */
-export async function runHookd(args: string[], opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export async function runHookd(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   const proc = Bun.spawn([BUN, MAIN_TS, ...args], {
     cwd: opts.cwd ?? tempDir(),
     env: childEnv(opts.env),

@@ -132,7 +132,10 @@ function parseSampleLine(line: string, lineNo: number): Omit<Sample, "line"> {
     }
   }
   if (!isBlank(line[i])) fail("expected a blank before the value");
-  const rest = line.slice(i).trim().split(/[ \t]+/);
+  const rest = line
+    .slice(i)
+    .trim()
+    .split(/[ \t]+/);
   if (rest.length < 1 || rest.length > 2 || rest[0] === "") fail("expected a value and at most a timestamp after the name");
   const value = parseFloatStrict(rest[0]!);
   if (value === null) fail(`invalid value "${rest[0]}"`);
@@ -164,8 +167,10 @@ const seriesKey = (name: string, labels: Record<string, string>) =>
 
 /** Parses and validates; throws ExpositionError naming the line on the first violation. */
 export function parseExposition(text: string): Exposition {
-  if (text.length > 0 && !text.endsWith("\n")) throw new ExpositionError(text.split("\n").length, "the exposition must end with a line feed");
-  if (text.includes("\r")) throw new ExpositionError(text.slice(0, text.indexOf("\r")).split("\n").length, "carriage return in the exposition");
+  if (text.length > 0 && !text.endsWith("\n"))
+    throw new ExpositionError(text.split("\n").length, "the exposition must end with a line feed");
+  if (text.includes("\r"))
+    throw new ExpositionError(text.slice(0, text.indexOf("\r")).split("\n").length, "carriage return in the exposition");
   const lines = text.split("\n");
   lines.pop(); // after the final "\n"
   const families = new Map<string, MetricFamily>();
@@ -253,7 +258,8 @@ function validateFamily(f: MetricFamily) {
     return;
   }
   if (f.type === "summary") {
-    for (const s of f.samples) if (s.name === f.name && s.labels.quantile === undefined) fail(s, "a summary sample without a quantile label");
+    for (const s of f.samples)
+      if (s.name === f.name && s.labels.quantile === undefined) fail(s, "a summary sample without a quantile label");
     return;
   }
   // histogram: group by the labels other than le.

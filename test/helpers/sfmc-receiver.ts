@@ -13,7 +13,11 @@
 
 const bytes = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 
-export async function sfmcReceiverAccepts(n: { body: Uint8Array | string; signature: string | undefined; signatureKey: string }): Promise<boolean> {
+export async function sfmcReceiverAccepts(n: {
+  body: Uint8Array | string;
+  signature: string | undefined;
+  signatureKey: string;
+}): Promise<boolean> {
   if (!n.signature || !n.signatureKey) return false;
   let received: Uint8Array<ArrayBuffer>;
   try {

@@ -58,10 +58,20 @@ describe("workerParser", () => {
     const p = workerParser(setup, null, DYING_PARSE_WORKER);
     try {
       const first = await p.feed(lines.slice(0, 3000), true);
-      const failed = [p.feed([`${DIE_ONCE} ${die}`], false), p.feed(lines.slice(3000, 6000), false)].map((f) => f.then(() => "resolved", (e: Error) => e.message));
+      const failed = [p.feed([`${DIE_ONCE} ${die}`], false), p.feed(lines.slice(3000, 6000), false)].map((f) =>
+        f.then(
+          () => "resolved",
+          (e: Error) => e.message,
+        ),
+      );
       expect(await Promise.all(failed)).toEqual(["the parse worker exited (exit code 1)", "the parse worker exited (exit code 1)"]);
       expect(fs.existsSync(die)).toBe(false);
-      expect(await p.feed(lines.slice(3000, 6000), false).then(() => "resolved", (e: Error) => e.message)).toBe("the parse worker exited (exit code 1)");
+      expect(
+        await p.feed(lines.slice(3000, 6000), false).then(
+          () => "resolved",
+          (e: Error) => e.message,
+        ),
+      ).toBe("the parse worker exited (exit code 1)");
       p.reset(JSON.parse(first.snapshot!));
       const again = await within(p.feed(lines.slice(3000, 6000), true), 10_000, null);
       const ref = inThreadParser(setup, null);
@@ -78,6 +88,15 @@ describe("workerParser", () => {
   test("after close, feed rejects at once", async () => {
     const p = workerParser(setup, null);
     p.close();
-    expect(await within(p.feed(lines.slice(0, 10), false).then(() => "resolved", (e: Error) => e.message), 5000, "hung")).toBe("the parse worker is closed");
+    expect(
+      await within(
+        p.feed(lines.slice(0, 10), false).then(
+          () => "resolved",
+          (e: Error) => e.message,
+        ),
+        5000,
+        "hung",
+      ),
+    ).toBe("the parse worker is closed");
   });
 });

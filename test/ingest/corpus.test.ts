@@ -11,7 +11,9 @@ const KNOWN_UNREADABLE = [/^postfix\/smtpd\[\d+\]: NOQUEUE: lost connection/, /^
 
 describe("every corpus file", () => {
   test("is covered here", () => {
-    const files = readdirSync(CORPUS_DIR).filter((f) => f.endsWith(".log")).sort();
+    const files = readdirSync(CORPUS_DIR)
+      .filter((f) => f.endsWith(".log"))
+      .sort();
     expect(files).toEqual([...Object.keys(FULL_LINE_FILES), "logwatch-postfix-TD.log", "whyscream-postfix-grok-messages.log"].sort());
   });
 
@@ -52,7 +54,9 @@ describe("every corpus file", () => {
   });
 
   test("stats: events by type, ignored, and bounded not-understood examples", () => {
-    const { parser } = run([...corpusLines("postfix-exporter.log"), ...Array.from({ length: 50 }, (_, i) => `junk ${i}`)], { format: "postfix" });
+    const { parser } = run([...corpusLines("postfix-exporter.log"), ...Array.from({ length: 50 }, (_, i) => `junk ${i}`)], {
+      format: "postfix",
+    });
     const s = parser.stats;
     expect(s.events).toEqual({ delivery: 5, delay: 2, bounce: 1, expired: 2 });
     expect(s.notUnderstood).toBe(52);
@@ -62,7 +66,17 @@ describe("every corpus file", () => {
   });
 
   test("feed never throws, whatever it is given", () => {
-    const { parser } = run(["", "\r", "{", "{}", "\u0000\u0001", "Nov 23 13:07:09 h postfix/smtp[1]: ", "Nov 23 13:07:09 h postfix/smtp[1]: AAAAAAA: to=<", "2026-11-23 13:07:09 10HmaX-000000005vi-0000 => ", "x".repeat(100_000)]);
+    const { parser } = run([
+      "",
+      "\r",
+      "{",
+      "{}",
+      "\u0000\u0001",
+      "Nov 23 13:07:09 h postfix/smtp[1]: ",
+      "Nov 23 13:07:09 h postfix/smtp[1]: AAAAAAA: to=<",
+      "2026-11-23 13:07:09 10HmaX-000000005vi-0000 => ",
+      "x".repeat(100_000),
+    ]);
     expect(parser.stats.lines).toBe(9);
   });
 });

@@ -28,7 +28,8 @@ const LIFECYCLE = [
   `${at("10:06")} postfix/smtpd[10]: NOQUEUE: reject: RCPT from bad.example[198.51.100.66]: 554 5.7.1 <x@example.com>: Relay access denied; from=<spam@bad.example> to=<x@example.com> proto=ESMTP helo=<bad.example>`,
 ];
 
-const summary = (events: Event[]) => events.map((e) => `${e.type} ${e.rcpt_to ?? "-"}${"attempt" in e && e.attempt ? ` #${e.attempt}` : ""}`);
+const summary = (events: Event[]) =>
+  events.map((e) => `${e.type} ${e.rcpt_to ?? "-"}${"attempt" in e && e.attempt ? ` #${e.attempt}` : ""}`);
 
 describe("one message's story", () => {
   test("injection once per recipient, just before its first outcome; retries counted", () => {
@@ -48,7 +49,15 @@ describe("one message's story", () => {
   test("every event carries what earlier lines said", () => {
     const { events } = run(LIFECYCLE, { format: "postfix" });
     for (const e of events.filter((e) => e.rcpt_to !== "news@example.com").slice(0, 5)) {
-      expect(e).toMatchObject({ host: "mx1", queue_id: "4BCD21C03F2", message_id: "20261123.4BCD2@example.com", mail_from: "news@example.com", size: 2048, nrcpt: 2, client_ip: "192.0.2.10" });
+      expect(e).toMatchObject({
+        host: "mx1",
+        queue_id: "4BCD21C03F2",
+        message_id: "20261123.4BCD2@example.com",
+        mail_from: "news@example.com",
+        size: 2048,
+        nrcpt: 2,
+        client_ip: "192.0.2.10",
+      });
     }
     // Injections are stamped with the time the message entered the queue, not the retry's.
     expect(events[0]?.timestamp).toBe(new Date(2026, 10, 23, 13, 0, 2).toISOString());
@@ -81,7 +90,12 @@ describe("one message's story", () => {
     const { events } = run(lines, { format: "postfix" });
     const expired = events.filter((e) => e.type === "expired");
     expect(expired.map((e) => e.rcpt_to)).toEqual(["order@arobor.example", "full@example.org"]);
-    expect(expired[0]).toMatchObject({ dsn: "4.4.1", bounce_class: "network", response: "connect to arobor.example[178.210.73.19]:25: Connection timed out", attempt: 1 });
+    expect(expired[0]).toMatchObject({
+      dsn: "4.4.1",
+      bounce_class: "network",
+      response: "connect to arobor.example[178.210.73.19]:25: Connection timed out",
+      attempt: 1,
+    });
     expect(expired[1]).toMatchObject({ bounce_class: "quota" });
   });
 
@@ -126,9 +140,15 @@ describe("one message's story", () => {
     const { events } = run(lines, { format: "postfix" });
     const of = (qid: string) => events.filter((e) => e.queue_id === qid);
     expect(of("6B1B2C3D4E").map((e) => e.type)).toEqual(["injection", "delivery"]);
-    for (const e of of("6B1B2C3D4E")) expect(e).toMatchObject({ mail_from: "", rcpt_to: "app@example.com", notice: { kind: "success", of_queue_id: "5A1B2C3D4E", of_message_id: "orig@example.com" } });
+    for (const e of of("6B1B2C3D4E"))
+      expect(e).toMatchObject({
+        mail_from: "",
+        rcpt_to: "app@example.com",
+        notice: { kind: "success", of_queue_id: "5A1B2C3D4E", of_message_id: "orig@example.com" },
+      });
     expect(of("7C1B2C3D4E").map((e) => e.type)).toEqual(["injection", "delay"]);
-    for (const e of of("7C1B2C3D4E")) expect(e).toMatchObject({ notice: { kind: "delay", of_queue_id: "5A1B2C3D4E", of_message_id: "orig@example.com" } });
+    for (const e of of("7C1B2C3D4E"))
+      expect(e).toMatchObject({ notice: { kind: "delay", of_queue_id: "5A1B2C3D4E", of_message_id: "orig@example.com" } });
     const relayed = of("8D1B2C3D4E");
     expect(relayed.map((e) => `${e.type} ${e.rcpt_to}`)).toEqual(["injection reader@example.org", "delivery reader@example.org"]);
     for (const e of relayed) {
@@ -150,7 +170,8 @@ describe("one message's story", () => {
     const { events } = run(lines, { format: "postfix" });
     expect(summary(events)).toEqual(["injection gone@example.net", "delay gone@example.net #1", "expired gone@example.net #1"]);
     // The original was never seen: the notice still names it, without its Message-ID.
-    for (const e of events) expect(e).toMatchObject({ queue_id: "9A00A1C0400", mail_from: "", notice: { kind: "bounce", of_queue_id: "1111AAAA11" } });
+    for (const e of events)
+      expect(e).toMatchObject({ queue_id: "9A00A1C0400", mail_from: "", notice: { kind: "bounce", of_queue_id: "1111AAAA11" } });
     expect(events.some((e) => "of_message_id" in ((e as { notice?: object }).notice ?? {}))).toBe(false);
   });
 
@@ -167,7 +188,13 @@ describe("content filters", () => {
     expect(summary(events)).toEqual(["injection tj@terramar.net", "delivery tj@terramar.net #1"]);
     const [inj, dlv] = events;
     expect(inj).toMatchObject({ queue_id: "3pJjg82Vycz1JBJG", client_ip: "87.106.245.223", size: 4103, nrcpt: 1 });
-    expect(dlv).toMatchObject({ queue_id: "3pJjg82Vycz1JBJG", client_ip: "87.106.245.223", relay: "mail.islandemail.com[199.89.1.225]:25", message_id: "566E07C4.5020602@rename-it.nl", size: 4103 });
+    expect(dlv).toMatchObject({
+      queue_id: "3pJjg82Vycz1JBJG",
+      client_ip: "87.106.245.223",
+      relay: "mail.islandemail.com[199.89.1.225]:25",
+      message_id: "566E07C4.5020602@rename-it.nl",
+      size: 4103,
+    });
   });
 
   test("the real order (re-queued copy logged before the hand-off), across two instances", () => {
@@ -184,11 +211,22 @@ describe("content filters", () => {
     ];
     const { events } = run(lines, { format: "postfix" });
     expect(summary(events)).toEqual(["injection bob@example.org", "delivery bob@example.org #1"]);
-    expect(events[1]).toMatchObject({ queue_id: "1111AAAA11", client_ip: "192.0.2.50", size: 1000, relay: "mx.example.org[203.0.113.5]:25" });
+    expect(events[1]).toMatchObject({
+      queue_id: "1111AAAA11",
+      client_ip: "192.0.2.50",
+      size: 1000,
+      relay: "mx.example.org[203.0.113.5]:25",
+    });
   });
 
   test("a hand-off whose new queue never shows up gives no delivery event (documented limit)", () => {
-    const { events } = run([LIFECYCLE[3] ?? "", `${at("00:05")} postfix/lmtp[9]: 4BCD21C03F2: to=<a@example.org>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 5555CCCC55)`], { format: "postfix" });
+    const { events } = run(
+      [
+        LIFECYCLE[3] ?? "",
+        `${at("00:05")} postfix/lmtp[9]: 4BCD21C03F2: to=<a@example.org>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 5555CCCC55)`,
+      ],
+      { format: "postfix" },
+    );
     expect(summary(events)).toEqual(["injection a@example.org"]);
   });
 });
@@ -207,7 +245,11 @@ describe("snapshot / restore", () => {
     ["Postfix lifecycle", LIFECYCLE, "postfix"],
     ["content filter", corpusLines("mailroute-article-flow.log"), "postfix"],
     ["postfix_exporter", corpusLines("postfix-exporter.log"), "postfix"],
-    ["Exim retries and expiry", corpusSections("exim-test-old-ids.log").find((s) => s.some((l) => l.includes("retry timeout exceeded"))) ?? [], "exim"],
+    [
+      "Exim retries and expiry",
+      corpusSections("exim-test-old-ids.log").find((s) => s.some((l) => l.includes("retry timeout exceeded"))) ?? [],
+      "exim",
+    ],
     ["Exim 4110", corpusSections("exim-test.log")[1] ?? [], "exim"],
   ];
   for (const [name, lines, format] of scenarios) {
@@ -220,7 +262,11 @@ describe("snapshot / restore", () => {
   }
 
   test("a damaged or foreign snapshot starts empty instead of failing", () => {
-    for (const state of [{ version: 1, messages: [["k", { nope: 1 }]], handoffs: [], latest: 0 }, { version: 1, messages: 5 }, { version: 1, messages: [[1]] }]) {
+    for (const state of [
+      { version: 1, messages: [["k", { nope: 1 }]], handoffs: [], latest: 0 },
+      { version: 1, messages: 5 },
+      { version: 1, messages: [[1]] },
+    ]) {
       const p = createLogParser({ format: "postfix", now: () => NOW, state: state as never });
       expect(p.snapshot().messages).toEqual([]);
       expect(p.feed(LIFECYCLE[13] ?? "").length).toBe(1);
@@ -294,8 +340,14 @@ describe("snapshots from before notices were events", () => {
 
 describe("bounce notices whose notification never shows up", () => {
   const bounceOnly = LIFECYCLE.filter((l) => !l.includes("9F00A1C0400") || l.includes("non-delivery notification"));
-  const filler = (minute: number, n: number) => Array.from({ length: n }, (_, i) => `Nov 23 13:${String(minute).padStart(2, "0")}:${String(i % 60).padStart(2, "0")} mx1 postfix/smtpd[10]: connect from client${i}.example[192.0.2.10]`);
-  const queued = (p: ReturnType<typeof createLogParser>) => (p.snapshot() as { messages: [string, { qid: string }][] }).messages.map(([, m]) => m.qid);
+  const filler = (minute: number, n: number) =>
+    Array.from(
+      { length: n },
+      (_, i) =>
+        `Nov 23 13:${String(minute).padStart(2, "0")}:${String(i % 60).padStart(2, "0")} mx1 postfix/smtpd[10]: connect from client${i}.example[192.0.2.10]`,
+    );
+  const queued = (p: ReturnType<typeof createLogParser>) =>
+    (p.snapshot() as { messages: [string, { qid: string }][] }).messages.map(([, m]) => m.qid);
 
   test("are forgotten after ten minutes of log time, not held for the state's whole TTL", () => {
     const p = createLogParser({ format: "postfix", now: () => NOW });
@@ -310,7 +362,10 @@ describe("bounce notices whose notification never shows up", () => {
 
   test("one that does show up in time is still a notice", () => {
     const late = [...LIFECYCLE.slice(0, 8), LIFECYCLE[8]!, ...filler(6, 5000), ...LIFECYCLE.slice(9)];
-    const { events } = run(late.filter((l) => !l.includes("cleanup[11]: 9F00A1C0400")), { format: "postfix" });
+    const { events } = run(
+      late.filter((l) => !l.includes("cleanup[11]: 9F00A1C0400")),
+      { format: "postfix" },
+    );
     const notice = events.filter((e) => e.queue_id === "9F00A1C0400");
     expect(notice.map((e) => e.type)).toEqual(["injection", "delivery"]);
     for (const e of notice) expect(e).toMatchObject({ notice: { kind: "bounce", of_queue_id: "4BCD21C03F2" } });

@@ -19,7 +19,15 @@ function reference(id: EventIdentity): string {
   return out;
 }
 
-const base: EventIdentity = { type: "delivery", host: "mx1", scope: "postfix", queueId: "4BCD21C03F2", rcpt: "a@example.org", timestamp: "2026-11-23T13:07:09.000Z", attempt: 2 };
+const base: EventIdentity = {
+  type: "delivery",
+  host: "mx1",
+  scope: "postfix",
+  queueId: "4BCD21C03F2",
+  rcpt: "a@example.org",
+  timestamp: "2026-11-23T13:07:09.000Z",
+  attempt: 2,
+};
 
 describe("eventId", () => {
   test("equals the reference encoding, for many inputs", () => {
@@ -33,7 +41,16 @@ describe("eventId", () => {
     const id = eventId(base);
     expect(id).toHaveLength(26);
     expect(EventId.safeParse(id).success).toBe(true);
-    for (const change of [{ type: "delay" }, { host: "mx2" }, { scope: "postfix-out" }, { queueId: "X" }, { rcpt: "b@example.org" }, { timestamp: "2026-11-23T13:07:10.000Z" }, { attempt: 3 }, { extra: "1.2.3.4" }]) {
+    for (const change of [
+      { type: "delay" },
+      { host: "mx2" },
+      { scope: "postfix-out" },
+      { queueId: "X" },
+      { rcpt: "b@example.org" },
+      { timestamp: "2026-11-23T13:07:10.000Z" },
+      { attempt: 3 },
+      { extra: "1.2.3.4" },
+    ]) {
       expect(eventId({ ...base, ...change })).not.toBe(id);
     }
   });
@@ -46,7 +63,8 @@ describe("eventId", () => {
   });
 
   test("re-reading a line after a restart (no state) gives its event the same id", () => {
-    const line = "Nov 23 13:07:09 mx1 postfix/smtp[1]: 4BCD21C03F2: to=<a@example.org>, relay=mx.example.org[203.0.113.5]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)";
+    const line =
+      "Nov 23 13:07:09 mx1 postfix/smtp[1]: 4BCD21C03F2: to=<a@example.org>, relay=mx.example.org[203.0.113.5]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)";
     const a = createLogParser({ format: "postfix", now: () => NOW }).feed(line);
     const b = createLogParser({ format: "auto", now: () => NOW }).feed(line);
     expect(a.length).toBe(1);
@@ -57,12 +75,32 @@ describe("eventId", () => {
 describe("journald export end to end", () => {
   test("postfix and exim lines in journalctl -o json give the same events as in syslog", () => {
     const journal = (ident: string, pid: number, message: string | number[], usec: number) =>
-      JSON.stringify({ __REALTIME_TIMESTAMP: String(usec), _HOSTNAME: "mx1", SYSLOG_IDENTIFIER: ident, _PID: String(pid), MESSAGE: message });
+      JSON.stringify({
+        __REALTIME_TIMESTAMP: String(usec),
+        _HOSTNAME: "mx1",
+        SYSLOG_IDENTIFIER: ident,
+        _PID: String(pid),
+        MESSAGE: message,
+      });
     const t = Date.UTC(2026, 10, 23, 12, 7, 9) * 1000;
     const lines = [
       journal("postfix/qmgr", 12, "4BCD21C03F2: from=<news@example.com>, size=2048, nrcpt=1 (queue active)", t),
-      journal("postfix/smtp", 13, [...new TextEncoder().encode("4BCD21C03F2: to=<a@example.org>, relay=mx.example.org[203.0.113.5]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)")], t + 1_000_000),
-      journal("exim", 7, "1tABCD-000000005vi-0000 => b@example.net R=dnslookup T=remote_smtp H=mx.example.net [198.51.100.7] C=\"250 OK\"", t + 2_000_000),
+      journal(
+        "postfix/smtp",
+        13,
+        [
+          ...new TextEncoder().encode(
+            "4BCD21C03F2: to=<a@example.org>, relay=mx.example.org[203.0.113.5]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)",
+          ),
+        ],
+        t + 1_000_000,
+      ),
+      journal(
+        "exim",
+        7,
+        '1tABCD-000000005vi-0000 => b@example.net R=dnslookup T=remote_smtp H=mx.example.net [198.51.100.7] C="250 OK"',
+        t + 2_000_000,
+      ),
     ];
     const events = createLogParser({ format: "jsonl", now: () => NOW }).feed(lines[0] ?? "");
     const p = createLogParser({ format: "jsonl", now: () => NOW });

@@ -35,7 +35,13 @@ describe("envelope caches", () => {
     expect(r.read("Nov 23 13:07:09 h postfix/qmgr[1]: x")?.ts).toBe(new Date(2026, 10, 23, 13, 7, 9).getTime());
     expect(r.read("Nov 23 13:07:09.5 h postfix/qmgr[1]: x")?.ts).toBe(new Date(2026, 10, 23, 13, 7, 9, 500).getTime());
     expect(r.read("Nov 23 13:07:09 h2 postfix/qmgr[1]: x")).toMatchObject({ host: "h2" });
-    expect(r.read("Nov 23 13:07:09 h postfix/qmgr: x")).toEqual({ ts: new Date(2026, 10, 23, 13, 7, 9).getTime(), host: "h", program: "qmgr", instance: "postfix", message: "x" });
+    expect(r.read("Nov 23 13:07:09 h postfix/qmgr: x")).toEqual({
+      ts: new Date(2026, 10, 23, 13, 7, 9).getTime(),
+      host: "h",
+      program: "qmgr",
+      instance: "postfix",
+      message: "x",
+    });
     // A pid that is not a number: the name is what precedes "[" (as splitTag always did).
     expect(r.read("Nov 23 13:07:09 postfix/qmgr[x]: y")).toMatchObject({ host: "", program: "qmgr", instance: "postfix", message: "y" });
     expect(r.read("Nov 23 13:07:09 h postfix/qmgr[: y")).toMatchObject({ program: "qmgr[", instance: "postfix", message: "y" });
@@ -81,9 +87,23 @@ describe("ignored lines skip the correlator", () => {
 
 describe("queue id tested in place", () => {
   test("isQueueIdAt(s, a, b) is isQueueId(s.slice(a, b))", () => {
-    const samples = ["4BCD21C03F2", "4HnkK60lBRz6tl1", "NOQUEUE", "statistics", "connect from x[1.2.3.4]", "ABCDE", "ABCD", "z".repeat(33), "3Zx1yzT8zKz0001", ""];
+    const samples = [
+      "4BCD21C03F2",
+      "4HnkK60lBRz6tl1",
+      "NOQUEUE",
+      "statistics",
+      "connect from x[1.2.3.4]",
+      "ABCDE",
+      "ABCD",
+      "z".repeat(33),
+      "3Zx1yzT8zKz0001",
+      "",
+    ];
     for (const s of samples) {
-      for (const [pre, post] of [["", ""], ["xx ", ": rest"]] as const) {
+      for (const [pre, post] of [
+        ["", ""],
+        ["xx ", ": rest"],
+      ] as const) {
         const line = pre + s + post;
         expect(isQueueIdAt(line, pre.length, pre.length + s.length)).toBe(isQueueId(s));
       }

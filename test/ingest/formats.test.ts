@@ -32,8 +32,14 @@ describe("traditional syslog", () => {
   });
 
   test("service and instance names: the program is the last element", () => {
-    expect(reader.read("Nov 23 13:07:09 h postfix/submission/smtpd[1]: x")).toMatchObject({ program: "smtpd", instance: "postfix/submission" });
-    expect(reader.read("Nov 23 13:07:09 h postfix-mx/content-filter/smtp[1]: x")).toMatchObject({ program: "smtp", instance: "postfix-mx/content-filter" });
+    expect(reader.read("Nov 23 13:07:09 h postfix/submission/smtpd[1]: x")).toMatchObject({
+      program: "smtpd",
+      instance: "postfix/submission",
+    });
+    expect(reader.read("Nov 23 13:07:09 h postfix-mx/content-filter/smtp[1]: x")).toMatchObject({
+      program: "smtp",
+      instance: "postfix-mx/content-filter",
+    });
     expect(reader.read("Nov 23 13:07:09 h exim[27789]: x")).toMatchObject({ program: "exim", instance: "", pid: 27789 });
   });
 
@@ -45,7 +51,13 @@ describe("traditional syslog", () => {
   });
 
   test("garbage is null, not an exception", () => {
-    for (const junk of ["", "hello", "Nov 99 13:07:09 h p: x", "Nov 23 25:07:09 h p: x", "postfix/smtpd[40128]: NOQUEUE: lost connection"]) {
+    for (const junk of [
+      "",
+      "hello",
+      "Nov 99 13:07:09 h p: x",
+      "Nov 23 25:07:09 h p: x",
+      "postfix/smtpd[40128]: NOQUEUE: lost connection",
+    ]) {
       expect(reader.read(junk)).toBeNull();
     }
   });
@@ -90,7 +102,10 @@ describe("RFC 3339 (rsyslog, Postfix maillog_file)", () => {
 
 describe("Exim main log", () => {
   test("plain, +millisec, +pid, and a log_timezone offset", () => {
-    expect(readEximStamp("2026-11-23 13:07:09 1tABCD-000000005vi-0000 <= a@b")).toEqual({ ts: local(2026, 10, 23, 13, 7, 9), rest: "1tABCD-000000005vi-0000 <= a@b" });
+    expect(readEximStamp("2026-11-23 13:07:09 1tABCD-000000005vi-0000 <= a@b")).toEqual({
+      ts: local(2026, 10, 23, 13, 7, 9),
+      rest: "1tABCD-000000005vi-0000 <= a@b",
+    });
     expect(readEximStamp("2026-11-23 13:07:09.123 [30056] x")).toEqual({ ts: local(2026, 10, 23, 13, 7, 9, 123), pid: 30056, rest: "x" });
     expect(readEximStamp("2026-11-23 13:07:09 +0100 x")).toEqual({ ts: Date.UTC(2026, 10, 23, 12, 7, 9), rest: "x" });
     expect(readEximStamp("2026-11-23 13:07:09.5 -0500 [7] x")).toEqual({ ts: Date.UTC(2026, 10, 23, 18, 7, 9, 500), pid: 7, rest: "x" });
@@ -99,15 +114,32 @@ describe("Exim main log", () => {
   test("Exim through syslog keeps its own, more precise, timestamp", () => {
     const reader = new EnvelopeReader("exim", () => NOW);
     const line = corpusLines("issues-quoted.log").find((l) => l.includes("exim[27789]")) ?? "";
-    expect(reader.read(line)).toEqual({ ts: local(2019, 4, 23, 10, 28, 30), host: "mx01", program: "exim", instance: "", pid: 27789, message: "1hTohn-0007EB-Nq Completed" });
-    expect(reader.read("Nov 23 13:07:09 mx exim[5]: 1hTohn-0007EB-Nq Completed")).toMatchObject({ ts: local(2026, 10, 23, 13, 7, 9), message: "1hTohn-0007EB-Nq Completed" });
+    expect(reader.read(line)).toEqual({
+      ts: local(2019, 4, 23, 10, 28, 30),
+      host: "mx01",
+      program: "exim",
+      instance: "",
+      pid: 27789,
+      message: "1hTohn-0007EB-Nq Completed",
+    });
+    expect(reader.read("Nov 23 13:07:09 mx exim[5]: 1hTohn-0007EB-Nq Completed")).toMatchObject({
+      ts: local(2026, 10, 23, 13, 7, 9),
+      message: "1hTohn-0007EB-Nq Completed",
+    });
   });
 });
 
 describe("journald JSON", () => {
   const base = { __REALTIME_TIMESTAMP: "1795439229123456", _HOSTNAME: "mx1", SYSLOG_IDENTIFIER: "postfix/smtp", _PID: "123" };
   test("fields, microseconds to milliseconds", () => {
-    expect(readJournalLine(JSON.stringify({ ...base, MESSAGE: "hello" }))).toEqual({ ts: 1795439229123, host: "mx1", program: "smtp", instance: "postfix", pid: 123, message: "hello" });
+    expect(readJournalLine(JSON.stringify({ ...base, MESSAGE: "hello" }))).toEqual({
+      ts: 1795439229123,
+      host: "mx1",
+      program: "smtp",
+      instance: "postfix",
+      pid: 123,
+      message: "hello",
+    });
   });
   test("MESSAGE as an array of bytes (journald's form for non-UTF-8 / control characters)", () => {
     const bytes = [...new TextEncoder().encode("Grüße\u0001")];

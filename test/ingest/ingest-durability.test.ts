@@ -90,7 +90,6 @@ describe("ingest through rotation", () => {
     expect([...counts].filter(([, k]) => k > 1)).toEqual([]);
     expect(counts.size).toBe(N);
   });
-
 });
 
 describe("ingest through SIGKILL", () => {
@@ -98,7 +97,10 @@ describe("ingest through SIGKILL", () => {
     const dir = tempDir();
     const log = path.join(dir, "mail.log");
     const store = path.join(dir, "hookd.db");
-    fs.writeFileSync(path.join(dir, "hookd.toml"), `[[sources]]\npath = "${log}"\nformat = "postfix"\nstart_at = "beginning"\nhost = "mx1"\n`);
+    fs.writeFileSync(
+      path.join(dir, "hookd.toml"),
+      `[[sources]]\npath = "${log}"\nformat = "postfix"\nstart_at = "beginning"\nhost = "mx1"\n`,
+    );
     fs.writeFileSync(log, "");
     const env = { HOOKD_STORAGE_PATH: store };
     const N = 20_000;
@@ -145,7 +147,9 @@ describe("ingest when the store refuses a commit", () => {
     // Every insert into events fails while the flag table has a row (as with a full disk).
     db.run("CREATE TABLE fail_flag (x INTEGER)");
     db.run("INSERT INTO fail_flag VALUES (1)");
-    db.run("CREATE TRIGGER fail_inserts BEFORE INSERT ON events WHEN (SELECT count(*) FROM fail_flag) > 0 BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+    db.run(
+      "CREATE TRIGGER fail_inserts BEFORE INSERT ON events WHEN (SELECT count(*) FROM fail_flag) > 0 BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+    );
     for (let n = 50; n < 100; n++) fs.appendFileSync(log, line(n));
     await Bun.sleep(800);
     expect(recipientCounts(app.config.storage.path).size).toBe(50);

@@ -36,7 +36,8 @@ describe("a source whose parse thread dies", () => {
     const log = createLogger({ level: "warn", write: (line) => logs.push(JSON.parse(line)) });
     const hooks = { onEvents: () => {}, onLines: () => {} };
     const runner = startSource(store.sqlite, source, log, hooks, (setup, state) => workerParser(setup, state, DYING_PARSE_WORKER));
-    const stored = () => (store.sqlite.query("SELECT event_id FROM events ORDER BY event_id").all() as { event_id: string }[]).map((r) => r.event_id);
+    const stored = () =>
+      (store.sqlite.query("SELECT event_id FROM events ORDER BY event_id").all() as { event_id: string }[]).map((r) => r.event_id);
     try {
       await eventually(() => !fs.existsSync(die) && stored().length === expected.length, { timeoutMs: 30_000 });
     } finally {

@@ -38,9 +38,12 @@ describe("createSourcesWorker", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('refuses sources with an in-memory store, which the worker\'s own connection would not share', async () => {
+  test("refuses sources with an in-memory store, which the worker's own connection would not share", async () => {
     const sources = createSourcesWorker(":memory:", silentLogger, { onLines: () => {}, onEvents: () => {} });
-    const why = await sources.apply([source("/var/log/mail.log")]).then(() => "applied", (e: Error) => e.message);
+    const why = await sources.apply([source("/var/log/mail.log")]).then(
+      () => "applied",
+      (e: Error) => e.message,
+    );
     expect(why).toBe('log sources need storage.path to be a file, not ":memory:"');
     await sources.apply([]);
     await sources.stop();

@@ -52,7 +52,7 @@ describe("Metrics registry", () => {
   test("label values with backslashes, quotes, newlines, commas, braces and UTF-8 are escaped and round-trip", () => {
     const m = new Metrics();
     const g = m.gauge("odd_labels", "Odd label values.");
-    const values = ['C:\\logs\\mail.log', 'say "hi"', "two\nlines", "a,b=c}{", "/var/log/maillog ünïcødé", "trailing\\", ""];
+    const values = ["C:\\logs\\mail.log", 'say "hi"', "two\nlines", "a,b=c}{", "/var/log/maillog ünïcødé", "trailing\\", ""];
     values.forEach((v, i) => g.set({ source: v }, i + 1));
     const text = m.render();
     // Escaped on the wire: no raw newline inside a sample line.
@@ -156,7 +156,7 @@ describe("Metrics registry", () => {
 });
 
 describe("the strict exposition parser used by these tests", () => {
-  const ok = "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1\"} 3\n";
+  const ok = '# HELP a_total A.\n# TYPE a_total counter\na_total{x="1"} 3\n';
   const bad: [string, string, RegExp][] = [
     ["a sample without HELP or TYPE", "a_total 1\n", /no # HELP/],
     ["a sample with TYPE but no HELP", "# TYPE a_total counter\na_total 1\n", /no # HELP/],
@@ -166,7 +166,7 @@ describe("the strict exposition parser used by these tests", () => {
     ["an unterminated label value", '# HELP a A.\n# TYPE a gauge\na{x="open} 1\n', /unterminated/],
     ["a raw quote cutting a label value", '# HELP a A.\n# TYPE a gauge\na{x="say "hi""} 1\n', /expected "," or "}"/],
     ["a duplicate series", ok + 'a_total{x="1"} 4\n', /appears twice/],
-    ["a family reopened", ok + "# HELP b B.\n# TYPE b gauge\nb 1\na_total{x=\"2\"} 1\n", /not in one group/],
+    ["a family reopened", ok + '# HELP b B.\n# TYPE b gauge\nb 1\na_total{x="2"} 1\n', /not in one group/],
     ["a second TYPE", "# HELP a A.\n# TYPE a gauge\n# TYPE a gauge\na 1\n", /second TYPE/],
     ["TYPE after samples", "# HELP a A.\na 1\n# TYPE a gauge\n", /no # TYPE/],
     ["an unknown type", "# HELP a A.\n# TYPE a meter\na 1\n", /unknown type/],
@@ -181,7 +181,11 @@ describe("the strict exposition parser used by these tests", () => {
     ["no +Inf bucket", '# HELP h H.\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_sum 1\nh_count 1\n', /not le="\+Inf"/],
     ["+Inf differing from _count", '# HELP h H.\n# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_sum 1\nh_count 3\n', /differs from _count/],
     ["no _count", '# HELP h H.\n# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_sum 1\n', /no _count/],
-    ["le out of order", '# HELP h H.\n# TYPE h histogram\nh_bucket{le="2"} 1\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n', /do not ascend/],
+    [
+      "le out of order",
+      '# HELP h H.\n# TYPE h histogram\nh_bucket{le="2"} 1\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n',
+      /do not ascend/,
+    ],
     ["a bare histogram sample", "# HELP h H.\n# TYPE h histogram\nh 1\n", /not a _bucket/],
   ];
   for (const [what, text, why] of bad) {

@@ -23,22 +23,74 @@ function decodeAll(...chunks: Uint8Array[]) {
 describe("constants (mfdef.h v8.40, mfapi.h v8.83)", () => {
   test("command, reply, action, protocol and macro-stage values", () => {
     expect(Cmd).toEqual({
-      OPTNEG: "O", MACRO: "D", CONNECT: "C", HELO: "H", MAIL: "M", RCPT: "R", DATA: "T", HEADER: "L",
-      EOH: "N", BODY: "B", BODYEOB: "E", ABORT: "A", QUIT: "Q", QUIT_NC: "K", UNKNOWN: "U",
+      OPTNEG: "O",
+      MACRO: "D",
+      CONNECT: "C",
+      HELO: "H",
+      MAIL: "M",
+      RCPT: "R",
+      DATA: "T",
+      HEADER: "L",
+      EOH: "N",
+      BODY: "B",
+      BODYEOB: "E",
+      ABORT: "A",
+      QUIT: "Q",
+      QUIT_NC: "K",
+      UNKNOWN: "U",
     });
     expect(Reply).toEqual({
-      CONTINUE: "c", ACCEPT: "a", TEMPFAIL: "t", REJECT: "r", REPLYCODE: "y", ADDHEADER: "h", INSHEADER: "i",
-      CHGHEADER: "m", REPLBODY: "b", CHGFROM: "e", ADDRCPT: "+", DELRCPT: "-", PROGRESS: "p", SKIP: "s", SETSYMLIST: "l",
+      CONTINUE: "c",
+      ACCEPT: "a",
+      TEMPFAIL: "t",
+      REJECT: "r",
+      REPLYCODE: "y",
+      ADDHEADER: "h",
+      INSHEADER: "i",
+      CHGHEADER: "m",
+      REPLBODY: "b",
+      CHGFROM: "e",
+      ADDRCPT: "+",
+      DELRCPT: "-",
+      PROGRESS: "p",
+      SKIP: "s",
+      SETSYMLIST: "l",
     });
     expect(Action).toEqual({
-      ADDHDRS: 0x01, CHGBODY: 0x02, ADDRCPT: 0x04, DELRCPT: 0x08, CHGHDRS: 0x10, QUARANTINE: 0x20,
-      CHGFROM: 0x40, ADDRCPT_PAR: 0x80, SETSYMLIST: 0x100,
+      ADDHDRS: 0x01,
+      CHGBODY: 0x02,
+      ADDRCPT: 0x04,
+      DELRCPT: 0x08,
+      CHGHDRS: 0x10,
+      QUARANTINE: 0x20,
+      CHGFROM: 0x40,
+      ADDRCPT_PAR: 0x80,
+      SETSYMLIST: 0x100,
     });
     expect(Proto).toEqual({
-      NOCONNECT: 0x1, NOHELO: 0x2, NOMAIL: 0x4, NORCPT: 0x8, NOBODY: 0x10, NOHDRS: 0x20, NOEOH: 0x40,
-      NR_HDR: 0x80, NOUNKNOWN: 0x100, NODATA: 0x200, SKIP: 0x400, RCPT_REJ: 0x800, NR_CONN: 0x1000,
-      NR_HELO: 0x2000, NR_MAIL: 0x4000, NR_RCPT: 0x8000, NR_DATA: 0x10000, NR_UNKN: 0x20000, NR_EOH: 0x40000,
-      NR_BODY: 0x80000, HDR_LEADSPC: 0x100000, MDS_256K: 0x10000000, MDS_1M: 0x20000000,
+      NOCONNECT: 0x1,
+      NOHELO: 0x2,
+      NOMAIL: 0x4,
+      NORCPT: 0x8,
+      NOBODY: 0x10,
+      NOHDRS: 0x20,
+      NOEOH: 0x40,
+      NR_HDR: 0x80,
+      NOUNKNOWN: 0x100,
+      NODATA: 0x200,
+      SKIP: 0x400,
+      RCPT_REJ: 0x800,
+      NR_CONN: 0x1000,
+      NR_HELO: 0x2000,
+      NR_MAIL: 0x4000,
+      NR_RCPT: 0x8000,
+      NR_DATA: 0x10000,
+      NR_UNKN: 0x20000,
+      NR_EOH: 0x40000,
+      NR_BODY: 0x80000,
+      HDR_LEADSPC: 0x100000,
+      MDS_256K: 0x10000000,
+      MDS_1M: 0x20000000,
     });
     expect(MacroStage).toEqual({ CONNECT: 0, HELO: 1, ENVFROM: 2, ENVRCPT: 3, DATA: 4, EOM: 5, EOH: 6 });
     expect(DataSize).toEqual({ DEFAULT: 65535, MDS_256K: 262143, MDS_1M: 1048575 });
@@ -57,7 +109,14 @@ describe("each command's layout", () => {
     const wire = bytes([0, 0, 0, 16], "D", "R", "i", [0], "4A1B2C", [0], "{x}", [0], "", [0]);
     const empty = bytes([0, 0, 0, 2], "D", "H");
     expect(decodeAll(wire, empty).commands).toEqual([
-      { code: "D", stage: "R", macros: [["i", "4A1B2C"], ["{x}", ""]] },
+      {
+        code: "D",
+        stage: "R",
+        macros: [
+          ["i", "4A1B2C"],
+          ["{x}", ""],
+        ],
+      },
       { code: "D", stage: "H", macros: [] },
     ]);
   });
@@ -120,7 +179,10 @@ describe("streaming", () => {
       queueId: "4XyZ1",
       from: "s@x.test",
       rcpts: ["a@y.test", "b@y.test"],
-      headers: [["From", " <s@x.test>"], ["Subject", " folded\n\tline"]],
+      headers: [
+        ["From", " <s@x.test>"],
+        ["Subject", " folded\n\tline"],
+      ],
       bodyChunks: ["hello\r\n", "world\r\n"],
     }),
     packet("A"),
@@ -170,7 +232,11 @@ describe("malformed packets: a clear error, packets before it kept, nothing afte
     ["length 0xffffffff", bytes([0xff, 0xff, 0xff, 0xff], "L"), /over the limit/],
     ["unknown command", bytes([0, 0, 0, 1], "Z"), /unknown command 'Z' \(0x5a\)/],
     ["unprintable command", bytes([0, 0, 0, 1], [0x01]), /unknown command \(0x01\)/],
-    ["header value without NUL", bytes([0, 0, 0, 8], "L", "To", [0], "abcd"), /command 'L' \(0x4c\): string at byte 3 is not NUL-terminated/],
+    [
+      "header value without NUL",
+      bytes([0, 0, 0, 8], "L", "To", [0], "abcd"),
+      /command 'L' \(0x4c\): string at byte 3 is not NUL-terminated/,
+    ],
     ["header with one string", packet("L", cstr("To")), /expected 2 NUL-terminated strings, got 1/],
     ["macro name without value", packet("D", "M", cstr("i")), /macro name "i" has no value/],
     ["macro for an unknown command", packet("D", "z", cstr("i"), cstr("1")), /macros for unknown command 'z'/],

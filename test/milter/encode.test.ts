@@ -72,7 +72,19 @@ describe("reply packets, byte for byte", () => {
   test("OPTNEG reply: version, actions, flags, then each macro list as uint32 stage + names NUL", () => {
     const wire = optnegReply({ version: 6, actions: 0x153, protocol: 0x1cc383, macros: { 2: ["i"], 5: ["i", "{mail_addr}"] } });
     expect(wire).toEqual(
-      bytes([0, 0, 0, 37], "O", [0, 0, 0, 6], [0, 0, 0x01, 0x53], [0, 0x1c, 0xc3, 0x83], [0, 0, 0, 2], "i", [0], [0, 0, 0, 5], "i {mail_addr}", [0]),
+      bytes(
+        [0, 0, 0, 37],
+        "O",
+        [0, 0, 0, 6],
+        [0, 0, 0x01, 0x53],
+        [0, 0x1c, 0xc3, 0x83],
+        [0, 0, 0, 2],
+        "i",
+        [0],
+        [0, 0, 0, 5],
+        "i {mail_addr}",
+        [0],
+      ),
     );
   });
 });
@@ -92,8 +104,26 @@ describe("option negotiation", () => {
     expect(n.macros).toEqual({ 2: ["i"], 3: ["i"], 4: ["i"], 5: ["i"], 6: ["i"] });
     expect(optnegReply(n)).toEqual(
       bytes(
-        [0, 0, 0, 43], "O", [0, 0, 0, 6], [0, 0, 0x01, 0x53], [0, 0x1c, 0xc3, 0x83],
-        [0, 0, 0, 2], "i", [0], [0, 0, 0, 3], "i", [0], [0, 0, 0, 4], "i", [0], [0, 0, 0, 5], "i", [0], [0, 0, 0, 6], "i", [0],
+        [0, 0, 0, 43],
+        "O",
+        [0, 0, 0, 6],
+        [0, 0, 0x01, 0x53],
+        [0, 0x1c, 0xc3, 0x83],
+        [0, 0, 0, 2],
+        "i",
+        [0],
+        [0, 0, 0, 3],
+        "i",
+        [0],
+        [0, 0, 0, 4],
+        "i",
+        [0],
+        [0, 0, 0, 5],
+        "i",
+        [0],
+        [0, 0, 0, 6],
+        "i",
+        [0],
       ),
     );
   });
@@ -161,18 +191,37 @@ describe("edits → end-of-message packets", () => {
   test("a body over the chunk size goes in consecutive REPLBODY pieces of at most that size", () => {
     const body = Buffer.alloc(200_000, 0x41);
     const packets = editPackets({ body, headers: [{ op: "add", name: "X-A", value: "v" }] }, postfix);
-    expect(packets.map((p) => p[4] === 0x62 ? p.readUInt32BE(0) - 1 : String.fromCharCode(p[4]!))).toEqual(["h", 65535, 65535, 65535, 3395]);
+    expect(packets.map((p) => (p[4] === 0x62 ? p.readUInt32BE(0) - 1 : String.fromCharCode(p[4]!)))).toEqual([
+      "h",
+      65535,
+      65535,
+      65535,
+      3395,
+    ]);
     expect(Buffer.concat(packets.slice(1).map((p) => p.subarray(5)))).toEqual(body);
   });
 
   const invalid: [string, unknown, RegExp][] = [
-    ["header name with a space", { headers: [{ op: "add", name: "X A", value: "v" }] }, /headers\.0\.name: a header name is printable ASCII/],
+    [
+      "header name with a space",
+      { headers: [{ op: "add", name: "X A", value: "v" }] },
+      /headers\.0\.name: a header name is printable ASCII/,
+    ],
     ["header name with a colon", { headers: [{ op: "add", name: "X:A", value: "v" }] }, /printable ASCII without spaces or ':'/],
     ["a line break that is not a fold", { headers: [{ op: "add", name: "X-A", value: "v\r\nBcc: x@y" }] }, /must be a fold/],
     ["NUL in a value", { headers: [{ op: "add", name: "X-A", value: "a\0" }] }, /must not contain NUL/],
     ["index 0 for a change", { headers: [{ op: "delete", name: "X-A", index: 0 }] }, /headers\.0\.index/],
     ["change to an empty value", { headers: [{ op: "change", name: "X-A", index: 1, value: "" }] }, /use op delete/],
-    ["the same header deleted twice", { headers: [{ op: "delete", name: "X-A", index: 1 }, { op: "delete", name: "x-a", index: 1 }] }, /changed or deleted twice/],
+    [
+      "the same header deleted twice",
+      {
+        headers: [
+          { op: "delete", name: "X-A", index: 1 },
+          { op: "delete", name: "x-a", index: 1 },
+        ],
+      },
+      /changed or deleted twice/,
+    ],
     ["a sender with angle brackets", { mailFrom: "<a@b>" }, /mailFrom: an envelope sender/],
     ["a body that is not bytes", { body: "text" }, /body/],
     ["an unknown key", { subject: "x" }, /Unrecognized key/],

@@ -115,9 +115,12 @@ describe("unix socket", () => {
 
   test("a stale socket file (its process killed) is removed and replaced", async () => {
     const path = join(tempDir(), "stale.sock");
-    const child = Bun.spawn([process.execPath, "-e", `require("net").createServer().listen(${JSON.stringify(path)}, () => console.log("up"))`], {
-      stdout: "pipe",
-    });
+    const child = Bun.spawn(
+      [process.execPath, "-e", `require("net").createServer().listen(${JSON.stringify(path)}, () => console.log("up"))`],
+      {
+        stdout: "pipe",
+      },
+    );
     const reader = child.stdout.getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toContain("up");
     child.kill(9);
@@ -144,7 +147,9 @@ describe("unix socket", () => {
     const other = net.createServer(() => {});
     await new Promise<void>((r) => other.listen(path, r));
     try {
-      await expect(createMilterServer({ listen: `unix:${path}`, handler: () => null }).start()).rejects.toThrow(`${path} is in use by another process`);
+      await expect(createMilterServer({ listen: `unix:${path}`, handler: () => null }).start()).rejects.toThrow(
+        `${path} is in use by another process`,
+      );
       expect(statSync(path).isSocket()).toBe(true);
     } finally {
       await new Promise((r) => other.close(r));

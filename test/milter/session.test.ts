@@ -37,8 +37,26 @@ async function start(handler: MilterHandler, opts: Partial<MilterServerOptions> 
 
 // hookd's OPTNEG reply to Postfix's offer, written out (see encode.test.ts for the flags).
 const REPLY_TO_POSTFIX = bytes(
-  [0, 0, 0, 43], "O", [0, 0, 0, 6], [0, 0, 0x01, 0x53], [0, 0x1c, 0xc3, 0x83],
-  [0, 0, 0, 2], "i", [0], [0, 0, 0, 3], "i", [0], [0, 0, 0, 4], "i", [0], [0, 0, 0, 5], "i", [0], [0, 0, 0, 6], "i", [0],
+  [0, 0, 0, 43],
+  "O",
+  [0, 0, 0, 6],
+  [0, 0, 0x01, 0x53],
+  [0, 0x1c, 0xc3, 0x83],
+  [0, 0, 0, 2],
+  "i",
+  [0],
+  [0, 0, 0, 3],
+  "i",
+  [0],
+  [0, 0, 0, 4],
+  "i",
+  [0],
+  [0, 0, 0, 5],
+  "i",
+  [0],
+  [0, 0, 0, 6],
+  "i",
+  [0],
 );
 
 const raw = (p: Packet) => bytes(be32(1 + p.data.length), p.code, p.data);
@@ -144,11 +162,16 @@ describe("a message through the milter, as Postfix sends it", () => {
     const mta = await negotiated(connect);
     // `i` only with MAIL here: the macros sent just before MAIL survive the reset MAIL does.
     mta.send(
-      macro("M", [["i", "LOC1"]]), packet("M", cstr("app@x.test")),
-      macro("R"), packet("R", cstr("to@y.test")),
-      macro("L"), packet("L", cstr("Subject"), cstr(" s")),
-      macro("N"), packet("N"),
-      macro("E"), packet("E", "tail\r\n"), // EOB may carry the last body bytes
+      macro("M", [["i", "LOC1"]]),
+      packet("M", cstr("app@x.test")),
+      macro("R"),
+      packet("R", cstr("to@y.test")),
+      macro("L"),
+      packet("L", cstr("Subject"), cstr(" s")),
+      macro("N"),
+      packet("N"),
+      macro("E"),
+      packet("E", "tail\r\n"), // EOB may carry the last body bytes
     );
     expect((await mta.next()).code).toBe("a");
     expect(seen[0]).toMatchObject({ queueId: "LOC1", mailFrom: "app@x.test", rcptTo: ["to@y.test"] });
@@ -187,7 +210,12 @@ describe("the body replaced in chunks of at most the negotiated size, in one run
     const mta = await negotiated(connect);
     mta.send(message("B1"));
     const got = await mta.take(4);
-    expect(got.map((p) => [p.code, p.data.length])).toEqual([["b", 65535], ["b", 65535], ["b", 8930], ["c", 0]]);
+    expect(got.map((p) => [p.code, p.data.length])).toEqual([
+      ["b", 65535],
+      ["b", 65535],
+      ["b", 8930],
+      ["c", 0],
+    ]);
     expect(Buffer.concat(got.slice(0, 3).map((p) => p.data))).toEqual(body);
   });
 
@@ -201,7 +229,13 @@ describe("the body replaced in chunks of at most the negotiated size, in one run
     const big = "x".repeat(262_143);
     mta.send(message("M1", { bodyChunks: [big] }));
     const got = await mta.take(5);
-    expect(got.map((p) => [p.code, p.data.length])).toEqual([["b", 262143], ["b", 262143], ["b", 262143], ["b", 75714], ["c", 0]]);
+    expect(got.map((p) => [p.code, p.data.length])).toEqual([
+      ["b", 262143],
+      ["b", 262143],
+      ["b", 262143],
+      ["b", 75714],
+      ["c", 0],
+    ]);
   });
 });
 

@@ -27,7 +27,8 @@ async function start(env: Record<string, string>) {
 const rssMB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
 
 const head = (key: string) =>
-  `POST /api/v1/events HTTP/1.1\r\nHost: hookd\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n[` + "x".repeat(1000);
+  `POST /api/v1/events HTTP/1.1\r\nHost: hookd\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n[` +
+  "x".repeat(1000);
 
 /** Opens a connection, sends the head of a 100 KB upload and 1 KB of it; resolves with the socket and what it receives. */
 function partialUpload(port: number, key: string): Promise<{ socket: net.Socket; received: () => string; closed: Promise<void> }> {
@@ -83,7 +84,10 @@ test("a body that stalls is answered 408 request_timeout after server.body_timeo
   const upload = await partialUpload(port, key);
   sockets.push(upload.socket);
   const t0 = Date.now();
-  const answer = await eventuallyValue(() => (upload.received().includes("}]}") ? upload.received() : null), { timeoutMs: 5000, intervalMs: 50 });
+  const answer = await eventuallyValue(() => (upload.received().includes("}]}") ? upload.received() : null), {
+    timeoutMs: 5000,
+    intervalMs: 50,
+  });
   expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
   expect(answer).toStartWith("HTTP/1.1 408");
   expect(answer.toLowerCase()).toContain("connection: close");

@@ -49,13 +49,22 @@ function fill(dir: string): string {
   return filler;
 }
 
-const someEvents = (tag: string) => Array.from({ length: 200 }, (_, i) => ({ type: "open", event_id: `${tag}-${i}`, rcpt_to: `u${i}@example.org`, metadata: { note: "n".repeat(400) } }));
+const someEvents = (tag: string) =>
+  Array.from({ length: 200 }, (_, i) => ({
+    type: "open",
+    event_id: `${tag}-${i}`,
+    rcpt_to: `u${i}@example.org`,
+    metadata: { note: "n".repeat(400) },
+  }));
 
 test("store's disk full: GET /webhooks and /status answer 200 (with a key never used before), writes 507 store_full, and work again once space is freed", async () => {
   const disk = smallDisk("8m");
   const log = path.join(tempDir(), "mail.log");
   fs.writeFileSync(log, "");
-  const app: TestApp = await startTestApp({ storage: { path: path.join(disk, "hookd.db") }, sources: [{ path: log, format: "postfix", start_at: "beginning", host: "mx1", rotate_wait: 1000 }] });
+  const app: TestApp = await startTestApp({
+    storage: { path: path.join(disk, "hookd.db") },
+    sources: [{ path: log, format: "postfix", start_at: "beginning", host: "mx1", rotate_wait: 1000 }],
+  });
   cleanup.push(() => app.stop());
   const reader = createApiKey(app.hookd.store.db, "reader", ["webhooks:read"]).key;
   const wh = await createWebhook(app, "http://127.0.0.1:9/unused");
@@ -66,7 +75,9 @@ test("store's disk full: GET /webhooks and /status answer 200 (with a key never 
 
   const list = await results<{ id: string }[]>(app.api("GET", "/webhooks", { key: reader }));
   expect(list.map((w) => w.id)).toEqual([wh.id]);
-  const status = await results<{ webhooks: { id: string }[]; sources: Record<string, unknown>[] }>(app.api("GET", "/status", { key: reader }));
+  const status = await results<{ webhooks: { id: string }[]; sources: Record<string, unknown>[] }>(
+    app.api("GET", "/status", { key: reader }),
+  );
   expect(status.webhooks.map((w) => w.id)).toEqual([wh.id]);
   // The shape the ingest side fills in: a source that cannot store says why.
   expect(status.sources.map((src) => [src.path, "last_error" in src])).toEqual([[log, true]]);

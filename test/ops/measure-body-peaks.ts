@@ -19,7 +19,13 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hookd-peaks-"));
 const command = BIN.endsWith(".ts") ? [process.execPath, BIN, "serve"] : [BIN, "serve"];
 const proc = Bun.spawn(command, {
   cwd: dir,
-  env: { PATH: env.PATH ?? "", HOOKD_STORAGE_PATH: path.join(dir, "hookd.db"), HOOKD_SERVER_LISTEN: "127.0.0.1:0", HOOKD_SERVER_RATE_LIMIT: "0", ...(env.MAXBODY ? { HOOKD_SERVER_MAX_BODY_SIZE: env.MAXBODY } : {}) },
+  env: {
+    PATH: env.PATH ?? "",
+    HOOKD_STORAGE_PATH: path.join(dir, "hookd.db"),
+    HOOKD_SERVER_LISTEN: "127.0.0.1:0",
+    HOOKD_SERVER_RATE_LIMIT: "0",
+    ...(env.MAXBODY ? { HOOKD_SERVER_MAX_BODY_SIZE: env.MAXBODY } : {}),
+  },
   stdout: "pipe",
   stderr: "pipe",
 });
@@ -41,20 +47,50 @@ try {
   const url = await until(/"listen":"([^"]+)"/);
   const key = await until(/(hookd_[A-Za-z0-9_-]{30,})/);
   await Bun.sleep(1000);
-  const status = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${proc.pid}/status`, "utf8"))![1]) / 1024;
+  const status = (field: string) =>
+    Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${proc.pid}/status`, "utf8"))![1]) / 1024;
   const batch = (tag: string) => {
-    const make = (pad: string) => JSON.stringify(Array.from({ length: N }, (_, i) => ({ type: "custom", custom_type: "bulk", event_id: `${tag}-${i}`, rcpt_to: `u${i}@example.org`, data: { pad } })));
+    const make = (pad: string) =>
+      JSON.stringify(
+        Array.from({ length: N }, (_, i) => ({
+          type: "custom",
+          custom_type: "bulk",
+          event_id: `${tag}-${i}`,
+          rcpt_to: `u${i}@example.org`,
+          data: { pad },
+        })),
+      );
     return make("x".repeat(Math.max(0, Math.floor((MB * 1e6 - make("").length) / N))));
   };
   const idle = status("VmRSS");
   const statuses = new Set<number>();
   for (let r = 0; r < REPS; r++) {
     const bodies = Array.from({ length: CONC }, (_, c) => batch(`r${r}c${c}`));
-    const res = await Promise.all(bodies.map((body) => fetch(`${url}/api/v1/events`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body })));
+    const res = await Promise.all(
+      bodies.map((body) =>
+        fetch(`${url}/api/v1/events`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+          body,
+        }),
+      ),
+    );
     for (const x of res) statuses.add(x.status), await x.arrayBuffer();
   }
   await Bun.sleep(1000);
-  console.log(JSON.stringify({ bin: BIN, MB, N, CONC, REPS, idle: Math.round(idle), peak: Math.round(status("VmHWM")), after: Math.round(status("VmRSS")), statuses: [...statuses] }));
+  console.log(
+    JSON.stringify({
+      bin: BIN,
+      MB,
+      N,
+      CONC,
+      REPS,
+      idle: Math.round(idle),
+      peak: Math.round(status("VmHWM")),
+      after: Math.round(status("VmRSS")),
+      statuses: [...statuses],
+    }),
+  );
 } finally {
   proc.kill(9);
   fs.rmSync(dir, { recursive: true, force: true });

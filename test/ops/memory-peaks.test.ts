@@ -18,12 +18,22 @@ afterEach(async () => {
   for (const p of procs.splice(0)) await p.stop(5000);
 });
 
-const status = (pid: number, field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+const status = (pid: number, field: string) =>
+  Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
 
 /** 10,000 custom events whose JSON is just under `bytes` long. */
 function batch(tag: string, bytes: number): string {
   const n = 10_000;
-  const make = (pad: string) => JSON.stringify(Array.from({ length: n }, (_, i) => ({ type: "custom", custom_type: "bulk", event_id: `${tag}-${i}`, rcpt_to: `u${i}@example.org`, data: { pad } })));
+  const make = (pad: string) =>
+    JSON.stringify(
+      Array.from({ length: n }, (_, i) => ({
+        type: "custom",
+        custom_type: "bulk",
+        event_id: `${tag}-${i}`,
+        rcpt_to: `u${i}@example.org`,
+        data: { pad },
+      })),
+    );
   return make("x".repeat(Math.floor((bytes - make("").length) / n)));
 }
 
@@ -34,7 +44,12 @@ test("4 concurrent POSTs of 10,000 events at the default max_body_size, twice: R
   procs.push(h);
   const key = await eventuallyValue(() => /hookd_[A-Za-z0-9_-]{30,}/.exec(h.stderr())?.[0], { timeoutMs: 5000 });
   const post = (body: string) =>
-    fetch(`${h.url}/api/v1/events`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body, signal: AbortSignal.timeout(60_000) });
+    fetch(`${h.url}/api/v1/events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body,
+      signal: AbortSignal.timeout(60_000),
+    });
 
   await Bun.sleep(300); // let start-up settle before the baseline
   const idle = status(h.proc.pid, "VmRSS");

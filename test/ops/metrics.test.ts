@@ -26,7 +26,7 @@ const POSTFIX_LINES = [
   "Nov 23 13:07:01 mx1 postfix/qmgr[1002]: 4BCD21C03F2: from=<a@example.com>, size=1234, nrcpt=1 (queue active)",
   "Nov 23 13:07:02 mx1 postfix/smtp[1004]: 4BCD21C03F2: to=<b@example.org>, relay=mx.example.org[198.51.100.7]:25, delay=1.2, delays=0.1/0/0.5/0.6, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 12345)",
 ];
-const GARBAGE_LINES = ["this is not a syslog line", "%%% \u0001 garbage \"quoted\" \\ line"];
+const GARBAGE_LINES = ["this is not a syslog line", '%%% \u0001 garbage "quoted" \\ line'];
 
 describe("GET /metrics", () => {
   test("is valid exposition, and its counters and gauges follow events from the API, a log source and a receiver outage", async () => {
@@ -37,12 +37,14 @@ describe("GET /metrics", () => {
     const logPath = path.join(logDir, "mail.log");
     fs.writeFileSync(logPath, "");
     const rx = await t.receiver();
-    const app = t.track(await startDeliveryApp({
-      config: {
-        delivery: { batch_max_wait: 20 },
-        sources: [SourceSchema.parse({ path: logPath, format: "postfix", start_at: "beginning", host: "mx1" })],
-      },
-    }));
+    const app = t.track(
+      await startDeliveryApp({
+        config: {
+          delivery: { batch_max_wait: 20 },
+          sources: [SourceSchema.parse({ path: logPath, format: "postfix", start_at: "beginning", host: "mx1" })],
+        },
+      }),
+    );
     const a = app;
 
     // Before anything flows: valid, with the store size and the families announced.
@@ -95,7 +97,11 @@ describe("GET /metrics", () => {
     await postEvents(a, makeEvents(4, "m-outage"));
     m = await eventuallyValue(async () => {
       const s = await scrape(a.url);
-      return (s.value("hookd_queue_depth", { webhook: hook.id }) ?? 0) > 0 && (s.value("hookd_batches_total", { outcome: "retry", webhook: hook.id }) ?? 0) >= 1 && s;
+      return (
+        (s.value("hookd_queue_depth", { webhook: hook.id }) ?? 0) > 0 &&
+        (s.value("hookd_batches_total", { outcome: "retry", webhook: hook.id }) ?? 0) >= 1 &&
+        s
+      );
     });
     expect(m.value("hookd_queue_depth", { webhook: hook.id })).toBeGreaterThanOrEqual(4);
     expect(m.value("hookd_oldest_pending_age_seconds", { webhook: hook.id })).toBeGreaterThanOrEqual(0);

@@ -130,7 +130,12 @@ describe("allow_private_targets = false, at create and update", () => {
   test("the IPv4-mapped spelling of loopback is refused too, at create and at update", async () => {
     rx = await startReceiver();
     app = await startGuarded();
-    const created = await app.api("POST", "/webhooks", { name: "mapped", target: mappedTarget(rx.port), events: ["*"], verification: "none" });
+    const created = await app.api("POST", "/webhooks", {
+      name: "mapped",
+      target: mappedTarget(rx.port),
+      events: ["*"],
+      verification: "none",
+    });
     const id = insertRow(app, PUBLIC_TARGET);
     const patched = await app.api("PATCH", `/webhooks/${id}`, { target: mappedTarget(rx.port) });
     expect({ create: created.status, update: patched.status }).toEqual({ create: 400, update: 400 });
@@ -211,7 +216,14 @@ describe("allow_private_targets = false, every spelling of an inside address", (
 });
 
 describe("allow_private_targets = false, at send time", () => {
-  type Outcome = { path: string; attempts: number; state: string; failure_code: string | null; response_code: string | null; last_failure_code: string | null };
+  type Outcome = {
+    path: string;
+    attempts: number;
+    state: string;
+    failure_code: string | null;
+    response_code: string | null;
+    last_failure_code: string | null;
+  };
 
   /** Inserts one row per path, posts events, and waits until each row's first batch has been tried twice (or finished). */
   async function sendTo(a: App, targets: Record<string, string>): Promise<Outcome[]> {
@@ -233,7 +245,14 @@ describe("allow_private_targets = false, at send time", () => {
     return out;
   }
 
-  const refused = (p: string): Outcome => ({ path: p, attempts: 2, state: "pending", failure_code: "private_target", response_code: null, last_failure_code: "private_target" });
+  const refused = (p: string): Outcome => ({
+    path: p,
+    attempts: 2,
+    state: "pending",
+    failure_code: "private_target",
+    response_code: null,
+    last_failure_code: "private_target",
+  });
 
   test("stored webhooks pointing at 127.0.0.1 and localhost get no request; batch-status shows failure_code private_target", async () => {
     rx = await startReceiver();

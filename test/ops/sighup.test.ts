@@ -49,8 +49,7 @@ test("SIGHUP starts a newly configured source; a broken file keeps the old confi
   expect(await get<StoredEvent[]>(h.url, key, "/events")).toEqual([]);
 
   // Add a source to the file and reload.
-  const withSource =
-    base + `\n[[sources]]\npath = ${toml(logPath)}\nformat = "postfix"\nstart_at = "beginning"\nhost = "mx1"\n`;
+  const withSource = base + `\n[[sources]]\npath = ${toml(logPath)}\nformat = "postfix"\nstart_at = "beginning"\nhost = "mx1"\n`;
   fs.writeFileSync(configPath, withSource);
   h.proc.kill("SIGHUP");
   const events = await eventuallyValue(async () => {
@@ -106,7 +105,8 @@ test("two reloads in quick succession (two SIGHUPs) that change a source leave o
     await Promise.all([app.hookd.reload(next()), app.hookd.reload(next())]);
     const garbage = ["not a syslog line", "neither is this"];
     fs.appendFileSync(logPath, [...postfixMessage("7EF054F36C5", "e@example.org"), ...garbage].join("\n") + "\n");
-    const lines = async () => parseExposition(await (await fetch(`${app.url}/metrics`)).text()).value("hookd_source_lines_total", { source: logPath }) ?? 0;
+    const lines = async () =>
+      parseExposition(await (await fetch(`${app.url}/metrics`)).text()).value("hookd_source_lines_total", { source: logPath }) ?? 0;
     await eventually(async () => (await lines()) >= 4);
     await Bun.sleep(600); // longer than a tailer's idle poll: a second tailer would have read them too
     const m = parseExposition(await (await fetch(`${app.url}/metrics`)).text());
@@ -150,7 +150,11 @@ test("a reload swaps in the new delivery timeout without editing the config hook
     expect(r.results.failure_code).toMatch(/oauth2/);
 
     // A receiver that hangs after the token came: the attempt times out at 300 ms too.
-    tokens.respondWith({ status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ access_token: "t", expires_in: 3600 }) });
+    tokens.respondWith({
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ access_token: "t", expires_in: 3600 }),
+    });
     rx.hang();
     const t1 = performance.now();
     const r2 = (await (await app.api("POST", `/webhooks/${id}/validate`)).json()) as { results: { failure_code: string | null } };

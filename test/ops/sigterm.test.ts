@@ -45,7 +45,12 @@ test(`SIGTERM mid-delivery: exit 0 within delivery.timeout, and after a restart 
   const first = await spawnHookd({ cwd: dir, env });
   procs.push(first);
   const key = await eventuallyValue(() => /hookd_[A-Za-z0-9_-]{30,}/.exec(first.stderr())?.[0], { timeoutMs: 5000 });
-  const created = await call(first.url, key, "POST", "/webhooks", { name: "slow", target: `${rx.url}/in`, events: ["*"], verification: "none" });
+  const created = await call(first.url, key, "POST", "/webhooks", {
+    name: "slow",
+    target: `${rx.url}/in`,
+    events: ["*"],
+    verification: "none",
+  });
   expect(created.status).toBe(201);
 
   const events = makeEvents(TOTAL, "term");
@@ -75,7 +80,8 @@ test(`SIGTERM mid-delivery: exit 0 within delivery.timeout, and after a restart 
   // Batches were cut in order and, with max_in_flight 1, arrive in order too.
   const firstArrival: string[] = [];
   const seen = new Set<string>();
-  for (const req of rx.requests) for (const e of eventsOf(req)) if (!seen.has(e.event_id)) (seen.add(e.event_id), firstArrival.push(e.event_id));
+  for (const req of rx.requests)
+    for (const e of eventsOf(req)) if (!seen.has(e.event_id)) seen.add(e.event_id), firstArrival.push(e.event_id);
   expect(firstArrival).toEqual(ids(events));
   expect(await second.stop(10_000)).toBe(0);
 }, 60_000);
@@ -94,7 +100,9 @@ test("SIGTERM while the receiver hangs: the attempt in flight is cut at delivery
   const first = await spawnHookd({ cwd: dir, env });
   procs.push(first);
   const key = await eventuallyValue(() => /hookd_[A-Za-z0-9_-]{30,}/.exec(first.stderr())?.[0], { timeoutMs: 5000 });
-  expect((await call(first.url, key, "POST", "/webhooks", { name: "hung", target: `${rx.url}/in`, events: ["*"], verification: "none" })).status).toBe(201);
+  expect(
+    (await call(first.url, key, "POST", "/webhooks", { name: "hung", target: `${rx.url}/in`, events: ["*"], verification: "none" })).status,
+  ).toBe(201);
   const events = makeEvents(25, "hung");
   expect((await call(first.url, key, "POST", "/events", events)).status).toBe(200);
   await rx.waitFor((r) => r.length >= 1, 10_000);

@@ -28,13 +28,17 @@ async function startWithUmask022(storePath: string) {
 }
 
 const warnings = (h: SpawnedHookd) =>
-  h.stdoutLines.map((l) => JSON.parse(l) as { level: string; msg: string; path?: string; mode?: string; fix?: string }).filter((l) => l.level === "warn" && l.msg.includes("readable by other users"));
+  h.stdoutLines
+    .map((l) => JSON.parse(l) as { level: string; msg: string; path?: string; mode?: string; fix?: string })
+    .filter((l) => l.level === "warn" && l.msg.includes("readable by other users"));
 
 test("a new store: folder 0700, database, -wal and -shm 0600, and no warning", async () => {
   const storePath = path.join(tempDir(), "state", "hookd.db");
   const h = await startWithUmask022(storePath);
   // The first admin key was written at start: the WAL exists.
-  const modes = Object.fromEntries([path.dirname(storePath), storePath, `${storePath}-wal`, `${storePath}-shm`].map((p) => [path.basename(p), mode(p)]));
+  const modes = Object.fromEntries(
+    [path.dirname(storePath), storePath, `${storePath}-wal`, `${storePath}-shm`].map((p) => [path.basename(p), mode(p)]),
+  );
   expect(modes).toEqual({ state: "700", "hookd.db": "600", "hookd.db-wal": "600", "hookd.db-shm": "600" });
   expect(mode(`${storePath}.lock`)).toBe("600");
   expect(warnings(h)).toEqual([]);

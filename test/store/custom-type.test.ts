@@ -18,7 +18,8 @@ afterEach(() => {
 });
 
 const TS = "2026-11-23T13:07:09.123Z";
-const custom = (id: string, name: string) => ({ event_id: id, type: "custom", custom_type: name, timestamp: TS, host: "mx1", data: { a: 1 } }) as Event;
+const custom = (id: string, name: string) =>
+  ({ event_id: id, type: "custom", custom_type: name, timestamp: TS, host: "mx1", data: { a: 1 } }) as Event;
 const delivery = (id: string) => ({ event_id: id, type: "delivery", timestamp: TS, host: "mx1", rcpt_to: "a@example.org" }) as Event;
 const column = (db: Database) => db.query("SELECT event_id, custom_type FROM events ORDER BY seq").all();
 
@@ -39,7 +40,9 @@ test("the migration fills custom_type for the custom events stored before it", (
   try {
     const before = MIGRATIONS.find((m) => m.sql.includes("ADD COLUMN custom_type"))!.version - 1;
     migrate(db, before);
-    const insert = db.prepare("INSERT INTO events (event_id, type, ts, host, source, body, received_at) VALUES (?, ?, 0, 'mx1', 'api', ?, 0)");
+    const insert = db.prepare(
+      "INSERT INTO events (event_id, type, ts, host, source, body, received_at) VALUES (?, ?, 0, 'mx1', 'api', ?, 0)",
+    );
     insert.run("c1", "custom", JSON.stringify(custom("c1", "profile.deleted")));
     insert.run("d1", "delivery", JSON.stringify(delivery("d1")));
     migrate(db);
@@ -54,7 +57,11 @@ test("the migration fills custom_type for the custom events stored before it", (
 
 test("backlog counts a webhook's named custom events beside its types", () => {
   store = openStore(path.join(tempDir(), "hookd.db"));
-  insertEvents(store.sqlite, [custom("c1", "profile.created"), custom("c2", "profile.updated"), delivery("d1"), custom("c3", "profile.created")], "api");
+  insertEvents(
+    store.sqlite,
+    [custom("c1", "profile.created"), custom("c2", "profile.updated"), delivery("d1"), custom("c3", "profile.created")],
+    "api",
+  );
   expect(backlog(store.sqlite, 0, ["profile.created"]).events).toBe(2);
   expect(backlog(store.sqlite, 0, ["profile.created", "delivery"]).events).toBe(3);
   expect(backlog(store.sqlite, 0, ["custom"]).events).toBe(3);

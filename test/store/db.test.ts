@@ -55,7 +55,16 @@ describe("openStore pragmas", () => {
       expect(() =>
         insertBatch(
           store.sqlite,
-          { id: "b1", webhookId: "nope", kind: "live", eventCount: 1, firstSeq: 1, lastSeq: 1, body: new TextEncoder().encode("[]"), now: 1 },
+          {
+            id: "b1",
+            webhookId: "nope",
+            kind: "live",
+            eventCount: 1,
+            firstSeq: 1,
+            lastSeq: 1,
+            body: new TextEncoder().encode("[]"),
+            now: 1,
+          },
           null,
         ),
       ).toThrow(/FOREIGN KEY/);
@@ -70,7 +79,11 @@ describe("API keys at rest", () => {
     const file = dbFile();
     const store = openStore(file);
     const { key, info } = createApiKey(store.db, "ci", ["events:write"]);
-    const row = store.sqlite.query("SELECT hash, prefix, scopes FROM api_keys WHERE id = ?").get(info.id) as { hash: string; prefix: string; scopes: string };
+    const row = store.sqlite.query("SELECT hash, prefix, scopes FROM api_keys WHERE id = ?").get(info.id) as {
+      hash: string;
+      prefix: string;
+      scopes: string;
+    };
     expect(row.hash).toBe(createHash("sha256").update(key).digest("hex"));
     expect(key.startsWith(row.prefix)).toBe(true);
     expect(row.prefix.length).toBeLessThan(key.length / 2);

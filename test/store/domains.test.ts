@@ -2,7 +2,14 @@
 import { describe, expect, test } from "bun:test";
 import path from "node:path";
 import { openStore } from "../../src/store/db.ts";
-import { hostOnDomain, insertDomain, listPendingDomains, targetHost, verifiedDomainCovering, verifyDomainRow } from "../../src/store/domains.ts";
+import {
+  hostOnDomain,
+  insertDomain,
+  listPendingDomains,
+  targetHost,
+  verifiedDomainCovering,
+  verifyDomainRow,
+} from "../../src/store/domains.ts";
 import { getWebhook, insertWebhook } from "../../src/store/webhooks.ts";
 import { tempDir } from "../helpers/hookd.ts";
 
@@ -23,7 +30,18 @@ describe("verifyDomainRow", () => {
     try {
       const db = store.db;
       const hook = (id: string, target: string, verification: "dns_txt" | "handshake", verifiedAt: number | null = null) =>
-        insertWebhook(db, { id, name: id, target, events: ["*"], secret: "whsec_x", verification, verifiedAt, verificationState: { dnsToken: "t" }, createdAt: 1, updatedAt: 1 });
+        insertWebhook(db, {
+          id,
+          name: id,
+          target,
+          events: ["*"],
+          secret: "whsec_x",
+          verification,
+          verifiedAt,
+          verificationState: { dnsToken: "t" },
+          createdAt: 1,
+          updatedAt: 1,
+        });
       hook("on", "http://a.example.com/", "dns_txt");
       hook("handshake", "http://b.example.com/", "handshake");
       hook("sibling", "http://evil-example.com/", "dns_txt");

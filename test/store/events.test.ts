@@ -40,7 +40,14 @@ describe("firstSeqReceivedFrom", () => {
     for (let i = 0; i < 300; i++) arrivals.push((t += i % 4 === 0 ? 0 : (i * 37) % 1000));
     const s = storeWith(arrivals);
     s.sqlite.run("DELETE FROM events WHERE seq <= 40"); // what retention leaves behind
-    const probes = [T0 - 1, T0, ...arrivals.filter((_, i) => i % 7 === 0), ...arrivals.map((a) => a + 1).filter((_, i) => i % 11 === 0), t, t + 1];
+    const probes = [
+      T0 - 1,
+      T0,
+      ...arrivals.filter((_, i) => i % 7 === 0),
+      ...arrivals.map((a) => a + 1).filter((_, i) => i % 11 === 0),
+      t,
+      t + 1,
+    ];
     for (const p of probes) expect(firstSeqReceivedFrom(s.sqlite, p)).toBe(scan(s, p));
   });
 
@@ -60,12 +67,21 @@ describe("eventsPerMinute", () => {
 describe("insertRowsTx", () => {
   test("reports the types of the rows it stored: rows read again (same event_id) are neither stored nor counted", () => {
     const s = storeWith([]);
-    const events = ["delivery", "bounce", "delivery"].map((type, i) => ({ event_id: `r${i}`, type, timestamp: new Date(T0 + i).toISOString(), host: "mx1" }) as Event);
+    const events = ["delivery", "bounce", "delivery"].map(
+      (type, i) => ({ event_id: `r${i}`, type, timestamp: new Date(T0 + i).toISOString(), host: "mx1" }) as Event,
+    );
     const first = insertRowsTx(s.sqlite, eventRows(events), "/var/log/mail.log");
     expect(first).toEqual({ inserted: 3, duplicates: 0, types: ["delivery", "bounce", "delivery"] });
     const again = insertRowsTx(s.sqlite, eventRows([...events.slice(1), { ...events[0]!, event_id: "r3" }]), "/var/log/mail.log");
     expect(again).toEqual({ inserted: 1, duplicates: 2, types: ["delivery"] });
-    const bodies = (s.sqlite.query("SELECT event_id, body FROM events ORDER BY seq").all() as { event_id: string; body: string }[]).map((r) => [r.event_id, JSON.parse(r.body).type]);
-    expect(bodies).toEqual([["r0", "delivery"], ["r1", "bounce"], ["r2", "delivery"], ["r3", "delivery"]]);
+    const bodies = (s.sqlite.query("SELECT event_id, body FROM events ORDER BY seq").all() as { event_id: string; body: string }[]).map(
+      (r) => [r.event_id, JSON.parse(r.body).type],
+    );
+    expect(bodies).toEqual([
+      ["r0", "delivery"],
+      ["r1", "bounce"],
+      ["r2", "delivery"],
+      ["r3", "delivery"],
+    ]);
   });
 });

@@ -8,9 +8,9 @@ import { tempDir } from "../helpers/hookd.ts";
 const dbFile = () => path.join(tempDir(), "hookd.db");
 
 function tables(db: Database): string[] {
-  return (db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map(
-    (r) => r.name,
-  );
+  return (
+    db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]
+  ).map((r) => r.name);
 }
 
 function integrity(db: Database): string[] {
@@ -31,7 +31,23 @@ describe("migrations", () => {
       expect(schemaVersion(db)).toBe(0);
       expect(migrate(db)).toEqual(MIGRATIONS.map((m) => m.version));
       expect(schemaVersion(db)).toBe(LATEST_VERSION);
-      expect(tables(db)).toEqual(["api_keys", "attempts", "batch_bodies", "batches", "custom_event_types", "domains", "events", "message_lookup", "message_lookup_state", "source_checkpoints", "tracked_messages", "tracking_firsts", "tracking_keyring", "tracking_minutes", "webhooks"]);
+      expect(tables(db)).toEqual([
+        "api_keys",
+        "attempts",
+        "batch_bodies",
+        "batches",
+        "custom_event_types",
+        "domains",
+        "events",
+        "message_lookup",
+        "message_lookup_state",
+        "source_checkpoints",
+        "tracked_messages",
+        "tracking_firsts",
+        "tracking_keyring",
+        "tracking_minutes",
+        "webhooks",
+      ]);
       expect(integrity(db)).toEqual(["ok"]);
     } finally {
       db.close();

@@ -11,7 +11,9 @@ import * as schema from "../../src/store/schema.ts";
 type ColumnInfo = { cid: number; name: string; type: string; notnull: number; dflt_value: string | null; pk: number };
 type ForeignKeyInfo = { table: string; from: string; to: string; on_delete: string };
 
-const drizzleTables: SQLiteTable[] = Object.values(schema as Record<string, unknown>).filter((v): v is SQLiteTable => v instanceof SQLiteTable);
+const drizzleTables: SQLiteTable[] = Object.values(schema as Record<string, unknown>).filter(
+  (v): v is SQLiteTable => v instanceof SQLiteTable,
+);
 
 function migrated(): Database {
   const db = new Database(":memory:");
@@ -22,7 +24,9 @@ function migrated(): Database {
 describe("drizzle schema vs migrated SQLite", () => {
   test("the same set of tables", () => {
     const db = migrated();
-    const sqliteTables = (db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[])
+    const sqliteTables = (
+      db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]
+    )
       .map((r) => r.name)
       .sort();
     expect(drizzleTables.map((t) => getTableConfig(t).name).sort()).toEqual(sqliteTables);

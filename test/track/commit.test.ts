@@ -11,8 +11,23 @@ const key = { id: 0, secret: new Uint8Array(32).fill(3) };
 const AT = Date.parse("2026-03-01T12:00:30.250Z");
 
 function hit(kind: TokenPayload["kind"], over: Partial<Hit> = {}, ref?: number): Hit {
-  const payload: TokenPayload = { kind, issuedAt: Math.floor(AT / 1000) - 3600, queueId: "Q1", rcpt: "alice@example.org", ...(ref === undefined ? {} : { ref }), ...(kind === "click" ? { url: "https://example.com/" } : {}) };
-  return { token: signToken(payload, key), payload, at: AT, ip: "198.51.100.7", userAgent: "Firefox", verdict: { machine: false }, ...over };
+  const payload: TokenPayload = {
+    kind,
+    issuedAt: Math.floor(AT / 1000) - 3600,
+    queueId: "Q1",
+    rcpt: "alice@example.org",
+    ...(ref === undefined ? {} : { ref }),
+    ...(kind === "click" ? { url: "https://example.com/" } : {}),
+  };
+  return {
+    token: signToken(payload, key),
+    payload,
+    at: AT,
+    ip: "198.51.100.7",
+    userAgent: "Firefox",
+    verdict: { machine: false },
+    ...over,
+  };
 }
 
 describe("one batch of hits, one transaction", () => {
@@ -28,14 +43,22 @@ describe("one batch of hits, one transaction", () => {
     const r2 = commit([hit("unsubscribe"), hit("unsubscribe", { at: AT + 5000 })]);
     expect(r2).toEqual({ stored: { list_unsubscribe: 1 }, machine: 0, durable: true });
     expect((db.query("PRAGMA synchronous").get() as { synchronous: number }).synchronous).toBe(1); // NORMAL again
-    const rows = db.query("SELECT type, source, rcpt_to, queue_id, body FROM events ORDER BY seq").all() as { type: string; source: string; rcpt_to: string; queue_id: string; body: string }[];
+    const rows = db.query("SELECT type, source, rcpt_to, queue_id, body FROM events ORDER BY seq").all() as {
+      type: string;
+      source: string;
+      rcpt_to: string;
+      queue_id: string;
+      body: string;
+    }[];
     expect(rows.map((r) => [r.type, r.source, r.rcpt_to, r.queue_id])).toEqual([
       ["open", "tracking", "alice@example.org", "Q1"],
       ["click", "tracking", "alice@example.org", "Q1"],
       ["list_unsubscribe", "tracking", "alice@example.org", "Q1"],
     ]);
     expect(JSON.parse(rows[0]!.body)).toMatchObject({ host: "node1", campaign_id: "spring", tags: ["a"], first: true, machine: false });
-    expect(db.query("SELECT * FROM tracking_minutes").all()).toEqual([{ minute: Math.floor(AT / 60_000), opens: 1, machine_opens: 0, clicks: 1, machine_clicks: 1, unsubscribes: 1 }]);
+    expect(db.query("SELECT * FROM tracking_minutes").all()).toEqual([
+      { minute: Math.floor(AT / 60_000), opens: 1, machine_opens: 0, clicks: 1, machine_clicks: 1, unsubscribes: 1 },
+    ]);
     store.close();
   });
 
@@ -43,7 +66,9 @@ describe("one batch of hits, one transaction", () => {
     const store = openStore(path.join(tempDir(), "hookd.db"));
     const commit = createHitCommitter(store.sqlite, { host: "node1" });
     const second = hit("open", { ip: "203.0.113.1" });
-    store.sqlite.run("CREATE TRIGGER refuse_second BEFORE INSERT ON events WHEN NEW.body LIKE '%203.0.113.1%' BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    store.sqlite.run(
+      "CREATE TRIGGER refuse_second BEFORE INSERT ON events WHEN NEW.body LIKE '%203.0.113.1%' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    );
     expect(() => commit([hit("open"), second])).toThrow("refused");
     expect(store.sqlite.query("SELECT count(*) AS n FROM events").get()).toEqual({ n: 0 });
     expect(store.sqlite.query("SELECT count(*) AS n FROM tracking_firsts").get()).toEqual({ n: 0 });

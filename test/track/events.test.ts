@@ -29,7 +29,11 @@ function hit(kind: TokenPayload["kind"], over: Partial<Hit> = {}, payload: Parti
 describe("the event", () => {
   test("open, click and list_unsubscribe carry the message, the client, first and machine, and validate", () => {
     const campaign: CampaignRow = { campaign_id: "spring", tags: ["newsletter"], metadata: { customer: "42" } };
-    const click = engagementEvent(hit("click", { verdict: { machine: true, reason: "fast_click" } }), { first: true, campaign, host: "node1" });
+    const click = engagementEvent(hit("click", { verdict: { machine: true, reason: "fast_click" } }), {
+      first: true,
+      campaign,
+      host: "node1",
+    });
     expect(click).toEqual({
       event_id: click.event_id,
       type: "click",
@@ -64,7 +68,11 @@ describe("the event", () => {
     expect("rcpt_to" in e).toBe(false);
     expect(e.host).toBe("node1");
     expect(EventInput.parse(e)).toEqual(e);
-    const fromRow = engagementEvent(hit("open", {}, { ...p, ref: 5 }), { first: true, host: "node1", campaign: { host: "mx2", rcpt_to: "bob@example.org" } });
+    const fromRow = engagementEvent(hit("open", {}, { ...p, ref: 5 }), {
+      first: true,
+      host: "node1",
+      campaign: { host: "mx2", rcpt_to: "bob@example.org" },
+    });
     expect([fromRow.host, fromRow.rcpt_to]).toEqual(["mx2", "bob@example.org"]);
   });
 
@@ -91,7 +99,9 @@ describe("event ids", () => {
     expect(engagementEventId({ ...a, ip: "198.51.100.8" })).not.toBe(id);
     expect(engagementEventId({ ...a, userAgent: "Other/1.0" })).not.toBe(id);
     expect(engagementEventId({ ...a, verdict: { machine: true, reason: "head" } })).not.toBe(id); // a HEAD, then the reader's GET
-    expect(engagementEventId({ ...a, verdict: { machine: true, reason: "prefetch" } })).not.toBe(engagementEventId({ ...a, verdict: { machine: true, reason: "head" } }));
+    expect(engagementEventId({ ...a, verdict: { machine: true, reason: "prefetch" } })).not.toBe(
+      engagementEventId({ ...a, verdict: { machine: true, reason: "head" } }),
+    );
     expect(engagementEventId(hit("click"))).not.toBe(id);
   });
 
@@ -136,7 +146,11 @@ describe("committed through the group-commit writer into SQLite", () => {
       };
       for (const e of eventsForHits(hits, deps)) insert.run(e.event_id, JSON.stringify(e));
     });
-    const events = () => db.query<{ body: string }, []>("SELECT body FROM events ORDER BY seq").all().map((r) => JSON.parse(r.body));
+    const events = () =>
+      db
+        .query<{ body: string }, []>("SELECT body FROM events ORDER BY seq")
+        .all()
+        .map((r) => JSON.parse(r.body));
     return { db, commit: (hits: Hit[]) => commit.immediate(hits), events };
   }
 

@@ -44,20 +44,28 @@ export async function tracked(app: TestApp): Promise<TrackedApp> {
       return (JSON.parse(text) as { results: { html: string; headers: Record<string, string> } }).results;
     },
     hit(url: string, init: RequestInit & { headers?: Record<string, string> } = {}) {
-      return fetch(url.startsWith(BASE) ? local(url) : url, { redirect: "manual", ...init, headers: { "user-agent": FIREFOX, ...init.headers } });
+      return fetch(url.startsWith(BASE) ? local(url) : url, {
+        redirect: "manual",
+        ...init,
+        headers: { "user-agent": FIREFOX, ...init.headers },
+      });
     },
   });
 }
 
 /** The tracked links of a rewritten part, in document order, and its pixel. */
 export function linksOf(html: string): { clicks: string[]; pixel: string | null } {
-  const clicks = [...html.matchAll(/<a [^>]*href="([^"]+)"/g)].map((m) => m[1]!.replaceAll("&amp;", "&")).filter((u) => u.startsWith(`${BASE}/c/`));
+  const clicks = [...html.matchAll(/<a [^>]*href="([^"]+)"/g)]
+    .map((m) => m[1]!.replaceAll("&amp;", "&"))
+    .filter((u) => u.startsWith(`${BASE}/c/`));
   const pixel = /<img src="([^"]+\/o\/[^"]+)"/.exec(html)?.[1] ?? null;
   return { clicks, pixel };
 }
 
 export async function createWebhook(app: TestApp, r: Receiver, extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await app.api("POST", "/webhooks", { body: { name: "track", target: `${r.url}/hook`, events: ["*"], verification: "none", ...extra } });
+  const res = await app.api("POST", "/webhooks", {
+    body: { name: "track", target: `${r.url}/hook`, events: ["*"], verification: "none", ...extra },
+  });
   const text = await res.text();
   expect(`${res.status} ${text}`).toStartWith("201 ");
   return (JSON.parse(text) as { results: { id: string } }).results.id;
@@ -80,5 +88,8 @@ export async function untilMarker(app: TestApp, r: Receiver, name: string): Prom
   expect(res.status).toBe(200);
   await eventually(() => received(r).some((e) => e.event_id === `marker-${name}`), { timeoutMs: 10_000 });
   const all = received(r);
-  return all.slice(0, all.findIndex((e) => e.event_id === `marker-${name}`));
+  return all.slice(
+    0,
+    all.findIndex((e) => e.event_id === `marker-${name}`),
+  );
 }

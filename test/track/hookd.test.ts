@@ -17,7 +17,14 @@ const t = testResources();
 const HTML =
   '<!doctype html><html><body><p>Hello</p><a href="https://shop.example.com/sale?cat=shoes&amp;sort=price">Sale</a>\n' +
   '<a href="https://example.com/blog" data-hookd-notrack>Blog</a> <a href="mailto:help@example.com">Help</a></body></html>';
-const MESSAGE = { html: HTML, rcpt_to: "alice@example.org", message_id: "20261123.4BCD2@example.com", campaign_id: "spring-sale", tags: ["newsletter", "eu"], metadata: { customer: "42", tier: 2 } };
+const MESSAGE = {
+  html: HTML,
+  rcpt_to: "alice@example.org",
+  message_id: "20261123.4BCD2@example.com",
+  campaign_id: "spring-sale",
+  tags: ["newsletter", "eu"],
+  metadata: { customer: "42", tier: 2 },
+};
 
 async function setup(tracking: Record<string, unknown> = {}) {
   const app = await tracked(await t.app(trackingConfig(tracking)));
@@ -46,10 +53,18 @@ describe("a rewritten message, end to end", () => {
     expect(clicks[0]!.length).toBeLessThan(250);
 
     const px = await app.hit(pixel!);
-    expect([px.status, px.headers.get("content-type"), px.headers.get("cache-control")?.includes("no-store")]).toEqual([200, "image/gif", true]);
+    expect([px.status, px.headers.get("content-type"), px.headers.get("cache-control")?.includes("no-store")]).toEqual([
+      200,
+      "image/gif",
+      true,
+    ]);
     const click = await app.hit(clicks[0]!);
     expect([click.status, click.headers.get("location")]).toEqual([302, "https://shop.example.com/sale?cat=shoes&sort=price"]);
-    const one = await app.hit(unsubscribe!, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" });
+    const one = await app.hit(unsubscribe!, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "List-Unsubscribe=One-Click",
+    });
     expect(one.status).toBe(200);
 
     await eventually(() => engagement(received(r)).length >= 3);
@@ -90,7 +105,13 @@ describe("a rewritten message, end to end", () => {
     const { clicks } = linksOf(out.html);
     expect((await app.hit(clicks[0]!)).status).toBe(302);
     await eventually(() => engagement(received(r)).length >= 1);
-    expect(engagement(received(r))[0]).toMatchObject({ type: "click", queue_id: "4BCD21C03F2", host: "mx1.example.com", rcpt_to: "bob@example.org", campaign_id: "spring-sale" });
+    expect(engagement(received(r))[0]).toMatchObject({
+      type: "click",
+      queue_id: "4BCD21C03F2",
+      host: "mx1.example.com",
+      rcpt_to: "bob@example.org",
+      campaign_id: "spring-sale",
+    });
     expect("message_id" in engagement(received(r))[0]!).toBe(false);
   });
 
@@ -98,7 +119,9 @@ describe("a rewritten message, end to end", () => {
     const { app, r } = await setup();
     const { clicks, pixel } = linksOf((await app.rewrite(MESSAGE)).html);
     await app.hit(pixel!);
-    await app.hit(pixel!, { headers: { "user-agent": "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)" } });
+    await app.hit(pixel!, {
+      headers: { "user-agent": "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)" },
+    });
     await app.hit(clicks[0]!, { method: "HEAD" });
     await app.hit(clicks[0]!);
     await eventually(() => engagement(received(r)).length >= 4);
@@ -149,7 +172,8 @@ describe("nothing from a link that was not signed as it is", () => {
     expect([swapped.status, swapped.headers.get("location")]).toEqual([404, null]);
     // A pixel token used as a click, a truncated token, a token with padding.
     const pixelToken = pixel!.slice(`${BASE}/o/`.length);
-    for (const path of [`/c/${pixelToken}`, `/c/${token.slice(0, -4)}`, `/c/${token}=`, `/c/${token}/`]) expect((await app.hit(app.listener + path)).status).toBe(404);
+    for (const path of [`/c/${pixelToken}`, `/c/${token.slice(0, -4)}`, `/c/${token}=`, `/c/${token}/`])
+      expect((await app.hit(app.listener + path)).status).toBe(404);
 
     // Rotated out: the key that signed it retired (here: 10 s ago, written straight into the store).
     const page = (await app.rewrite(MESSAGE)).headers["List-Unsubscribe"]!.slice(1, -1);
@@ -187,11 +211,16 @@ describe("nothing from a link that was not signed as it is", () => {
 describe("one-click unsubscribe (RFC 8058)", () => {
   test("as Gmail posts it (urlencoded) and as RFC 8058 recommends (multipart): 200, one event however often", async () => {
     const { app, r } = await setup();
-    const unsubscribeOf = async (rcpt: string) => (await app.rewrite({ ...MESSAGE, rcpt_to: rcpt })).headers["List-Unsubscribe"]!.slice(1, -1);
+    const unsubscribeOf = async (rcpt: string) =>
+      (await app.rewrite({ ...MESSAGE, rcpt_to: rcpt })).headers["List-Unsubscribe"]!.slice(1, -1);
     const gmail = await unsubscribeOf("gmail-user@example.org");
     const rfc = await unsubscribeOf("rfc-user@example.org");
     for (let i = 0; i < 3; i++) {
-      const a = await app.hit(gmail, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "user-agent": "Mozilla/5.0 (compatible; Google-One-Click)" }, body: "List-Unsubscribe=One-Click" });
+      const a = await app.hit(gmail, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", "user-agent": "Mozilla/5.0 (compatible; Google-One-Click)" },
+        body: "List-Unsubscribe=One-Click",
+      });
       expect([a.status, a.headers.get("location")]).toEqual([200, null]);
       const form = new FormData();
       form.set("List-Unsubscribe", "One-Click");
@@ -199,7 +228,15 @@ describe("one-click unsubscribe (RFC 8058)", () => {
       expect([b.status, b.headers.get("location")]).toEqual([200, null]);
     }
     // Not the one-click body: refused, nothing recorded.
-    expect((await app.hit(gmail, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=Yes" })).status).toBe(400);
+    expect(
+      (
+        await app.hit(gmail, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: "List-Unsubscribe=Yes",
+        })
+      ).status,
+    ).toBe(400);
     const events = engagement(await untilMarker(app, r, "one-click"));
     expect(events.map((e) => [e.type, e.rcpt_to, e.machine])).toEqual([
       ["list_unsubscribe", "gmail-user@example.org", false],
@@ -213,7 +250,8 @@ describe("one-click unsubscribe (RFC 8058)", () => {
     for (const method of ["GET", "HEAD", "GET"]) {
       const res = await app.hit(url, { method });
       expect(res.status).toBe(200);
-      if (method === "GET") expect(await res.text()).toMatch(/<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">/);
+      if (method === "GET")
+        expect(await res.text()).toMatch(/<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">/);
     }
     expect(engagement(await untilMarker(app, r, "get-u"))).toEqual([]);
   });
@@ -222,12 +260,31 @@ describe("one-click unsubscribe (RFC 8058)", () => {
 describe("the listener serves nothing else", () => {
   test("API, metrics, health, admin page and docs are 404 on the tracking port (and served on the API's)", async () => {
     const { app } = await setup();
-    for (const path of ["/", "/healthz", "/metrics", "/docs", "/admin/main.js", "/admin.css", "/api/v1/status", "/api/v1/openapi.json", "/api/v1/webhooks", "/o/", "/c", "/u/x/y", "/favicon.ico", "/robots.txt"]) {
+    for (const path of [
+      "/",
+      "/healthz",
+      "/metrics",
+      "/docs",
+      "/admin/main.js",
+      "/admin.css",
+      "/api/v1/status",
+      "/api/v1/openapi.json",
+      "/api/v1/webhooks",
+      "/o/",
+      "/c",
+      "/u/x/y",
+      "/favicon.ico",
+      "/robots.txt",
+    ]) {
       const res = await app.hit(app.listener + path, { headers: { authorization: `Bearer ${app.key}` } });
       expect([path, res.status]).toEqual([path, 404]);
       expect(res.headers.get("set-cookie")).toBeNull();
     }
-    const post = await app.hit(`${app.listener}/api/v1/events`, { method: "POST", headers: { authorization: `Bearer ${app.key}`, "content-type": "application/json" }, body: "[]" });
+    const post = await app.hit(`${app.listener}/api/v1/events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${app.key}`, "content-type": "application/json" },
+      body: "[]",
+    });
     expect(post.status).toBe(404);
     expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
   });
@@ -244,7 +301,11 @@ describe("starting", () => {
       (e: Error) => e.message,
     );
     expect(err).toStartWith(`cannot start tracking: cannot listen on 127.0.0.1:${busy.port}: `);
-    const again = await startHookd({ config: { ...config, tracking: { ...config.tracking, listen: "127.0.0.1:0" } }, log: silentLogger, announceKey: () => {} });
+    const again = await startHookd({
+      config: { ...config, tracking: { ...config.tracking, listen: "127.0.0.1:0" } },
+      log: silentLogger,
+      announceKey: () => {},
+    });
     await again.stop();
   });
 });
@@ -257,7 +318,11 @@ describe("status and metrics", () => {
     await app.hit(clicks[0]!, { method: "HEAD" });
     await app.hit(`${app.listener}/c/not-a-token`);
     const status = await eventually(async () => {
-      const s = ((await (await app.api("GET", "/status")).json()) as { results: { tracking: Record<string, unknown> & { counts: { recorded: number } } } }).results.tracking;
+      const s = (
+        (await (await app.api("GET", "/status")).json()) as {
+          results: { tracking: Record<string, unknown> & { counts: { recorded: number } } };
+        }
+      ).results.tracking;
       return s.counts.recorded >= 2 && s;
     });
     expect(status).toMatchObject({
@@ -266,7 +331,14 @@ describe("status and metrics", () => {
       base_url: BASE,
       up: true,
       address: app.listener,
-      counts: { hits: { open: 1, click: 1, unsubscribe: 0 }, machine: { open: 0, click: 1 }, notFound: 1, recorded: 2, queueFull: 0, commitFailed: 0 },
+      counts: {
+        hits: { open: 1, click: 1, unsubscribe: 0 },
+        machine: { open: 0, click: 1 },
+        notFound: 1,
+        recorded: 2,
+        queueFull: 0,
+        commitFailed: 0,
+      },
       keys: [{ id: 0, current: true, retires_at: null }],
     });
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
@@ -278,7 +350,8 @@ describe("status and metrics", () => {
       "hookd_tracking_not_found_total 1",
       "hookd_tracking_listener_up 1",
       'hookd_events_total{origin="tracking",type="open"} 1',
-    ]) expect(metrics).toContain(line);
+    ])
+      expect(metrics).toContain(line);
     expect(metrics).toMatch(/hookd_tracking_commit_duration_seconds_count [1-9]/);
   });
 

@@ -48,7 +48,9 @@ describe("the stored keyring", () => {
     const [a] = stores();
     const ring = ensureKeyring(a.sqlite);
     const secret = Buffer.from(ring.keys[0]!.secret).toString("base64url");
-    a.sqlite.run("UPDATE tracking_keyring SET ring = ?, version = version + 1", [JSON.stringify({ current_id: 0, keys: [{ id: 0, secret: `${secret.slice(0, 40)}` }] })]);
+    a.sqlite.run("UPDATE tracking_keyring SET ring = ?, version = version + 1", [
+      JSON.stringify({ current_id: 0, keys: [{ id: 0, secret: `${secret.slice(0, 40)}` }] }),
+    ]);
     let message = "";
     try {
       keyringSource(a.sqlite).get();

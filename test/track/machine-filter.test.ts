@@ -5,14 +5,26 @@ import { compileFilter } from "../../src/deliver/batcher.ts";
 // comes from the batcher's light pass (a column, json_extract: 1) or from the body (second
 // pass, replay). Nothing else is affected.
 
-const row = (type: string, extra: { machine?: unknown; body?: string } = {}) => ({ type, host: "mx1", mail_from: null, rcpt_to: "a@example.org", custom_type: null, notice: null, ...extra });
+const row = (type: string, extra: { machine?: unknown; body?: string } = {}) => ({
+  type,
+  host: "mx1",
+  mail_from: null,
+  rcpt_to: "a@example.org",
+  custom_type: null,
+  notice: null,
+  ...extra,
+});
 
 describe("compileFilter with machine: false", () => {
   const humans = compileFilter(["*"], { machine: false });
   const all = compileFilter(["*"], null);
 
   test("the light pass's column", () => {
-    expect([humans(row("open", { machine: 1 })), humans(row("open", { machine: 0 })), humans(row("click", { machine: null }))]).toEqual([false, true, true]);
+    expect([humans(row("open", { machine: 1 })), humans(row("open", { machine: 0 })), humans(row("click", { machine: null }))]).toEqual([
+      false,
+      true,
+      true,
+    ]);
     expect(all(row("open", { machine: 1 }))).toBe(true);
   });
 

@@ -33,20 +33,40 @@ describe("machines, with the rule that caught them", () => {
     ["no User-Agent", facts("open"), "no_user_agent"],
     ["an empty User-Agent", facts("click", { "user-agent": " " }), "no_user_agent"],
     ["Apple Mail Privacy Protection", facts("open", { "user-agent": "Mozilla/5.0" }), "apple_privacy_proxy"],
-    ["Gmail's image proxy", facts("open", { "user-agent": "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)" }), "gmail_image_proxy"],
-    ["Yahoo's image proxy", facts("open", { "user-agent": "YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html" }), "yahoo_mail_proxy"],
+    [
+      "Gmail's image proxy",
+      facts("open", { "user-agent": "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)" }),
+      "gmail_image_proxy",
+    ],
+    [
+      "Yahoo's image proxy",
+      facts("open", { "user-agent": "YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html" }),
+      "yahoo_mail_proxy",
+    ],
     ["Barracuda", facts("click", { "user-agent": "Barracuda Sentinel (EE)" }), "security_scanner"],
     ["Mimecast", facts("click", { "user-agent": "Mimecast-Link-Protect" }), "security_scanner"],
     ["Proofpoint", facts("open", { "user-agent": "Proofpoint URL Defense" }), "security_scanner"],
     ["Office link check", facts("click", { "user-agent": "Microsoft Office Existence Discovery" }), "microsoft_scanner"],
-    ["Bing preview", facts("click", { "user-agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) BingPreview/1.0b" }), "microsoft_scanner"],
+    [
+      "Bing preview",
+      facts("click", { "user-agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) BingPreview/1.0b" }),
+      "microsoft_scanner",
+    ],
     ["Slack unfurl", facts("click", { "user-agent": "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)" }), "link_preview"],
     ["WhatsApp", facts("click", { "user-agent": "WhatsApp/2.23.20.0 A" }), "link_preview"],
-    ["headless Chrome", facts("click", { "user-agent": "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0.0.0 Safari/537.36" }), "headless_browser"],
+    [
+      "headless Chrome",
+      facts("click", { "user-agent": "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0.0.0 Safari/537.36" }),
+      "headless_browser",
+    ],
     ["curl", facts("click", { "user-agent": "curl/8.5.0" }), "http_library"],
     ["python-requests", facts("click", { "user-agent": "python-requests/2.32.3" }), "http_library"],
     ["Googlebot", facts("click", { "user-agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)" }), "bot"],
-    ["a bot that says so", facts("open", { "user-agent": "Snap URL Preview Service; bot; snapchat; https://developers.snap.com/robots" }), "bot"],
+    [
+      "a bot that says so",
+      facts("open", { "user-agent": "Snap URL Preview Service; bot; snapchat; https://developers.snap.com/robots" }),
+      "bot",
+    ],
     ["a click 3 s after tracking", facts("click", { "user-agent": CHROME }, { now: (ISSUED + 3) * 1000 }), "fast_click"],
   ])("%s", (_, f, reason) => {
     expect(classifyRequest(f)).toEqual({ machine: true, reason });
@@ -63,19 +83,29 @@ describe("scope of the rules", () => {
   test("fast clicks: only clicks, the threshold is an option, 0 turns it off, a clock behind the token counts as fast", () => {
     const soon = { now: (ISSUED + 30) * 1000 };
     expect(classifyRequest(facts("click", { "user-agent": CHROME }, soon))).toEqual({ machine: false });
-    expect(classifyRequest(facts("click", { "user-agent": CHROME }, soon), { fastClickSeconds: 60 })).toEqual({ machine: true, reason: "fast_click" });
-    expect(classifyRequest(facts("click", { "user-agent": CHROME }, { now: ISSUED * 1000 }), { fastClickSeconds: 0 })).toEqual({ machine: false });
+    expect(classifyRequest(facts("click", { "user-agent": CHROME }, soon), { fastClickSeconds: 60 })).toEqual({
+      machine: true,
+      reason: "fast_click",
+    });
+    expect(classifyRequest(facts("click", { "user-agent": CHROME }, { now: ISSUED * 1000 }), { fastClickSeconds: 0 })).toEqual({
+      machine: false,
+    });
     expect(classifyRequest(facts("open", { "user-agent": CHROME }, { now: ISSUED * 1000 }))).toEqual({ machine: false });
     expect(classifyRequest(facts("click", { "user-agent": CHROME }, { now: (ISSUED - 5) * 1000 })).reason).toBe("fast_click");
   });
 
   test("a one-click unsubscribe is never a machine's: the provider POSTs it for the reader", () => {
-    expect(classifyRequest(facts("unsubscribe", { "user-agent": "Google-Unsubscribe" }, { method: "POST", now: ISSUED * 1000 }))).toEqual({ machine: false });
+    expect(classifyRequest(facts("unsubscribe", { "user-agent": "Google-Unsubscribe" }, { method: "POST", now: ISSUED * 1000 }))).toEqual({
+      machine: false,
+    });
   });
 
   test("the table is data: a row added extends it, the first match names the reason", () => {
     const rules = [{ reason: "acme_scanner", userAgent: /AcmeScan/ }, ...MACHINE_RULES];
-    expect(classifyRequest(facts("click", { "user-agent": "AcmeScan/1.0 curl/8" }), { rules })).toEqual({ machine: true, reason: "acme_scanner" });
+    expect(classifyRequest(facts("click", { "user-agent": "AcmeScan/1.0 curl/8" }), { rules })).toEqual({
+      machine: true,
+      reason: "acme_scanner",
+    });
     expect(classifyRequest(facts("click", { "user-agent": "AcmeScan/1.0" }))).toEqual({ machine: false });
     // A row that tests nothing never matches everything.
     expect(classifyRequest(facts("click", { "user-agent": CHROME }), { rules: [{ reason: "empty" }] })).toEqual({ machine: false });

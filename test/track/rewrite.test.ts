@@ -32,7 +32,7 @@ describe("byte for byte", () => {
     expect(out).not.toMatch(/[^\r]\n/);
     expect(out.startsWith('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"')).toBe(true);
     expect(out).toContain("<!-- Button: bulletproof for Outlook -->");
-    expect(out).toContain("/* <a href=\"http://inside-css-comment.example/\"> */");
+    expect(out).toContain('/* <a href="http://inside-css-comment.example/"> */');
   });
 });
 
@@ -51,8 +51,15 @@ describe("links", () => {
       "https://www.example.com/preferences?u=42&h=9f8e",
     ]);
     expect(out.links).toBe(7);
-    expect(out.html).toContain('<v:roundrect xmlns:v="urn:schemas-microsoft-com:vml" xmlns:w="urn:schemas-microsoft-com:office:word" href="https://t.example/c/5"');
-    for (const kept of ['href="tel:+31201234567"', 'href="mailto:help@example.com?subject=Spring%20sale"', 'href="#top"', 'href="{{unsubscribe_url}}"']) {
+    expect(out.html).toContain(
+      '<v:roundrect xmlns:v="urn:schemas-microsoft-com:vml" xmlns:w="urn:schemas-microsoft-com:office:word" href="https://t.example/c/5"',
+    );
+    for (const kept of [
+      'href="tel:+31201234567"',
+      'href="mailto:help@example.com?subject=Spring%20sale"',
+      'href="#top"',
+      'href="{{unsubscribe_url}}"',
+    ]) {
       expect(out.html).toContain(kept);
     }
   });
@@ -77,7 +84,18 @@ describe("links", () => {
   });
 
   test("mailto:, tel:, #, relative, protocol-relative, ftp:, javascript: and empty hrefs stay as they are", () => {
-    const html = ['mailto:a@example.org', "tel:+3120", "#top", "/path", "page.html", "//example.com/x", "ftp://example.com/", "javascript:alert(1)", "", "data:text/html,x"]
+    const html = [
+      "mailto:a@example.org",
+      "tel:+3120",
+      "#top",
+      "/path",
+      "page.html",
+      "//example.com/x",
+      "ftp://example.com/",
+      "javascript:alert(1)",
+      "",
+      "data:text/html,x",
+    ]
       .map((h) => `<a href="${h}">x</a>`)
       .join("");
     const r = recorder();
@@ -106,7 +124,12 @@ describe("links", () => {
   });
 
   test("a link that cannot be signed (a 9 KB URL) stays as it is; the others are tracked", () => {
-    const links = messageLinks({ baseUrl: "https://t.example", key: { id: 1, secret: new Uint8Array(32) }, issuedAt: 1_780_000_000, message: { queueId: "Q1" } });
+    const links = messageLinks({
+      baseUrl: "https://t.example",
+      key: { id: 1, secret: new Uint8Array(32) },
+      issuedAt: 1_780_000_000,
+      message: { queueId: "Q1" },
+    });
     const long = `https://e.example/${"a".repeat(9000)}`;
     const html = `<a href="${long}">long</a><a href="https://e.example/ok">ok</a>`;
     const out = rewriteHtml(html, { linkFor: links.clickUrl });
@@ -152,7 +175,7 @@ describe("entities in hrefs", () => {
     expect(decodeAttribute("&amp;amp;")).toBe("&amp;");
   });
 
-  test("the new href is escaped: & \" < > in a link are written as references", () => {
+  test('the new href is escaped: & " < > in a link are written as references', () => {
     const out = rewriteHtml('<a href="https://e.example/">x</a>', { linkFor: () => 'https://t.example/c/1?a=1&b="2"<>' });
     expect(out.html).toBe('<a href="https://t.example/c/1?a=1&amp;b=&quot;2&quot;&lt;&gt;">x</a>');
     expect(decodeAttribute(escapeAttribute('a&b"c<d>e&amp;'))).toBe('a&b"c<d>e&amp;');
@@ -183,7 +206,9 @@ describe("pixel", () => {
   });
 
   test("before </html> when </body> is missing; at the end of a fragment", () => {
-    expect(rewriteHtml("<html><body><p>x</html>", { pixelUrl: pixel }).html).toMatch(new RegExp(`^<html><body><p>x${escape(tag)}[^<]*/></html>$`));
+    expect(rewriteHtml("<html><body><p>x</html>", { pixelUrl: pixel }).html).toMatch(
+      new RegExp(`^<html><body><p>x${escapeHtml(tag)}[^<]*/></html>$`),
+    );
     const frag = rewriteHtml("<p>fragment</p>\n", { pixelUrl: pixel });
     expect(frag.html.startsWith(`<p>fragment</p>\n${tag}`)).toBe(true);
   });
@@ -201,7 +226,7 @@ describe("pixel", () => {
   });
 });
 
-function escape(s: string): string {
+function escapeHtml(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
@@ -214,7 +239,10 @@ describe("unsubscribeHeaders", () => {
   });
 
   test("an application's mailto: is kept after ours; its own http(s) URI goes (one HTTPS URI only)", () => {
-    const h = unsubscribeHeaders("https://t.example/u/T", "<mailto:unsub@example.com?subject=unsubscribe>,\r\n <https://app.example/unsub/42>, <HTTP://old.example/u>");
+    const h = unsubscribeHeaders(
+      "https://t.example/u/T",
+      "<mailto:unsub@example.com?subject=unsubscribe>,\r\n <https://app.example/unsub/42>, <HTTP://old.example/u>",
+    );
     expect(h["List-Unsubscribe"]).toBe("<https://t.example/u/T>, <mailto:unsub@example.com?subject=unsubscribe>");
   });
 

@@ -31,7 +31,8 @@ function start(opts: Partial<TrackServerOptions> = {}) {
     committed,
     writer,
     setRing: (r: Keyring) => void (ring = r),
-    get: (url: string, init: RequestInit = {}) => fetch(url, { redirect: "manual", ...init, headers: { "user-agent": CHROME, ...(init.headers as Record<string, string>) } }),
+    get: (url: string, init: RequestInit = {}) =>
+      fetch(url, { redirect: "manual", ...init, headers: { "user-agent": CHROME, ...(init.headers as Record<string, string>) } }),
   };
 }
 
@@ -119,7 +120,9 @@ describe("the routes", () => {
     expect(r.status).toBe(200);
     expect(r.headers.get("location")).toBeNull();
     expect(await r.text()).toContain("You are unsubscribed");
-    expect(t.committed.map((h) => [h.payload.kind, h.payload.rcpt, h.verdict.machine])).toEqual([["unsubscribe", "alice@example.org", false]]);
+    expect(t.committed.map((h) => [h.payload.kind, h.payload.rcpt, h.verdict.machine])).toEqual([
+      ["unsubscribe", "alice@example.org", false],
+    ]);
   });
 
   test("POST /u as RFC 8058 recommends (multipart/form-data): 200, exactly one unsubscribe", async () => {
@@ -133,8 +136,12 @@ describe("the routes", () => {
 
   test("POST /u with any other body: 400 and nothing recorded", async () => {
     const t = start();
-    for (const body of ["", "List-Unsubscribe=Yes", "unsubscribe=1", "{\"List-Unsubscribe\":\"One-Click\"}"]) {
-      const r = await fetch(t.links.unsubscribeUrl, { method: "POST", headers: { "content-type": body.startsWith("{") ? "application/json" : "application/x-www-form-urlencoded" }, body });
+    for (const body of ["", "List-Unsubscribe=Yes", "unsubscribe=1", '{"List-Unsubscribe":"One-Click"}']) {
+      const r = await fetch(t.links.unsubscribeUrl, {
+        method: "POST",
+        headers: { "content-type": body.startsWith("{") ? "application/json" : "application/x-www-form-urlencoded" },
+        body,
+      });
       expect(r.status).toBe(400);
     }
     await t.writer.tick();
@@ -168,15 +175,27 @@ describe("what answers promise", () => {
 
   test("a one-click whose commit does not come within commitTimeoutMs: 503, not a hung request", async () => {
     const t = start({ record: () => new Promise<void>(() => {}), commitTimeoutMs: 50 });
-    const r = await fetch(t.links.unsubscribeUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: ONE_CLICK });
+    const r = await fetch(t.links.unsubscribeUrl, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: ONE_CLICK,
+    });
     expect(r.status).toBe(503);
     expect(t.s.stats()).toMatchObject({ unsubscribe: 0, recordFailed: 1 });
   });
 
   test("a pixel and a redirect do not wait for a store that hangs, fails or is full", async () => {
-    for (const record of [() => new Promise<void>(() => {}), () => Promise.reject(new Error("disk full")), () => Promise.reject(new QueueFullError("full"))]) {
+    for (const record of [
+      () => new Promise<void>(() => {}),
+      () => Promise.reject(new Error("disk full")),
+      () => Promise.reject(new QueueFullError("full")),
+    ]) {
       const calls: number[] = [];
-      const s = startTrackServer({ keyring: () => ({ currentId: 3, keys: [key] }), record: () => (calls.push(1), record()), recordWaitMs: 20 });
+      const s = startTrackServer({
+        keyring: () => ({ currentId: 3, keys: [key] }),
+        record: () => (calls.push(1), record()),
+        recordWaitMs: 20,
+      });
       servers.push(s);
       const links = messageLinks({ baseUrl: s.url, key, issuedAt: ISSUED, message });
       const t0 = performance.now();
@@ -241,7 +260,11 @@ describe("404 and no event", () => {
       const r = await t.get(u);
       expect([u, r.status, r.headers.get("location")]).toEqual([u, 404, null]);
     }
-    const post = await fetch(`${t.s.url}/u/${flip(token, 3)}`, { method: "POST", body: ONE_CLICK, headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const post = await fetch(`${t.s.url}/u/${flip(token, 3)}`, {
+      method: "POST",
+      body: ONE_CLICK,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(post.status).toBe(404);
     await t.writer.tick();
     expect(t.committed).toEqual([]);
@@ -255,7 +278,12 @@ describe("404 and no event", () => {
     const rotated = rotateKeyring({ currentId: key.id, keys: [key] }, { nowSec: now, verifyForSec: 3600 });
     t.setRing(rotated);
     expect((await t.get(click)).status).toBe(302);
-    t.setRing(rotateKeyring({ ...rotated, keys: rotated.keys.map((k) => (k.id === key.id ? { ...k, retiresAt: now - 1 } : k)) }, { nowSec: now, verifyForSec: 60 }));
+    t.setRing(
+      rotateKeyring(
+        { ...rotated, keys: rotated.keys.map((k) => (k.id === key.id ? { ...k, retiresAt: now - 1 } : k)) },
+        { nowSec: now, verifyForSec: 60 },
+      ),
+    );
     expect((await t.get(click)).status).toBe(404);
     await t.writer.tick();
     expect(t.committed.length).toBe(1);
@@ -265,7 +293,11 @@ describe("404 and no event", () => {
 describe("limits", () => {
   test("oversize bodies: 413 by Content-Length and by counting a chunked body", async () => {
     const t = start({ maxBodyBytes: 256 });
-    const big = await fetch(t.links.unsubscribeUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `${ONE_CLICK}&pad=${"x".repeat(300)}` });
+    const big = await fetch(t.links.unsubscribeUrl, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `${ONE_CLICK}&pad=${"x".repeat(300)}`,
+    });
     expect(big.status).toBe(413);
     const chunks = new ReadableStream<Uint8Array>({
       start(c) {
@@ -273,7 +305,11 @@ describe("limits", () => {
         c.close();
       },
     });
-    const streamed = await fetch(t.links.unsubscribeUrl, { method: "POST", body: chunks, headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const streamed = await fetch(t.links.unsubscribeUrl, {
+      method: "POST",
+      body: chunks,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(streamed.status).toBe(413);
     await t.writer.tick();
     expect(t.committed).toEqual([]);
@@ -294,7 +330,11 @@ describe("limits", () => {
     const limited = await t.get(t.links.pixelUrl);
     expect(limited.headers.get("retry-after")).toBe("1");
     now += 1000; // two more tokens
-    expect([(await t.get(t.links.pixelUrl)).status, (await t.get(t.links.pixelUrl)).status, (await t.get(t.links.pixelUrl)).status]).toEqual([200, 200, 429]);
+    expect([
+      (await t.get(t.links.pixelUrl)).status,
+      (await t.get(t.links.pixelUrl)).status,
+      (await t.get(t.links.pixelUrl)).status,
+    ]).toEqual([200, 200, 429]);
     // Another client (named by a trusted proxy on loopback) has its own bucket.
     expect((await t.get(t.links.pixelUrl, { headers: { "x-forwarded-for": "203.0.113.50" } })).status).toBe(200);
     await t.writer.tick();

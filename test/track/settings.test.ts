@@ -22,7 +22,16 @@ describe("[tracking] → the listener's settings", () => {
   test("fast_click in seconds, bursts of 5× the rate limit", () => {
     const t = { ...defaultConfig().tracking, fast_click: 2500, rate_limit: 7 };
     const init = workerInit(t, { storePath: "/x/hookd.db", logLevel: "info", host: "mx1", listen: { host: "0.0.0.0", port: 8026 } });
-    expect(init).toEqual({ storePath: "/x/hookd.db", logLevel: "info", host: "mx1", hostname: "0.0.0.0", port: 8026, fastClickSeconds: 2.5, rateLimit: 7, trustProxy: ["127.0.0.0/8", "::1"] });
+    expect(init).toEqual({
+      storePath: "/x/hookd.db",
+      logLevel: "info",
+      host: "mx1",
+      hostname: "0.0.0.0",
+      port: 8026,
+      fastClickSeconds: 2.5,
+      rateLimit: 7,
+      trustProxy: ["127.0.0.0/8", "::1"],
+    });
     expect(rateLimitOptions(7)).toEqual({ perSecond: 7, burst: 35, maxClients: 50_000 });
   });
 });

@@ -37,7 +37,13 @@ async function messages(h: SpawnedHookd, key: string, n: number, tag: string): P
   const out: Links[] = [];
   for (let i = 0; i < n; i++) {
     const rcpt = `${tag}-${i}@example.org`;
-    const r = (await api(h, key, "POST", "/tracking/rewrite", { html: `<a href="https://example.com/${tag}/${i}">x</a>`, rcpt_to: rcpt, message_id: `${tag}.${i}@example.com` })).results as {
+    const r = (
+      await api(h, key, "POST", "/tracking/rewrite", {
+        html: `<a href="https://example.com/${tag}/${i}">x</a>`,
+        rcpt_to: rcpt,
+        message_id: `${tag}.${i}@example.com`,
+      })
+    ).results as {
       html: string;
       headers: Record<string, string>;
     };
@@ -74,7 +80,13 @@ describe("kill -9 and the tracking listener's answers", () => {
   test("committed opens and clicks, and every one-click answered 200, survive SIGKILL; the store stays intact", async () => {
     const dir = tempDir();
     const dbPath = path.join(dir, "hookd.db");
-    const env = { HOOKD_STORAGE_PATH: dbPath, HOOKD_TRACKING_LISTEN: "127.0.0.1:0", HOOKD_TRACKING_BASE_URL: BASE, HOOKD_TRACKING_RATE_LIMIT: "0", HOOKD_SERVER_RATE_LIMIT: "0" };
+    const env = {
+      HOOKD_STORAGE_PATH: dbPath,
+      HOOKD_TRACKING_LISTEN: "127.0.0.1:0",
+      HOOKD_TRACKING_BASE_URL: BASE,
+      HOOKD_TRACKING_RATE_LIMIT: "0",
+      HOOKD_SERVER_RATE_LIMIT: "0",
+    };
     let h = await spawnHookd({ cwd: dir, env });
     const key = /hookd_[A-Za-z0-9_-]{30,}/.exec(h.stderr())![0];
     try {
@@ -107,7 +119,12 @@ describe("kill -9 and the tracking listener's answers", () => {
         while (next < b.length) {
           const m = b[next++]!;
           try {
-            const res = await fetch(local2(m.unsubscribe), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click", signal: AbortSignal.timeout(5000) });
+            const res = await fetch(local2(m.unsubscribe), {
+              method: "POST",
+              headers: { "content-type": "application/x-www-form-urlencoded" },
+              body: "List-Unsubscribe=One-Click",
+              signal: AbortSignal.timeout(5000),
+            });
             await res.arrayBuffer();
             if (res.status === 200) acked.push(m.rcpt);
           } catch {

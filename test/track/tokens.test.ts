@@ -1,6 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
-import { generateKey, keyringFromStored, keyringToStored, newKeyring, rotateKeyring, type Keyring, type TrackingKey } from "../../src/track/keyring.ts";
+import {
+  generateKey,
+  keyringFromStored,
+  keyringToStored,
+  newKeyring,
+  rotateKeyring,
+  type Keyring,
+  type TrackingKey,
+} from "../../src/track/keyring.ts";
 import { messageLinks } from "../../src/track/links.ts";
 import { isTokenError, signToken, TokenPayloadError, verifyToken, type TokenPayload } from "../../src/track/tokens.ts";
 
@@ -218,14 +226,22 @@ describe("lengths", () => {
   const message = { host: "mx1.example.com", queueId: "4BCD21C03F2", rcpt: "alice.smith@example.org", ref: 123_456 };
 
   test("a click link for a 200-character URL stays under 400 characters", () => {
-    const url = `https://shop.example.com/products/spring-collection?${"utm_source=newsletter&utm_medium=email&".repeat(3)}`.padEnd(200, "x");
+    const url = `https://shop.example.com/products/spring-collection?${"utm_source=newsletter&utm_medium=email&".repeat(3)}`.padEnd(
+      200,
+      "x",
+    );
     expect(url.length).toBe(200);
     const links = messageLinks({ baseUrl: base, key, issuedAt: NOW, message });
     const link = links.clickUrl(url);
     expect(link.length).toBeLessThan(400);
     expect(links.pixelUrl.length).toBeLessThan(140);
     // With the message-id instead of the queue id (the rewrite API knows no queue id):
-    const api = messageLinks({ baseUrl: base, key, issuedAt: NOW, message: { rcpt: message.rcpt, messageId: "<20261123130709.4BCD2@mail.example.com>" } });
+    const api = messageLinks({
+      baseUrl: base,
+      key,
+      issuedAt: NOW,
+      message: { rcpt: message.rcpt, messageId: "<20261123130709.4BCD2@mail.example.com>" },
+    });
     expect(api.clickUrl(url).length).toBeLessThan(420);
     // A link is ~4/3 of its URL plus ~130 characters: URLs up to ~1,350 give links under 2,000.
     expect(links.clickUrl(`https://e.example/${"a".repeat(1350 - 18)}`).length).toBeLessThan(2000);

@@ -24,7 +24,11 @@ describe("secrets", () => {
     expect(r.secret).toMatch(/^whsec_/);
     expect(r.secret).not.toBe(webhook.secret);
     expect(r.previousSecretUntil).toBe(T0 + 60_000 + ROTATION_OVERLAP_MS);
-    expect(storedRow(h.store.db, webhook.id)).toMatchObject({ secret: r.secret, previousSecret: webhook.secret, previousSecretUntil: r.previousSecretUntil });
+    expect(storedRow(h.store.db, webhook.id)).toMatchObject({
+      secret: r.secret,
+      previousSecret: webhook.secret,
+      previousSecretUntil: r.previousSecretUntil,
+    });
   });
 
   test("signingPublicKey: the stored key; a webhook from before keys existed gets a pair on first ask, then keeps it", async () => {
@@ -32,7 +36,15 @@ describe("secrets", () => {
     const { webhook } = await createWebhook(h, { name: "w", events: ["*"], ...quiet });
     expect(signingPublicKey(h, webhook.id)).toBe(webhook.signingPublicKey!);
 
-    const old = insertWebhook(h.store.db, { id: "old", name: "old", target: "https://a.example/", events: ["*"], secret: webhook.secret, createdAt: T0, updatedAt: T0 });
+    const old = insertWebhook(h.store.db, {
+      id: "old",
+      name: "old",
+      target: "https://a.example/",
+      events: ["*"],
+      secret: webhook.secret,
+      createdAt: T0,
+      updatedAt: T0,
+    });
     expect(old.signingPublicKey).toBeNull();
     const key = signingPublicKey(h, "old");
     expect(key.length).toBeGreaterThan(60);
@@ -49,7 +61,10 @@ describe("sendTest", () => {
     const { webhook } = await createWebhook(h, { name: "w", target: rx.url, events: ["bounce", "delivery"], verification: "none" });
     const result = await sendTest(h, webhook.id);
     expect(result).toMatchObject({ kind: "response", status: 200 });
-    expect((rx.requests[0]!.json() as { type: string; host: string }[]).map((e) => [e.type, e.host])).toEqual([["bounce", "mx.test"], ["delivery", "mx.test"]]);
+    expect((rx.requests[0]!.json() as { type: string; host: string }[]).map((e) => [e.type, e.host])).toEqual([
+      ["bounce", "mx.test"],
+      ["delivery", "mx.test"],
+    ]);
 
     const message = { msys: { message_event: { type: "delivery" } } };
     await sendTest(h, webhook.id, { message });

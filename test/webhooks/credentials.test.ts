@@ -48,7 +48,12 @@ describe("redaction", () => {
       authRequestDetails: null,
       customHeaders: { authorization: "Bearer x", "X-SIGNATURE": "s", Cookie: "c", "X-Trace": "t" },
     });
-    expect(shown).toEqual({ authToken: null, authCredentials: null, authRequestDetails: null, customHeaders: { authorization: REDACTED, "X-SIGNATURE": REDACTED, Cookie: REDACTED, "X-Trace": "t" } });
+    expect(shown).toEqual({
+      authToken: null,
+      authCredentials: null,
+      authRequestDetails: null,
+      customHeaders: { authorization: REDACTED, "X-SIGNATURE": REDACTED, Cookie: REDACTED, "X-Trace": "t" },
+    });
   });
 });
 
@@ -85,7 +90,12 @@ describe("moving the target to another origin", () => {
   test("without the credentials again: refused, naming each one; nothing changes", async () => {
     const w = await created();
     const items = await serviceError(() => updateWebhook(h, w.id, { target: "https://collector.example/x" }));
-    expect(items.map((i) => `${i.field}:${i.code}`).sort()).toEqual(["auth_credentials:required", "auth_request_details:required", "auth_token:required", "custom_headers:required"]);
+    expect(items.map((i) => `${i.field}:${i.code}`).sort()).toEqual([
+      "auth_credentials:required",
+      "auth_request_details:required",
+      "auth_token:required",
+      "custom_headers:required",
+    ]);
     expect(items[0]!.message).toContain("send it again");
     expect(stored(w.id).target).toBe("https://a.example/hook");
   });
@@ -117,7 +127,13 @@ describe("moving the target to another origin", () => {
       custom_headers: { "X-Api-Key": "key-b" },
     });
     const after = stored(w.id);
-    expect(after).toMatchObject({ target: "https://b.example/x", authToken: "tok-b", authCredentials: null, authRequestDetails: null, customHeaders: { "X-Api-Key": "key-b" } });
+    expect(after).toMatchObject({
+      target: "https://b.example/x",
+      authToken: "tok-b",
+      authCredentials: null,
+      authRequestDetails: null,
+      customHeaders: { "X-Api-Key": "key-b" },
+    });
   });
 
   test("another path on the same origin needs nothing again", async () => {
@@ -134,7 +150,13 @@ describe("moving the target to another origin", () => {
 
   test("headers that carry no credential do not have to be sent again", async () => {
     h = harness();
-    const { webhook } = await createWebhook(h, { name: "plain", target: "https://a.example/", events: ["*"], verification: "none", custom_headers: { "X-Customer": "42" } });
+    const { webhook } = await createWebhook(h, {
+      name: "plain",
+      target: "https://a.example/",
+      events: ["*"],
+      verification: "none",
+      custom_headers: { "X-Customer": "42" },
+    });
     await updateWebhook(h, webhook.id, { target: "https://b.example/" });
     expect(stored(webhook.id)).toMatchObject({ target: "https://b.example/", customHeaders: { "X-Customer": "42" } });
   });
@@ -153,8 +175,13 @@ describe("moving the OAuth2 token endpoint to another origin", () => {
 
   test("with a fresh secret: moved; on the same origin, REDACTED keeps the stored secret", async () => {
     const w = await created();
-    await updateWebhook(h, w.id, { auth_request_details: { url: "https://a.example/oauth/token", body: { client_id: "cid2", client_secret: REDACTED } } });
-    expect(stored(w.id).authRequestDetails).toEqual({ url: "https://a.example/oauth/token", body: { client_id: "cid2", client_secret: "cs-1" } });
+    await updateWebhook(h, w.id, {
+      auth_request_details: { url: "https://a.example/oauth/token", body: { client_id: "cid2", client_secret: REDACTED } },
+    });
+    expect(stored(w.id).authRequestDetails).toEqual({
+      url: "https://a.example/oauth/token",
+      body: { client_id: "cid2", client_secret: "cs-1" },
+    });
     await updateWebhook(h, w.id, { auth_request_details: otherEndpoint("cs-new") });
     expect(stored(w.id).authRequestDetails).toEqual(otherEndpoint("cs-new"));
   });
@@ -168,7 +195,9 @@ describe("moving the OAuth2 token endpoint to another origin", () => {
 
 describe("what a key that may only read sees", () => {
   test("redactedUrl: userinfo and every query value REDACTED, names and the rest kept", () => {
-    expect(redactedUrl("https://u:p@a.example:8443/x/y?token=t&flag&tenant=7#frag")).toBe("https://********:********@a.example:8443/x/y?token=********&flag&tenant=********#frag");
+    expect(redactedUrl("https://u:p@a.example:8443/x/y?token=t&flag&tenant=7#frag")).toBe(
+      "https://********:********@a.example:8443/x/y?token=********&flag&tenant=********#frag",
+    );
     expect(redactedUrl("https://a.example/hook")).toBe("https://a.example/hook");
   });
 

@@ -39,7 +39,12 @@ export function openHarness(opts: { allowPrivateTargets?: boolean; dnsServers?: 
   return {
     store,
     config,
-    attempt: { version, timeoutMs: 5000, allowPrivateTargets, tokens: new OAuth2Tokens({ timeoutMs: () => 5000, allowPrivateTargets, version }) },
+    attempt: {
+      version,
+      timeoutMs: 5000,
+      allowPrivateTargets,
+      tokens: new OAuth2Tokens({ timeoutMs: () => 5000, allowPrivateTargets, version }),
+    },
     log: createLogger({ write: (line) => lines.push(JSON.parse(line) as { msg: string }) }),
     now: () => clock.ms,
     notifyEvents: () => void notifications++,

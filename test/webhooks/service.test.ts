@@ -27,7 +27,15 @@ describe("createWebhook", () => {
     expect((req.json() as { type: string; host: string }[]).map((e) => [e.type, e.host])).toEqual([["delivery", "hookd-test"]]);
 
     expect(storedRow(h.store.db, webhook.id)).toEqual(webhook);
-    expect(webhook).toMatchObject({ active: true, authType: "none", format: "hookd", verification: "test_post", verificationState: null, verifiedAt: null, createdAt: T0 });
+    expect(webhook).toMatchObject({
+      active: true,
+      authType: "none",
+      format: "hookd",
+      verification: "test_post",
+      verificationState: null,
+      verifiedAt: null,
+      createdAt: T0,
+    });
     expect(webhook.secret).toMatch(/^whsec_/);
     expect(webhook.signingPrivateKey && webhook.signingPublicKey).toBeTruthy();
     expect(webhook.cursorSeq).toBe(maxEventSeq(h.store.sqlite));
@@ -53,7 +61,12 @@ describe("createWebhook", () => {
 
   test("SparkPost's event names subscribe to hookd's; duplicates go; * means every type", async () => {
     const h = harness();
-    const a = await createWebhook(h, { name: "a", target: "https://a.example/", events: ["initial_open", "open", "amp_click", "out_of_band"], verification: "none" });
+    const a = await createWebhook(h, {
+      name: "a",
+      target: "https://a.example/",
+      events: ["initial_open", "open", "amp_click", "out_of_band"],
+      verification: "none",
+    });
     expect(a.webhook.events).toEqual(["open", "click", "out_of_band"]);
     const b = await createWebhook(h, { name: "b", target: "https://a.example/", events: ["delivery", "*"], verification: "none" });
     expect(b.webhook.events).toEqual(["*"]);
@@ -61,8 +74,14 @@ describe("createWebhook", () => {
 
   test("auth_type needs its credential: required, naming the field; nothing stored", async () => {
     const h = harness();
-    for (const [auth_type, field] of [["token", "auth_token"], ["basic", "auth_credentials"], ["oauth2", "auth_request_details"]] as const) {
-      const items = await serviceError(() => createWebhook(h, { name: "w", target: "https://a.example/", events: ["*"], verification: "none", auth_type }));
+    for (const [auth_type, field] of [
+      ["token", "auth_token"],
+      ["basic", "auth_credentials"],
+      ["oauth2", "auth_request_details"],
+    ] as const) {
+      const items = await serviceError(() =>
+        createWebhook(h, { name: "w", target: "https://a.example/", events: ["*"], verification: "none", auth_type }),
+      );
       expect(items).toEqual([{ field, code: "required", message: `${field} is required when auth_type is "${auth_type}"` }]);
     }
     expect(storedRows(h.store.db)).toHaveLength(0);
@@ -70,9 +89,13 @@ describe("createWebhook", () => {
 
   test("a provider format with custom events is refused: the provider has none", async () => {
     const h = harness();
-    const items = await serviceError(() => createWebhook(h, { name: "w", target: "https://a.example/", events: ["custom"], format: "sendgrid", verification: "none" }));
+    const items = await serviceError(() =>
+      createWebhook(h, { name: "w", target: "https://a.example/", events: ["custom"], format: "sendgrid", verification: "none" }),
+    );
     expect(items[0]).toMatchObject({ field: "events", code: "invalid_value" });
-    expect((await createWebhook(h, { name: "w", target: "https://a.example/", events: ["custom"], verification: "none" })).webhook.format).toBe("hookd");
+    expect(
+      (await createWebhook(h, { name: "w", target: "https://a.example/", events: ["custom"], verification: "none" })).webhook.format,
+    ).toBe("hookd");
   });
 
   test("allow_private_targets = false: a private target or token URL is refused before anything is sent", async () => {
@@ -86,7 +109,14 @@ describe("createWebhook", () => {
     // IP literals: judged without a DNS lookup.
     const details = { url: `${rx.url}/token`, body: { client_id: "c", client_secret: "s" } };
     const token = await serviceError(() =>
-      createWebhook(h, { name: "w", target: "https://93.184.216.34/", events: ["*"], verification: "none", auth_type: "oauth2", auth_request_details: details }),
+      createWebhook(h, {
+        name: "w",
+        target: "https://93.184.216.34/",
+        events: ["*"],
+        verification: "none",
+        auth_type: "oauth2",
+        auth_request_details: details,
+      }),
     );
     expect(token[0]).toMatchObject({ field: "auth_request_details.url", code: "invalid_url" });
     expect(storedRows(h.store.db)).toHaveLength(0);
@@ -94,7 +124,9 @@ describe("createWebhook", () => {
 
   test("the credential check comes before the target check", async () => {
     const h = harness({ allowPrivateTargets: false });
-    const items = await serviceError(() => createWebhook(h, { name: "w", target: "http://127.0.0.1:9/", events: ["*"], verification: "none", auth_type: "token" }));
+    const items = await serviceError(() =>
+      createWebhook(h, { name: "w", target: "http://127.0.0.1:9/", events: ["*"], verification: "none", auth_type: "token" }),
+    );
     expect(items.map((i) => i.field)).toEqual(["auth_token"]);
   });
 });
@@ -102,10 +134,25 @@ describe("createWebhook", () => {
 describe("updateWebhook", () => {
   test("only the fields given change; null sets a default back; the change is logged by field name", async () => {
     const h = harness();
-    const { webhook } = await createWebhook(h, { name: "w", target: "https://a.example/", events: ["*"], verification: "none", batch_max_events: 10, filter: { hosts: ["mx1"] } });
+    const { webhook } = await createWebhook(h, {
+      name: "w",
+      target: "https://a.example/",
+      events: ["*"],
+      verification: "none",
+      batch_max_events: 10,
+      filter: { hosts: ["mx1"] },
+    });
     h.clock.ms = T0 + 1000;
     const saved = await updateWebhook(h, webhook.id, { name: "renamed", batch_max_events: null, active: false });
-    expect(saved).toMatchObject({ name: "renamed", batchMaxEvents: null, active: false, filter: { hosts: ["mx1"] }, target: "https://a.example/", updatedAt: T0 + 1000, createdAt: T0 });
+    expect(saved).toMatchObject({
+      name: "renamed",
+      batchMaxEvents: null,
+      active: false,
+      filter: { hosts: ["mx1"] },
+      target: "https://a.example/",
+      updatedAt: T0 + 1000,
+      createdAt: T0,
+    });
     expect(storedRow(h.store.db, webhook.id)).toEqual(saved);
     expect(webhookStatus(saved)).toBe("inactive");
     expect(h.logged().find((l) => l.msg === "webhook updated")!.fields).toEqual(["name", "batch_max_events", "active"]);
@@ -113,7 +160,13 @@ describe("updateWebhook", () => {
 
   test("judged with the stored fields: switching auth_type alone needs that credential", async () => {
     const h = harness();
-    const { webhook } = await createWebhook(h, { name: "w", target: "https://a.example/", events: ["*"], verification: "none", auth_token: "t" });
+    const { webhook } = await createWebhook(h, {
+      name: "w",
+      target: "https://a.example/",
+      events: ["*"],
+      verification: "none",
+      auth_token: "t",
+    });
     expect((await updateWebhook(h, webhook.id, { auth_type: "token" })).authType).toBe("token");
     const items = await serviceError(() => updateWebhook(h, webhook.id, { auth_type: "basic" }));
     expect(items[0]).toMatchObject({ field: "auth_credentials", code: "required" });

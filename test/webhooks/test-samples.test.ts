@@ -10,7 +10,8 @@ import { harnesses, T0 } from "./harness.ts";
 const t = testResources();
 const harness = harnesses();
 const opts = { host: "h", now: T0 };
-const types = (w: Parameters<typeof testSamples>[0], max?: number) => testSamples(w, opts, max).map((e) => ("custom_type" in e ? `custom:${e.custom_type}` : e.type));
+const types = (w: Parameters<typeof testSamples>[0], max?: number) =>
+  testSamples(w, opts, max).map((e) => ("custom_type" in e ? `custom:${e.custom_type}` : e.type));
 
 describe("testSamples", () => {
   test("the first subscribed type; * is a delivery; a custom name is a custom event of that name", () => {
@@ -40,12 +41,19 @@ describe("the test POST at create and validate, over HTTP", () => {
     const h = harness();
     const rx = await t.receiver();
     await createWebhook(h, { name: "opens", target: `${rx.url}/opens`, events: ["open"] });
-    expect((rx.requests[0]!.json() as { type: string; event_id: string }[]).map((e) => [e.type, e.event_id])).toEqual([["open", "sample-open-0"]]);
+    expect((rx.requests[0]!.json() as { type: string; event_id: string }[]).map((e) => [e.type, e.event_id])).toEqual([
+      ["open", "sample-open-0"],
+    ]);
 
     await createWebhook(h, { name: "sg opens", target: `${rx.url}/sg`, events: ["open"], format: "sendgrid" });
     expect((rx.requests[1]!.json() as { event: string }[]).map((e) => e.event)).toEqual(["open"]);
 
-    const { webhook } = await createWebhook(h, { name: "cop", target: `${rx.url}/cop`, events: ["injection", "click"], format: "copernica" });
+    const { webhook } = await createWebhook(h, {
+      name: "cop",
+      target: `${rx.url}/cop`,
+      events: ["injection", "click"],
+      format: "copernica",
+    });
     expect(new URLSearchParams(rx.requests[2]!.body).get("type")).toBe("click");
     await sendTest(h, webhook.id);
     expect(new URLSearchParams(rx.requests[3]!.body).get("type")).toBe("click");

@@ -23,7 +23,9 @@ describe("handshake", () => {
     const sent = rx.requests[0]!.json() as Handshake;
     expect(sent.id).toBe(webhook.id);
 
-    const wrong = await serviceError(() => completeVerification(h, { id: webhook.id, callbackKey: sent.callbackKey, secretToken: `${sent.secretToken}x` }));
+    const wrong = await serviceError(() =>
+      completeVerification(h, { id: webhook.id, callbackKey: sent.callbackKey, secretToken: `${sent.secretToken}x` }),
+    );
     expect(wrong[0]!.code).toBe("verification_failed");
     expect(h.logged().some((l) => l.msg.startsWith("handshake verification refused"))).toBe(true);
     const missing = await serviceError(() => completeVerification(h, { id: webhook.id, callbackKey: sent.callbackKey }));
@@ -38,7 +40,9 @@ describe("handshake", () => {
     expect(webhookStatus(verified)).toBe("active");
     expect(h.notified()).toBe(2);
 
-    const again = await serviceError(() => completeVerification(h, { id: webhook.id, callbackKey: sent.callbackKey, secretToken: sent.secretToken }));
+    const again = await serviceError(() =>
+      completeVerification(h, { id: webhook.id, callbackKey: sent.callbackKey, secretToken: sent.secretToken }),
+    );
     expect(again[0]).toMatchObject({ field: "id", code: "conflict" });
   });
 
@@ -65,7 +69,12 @@ describe("dns_txt", () => {
     const dns = t.track(await startDnsServer());
     const h = harness({ dnsServers: [dns.address] });
     // A name, not an IP: the record goes on it. Nothing is sent to the target.
-    const { webhook, pending } = await createWebhook(h, { name: "copernica", target: "http://localhost:9/hook", events: ["*"], verification: "dns_txt" });
+    const { webhook, pending } = await createWebhook(h, {
+      name: "copernica",
+      target: "http://localhost:9/hook",
+      events: ["*"],
+      verification: "dns_txt",
+    });
     expect(pending!.type).toBe("dns_txt");
     const record = pending!.txtRecord!;
     expect(record.names).toEqual(["localhost"]);
@@ -84,7 +93,9 @@ describe("dns_txt", () => {
 
   test("an IP address target cannot carry a TXT record: invalid_value, nothing stored", async () => {
     const h = harness();
-    const items = await serviceError(() => createWebhook(h, { name: "ip", target: "http://127.0.0.1:9/", events: ["*"], verification: "dns_txt" }));
+    const items = await serviceError(() =>
+      createWebhook(h, { name: "ip", target: "http://127.0.0.1:9/", events: ["*"], verification: "dns_txt" }),
+    );
     expect(items[0]).toMatchObject({ field: "target", code: "invalid_value" });
     expect(storedRows(h.store.db)).toHaveLength(0);
   });

@@ -14,7 +14,14 @@ const REFRESH_MS = 5000;
 /** @type {View} */
 export async function domainsView(_state, api, ctx) {
   const list = h("div", { class: "region" }, h("p", { class: "muted" }, "Loading…"));
-  const input = h("input", { name: "domain", type: "text", autocomplete: "off", spellcheck: "false", placeholder: "example.com", required: true });
+  const input = h("input", {
+    name: "domain",
+    type: "text",
+    autocomplete: "off",
+    spellcheck: "false",
+    placeholder: "example.com",
+    required: true,
+  });
   const submit = h("button", { type: "submit", class: "primary" }, "Add domain");
   const form = h(
     "form",
@@ -25,8 +32,12 @@ export async function domainsView(_state, api, ctx) {
   );
   main().append(
     heading("Domains"),
-    h("p", { class: "hint" },
-      "A webhook with ", h("code", {}, "dns_txt"), " verification on a verified domain, or on a subdomain of one, is active at once. ",
+    h(
+      "p",
+      { class: "hint" },
+      "A webhook with ",
+      h("code", {}, "dns_txt"),
+      " verification on a verified domain, or on a subdomain of one, is active at once. ",
       "Pending domains are looked up again periodically; “Verify now” looks now.",
     ),
     h("section", { "aria-labelledby": "h-add-domain" }, h("h2", { id: "h-add-domain" }, "Add a domain"), form),
@@ -88,24 +99,55 @@ export async function domainsView(_state, api, ctx) {
       "table",
       { class: "table cards domains" },
       h("caption", { class: "sr-only" }, "Domains with their TXT record and status"),
-      h("thead", {}, h("tr", {}, ["Domain", "Status", "TXT record", "Last checked", h("span", { class: "sr-only" }, "Actions")].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ["Domain", "Status", "TXT record", "Last checked", h("span", { class: "sr-only" }, "Actions")].map((t) =>
+            h("th", { scope: "col" }, t),
+          ),
+        ),
+      ),
       h(
         "tbody",
         {},
         domains.map((d) =>
-          h("tr", { "data-domain": d.domain, "data-status": d.status },
+          h(
+            "tr",
+            { "data-domain": d.domain, "data-status": d.status },
             h("th", { scope: "row", "data-label": "Domain" }, h("span", { class: "mono" }, d.domain)),
-            h("td", { "data-label": "Status" }, badge(d.status === "verified" ? "active" : "pending", d.status), d.verified ? h("div", { class: "sub" }, "since ", when(d.verified)) : null),
-            h("td", { "data-label": "TXT record" },
+            h(
+              "td",
+              { "data-label": "Status" },
+              badge(d.status === "verified" ? "active" : "pending", d.status),
+              d.verified ? h("div", { class: "sub" }, "since ", when(d.verified)) : null,
+            ),
+            h(
+              "td",
+              { "data-label": "TXT record" },
               h("div", { class: "sub" }, "TXT on ", h("code", {}, d.txt_record.name)),
               h("code", { class: "secret txt-value" }, d.txt_record.value),
               " ",
               copyButton(d.txt_record.value, `the TXT record of ${d.domain}`),
             ),
             h("td", { "data-label": "Last checked" }, when(d.last_checked)),
-            h("td", { class: "cell-action" },
+            h(
+              "td",
+              { class: "cell-action" },
               d.status === "pending"
-                ? h("button", { type: "button", class: "small", "data-key": `verify-${d.domain}`, "aria-label": `Verify ${d.domain} now`, onclick: (e) => verify(d, /** @type {HTMLButtonElement} */ (e.currentTarget)) }, "Verify now")
+                ? h(
+                    "button",
+                    {
+                      type: "button",
+                      class: "small",
+                      "data-key": `verify-${d.domain}`,
+                      "aria-label": `Verify ${d.domain} now`,
+                      onclick: (e) => verify(d, /** @type {HTMLButtonElement} */ (e.currentTarget)),
+                    },
+                    "Verify now",
+                  )
                 : null,
               " ",
               h("button", { type: "button", class: "small quiet", "aria-label": `Remove ${d.domain}`, onclick: () => remove(d) }, "Remove"),
@@ -122,17 +164,21 @@ export async function domainsView(_state, api, ctx) {
 
 /** @param {string} text @param {string} what */
 function copyButton(text, what) {
-  return h("button", {
-    type: "button",
-    class: "small quiet",
-    "aria-label": `Copy ${what}`,
-    onclick: async () => {
-      try {
-        await navigator.clipboard.writeText(text);
-        say(`Copied ${what}.`, "ok");
-      } catch {
-        say("Select and copy the value by hand (the clipboard is not available here).", "info");
-      }
+  return h(
+    "button",
+    {
+      type: "button",
+      class: "small quiet",
+      "aria-label": `Copy ${what}`,
+      onclick: async () => {
+        try {
+          await navigator.clipboard.writeText(text);
+          say(`Copied ${what}.`, "ok");
+        } catch {
+          say("Select and copy the value by hand (the clipboard is not available here).", "info");
+        }
+      },
     },
-  }, "Copy");
+    "Copy",
+  );
 }

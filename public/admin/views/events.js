@@ -19,7 +19,12 @@ export async function eventsView(_state, api, ctx) {
     const v = p.get(name);
     return v ? toLocalInput(v) : "";
   };
-  const type = h("select", { name: "type" }, h("option", { value: "" }, "Any type"), schema.eventTypes.map((t) => h("option", { value: t, selected: p.get("type") === t }, t)));
+  const type = h(
+    "select",
+    { name: "type" },
+    h("option", { value: "" }, "Any type"),
+    schema.eventTypes.map((t) => h("option", { value: t, selected: p.get("type") === t }, t)),
+  );
   const rcpt = h("input", { name: "rcpt_to", type: "text", inputmode: "email", autocomplete: "off", value: p.get("rcpt_to") ?? "" });
   const mid = h("input", { name: "message_id", type: "text", autocomplete: "off", value: p.get("message_id") ?? "" });
   const since = h("input", { name: "since", type: "datetime-local", value: localParam("since") });
@@ -29,15 +34,8 @@ export async function eventsView(_state, api, ctx) {
   const form = h(
     "form",
     { class: "form search", role: "search", "aria-label": "Search events", novalidate: true },
-    h("div", { class: "row" },
-      field("type", "Type", type),
-      field("rcpt_to", "Recipient", rcpt),
-      field("message_id", "Message ID", mid),
-    ),
-    h("div", { class: "row" },
-      field("since", "From (your local time)", since),
-      field("until", "Until", untilInput),
-    ),
+    h("div", { class: "row" }, field("type", "Type", type), field("rcpt_to", "Recipient", rcpt), field("message_id", "Message ID", mid)),
+    h("div", { class: "row" }, field("since", "From (your local time)", since), field("until", "Until", untilInput)),
     h("div", { class: "form-errors", hidden: true }),
     h("div", { class: "actions" }, submit, h("button", { type: "reset", class: "quiet" }, "Clear")),
   );
@@ -46,7 +44,13 @@ export async function eventsView(_state, api, ctx) {
   let items = [];
   /** @type {string | null} */
   let next = null;
-  const query = () => ({ type: type.value, rcpt_to: rcpt.value.trim(), message_id: mid.value.trim(), since: toIso(since.value), until: toIso(untilInput.value) });
+  const query = () => ({
+    type: type.value,
+    rcpt_to: rcpt.value.trim(),
+    message_id: mid.value.trim(),
+    since: toIso(since.value),
+    until: toIso(untilInput.value),
+  });
 
   async function search(more = false) {
     clearErrors(form);
@@ -59,8 +63,14 @@ export async function eventsView(_state, api, ctx) {
       // Keep the search in the address, without re-rendering, so it can be bookmarked.
       const qs = new URLSearchParams(Object.entries(q).flatMap(([k, v]) => (v ? [[k, v]] : [])));
       history.replaceState(null, "", `#/events${qs.size ? `?${qs}` : ""}`);
-      swap(results, eventTable(items, next, () => search(true)));
-      say(items.length ? `${items.length}${next ? "+" : ""} ${items.length === 1 ? "event" : "events"} found.` : "No events match.", "info");
+      swap(
+        results,
+        eventTable(items, next, () => search(true)),
+      );
+      say(
+        items.length ? `${items.length}${next ? "+" : ""} ${items.length === 1 ? "event" : "events"} found.` : "No events match.",
+        "info",
+      );
     } catch (err) {
       if (!ctx.signal.aborted) showErrors(form, err);
     } finally {
@@ -96,17 +106,40 @@ function eventTable(items, next, more) {
       "table",
       { class: "table cards events" },
       h("caption", { class: "sr-only" }, "Events, newest first"),
-      h("thead", {}, h("tr", {}, ["Time", "Type", "Recipient", "Message ID", "Details"].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ["Time", "Type", "Recipient", "Message ID", "Details"].map((t) => h("th", { scope: "col" }, t)),
+        ),
+      ),
       h(
         "tbody",
         {},
         items.map((e) =>
-          h("tr", { "data-event": e.event_id },
+          h(
+            "tr",
+            { "data-event": e.event_id },
             h("td", { "data-label": "Time" }, clock(e.timestamp)),
-            h("td", { "data-label": "Type" }, h("span", { class: `type type-${e.type}` }, e.type === "custom" && e.custom_type ? `custom: ${e.custom_type}` : e.type)),
+            h(
+              "td",
+              { "data-label": "Type" },
+              h("span", { class: `type type-${e.type}` }, e.type === "custom" && e.custom_type ? `custom: ${e.custom_type}` : e.type),
+            ),
             h("td", { "data-label": "Recipient", class: "mono" }, e.rcpt_to ?? "—"),
             h("td", { "data-label": "Message ID", class: "mono clip" }, e.message_id ?? "—"),
-            h("td", { "data-label": "Details" }, h("details", {}, h("summary", {}, "JSON", h("span", { class: "sr-only" }, ` of event ${e.event_id}`)), h("pre", {}, JSON.stringify(e, null, 2)))),
+            h(
+              "td",
+              { "data-label": "Details" },
+              h(
+                "details",
+                {},
+                h("summary", {}, "JSON", h("span", { class: "sr-only" }, ` of event ${e.event_id}`)),
+                h("pre", {}, JSON.stringify(e, null, 2)),
+              ),
+            ),
           ),
         ),
       ),

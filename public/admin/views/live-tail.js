@@ -36,10 +36,15 @@ export function liveTail(api, viewSignal) {
       onEvent: (e) => {
         count++;
         list.prepend(
-          h("li", { "data-event": e.event_id },
-            clock(e.timestamp), " ",
-            h("span", { class: `type type-${e.type}` }, e.type), " ",
-            h("span", { class: "mono" }, e.rcpt_to ?? ""), " ",
+          h(
+            "li",
+            { "data-event": e.event_id },
+            clock(e.timestamp),
+            " ",
+            h("span", { class: `type type-${e.type}` }, e.type),
+            " ",
+            h("span", { class: "mono" }, e.rcpt_to ?? ""),
+            " ",
             e.message_id ? h("span", { class: "mono sub clip" }, e.message_id) : null,
           ),
         );

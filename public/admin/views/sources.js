@@ -37,13 +37,22 @@ export async function sourcesView(_state, api, ctx) {
 
 /** @param {Status} s */
 function overviewPanel(s) {
-  return h("div", { class: "overview" },
-    h("dl", { class: "facts" },
-      h("dt", {}, "Version"), h("dd", {}, s.version),
-      h("dt", {}, "Up for"), h("dd", {}, duration(s.uptime_s)),
-      h("dt", {}, "Events stored, last hour"), h("dd", {}, num(s.events_per_minute.reduce((a, b) => a + b, 0))),
+  return h(
+    "div",
+    { class: "overview" },
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "Version"),
+      h("dd", {}, s.version),
+      h("dt", {}, "Up for"),
+      h("dd", {}, duration(s.uptime_s)),
+      h("dt", {}, "Events stored, last hour"),
+      h("dd", {}, num(s.events_per_minute.reduce((a, b) => a + b, 0))),
     ),
-    h("div", { class: "overview-spark" },
+    h(
+      "div",
+      { class: "overview-spark" },
       h("p", { class: "label" }, "Events stored per minute, last hour"),
       sparkline(s.events_per_minute, { width: 360, height: 48, what: "Events stored per minute" }),
     ),
@@ -53,27 +62,56 @@ function overviewPanel(s) {
 /** @param {SourceStatus[]} list */
 function sourceTable(list) {
   if (!list.length) {
-    return h("div", { class: "empty" },
+    return h(
+      "div",
+      { class: "empty" },
       h("p", {}, "No log files are tailed."),
-      h("p", { class: "hint" }, "Add a ", h("code", {}, "[[sources]]"), " table with the path and format (postfix, exim, jsonl) of your mail log to hookd.toml and restart hookd. Events from POST /events arrive either way."),
+      h(
+        "p",
+        { class: "hint" },
+        "Add a ",
+        h("code", {}, "[[sources]]"),
+        " table with the path and format (postfix, exim, jsonl) of your mail log to hookd.toml and restart hookd. Events from POST /events arrive either way.",
+      ),
     );
   }
   return h(
     "table",
     { class: "table cards" },
     h("caption", { class: "sr-only" }, "Log files hookd tails"),
-    h("thead", {}, h("tr", {}, ["File", "State", "Lag", "Lines / s", "Lines read", "Not understood"].map((t) => h("th", { scope: "col" }, t)))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        ["File", "State", "Lag", "Lines / s", "Lines read", "Not understood"].map((t) => h("th", { scope: "col" }, t)),
+      ),
+    ),
     h(
       "tbody",
       {},
       list.map((src) =>
-        h("tr", {},
+        h(
+          "tr",
+          {},
           h("th", { scope: "row", "data-label": "File" }, h("span", { class: "mono" }, src.path), h("div", { class: "sub" }, src.format)),
-          h("td", { "data-label": "State" }, badge(src.status === "missing" ? "failing" : src.status === "reading" ? "pending" : "active", src.status)),
-          h("td", { "data-label": "Lag" }, bytes(src.lag_bytes), h("div", { class: "sub" }, `at ${bytes(src.offset)} of ${bytes(src.size)}`)),
+          h(
+            "td",
+            { "data-label": "State" },
+            badge(src.status === "missing" ? "failing" : src.status === "reading" ? "pending" : "active", src.status),
+          ),
+          h(
+            "td",
+            { "data-label": "Lag" },
+            bytes(src.lag_bytes),
+            h("div", { class: "sub" }, `at ${bytes(src.offset)} of ${bytes(src.size)}`),
+          ),
           h("td", { "data-label": "Lines / s" }, num(Math.round(src.lines_per_second * 10) / 10)),
           h("td", { "data-label": "Lines read" }, num(src.lines_read)),
-          h("td", { "data-label": "Not understood" },
+          h(
+            "td",
+            { "data-label": "Not understood" },
             num(src.lines_not_understood),
             src.recent_not_understood.length
               ? h("details", {}, h("summary", {}, "Recent"), h("pre", {}, src.recent_not_understood.join("\n")))
@@ -88,15 +126,32 @@ function sourceTable(list) {
 /** Bounces, complaints and unsubscribe mail read since start: by kind, how each was matched, and what no parser read. @param {FeedbackStatus | null} f */
 function feedbackPanel(f) {
   if (!f) {
-    return h("div", { class: "empty" },
+    return h(
+      "div",
+      { class: "empty" },
       h("p", {}, "The feedback listener is off."),
-      h("p", { class: "hint" }, "Set ", h("code", {}, "[feedback] listen"), " (e.g. \"127.0.0.1:8024\") and route your bounce domain to it over LMTP to turn bounce reports and complaints into out_of_band and spam_complaint events, or pipe them to ", h("code", {}, "hookd feedback"), "."),
+      h(
+        "p",
+        { class: "hint" },
+        "Set ",
+        h("code", {}, "[feedback] listen"),
+        ' (e.g. "127.0.0.1:8024") and route your bounce domain to it over LMTP to turn bounce reports and complaints into out_of_band and spam_complaint events, or pipe them to ',
+        h("code", {}, "hookd feedback"),
+        ".",
+      ),
     );
   }
   /** @param {Record<string, number>} counts */
-  const pairs = (counts) => Object.entries(counts).map(([k, n]) => `${k.replace(/_/g, " ")} ${num(n)}`).join(" · ");
-  return h("div", {},
-    h("dl", { class: "facts grid" },
+  const pairs = (counts) =>
+    Object.entries(counts)
+      .map(([k, n]) => `${k.replace(/_/g, " ")} ${num(n)}`)
+      .join(" · ");
+  return h(
+    "div",
+    {},
+    h(
+      "dl",
+      { class: "facts grid" },
       /** @type {[string, string | Node][]} */ ([
         ["Listening on", h("span", { class: "mono" }, f.listen)],
         ["Messages by kind", pairs(f.received)],
@@ -112,11 +167,20 @@ function feedbackPanel(f) {
       ? h("p", { class: "hint" }, "Unparsed samples need an API key with events:read: they hold addresses and message text.")
       : f.unparsed.length === 0
         ? h("p", { class: "muted" }, "Every message was read.")
-        : h("details", {},
+        : h(
+            "details",
+            {},
             h("summary", {}, `Last ${f.unparsed.length} messages no parser read`),
             f.unparsed.map((u) =>
-              h("div", {},
-                h("p", {}, h("strong", {}, u.reason), ` — ${u.at}, ${num(u.size)} bytes, from <${u.mail_from}> to ${u.rcpt_to.join(", ")}${u.subject ? `, "${u.subject}"` : ""}`),
+              h(
+                "div",
+                {},
+                h(
+                  "p",
+                  {},
+                  h("strong", {}, u.reason),
+                  ` — ${u.at}, ${num(u.size)} bytes, from <${u.mail_from}> to ${u.rcpt_to.join(", ")}${u.subject ? `, "${u.subject}"` : ""}`,
+                ),
                 h("pre", {}, u.excerpt),
               ),
             ),
@@ -131,12 +195,22 @@ function queueTable(list) {
     "table",
     { class: "table cards" },
     h("caption", { class: "sr-only" }, "Queue per webhook"),
-    h("thead", {}, h("tr", {}, ["Webhook", "Status", "Queue", "Oldest waiting", "Dead letters"].map((t) => h("th", { scope: "col" }, t)))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        ["Webhook", "Status", "Queue", "Oldest waiting", "Dead letters"].map((t) => h("th", { scope: "col" }, t)),
+      ),
+    ),
     h(
       "tbody",
       {},
       list.map((w) =>
-        h("tr", {},
+        h(
+          "tr",
+          {},
           h("th", { scope: "row", "data-label": "Webhook" }, h("a", { href: `#/webhooks/${encodeURIComponent(w.id)}` }, w.name)),
           h("td", { "data-label": "Status" }, badge(w.status)),
           h("td", { "data-label": "Queue" }, `${num(w.queue_depth)} events`),

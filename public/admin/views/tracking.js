@@ -25,10 +25,20 @@ export async function trackingView(_state, api, ctx) {
   main().append(
     heading("Tracking"),
     h("section", { "aria-labelledby": "h-listener" }, h("h2", { id: "h-listener" }, "Listener"), listener),
-    h("section", { "aria-labelledby": "h-engagement" },
+    h(
+      "section",
+      { "aria-labelledby": "h-engagement" },
       h("h2", { id: "h-engagement" }, "Opens, clicks and unsubscribes"),
-      h("nav", { class: "actions", "aria-label": "Time range" },
-        RANGES.map(([r, text]) => h("a", { href: `#/tracking?range=${r}`, ...(r === range ? { class: "button primary", "aria-current": "page" } : { class: "button" }) }, text)),
+      h(
+        "nav",
+        { class: "actions", "aria-label": "Time range" },
+        RANGES.map(([r, text]) =>
+          h(
+            "a",
+            { href: `#/tracking?range=${r}`, ...(r === range ? { class: "button primary", "aria-current": "page" } : { class: "button" }) },
+            text,
+          ),
+        ),
       ),
       overview,
       table,
@@ -48,20 +58,42 @@ export async function trackingView(_state, api, ctx) {
 /** @param {TrackingStatus} t */
 function listenerPanel(t) {
   if (!t.enabled && !t.base_url) {
-    return h("div", { class: "empty" },
+    return h(
+      "div",
+      { class: "empty" },
       h("p", {}, "Tracking is off."),
-      h("p", { class: "hint" }, "Set ", h("code", {}, "[tracking] listen"), " and ", h("code", {}, "base_url"), " in hookd.toml and restart hookd: it then serves opens, clicks and one-click unsubscribes itself, and POST /api/v1/tracking/rewrite makes the links."),
+      h(
+        "p",
+        { class: "hint" },
+        "Set ",
+        h("code", {}, "[tracking] listen"),
+        " and ",
+        h("code", {}, "base_url"),
+        " in hookd.toml and restart hookd: it then serves opens, clicks and one-click unsubscribes itself, and POST /api/v1/tracking/rewrite makes the links.",
+      ),
     );
   }
   const c = t.counts;
   const current = t.keys.find((k) => k.current);
   const retiring = t.keys.filter((k) => !k.current).length;
   const dropped = c.queueFull + c.commitFailed;
-  return h("dl", { class: "facts grid" },
-    h("div", {}, h("dt", {}, "Listener"), h("dd", {}, t.enabled ? badge(t.up ? "active" : "failing", t.up ? "serving" : "down") : badge("inactive", "off (links only)"))),
+  return h(
+    "dl",
+    { class: "facts grid" },
+    h(
+      "div",
+      {},
+      h("dt", {}, "Listener"),
+      h("dd", {}, t.enabled ? badge(t.up ? "active" : "failing", t.up ? "serving" : "down") : badge("inactive", "off (links only)")),
+    ),
     h("div", {}, h("dt", {}, "Listens on"), h("dd", { class: "mono" }, t.listen || "—")),
     h("div", {}, h("dt", {}, "Links start with"), h("dd", { class: "mono" }, t.base_url || "—")),
-    h("div", {}, h("dt", {}, "Signing key"), h("dd", {}, current ? `key ${current.id}` : "—", retiring ? h("span", { class: "sub" }, ` (+${retiring} still verifying)`) : null)),
+    h(
+      "div",
+      {},
+      h("dt", {}, "Signing key"),
+      h("dd", {}, current ? `key ${current.id}` : "—", retiring ? h("span", { class: "sub" }, ` (+${retiring} still verifying)`) : null),
+    ),
     h("div", {}, h("dt", {}, "Hits since start"), h("dd", {}, num(c.hits.open + c.hits.click + c.hits.unsubscribe))),
     h("div", {}, h("dt", {}, "Recorded"), h("dd", {}, num(c.recorded))),
     h("div", {}, h("dt", {}, "Not recorded"), h("dd", {}, dropped ? h("span", { class: "danger" }, num(dropped)) : "0")),
@@ -80,15 +112,38 @@ function overviewPanel(s) {
   const unit = s.bucket_seconds === 60 ? "minute" : "hour";
   /** @param {string} what @param {(b: TrackingBucket) => number} f */
   const spark = (what, f) =>
-    h("div", { class: "overview-spark" },
+    h(
+      "div",
+      { class: "overview-spark" },
       h("p", { class: "label" }, `${what} per ${unit}`),
       sparkline(s.buckets.map(f), { width: 360, height: 40, what: `${what} per ${unit}`, unit }),
     );
-  return h("div", { class: "overview" },
-    h("dl", { class: "facts" },
-      h("dt", {}, "Opens"), h("dd", { "data-figure": "opens" }, withShare(sum((b) => b.opens), sum((b) => b.machine_opens))),
-      h("dt", {}, "Clicks"), h("dd", { "data-figure": "clicks" }, withShare(sum((b) => b.clicks), sum((b) => b.machine_clicks))),
-      h("dt", {}, "Unsubscribes"), h("dd", { "data-figure": "unsubscribes" }, num(sum((b) => b.unsubscribes))),
+  return h(
+    "div",
+    { class: "overview" },
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "Opens"),
+      h(
+        "dd",
+        { "data-figure": "opens" },
+        withShare(
+          sum((b) => b.opens),
+          sum((b) => b.machine_opens),
+        ),
+      ),
+      h("dt", {}, "Clicks"),
+      h(
+        "dd",
+        { "data-figure": "clicks" },
+        withShare(
+          sum((b) => b.clicks),
+          sum((b) => b.machine_clicks),
+        ),
+      ),
+      h("dt", {}, "Unsubscribes"),
+      h("dd", { "data-figure": "unsubscribes" }, num(sum((b) => b.unsubscribes))),
     ),
     spark("Opens", (b) => b.opens),
     spark("Clicks", (b) => b.clicks),
@@ -104,12 +159,22 @@ function bucketTable(s) {
     "table",
     { class: "table cards" },
     h("caption", { class: "sr-only" }, `Recorded per ${s.bucket_seconds === 60 ? "minute" : "hour"}, newest first`),
-    h("thead", {}, h("tr", {}, ["From", "Opens", "of them machine", "Clicks", "of them machine", "Unsubscribes"].map((t) => h("th", { scope: "col" }, t)))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        ["From", "Opens", "of them machine", "Clicks", "of them machine", "Unsubscribes"].map((t) => h("th", { scope: "col" }, t)),
+      ),
+    ),
     h(
       "tbody",
       {},
       rows.map((b) =>
-        h("tr", {},
+        h(
+          "tr",
+          {},
           h("th", { scope: "row", "data-label": "From" }, clock(b.start)),
           h("td", { "data-label": "Opens" }, num(b.opens)),
           h("td", { "data-label": "Opens by machines" }, num(b.machine_opens)),

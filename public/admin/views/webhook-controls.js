@@ -8,7 +8,12 @@ import { splitList } from "../format.js";
 const input = (name, attrs = {}) => h("input", { name, type: "text", autocomplete: "off", ...attrs });
 
 /** @param {string} name @param {string[]} options @param {string} value */
-const select = (name, options, value) => h("select", { name }, options.map((o) => h("option", { value: o, selected: o === value }, o)));
+const select = (name, options, value) =>
+  h(
+    "select",
+    { name },
+    options.map((o) => h("option", { value: o, selected: o === value }, o)),
+  );
 
 /**
  * One control per field of the form; credentials start empty (the API never shows them).
@@ -18,9 +23,17 @@ const select = (name, options, value) => h("select", { name }, options.map((o) =
 export function webhookControls(schema, hook) {
   const f = {
     name: input("name", { required: true, value: hook?.name ?? "" }),
-    target: input("target", { type: "url", required: true, inputmode: "url", placeholder: "https://hooks.example.com/mail-events", value: hook?.target ?? "" }),
+    target: input("target", {
+      type: "url",
+      required: true,
+      inputmode: "url",
+      placeholder: "https://hooks.example.com/mail-events",
+      value: hook?.target ?? "",
+    }),
     all: h("input", { type: "checkbox", name: "events-all", id: "ev-all", checked: !hook || hook.events.includes("*") }),
-    types: schema.eventTypes.map((t) => h("input", { type: "checkbox", name: "events", value: t, id: `ev-${t}`, checked: Boolean(hook && hook.events.includes(t)) })),
+    types: schema.eventTypes.map((t) =>
+      h("input", { type: "checkbox", name: "events", value: t, id: `ev-${t}`, checked: Boolean(hook && hook.events.includes(t)) }),
+    ),
     active: h("input", { type: "checkbox", name: "active", id: "f-active", checked: hook ? hook.active : true }),
     format: select("format", schema.formats, hook?.format ?? "hookd"),
     verification: select("verification", schema.verifications, hook?.verification ?? "test_post"),
@@ -39,7 +52,9 @@ export function webhookControls(schema, hook) {
     hosts: input("hosts", { value: hook?.filter?.hosts?.join(", ") ?? "" }),
     noMachine: h("input", { type: "checkbox", name: "filter-machine", id: "f-filter-machine", checked: hook?.filter?.machine === false }),
   };
-  f.headers.value = Object.entries(hook?.custom_headers ?? {}).map(([k, v]) => `${k}: ${v}`).join("\n");
+  f.headers.value = Object.entries(hook?.custom_headers ?? {})
+    .map(([k, v]) => `${k}: ${v}`)
+    .join("\n");
   return f;
 }
 
@@ -65,11 +80,18 @@ export function readControls(f, editing) {
   };
   const auth = f.auth_type.value;
   if (auth === "token" && f.auth_token.value) out.auth_token = f.auth_token.value;
-  if (auth === "basic" && (f.password.value || (!editing && f.username.value))) out.auth_credentials = { username: f.username.value.trim(), password: f.password.value };
+  if (auth === "basic" && (f.password.value || (!editing && f.username.value)))
+    out.auth_credentials = { username: f.username.value.trim(), password: f.password.value };
   if (auth === "oauth2" && (f.client_secret.value || (!editing && (f.oauth_url.value || f.client_id.value)))) {
-    out.auth_request_details = { url: f.oauth_url.value.trim(), body: { client_id: f.client_id.value.trim(), client_secret: f.client_secret.value } };
+    out.auth_request_details = {
+      url: f.oauth_url.value.trim(),
+      body: { client_id: f.client_id.value.trim(), client_secret: f.client_secret.value },
+    };
   }
-  const headers = f.headers.value.split("\n").map((l) => l.trim()).filter(Boolean);
+  const headers = f.headers.value
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (headers.length) {
     /** @type {Record<string, string>} */
     const custom = {};

@@ -21,7 +21,10 @@ export async function webhookDetailView(state, api, ctx) {
     throw err;
   });
   if (!found) {
-    main().append(heading("Webhook not found"), h("p", {}, `There is no webhook with id ${id}. `, h("a", { href: "#/webhooks" }, "Back to the webhooks.")));
+    main().append(
+      heading("Webhook not found"),
+      h("p", {}, `There is no webhook with id ${id}. `, h("a", { href: "#/webhooks" }, "Back to the webhooks.")),
+    );
     return;
   }
   let hook = found;
@@ -37,7 +40,13 @@ export async function webhookDetailView(state, api, ctx) {
   const attempts = { expanded: new Set(), cache: new Map(), toggle: (batchId) => void toggleAttempts(batchId) };
 
   if (state.justCreated?.id === id) {
-    secretSlot.append(secretPanel("Signing secret", state.justCreated.secret, "Shown in full only now. Your receiver verifies the webhook-signature header with it."));
+    secretSlot.append(
+      secretPanel(
+        "Signing secret",
+        state.justCreated.secret,
+        "Shown in full only now. Your receiver verifies the webhook-signature header with it.",
+      ),
+    );
     state.justCreated = null;
   }
 
@@ -50,7 +59,9 @@ export async function webhookDetailView(state, api, ctx) {
     h("div", { class: "title" }, heading(hook.name), titleStatus),
     h("p", { class: "mono sub target" }, hook.target),
     secretSlot,
-    h("div", { class: "actions", role: "group", "aria-label": "Webhook actions" },
+    h(
+      "div",
+      { class: "actions", role: "group", "aria-label": "Webhook actions" },
       h("a", { class: "button", href: `#/webhooks/${encodeURIComponent(id)}/edit` }, "Edit"),
       validateBtn,
       rotateBtn,
@@ -115,11 +126,17 @@ export async function webhookDetailView(state, api, ctx) {
       say(r.msg, good ? "ok" : "error");
       swap(
         actionResult,
-        h("div", { class: `panel ${good ? "ok" : "bad"}` },
+        h(
+          "div",
+          { class: `panel ${good ? "ok" : "bad"}` },
           h("h2", {}, "Validate: ", r.msg),
-          h("dl", { class: "facts pairs" },
-            h("dt", {}, "Status"), h("dd", {}, r.response.status ?? r.failure_code ?? "—"),
-            h("dt", {}, "Latency"), h("dd", {}, `${num(r.latency_ms)} ms`),
+          h(
+            "dl",
+            { class: "facts pairs" },
+            h("dt", {}, "Status"),
+            h("dd", {}, r.response.status ?? r.failure_code ?? "—"),
+            h("dt", {}, "Latency"),
+            h("dd", {}, `${num(r.latency_ms)} ms`),
           ),
           r.response.body ? [h("p", { class: "label" }, "Response body"), h("pre", {}, r.response.body)] : null,
           h("button", { type: "button", class: "quiet small", onclick: () => actionResult.replaceChildren() }, "Dismiss"),
@@ -139,7 +156,14 @@ export async function webhookDetailView(state, api, ctx) {
     try {
       const r = await api.rotateSecret(id, ctx.signal);
       say("Signing secret rotated.", "ok");
-      swap(actionResult, secretPanel("New signing secret", r.secret, `The previous secret also signs until ${new Date(r.previous_secret_expires).toLocaleString()}. Update your receiver before then.`));
+      swap(
+        actionResult,
+        secretPanel(
+          "New signing secret",
+          r.secret,
+          `The previous secret also signs until ${new Date(r.previous_secret_expires).toLocaleString()}. Update your receiver before then.`,
+        ),
+      );
       $("button", actionResult)?.focus();
     } catch (err) {
       sayError(err, ctx.signal);

@@ -54,7 +54,13 @@ export async function webhookFormView(state, api, ctx) {
   const h1 = heading(hook ? `Edit ${hook.name}` : "New webhook");
   h1.id = "form-title";
   main().append(
-    h("p", { class: "crumbs" }, h("a", { href: "#/webhooks" }, "Webhooks"), " / ", hook ? [h("a", { href: `#/webhooks/${encodeURIComponent(hook.id)}` }, hook.name), " / "] : null),
+    h(
+      "p",
+      { class: "crumbs" },
+      h("a", { href: "#/webhooks" }, "Webhooks"),
+      " / ",
+      hook ? [h("a", { href: `#/webhooks/${encodeURIComponent(hook.id)}` }, hook.name), " / "] : null,
+    ),
     h1,
     form,
   );
@@ -77,12 +83,22 @@ function formLayout(f, hook, submit) {
   const authToken = field("auth_token", "Token", f.auth_token, keep ?? "Sent in the X-MessageSystems-Webhook-Token header.");
   const authBasic = group("auth_credentials", "Basic auth", [
     field("auth_credentials.username", "Username", f.username),
-    field("auth_credentials.password", "Password", f.password, hook ? "Stored; to change the username or password, type the password." : undefined),
+    field(
+      "auth_credentials.password",
+      "Password",
+      f.password,
+      hook ? "Stored; to change the username or password, type the password." : undefined,
+    ),
   ]);
   const authOauth = group("auth_request_details", "OAuth2 client credentials", [
     field("auth_request_details.url", "Token URL", f.oauth_url),
     field("auth_request_details.body.client_id", "Client ID", f.client_id),
-    field("auth_request_details.body.client_secret", "Client secret", f.client_secret, hook ? "Stored; to change the client, type the secret." : undefined),
+    field(
+      "auth_request_details.body.client_secret",
+      "Client secret",
+      f.client_secret,
+      hook ? "Stored; to change the client, type the secret." : undefined,
+    ),
   ]);
   const syncAuth = () => {
     authToken.hidden = f.auth_type.value !== "token";
@@ -97,13 +113,30 @@ function formLayout(f, hook, submit) {
     { class: "form card", novalidate: true, "aria-labelledby": "form-title" },
     h("div", { class: "form-errors", hidden: true, role: "group", "aria-label": "Problems" }),
     field("name", "Name", f.name),
-    field("target", "Target URL", f.target, "hookd POSTs each batch here. With test_post verification it must answer 2xx to a sample batch before the webhook is saved."),
+    field(
+      "target",
+      "Target URL",
+      f.target,
+      "hookd POSTs each batch here. With test_post verification it must answer 2xx to a sample batch before the webhook is saved.",
+    ),
     group("events", "Events", [
       h("label", { class: "check strong" }, f.all, "All event types"),
-      h("div", { class: "checks" }, f.types.map((c) => h("label", { class: "check" }, c, c.value))),
+      h(
+        "div",
+        { class: "checks" },
+        f.types.map((c) => h("label", { class: "check" }, c, c.value)),
+      ),
     ]),
-    h("div", { class: "field", "data-field": "active" }, h("label", { class: "check" }, f.active, "Active"), h("p", { class: "hint" }, "Unchecked pauses delivery; events wait in the queue."), h("p", { class: "field-error", id: "f-active-error", hidden: true })),
-    h("div", { class: "row" },
+    h(
+      "div",
+      { class: "field", "data-field": "active" },
+      h("label", { class: "check" }, f.active, "Active"),
+      h("p", { class: "hint" }, "Unchecked pauses delivery; events wait in the queue."),
+      h("p", { class: "field-error", id: "f-active-error", hidden: true }),
+    ),
+    h(
+      "div",
+      { class: "row" },
       field("format", "Format", f.format, "hookd's own body, or SendGrid's or SparkPost's."),
       field("verification", "Verification", f.verification),
       field("auth_type", "Authentication", f.auth_type),
@@ -115,21 +148,40 @@ function formLayout(f, hook, submit) {
       "details",
       { class: "advanced", open: Boolean(hook && (hook.custom_headers || hook.batch_max_events || hook.batch_max_wait || hook.filter)) },
       h("summary", {}, "Batching, headers and filters"),
-      h("div", { class: "row" },
+      h(
+        "div",
+        { class: "row" },
         field("batch_max_events", "Max events per batch", f.batch_max_events, "Empty: the config default."),
         field("batch_max_wait", "Max wait", f.batch_max_wait, 'Like "500ms" or "5s". Empty: the config default.'),
       ),
-      field("custom_headers", "Custom headers", f.headers, "One per line, Name: value. Values shown as ******** are stored secrets: retype them if you change this list."),
-      group("filter", "Only events that match", [
-        field("filter.sender_domains", "Sender domains", f.sender_domains),
-        field("filter.rcpt_domains", "Recipient domains", f.rcpt_domains),
-        field("filter.hosts", "Hosts", f.hosts),
-        h("div", { class: "field", "data-field": "filter.machine" },
-          h("label", { class: "check" }, f.noMachine, "Leave out machine opens and clicks"),
-          h("p", { class: "hint" }, "Prefetches, image proxies (Gmail's too) and link scanners: events marked machine: true."),
-        ),
-      ], "Comma-separated; every list given must match."),
+      field(
+        "custom_headers",
+        "Custom headers",
+        f.headers,
+        "One per line, Name: value. Values shown as ******** are stored secrets: retype them if you change this list.",
+      ),
+      group(
+        "filter",
+        "Only events that match",
+        [
+          field("filter.sender_domains", "Sender domains", f.sender_domains),
+          field("filter.rcpt_domains", "Recipient domains", f.rcpt_domains),
+          field("filter.hosts", "Hosts", f.hosts),
+          h(
+            "div",
+            { class: "field", "data-field": "filter.machine" },
+            h("label", { class: "check" }, f.noMachine, "Leave out machine opens and clicks"),
+            h("p", { class: "hint" }, "Prefetches, image proxies (Gmail's too) and link scanners: events marked machine: true."),
+          ),
+        ],
+        "Comma-separated; every list given must match.",
+      ),
     ),
-    h("div", { class: "actions" }, submit, h("a", { class: "button quiet", href: hook ? `#/webhooks/${encodeURIComponent(hook.id)}` : "#/webhooks" }, "Cancel")),
+    h(
+      "div",
+      { class: "actions" },
+      submit,
+      h("a", { class: "button quiet", href: hook ? `#/webhooks/${encodeURIComponent(hook.id)}` : "#/webhooks" }, "Cancel"),
+    ),
   );
 }

@@ -25,7 +25,11 @@ export function webhookSummary(w) {
     ["Auth", AUTH_TEXT[w.auth_type] ?? w.auth_type],
     ["Verification", w.verification],
   ];
-  return h("dl", { class: "facts grid" }, facts.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))));
+  return h(
+    "dl",
+    { class: "facts grid" },
+    facts.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))),
+  );
 }
 
 /**
@@ -56,15 +60,29 @@ export function secretPanel(title, secret, note) {
  * @param {Webhook} hook
  */
 export function replayForm(api, signal, hook) {
-  const since = h("input", { id: "replay-since", name: "since", type: "datetime-local", required: true, value: toLocalInput(new Date(Date.now() - 3_600_000).toISOString()) });
+  const since = h("input", {
+    id: "replay-since",
+    name: "since",
+    type: "datetime-local",
+    required: true,
+    value: toLocalInput(new Date(Date.now() - 3_600_000).toISOString()),
+  });
   const untilInput = h("input", { id: "replay-until", name: "until", type: "datetime-local" });
-  const types = h("input", { id: "replay-events", name: "events", type: "text", placeholder: hook.events.includes("*") ? "all types" : hook.events.join(", "), autocomplete: "off" });
+  const types = h("input", {
+    id: "replay-events",
+    name: "events",
+    type: "text",
+    placeholder: hook.events.includes("*") ? "all types" : hook.events.join(", "),
+    autocomplete: "off",
+  });
   const submit = h("button", { type: "submit" }, "Replay");
   const form = h(
     "form",
     { class: "form inline-form", novalidate: true },
     h("p", { class: "hint" }, "Send stored events again as new batches. They keep their event_id, so receivers can drop duplicates."),
-    h("div", { class: "row" },
+    h(
+      "div",
+      { class: "row" },
       field("since", "Since (your local time)", since),
       field("until", "Until (optional)", untilInput, "Default: now."),
       field("events", "Event types (optional)", types, "Comma-separated; default: the types this webhook gets."),

@@ -20,7 +20,14 @@ export function apiKeyRoutes() {
           content: {
             "application/json": {
               schema: z.object({
-                results: z.object({ id: z.string(), name: z.string(), prefix: z.string(), scopes: z.array(z.string()), created: z.string(), last_used: z.string().nullable() }),
+                results: z.object({
+                  id: z.string(),
+                  name: z.string(),
+                  prefix: z.string(),
+                  scopes: z.array(z.string()),
+                  created: z.string(),
+                  last_used: z.string().nullable(),
+                }),
               }),
             },
           },
@@ -30,7 +37,12 @@ export function apiKeyRoutes() {
     }),
     (c) => {
       const k = c.get("apiKey");
-      return c.json({ results: { id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes, created: iso(k.createdAt)!, last_used: iso(k.lastUsedAt) } }, 200);
+      return c.json(
+        {
+          results: { id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes, created: iso(k.createdAt)!, last_used: iso(k.lastUsedAt) },
+        },
+        200,
+      );
     },
   );
   return app;

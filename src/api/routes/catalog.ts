@@ -18,12 +18,16 @@ const errors = errorResponses(400, 401);
 const Format = WebhookFormat.default("hookd");
 
 const DocumentationQuery = z.strictObject({
-  format: Format.meta({ description: "Whose names: hookd's own, or the provider's classes, events and fields (sparkpost: message_event, track_event, …)." }),
+  format: Format.meta({
+    description: "Whose names: hookd's own, or the provider's classes, events and fields (sparkpost: message_event, track_event, …).",
+  }),
 });
 
 const SamplesQuery = z.strictObject({
   events: EventTypeList.optional().meta({ description: "Comma-separated types (default: all).", example: "delivery,bounce" }),
-  format: Format.meta({ description: "Body format the sample is shown in; copernica: one form-encoded body (a string) per event, as each is POSTed." }),
+  format: Format.meta({
+    description: "Body format the sample is shown in; copernica: one form-encoded body (a string) per event, as each is POSTed.",
+  }),
   timezone: z.string().max(64).optional(),
 });
 
@@ -39,7 +43,13 @@ export function catalogRoutes(deps: ApiDeps) {
       summary: "Every event type, its fields, descriptions and sample values",
       middleware: [requireScope("webhooks:read")],
       request: { query: DocumentationQuery },
-      responses: { 200: { description: "The event catalog", content: { "application/json": { schema: z.object({ results: z.record(z.string(), z.unknown()) }) } } }, ...errors },
+      responses: {
+        200: {
+          description: "The event catalog",
+          content: { "application/json": { schema: z.object({ results: z.record(z.string(), z.unknown()) }) } },
+        },
+        ...errors,
+      },
     }),
     (c) => c.json({ results: formatCatalog(c.req.valid("query").format, customTypes()) }, 200),
   );
@@ -52,7 +62,10 @@ export function catalogRoutes(deps: ApiDeps) {
       summary: "A sample batch exactly as it would be POSTed",
       middleware: [requireScope("webhooks:read")],
       request: { query: SamplesQuery },
-      responses: { 200: { description: "The sample batch", content: { "application/json": { schema: z.object({ results: z.array(z.unknown()) }) } } }, ...errors },
+      responses: {
+        200: { description: "The sample batch", content: { "application/json": { schema: z.object({ results: z.array(z.unknown()) }) } } },
+        ...errors,
+      },
     }),
     (c) => {
       const q = c.req.valid("query");

@@ -31,7 +31,11 @@ export function okResults<T extends z.ZodType>(schema: T, description: string) {
 }
 
 export const IdParam = z.object({
-  id: z.string().min(1).max(64).meta({ param: { name: "id", in: "path" }, example: "01jdq3zk8x4y0v9d7n2m5r6t8w" }),
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .meta({ param: { name: "id", in: "path" }, example: "01jdq3zk8x4y0v9d7n2m5r6t8w" }),
 });
 
 export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

@@ -12,7 +12,11 @@ import { iso } from "./common.ts";
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const error = (description: string) => json(ErrorEnvelope, description);
-const errors = { 400: error("Invalid request, or (verify) the TXT record was not found"), 401: error("Missing or invalid API key"), 403: error("API key lacks the scope") };
+const errors = {
+  400: error("Invalid request, or (verify) the TXT record was not found"),
+  401: error("Missing or invalid API key"),
+  403: error("API key lacks the scope"),
+};
 const notFound = { 404: error("No such domain") };
 
 export function domainView(d: DomainRow): DomainView {
@@ -41,7 +45,11 @@ export function domainRoutes(deps: ApiDeps) {
         "Publish the returned txt_record on the domain's own name, then POST …/verify (or wait for the periodic check). Once verified, every dns_txt webhook whose target is on the domain or a subdomain is active without a TXT record of its own.",
       middleware: [write],
       request: { body: { content: { "application/json": { schema: DomainCreate } }, required: true } },
-      responses: { 201: json(z.object({ results: DomainView }), "Added, pending verification"), ...errors, 409: error("The domain is listed already") },
+      responses: {
+        201: json(z.object({ results: DomainView }), "Added, pending verification"),
+        ...errors,
+        409: error("The domain is listed already"),
+      },
     }),
     (c) => c.json({ results: domainView(addDomain(deps, c.req.valid("json").domain)) }, 201),
   );
@@ -64,7 +72,8 @@ export function domainRoutes(deps: ApiDeps) {
       path: "/domains/{domain}/verify",
       tags: ["domains"],
       summary: "Look the domain's TXT record up now",
-      description: "Found: the domain and the pending dns_txt webhooks on it are verified. Not found: 400 verification_failed saying what DNS answered.",
+      description:
+        "Found: the domain and the pending dns_txt webhooks on it are verified. Not found: 400 verification_failed saying what DNS answered.",
       middleware: [write],
       request: { params: DomainParam },
       responses: { 200: json(z.object({ results: DomainView }), "Verified"), ...errors, ...notFound },

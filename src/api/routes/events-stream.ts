@@ -46,7 +46,12 @@ export function eventStreamRoutes(deps: ApiDeps) {
         const due = rows.length > 0 || Date.now() - checkedAt >= KEY_RECHECK_MS;
         if (due && !keyStillValid()) {
           const code: ErrorCode = "unauthorized";
-          await stream.writeSSE({ event: "error", data: JSON.stringify({ errors: [{ message: "the API key was revoked or lost the scope events:read", field: "Authorization", code }] }) });
+          await stream.writeSSE({
+            event: "error",
+            data: JSON.stringify({
+              errors: [{ message: "the API key was revoked or lost the scope events:read", field: "Authorization", code }],
+            }),
+          });
           break;
         }
         for (const r of rows) {

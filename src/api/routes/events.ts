@@ -61,7 +61,11 @@ export function eventRoutes(deps: ApiDeps) {
     summary: "Store events from an application (opens, clicks, custom types)",
     description: `A JSON array of at most ${MAX_EVENTS_PER_POST} events, stored all together or not at all. A 2xx means every event is committed to disk.`,
     request: { body: { content: { "application/json": { schema: EventBatch } }, required: true } },
-    responses: { 200: { description: "Stored", content: { "application/json": { schema: z.object({ results: Accepted }) } } }, ...errors, ...writeErrors },
+    responses: {
+      200: { description: "Stored", content: { "application/json": { schema: z.object({ results: Accepted }) } } },
+      ...errors,
+      ...writeErrors,
+    },
   });
   app.openAPIRegistry.registerPath(postRoute);
   app.post("/events", requireScope("events:write"), async (c) => {

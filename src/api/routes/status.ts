@@ -12,7 +12,9 @@ import { webhookStatus } from "../../webhooks/model.ts";
 export const SourceStatus = z.object({
   path: z.string(),
   format: z.string(),
-  status: z.string().meta({ description: "reading, idle (caught up), missing (waiting for the file) or stalled (its events cannot be stored: last_error says why)." }),
+  status: z.string().meta({
+    description: "reading, idle (caught up), missing (waiting for the file) or stalled (its events cannot be stored: last_error says why).",
+  }),
   offset: z.number().meta({ description: "Bytes of the current file committed." }),
   size: z.number(),
   lag_bytes: z.number(),
@@ -20,7 +22,10 @@ export const SourceStatus = z.object({
   lines_read: z.number(),
   lines_not_understood: z.number(),
   recent_not_understood: z.array(z.string()),
-  last_error: z.string().nullable().meta({ description: "Why the source last failed to read or store (e.g. the store's disk is full); null once it succeeds again." }),
+  last_error: z
+    .string()
+    .nullable()
+    .meta({ description: "Why the source last failed to read or store (e.g. the store's disk is full); null once it succeeds again." }),
 });
 export type SourceStatus = z.infer<typeof SourceStatus>;
 
@@ -42,8 +47,13 @@ const TrackingStatus = z
         commitFailed: z.number(),
         answeredBeforeCommit: z.number(),
       })
-      .meta({ description: "Since hookd started: hits answered, of them marked machine, 404s, 429s, hits committed, hits dropped (queue full, commit failed), pixels and redirects answered before their commit finished." }),
-    keys: z.array(z.object({ id: z.number(), current: z.boolean(), retires_at: z.string().nullable() })).meta({ description: "The signing keys (ids only)." }),
+      .meta({
+        description:
+          "Since hookd started: hits answered, of them marked machine, 404s, 429s, hits committed, hits dropped (queue full, commit failed), pixels and redirects answered before their commit finished.",
+      }),
+    keys: z
+      .array(z.object({ id: z.number(), current: z.boolean(), retires_at: z.string().nullable() }))
+      .meta({ description: "The signing keys (ids only)." }),
   })
   .meta({ description: "The tracking listener (opens, clicks, unsubscribes)." });
 
@@ -69,12 +79,15 @@ const FeedbackSection = z
       .object({ verp: z.number(), unsubscribe_token: z.number(), message_id: z.number(), queue_id: z.number(), none: z.number() })
       .meta({ description: "Reports by how they were tied to their original message; none: the events carry what the report says." }),
     events: z.number(),
-    own_dsns: z.number().meta({ description: "DSNs from our own MTAs (feedback.local_mtas): their bounces are events from the MTA log already." }),
+    own_dsns: z
+      .number()
+      .meta({ description: "DSNs from our own MTAs (feedback.local_mtas): their bounces are events from the MTA log already." }),
     rejected_tokens: z.number(),
     commit_failures: z.number().meta({ description: "Messages answered 451: the store refused the events; the MTA retries." }),
     too_large: z.number().meta({ description: "Messages answered 552: larger than feedback.max_size." }),
     unparsed: z.array(UnparsedSample).nullable().meta({
-      description: "The last messages no parser read, oldest first. null unless the API key also has events:read: they hold addresses and message text.",
+      description:
+        "The last messages no parser read, oldest first. null unless the API key also has events:read: they hold addresses and message text.",
     }),
   })
   .nullable()
@@ -166,7 +179,12 @@ function feedbackView(deps: ApiDeps, mayReadMail: boolean): z.infer<typeof Feedb
     commit_failures: c.commitFailures,
     too_large: c.tooLarge,
     unparsed: mayReadMail
-      ? f.unparsed.map(({ mailFrom, rcptTo, messageId, ...s }) => ({ ...s, mail_from: mailFrom, rcpt_to: rcptTo, ...(messageId ? { message_id: messageId } : {}) }))
+      ? f.unparsed.map(({ mailFrom, rcptTo, messageId, ...s }) => ({
+          ...s,
+          mail_from: mailFrom,
+          rcpt_to: rcptTo,
+          ...(messageId ? { message_id: messageId } : {}),
+        }))
       : null,
   };
 }

@@ -17,17 +17,22 @@ const field = OpenEvent.shape;
 
 export const TrackingRewriteBody = z
   .strictObject({
-    html: z
-      .string()
-      .max(MAX_HTML_CHARS, `at most ${MAX_HTML_CHARS} characters`)
-      .meta({ description: "One HTML part, decoded to text.", example: '<html><body><a href="https://example.com/offer">Offer</a></body></html>' }),
-    rcpt_to: field.rcpt_to.unwrap().meta({ description: "The recipient this copy goes to; every tracked link names them.", example: "alice@example.org" }),
+    html: z.string().max(MAX_HTML_CHARS, `at most ${MAX_HTML_CHARS} characters`).meta({
+      description: "One HTML part, decoded to text.",
+      example: '<html><body><a href="https://example.com/offer">Offer</a></body></html>',
+    }),
+    rcpt_to: field.rcpt_to
+      .unwrap()
+      .meta({ description: "The recipient this copy goes to; every tracked link names them.", example: "alice@example.org" }),
     message_id: field.message_id,
     campaign_id: field.campaign_id,
     tags: field.tags,
     metadata: field.metadata,
   })
-  .meta({ id: "TrackingRewrite", description: "A message to track. Campaign data is stored once and comes back on every event of the message." });
+  .meta({
+    id: "TrackingRewrite",
+    description: "A message to track. Campaign data is stored once and comes back on every event of the message.",
+  });
 
 const Rewritten = z
   .object({
@@ -37,7 +42,9 @@ const Rewritten = z
         "List-Unsubscribe": z.string().optional(),
         "List-Unsubscribe-Post": z.string().optional().meta({ description: "Present when base_url is https (RFC 8058 one-click)." }),
       })
-      .meta({ description: "Headers to add to the message (none when [tracking] unsubscribe is false). Fold long lines when writing them." }),
+      .meta({
+        description: "Headers to add to the message (none when [tracking] unsubscribe is false). Fold long lines when writing them.",
+      }),
   })
   .meta({ id: "TrackingRewritten" });
 
@@ -58,11 +65,16 @@ const Counts = z.object({
 const TrackingStats = z.object({
   range: z.enum(Object.keys(STATS_RANGES) as [StatsRange, ...StatsRange[]]),
   bucket_seconds: z.number(),
-  buckets: z.array(Counts.extend({ start: z.string().meta({ description: "Start of the bucket (RFC 3339, UTC)." }) })).meta({ description: "Recorded hits, oldest first." }),
+  buckets: z
+    .array(Counts.extend({ start: z.string().meta({ description: "Start of the bucket (RFC 3339, UTC)." }) }))
+    .meta({ description: "Recorded hits, oldest first." }),
 });
 
 const conflict = {
-  409: { description: "Tracking is not configured ([tracking] base_url), or every key id is in use", content: { "application/json": { schema: ErrorEnvelope } } },
+  409: {
+    description: "Tracking is not configured ([tracking] base_url), or every key id is in use",
+    content: { "application/json": { schema: ErrorEnvelope } },
+  },
 };
 
 export function trackingRoutes(deps: { tracking: TrackingService }) {
@@ -94,7 +106,14 @@ export function trackingRoutes(deps: { tracking: TrackingService }) {
       tags: ["tracking"],
       summary: "Opens, clicks and unsubscribes the tracking listener recorded, over time",
       middleware: [requireScope("events:read")],
-      request: { query: z.strictObject({ range: z.enum(Object.keys(STATS_RANGES) as [StatsRange, ...StatsRange[]]).default("hour").meta({ description: "hour: 60 one-minute buckets; day: 24 hours; week: 168 hours." }) }) },
+      request: {
+        query: z.strictObject({
+          range: z
+            .enum(Object.keys(STATS_RANGES) as [StatsRange, ...StatsRange[]])
+            .default("hour")
+            .meta({ description: "hour: 60 one-minute buckets; day: 24 hours; week: 168 hours." }),
+        }),
+      },
       responses: { ...ok(TrackingStats, "Counts per bucket"), ...errorResponses(400, 401, 403) },
     }),
     (c) => {

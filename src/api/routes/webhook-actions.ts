@@ -6,7 +6,17 @@ import { regenerateSfmcSignatureKey, rotateSecret, signingPublicKey } from "../.
 import { getWebhook } from "../../webhooks/service.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
-import { BatchStatus, BatchStatusQuery, ReplayBody, RetryBody, RotatedSecret, SigningKey, ValidateAllResult, ValidateBody, ValidateResult } from "../schemas/webhook-actions.ts";
+import {
+  BatchStatus,
+  BatchStatusQuery,
+  ReplayBody,
+  RetryBody,
+  RotatedSecret,
+  SigningKey,
+  ValidateAllResult,
+  ValidateBody,
+  ValidateResult,
+} from "../schemas/webhook-actions.ts";
 import { batchStatusView, validateView } from "../webhook-view.ts";
 import { errorResponses, IdParam, iso, okResults as ok } from "./common.ts";
 
@@ -38,7 +48,8 @@ export function webhookActionRoutes(deps: ApiDeps) {
       path: "/webhooks/validate",
       tags: ["webhooks"],
       summary: "Check now: validate every webhook and show each receiver's answer",
-      description: "The same as POST /webhooks/{id}/validate (samples of what each webhook subscribes to), for every webhook, a few at a time.",
+      description:
+        "The same as POST /webhooks/{id}/validate (samples of what each webhook subscribes to), for every webhook, a few at a time.",
       middleware: [write],
       responses: { ...ok(ValidateAllResult, "One result per webhook"), ...errorResponses(401, 403) },
     }),
@@ -85,14 +96,19 @@ export function webhookActionRoutes(deps: ApiDeps) {
       path: "/webhooks/{id}/replay",
       tags: ["webhooks"],
       summary: "Send stored events of a time range again, as new batches",
-      description: "Events keep their event_id, so receivers can dedupe. The range is on the events' own timestamps: since ≤ timestamp < until (default: now).",
+      description:
+        "Events keep their event_id, so receivers can dedupe. The range is on the events' own timestamps: since ≤ timestamp < until (default: now).",
       middleware: [write],
       request: { params: IdParam, body: { content: { "application/json": { schema: ReplayBody } }, required: true } },
       responses: { ...ok(z.object({ batches: z.number(), events: z.number() }), "Batches queued"), ...errors, ...errorResponses(409) },
     }),
     (c) => {
       const body = c.req.valid("json");
-      const range = { since: Date.parse(body.since), until: body.until === undefined ? undefined : Date.parse(body.until), types: body.events };
+      const range = {
+        since: Date.parse(body.since),
+        until: body.until === undefined ? undefined : Date.parse(body.until),
+        types: body.events,
+      };
       return c.json({ results: replay(deps, c.req.valid("param").id, range) }, 200);
     },
   );
@@ -118,7 +134,8 @@ export function webhookActionRoutes(deps: ApiDeps) {
       method: "post",
       path: "/webhooks/{id}/regenerate-signature-key",
       tags: ["webhooks"],
-      summary: "New sfmc signature key (x-sfmc-ens-signature), shown only here; the old one stops signing at once, as SFMC's ens-regenerate",
+      summary:
+        "New sfmc signature key (x-sfmc-ens-signature), shown only here; the old one stops signing at once, as SFMC's ens-regenerate",
       middleware: [write],
       request: { params: IdParam },
       responses: { ...ok(z.object({ signature_key: z.string() }), "The new signature key"), ...errors },

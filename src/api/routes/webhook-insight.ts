@@ -44,11 +44,22 @@ export function webhookInsightRoutes(deps: ApiDeps) {
       middleware: [requireScope("webhooks:read")],
       request: {
         params: z.object({
-          id: z.string().min(1).max(64).meta({ param: { name: "id", in: "path" } }),
-          batch_id: z.string().min(1).max(64).meta({ param: { name: "batch_id", in: "path" } }),
+          id: z
+            .string()
+            .min(1)
+            .max(64)
+            .meta({ param: { name: "id", in: "path" } }),
+          batch_id: z
+            .string()
+            .min(1)
+            .max(64)
+            .meta({ param: { name: "batch_id", in: "path" } }),
         }),
       },
-      responses: { 200: { description: "The batch", content: { "application/json": { schema: z.object({ results: BatchDetail }) } } }, ...errors },
+      responses: {
+        200: { description: "The batch", content: { "application/json": { schema: z.object({ results: BatchDetail }) } } },
+        ...errors,
+      },
     }),
     (c) => {
       const { id, batch_id } = c.req.valid("param");
@@ -89,8 +100,16 @@ export function webhookInsightRoutes(deps: ApiDeps) {
       summary: "Events delivered per minute (for a sparkline)",
       middleware: [requireScope("webhooks:read")],
       request: {
-        params: z.object({ id: z.string().min(1).max(64).meta({ param: { name: "id", in: "path" } }) }),
-        query: z.strictObject({ minutes: z.coerce.number({ error: "expected an integer from 1 to 1440" }).int().min(1).max(1440).default(60) }),
+        params: z.object({
+          id: z
+            .string()
+            .min(1)
+            .max(64)
+            .meta({ param: { name: "id", in: "path" } }),
+        }),
+        query: z.strictObject({
+          minutes: z.coerce.number({ error: "expected an integer from 1 to 1440" }).int().min(1).max(1440).default(60),
+        }),
       },
       responses: {
         200: {

@@ -26,8 +26,14 @@ export function webhookVerifyRoutes(deps: ApiDeps) {
       middleware: [requireScope("webhooks:write")],
       request: { body: { content: { "application/json": { schema: VerifyBody } }, required: true } },
       responses: {
-        200: { description: "Verified; events flow from now on", content: { "application/json": { schema: z.object({ results: z.object({ id: z.string(), status: z.literal("active") }) }) } } },
-        400: { description: "Values do not match, or the TXT record is not there yet", content: { "application/json": { schema: ErrorEnvelope } } },
+        200: {
+          description: "Verified; events flow from now on",
+          content: { "application/json": { schema: z.object({ results: z.object({ id: z.string(), status: z.literal("active") }) }) } },
+        },
+        400: {
+          description: "Values do not match, or the TXT record is not there yet",
+          content: { "application/json": { schema: ErrorEnvelope } },
+        },
         404: { description: "No such webhook", content: { "application/json": { schema: ErrorEnvelope } } },
       },
     }),

@@ -22,7 +22,8 @@ export function webhookRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<AuthEnv>();
   const read = requireScope("webhooks:read");
   const write = requireScope("webhooks:write");
-  const view = (w: WebhookRow, c: Context<AuthEnv>) => webhookView(w, baseUrl(c.req.url), deps.store.sqlite, c.get("apiKey").scopes.includes("webhooks:write"));
+  const view = (w: WebhookRow, c: Context<AuthEnv>) =>
+    webhookView(w, baseUrl(c.req.url), deps.store.sqlite, c.get("apiKey").scopes.includes("webhooks:write"));
 
   // SparkPost clients list at /accounts/current/webhooks too.
   for (const path of ["/webhooks", "/accounts/current/webhooks"]) {
@@ -46,10 +47,15 @@ export function webhookRoutes(deps: ApiDeps) {
       path: "/webhooks",
       tags: ["webhooks"],
       summary: "Create a webhook",
-      description: "With verification test_post (the default) hookd first POSTs a signed sample batch to the target; anything but a 2xx fails the create and nothing is stored.",
+      description:
+        "With verification test_post (the default) hookd first POSTs a signed sample batch to the target; anything but a 2xx fails the create and nothing is stored.",
       middleware: [write],
       request: { body: { content: { "application/json": { schema: WebhookCreate } }, required: true } },
-      responses: { 201: json(z.object({ results: WebhookCreated }), "Created; the signing secret is shown only here"), ...errors, ...storeFull },
+      responses: {
+        201: json(z.object({ results: WebhookCreated }), "Created; the signing secret is shown only here"),
+        ...errors,
+        ...storeFull,
+      },
     }),
     async (c) => {
       const { webhook, pending } = await createWebhook(deps, c.req.valid("json"));
@@ -77,7 +83,8 @@ export function webhookRoutes(deps: ApiDeps) {
         path: "/webhooks/{id}",
         tags: ["webhooks"],
         summary: method === "put" ? "Update a webhook (fields given)" : "Update a webhook (fields given; same as PUT)",
-        description: "Only the fields given change; null clears an optional field. A new target is test-POSTed first when verification is test_post.",
+        description:
+          "Only the fields given change; null clears an optional field. A new target is test-POSTed first when verification is test_post.",
         middleware: [write],
         request: { params: IdParam, body: { content: { "application/json": { schema: WebhookUpdate } }, required: true } },
         responses: { 200: json(z.object({ results: WebhookView }), "The updated webhook"), ...errors, ...notFound, ...storeFull },

@@ -52,9 +52,15 @@ export const ReplayBody = z
   .strictObject({
     since: Time,
     until: Time.optional(),
-    events: z.array(z.enum(EVENT_TYPES)).min(1).optional().meta({ description: "Only these types (default: what the webhook subscribes to)." }),
+    events: z
+      .array(z.enum(EVENT_TYPES))
+      .min(1)
+      .optional()
+      .meta({ description: "Only these types (default: what the webhook subscribes to)." }),
   })
   .meta({ id: "ReplayRequest" });
 
 export const RotatedSecret = z.object({ secret: z.string(), previous_secret_expires: z.string() });
-export const SigningKey = z.object({ public_key: z.string().meta({ description: "Base64 DER SubjectPublicKeyInfo, as SendGrid shows it." }) });
+export const SigningKey = z.object({
+  public_key: z.string().meta({ description: "Base64 DER SubjectPublicKeyInfo, as SendGrid shows it." }),
+});

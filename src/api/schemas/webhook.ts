@@ -29,44 +29,54 @@ const RESERVED_HEADERS = new Set([
 export const TargetUrl = z
   .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
   .max(2048)
-  .meta({ description: "Where batches are POSTed (http or https). No user:password@: credentials go in auth_credentials.", example: "https://hooks.example.com/mail-events" });
+  .meta({
+    description: "Where batches are POSTed (http or https). No user:password@: credentials go in auth_credentials.",
+    example: "https://hooks.example.com/mail-events",
+  });
 
 const MAX_WAIT_MS = 86_400_000;
 const MAX_BATCH_BYTES = 100_000_000;
 
-const DurationMs = z
-  .union([z.number().int().nonnegative(), z.string()])
-  .transform((v, ctx) => {
-    const ms = typeof v === "number" ? v : parseDuration(v);
-    if (ms === null || ms > MAX_WAIT_MS) {
-      ctx.addIssue({ code: "custom", message: `expected a duration up to 1d like "500ms" or "5s", got ${JSON.stringify(v)}`, params: { code: "invalid_format" } });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const DurationMs = z.union([z.number().int().nonnegative(), z.string()]).transform((v, ctx) => {
+  const ms = typeof v === "number" ? v : parseDuration(v);
+  if (ms === null || ms > MAX_WAIT_MS) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a duration up to 1d like "500ms" or "5s", got ${JSON.stringify(v)}`,
+      params: { code: "invalid_format" },
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
 
-const SizeBytes = z
-  .union([z.number().int().positive(), z.string()])
-  .transform((v, ctx) => {
-    const n = typeof v === "number" ? v : parseSize(v);
-    if (n === null || n < 1000 || n > MAX_BATCH_BYTES) {
-      ctx.addIssue({ code: "custom", message: `expected a size from 1KB to 100MB like "1MB", got ${JSON.stringify(v)}`, params: { code: "invalid_format" } });
-      return z.NEVER;
-    }
-    return n;
-  });
+const SizeBytes = z.union([z.number().int().positive(), z.string()]).transform((v, ctx) => {
+  const n = typeof v === "number" ? v : parseSize(v);
+  if (n === null || n < 1000 || n > MAX_BATCH_BYTES) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a size from 1KB to 100MB like "1MB", got ${JSON.stringify(v)}`,
+      params: { code: "invalid_format" },
+    });
+    return z.NEVER;
+  }
+  return n;
+});
 
 const EVENT_ENTRIES = [...EVENT_TYPES, "*", ...(Object.keys(SPARKPOST_EVENT_ALIASES) as (keyof typeof SPARKPOST_EVENT_ALIASES)[])] as const;
 
 // A custom event's own name, as POST /events accepts it in custom_type.
 const CustomTypeName = z
   .string()
-  .regex(/^[a-z][a-z0-9_.-]{0,63}$/, `expected an event type (${EVENT_TYPES.join(", ")}), "*", or a custom event name like "profile.created"`)
+  .regex(
+    /^[a-z][a-z0-9_.-]{0,63}$/,
+    `expected an event type (${EVENT_TYPES.join(", ")}), "*", or a custom event name like "profile.created"`,
+  )
   .meta({ description: "A custom event's name (custom_type), declared in the config (events.custom_types) or seen in POST /events." });
 
 export const WebhookEvents = z
   .array(z.union([z.enum(EVENT_ENTRIES), CustomTypeName]))
-  .min(1, "expected at least one event type (or \"*\")")
+  .min(1, 'expected at least one event type (or "*")')
   .max(100, "at most 100 event types")
   .meta({
     description:
@@ -78,20 +88,30 @@ export const AuthType = z.enum(AUTH_TYPES);
 export const WebhookFormat = z.enum(WEBHOOK_FORMATS);
 export const Verification = z.enum(VERIFICATIONS);
 
-const Domain = z.string().min(1).max(253).regex(/^[A-Za-z0-9.-]+$/, "expected a domain name like example.com");
+const Domain = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9.-]+$/, "expected a domain name like example.com");
 
 export const WebhookFilter = z
   .strictObject({
     sender_domains: z.array(Domain).max(100).optional(),
     rcpt_domains: z.array(Domain).max(100).optional(),
     hosts: z.array(z.string().min(1).max(255)).max(100).optional(),
-    machine: z
-      .boolean()
-      .optional()
-      .meta({ description: "false: leave out opens, clicks and unsubscribes marked machine: true (prefetches, image proxies, link scanners). true or absent: send them." }),
-    notices: z.boolean().optional().meta({ description: "false leaves out mail the MTA generated itself about another message (bounce, delay and success notices to its sender)." }),
+    machine: z.boolean().optional().meta({
+      description:
+        "false: leave out opens, clicks and unsubscribes marked machine: true (prefetches, image proxies, link scanners). true or absent: send them.",
+    }),
+    notices: z.boolean().optional().meta({
+      description:
+        "false leaves out mail the MTA generated itself about another message (bounce, delay and success notices to its sender).",
+    }),
   })
-  .meta({ description: "Only events matching every given list (and the machine flag) are sent.", example: { rcpt_domains: ["example.org"], machine: false } });
+  .meta({
+    description: "Only events matching every given list (and the machine flag) are sent.",
+    example: { rcpt_domains: ["example.org"], machine: false },
+  });
 
 const writable = {
   name: z.string().trim().min(1, "is required").max(255, "at most 255 characters").meta({ example: "Bounce handler" }),
@@ -99,11 +119,10 @@ const writable = {
   events: WebhookEvents,
   active: z.boolean().meta({ description: "false pauses delivery; events queue until it is true again." }),
   auth_type: AuthType.meta({ description: "How hookd authenticates to the receiver." }),
-  auth_token: z
-    .string()
-    .min(1)
-    .max(1024)
-    .meta({ description: "Sent in X-MessageSystems-Webhook-Token on every request to the target, whatever auth_type (as SparkPost does); auth_type token requires one." }),
+  auth_token: z.string().min(1).max(1024).meta({
+    description:
+      "Sent in X-MessageSystems-Webhook-Token on every request to the target, whatever auth_type (as SparkPost does); auth_type token requires one.",
+  }),
   auth_credentials: z.strictObject({ username: z.string().min(1).max(255), password: z.string().max(1024) }),
   auth_request_details: z.strictObject({
     url: TargetUrl.meta({ description: "OAuth2 token endpoint." }),
@@ -111,8 +130,14 @@ const writable = {
   }),
   custom_headers: z
     .record(
-      z.string().regex(HEADER_NAME, "expected an HTTP header name").refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), "is set by hookd and cannot be overridden"),
-      z.string().max(4096).regex(/^[\t\x20-\x7e\x80-\xff]*$/, "header values may only hold printable characters (no line breaks or control characters)"),
+      z
+        .string()
+        .regex(HEADER_NAME, "expected an HTTP header name")
+        .refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), "is set by hookd and cannot be overridden"),
+      z
+        .string()
+        .max(4096)
+        .regex(/^[\t\x20-\x7e\x80-\xff]*$/, "header values may only hold printable characters (no line breaks or control characters)"),
     )
     .refine((h) => Object.keys(h).length <= 50, "at most 50 custom headers"),
   format: WebhookFormat.meta({
@@ -181,10 +206,14 @@ export const WebhookView = z
       .object({ url: z.string(), body: z.object({ client_id: z.string(), client_secret: z.string() }) })
       .optional()
       .meta({ description: "client_secret redacted; for keys without webhooks:write, the url's userinfo and query values too." }),
-    custom_headers: z.record(z.string(), z.string()).optional().meta({ description: "Values of credential-like headers redacted; every value for keys without webhooks:write." }),
+    custom_headers: z
+      .record(z.string(), z.string())
+      .optional()
+      .meta({ description: "Values of credential-like headers redacted; every value for keys without webhooks:write." }),
     format: WebhookFormat,
     ecdsa_signed: z.boolean().meta({
-      description: "Format sendgrid: whether SendGrid's ECDSA signature headers are sent. Read-only here; SendGrid's API (/v3/user/webhooks/event/settings/signed/{id}) turns it on and off.",
+      description:
+        "Format sendgrid: whether SendGrid's ECDSA signature headers are sent. Read-only here; SendGrid's API (/v3/user/webhooks/event/settings/signed/{id}) turns it on and off.",
     }),
     verification: Verification,
     batch_max_events: z.number().nullable(),
@@ -215,7 +244,8 @@ export const WebhookCreated = z
     links: z.array(Link),
     secret: z.string().meta({ description: "The whsec_ signing secret; shown in full only here." }),
     signature_key: z.string().optional().meta({
-      description: "Format sfmc: the key that verifies x-sfmc-ens-signature (base64, as SFMC's callback signatureKey); shown only here. POST …/regenerate-signature-key replaces it.",
+      description:
+        "Format sfmc: the key that verifies x-sfmc-ens-signature (base64, as SFMC's callback signatureKey); shown only here. POST …/regenerate-signature-key replaces it.",
     }),
     verification: z
       .object({

@@ -55,12 +55,20 @@ export const COPERNICA_FIELDS = [
   { hookd: "response", copernica: "code", note: "deliveries and failures: its SMTP reply code" },
   { hookd: "dsn", copernica: "extended", note: "deliveries and failures; from the response when dsn is missing" },
   { hookd: "response", copernica: "description", note: "deliveries and failures: the reply after its codes" },
-  { hookd: "response", copernica: "state", note: "failures: the SMTP stage the reply names (rcptto, mailfrom, data, message, …), \"bounce\" for out_of_band, else \"unknown\"" },
-  { hookd: "bounce_class", copernica: "action", note: "failures: always \"failed\" (hookd reports final failures only)" },
+  {
+    hookd: "response",
+    copernica: "state",
+    note: 'failures: the SMTP stage the reply names (rcptto, mailfrom, data, message, …), "bounce" for out_of_band, else "unknown"',
+  },
+  { hookd: "bounce_class", copernica: "action", note: 'failures: always "failed" (hookd reports final failures only)' },
   { hookd: "ip", copernica: "ip", note: "opens and clicks" },
   { hookd: "user_agent", copernica: "useragent", note: "opens and clicks" },
   { hookd: "url", copernica: "original", note: "clicks" },
-  { hookd: "data", copernica: "(each key)", note: "custom events: fields[name]=value, interests[]=x, profile=…; type, timestamp and time stay hookd's" },
+  {
+    hookd: "data",
+    copernica: "(each key)",
+    note: "custom events: fields[name]=value, interests[]=x, profile=…; type, timestamp and time stay hookd's",
+  },
   { hookd: "event_id", copernica: null, note: "Copernica has no event id; dedupe on webhook-id" },
   { hookd: "queue_id", copernica: null, note: "only as id's fallback" },
   { hookd: "host", copernica: null, note: "" },
@@ -121,7 +129,8 @@ function failureState(e: Event, f: EventFields): string {
 function append(p: URLSearchParams, key: string, v: unknown): void {
   if (v === undefined) return;
   if (v === null) p.append(key, "");
-  else if (Array.isArray(v)) v.forEach((item, i) => append(p, item !== null && typeof item === "object" ? `${key}[${i}]` : `${key}[]`, item));
+  else if (Array.isArray(v))
+    v.forEach((item, i) => append(p, item !== null && typeof item === "object" ? `${key}[${i}]` : `${key}[]`, item));
   else if (typeof v === "object") for (const [k, x] of Object.entries(v)) append(p, `${key}[${k}]`, x);
   else if (typeof v === "boolean") p.append(key, v ? "1" : "0");
   else p.append(key, String(v));

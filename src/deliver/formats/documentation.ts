@@ -42,12 +42,14 @@ function samplesFor(format: WebhookFormat): Event[] {
   const out: Event[] = [];
   for (const type of EVENT_TYPES) {
     if (type === "custom") {
-      if (format === "copernica") for (const name of ["profile.created", "profile.updated", "profile.deleted"]) out.push(fullSample("custom", { custom_type: name }));
+      if (format === "copernica")
+        for (const name of ["profile.created", "profile.updated", "profile.deleted"]) out.push(fullSample("custom", { custom_type: name }));
       continue;
     }
     if (!formatCarries(format, type)) continue;
     // SparkPost names the first open of a message an initial_open.
-    if (type === "open") out.push(fullSample("open", { first: false }), ...(format === "sparkpost" ? [fullSample("open", { first: true })] : []));
+    if (type === "open")
+      out.push(fullSample("open", { first: false }), ...(format === "sparkpost" ? [fullSample("open", { first: true })] : []));
     else out.push(fullSample(type));
   }
   return out;
@@ -58,7 +60,8 @@ function samplesFor(format: WebhookFormat): Event[] {
 function flattenSfmc(o: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) {
-    if ((k === "composite" || k === "info") && v !== null && typeof v === "object") for (const [ik, iv] of Object.entries(v)) out[`${k}.${ik}`] = iv;
+    if ((k === "composite" || k === "info") && v !== null && typeof v === "object")
+      for (const [ik, iv] of Object.entries(v)) out[`${k}.${ik}`] = iv;
     else out[k] = v;
   }
   return out;
@@ -103,9 +106,19 @@ function documented(format: Exclude<WebhookFormat, "hookd">, e: Event): Document
 
 const TABLES = {
   sparkpost: { classes: docs.SPARKPOST_CLASS_DOCS, events: docs.SPARKPOST_EVENT_DOCS, fields: docs.SPARKPOST_FIELD_DOCS, other: undefined },
-  sendgrid: { classes: docs.SENDGRID_CLASS_DOCS, events: docs.SENDGRID_EVENT_DOCS, fields: docs.SENDGRID_FIELD_DOCS, other: docs.SENDGRID_CUSTOM_ARG_DOC },
+  sendgrid: {
+    classes: docs.SENDGRID_CLASS_DOCS,
+    events: docs.SENDGRID_EVENT_DOCS,
+    fields: docs.SENDGRID_FIELD_DOCS,
+    other: docs.SENDGRID_CUSTOM_ARG_DOC,
+  },
   sfmc: { classes: docs.SFMC_CLASS_DOCS, events: docs.SFMC_EVENT_DOCS, fields: docs.SFMC_FIELD_DOCS, other: undefined },
-  copernica: { classes: docs.COPERNICA_CLASS_DOCS, events: docs.COPERNICA_EVENT_DOCS, fields: docs.COPERNICA_FIELD_DOCS, other: docs.COPERNICA_DATA_DOC },
+  copernica: {
+    classes: docs.COPERNICA_CLASS_DOCS,
+    events: docs.COPERNICA_EVENT_DOCS,
+    fields: docs.COPERNICA_FIELD_DOCS,
+    other: docs.COPERNICA_DATA_DOC,
+  },
 } as const;
 
 /**
@@ -130,4 +143,3 @@ export function formatCatalog(format: WebhookFormat, customTypes: readonly strin
   }
   return catalog;
 }
-

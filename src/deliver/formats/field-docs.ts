@@ -26,7 +26,8 @@ export const SPARKPOST_FIELD_DOCS: Record<string, string> = {
     "Delay, expressed in milliseconds, between this message's injection into SparkPost and its delivery to the receiving domain; that is, the length of time this message spent in the outgoing queue",
   injection_time: "Time at which this message was injected into SparkPost",
   msg_size: "Message's size in bytes",
-  ip_address: "IP address of the host to which SparkPost delivered this message; in engagement events, the IP address of the host where the HTTP request originated",
+  ip_address:
+    "IP address of the host to which SparkPost delivered this message; in engagement events, the IP address of the host where the HTTP request originated",
   delv_method: "Protocol by which SparkPost delivered this message",
   remote_addr: "IP address of the host from which SparkPost received this message",
   user_agent: "Value of the browser's User-Agent header",
@@ -35,9 +36,18 @@ export const SPARKPOST_FIELD_DOCS: Record<string, string> = {
 };
 
 export const SPARKPOST_CLASS_DOCS: Record<string, NamedDoc> = {
-  message_event: { display_name: "Message Events", description: "Message events describe the life cycle of a message including injection, delivery, and disposition." },
-  track_event: { display_name: "Engagement Events", description: "Engagement events describe the behavior of a recipient with respect to the message sent." },
-  unsubscribe_event: { display_name: "Unsubscribe Events", description: "Unsubscribe events provide insight into the user unsubscribing from a list." },
+  message_event: {
+    display_name: "Message Events",
+    description: "Message events describe the life cycle of a message including injection, delivery, and disposition.",
+  },
+  track_event: {
+    display_name: "Engagement Events",
+    description: "Engagement events describe the behavior of a recipient with respect to the message sent.",
+  },
+  unsubscribe_event: {
+    display_name: "Unsubscribe Events",
+    description: "Unsubscribe events provide insight into the user unsubscribing from a list.",
+  },
 };
 
 export const SPARKPOST_EVENT_DOCS: Record<string, NamedDoc> = {
@@ -45,17 +55,28 @@ export const SPARKPOST_EVENT_DOCS: Record<string, NamedDoc> = {
   delivery: { display_name: "Delivery", description: "Remote MTA acknowledged receipt of a message." },
   delay: { display_name: "Delay", description: "Remote MTA has temporarily rejected a message." },
   bounce: { display_name: "Bounce", description: "Remote MTA has permanently rejected a message." },
-  policy_rejection: { display_name: "Policy Rejection", description: "Due to policy, SparkPost rejected a message or failed to generate a message." },
+  policy_rejection: {
+    display_name: "Policy Rejection",
+    description: "Due to policy, SparkPost rejected a message or failed to generate a message.",
+  },
   out_of_band: {
     display_name: "Out of Band",
-    description: "Remote MTA initially reported acceptance of a message, but it has since asynchronously reported that the message was not delivered.",
+    description:
+      "Remote MTA initially reported acceptance of a message, but it has since asynchronously reported that the message was not delivered.",
   },
   spam_complaint: { display_name: "Spam Complaint", description: "The message was classified as spam by the recipient." },
-  open: { display_name: "Open", description: "Recipient opened a message in a mail client, thus rendering a tracking pixel at the bottom of the message." },
-  initial_open: { display_name: "Initial Open", description: "Recipient opened a message in a mail client, thus rendering a tracking pixel at the top of the message." },
+  open: {
+    display_name: "Open",
+    description: "Recipient opened a message in a mail client, thus rendering a tracking pixel at the bottom of the message.",
+  },
+  initial_open: {
+    display_name: "Initial Open",
+    description: "Recipient opened a message in a mail client, thus rendering a tracking pixel at the top of the message.",
+  },
   click: {
     display_name: "Click",
-    description: "Recipient clicked a tracked link in a message, thus prompting a redirect through the SparkPost click-tracking server to the link's destination.",
+    description:
+      "Recipient clicked a tracked link in a message, thus prompting a redirect through the SparkPost click-tracking server to the link's destination.",
   },
   list_unsubscribe: { display_name: "List Unsubscribe", description: "User clicked the 'unsubscribe' button on an email client." },
 };
@@ -85,12 +106,23 @@ export const SENDGRID_CUSTOM_ARG_DOC = "A custom argument set on the message (ho
 
 export const SENDGRID_CLASS_DOCS: Record<string, NamedDoc> = {
   delivery_events: { display_name: "Delivery events", description: "Events that indicate the status of email delivery to the recipient." },
-  engagement_events: { display_name: "Engagement events", description: "Events that indicate how the recipient is interacting with the email." },
+  engagement_events: {
+    display_name: "Engagement events",
+    description: "Events that indicate how the recipient is interacting with the email.",
+  },
 };
 
 export const SENDGRID_EVENT_DOCS: Record<string, NamedDoc & { class: string }> = {
-  processed: { class: "delivery_events", display_name: "Processed", description: "Message has been received and is ready to be delivered." },
-  delivered: { class: "delivery_events", display_name: "Delivered", description: "Message has been successfully delivered to the receiving server." },
+  processed: {
+    class: "delivery_events",
+    display_name: "Processed",
+    description: "Message has been received and is ready to be delivered.",
+  },
+  delivered: {
+    class: "delivery_events",
+    display_name: "Delivered",
+    description: "Message has been successfully delivered to the receiving server.",
+  },
   deferred: { class: "delivery_events", display_name: "Deferred", description: "Receiving server temporarily rejected the message." },
   bounce: { class: "delivery_events", display_name: "Bounce", description: "Receiving server could not or would not accept the message." },
   dropped: { class: "delivery_events", display_name: "Dropped", description: "The message was not sent." },
@@ -106,8 +138,8 @@ export const SFMC_FIELD_DOCS: Record<string, string> = {
   compositeId: "Internal tracking ID; hookd sends the event's id, stable across retries",
   "composite.jobId": "Marketing Cloud Job ID; here the message's Message-ID (or queue id)",
   "composite.subscriberId": "Marketing Cloud subscriber; here the recipient address",
-  definitionKey: "Send Definition Customer Key (transactional send events; here the campaign_id); \"NA\" on engagement events",
-  definitionId: "Send Definition Id; \"NA\" on engagement events",
+  definitionKey: 'Send Definition Customer Key (transactional send events; here the campaign_id); "NA" on engagement events',
+  definitionId: 'Send Definition Id; "NA" on engagement events',
   channel: "The channel of the engagement: email",
   "info.to": "The recipient's address",
   "info.subscriberKey": "The subscriber key: metadata.subscriberKey, else the recipient address",
@@ -122,14 +154,18 @@ export const SFMC_FIELD_DOCS: Record<string, string> = {
   "info.ipAddress": "IP address detected from click source",
   "info.userAgent": "User agent from click source",
   "info.contentLink": "The link clicked",
-  "info.location": "Contains information about location based on IP address. If the location was unable to be detected, this object will be empty",
+  "info.location":
+    "Contains information about location based on IP address. If the location was unable to be detected, this object will be empty",
   "info.domain": "email domain of event",
   "info.unsubscribeDate": "The date the subscriber unsubscribed (epoch milliseconds)",
   "info.unsubscribeMethod": "How the unsubscribe occurred; click,reply",
 };
 
 export const SFMC_CLASS_DOCS: Record<string, NamedDoc> = {
-  TransactionalSendEvents: { display_name: "Transactional Email Events", description: "What happened to a transactional send: sent, not sent, bounced." },
+  TransactionalSendEvents: {
+    display_name: "Transactional Email Events",
+    description: "What happened to a transactional send: sent, not sent, bounced.",
+  },
   EngagementEvents: { display_name: "Engagement Email Events", description: "What the recipient did: opened, clicked, unsubscribed." },
 };
 
@@ -139,7 +175,10 @@ export const SFMC_EVENT_DOCS: Record<string, NamedDoc> = {
   EmailBounced: { display_name: "Email Bounced", description: "Indicates that the email bounced and includes the reason." },
   EmailOpen: { display_name: "Email Open", description: "Indicates that the email was opened." },
   EmailClick: { display_name: "Email Click", description: "Indicates that the recipient clicked a link in the email." },
-  EmailUnsubscribe: { display_name: "Email Unsubscribe", description: "Indicates that the recipient clicked the unsubscribe link in the email." },
+  EmailUnsubscribe: {
+    display_name: "Email Unsubscribe",
+    description: "Indicates that the recipient clicked the unsubscribe link in the email.",
+  },
 };
 
 export const COPERNICA_FIELD_DOCS: Record<string, string> = {
@@ -174,17 +213,30 @@ export const COPERNICA_DATA_DOC = "A key of the custom event's data, sent as it 
 export const COPERNICA_CLASS_DOCS: Record<string, NamedDoc> = {
   webhooks: {
     display_name: "Webhooks",
-    description: "One POST per event, application/x-www-form-urlencoded; associative arrays per key (fields[name]=value), lists per item (tags[]=x).",
+    description:
+      "One POST per event, application/x-www-form-urlencoded; associative arrays per key (fields[name]=value), lists per item (tags[]=x).",
   },
 };
 
 export const COPERNICA_EVENT_DOCS: Record<string, NamedDoc> = {
   delivery: { display_name: "Deliveries", description: "A message was delivered: the receiving mail server accepted it." },
-  failure: { display_name: "Failures", description: "A delivery failed, during the SMTP handshake or later by a delivery status notification." },
+  failure: {
+    display_name: "Failures",
+    description: "A delivery failed, during the SMTP handshake or later by a delivery status notification.",
+  },
   open: { display_name: "Opens", description: "A recipient opened the message (the tracking image was downloaded)." },
   click: { display_name: "Clicks", description: "A recipient clicked a tracked link." },
   abuse: { display_name: "Abuses", description: "A recipient reported the message as spam." },
-  create: { display_name: "(Sub)profile creations", description: "A profile or subprofile was created (custom events profile.created, subprofile.created)." },
-  update: { display_name: "(Sub)profile updates", description: "A profile or subprofile was updated (custom events profile.updated, subprofile.updated)." },
-  delete: { display_name: "(Sub)profile removals", description: "A profile or subprofile was removed (custom events profile.deleted, subprofile.deleted)." },
+  create: {
+    display_name: "(Sub)profile creations",
+    description: "A profile or subprofile was created (custom events profile.created, subprofile.created).",
+  },
+  update: {
+    display_name: "(Sub)profile updates",
+    description: "A profile or subprofile was updated (custom events profile.updated, subprofile.updated).",
+  },
+  delete: {
+    display_name: "(Sub)profile removals",
+    description: "A profile or subprofile was removed (custom events profile.deleted, subprofile.deleted).",
+  },
 };

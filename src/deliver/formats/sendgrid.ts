@@ -87,7 +87,11 @@ export const SENDGRID_FIELDS = [
   { hookd: "feedback_type", sendgrid: null, note: "" },
   { hookd: "custom_type", sendgrid: null, note: "custom events are not sent" },
   { hookd: "data", sendgrid: null, note: "custom events are not sent" },
-  { hookd: "notice", sendgrid: null, note: "notices are not sent: SendGrid sends none for the bounces, delay and success notices an MTA generates" },
+  {
+    hookd: "notice",
+    sendgrid: null,
+    note: "notices are not sent: SendGrid sends none for the bounces, delay and success notices an MTA generates",
+  },
 ] as const;
 
 const addressFailures: ReadonlySet<string> = new Set(SENDGRID_ADDRESS_FAILURES);
@@ -118,7 +122,8 @@ export function toSendGrid(e: Event): Record<string, unknown> | null {
   if (failed && f.dsn !== undefined) out.status = f.dsn;
   if (f.attempt !== undefined) out.attempt = String(f.attempt);
   if (event === "bounce") {
-    const addressFailed = (e.type === "bounce" || e.type === "out_of_band") && addressFailures.has(f.bounce_class ?? "undetermined") && !f.dsn?.startsWith("4");
+    const addressFailed =
+      (e.type === "bounce" || e.type === "out_of_band") && addressFailures.has(f.bounce_class ?? "undetermined") && !f.dsn?.startsWith("4");
     out.type = addressFailed ? "bounce" : "blocked";
     out.bounce_classification = SENDGRID_BOUNCE_CLASSIFICATIONS[f.bounce_class ?? "undetermined"];
   }

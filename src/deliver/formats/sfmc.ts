@@ -45,23 +45,43 @@ export const SFMC_FIELDS = [
   { hookd: "type", sfmc: "eventCategoryType", note: "see SFMC_EVENTS" },
   { hookd: "timestamp", sfmc: "timestampUTC", note: "epoch milliseconds, a number" },
   { hookd: "event_id", sfmc: "compositeId", note: "SFMC's own tracking id has no counterpart; the event id is as unique and as stable" },
-  { hookd: "message_id", sfmc: "composite.jobId", note: "queue_id when message_id is missing; with subscriberId it joins sent and engagement events as SFMC's guide does" },
+  {
+    hookd: "message_id",
+    sfmc: "composite.jobId",
+    note: "queue_id when message_id is missing; with subscriberId it joins sent and engagement events as SFMC's guide does",
+  },
   { hookd: "rcpt_to", sfmc: "composite.subscriberId", note: "" },
   { hookd: "rcpt_to", sfmc: "info.to", note: "transactional events and unsubscribes" },
   { hookd: "rcpt_to", sfmc: "info.subscriberKey", note: "transactional events; metadata.subscriberKey when given" },
   { hookd: "rcpt_to", sfmc: "info.domain", note: "unsubscribes: its domain" },
-  { hookd: "message_id", sfmc: "info.messageKey", note: "transactional events; metadata.messageKey when given, queue_id when message_id is missing" },
-  { hookd: "metadata", sfmc: "info.messageKey", note: "metadata.messageKey: the key the application gave SFMC's transactional API, kept across the move" },
-  { hookd: "campaign_id", sfmc: "definitionKey", note: "transactional events (the send definition); engagement events carry \"NA\" as ENS sends them" },
+  {
+    hookd: "message_id",
+    sfmc: "info.messageKey",
+    note: "transactional events; metadata.messageKey when given, queue_id when message_id is missing",
+  },
+  {
+    hookd: "metadata",
+    sfmc: "info.messageKey",
+    note: "metadata.messageKey: the key the application gave SFMC's transactional API, kept across the move",
+  },
+  {
+    hookd: "campaign_id",
+    sfmc: "definitionKey",
+    note: 'transactional events (the send definition); engagement events carry "NA" as ENS sends them',
+  },
   { hookd: "response", sfmc: "info.bounceMessage", note: "bounces" },
   { hookd: "response", sfmc: "info.reason", note: "not sent (policy_rejection)" },
-  { hookd: "response", sfmc: "info.statusCode", note: "not sent: its SMTP reply code, e.g. \"554\"" },
-  { hookd: "dsn", sfmc: "info.smtpReason", note: "bounces: the enhanced status, e.g. \"5.1.1\"" },
-  { hookd: "bounce_class", sfmc: "info.bounceCode", note: "\"HARD\" or \"SOFT\", see SFMC_HARD_BOUNCES" },
+  { hookd: "response", sfmc: "info.statusCode", note: 'not sent: its SMTP reply code, e.g. "554"' },
+  { hookd: "dsn", sfmc: "info.smtpReason", note: 'bounces: the enhanced status, e.g. "5.1.1"' },
+  { hookd: "bounce_class", sfmc: "info.bounceCode", note: '"HARD" or "SOFT", see SFMC_HARD_BOUNCES' },
   { hookd: "ip", sfmc: "info.ipAddress", note: "opens and clicks" },
   { hookd: "user_agent", sfmc: "info.userAgent", note: "opens and clicks" },
   { hookd: "url", sfmc: "info.contentLink", note: "clicks" },
-  { hookd: "user_agent", sfmc: "info.unsubscribeMethod", note: "unsubscribes: \"Click\" when a client made it (it has an IP or user agent), \"Reply\" when it came by mail" },
+  {
+    hookd: "user_agent",
+    sfmc: "info.unsubscribeMethod",
+    note: 'unsubscribes: "Click" when a client made it (it has an IP or user agent), "Reply" when it came by mail',
+  },
   { hookd: "queue_id", sfmc: null, note: "only as messageKey's and jobId's fallback" },
   { hookd: "host", sfmc: null, note: "" },
   { hookd: "mail_from", sfmc: null, note: "" },
@@ -96,7 +116,8 @@ function metaString(f: EventFields, key: string): string | undefined {
 }
 
 function bounceCode(e: Event, f: EventFields): "HARD" | "SOFT" {
-  const addressFailed = (e.type === "bounce" || e.type === "out_of_band") && hardBounces.has(f.bounce_class ?? "undetermined") && !f.dsn?.startsWith("4");
+  const addressFailed =
+    (e.type === "bounce" || e.type === "out_of_band") && hardBounces.has(f.bounce_class ?? "undetermined") && !f.dsn?.startsWith("4");
   return addressFailed ? "HARD" : "SOFT";
 }
 

@@ -63,14 +63,18 @@ export const SPARKPOST_FIELDS = [
   { hookd: "message_id", sparkpost: "message_id", note: "queue_id when message_id is missing" },
   { hookd: "response", sparkpost: "raw_reason", note: "delay, bounce, expired, policy_rejection; expired without one: " + EXPIRED_REASON },
   { hookd: "response", sparkpost: "reason", note: "raw_reason with IPv4 addresses redacted to a.b.c.d, as SparkPost does" },
-  { hookd: "response", sparkpost: "error_code", note: "its SMTP reply code, e.g. \"550\"" },
-  { hookd: "bounce_class", sparkpost: "bounce_class", note: "delay, bounce, expired; numeric string, see SPARKPOST_BOUNCE_CLASSES; policy_rejection is always \"25\"" },
+  { hookd: "response", sparkpost: "error_code", note: 'its SMTP reply code, e.g. "550"' },
+  {
+    hookd: "bounce_class",
+    sparkpost: "bounce_class",
+    note: 'delay, bounce, expired; numeric string, see SPARKPOST_BOUNCE_CLASSES; policy_rejection is always "25"',
+  },
   { hookd: "attempt", sparkpost: "num_retries", note: "attempt - 1, a string" },
   { hookd: "delay_s", sparkpost: "queue_time", note: "milliseconds, a string" },
   { hookd: "delay_s", sparkpost: "injection_time", note: "timestamp - delay_s, RFC 3339 (injection: timestamp)" },
   { hookd: "size", sparkpost: "msg_size", note: "a string" },
   { hookd: "relay", sparkpost: "ip_address", note: "the next hop's IP, message events" },
-  { hookd: "relay", sparkpost: "delv_method", note: "\"esmtp\" when the relay has an IP" },
+  { hookd: "relay", sparkpost: "delv_method", note: '"esmtp" when the relay has an IP' },
   { hookd: "client_ip", sparkpost: "remote_addr", note: "" },
   { hookd: "ip", sparkpost: "ip_address", note: "the engaging client's IP" },
   { hookd: "user_agent", sparkpost: "user_agent", note: "" },
@@ -89,7 +93,11 @@ export const SPARKPOST_FIELDS = [
   { hookd: "nrcpt", sparkpost: null, note: "" },
   { hookd: "custom_type", sparkpost: null, note: "custom events are not sent" },
   { hookd: "data", sparkpost: null, note: "custom events are not sent" },
-  { hookd: "notice", sparkpost: null, note: "notices are not sent: SparkPost sends none for the bounces, delay and success notices an MTA generates" },
+  {
+    hookd: "notice",
+    sparkpost: null,
+    note: "notices are not sent: SparkPost sends none for the bounces, delay and success notices an MTA generates",
+  },
 ] as const;
 
 const FAILURES: ReadonlySet<EventType> = new Set(["delay", "bounce", "out_of_band", "expired", "policy_rejection"]);

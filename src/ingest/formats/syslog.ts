@@ -88,7 +88,10 @@ export class SyslogReader {
     let host = "";
     if (at.tagStart > at.hostStart) {
       const len = at.tagStart - 1 - at.hostStart;
-      host = len === this.lastHost.length && line.startsWith(this.lastHost, at.hostStart) ? this.lastHost : (this.lastHost = line.slice(at.hostStart, at.tagStart - 1));
+      host =
+        len === this.lastHost.length && line.startsWith(this.lastHost, at.hostStart)
+          ? this.lastHost
+          : (this.lastHost = line.slice(at.hostStart, at.tagStart - 1));
     }
     return buildRecord(line, at, ts, host, this.tags.lookup(line, at.tagStart, at.nameEnd));
   }

@@ -96,9 +96,7 @@ export function isoDate(s: string, i = 0): [number, number, number] | null {
  * Wall-clock fields to epoch ms: in the given offset when the line states one, else in the
  * local zone of the process (hookd runs on the mail host, whose clock wrote the log).
  */
-export function toEpoch(
-  y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number, offsetMin?: number,
-): number {
+export function toEpoch(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number, offsetMin?: number): number {
   if (offsetMin === undefined) return new Date(y, mo, d, h, mi, s, ms).getTime();
   return Date.UTC(y, mo, d, h, mi, s, ms) - offsetMin * 60_000;
 }

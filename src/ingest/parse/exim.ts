@@ -72,7 +72,7 @@ function delivery(qid: string, s: string): MtaLine {
     if (dsn) line.dsn = dsn;
     // Handed to an MTA on this machine that queued it under a new Exim id: not final yet.
     const idAt = f.C.indexOf("id=");
-    const newId = idAt === -1 ? "" : f.C.slice(idAt + 3).split(/\s/)[0] ?? "";
+    const newId = idAt === -1 ? "" : (f.C.slice(idAt + 3).split(/\s/)[0] ?? "");
     if (isEximId(newId) && newId !== qid && f.H && isLocalAddr(bracketAddr(f.H))) line.handoffQid = newId;
   }
   const qt = eximDuration(f.QT);

@@ -74,7 +74,12 @@ describe("encodeBody", () => {
 
   test("from event objects: the same bytes as from their stored texts, for every format", () => {
     for (const format of WEBHOOK_FORMATS) {
-      expect(encodeBody(format, samples)).toEqual(encodeBody(format, samples.map((e) => JSON.stringify(e))));
+      expect(encodeBody(format, samples)).toEqual(
+        encodeBody(
+          format,
+          samples.map((e) => JSON.stringify(e)),
+        ),
+      );
     }
   });
 

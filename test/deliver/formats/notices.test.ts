@@ -21,10 +21,48 @@ const NOTICE = { kind: "bounce", of_queue_id: "4BCD21C03F2", of_message_id: "ori
 
 /** A bounce, the non-delivery notice it caused (injection and delivery), and a relayed read receipt from <>. */
 const EVENTS: Event[] = [
-  { event_id: "orig-bounce", type: "bounce", timestamp: at(0), host: "mx1", queue_id: "4BCD21C03F2", message_id: "orig@example.com", mail_from: "app@example.com", rcpt_to: "gone@example.org", dsn: "5.1.1" },
-  { event_id: "notice-inj", type: "injection", timestamp: at(1), host: "mx1", queue_id: "9F00A1C0400", mail_from: "", rcpt_to: "app@example.com", notice: NOTICE },
-  { event_id: "notice-dlv", type: "delivery", timestamp: at(2), host: "mx1", queue_id: "9F00A1C0400", mail_from: "", rcpt_to: "app@example.com", dsn: "2.0.0", notice: NOTICE },
-  { event_id: "receipt-dlv", type: "delivery", timestamp: at(3), host: "mx1", queue_id: "8D1B2C3D4E", mail_from: "", rcpt_to: "reader@example.org", dsn: "2.0.0" },
+  {
+    event_id: "orig-bounce",
+    type: "bounce",
+    timestamp: at(0),
+    host: "mx1",
+    queue_id: "4BCD21C03F2",
+    message_id: "orig@example.com",
+    mail_from: "app@example.com",
+    rcpt_to: "gone@example.org",
+    dsn: "5.1.1",
+  },
+  {
+    event_id: "notice-inj",
+    type: "injection",
+    timestamp: at(1),
+    host: "mx1",
+    queue_id: "9F00A1C0400",
+    mail_from: "",
+    rcpt_to: "app@example.com",
+    notice: NOTICE,
+  },
+  {
+    event_id: "notice-dlv",
+    type: "delivery",
+    timestamp: at(2),
+    host: "mx1",
+    queue_id: "9F00A1C0400",
+    mail_from: "",
+    rcpt_to: "app@example.com",
+    dsn: "2.0.0",
+    notice: NOTICE,
+  },
+  {
+    event_id: "receipt-dlv",
+    type: "delivery",
+    timestamp: at(3),
+    host: "mx1",
+    queue_id: "8D1B2C3D4E",
+    mail_from: "",
+    rcpt_to: "reader@example.org",
+    dsn: "2.0.0",
+  },
 ];
 
 const LIMITS: BatchLimits = { maxEvents: 100, maxBytes: 1_000_000, maxWaitMs: 0 };
@@ -32,7 +70,9 @@ const LIMITS: BatchLimits = { maxEvents: 100, maxBytes: 1_000_000, maxWaitMs: 0 
 /** Every event id the webhook's batches hold, in order, as each format encodes its batch. */
 function sent(store: Store, id: string, format: WebhookFormat): string[] {
   const rows = store.sqlite
-    .query("SELECT bb.body AS body FROM batches b JOIN batch_bodies bb ON bb.id = b.body_id WHERE b.webhook_id = ? ORDER BY b.created_at, b.id")
+    .query(
+      "SELECT bb.body AS body FROM batches b JOIN batch_bodies bb ON bb.id = b.body_id WHERE b.webhook_id = ? ORDER BY b.created_at, b.id",
+    )
     .all(id) as { body: Uint8Array }[];
   const items = rows.flatMap((r) => JSON.parse(new TextDecoder().decode(r.body)) as Record<string, unknown>[]);
   if (format === "sendgrid") return items.map((i) => i.sg_event_id as string);
@@ -43,7 +83,12 @@ function sent(store: Store, id: string, format: WebhookFormat): string[] {
 describe("notices through the store and the batcher", () => {
   const cases: { id: string; format: WebhookFormat; filter: WebhookFilter | null; want: string[] }[] = [
     { id: "hookd", format: "hookd", filter: null, want: ["orig-bounce", "notice-inj", "notice-dlv", "receipt-dlv"] },
-    { id: "hookd-notices-true", format: "hookd", filter: { notices: true }, want: ["orig-bounce", "notice-inj", "notice-dlv", "receipt-dlv"] },
+    {
+      id: "hookd-notices-true",
+      format: "hookd",
+      filter: { notices: true },
+      want: ["orig-bounce", "notice-inj", "notice-dlv", "receipt-dlv"],
+    },
     { id: "hookd-no-notices", format: "hookd", filter: { notices: false }, want: ["orig-bounce", "receipt-dlv"] },
     { id: "sendgrid", format: "sendgrid", filter: null, want: ["orig-bounce", "receipt-dlv"] },
     { id: "sparkpost", format: "sparkpost", filter: { notices: true }, want: ["orig-bounce", "receipt-dlv"] },
@@ -54,7 +99,17 @@ describe("notices through the store and the batcher", () => {
     const store = openStore(path.join(tempDir(), "notices.db"));
     try {
       for (const c of cases) {
-        insertWebhook(store.db, { id: c.id, name: c.id, target: "http://127.0.0.1:9/", events: ["*"], filter: c.filter, format: c.format, secret: "whsec_AAAA", createdAt: 0, updatedAt: 0 });
+        insertWebhook(store.db, {
+          id: c.id,
+          name: c.id,
+          target: "http://127.0.0.1:9/",
+          events: ["*"],
+          filter: c.filter,
+          format: c.format,
+          secret: "whsec_AAAA",
+          createdAt: 0,
+          updatedAt: 0,
+        });
       }
       insertEvents(store.sqlite, EVENTS, "/var/log/mail.log", T);
       // The kind is a column of its own: the batcher's first pass never reads a body.
@@ -76,7 +131,14 @@ describe("notices through the store and the batcher", () => {
   });
 
   test("compileFilter: notices pass for hookd unless filter.notices is false, never for a provider format", () => {
-    const row = (notice: string | null) => ({ type: "delivery", host: "mx1", mail_from: "", rcpt_to: "a@example.com", custom_type: null, notice });
+    const row = (notice: string | null) => ({
+      type: "delivery",
+      host: "mx1",
+      mail_from: "",
+      rcpt_to: "a@example.com",
+      custom_type: null,
+      notice,
+    });
     for (const kind of ["bounce", "delay", "success"]) {
       expect(compileFilter(["*"], null)(row(kind))).toBe(true);
       expect(compileFilter(["*"], { notices: false })(row(kind))).toBe(false);
@@ -84,7 +146,8 @@ describe("notices through the store and the batcher", () => {
       expect(compileFilter(["delivery"], null, "sparkpost")(row(kind))).toBe(false);
     }
     // Null-sender mail without a notice kind is no notice: every format sends it.
-    for (const format of ["hookd", "sendgrid", "sparkpost"] as const) expect(compileFilter(["*"], { notices: false }, format)(row(null))).toBe(true);
+    for (const format of ["hookd", "sendgrid", "sparkpost"] as const)
+      expect(compileFilter(["*"], { notices: false }, format)(row(null))).toBe(true);
     // notices: false combines with the other filters.
     expect(compileFilter(["*"], { notices: false, rcpt_domains: ["example.com"] })(row(null))).toBe(true);
     expect(compileFilter(["*"], { notices: false, rcpt_domains: ["example.net"] })(row(null))).toBe(false);
@@ -95,8 +158,24 @@ describe("notices through the store and the batcher", () => {
     expect(toSendGrid(dlv)).toBeNull();
     expect(toSparkPost(inj)).toBeNull();
     expect(toSendGrid(receipt)).toMatchObject({ event: "delivered", email: "reader@example.org" });
-    expect(JSON.parse(new TextDecoder().decode(encodeBody("sparkpost", EVENTS.map((e) => JSON.stringify(e)))))).toHaveLength(2);
-    const hookd = JSON.parse(new TextDecoder().decode(encodeBody("hookd", EVENTS.map((e) => JSON.stringify(e))))) as Event[];
+    expect(
+      JSON.parse(
+        new TextDecoder().decode(
+          encodeBody(
+            "sparkpost",
+            EVENTS.map((e) => JSON.stringify(e)),
+          ),
+        ),
+      ),
+    ).toHaveLength(2);
+    const hookd = JSON.parse(
+      new TextDecoder().decode(
+        encodeBody(
+          "hookd",
+          EVENTS.map((e) => JSON.stringify(e)),
+        ),
+      ),
+    ) as Event[];
     expect(hookd.map((e) => (e as { notice?: unknown }).notice ?? null)).toEqual([null, NOTICE, NOTICE, null]);
   });
 });
@@ -107,7 +186,9 @@ describe("filter.notices through the API", () => {
     const app = await startTestApp({ delivery: { batch_max_wait: 50 } });
     try {
       const create = async (name: string, filter: unknown) => {
-        const res = await app.api("POST", "/webhooks", { body: { name, target: `${rx.url}/${name}`, events: ["*"], verification: "none", ...(filter === undefined ? {} : { filter }) } });
+        const res = await app.api("POST", "/webhooks", {
+          body: { name, target: `${rx.url}/${name}`, events: ["*"], verification: "none", ...(filter === undefined ? {} : { filter }) },
+        });
         return { status: res.status, body: (await res.json()) as { results?: { id: string }; errors?: { field?: string }[] } };
       };
       const bad = await create("bad", { notices: "no" });

@@ -22,7 +22,13 @@ const mail = {
   nrcpt: 1,
   attempt: 3,
 };
-const ids = { email: "Alice@Example.org", timestamp: UNIX, sg_event_id: base.event_id, sg_message_id: mail.message_id, "smtp-id": `<${mail.message_id}>` };
+const ids = {
+  email: "Alice@Example.org",
+  timestamp: UNIX,
+  sg_event_id: base.event_id,
+  sg_message_id: mail.message_id,
+  "smtp-id": `<${mail.message_id}>`,
+};
 const engagement = { message_id: mail.message_id, rcpt_to: "Alice@Example.org", user_agent: "Mozilla/5.0", ip: "198.51.100.7" };
 
 describe("toSendGrid: every event type", () => {
@@ -76,14 +82,32 @@ describe("toSendGrid: every event type", () => {
   });
 
   test("policy_rejection → dropped with reason and status", () => {
-    const e = ev("policy_rejection", { mail_from: "x@example.net", rcpt_to: "a@example.org", client_ip: "192.0.2.10", dsn: "5.7.1", response: "554 5.7.1 blocked", bounce_class: "block" });
-    expect(toSendGrid(e)).toEqual({ email: "a@example.org", timestamp: UNIX, sg_event_id: base.event_id, event: "dropped", reason: "554 5.7.1 blocked", status: "5.7.1" });
+    const e = ev("policy_rejection", {
+      mail_from: "x@example.net",
+      rcpt_to: "a@example.org",
+      client_ip: "192.0.2.10",
+      dsn: "5.7.1",
+      response: "554 5.7.1 blocked",
+      bounce_class: "block",
+    });
+    expect(toSendGrid(e)).toEqual({
+      email: "a@example.org",
+      timestamp: UNIX,
+      sg_event_id: base.event_id,
+      event: "dropped",
+      reason: "554 5.7.1 blocked",
+      status: "5.7.1",
+    });
   });
 
   test("open, click, list_unsubscribe → unsubscribe, spam_complaint → spamreport", () => {
     const common = { ...ids, email: "Alice@Example.org", useragent: "Mozilla/5.0", ip: "198.51.100.7" };
     expect(toSendGrid(ev("open", engagement))).toEqual({ ...common, event: "open" });
-    expect(toSendGrid(ev("click", { ...engagement, url: "https://example.com/offer" }))).toEqual({ ...common, event: "click", url: "https://example.com/offer" });
+    expect(toSendGrid(ev("click", { ...engagement, url: "https://example.com/offer" }))).toEqual({
+      ...common,
+      event: "click",
+      url: "https://example.com/offer",
+    });
     expect(toSendGrid(ev("list_unsubscribe", engagement))).toEqual({ ...common, event: "unsubscribe" });
     expect(toSendGrid(ev("spam_complaint", { ...engagement, feedback_type: "abuse" }))).toEqual({ ...common, event: "spamreport" });
   });
@@ -103,7 +127,10 @@ describe("toSendGrid: fields", () => {
   test("every SendGrid object has email, an integer timestamp, event and sg_event_id", () => {
     for (const type of EVENT_TYPES) {
       if (type === "custom") continue;
-      for (const e of [sampleEvent(type, { host: "mx1", now: Date.parse(TS) }), ev(type, type === "click" ? { rcpt_to: "a@b.c", url: "https://x.y/" } : {})]) {
+      for (const e of [
+        sampleEvent(type, { host: "mx1", now: Date.parse(TS) }),
+        ev(type, type === "click" ? { rcpt_to: "a@b.c", url: "https://x.y/" } : {}),
+      ]) {
         const o = toSendGrid(e)!;
         expect(typeof o.email).toBe("string");
         expect(Number.isInteger(o.timestamp)).toBe(true);
@@ -127,7 +154,12 @@ describe("toSendGrid: fields", () => {
 
   test("tags → category array; metadata and campaign_id at top level as custom args, never over SendGrid's fields", () => {
     const o = toSendGrid(
-      ev("delivery", { rcpt_to: "a@example.org", tags: ["newsletter", "weekly"], campaign_id: "spring", metadata: { customer: "42", tier: 2, event: "forged", email: "forged", __proto__x: null } }),
+      ev("delivery", {
+        rcpt_to: "a@example.org",
+        tags: ["newsletter", "weekly"],
+        campaign_id: "spring",
+        metadata: { customer: "42", tier: 2, event: "forged", email: "forged", __proto__x: null },
+      }),
     )!;
     expect(o.category).toEqual(["newsletter", "weekly"]);
     expect(o.campaign_id).toBe("spring");
@@ -139,7 +171,9 @@ describe("toSendGrid: fields", () => {
   });
 
   test("a metadata key named __proto__ is dropped, not turned into a prototype", () => {
-    const e = JSON.parse(`{"event_id":"e1","type":"open","timestamp":"${TS}","host":"mx1","rcpt_to":"a@example.org","metadata":{"__proto__":{"polluted":true},"k":"v"}}`) as Event;
+    const e = JSON.parse(
+      `{"event_id":"e1","type":"open","timestamp":"${TS}","host":"mx1","rcpt_to":"a@example.org","metadata":{"__proto__":{"polluted":true},"k":"v"}}`,
+    ) as Event;
     const o = toSendGrid(e)!;
     expect(Object.getPrototypeOf(o)).toBe(Object.prototype);
     expect((o as { polluted?: unknown }).polluted).toBeUndefined();
@@ -157,7 +191,9 @@ describe("toSendGrid: fields", () => {
     const seven = ["Invalid Address", "Technical", "Content", "Reputation", "Frequency or Volume", "Mailbox Unavailable", "Unclassified"];
     for (const c of BOUNCE_CLASSES) {
       expect(seven).toContain(SENDGRID_BOUNCE_CLASSIFICATIONS[c]);
-      expect(toSendGrid(ev("bounce", { rcpt_to: "a@example.org", bounce_class: c }))!.bounce_classification).toBe(SENDGRID_BOUNCE_CLASSIFICATIONS[c]);
+      expect(toSendGrid(ev("bounce", { rcpt_to: "a@example.org", bounce_class: c }))!.bounce_classification).toBe(
+        SENDGRID_BOUNCE_CLASSIFICATIONS[c],
+      );
     }
     expect(toSendGrid(ev("bounce", { rcpt_to: "a@example.org" }))!.bounce_classification).toBe("Unclassified");
   });
@@ -173,9 +209,17 @@ describe("sendgrid body signed the way SendGrid signs: verified by @sendgrid/eve
   const publicKey = ew.convertPublicKeyToECDSA(keys.publicKeySpkiB64);
   const nowMs = Date.parse(TS);
   const signed = (events: Event[]) => {
-    const body = encodeBody("sendgrid", events.map((e) => JSON.stringify(e)));
+    const body = encodeBody(
+      "sendgrid",
+      events.map((e) => JSON.stringify(e)),
+    );
     const headers = formatHeaders("sendgrid", { batchId: "msg_1", body, nowMs, signingPrivateKey: keys.privateKeyPkcs8B64 });
-    return { body, text: new TextDecoder().decode(body), signature: headers["x-twilio-email-event-webhook-signature"]!, timestamp: headers["x-twilio-email-event-webhook-timestamp"]! };
+    return {
+      body,
+      text: new TextDecoder().decode(body),
+      signature: headers["x-twilio-email-event-webhook-signature"]!,
+      timestamp: headers["x-twilio-email-event-webhook-timestamp"]!,
+    };
   };
 
   test("every event type's body, alone and all in one batch, verifies", () => {
@@ -210,13 +254,22 @@ describe("sendgrid body signed the way SendGrid signs: verified by @sendgrid/eve
       port: 0,
       async fetch(req) {
         const payload = await req.text();
-        const ok = ew.verifySignature(publicKey, payload, req.headers.get("X-Twilio-Email-Event-Webhook-Signature") ?? "", req.headers.get("X-Twilio-Email-Event-Webhook-Timestamp") ?? "");
+        const ok = ew.verifySignature(
+          publicKey,
+          payload,
+          req.headers.get("X-Twilio-Email-Event-Webhook-Signature") ?? "",
+          req.headers.get("X-Twilio-Email-Event-Webhook-Timestamp") ?? "",
+        );
         return new Response(null, { status: ok ? 204 : 403 });
       },
     });
     try {
       const s = signed(EVENT_TYPES.map((t, i) => sampleEvent(t, { host: "mx1", now: nowMs, index: i })));
-      const headers = { "content-type": "application/json", "x-twilio-email-event-webhook-signature": s.signature, "x-twilio-email-event-webhook-timestamp": s.timestamp };
+      const headers = {
+        "content-type": "application/json",
+        "x-twilio-email-event-webhook-signature": s.signature,
+        "x-twilio-email-event-webhook-timestamp": s.timestamp,
+      };
       const post = (body: BodyInit) => fetch(`http://127.0.0.1:${server.port}/`, { method: "POST", headers, body });
       expect((await post(s.body)).status).toBe(204);
       expect((await post(s.text.replace("delivered", "bounce"))).status).toBe(403);

@@ -11,10 +11,27 @@ import { sfmcReceiverAccepts } from "../../helpers/sfmc-receiver.ts";
 const TS = "2026-11-23T13:07:09.123Z";
 const base = { event_id: "01JDQ3ZK8X4Y0V9D7N2M5R6T8W", timestamp: TS, host: "mx1" };
 const ev = (type: EventType, fields: Record<string, unknown> = {}) => ({ ...base, type, ...fields }) as Event;
-const mail = { queue_id: "4BCD21C03F2", message_id: "20261123130709.4BCD2@example.com", mail_from: "news@example.com", rcpt_to: "alice@example.org", campaign_id: "makana-appt" };
+const mail = {
+  queue_id: "4BCD21C03F2",
+  message_id: "20261123130709.4BCD2@example.com",
+  mail_from: "news@example.com",
+  rcpt_to: "alice@example.org",
+  campaign_id: "makana-appt",
+};
 
 // SFMC's "Common Event Attributes" table, plus channel (in the engagement examples).
-const COMMON = ["eventCategoryType", "timestampUTC", "compositeId", "composite", "definitionKey", "definitionId", "mid", "eid", "info", "channel"];
+const COMMON = [
+  "eventCategoryType",
+  "timestampUTC",
+  "compositeId",
+  "composite",
+  "definitionKey",
+  "definitionId",
+  "mid",
+  "eid",
+  "info",
+  "channel",
+];
 const COMPOSITE = ["jobId", "batchId", "listId", "subscriberId", "emailId"];
 // Each type's "Info Attributes" table.
 const INFO: Record<string, string[]> = {
@@ -33,11 +50,27 @@ const FULL: Record<EventType, Event> = {
   delay: ev("delay", { ...mail, dsn: "4.2.0", response: "451 4.2.0 try later" }),
   bounce: ev("bounce", { ...mail, dsn: "5.1.1", response: "550 5.1.1 User unknown", bounce_class: "unknown_user" }),
   expired: ev("expired", { ...mail, dsn: "4.4.7", response: "message expired", bounce_class: "soft" }),
-  policy_rejection: ev("policy_rejection", { mail_from: mail.mail_from, rcpt_to: mail.rcpt_to, dsn: "5.7.1", response: "554 5.7.1 Client host blocked" }),
+  policy_rejection: ev("policy_rejection", {
+    mail_from: mail.mail_from,
+    rcpt_to: mail.rcpt_to,
+    dsn: "5.7.1",
+    response: "554 5.7.1 Client host blocked",
+  }),
   out_of_band: ev("out_of_band", { ...mail, dsn: "5.1.1", response: "550 5.1.1 gone", bounce_class: "unknown_user" }),
   open: ev("open", { message_id: mail.message_id, rcpt_to: mail.rcpt_to, ip: "198.51.100.7", user_agent: "Mozilla/5.0" }),
-  click: ev("click", { message_id: mail.message_id, rcpt_to: mail.rcpt_to, ip: "198.51.100.7", user_agent: "Mozilla/5.0", url: "https://example.com/offer" }),
-  list_unsubscribe: ev("list_unsubscribe", { message_id: mail.message_id, rcpt_to: mail.rcpt_to, ip: "198.51.100.7", user_agent: "Mozilla/5.0" }),
+  click: ev("click", {
+    message_id: mail.message_id,
+    rcpt_to: mail.rcpt_to,
+    ip: "198.51.100.7",
+    user_agent: "Mozilla/5.0",
+    url: "https://example.com/offer",
+  }),
+  list_unsubscribe: ev("list_unsubscribe", {
+    message_id: mail.message_id,
+    rcpt_to: mail.rcpt_to,
+    ip: "198.51.100.7",
+    user_agent: "Mozilla/5.0",
+  }),
   spam_complaint: ev("spam_complaint", { rcpt_to: mail.rcpt_to, feedback_type: "abuse" }),
   custom: ev("custom", { custom_type: "profile.updated", data: { city: "Oslo" } }),
 };
@@ -112,7 +145,12 @@ describe("toSfmc: shaped as ENS documents each type", () => {
   });
 
   test("EmailSent: status Sent; messageKey the application's own (metadata.messageKey) when it gave one", () => {
-    expect((toSfmc(FULL.delivery)!.info as Record<string, unknown>)).toEqual({ to: mail.rcpt_to, subscriberKey: mail.rcpt_to, messageKey: mail.message_id, status: "Sent" });
+    expect(toSfmc(FULL.delivery)!.info as Record<string, unknown>).toEqual({
+      to: mail.rcpt_to,
+      subscriberKey: mail.rcpt_to,
+      messageKey: mail.message_id,
+      status: "Sent",
+    });
     const own = toSfmc(ev("delivery", { ...mail, metadata: { messageKey: "f2b21aa0-fc16-11ea-9bc1-fbf804a5a66e" } }))!;
     expect((own.info as Record<string, unknown>).messageKey).toBe("f2b21aa0-fc16-11ea-9bc1-fbf804a5a66e");
     const noMessageId = toSfmc(ev("delivery", { queue_id: "4BCD21C03F2", rcpt_to: mail.rcpt_to }))!;
@@ -154,7 +192,12 @@ describe("toSfmc: shaped as ENS documents each type", () => {
   });
 
   test("EmailUnsubscribe: domain and date; Click from the listener, Reply from mail", () => {
-    expect(toSfmc(FULL.list_unsubscribe)!.info).toEqual({ to: mail.rcpt_to, domain: "example.org", unsubscribeDate: Date.parse(TS), unsubscribeMethod: "Click" });
+    expect(toSfmc(FULL.list_unsubscribe)!.info).toEqual({
+      to: mail.rcpt_to,
+      domain: "example.org",
+      unsubscribeDate: Date.parse(TS),
+      unsubscribeMethod: "Click",
+    });
     const byMail = toSfmc(ev("list_unsubscribe", { rcpt_to: "Bob@Example.NET" }))!.info as Record<string, unknown>;
     expect(byMail).toMatchObject({ domain: "example.net", unsubscribeMethod: "Reply" });
   });

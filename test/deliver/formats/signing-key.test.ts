@@ -29,13 +29,21 @@ describe("twilioSignatureHeaders", () => {
     const der = Buffer.from(h[SIG], "base64");
     expect(der[0]).toBe(0x30); // a DER SEQUENCE, not a raw r||s pair
     const pub = createPublicKey({ key: Buffer.from(keys.publicKeySpkiB64, "base64"), format: "der", type: "spki" });
-    expect(createVerify("sha256").update("1795439229" + body).verify(pub, der)).toBe(true);
+    expect(
+      createVerify("sha256")
+        .update("1795439229" + body)
+        .verify(pub, der),
+    ).toBe(true);
     const ew = new EventWebhook();
     expect(ew.verifySignature(ew.convertPublicKeyToECDSA(keys.publicKeySpkiB64), body, h[SIG], h[TS])).toBe(true);
   });
 
   test("bytes and string bodies verify alike", () => {
-    const h = twilioSignatureHeaders({ privateKeyPkcs8B64: keys.privateKeyPkcs8B64, timestampSec: 1, body: new TextEncoder().encode(body) });
+    const h = twilioSignatureHeaders({
+      privateKeyPkcs8B64: keys.privateKeyPkcs8B64,
+      timestampSec: 1,
+      body: new TextEncoder().encode(body),
+    });
     const ew = new EventWebhook();
     expect(ew.verifySignature(ew.convertPublicKeyToECDSA(keys.publicKeySpkiB64), body, h[SIG], h[TS])).toBe(true);
   });
@@ -43,7 +51,9 @@ describe("twilioSignatureHeaders", () => {
   test("refuses a key that is not ECDSA P-256, and garbage", () => {
     const ed = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "der" }).toString("base64");
     expect(() => twilioSignatureHeaders({ privateKeyPkcs8B64: ed, timestampSec: 1, body })).toThrow(/P-256/);
-    const p384 = generateKeyPairSync("ec", { namedCurve: "secp384r1" }).privateKey.export({ type: "pkcs8", format: "der" }).toString("base64");
+    const p384 = generateKeyPairSync("ec", { namedCurve: "secp384r1" })
+      .privateKey.export({ type: "pkcs8", format: "der" })
+      .toString("base64");
     expect(() => twilioSignatureHeaders({ privateKeyPkcs8B64: p384, timestampSec: 1, body })).toThrow(/P-256/);
     expect(() => twilioSignatureHeaders({ privateKeyPkcs8B64: "bm90IGEga2V5", timestampSec: 1, body })).toThrow();
   });

@@ -42,7 +42,13 @@ const ids = {
   ip_address: "203.0.113.5",
   delv_method: "esmtp",
 };
-const engagement = { message_id: mail.message_id, rcpt_to: "Alice@Example.org", user_agent: "Mozilla/5.0", ip: "198.51.100.7", campaign_id: "spring" };
+const engagement = {
+  message_id: mail.message_id,
+  rcpt_to: "Alice@Example.org",
+  user_agent: "Mozilla/5.0",
+  ip: "198.51.100.7",
+  campaign_id: "spring",
+};
 const engaged = {
   event_id: base.event_id,
   timestamp: UNIX,
@@ -74,7 +80,10 @@ describe("toSparkPost: every event type", () => {
   });
 
   test("delivery → message_event delivery, no reason fields", () => {
-    expect(inner(ev("delivery", { ...mail, dsn: "2.0.0", response: "250 2.0.0 OK" }), "message_event")).toEqual({ type: "delivery", ...ids });
+    expect(inner(ev("delivery", { ...mail, dsn: "2.0.0", response: "250 2.0.0 OK" }), "message_event")).toEqual({
+      type: "delivery",
+      ...ids,
+    });
   });
 
   test("delay → message_event delay with raw_reason, reason, error_code, bounce_class", () => {
@@ -114,7 +123,9 @@ describe("toSparkPost: every event type", () => {
       error_code: "554",
       bounce_class: "24",
     });
-    expect(inner(ev("expired", { rcpt_to: "a@example.org", bounce_class: "soft", response: "message expired" }), "message_event")).toMatchObject({
+    expect(
+      inner(ev("expired", { rcpt_to: "a@example.org", bounce_class: "soft", response: "message expired" }), "message_event"),
+    ).toMatchObject({
       bounce_class: "24",
       raw_reason: "message expired",
     });
@@ -122,7 +133,14 @@ describe("toSparkPost: every event type", () => {
   });
 
   test("policy_rejection → message_event policy_rejection, bounce_class 25 (Admin Failure) as SparkPost sends", () => {
-    const e = ev("policy_rejection", { mail_from: "x@example.net", rcpt_to: "a@example.org", client_ip: "192.0.2.10", dsn: "5.7.1", response: "554 5.7.1 Client host [192.0.2.10] blocked", bounce_class: "block" });
+    const e = ev("policy_rejection", {
+      mail_from: "x@example.net",
+      rcpt_to: "a@example.org",
+      client_ip: "192.0.2.10",
+      dsn: "5.7.1",
+      response: "554 5.7.1 Client host [192.0.2.10] blocked",
+      bounce_class: "block",
+    });
     expect(inner(e, "message_event")).toEqual({
       type: "policy_rejection",
       event_id: base.event_id,
@@ -141,9 +159,17 @@ describe("toSparkPost: every event type", () => {
 
   test("open and click → track_event; list_unsubscribe → unsubscribe_event; spam_complaint → message_event", () => {
     expect(inner(ev("open", engagement), "track_event")).toEqual({ type: "open", ...engaged });
-    expect(inner(ev("click", { ...engagement, url: "https://example.com/offer" }), "track_event")).toEqual({ type: "click", ...engaged, target_link_url: "https://example.com/offer" });
+    expect(inner(ev("click", { ...engagement, url: "https://example.com/offer" }), "track_event")).toEqual({
+      type: "click",
+      ...engaged,
+      target_link_url: "https://example.com/offer",
+    });
     expect(inner(ev("list_unsubscribe", engagement), "unsubscribe_event")).toEqual({ type: "list_unsubscribe", ...engaged });
-    expect(inner(ev("spam_complaint", { ...engagement, feedback_type: "abuse" }), "message_event")).toEqual({ type: "spam_complaint", ...engaged, fbtype: "abuse" });
+    expect(inner(ev("spam_complaint", { ...engagement, feedback_type: "abuse" }), "message_event")).toEqual({
+      type: "spam_complaint",
+      ...engaged,
+      fbtype: "abuse",
+    });
   });
 
   test("the first open of a message and recipient is SparkPost's initial_open; later ones and first clicks keep their type", () => {
@@ -173,11 +199,15 @@ describe("toSparkPost: fields", () => {
 
   test("numbers SparkPost sends as strings are strings", () => {
     const o = inner(ev("bounce", { ...mail, response: "550 5.1.1 no", bounce_class: "unknown_user" }), "message_event");
-    for (const k of ["timestamp", "num_retries", "queue_time", "msg_size", "error_code", "bounce_class"]) expect(typeof o[k]).toBe("string");
+    for (const k of ["timestamp", "num_retries", "queue_time", "msg_size", "error_code", "bounce_class"])
+      expect(typeof o[k]).toBe("string");
   });
 
   test("tags → rcpt_tags, metadata → rcpt_meta, campaign_id kept", () => {
-    const o = inner(ev("delivery", { rcpt_to: "a@example.org", tags: ["newsletter"], metadata: { customer: "42", n: 1 }, campaign_id: "spring" }), "message_event");
+    const o = inner(
+      ev("delivery", { rcpt_to: "a@example.org", tags: ["newsletter"], metadata: { customer: "42", n: 1 }, campaign_id: "spring" }),
+      "message_event",
+    );
     expect(o.rcpt_tags).toEqual(["newsletter"]);
     expect(o.rcpt_meta).toEqual({ customer: "42", n: 1 });
     expect(o.campaign_id).toBe("spring");
@@ -202,7 +232,9 @@ describe("toSparkPost: fields", () => {
 
   test("bounce_class: each hookd class maps to its numeric string; a bounce without one is 1 (Undetermined)", () => {
     for (const c of BOUNCE_CLASSES) {
-      expect(inner(ev("bounce", { rcpt_to: "a@example.org", bounce_class: c }), "message_event").bounce_class).toBe(SPARKPOST_BOUNCE_CLASSES[c]);
+      expect(inner(ev("bounce", { rcpt_to: "a@example.org", bounce_class: c }), "message_event").bounce_class).toBe(
+        SPARKPOST_BOUNCE_CLASSES[c],
+      );
     }
     expect(inner(ev("bounce", { rcpt_to: "a@example.org" }), "message_event").bounce_class).toBe("1");
     expect(inner(ev("delay", { rcpt_to: "a@example.org" }), "message_event")).not.toHaveProperty("bounce_class");

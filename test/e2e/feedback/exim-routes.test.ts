@@ -13,7 +13,14 @@ import { startExim, type EximHarness } from "../mta/exim.ts";
 
 /** One report per transport, each about a message hookd stored: [domain, transport, fixture, its returned Message-ID, the recipient, the DSN status]. */
 const CASES = [
-  ["bounces.test", "hookd_lmtp", "sisimai/rhost-google-06.eml", "222222EA-20C2-2200-EEEE-2222CEEEEA21@example.jp", "michitsuna@example.org", "5.7.25"],
+  [
+    "bounces.test",
+    "hookd_lmtp",
+    "sisimai/rhost-google-06.eml",
+    "222222EA-20C2-2200-EEEE-2222CEEEEA21@example.jp",
+    "michitsuna@example.org",
+    "5.7.25",
+  ],
   ["pipe.test", "hookd_pipe", "sisimai/lhost-postfix-57.eml", "44kWHZ2S3Qz1yxHC@rokujo.cr.nyaan.jp", "kijitora@cr.nyaan.jp", "5.2.1"],
 ] as const;
 
@@ -28,7 +35,13 @@ function need() {
 /** The README's router and transports, with this test's port, paths and user. */
 function withFeedbackRoutes(conf: string, port: number, toml: string): string {
   // One router for both domains (the README's shows one transport); Exim expands the choice.
-  const router = ["hookd_feedback:", "  driver = accept", "  domains = bounces.test : pipe.test", `  transport = \${if eq{$domain}{pipe.test}{hookd_pipe}{hookd_lmtp}}`, ""].join("\n");
+  const router = [
+    "hookd_feedback:",
+    "  driver = accept",
+    "  domains = bounces.test : pipe.test",
+    `  transport = \${if eq{$domain}{pipe.test}{hookd_pipe}{hookd_lmtp}}`,
+    "",
+  ].join("\n");
   const transports = [
     "hookd_lmtp:",
     "  driver = smtp",
@@ -52,7 +65,14 @@ beforeAll(async () => {
   exim = await startExim();
   app = await startTestApp({ feedback: { listen: "127.0.0.1:0", local_mtas: ["mx.hookd.test"] } });
   const res = await app.api("POST", "/events", {
-    body: CASES.map(([, , , mid, rcpt], i) => ({ type: "injection", host: "mx1", queue_id: `1P1ce${i}-000Egt-GZ`, message_id: mid, mail_from: "sender@bounces.test", rcpt_to: rcpt })),
+    body: CASES.map(([, , , mid, rcpt], i) => ({
+      type: "injection",
+      host: "mx1",
+      queue_id: `1P1ce${i}-000Egt-GZ`,
+      message_id: mid,
+      mail_from: "sender@bounces.test",
+      rcpt_to: rcpt,
+    })),
   });
   if (res.status !== 200) throw new Error(`POST /events: ${res.status} ${await res.text()}`);
   // pipe transports never run as root: the store's files are made writable for nobody.
@@ -71,7 +91,11 @@ afterAll(async () => {
 }, 30_000);
 
 function outOfBand(t: TestApp, rcpt: string): Event[] {
-  return (t.hookd.store.sqlite.query("SELECT body FROM events WHERE type = 'out_of_band' AND rcpt_to = ? ORDER BY seq").all(rcpt) as { body: string }[]).map((r) => JSON.parse(r.body) as Event);
+  return (
+    t.hookd.store.sqlite.query("SELECT body FROM events WHERE type = 'out_of_band' AND rcpt_to = ? ORDER BY seq").all(rcpt) as {
+      body: string;
+    }[]
+  ).map((r) => JSON.parse(r.body) as Event);
 }
 
 describe("the README's Exim routes to hookd", () => {
@@ -84,9 +108,19 @@ describe("the README's Exim routes to hookd", () => {
       for (let n = 0; n < 2; n++) await exim.exim(["-odi", "-oi", "-f", "<>", "--", `sender@${domain}`], { stdin: report });
       // Exim logs a local delivery as "=> sender <sender@pipe.test>", a remote one as "=> sender@…".
       const at = `sender@${domain.replace(".", "\\.")}`;
-      const lines = await exim.log.waitForCount(new RegExp(`=> (?:${at}|sender <${at}>) R=hookd_feedback T=${transport}`), 2, 30_000, since);
+      const lines = await exim.log.waitForCount(
+        new RegExp(`=> (?:${at}|sender <${at}>) R=hookd_feedback T=${transport}`),
+        2,
+        30_000,
+        since,
+      );
       expect(lines).toHaveLength(2);
-      expect(exim.log.lines().slice(since).filter((l) => / (\*\*|==) /.test(l))).toEqual([]);
+      expect(
+        exim.log
+          .lines()
+          .slice(since)
+          .filter((l) => / (\*\*|==) /.test(l)),
+      ).toEqual([]);
       const events = outOfBand(app, rcpt);
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({ queue_id: `1P1ce${i}-000Egt-GZ`, message_id: mid, host: "mx1", dsn });

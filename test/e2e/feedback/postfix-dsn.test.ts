@@ -45,7 +45,9 @@ function need() {
 async function route(h: PostfixHarness, lines: string[]) {
   const file = join(h.configDir, "transport");
   const domains = new Set(lines.map((l) => l.split(/\s+/)[0]));
-  const kept = readFileSync(file, "utf8").split("\n").filter((l) => l.trim() && !domains.has(l.split(/\s+/)[0]!));
+  const kept = readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() && !domains.has(l.split(/\s+/)[0]!));
   writeFileSync(file, `${[...kept, ...lines].join("\n")}\n`);
   await h.reload();
 }
@@ -55,7 +57,9 @@ const field = (e: Event, k: string) => (e as Record<string, unknown>)[k];
 const ofRcpt = (r: Receiver, type: string, rcpt: string) => events(r).filter((e) => e.type === type && field(e, "rcpt_to") === rcpt);
 
 function storedOutOfBand(t: TestApp, rcpt: string): number {
-  return (t.hookd.store.sqlite.query("SELECT count(*) AS n FROM events WHERE type = 'out_of_band' AND rcpt_to = ?").get(rcpt) as { n: number }).n;
+  return (
+    t.hookd.store.sqlite.query("SELECT count(*) AS n FROM events WHERE type = 'out_of_band' AND rcpt_to = ?").get(rcpt) as { n: number }
+  ).n;
 }
 
 beforeAll(async () => {
@@ -75,7 +79,9 @@ beforeAll(async () => {
     feedback: { listen: "127.0.0.1:0", local_mtas: ["mx.hookd.test"] },
     delivery: { batch_max_wait: 100 },
   });
-  const res = await app.api("POST", "/webhooks", { body: { name: "e2e-feedback", target: `${rx.url}/hook`, events: ["*"], verification: "none" } });
+  const res = await app.api("POST", "/webhooks", {
+    body: { name: "e2e-feedback", target: `${rx.url}/hook`, events: ["*"], verification: "none" },
+  });
   if (res.status !== 201) throw new Error(`creating the webhook: ${res.status} ${await res.text()}`);
   // The harness's master.cf has no lmtp service; A needs one to reach hookd.
   appendFileSync(join(a.configDir, "master.cf"), "lmtp      unix  -       -       n       -       -       lmtp\n");
@@ -101,11 +107,17 @@ async function sendToB(rcpt: string, subject: string) {
   const { a, rx } = need();
   const since = a.log.mark();
   const sent = await a.sendMail({ from: SENDER, to: [rcpt], subject });
-  await a.waitForLog(new RegExp(`${sent.queueId}: to=<${rcpt}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${need().b.smtpPort},.* status=sent`), 20_000, since);
+  await a.waitForLog(
+    new RegExp(`${sent.queueId}: to=<${rcpt}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${need().b.smtpPort},.* status=sent`),
+    20_000,
+    since,
+  );
   // The lookup needs the original's events stored before its DSN arrives (in real life hours).
-  await rx.waitFor(() => ofRcpt(rx, "injection", rcpt).length === 1, 15_000).catch((err) => {
-    throw new Error(`${(err as Error).message}; events: ${JSON.stringify(events(rx))}\nA's log:\n${a.log.tail(30)}`);
-  });
+  await rx
+    .waitFor(() => ofRcpt(rx, "injection", rcpt).length === 1, 15_000)
+    .catch((err) => {
+      throw new Error(`${(err as Error).message}; events: ${JSON.stringify(events(rx))}\nA's log:\n${a.log.tail(30)}`);
+    });
   return { messageId: sent.messageId.replace(/^<|>$/g, ""), queueId: sent.queueId! };
 }
 
@@ -123,8 +135,14 @@ describe("a real DSN from a second Postfix, through LMTP, becomes one out_of_ban
     const since = a.log.mark();
     await releaseB();
     // A hands the DSN to hookd, which answers 250 only after the commit.
-    await a.waitForLog(/: to=<sender@bounces\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+,.* status=sent \(250 2\.6\.0 dsn: 1 event\)/, 30_000, since);
-    const [e, ...more] = await rx.waitFor(() => ofRcpt(rx, "out_of_band", "nouser@remote.test").length > 0, 15_000).then(() => ofRcpt(rx, "out_of_band", "nouser@remote.test"));
+    await a.waitForLog(
+      /: to=<sender@bounces\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+,.* status=sent \(250 2\.6\.0 dsn: 1 event\)/,
+      30_000,
+      since,
+    );
+    const [e, ...more] = await rx
+      .waitFor(() => ofRcpt(rx, "out_of_band", "nouser@remote.test").length > 0, 15_000)
+      .then(() => ofRcpt(rx, "out_of_band", "nouser@remote.test"));
     expect(more).toEqual([]);
     expect(e).toMatchObject({
       type: "out_of_band",
@@ -153,7 +171,11 @@ describe("a real DSN from a second Postfix, through LMTP, becomes one out_of_ban
     holder.run("BEGIN IMMEDIATE");
     try {
       await releaseB();
-      deferred = await a.waitForLog(/: to=<sender@bounces\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+,.* status=deferred/, 40_000, since);
+      deferred = await a.waitForLog(
+        /: to=<sender@bounces\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+,.* status=deferred/,
+        40_000,
+        since,
+      );
     } finally {
       holder.run("ROLLBACK");
       holder.close();
@@ -163,15 +185,25 @@ describe("a real DSN from a second Postfix, through LMTP, becomes one out_of_ban
     // Nothing lost: the DSN waits in A's queue. The MTA's retry (forced now) is stored once.
     const retry = a.log.mark();
     await a.flushQueue();
-    await a.waitForLog(/: to=<sender@bounces\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+,.* status=sent \(250 2\.6\.0 dsn: 1 event\)/, 30_000, retry);
+    await a.waitForLog(
+      /: to=<sender@bounces\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+,.* status=sent \(250 2\.6\.0 dsn: 1 event\)/,
+      30_000,
+      retry,
+    );
     await rx.waitFor(() => ofRcpt(rx, "out_of_band", "nouser2@remote.test").length > 0, 15_000);
     await eventually(async () => {
       const st = ((await (await app.api("GET", "/status")).json()) as { results: { webhooks: { queue_depth: number }[] } }).results;
       return st.webhooks.every((w) => w.queue_depth === 0);
     });
-    expect(ofRcpt(rx, "out_of_band", "nouser2@remote.test").map((e) => [field(e, "queue_id"), field(e, "message_id")])).toEqual([[original.queueId, original.messageId]]);
+    expect(ofRcpt(rx, "out_of_band", "nouser2@remote.test").map((e) => [field(e, "queue_id"), field(e, "message_id")])).toEqual([
+      [original.queueId, original.messageId],
+    ]);
     expect(storedOutOfBand(app, "nouser2@remote.test")).toBe(1);
-    const status = ((await (await app.api("GET", "/status")).json()) as { results: { feedback: { commit_failures: number; matched: { message_id: number } } } }).results.feedback;
+    const status = (
+      (await (await app.api("GET", "/status")).json()) as {
+        results: { feedback: { commit_failures: number; matched: { message_id: number } } };
+      }
+    ).results.feedback;
     expect(status.commit_failures).toBeGreaterThanOrEqual(1);
   }, 120_000);
 
@@ -181,7 +213,11 @@ describe("a real DSN from a second Postfix, through LMTP, becomes one out_of_ban
     // A bounces this one itself (local.test: no such user) and sends its DSN to the sender: to hookd.
     const sent = await a.sendMail({ from: SENDER, to: ["nobody-here@local.test"], subject: "feedback e2e own" });
     await a.waitForLog(new RegExp(`${sent.queueId}: to=<nobody-here@local\\.test>,.* status=bounced`), 20_000, since);
-    await a.waitForLog(/: to=<sender@bounces\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+,.* status=sent \(250 2\.6\.0 dsn: 0 events\)/, 30_000, since);
+    await a.waitForLog(
+      /: to=<sender@bounces\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+,.* status=sent \(250 2\.6\.0 dsn: 0 events\)/,
+      30_000,
+      since,
+    );
     await rx.waitFor(() => ofRcpt(rx, "bounce", "nobody-here@local.test").length === 1, 15_000);
     expect(storedOutOfBand(app, "nobody-here@local.test")).toBe(0);
     const status = ((await (await app.api("GET", "/status")).json()) as { results: { feedback: { own_dsns: number } } }).results.feedback;
@@ -210,6 +246,8 @@ describe("a real DSN from a second Postfix, through LMTP, becomes one out_of_ban
     const line = await a.waitForLog(/: to=<sender@bounces\.test>, relay=hookd-feedback,.* status=(sent|deferred|bounced)/, 60_000, since);
     expect(line).toContain("status=sent");
     await rx.waitFor(() => ofRcpt(rx, "out_of_band", "nouser3@remote.test").length > 0, 15_000);
-    expect(ofRcpt(rx, "out_of_band", "nouser3@remote.test").map((e) => [field(e, "queue_id"), field(e, "message_id"), field(e, "host")])).toEqual([[original.queueId, original.messageId, HOST]]);
+    expect(
+      ofRcpt(rx, "out_of_band", "nouser3@remote.test").map((e) => [field(e, "queue_id"), field(e, "message_id"), field(e, "host")]),
+    ).toEqual([[original.queueId, original.messageId, HOST]]);
   }, 120_000);
 });

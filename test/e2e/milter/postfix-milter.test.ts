@@ -76,20 +76,22 @@ function harness(): PostfixHarness {
 
 /** A message with CRLF line ends, a folded header, a dot-stuffed line and 8-bit text. */
 function rawMessage(messageId: string, extra: string[] = [], body = "<p>original</p>\r\n.leading dot\r\ncafé\r\n"): string {
-  return [
-    "From: App <app@sender.test>",
-    "To: <ok-milter@sink.test>",
-    "Subject: milter e2e",
-    "\tfolded subject line",
-    "Date: Mon, 07 Dec 2026 10:00:00 +0000",
-    `Message-ID: ${messageId}`,
-    ...extra,
-    "MIME-Version: 1.0",
-    "Content-Type: text/html; charset=utf-8",
-    "Content-Transfer-Encoding: 8bit",
-    "",
-    "",
-  ].join("\r\n") + body;
+  return (
+    [
+      "From: App <app@sender.test>",
+      "To: <ok-milter@sink.test>",
+      "Subject: milter e2e",
+      "\tfolded subject line",
+      "Date: Mon, 07 Dec 2026 10:00:00 +0000",
+      `Message-ID: ${messageId}`,
+      ...extra,
+      "MIME-Version: 1.0",
+      "Content-Type: text/html; charset=utf-8",
+      "Content-Transfer-Encoding: 8bit",
+      "",
+      "",
+    ].join("\r\n") + body
+  );
 }
 
 /** The sink's copy without the Received: header Postfix puts on top (milters never see it). */
@@ -183,7 +185,11 @@ describe("hookd's milter in a real Postfix", () => {
 
   test("nothing went wrong on either side", () => {
     expect(errors).toEqual([]);
-    expect(harness().log.lines().filter((l) => /warning: .*milter/i.test(l))).toEqual([]);
+    expect(
+      harness()
+        .log.lines()
+        .filter((l) => /warning: .*milter/i.test(l)),
+    ).toEqual([]);
   });
 
   test("the milter stopped while a message waits for its answer: the message arrives unchanged", async () => {

@@ -34,7 +34,9 @@ export function requireRoot(what: string): void {
 
 export function userExists(name: string): boolean {
   try {
-    return readFileSync("/etc/passwd", "utf8").split("\n").some((l) => l.startsWith(`${name}:`));
+    return readFileSync("/etc/passwd", "utf8")
+      .split("\n")
+      .some((l) => l.startsWith(`${name}:`));
   } catch {
     return false;
   }
@@ -115,11 +117,7 @@ export async function run(
   });
   const timeoutMs = opts.timeoutMs ?? 20_000;
   const timer = setTimeout(() => proc.kill(9), timeoutMs);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);
   if (code !== 0 && !opts.allowFail) {
     throw new Error(`command failed (exit ${code}): ${argv.join(" ")}\n${stdout}${stderr}`.trimEnd());
@@ -172,7 +170,8 @@ export class LogWatcher {
     const found = await eventually(
       () => {
         const hit = this.lines().slice(since).find(test);
-        if (hit === undefined) throw new Error(`${this.label}: no log line matching ${String(pred)} in ${this.path}; last lines:\n${this.tail()}`);
+        if (hit === undefined)
+          throw new Error(`${this.label}: no log line matching ${String(pred)} in ${this.path}; last lines:\n${this.tail()}`);
         return { hit };
       },
       { timeoutMs, intervalMs: 50 },
@@ -187,7 +186,9 @@ export class LogWatcher {
       () => {
         const hits = this.lines().slice(since).filter(test);
         if (hits.length < count) {
-          throw new Error(`${this.label}: ${hits.length}/${count} log lines matching ${String(pred)} in ${this.path}; last lines:\n${this.tail()}`);
+          throw new Error(
+            `${this.label}: ${hits.length}/${count} log lines matching ${String(pred)} in ${this.path}; last lines:\n${this.tail()}`,
+          );
         }
         return hits;
       },

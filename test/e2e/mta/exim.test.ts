@@ -39,7 +39,9 @@ describe("exim harness (real Exim on 127.0.0.1)", () => {
   test("runs a private daemon with a trusted -C config, its own spool and log, loopback only", async () => {
     const h = harness();
     expect(h.version).toMatch(/^4\.\d+/);
-    expect(h.log.lines().some((l) => /exim 4\.\d+ daemon started: pid=\d+, .*listening for SMTP on \[127\.0\.0\.1\]:\d+/.test(l))).toBe(true);
+    expect(h.log.lines().some((l) => /exim 4\.\d+ daemon started: pid=\d+, .*listening for SMTP on \[127\.0\.0\.1\]:\d+/.test(l))).toBe(
+      true,
+    );
     const conf = readFileSync(h.configPath, "utf8");
     for (const must of ["local_interfaces = <; 127.0.0.1", "host_lookup =", `port = ${h.sink.port}`, `port = ${h.refusedPort}`]) {
       expect(conf).toContain(must);

@@ -170,7 +170,9 @@ function trustConfig(path: string): void {
 
 function untrustConfig(path: string): void {
   if (!existsSync(EXIM_TRUSTED_CONFIG_LIST)) return;
-  const lines = readFileSync(EXIM_TRUSTED_CONFIG_LIST, "utf8").split("\n").filter((l) => l && l !== path);
+  const lines = readFileSync(EXIM_TRUSTED_CONFIG_LIST, "utf8")
+    .split("\n")
+    .filter((l) => l && l !== path);
   writeFileSync(EXIM_TRUSTED_CONFIG_LIST, lines.length ? lines.join("\n") + "\n" : "");
 }
 

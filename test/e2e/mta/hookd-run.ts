@@ -249,7 +249,14 @@ export function scenarioProblems(h: MtaHarness, s: Scenario, run: ScenarioRun, r
   return problems;
 }
 
-type SourceView = { path: string; offset: number; status: string; lines_read: number; lines_not_understood: number; recent_not_understood: string[] };
+type SourceView = {
+  path: string;
+  offset: number;
+  status: string;
+  lines_read: number;
+  lines_not_understood: number;
+  recent_not_understood: string[];
+};
 type StatusView = { sources: SourceView[]; webhooks: { id: string; queue_depth: number; dead_batches: number }[] };
 
 export type HookdOnMta = {
@@ -392,7 +399,11 @@ export function hookdMtaSuite(kind: MtaKind, startMta: () => Promise<MtaHarness>
       const attempts = deferred.map((r) => deferredAttempts(c.h, r));
       await c.h.flushQueue();
       for (const [i, rcpt] of deferred.entries()) {
-        await c.h.log.waitForCount((l) => l.includes(kind === "postfix" ? `: to=<${rcpt}>, ` : ` == ${rcpt} `) && !/retry time not/.test(l), attempts[i]! + 1, 15_000);
+        await c.h.log.waitForCount(
+          (l) => l.includes(kind === "postfix" ? `: to=<${rcpt}>, ` : ` == ${rcpt} `) && !/retry time not/.test(l),
+          attempts[i]! + 1,
+          15_000,
+        );
       }
       await c.settle();
       const fresh = c.received().slice(before);
@@ -403,7 +414,11 @@ export function hookdMtaSuite(kind: MtaKind, startMta: () => Promise<MtaHarness>
       // Postfix's qmgr logs "from=<…>, nrcpt=" again on each retry: still one injection.
       for (const rcpt of deferred) {
         const of = (type: string) => c.received().filter((e) => e.type === type && (e as Record<string, unknown>).rcpt_to === rcpt).length;
-        expect({ rcpt, injections: of("injection"), delays: of("delay") }).toEqual({ rcpt, injections: 1, delays: deferredAttempts(c.h, rcpt) });
+        expect({ rcpt, injections: of("injection"), delays: of("delay") }).toEqual({
+          rcpt,
+          injections: 1,
+          delays: deferredAttempts(c.h, rcpt),
+        });
       }
     }, 40_000);
 

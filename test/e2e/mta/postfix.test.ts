@@ -74,7 +74,11 @@ describe("postfix harness (real Postfix on 127.0.0.1)", () => {
   });
 
   test("the instance logged no warning, error or fatal", () => {
-    expect(harness().log.lines().filter((l) => /postfix\/[\w-]+\[\d+\]: (warning|error|fatal|panic):/.test(l))).toEqual([]);
+    expect(
+      harness()
+        .log.lines()
+        .filter((l) => /postfix\/[\w-]+\[\d+\]: (warning|error|fatal|panic):/.test(l)),
+    ).toEqual([]);
   });
 
   test("flushQueue retries the deferred messages (deferred again)", async () => {
@@ -82,7 +86,11 @@ describe("postfix harness (real Postfix on 127.0.0.1)", () => {
     const since = h.log.mark();
     await h.flushQueue();
     for (const rcpt of ["soft@sink.test", "soft-multi@sink.test"]) {
-      await h.waitForLog(new RegExp(`to=<${rcpt.replace(/\./g, "\\.")}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${h.sink.port}, .*status=deferred`), 15_000, since);
+      await h.waitForLog(
+        new RegExp(`to=<${rcpt.replace(/\./g, "\\.")}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${h.sink.port}, .*status=deferred`),
+        15_000,
+        since,
+      );
     }
     await h.waitForLog(/to=<ok@refused\.test>, relay=none, .*status=deferred \(connect to .*Connection refused\)/, 15_000, since);
   }, 30_000);

@@ -54,7 +54,9 @@ export function requirePostfix(): void {
   requireRoot("the Postfix");
   // Postfix's sendmail is a file of its own; another MTA's is a symlink to that MTA.
   if (!realpathSync(POSTFIX.sendmail).endsWith("/sendmail")) {
-    throw new Error(`${POSTFIX.sendmail} is not Postfix's sendmail (it points to ${realpathSync(POSTFIX.sendmail)}); run \`bash .ci/install-mta.sh\` as root`);
+    throw new Error(
+      `${POSTFIX.sendmail} is not Postfix's sendmail (it points to ${realpathSync(POSTFIX.sendmail)}); run \`bash .ci/install-mta.sh\` as root`,
+    );
   }
 }
 
@@ -233,9 +235,12 @@ export async function startPostfix(opts: PostfixOptions = {}): Promise<PostfixHa
     const before = childPids(masterPid);
     process.kill(masterPid, "SIGHUP");
     await log.waitFor(/postfix\/master\[\d+\]: reload/, 10_000, since);
-    await eventually(() => !before.some(pidAlive) || Promise.reject(new Error(`postfix reload: old processes ${before.filter(pidAlive)} still running`)), {
-      timeoutMs: 15_000,
-    });
+    await eventually(
+      () => !before.some(pidAlive) || Promise.reject(new Error(`postfix reload: old processes ${before.filter(pidAlive)} still running`)),
+      {
+        timeoutMs: 15_000,
+      },
+    );
   };
   const postconf = async (settings: Record<string, string>) => {
     await run([POSTFIX.postconf, "-c", etc, "-e", ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)]);

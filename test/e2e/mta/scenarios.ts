@@ -67,8 +67,7 @@ const pqmgr = (c: LogContext, n: number) =>
   re(`postfix/qmgr\\[\\d+\\]: ${c.queueId}: from=<${esc(SENDER)}>, size=\\d+, nrcpt=${n} \\(queue active\\)`);
 const eid = (c: LogContext) => `^\\S+ \\S+ ${c.queueId} `;
 const eximH = esc("H=127.0.0.1 [127.0.0.1]");
-const eximIn = (c: LogContext) =>
-  re(eid(c), `<= ${esc(SENDER)} U=root P=local S=\\d+ id=${esc(c.messageId.replace(/^<|>$/g, ""))}`);
+const eximIn = (c: LogContext) => re(eid(c), `<= ${esc(SENDER)} U=root P=local S=\\d+ id=${esc(c.messageId.replace(/^<|>$/g, ""))}`);
 
 export const SCENARIOS: Scenario[] = [
   {
@@ -115,7 +114,14 @@ export const SCENARIOS: Scenario[] = [
       ],
       exim: [
         { type: "injection", rcpt_to: "hard@sink.test" },
-        { type: "bounce", rcpt_to: "hard@sink.test", dsn: "5.1.1", bounce_class: "hard", relay: "sink", note: "dsn from the response text" },
+        {
+          type: "bounce",
+          rcpt_to: "hard@sink.test",
+          dsn: "5.1.1",
+          bounce_class: "hard",
+          relay: "sink",
+          note: "dsn from the response text",
+        },
       ],
     },
     logLines: {
@@ -243,7 +249,12 @@ export const SCENARIOS: Scenario[] = [
           relay: "local",
           note: "local(8) logs status=sent (forwarded as NEWQID): the alias expansion, in the first queue file",
         },
-        { type: "injection", rcpt_to: "ok-alias@sink.test", orig_rcpt: "alias@local.test", note: "the forwarded copy, a new queue id, same message-id" },
+        {
+          type: "injection",
+          rcpt_to: "ok-alias@sink.test",
+          orig_rcpt: "alias@local.test",
+          note: "the forwarded copy, a new queue id, same message-id",
+        },
         { type: "delivery", rcpt_to: "ok-alias@sink.test", orig_rcpt: "alias@local.test", dsn: "2.0.0", relay: "sink" },
       ],
       exim: [
@@ -255,7 +266,9 @@ export const SCENARIOS: Scenario[] = [
       postfix: (c) => [
         pqmgr(c, 1),
         re(pq(c), "to=<alias@local\\.test>, relay=local, .*dsn=2\\.0\\.0, status=sent \\(forwarded as [0-9A-Za-z]+\\)"),
-        re(`postfix/smtp\\[\\d+\\]: [0-9A-Za-z]+: to=<ok-alias@sink\\.test>, orig_to=<alias@local\\.test>, ${sinkRelay(c)}, .*dsn=2\\.0\\.0, status=sent`),
+        re(
+          `postfix/smtp\\[\\d+\\]: [0-9A-Za-z]+: to=<ok-alias@sink\\.test>, orig_to=<alias@local\\.test>, ${sinkRelay(c)}, .*dsn=2\\.0\\.0, status=sent`,
+        ),
       ],
       exim: (c) => [
         eximIn(c),
@@ -348,6 +361,7 @@ export const SCENARIOS: Scenario[] = [
     via: "sendmail",
     from: SENDER,
     to: ["expire@sink.test"],
+    // biome-ignore lint/suspicious/noThenProperty: a scenario is plain data, never awaited
     then: "expire",
     bounceNotice: true,
     expect: {
@@ -437,7 +451,9 @@ export async function runScenario(h: MtaHarness, s: Scenario, timeoutMs = 15_000
       );
       noticeQueueId = /notification: ([0-9A-Za-z]+)/.exec(line)?.[1] ?? null;
       lines.push(line);
-      lines.push(await h.log.waitFor(re(`: ${noticeQueueId}: to=<sender@sink\\.test>, ${sinkRelay(ctx)}, .*status=sent`), timeoutMs, since));
+      lines.push(
+        await h.log.waitFor(re(`: ${noticeQueueId}: to=<sender@sink\\.test>, ${sinkRelay(ctx)}, .*status=sent`), timeoutMs, since),
+      );
     } else {
       const line = await h.log.waitFor(re(`^\\S+ \\S+ (\\S+) <= <> R=${sent.queueId} `), timeoutMs, since);
       noticeQueueId = /^\S+ \S+ (\S+) <= /.exec(line)?.[1] ?? null;

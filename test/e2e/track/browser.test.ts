@@ -45,7 +45,10 @@ describe("a rewritten message in Chromium", () => {
     const shop = Bun.serve({
       hostname: "127.0.0.1",
       port: 0,
-      fetch: (req) => new Response(`<!doctype html><title>Shop ${new URL(req.url).pathname}</title><h1>${new URL(req.url).pathname}</h1>`, { headers: { "content-type": "text/html" } }),
+      fetch: (req) =>
+        new Response(`<!doctype html><title>Shop ${new URL(req.url).pathname}</title><h1>${new URL(req.url).pathname}</h1>`, {
+          headers: { "content-type": "text/html" },
+        }),
     });
     t.defer(() => shop.stop(true));
     const shopUrl = `http://127.0.0.1:${shop.port}`;
@@ -55,7 +58,9 @@ describe("a rewritten message in Chromium", () => {
       `<h1>Spring sale</h1><p><a id="fast" href="${shopUrl}/sale?cat=shoes&amp;sort=price">Shoes</a></p>` +
       `<p><a id="later" href="${shopUrl}/blog">Our blog</a></p></body></html>`;
     const trackedAt = Date.now();
-    const res = await app.api("POST", "/tracking/rewrite", { body: { html, rcpt_to: "alice@example.org", message_id: "spring.1@example.com", campaign_id: "spring" } });
+    const res = await app.api("POST", "/tracking/rewrite", {
+      body: { html, rcpt_to: "alice@example.org", message_id: "spring.1@example.com", campaign_id: "spring" },
+    });
     expect(res.status).toBe(200);
     const tracked = ((await res.json()) as { results: { html: string } }).results.html;
     const file = path.join(tempDir(), "message.html");
@@ -67,10 +72,20 @@ describe("a rewritten message in Chromium", () => {
     page.setDefaultTimeout(10_000);
     await page.goto(`file://${file}`);
     // The pixel loaded: a 1×1 image, and an open at the receiver.
-    const size = await page.locator(`img[src^="${base}/o/"]`).evaluate((img: HTMLImageElement) => [img.complete, img.naturalWidth, img.naturalHeight]);
+    const size = await page
+      .locator(`img[src^="${base}/o/"]`)
+      .evaluate((img: HTMLImageElement) => [img.complete, img.naturalWidth, img.naturalHeight]);
     expect(size).toEqual([true, 1, 1]);
     const open = await eventually(() => received(r).find((e) => e.type === "open"));
-    expect(open).toMatchObject({ rcpt_to: "alice@example.org", message_id: "spring.1@example.com", campaign_id: "spring", user_agent: CHROME, ip: "127.0.0.1", first: true, machine: false });
+    expect(open).toMatchObject({
+      rcpt_to: "alice@example.org",
+      message_id: "spring.1@example.com",
+      campaign_id: "spring",
+      user_agent: CHROME,
+      ip: "127.0.0.1",
+      first: true,
+      machine: false,
+    });
 
     // A click within fast_click of tracking (the token holds whole seconds): followed, and
     // marked as a scanner's would be.

@@ -42,8 +42,20 @@ export function corpusSections(file: string): string[][] {
 
 // logwatch's service codes (see the header of logwatch-postfix-TD.log).
 const LOGWATCH_SERVICE: Record<string, string> = {
-  s: "smtp", sd: "smtpd", c: "cleanup", q: "qmgr", b: "bounce", l: "local", v: "virtual", p: "pickup",
-  pp: "pipe", ps: "postsuper", m: "master", pg: "postgrey", spf: "policy-spf", pfw: "policyd-weight",
+  s: "smtp",
+  sd: "smtpd",
+  c: "cleanup",
+  q: "qmgr",
+  b: "bounce",
+  l: "local",
+  v: "virtual",
+  p: "pickup",
+  pp: "pipe",
+  ps: "postsuper",
+  m: "master",
+  pg: "postgrey",
+  spf: "policy-spf",
+  pfw: "policyd-weight",
 };
 
 export const FAKE_QID = "ABCDE12345";
@@ -70,7 +82,10 @@ export function logwatchLines(): { source: string; line: string }[] {
 export function whyscreamLines(): { source: string; line: string }[] {
   return corpusLines("whyscream-postfix-grok-messages.log").map((source) => {
     const [yaml = "", , message = ""] = source.split("\t");
-    const service = yaml.replace(/_\d+\.yaml$/, "").replace(/_/g, "-").replace(/^tls-features$/, "smtp");
+    const service = yaml
+      .replace(/_\d+\.yaml$/, "")
+      .replace(/_/g, "-")
+      .replace(/^tls-features$/, "smtp");
     return { source, line: `Nov 23 13:07:09 mx postfix/${service}[100]: ${message}` };
   });
 }
