@@ -165,7 +165,8 @@ export function payloadProblem(p: TokenPayload): string | null {
   return kindProblem(p.kind, p.url) ?? messageProblem(p);
 }
 
-function messageProblem(p: MessageFields): string | null {
+/** What is wrong with the fields of a message (null: a token can carry them). */
+export function messageProblem(p: MessageFields): string | null {
   if (!Number.isInteger(p.issuedAt) || p.issuedAt < 0 || p.issuedAt > 0xffffffff) return `issuedAt: expected unix seconds, got ${p.issuedAt}`;
   if (p.host !== undefined && !text(p.host, LIMIT.host, /^[^\s\p{Cc}]+$/u)) return `host: expected 1–${LIMIT.host} bytes without spaces or control characters`;
   if (p.queueId !== undefined && !text(p.queueId, LIMIT.queueId, /^[\x21-\x7e]+$/)) return `queueId: expected 1–${LIMIT.queueId} printable ASCII characters`;

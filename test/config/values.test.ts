@@ -33,6 +33,7 @@ describe("defaults", () => {
         trust_proxy: ["127.0.0.0/8", "::1"],
         rate_limit: 20,
       },
+      milter: { listen: "", track: "header", max_message_size: 10_000_000, timeout: 10_000 },
     });
   });
 
