@@ -133,12 +133,16 @@ export function createMilterServer(opts: MilterServerOptions): MilterServer {
 /** Is something accepting connections on this unix socket path? */
 function socketIsLive(path: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const c = net.connect(path);
+    // Listeners first, then connect: in a Bun worker (the milter's thread) a failed connect to a
+    // unix path emits its error before net.connect() returns, and an error with no listener yet
+    // ends the thread.
+    const c = new net.Socket();
     c.once("connect", () => {
       c.destroy();
       resolve(true);
     });
     c.once("error", () => resolve(false));
+    c.connect(path);
   });
 }
 
