@@ -8,7 +8,7 @@ export class UsageError extends Error {
 export type ParsedArgs = { positionals: string[]; flags: Map<string, string | true> };
 
 /** Flags that take a value; anything else starting with -- is a boolean switch. */
-const VALUE_FLAGS = new Set(["--config", "--name", "--scopes", "--format", "--rcpt", "--queue-id"]);
+const VALUE_FLAGS = new Set(["--config", "--name", "--scopes", "--format", "--rcpt", "--queue-id", "--log"]);
 
 export function parseArgs(argv: readonly string[], allowed: readonly string[]): ParsedArgs {
   const positionals: string[] = [];

@@ -78,12 +78,18 @@ export async function main(argv: readonly string[], io: IO = stdio): Promise<num
 async function rewrite(argv: readonly string[], io: IO): Promise<number> {
   const { rewriteCommand } = await import("./rewrite.ts");
   const { loadConfig } = await import("../config/load.ts");
+  const { fstatSync } = await import("node:fs");
+  // Exim runs a transport filter with stderr on the same pipe as stdout: a line there would
+  // become part of the message.
+  const out = fstatSync(1);
+  const err = fstatSync(2);
+  const stderrIsStdout = out.dev === err.dev && out.ino === err.ino;
   return rewriteCommand(
     argv,
     {
       input: async () => new Uint8Array(await Bun.stdin.arrayBuffer()),
       output: (bytes) => new Promise<void>((resolve) => process.stdout.write(bytes, () => resolve())),
-      err: io.err,
+      err: stderrIsStdout ? () => {} : io.err,
     },
     (path) => loadConfig({ path }).config,
   );

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import os from "node:os";
 import type { Config } from "../config/schema.ts";
 import { applyHeaderEdits } from "../mail/header-edits.ts";
@@ -16,10 +16,15 @@ import { parseArgs, flag, UsageError } from "./args.ts";
 //
 // Never break mail: whatever goes wrong — bad arguments, a config that does not load, a store
 // that cannot be opened or is busy past its timeout, a message that cannot be rewritten — the
-// message goes out byte for byte as it came, with one line on stderr, and the exit code is 0
-// (Exim would defer the delivery on any other). The store is opened beside a running
-// `hookd serve` (SQLite WAL, busy_timeout), without serve's lock; the one write is the
-// message's tracked_messages row when it needs one.
+// message goes out byte for byte as it came and the exit code is 0 (Exim would defer the
+// delivery on any other). Why is said in one line: appended to `--log FILE` when given, and on
+// stderr unless stderr is stdout — Exim gives a transport filter one pipe for both, and a line
+// there would end up inside the message. The store is opened beside a running `hookd serve`
+// (SQLite WAL, busy_timeout), without serve's lock; the one write is the message's
+// tracked_messages row when it needs one.
+//
+// Recipients: `--rcpt ADDR`; further arguments are more recipients (Exim's $pipe_addresses,
+// which is not tainted, expands to one argument per address: one with max_rcpt = 1).
 
 export type RewriteIO = {
   /** The whole message from stdin. */
@@ -30,25 +35,47 @@ export type RewriteIO = {
 
 export type RewriteResult = { output: Uint8Array; outcome: MailOutcome | null; problem: string | null };
 
-const OPTIONS = ["--rcpt", "--queue-id", "--config", "--help"] as const;
+const OPTIONS = ["--rcpt", "--queue-id", "--config", "--log", "--help"] as const;
 
 /** The exit code is always 0: on any failure the message went out unchanged. */
 export async function rewriteCommand(argv: readonly string[], io: RewriteIO, loadConfig: (path: string | undefined) => Config): Promise<number> {
   const input = await io.input();
   const r = await rewriteMessage(argv, input, loadConfig);
   await io.output(r.output);
-  if (r.problem) io.err(`hookd rewrite: ${r.problem}; the message passed unchanged\n`);
+  if (r.problem) {
+    const line = `hookd rewrite: ${r.problem}; the message passed unchanged\n`;
+    io.err(line);
+    const log = logPath(argv);
+    if (log) {
+      try {
+        appendFileSync(log, `${new Date().toISOString()} ${queueIdOf(argv) ?? "-"} ${line}`);
+      } catch {
+        // nowhere left to say it; the message went out all the same
+      }
+    }
+  }
   return 0;
 }
+
+// Read leniently, so that a line can be logged even when the other arguments are wrong.
+const valueOf = (argv: readonly string[], name: string) => {
+  const i = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (i < 0) return undefined;
+  return argv[i]!.includes("=") ? argv[i]!.slice(name.length + 1) : argv[i + 1];
+};
+const logPath = (argv: readonly string[]) => valueOf(argv, "--log");
+const queueIdOf = (argv: readonly string[]) => valueOf(argv, "--queue-id");
 
 export async function rewriteMessage(argv: readonly string[], input: Uint8Array, loadConfig: (path: string | undefined) => Config): Promise<RewriteResult> {
   const unchanged = (problem: string | null, outcome: MailOutcome | null = null): RewriteResult => ({ output: input, outcome, problem });
   let store: Store | null = null;
   try {
     const args = parseArgs(argv, OPTIONS);
-    if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
-    const rcpt = flag(args, "--rcpt");
-    if (!rcpt) throw new UsageError("--rcpt ADDR is required (Exim: --rcpt $local_part@$domain)");
+    const first = flag(args, "--rcpt");
+    if (!first) throw new UsageError("--rcpt ADDR is required (Exim: --rcpt $pipe_addresses)");
+    const rcpts = [first, ...args.positionals];
+    const bad = rcpts.find((r) => !/^[^\s@<>]+@[^\s@<>]+$/.test(r));
+    if (bad !== undefined) throw new UsageError(`"${bad}" is not a recipient address`);
     const queueId = flag(args, "--queue-id") ?? null;
     const config = loadConfig(flag(args, "--config"));
     if (config.milter.track === "off") return unchanged(null);
@@ -61,7 +88,7 @@ export async function rewriteMessage(argv: readonly string[], input: Uint8Array,
     const db = store.sqlite;
     const t = config.tracking;
     const outcome = await trackMail(
-      { header: message.header, body: message.body, queueId, mailFrom: "", rcptTo: [rcpt] },
+      { header: message.header, body: message.body, queueId, mailFrom: "", rcptTo: rcpts },
       {
         mode: config.milter.track,
         settings: { baseUrl: t.base_url, opens: t.opens, clicks: t.clicks, unsubscribe: t.unsubscribe },

@@ -2,7 +2,7 @@
 // stdout, exit 0 — and on any failure the message byte for byte as it came, exit 0 all the
 // same, one line on stderr. Beside a running `hookd serve` on the same store.
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Database } from "bun:sqlite";
 import { BUN, MAIN_TS, childEnv, spawnHookd, tempDir } from "../helpers/hookd.ts";
@@ -81,6 +81,36 @@ describe("hookd rewrite", () => {
       expect([what, r.code, r.stdout.equals(marked)]).toEqual([what, 0, true]);
       expect(r.stderr).toMatch(why);
       expect(r.stderr).toEndWith("; the message passed unchanged\n");
+    }
+  }, 30_000);
+
+  test("with stderr on stdout's pipe (as Exim runs a filter), nothing but the message is written; --log FILE gets the line", async () => {
+    const dir = tempDir();
+    const log = path.join(dir, "rewrite.log");
+    const marked = MESSAGE(["X-Hookd-Track: all"]);
+    const input = path.join(dir, "in.eml");
+    writeFileSync(input, marked);
+    const proc = Bun.spawn(["sh", "-c", `exec "$0" "$@" 2>&1 <"${input}"`, BUN, MAIN_TS, "rewrite", "--config", config(dir), "--log", log, "--queue-id", "1tQ-1", "--rcpt", "a@b.example"], { cwd: dir, env: childEnv(), stdout: "pipe" });
+    const [out, code] = await Promise.all([new Response(proc.stdout).arrayBuffer(), proc.exited]);
+    expect([code, Buffer.from(out).equals(marked)]).toEqual([0, true]);
+    expect(readFileSync(log, "utf8")).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z 1tQ-1 hookd rewrite: no store at .*; the message passed unchanged\n$/);
+  });
+
+  test("further arguments are more recipients ($pipe_addresses): the links then name the message only", async () => {
+    const dir = tempDir();
+    const file = config(dir);
+    const serve = await spawnHookd({ cwd: dir, args: ["serve", "--config", file] });
+    try {
+      const r = await rewrite(["--config", file, "--queue-id", "1tQ-2", "--rcpt", "a@b.example", "c@d.example"], MESSAGE(["X-Hookd-Track: opens"]));
+      expect([r.code, r.stderr]).toEqual([0, ""]);
+      const token = /\/o\/([A-Za-z0-9_-]+)"/.exec(r.stdout.toString())![1]!;
+      const bytes = Buffer.from(token, "base64url").toString("latin1");
+      expect(bytes).toContain("1tQ-2");
+      expect(bytes).not.toContain("a@b.example");
+      const bad = await rewrite(["--config", file, "--rcpt", "a@b.example", "not-an-address"], MESSAGE(["X-Hookd-Track: opens"]));
+      expect(bad.stderr).toMatch(/"not-an-address" is not a recipient address/);
+    } finally {
+      await serve.stop();
     }
   }, 30_000);
 

@@ -44,6 +44,8 @@ export type HookdForMailOptions = {
   milter?: string;
   /** Extra TOML, appended. */
   toml?: string;
+  /** Where the config and store go (the config is `dir`/hookd.toml); default: a new temp dir. */
+  dir?: string;
 };
 
 function configText(dir: string, o: HookdForMailOptions, milter: string | undefined): string {
@@ -72,7 +74,7 @@ function configText(dir: string, o: HookdForMailOptions, milter: string | undefi
 }
 
 export async function startHookdForMail(o: HookdForMailOptions): Promise<HookdForMail> {
-  const dir = tempDir();
+  const dir = o.dir ?? tempDir();
   const configPath = path.join(dir, "hookd.toml");
   writeFileSync(configPath, configText(dir, o, o.milter));
   const rx = await startReceiver();
