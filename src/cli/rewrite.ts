@@ -58,13 +58,13 @@ export async function rewriteCommand(argv: readonly string[], io: RewriteIO, loa
 }
 
 // Read leniently, so that a line can be logged even when the other arguments are wrong.
-const valueOf = (argv: readonly string[], name: string) => {
+const argValue = (argv: readonly string[], name: string) => {
   const i = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
   if (i < 0) return undefined;
   return argv[i]!.includes("=") ? argv[i]!.slice(name.length + 1) : argv[i + 1];
 };
-const logPath = (argv: readonly string[]) => valueOf(argv, "--log");
-const queueIdOf = (argv: readonly string[]) => valueOf(argv, "--queue-id");
+const logPath = (argv: readonly string[]) => argValue(argv, "--log");
+const queueIdOf = (argv: readonly string[]) => argValue(argv, "--queue-id");
 
 export async function rewriteMessage(argv: readonly string[], input: Uint8Array, loadConfig: (path: string | undefined) => Config): Promise<RewriteResult> {
   const unchanged = (problem: string | null, outcome: MailOutcome | null = null): RewriteResult => ({ output: input, outcome, problem });

@@ -147,7 +147,7 @@ function socketIsLive(path: string): Promise<boolean> {
 }
 
 function removeStaleSocket(path: string, live: boolean): void {
-  let st;
+  let st: ReturnType<typeof lstatSync>;
   try {
     st = lstatSync(path);
   } catch {

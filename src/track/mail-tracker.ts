@@ -131,7 +131,7 @@ export async function trackMail(mail: MailInput, o: MailTrackOptions): Promise<M
     if ((parts.reason === "no_html" && !control.marked) || !headerWork) return onlyRemoval("no_html", parts.detail);
   }
 
-  let ready;
+  let ready: Awaited<ReturnType<typeof prepare>>;
   try {
     ready = await prepare();
   } catch (err) {

@@ -3,7 +3,7 @@ import { ServiceError } from "../lib/errors.ts";
 import { insertTrackedMessage } from "../store/tracking.ts";
 import type { CampaignRow } from "./events.ts";
 import { currentKey, type Keyring } from "./keyring.ts";
-import { messageLinks, type MessageRef } from "./links.ts";
+import { messageLinks, type MessageLinks, type MessageRef } from "./links.ts";
 import { rewriteHtml, unsubscribeHeaders, type UnsubscribeHeaders } from "./rewrite.ts";
 import { TokenPayloadError } from "./tokens.ts";
 
@@ -84,7 +84,7 @@ export function trackMessage(db: Database, m: MessageToTrack, opts: { settings: 
   const { settings } = opts;
   const issuedAt = Math.floor(opts.now / 1000);
   const message = tokenFields(m);
-  let links;
+  let links: MessageLinks;
   try {
     // Checked before anything is stored: a field a token cannot carry is the caller's mistake.
     messageLinks({ baseUrl: settings.baseUrl, key: currentKey(opts.keyring), issuedAt, message: { ...message, ref: 0 } });

@@ -41,7 +41,7 @@ export function createRowWriter(db: Database, now: () => number = Date.now): Row
     }
     stats.rows += batch.length;
     stats.commits++;
-    batch.forEach((w, i) => w.resolve(ids[i]!));
+    for (const [i, w] of batch.entries()) w.resolve(ids[i]!);
   };
 
   return {
