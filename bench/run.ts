@@ -14,6 +14,7 @@ import { memoryFigures } from "./perf-memory.ts";
 import { fmtN, killChildren, loadAverage, makeEvents, note, notes, peakRssMB, rawInsertRate, rm, tmp, type Row } from "./perf-common.ts";
 import { startupFigures } from "./perf-startup.ts";
 import { trackFigures } from "./perf-track.ts";
+import { milterFigures } from "./perf-milter.ts";
 import { generate } from "./postfix-log.ts";
 
 const rows: Row[] = [];
@@ -241,6 +242,7 @@ const SECTIONS: [string, () => Promise<void>][] = [
   ["memory", () => memoryFigures(rows)],
   ["startup", () => startupFigures(rows)],
   ["track", () => trackFigures(rows)],
+  ["milter", () => milterFigures(rows)],
 ];
 
 /**
