@@ -6,17 +6,19 @@
 // without it, rounds interleaved (milter off, on, off, on, …). hookd runs as a process of its
 // own. Also: the milter's own time per message (hookd's histogram, under that load) and the
 // tracking work alone in this process (trackMail: MIME, rewrite, signing; no store), p50/p99.
+import { chmodSync, chownSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { encode as qpEncode, wrap as qpWrap } from "libqp";
 import { startPostfix } from "../test/e2e/mta/postfix.ts";
 import { startSmtpSink } from "../test/e2e/mta/smtp-sink.ts";
+import { passwdId } from "../test/e2e/mta/common.ts";
 import { newKeyring } from "../src/track/keyring.ts";
 import { trackMail } from "../src/track/mail-tracker.ts";
 import { splitMessage } from "../src/mail/headers.ts";
 import { cpuSeconds, envNum, fmtN, freePort, note, percentile, rm, spawnHookd, stopProcess, tmp, waitUntil, type Row } from "./perf-common.ts";
 
-const CONNECTIONS = 8;
+const CONNECTIONS = envNum("BENCH_MILTER_CONNECTIONS", 8);
 
 /** One newsletter: ~50 KB of HTML with `links` links, quoted-printable, with a text part. */
 export function newsletter(i: number, links = 100): string {
@@ -132,19 +134,26 @@ export async function milterFigures(rows: Row[]): Promise<void> {
   const sink = await startSmtpSink({ maxSize: 50_000_000 });
   const pf = await startPostfix({ sink, mainCf: ["milter_protocol = 6", "milter_default_action = accept", "default_destination_concurrency_limit = 50"] });
   const dir = tmp();
-  const milter = `127.0.0.1:${freePort()}`;
+  // BENCH_MILTER_UNIX=1: a unix socket instead of TCP on loopback.
+  const unix = process.env.BENCH_MILTER_UNIX === "1";
+  const milter = unix ? `unix:${path.join(dir, "milter.sock")}` : `127.0.0.1:${freePort()}`;
   const hookd = await spawnHookd({
     dir,
     label: "milter",
     toml: [`[storage]`, `path = "${path.join(dir, "hookd.db")}"`, "[tracking]", 'base_url = "https://t.example.com"', "[milter]", `listen = "${milter}"`, 'track = "header"', ""].join("\n"),
   });
   try {
+    if (unix) {
+      // As the README says: the socket's group is postfix's (smtpd runs as postfix).
+      chmodSync(dir, 0o755);
+      chownSync(milter.slice(5), 0, passwdId("postfix").gid);
+    }
     const withMilter: number[] = [];
     const without: number[] = [];
     const perMessage: { mean: number; p50: number; p99: number; cpu: number }[] = [];
     for (let r = 0; r < rounds; r++) {
       for (const on of [false, true]) {
-        await pf.postconf({ smtpd_milters: on ? `inet:${milter}` : "" });
+        await pf.postconf({ smtpd_milters: on ? (unix ? milter : `inet:${milter}`) : "" });
         (sink.messages as unknown[]).length = 0;
         const msgs = Array.from({ length: total }, (_, i) => ({ to: `reader${i}@sink.test`, raw: newsletter(i) }));
         const before = on ? await histogram(hookd.url) : null;
