@@ -160,7 +160,7 @@ describe("tracking with hookd's milter in a real Postfix", () => {
       const again = newsletter({ messageId: newMessageId("back-pf"), to: "ok-back@sink.test", headers: ["X-Hookd-Track: opens"] });
       const { sunk: tracked } = await send("ok-back@sink.test", again.raw);
       expect(tracked.data).not.toContain("X-Hookd-Track");
-      expect(tracked.data).toContain("/o/");
+      expect(tracked.data.replace(/=\r\n/g, "")).toContain(`${BASE}/o/`); // quoted-printable: soft breaks out
     }, 60_000);
   });
 });
