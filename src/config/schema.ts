@@ -210,7 +210,7 @@ const milter = section({
   max_message_size: withUnits('a size from 64KB to 100MB like "10MB"', parseSize, 64 * KB, 100 * KB * KB, "a size of at most 100MB").default(10 * KB * KB),
   // Longest hookd spends on one message; then it passes unchanged. Keep it well under
   // Postfix's milter_content_timeout (300s).
-  timeout: duration(1, 300_000).default(10_000),
+  timeout: withUnits('a duration above 0 like "10s"', parseDuration, 1, 300_000, "a duration of at most 5m").default(10_000),
 }).prefault({});
 
 export const ConfigSchema = section({
