@@ -16,6 +16,7 @@ import { killChildren, loadAverage, makeEvents, notes, rawInsertRate, rm, tmp, t
 import { parseFigures } from "./perf-parse.ts";
 import { startupFigures } from "./perf-startup.ts";
 import { trackFigures } from "./perf-track.ts";
+import { milterFigures } from "./perf-milter.ts";
 
 const rows: Row[] = [];
 
@@ -246,6 +247,7 @@ const SECTIONS: [string, () => Promise<void>][] = [
   ["startup", () => startupFigures(rows)],
   ["track", () => trackFigures(rows)],
   ["feedback", () => feedbackFigures(rows)],
+  ["milter", () => milterFigures(rows)],
 ];
 
 /**

@@ -56,6 +56,7 @@ export function createHookdMetrics(store: Store, now: () => number = Date.now) {
   });
 
   const tracking = trackingMetrics(m);
+  const milter = milterMetrics(m);
 
   const eventsCounted = (byType: Record<string, number>, origin: string) => {
     for (const [type, n] of Object.entries(byType)) events.inc({ type, origin }, n);
@@ -121,6 +122,8 @@ export function createHookdMetrics(store: Store, now: () => number = Date.now) {
     },
     trackingCounts: tracking.counts,
     trackingListener: tracking.listener,
+    milterCounts: milter.counts,
+    milterListener: milter.listener,
   };
 }
 
@@ -180,6 +183,40 @@ function trackingMetrics(m: Metrics) {
       for (const s of d.commitSeconds) commit.observe({}, s);
     },
     /** Called once the listener is configured: `fn` says whether it serves now. */
+    listener(fn: () => boolean) {
+      isUp = fn;
+    },
+  };
+}
+
+/** What the milter's thread reports each second (track/milter-protocol.ts's MilterCounts). */
+export type MilterCountsDelta = { messages: Record<string, number>; seconds: number[] };
+
+// The milter's figures: every message Postfix showed it, once, by what became of it.
+function milterMetrics(m: Metrics) {
+  const messages = m.counter(
+    "hookd_milter_messages_total",
+    "Messages the milter saw, by outcome (tracked; untracked: left alone by rule; unchanged: passed as they came because something went wrong) and reason.",
+  );
+  const duration = m.histogram(
+    "hookd_milter_message_duration_seconds",
+    "Time the milter spent on one message (MIME, rewrite, signing, its row's commit).",
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+  );
+  const up = m.gauge("hookd_milter_up", "1 while the milter listener serves, else 0; absent when milter.listen is off.");
+  let isUp: (() => boolean) | null = null;
+  m.collect(() => {
+    if (isUp) up.set({}, isUp() ? 1 : 0);
+  });
+  return {
+    counts(d: MilterCountsDelta) {
+      for (const [key, n] of Object.entries(d.messages)) {
+        const [outcome, reason] = key.split("/");
+        messages.inc({ outcome: outcome!, reason: reason ?? "" }, n);
+      }
+      for (const s of d.seconds) duration.observe({}, s);
+    },
+    /** Called once the milter is configured: `fn` says whether it serves now. */
     listener(fn: () => boolean) {
       isUp = fn;
     },

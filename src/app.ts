@@ -21,6 +21,7 @@ import { ensureKeyring } from "./track/keystore.ts";
 import { createTrackingService } from "./track/service.ts";
 import { workerInit } from "./track/settings.ts";
 import { createTrackingListener, type TrackingListener } from "./track/worker-client.ts";
+import { createMilterListener, type MilterListener } from "./track/milter-client.ts";
 import { VERSION } from "./version.ts";
 
 // What a SIGHUP applies; every other section keeps its start-up value until a restart.
@@ -59,6 +60,32 @@ function startTracking(config: Config, log: Logger, metrics: ReturnType<typeof c
     onCounts: metrics.trackingCounts,
   });
   metrics.trackingListener(() => listener.up);
+  return listener;
+}
+
+function startMilter(config: Config, log: Logger, metrics: ReturnType<typeof createHookdMetrics>): MilterListener {
+  if (config.storage.path === ":memory:") throw new Error('milter.listen needs storage.path to be a file, not ":memory:"');
+  const t = config.tracking;
+  // Events from the milter name the MTA as its log's events do: the host of the Postfix source.
+  const host = config.sources.find((s) => s.format === "postfix")?.host ?? os.hostname();
+  // [feedback] verp: tracked mail gets the envelope sender bounces+<token>@<verp domain>.
+  const verpDomain = config.feedback.verp;
+  const listener = createMilterListener(
+    {
+      storePath: config.storage.path,
+      logLevel: log.level,
+      listen: config.milter.listen,
+      mode: config.milter.track,
+      settings: { baseUrl: t.base_url, opens: t.opens, clicks: t.clicks, unsubscribe: t.unsubscribe },
+      host,
+      verpDomain,
+      maxBytes: config.milter.max_message_size,
+      timeoutMs: config.milter.timeout,
+    },
+    log,
+    metrics.milterCounts,
+  );
+  metrics.milterListener(() => listener.up);
   return listener;
 }
 
@@ -114,6 +141,18 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     store.close();
     lock.release();
     throw new Error(`cannot start tracking: ${(err as Error).message}`);
+  }
+  // The milter ([milter] listen) runs on its own thread with its own connection (track/milter-worker.ts).
+  let milter: MilterListener | null = null;
+  try {
+    milter = config.milter.listen ? startMilter(config, log, metrics) : null;
+    await milter?.start();
+  } catch (err) {
+    await milter?.stop();
+    await tracking?.stop();
+    store.close();
+    lock.release();
+    throw new Error(`cannot start the milter: ${(err as Error).message}`);
   }
   // Ingest runs on its own thread, with its own connection to the store.
   const sources = createSourcesWorker(config.storage.path, log, {
@@ -202,6 +241,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       maxRequestBodySize: config.server.max_body_size + 1024 * 1024,
     });
   } catch (err) {
+    await milter?.stop();
     await tracking?.stop();
     await feedbackService.stop();
     store.close();
@@ -225,6 +265,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     version: VERSION,
     listen: url,
     ...(tracking ? { tracking: tracking.url } : {}),
+    ...(milter ? { milter: milter.address } : {}),
     store: config.storage.path,
     pid: process.pid,
   });
@@ -256,6 +297,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       // past it the API's connections are closed whatever the clients are doing.
       const drainUntil = Date.now() + current.delivery.timeout;
       await sources.stop();
+      await milter?.stop();
       await tracking?.stop();
       // The feedback listener answers the messages in hand (their events committed) and closes.
       await feedbackService.stop();

@@ -8,7 +8,7 @@ export class UsageError extends Error {
 export type ParsedArgs = { positionals: string[]; flags: Map<string, string | true> };
 
 /** Flags that take a value; anything else starting with -- is a boolean switch. */
-const VALUE_FLAGS = new Set(["--config", "--name", "--scopes", "--format", "--sender", "--recipient"]);
+const VALUE_FLAGS = new Set(["--config", "--name", "--scopes", "--format", "--sender", "--recipient", "--rcpt", "--queue-id", "--log"]);
 /** Value flags for which "" means something: the null sender of `hookd feedback --sender ""`. */
 const EMPTY_OK = new Set(["--sender"]);
 

@@ -20,6 +20,10 @@ Usage:
   hookd tracking rotate-key [--config PATH]
                                        sign new links with a new key; the old one verifies for
                                        tracking.key_verify_for more
+  hookd rewrite --rcpt ADDR [--queue-id ID] [--log FILE] [--config PATH]
+                                       one message on stdin, the tracked message on stdout (Exim's
+                                       transport_filter); on any failure the message unchanged, exit 0,
+                                       and why on stderr (unless it is stdout) and in --log FILE
   hookd version | --version | --help
 
 Formats: postfix, exim, jsonl (journalctl -o json), auto (default for parse and backfill)

@@ -19,6 +19,7 @@ const OPTIONS: Record<string, readonly string[]> = {
   backfill: ["--format", "--config", "--help"],
   tracking: ["--config", "--help"],
   feedback: ["--config", "--sender", "--recipient", "--help"],
+  rewrite: ["--help"],
 };
 
 /** Runs one command and resolves to its exit code; `serve` resolves when hookd has stopped. */
@@ -32,6 +33,8 @@ export async function main(argv: readonly string[], io: IO = stdio): Promise<num
     argv = ["serve", ...argv];
   }
   const command = argv[0]!;
+  // In the mail path (Exim's transport_filter): never an error exit, whatever the arguments.
+  if (command === "rewrite" && !argv.includes("--help")) return rewrite(argv.slice(1), io);
   const allowed = OPTIONS[command];
   if (!allowed) {
     io.err(`hookd: unknown command "${command}"\n\n${HELP}`);
@@ -74,6 +77,26 @@ export async function main(argv: readonly string[], io: IO = stdio): Promise<num
     io.err(`hookd: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT.runtime;
   }
+}
+
+async function rewrite(argv: readonly string[], io: IO): Promise<number> {
+  const { rewriteCommand } = await import("./rewrite.ts");
+  const { loadConfig } = await import("../config/load.ts");
+  const { fstatSync } = await import("node:fs");
+  // Exim runs a transport filter with stderr on the same pipe as stdout: a line there would
+  // become part of the message.
+  const out = fstatSync(1);
+  const err = fstatSync(2);
+  const stderrIsStdout = out.dev === err.dev && out.ino === err.ino;
+  return rewriteCommand(
+    argv,
+    {
+      input: async () => new Uint8Array(await Bun.stdin.arrayBuffer()),
+      output: (bytes) => new Promise<void>((resolve) => process.stdout.write(bytes, () => resolve())),
+      err: stderrIsStdout ? () => {} : io.err,
+    },
+    (path) => loadConfig({ path }).config,
+  );
 }
 
 async function serve(config: Config, configPath: string | undefined, io: IO): Promise<number> {

@@ -3,6 +3,8 @@ import os from "node:os";
 import nodePath from "node:path";
 import { z } from "zod";
 import { parseDuration, parseSize } from "../lib/units.ts";
+import { TRACK_MODES } from "../mail/control.ts";
+import { parseListen as parseMilterListen } from "../milter/listen.ts";
 import { expected, formatKeyPath, showValue } from "./errors.ts";
 import { LOG_FORMATS, type LogFormat } from "./log-formats.ts";
 
@@ -267,6 +269,35 @@ const feedback = section({
   local_mtas: mtaNames.default([]),
 }).prefault({});
 
+// [milter]: tracking in the mail path for Postfix (smtpd_milters / non_smtpd_milters).
+const milterListenError = expected('"" (off), host:port like "127.0.0.1:8891", or "unix:/run/hookd/milter.sock"');
+const milter = section({
+  listen: z
+    .string({ error: milterListenError })
+    .superRefine((text, ctx) => {
+      if (text === "") return;
+      try {
+        parseMilterListen(text);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", input: text, message: `${milterListenError({ input: text })} (${(err as Error).message})` });
+      }
+    })
+    .default(""),
+  track: oneOf(TRACK_MODES).default("header"),
+  // Held per MTA connection while a message passes (and about as much again for its tracked
+  // copy); larger messages pass unchanged. Newsletters are far below it.
+  max_message_size: withUnits(
+    'a size from 64KB to 100MB like "10MB"',
+    parseSize,
+    64 * KB,
+    100 * KB * KB,
+    "a size of at most 100MB",
+  ).default(10 * KB * KB),
+  // Longest hookd spends on one message; then it passes unchanged. Keep it well under
+  // Postfix's milter_content_timeout (300s).
+  timeout: withUnits('a duration above 0 like "10s"', parseDuration, 1, 300_000, "a duration of at most 5m").default(10_000),
+}).prefault({});
+
 export const ConfigSchema = section({
   server: section({
     listen: listen.default("127.0.0.1:8025"),
@@ -317,12 +348,32 @@ export const ConfigSchema = section({
   }).prefault({}),
   tracking,
   feedback,
-});
+  milter,
+})
+  // Tracked mail needs links: the milter cannot track without [tracking] base_url.
+  .check(
+    z.superRefine(
+      (c: { milter?: { listen?: unknown; track?: unknown }; tracking?: { base_url?: unknown } }, ctx) => {
+        const m = c.milter;
+        if (!m || typeof m.listen !== "string" || m.listen === "" || m.track === "off") return;
+        const base = c.tracking?.base_url;
+        if (typeof base === "string" && base !== "") return;
+        ctx.addIssue({
+          code: "custom",
+          path: ["tracking", "base_url"],
+          input: base ?? "",
+          message: `expected the URL tracked links start with, like "https://t.example.com" (required when milter.listen is set and milter.track is not "off"), got ${showValue(base ?? "")}`,
+        });
+      },
+      { when: (payload) => typeof payload.value === "object" && payload.value !== null },
+    ),
+  );
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type SourceConfig = z.infer<typeof SourceSchema>;
 export type TrackingConfig = Config["tracking"];
 export type FeedbackConfig = Config["feedback"];
+export type MilterConfig = Config["milter"];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** What a first run uses when there is no file and no HOOKD_* variable. */

@@ -6,7 +6,9 @@ import { eventRows, insertRowsTx } from "../store/events.ts";
 import { FEEDBACK_SOURCE } from "../store/message-lookup.ts";
 import type { FeedbackDeps } from "./process.ts";
 import type { FeedbackStats } from "./stats.ts";
-import { noTokens, storeLookup, type TokenVerifier } from "./store-lookup.ts";
+import { keyringSource } from "../track/keystore.ts";
+import { createMailTokenVerifier } from "../track/mail-token-verifier.ts";
+import { storeLookup, type TokenVerifier } from "./store-lookup.ts";
 import { DEFAULT_FORMS } from "./unsubscribe.ts";
 
 // What the LMTP listener and `hookd feedback` share: the pipeline's dependencies built from
@@ -30,7 +32,8 @@ export interface IntakeWiring {
 export function intakeDeps(w: IntakeWiring): FeedbackDeps {
   const now = w.now ?? Date.now;
   const deps: FeedbackDeps = {
-    lookup: storeLookup(w.db, w.tokens ?? noTokens),
+    // VERP and unsubscribe-address tokens verify against the tracking keyring in the store.
+    lookup: storeLookup(w.db, w.tokens ?? createMailTokenVerifier(w.db, keyringSource(w.db), now)),
     commit: groupCommitter(w.db, w.hostname, now, w.onStored),
     host: w.hostname,
     now,

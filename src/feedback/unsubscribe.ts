@@ -1,33 +1,17 @@
 import { emailIn, first } from "./fields.ts";
 import type { Mail } from "./mail.ts";
+import type { AddressForms } from "../mail/addresses.ts";
 import type { Envelope, ReportMeta, TokenAddress, UnsubscribeReport } from "./types.ts";
 
 // The addresses hookd hands out and reads back: the VERP envelope sender the milter sets,
 // bounces+<token>@<verp domain>, and the List-Unsubscribe mailto address,
-// unsubscribe+<token>@<verp domain>. Both are built and read here so that the milter and this
-// parser agree on one form. The tokens are verified elsewhere (track/tokens.ts, injected).
-
-export interface AddressForms {
-  /** Local part before "+<token>" of the VERP sender; default "bounces". */
-  verpPrefix: string;
-  /** Local part before "+<token>" of the unsubscribe address; default "unsubscribe". */
-  unsubscribePrefix: string;
-  /** When set, only addresses at this domain count (case-insensitive). */
-  domain?: string;
-}
-
-export const DEFAULT_FORMS: AddressForms = { verpPrefix: "bounces", unsubscribePrefix: "unsubscribe" };
+// unsubscribe+<token>@<verp domain>. Their forms live in mail/addresses.ts (the milter's
+// wiring builds them, this parser reads them); the tokens are verified elsewhere
+// (track/mail-tokens.ts, injected).
+export { type AddressForms, DEFAULT_FORMS, unsubscribeAddress, verpAddress } from "../mail/addresses.ts";
 
 // Base64url, base32 and dotted key-id forms all fit; anything else is not one of our tokens.
 const TOKEN = /^[A-Za-z0-9._~=-]{1,512}$/;
-
-export function verpAddress(token: string, domain: string, forms: AddressForms = DEFAULT_FORMS): string {
-  return `${forms.verpPrefix}+${token}@${domain}`;
-}
-
-export function unsubscribeAddress(token: string, domain: string, forms: AddressForms = DEFAULT_FORMS): string {
-  return `${forms.unsubscribePrefix}+${token}@${domain}`;
-}
 
 /** The envelope recipients of the form `<prefix>+<token>@<domain>`, with their tokens. */
 export function tokenAddresses(rcptTo: readonly string[], prefix: string, domain?: string): TokenAddress[] {

@@ -17,13 +17,16 @@ import { type HeaderField, fieldKey, unfold } from "./headers.ts";
 /** Campaign metadata as events carry it: flat scalars (nested values become their JSON text). */
 export type Metadata = Record<string, string | number | boolean | null>;
 
-export const TrackModeSchema = z.enum(["all", "header", "off"]);
+export const TRACK_MODES = ["all", "header", "off"] as const;
+export const TrackModeSchema = z.enum(TRACK_MODES);
 export type TrackMode = z.infer<typeof TrackModeSchema>;
 export type TrackAspects = { opens: boolean; clicks: boolean; unsubscribe: boolean };
 
 export type Control = {
   /** What to track in this message; null: leave it untracked. */
   track: TrackAspects | null;
+  /** Whether a control header asked for tracking (X-Hookd-Track, or a provider's tracking option). */
+  marked: boolean;
   campaign_id?: string;
   tags?: string[];
   metadata?: Metadata;
@@ -187,7 +190,7 @@ function smtpApiSource(value: string): Source {
 
 /** The application's wishes for one message, from its header fields. */
 export function readControl(fields: readonly HeaderField[], mode: TrackMode, defaults: TrackAspects): Control {
-  if (mode === "off") return { track: null, remove: [], problems: [] };
+  if (mode === "off") return { track: null, marked: false, remove: [], problems: [] };
   const wanted = new Set(CONTROL_HEADERS.map(fieldKey));
   const present = new Map<string, string[]>();
   const remove: string[] = [];
@@ -238,6 +241,7 @@ export function readControl(fields: readonly HeaderField[], mode: TrackMode, def
   }
   return {
     track,
+    marked,
     ...(campaign_id !== undefined ? { campaign_id } : {}),
     ...(tags !== undefined ? { tags } : {}),
     ...(metadata !== undefined ? { metadata } : {}),

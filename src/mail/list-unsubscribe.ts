@@ -3,7 +3,10 @@
 //
 // Merging with what the application sent:
 // - hookd's https URL goes first (one-click clients POST to the https URI they find), then
-//   the application's entries in their order — its mailto: and its own https pages stay;
+//   hookd's mailto: address when there is one (unsubscribe+<token>@<verp domain>), then the
+//   application's entries in their order — its mailto: and its own https pages stay;
+// - an http URL (a test setup's base_url) is listed the same way, but one-click needs https
+//   (RFC 8058 §3.1), so no List-Unsubscribe-Post is added for it;
 // - when the application already offers one-click itself (an https URI and its own
 //   List-Unsubscribe-Post), both headers are left exactly as they are: RFC 8058 wants one
 //   HTTPS URI per message, and the application's working endpoint wins over hookd's;
@@ -56,16 +59,26 @@ function foldUris(name: string, uris: readonly string[]): string {
 
 const isHttps = (uri: string) => /^https:/i.test(uri);
 
-/** The edits that put `url` (hookd's https one-click URL) into the message's headers. */
-export function listUnsubscribeEdits(fields: readonly HeaderField[], url: string): ListUnsubscribeResult {
-  if (!isHttps(url)) throw new Error(`the one-click unsubscribe URL must be https, got ${JSON.stringify(url.slice(0, 40))}`);
+/**
+ * The edits that put `url` (hookd's one-click URL: https, or http without one-click) and
+ * `opts.mailto` (hookd's unsubscribe address, without "mailto:") into the message's headers.
+ */
+export function listUnsubscribeEdits(fields: readonly HeaderField[], url: string, opts: { mailto?: string } = {}): ListUnsubscribeResult {
+  if (!/^https?:\/\/[^\s<>]+$/i.test(url))
+    throw new Error(`the unsubscribe URL must be an http(s) URL, got ${JSON.stringify(url.slice(0, 40))}`);
+  if (opts.mailto !== undefined && !/^[^\s<>@]+@[^\s<>@]+$/.test(opts.mailto)) {
+    throw new Error(
+      `the unsubscribe address must be an address without spaces or brackets, got ${JSON.stringify(opts.mailto.slice(0, 40))}`,
+    );
+  }
   const lu = fields.filter((f) => fieldKey(f.name) === "list-unsubscribe");
   const posts = fields.filter((f) => fieldKey(f.name) === "list-unsubscribe-post");
   const theirs = lu.flatMap((f) => listUnsubscribeUris(f.value));
   const theirOneClick = posts.some((f) => unfold(f.value).trim().toLowerCase() === ONE_CLICK.toLowerCase());
   if (theirOneClick && theirs.some(isHttps)) return { edits: [], action: "kept" };
 
-  const uris = [url, ...theirs.filter((u, i) => u !== url && theirs.indexOf(u) === i)];
+  const ours = [url, ...(opts.mailto === undefined ? [] : [`mailto:${opts.mailto}`])];
+  const uris = [...ours, ...theirs.filter((u, i) => !ours.includes(u) && theirs.indexOf(u) === i)];
   const value = foldUris("List-Unsubscribe", uris);
   const edits: MailHeaderEdit[] = [];
   if (lu.length === 0) edits.push({ op: "add", name: "List-Unsubscribe", value });
@@ -73,7 +86,9 @@ export function listUnsubscribeEdits(fields: readonly HeaderField[], url: string
     edits.push({ op: "change", name: "List-Unsubscribe", index: 1, value });
     for (let i = 2; i <= lu.length; i++) edits.push({ op: "delete", name: "List-Unsubscribe", index: i });
   }
-  if (posts.length === 0) edits.push({ op: "add", name: "List-Unsubscribe-Post", value: ONE_CLICK });
+  if (!isHttps(url)) {
+    // no one-click of hookd's: the application's List-Unsubscribe-Post stays as it was
+  } else if (posts.length === 0) edits.push({ op: "add", name: "List-Unsubscribe-Post", value: ONE_CLICK });
   else {
     if (unfold(posts[0]!.value).trim() !== ONE_CLICK)
       edits.push({ op: "change", name: "List-Unsubscribe-Post", index: 1, value: ONE_CLICK });

@@ -5,7 +5,7 @@
 // a reader must be; a writer that changes mail must not be, so a message that only a lenient
 // reader makes sense of is reported here and left alone.
 import { finished } from "node:stream";
-import { Joiner, Splitter, type MimeNode } from "@zone-eu/mailsplit";
+import { Splitter, type MimeNode } from "@zone-eu/mailsplit";
 
 export type BodyChunk = { type: "body" | "data"; node: MimeNode; value: Buffer };
 export type Chunk = MimeNode | BodyChunk;
@@ -41,17 +41,17 @@ export function splitChunks(header: Buffer, body: Buffer, signal: AbortSignal): 
   });
 }
 
-/** Bytes from chunks through mailsplit's Joiner; a Buffer in the list goes out as it is
- *  (a part's replaced header block). */
-export function joinChunks(chunks: readonly (Chunk | Buffer)[]): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const joiner = new Joiner();
-    const out: Buffer[] = [];
-    joiner.on("data", (b: Buffer) => out.push(b));
-    finished(joiner, (err) => (err ? reject(err) : resolve(Buffer.concat(out))));
-    for (const c of chunks) joiner.write(c);
-    joiner.end();
-  });
+/** Bytes from chunks as mailsplit's Joiner gives them — a node's header block, a body or data
+ *  chunk's value, a Buffer as it is (a part's replaced header block) — without a stream per
+ *  message: the Joiner is exactly this loop inside a Transform. */
+export function joinChunks(chunks: readonly (Chunk | Buffer)[]): Buffer {
+  const out: Buffer[] = [];
+  for (const c of chunks) {
+    if (Buffer.isBuffer(c)) out.push(c);
+    else if (c.type === "node") out.push(c.getHeaders());
+    else if (c.value) out.push(c.value);
+  }
+  return Buffer.concat(out);
 }
 
 /**

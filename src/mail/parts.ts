@@ -167,7 +167,7 @@ async function rewriteParts(message: { header: Buffer; body: Buffer }, rewrite: 
   // The top-level header block goes out through the milter's header edits, not the body.
   const first = out[0];
   const rest = first && !Buffer.isBuffer(first) && isNode(first) && first.root ? out.slice(1) : out;
-  return { changed: true, body: await joinChunks(rest), headers, rewritten };
+  return { changed: true, body: joinChunks(rest), headers, rewritten };
 }
 
 /** One HTML part's new body bytes (and its new transfer encoding if it had to change); null

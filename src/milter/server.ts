@@ -10,6 +10,7 @@
 import net from "node:net";
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import { parseListen, formatListen, type ListenAddress } from "./listen.ts";
+import { prepareQuickAck, quickAck } from "./quickack.ts";
 import { MilterSession, type SessionOptions } from "./session.ts";
 
 export type MilterServerOptions = SessionOptions & {
@@ -48,7 +49,9 @@ export function createMilterServer(opts: MilterServerOptions): MilterServer {
     const io = { write: (d: Uint8Array) => void sock.write(d), end: () => void sock.end(() => sock.destroy()) };
     const session = new MilterSession(io, opts);
     sessions.set(sock, session);
+    const tcp = listen.kind === "tcp";
     sock.on("data", (chunk: Buffer) => {
+      if (tcp) quickAck(sock); // quickack.ts: Postfix's Nagle would wait ~40 ms for our ACK
       const done = session.push(chunk);
       // While the handler works the MTA waits for our reply; read nothing more meanwhile.
       if (session.busy) {
@@ -77,6 +80,7 @@ export function createMilterServer(opts: MilterServerOptions): MilterServer {
     async start() {
       if (server) throw new Error("milter server already started");
       stopping = false;
+      if (listen.kind === "tcp") await prepareQuickAck();
       const srv = net.createServer(onConnection);
       if (listen.kind === "unix") removeStaleSocket(listen.path, await socketIsLive(listen.path));
       await new Promise<void>((resolve, reject) => {
@@ -134,12 +138,16 @@ export function createMilterServer(opts: MilterServerOptions): MilterServer {
 /** Is something accepting connections on this unix socket path? */
 function socketIsLive(path: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const c = net.connect(path);
+    // Listeners first, then connect: in a Bun worker (the milter's thread) a failed connect to a
+    // unix path emits its error before net.connect() returns, and an error with no listener yet
+    // ends the thread.
+    const c = new net.Socket();
     c.once("connect", () => {
       c.destroy();
       resolve(true);
     });
     c.once("error", () => resolve(false));
+    c.connect(path);
   });
 }
 

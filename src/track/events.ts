@@ -40,6 +40,8 @@ export type CampaignRow = {
   queue_id?: string;
   message_id?: string;
   rcpt_to?: string;
+  /** The envelope sender, for feedback about the message (rows the mail path writes). */
+  mail_from?: string;
 };
 
 export type EngagementEvent = Extract<EventInput, { type: "open" | "click" | "list_unsubscribe" }> & {

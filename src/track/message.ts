@@ -3,12 +3,12 @@ import { ServiceError } from "../lib/errors.ts";
 import { insertTrackedMessage } from "../store/tracking.ts";
 import type { CampaignRow } from "./events.ts";
 import { currentKey, type Keyring } from "./keyring.ts";
-import { messageLinks } from "./links.ts";
+import { messageLinks, type MessageLinks, type MessageRef } from "./links.ts";
 import { rewriteHtml, unsubscribeHeaders, type UnsubscribeHeaders } from "./rewrite.ts";
 import { TokenPayloadError } from "./tokens.ts";
 
-// Tracking one message: what POST /tracking/rewrite does now, and the milter and
-// `hookd rewrite` next. Campaign data is stored once, in one tracked_messages row whose id
+// Tracking one message: what POST /tracking/rewrite does (the mail path, mail-tracker.ts, uses
+// the same row and fields). Campaign data is stored once, in one tracked_messages row whose id
 // every token of the message carries (`ref`): links stay short, and recording a hit reads that
 // one row. The message's own fields (recipient, Message-ID, queue id) go into the tokens.
 
@@ -42,26 +42,58 @@ export type TrackedMessage = {
 
 const FIELD_OF: Record<string, string> = { rcpt: "rcpt_to", messageId: "message_id", queueId: "queue_id", host: "host" };
 
+/** What names one tracked message: the fields its tokens may carry, and its campaign data. */
+export type MessageIdentity = Omit<MessageToTrack, "html" | "list_unsubscribe"> & { mail_from?: string };
+
+/** The message's token fields (those given). */
+export function tokenFields(m: MessageIdentity): MessageRef {
+  const fields = { rcpt: m.rcpt_to, messageId: m.message_id, queueId: m.queue_id, host: m.host };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+}
+
+/** The message's campaign data (those given). */
+export function campaignOf(m: MessageIdentity): CampaignRow {
+  const campaign: CampaignRow = {};
+  if (m.campaign_id !== undefined) campaign.campaign_id = m.campaign_id;
+  if (m.tags !== undefined) campaign.tags = m.tags;
+  if (m.metadata !== undefined) campaign.metadata = m.metadata;
+  return campaign;
+}
+
+/**
+ * The tracked_messages row (JSON) the message needs, or null: one when there is campaign data,
+ * when nothing else names the message, or when the caller needs a ref of its own (`always`:
+ * the mail path's VERP and unsubscribe addresses name only the row). A row written for the
+ * mail path also holds the message's own fields, which those short tokens leave out.
+ */
+export function messageRow(m: MessageIdentity, always = false): string | null {
+  const campaign = campaignOf(m);
+  const needed = always || Object.keys(campaign).length > 0 || (m.message_id === undefined && m.queue_id === undefined);
+  if (!needed) return null;
+  if (!always) return JSON.stringify(campaign);
+  const own: CampaignRow = {};
+  if (m.host !== undefined) own.host = m.host;
+  if (m.queue_id !== undefined) own.queue_id = m.queue_id;
+  if (m.message_id !== undefined) own.message_id = m.message_id;
+  if (m.rcpt_to !== undefined) own.rcpt_to = m.rcpt_to;
+  if (m.mail_from !== undefined) own.mail_from = m.mail_from;
+  return JSON.stringify({ ...campaign, ...own });
+}
+
 export function trackMessage(
   db: Database,
   m: MessageToTrack,
   opts: { settings: TrackSettings; keyring: Keyring; now: number },
 ): TrackedMessage {
   const { settings } = opts;
-  const campaign: CampaignRow = {};
-  if (m.campaign_id !== undefined) campaign.campaign_id = m.campaign_id;
-  if (m.tags !== undefined) campaign.tags = m.tags;
-  if (m.metadata !== undefined) campaign.metadata = m.metadata;
   const issuedAt = Math.floor(opts.now / 1000);
-  const fields = { rcpt: m.rcpt_to, messageId: m.message_id, queueId: m.queue_id, host: m.host };
-  const message = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
-  let links: ReturnType<typeof messageLinks>;
+  const message = tokenFields(m);
+  let links: MessageLinks;
   try {
     // Checked before anything is stored: a field a token cannot carry is the caller's mistake.
     messageLinks({ baseUrl: settings.baseUrl, key: currentKey(opts.keyring), issuedAt, message: { ...message, ref: 0 } });
-    // A row when there is campaign data, or when nothing else names the message.
-    const needsRow = Object.keys(campaign).length > 0 || (m.message_id === undefined && m.queue_id === undefined);
-    const ref = needsRow ? insertTrackedMessage(db, JSON.stringify(campaign), opts.now) : undefined;
+    const row = messageRow(m);
+    const ref = row === null ? undefined : insertTrackedMessage(db, row, opts.now);
     links = messageLinks({
       baseUrl: settings.baseUrl,
       key: currentKey(opts.keyring),

@@ -169,7 +169,8 @@ export function payloadProblem(p: TokenPayload): string | null {
   return kindProblem(p.kind, p.url) ?? messageProblem(p);
 }
 
-function messageProblem(p: MessageFields): string | null {
+/** What is wrong with the fields of a message (null: a token can carry them). */
+export function messageProblem(p: MessageFields): string | null {
   if (!Number.isInteger(p.issuedAt) || p.issuedAt < 0 || p.issuedAt > 0xffffffff)
     return `issuedAt: expected unix seconds, got ${p.issuedAt}`;
   if (p.host !== undefined && !text(p.host, LIMIT.host, /^[^\s\p{Cc}]+$/u))

@@ -34,6 +34,7 @@ describe("defaults", () => {
         rate_limit: 20,
       },
       feedback: { listen: "", verp: "", max_size: 10_000_000, local_mtas: [] },
+      milter: { listen: "", track: "header", max_message_size: 10_000_000, timeout: 10_000 },
     });
   });
 

@@ -11,7 +11,7 @@ const fieldsOf = (...lines: string[]) =>
 describe("X-Hookd-* headers", () => {
   test("a list turns on what it names and nothing else", () => {
     const c = readControl(fieldsOf("X-Hookd-Track: opens, clicks"), "header", ON);
-    expect(c).toEqual({ track: { opens: true, clicks: true, unsubscribe: false }, remove: ["X-Hookd-Track"], problems: [] });
+    expect(c).toEqual({ track: { opens: true, clicks: true, unsubscribe: false }, marked: true, remove: ["X-Hookd-Track"], problems: [] });
     expect(readControl(fieldsOf("x-hookd-track: Unsubscribe"), "header", ON).track).toEqual({
       opens: false,
       clicks: false,
@@ -39,6 +39,7 @@ describe("X-Hookd-* headers", () => {
     );
     expect(c).toEqual({
       track: { opens: true, clicks: false, unsubscribe: false },
+      marked: true,
       campaign_id: "spring-sale",
       tags: ["news", "promo"],
       metadata: { customer: "42", n: 3, vip: true, nested: '{"a":[1,2]}' },
@@ -72,6 +73,7 @@ describe("SparkPost X-MSYS-API", () => {
     );
     expect(c).toEqual({
       track: { opens: true, clicks: false, unsubscribe: true },
+      marked: true,
       campaign_id: "welcome",
       tags: ["a", "b"],
       metadata: { user: "u1" },
@@ -123,6 +125,7 @@ describe("SendGrid X-SMTPAPI", () => {
     );
     expect(c).toEqual({
       track: { opens: true, clicks: false, unsubscribe: false },
+      marked: true,
       tags: ["newsletter"],
       metadata: { customerAccountNumber: "55555" },
       remove: ["X-SMTPAPI"],
@@ -208,7 +211,12 @@ describe("unreadable control headers: removed, reason given, message not tracked
 
 test("track = all tracks unmarked mail with the defaults; track = off touches nothing", () => {
   const plain = fieldsOf("Subject: hi");
-  expect(readControl(plain, "all", OPENS_ONLY)).toEqual({ track: OPENS_ONLY, remove: [], problems: [] });
-  expect(readControl(plain, "header", ON)).toEqual({ track: null, remove: [], problems: [] });
-  expect(readControl(fieldsOf("X-Hookd-Track: all", "X-MSYS-API: {bad"), "off", ON)).toEqual({ track: null, remove: [], problems: [] });
+  expect(readControl(plain, "all", OPENS_ONLY)).toEqual({ track: OPENS_ONLY, marked: false, remove: [], problems: [] });
+  expect(readControl(plain, "header", ON)).toEqual({ track: null, marked: false, remove: [], problems: [] });
+  expect(readControl(fieldsOf("X-Hookd-Track: all", "X-MSYS-API: {bad"), "off", ON)).toEqual({
+    track: null,
+    marked: false,
+    remove: [],
+    problems: [],
+  });
 });

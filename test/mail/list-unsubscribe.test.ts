@@ -68,8 +68,20 @@ test("URIs are read from the brackets: comments, folding and spaces inside ignor
   expect(listUnsubscribeUris("(comment) <mailto:a@x>,\r\n <https://x/ a\r\n b>, garbage")).toEqual(["mailto:a@x", "https://x/ab"]);
 });
 
-test("hookd's URL must be https", () => {
-  expect(() => listUnsubscribeEdits([], "http://t.example.com/u/x")).toThrow(/https/);
+test("hookd's URL must be http(s); an http URL is listed but gets no one-click header", () => {
+  expect(() => listUnsubscribeEdits([], "ftp://t.example.com/u/x")).toThrow(/http\(s\)/);
+  expect(() => listUnsubscribeEdits([], "https://t.example.com/u/x y")).toThrow(/http\(s\)/);
+  expect(listUnsubscribeEdits([], "http://t.example.com/u/x").edits).toEqual([
+    { op: "add", name: "List-Unsubscribe", value: "<http://t.example.com/u/x>" },
+  ]);
+});
+
+test("hookd's mailto: address goes right after its URL, before the application's entries", () => {
+  const b = block("List-Unsubscribe: <mailto:unsub@example.com>");
+  const { edits } = listUnsubscribeEdits(parseHeaderBlock(b), URL, { mailto: "unsubscribe+abc234@bounces.example.com" });
+  const lu = headerValues(parseHeaderBlock(applyHeaderEdits(b, edits)), "List-Unsubscribe");
+  expect(lu.map(listUnsubscribeUris)).toEqual([[URL, "mailto:unsubscribe+abc234@bounces.example.com", "mailto:unsub@example.com"]]);
+  expect(() => listUnsubscribeEdits([], URL, { mailto: "a b@example.com" })).toThrow(/address/);
 });
 
 test("the edits are valid milter edits (folds included)", () => {

@@ -42,6 +42,24 @@ describe("quoted-printable", () => {
   });
 });
 
+test("quoted-printable: random bytes, blanks and dashes at every position round-trip within 76 characters", () => {
+  let seed = 7;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+  const alphabet = [0x20, 0x09, 0x2d, 0x3d, 0x41, 0x7a, 0x00, 0x7f, 0xe9, 0xff, 0x0d, 0x0a, 0x2e];
+  for (let k = 0; k < 300; k++) {
+    const bytes = Buffer.from(Array.from({ length: rand(400) }, () => alphabet[rand(alphabet.length)]!));
+    for (const eol of ["\r\n", "\n"]) {
+      const enc = encodeQuotedPrintable(bytes, eol);
+      expect(Math.max(0, ...lineLengths(enc))).toBeLessThanOrEqual(76);
+      expect(enc.toString("latin1")).not.toMatch(/(^|\n)-/);
+      expect(/[^\x09\x0a\x0d\x20-\x7e]/.test(enc.toString("latin1"))).toBe(false);
+      const want = bytes.toString("latin1").replace(/\r\n|\r|\n/g, eol);
+      expect(decodeQuotedPrintable(enc).toString("latin1")).toBe(want);
+      expect(qpDecode(enc).toString("latin1")).toBe(want);
+    }
+  }
+});
+
 describe("base64", () => {
   test("decodes wrapped base64 and rejects anything else", () => {
     expect(decodeBase64(b("aGVs\r\nbG8=\r\n")).toString()).toBe("hello");

@@ -69,6 +69,10 @@ export type EximOptions = {
   /** log_selector value, e.g. "+deliver_time +delivery_size"; Exim's defaults when absent. */
   logSelector?: string;
   startTimeoutMs?: number;
+  /** Routers put before the harness's own (first match wins), e.g. one with a transport_filter. */
+  routers?: (ports: { sinkPort: number }) => string[];
+  /** Transports added after the harness's own. */
+  transports?: (ports: { sinkPort: number }) => string[];
 };
 
 export type EximHarness = MtaHarness & {
@@ -80,7 +84,10 @@ export type EximHarness = MtaHarness & {
   queueListing(): Promise<string>;
 };
 
-function eximConf(dir: string, o: { smtpPort: number; sinkPort: number; refusedPort: number; logSelector?: string }): string {
+function eximConf(
+  dir: string,
+  o: { smtpPort: number; sinkPort: number; refusedPort: number; logSelector?: string; routers?: string[]; transports?: string[] },
+): string {
   return [
     "# hookd e2e test instance (written by test/e2e/mta/exim.ts)",
     "primary_hostname = mx.hookd.test",
@@ -114,6 +121,7 @@ function eximConf(dir: string, o: { smtpPort: number; sinkPort: number; refusedP
     "  accept",
     "",
     "begin routers",
+    ...(o.routers ?? []),
     "sink:",
     "  driver = manualroute",
     "  domains = sink.test",
@@ -149,6 +157,7 @@ function eximConf(dir: string, o: { smtpPort: number; sinkPort: number; refusedP
     "  allow_localhost",
     "  hosts_avoid_tls = *",
     "  connect_timeout = 5s",
+    ...(o.transports ?? []),
     "",
     "begin retry",
     // expire*@sink.test gives up one second after its first failure, so the next attempt
@@ -201,9 +210,21 @@ export async function startExim(opts: EximOptions = {}): Promise<EximHarness> {
     chownSync(join(dir, sub), ex.uid, ex.gid);
   }
   writeFileSync(join(dir, "aliases"), "alias: ok-alias@sink.test\n");
-  writeFileSync(configPath, eximConf(dir, { smtpPort, sinkPort: sink.port, refusedPort, logSelector: opts.logSelector }), {
-    mode: 0o644,
-  });
+  const ports = { sinkPort: sink.port };
+  writeFileSync(
+    configPath,
+    eximConf(dir, {
+      smtpPort,
+      sinkPort: sink.port,
+      refusedPort,
+      logSelector: opts.logSelector,
+      routers: opts.routers?.(ports),
+      transports: opts.transports?.(ports),
+    }),
+    {
+      mode: 0o644,
+    },
+  );
   trustConfig(configPath);
 
   const exim = (args: string[], o: { stdin?: string; allowFail?: boolean } = {}) =>

@@ -12,6 +12,8 @@ export type SmtpSubmission = {
   /** Full message (headers + body), LF or CRLF line ends; dot-stuffed here. */
   message: string;
   timeoutMs?: number;
+  /** Called after the RCPT replies, before DATA (a test can stop a milter there). */
+  beforeData?: () => Promise<void>;
 };
 
 export type SmtpSubmitResult = {
@@ -49,6 +51,7 @@ export async function submitSmtp(sub: SmtpSubmission): Promise<SmtpSubmitResult>
   let buf = "";
   let closed = false;
   let wake: (() => void) | null = null;
+  let drained: (() => void) | null = null;
   const poke = () => {
     const w = wake;
     wake = null;
@@ -62,6 +65,11 @@ export async function submitSmtp(sub: SmtpSubmission): Promise<SmtpSubmitResult>
       data(_s, chunk) {
         buf += chunk.toString("latin1");
         poke();
+      },
+      drain() {
+        const d = drained;
+        drained = null;
+        d?.();
       },
       close() {
         closed = true;
@@ -96,8 +104,23 @@ export async function submitSmtp(sub: SmtpSubmission): Promise<SmtpSubmitResult>
       });
     }
   };
+  // Bun's socket.write() takes what the kernel takes now and drops the rest: a large message
+  // goes out piece by piece, each after the socket drained.
+  const writeAll = async (text: string) => {
+    let rest = Buffer.from(text);
+    while (rest.length > 0) {
+      const n = socket.write(rest);
+      rest = rest.subarray(Math.max(0, n));
+      if (rest.length === 0) break;
+      if (closed) throw new Error(`smtp client: connection to ${host}:${sub.port} closed while sending`);
+      await new Promise<void>((resolve) => {
+        drained = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+  };
   const cmd = async (line: string): Promise<SmtpReply> => {
-    socket.write(line + "\r\n");
+    await writeAll(line + "\r\n");
     return readReply();
   };
 
@@ -114,6 +137,7 @@ export async function submitSmtp(sub: SmtpSubmission): Promise<SmtpSubmitResult>
     const rejected = rcpt.filter((r) => r.reply.code >= 400).map((r) => r.rcpt);
     let data: SmtpReply | null = null;
     if (accepted.length > 0) {
+      await sub.beforeData?.();
       const go = await cmd("DATA");
       if (go.code !== 354) throw new Error(`smtp client: DATA ${go.code} ${go.text}`);
       const body = sub.message
