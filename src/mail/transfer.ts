@@ -121,9 +121,9 @@ export function encodeQuotedPrintable(bytes: Buffer, eol: string): Buffer {
     }
     const next = i + 1 < n ? bytes[i + 1]! : 0x0a;
     const endsLine = next === 0x0d || next === 0x0a;
-    const escape =
+    const needsEscape =
       c === 0x3d || (c < 0x20 && c !== 0x09) || c > 0x7e || ((c === 0x20 || c === 0x09) && endsLine) || (c === 0x2d && col === 0);
-    const width = escape ? 3 : 1;
+    const width = needsEscape ? 3 : 1;
     // Room for the character and, unless the line ends right after it, a soft break's "=".
     if (col + width > (endsLine ? 76 : 75)) {
       out[o++] = 0x3d;
@@ -137,7 +137,7 @@ export function encodeQuotedPrintable(bytes: Buffer, eol: string): Buffer {
         continue;
       }
     }
-    if (escape) {
+    if (needsEscape) {
       out[o++] = 0x3d;
       out[o++] = HEX.charCodeAt(c >> 4);
       out[o++] = HEX.charCodeAt(c & 15);
