@@ -120,9 +120,11 @@ describe("GET /metrics", () => {
 
     // A log source: lines counted by source, garbage counted as not understood, events by origin.
     fs.appendFileSync(logPath, [...POSTFIX_LINES, ...GARBAGE_LINES].join("\n") + "\n");
+    // Lines and events reach /metrics in separate notes from the ingest thread: wait for both.
     m = await eventuallyValue(async () => {
       const s = await scrape(a.url);
-      return s.value("hookd_source_lines_total", { source: logPath }) === POSTFIX_LINES.length + GARBAGE_LINES.length && s;
+      const lines = s.value("hookd_source_lines_total", { source: logPath }) === POSTFIX_LINES.length + GARBAGE_LINES.length;
+      return lines && s.value("hookd_events_total", { origin: logPath, type: "delivery" }) !== undefined && s;
     });
     expect(m.value("hookd_source_lines_not_understood_total", { source: logPath })).toBe(GARBAGE_LINES.length);
     expect(m.value("hookd_events_total", { origin: logPath, type: "injection" })).toBe(1);
