@@ -121,6 +121,9 @@ function unsubscribeEvents(r: UnsubscribeReport, match: MatchResult, ctx: EventC
   const orig = match.via === "unsubscribe_token" ? match.candidates[0] : undefined;
   if (!orig?.rcpt_to) return [];
   const e = base("list_unsubscribe", r, ctx, orig, r.token, r.report.date);
+  // One event per token, as the one-click path does: a reader who writes twice (or whose
+  // client sends again) unsubscribed once. Tokens are case-insensitive: folded first.
+  e.event_id = eventId({ type: "list_unsubscribe", host: "", scope: "feedback", rcpt: r.token.toLowerCase(), timestamp: "", ms: 0 });
   put(e, "message_id", orig.message_id);
   e.rcpt_to = orig.rcpt_to;
   return [e];

@@ -184,6 +184,30 @@ describe("events from complaints and unsubscribe mail", () => {
     expect(e).toMatchObject({ type: "list_unsubscribe", ...sent, timestamp: "2024-05-02T17:48:55.000Z" });
     expect(await eventsOf("sisimai/arf-26.eml", env, new MemoryLookup())).toEqual([]);
   });
+
+  test("two different mails to one unsubscribe address are one unsubscribe: the id comes from the token", async () => {
+    const sent = { message_id: "orig-2@example.com", rcpt_to: "example@icloud.com" };
+    const lookup = new MemoryLookup([], new Map(), new Map([["u1", sent]]));
+    const mail = (id: string) =>
+      new TextEncoder().encode(
+        [
+          "From: example@icloud.com",
+          "To: unsubscribe+u1@bounces.example.com",
+          `Message-ID: <${id}>`,
+          "Subject: unsubscribe",
+          "",
+          "please",
+        ].join("\r\n"),
+      );
+    const env = { mailFrom: "example@icloud.com", rcptTo: [unsubscribeAddress("u1", "bounces.example.com")] };
+    const ids = [];
+    for (const id of ["one@icloud.com", "two@icloud.com"]) {
+      const report = await parseFeedback(mail(id), env);
+      ids.push(...feedbackEvents(report, await matchReport(report, lookup), CTX).map((e) => e.event_id));
+    }
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).toBe(ids[1]!);
+  });
 });
 
 describe("event ids", () => {
