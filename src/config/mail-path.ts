@@ -4,7 +4,7 @@ import { TRACK_MODES } from "../mail/control.ts";
 import { parseListen as parseMilterListen } from "../milter/listen.ts";
 import { expected, showValue } from "./errors.ts";
 import { parseDuration, parseSize } from "../lib/units.ts";
-import { duration, int, KB, listen, oneOf, parseListen, section, size, TIMER_MAX_MS, withUnits } from "./fields.ts";
+import { duration, int, KB, oneOf, parseListen, section, withUnits } from "./fields.ts";
 
 // The mail-path sections: [tracking] (the public listener), [feedback] (bounce and complaint
 // mail) and [milter] (tracking in Postfix's mail path).
