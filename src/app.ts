@@ -19,10 +19,10 @@ import { dirname } from "node:path";
 import { countActiveApiKeys, createApiKey, SCOPES } from "./store/keys.ts";
 import { ensureKeyring } from "./track/keystore.ts";
 import { createTrackingService } from "./track/service.ts";
-import { workerInit } from "./track/settings.ts";
-import { createTrackingListener, type TrackingListener } from "./track/worker-client.ts";
-import { createMilterListener, type MilterListener } from "./track/milter-client.ts";
+import type { TrackingListener } from "./track/worker-client.ts";
+import type { MilterListener } from "./track/milter-client.ts";
 import { VERSION } from "./version.ts";
+import { startMilter, startTracking } from "./app-mail-path.ts";
 
 // What a SIGHUP applies; every other section keeps its start-up value until a restart.
 const RELOADABLE = new Set<keyof Config>(["delivery", "events", "sources"]);
@@ -47,47 +47,6 @@ export type StartOptions = {
   /** Tests drive delivery: its clock (also OAuth2 token lifetimes), its jitter, and manual passes. */
   engine?: Pick<EngineDeps, "now" | "random" | "manual">;
 };
-
-function startTracking(config: Config, log: Logger, metrics: ReturnType<typeof createHookdMetrics>, wake: () => void): TrackingListener {
-  if (config.storage.path === ":memory:") throw new Error('tracking.listen needs storage.path to be a file, not ":memory:"');
-  const listen = parseListen(config.tracking.listen)!;
-  const init = workerInit(config.tracking, { storePath: config.storage.path, logLevel: log.level, host: os.hostname(), listen });
-  const listener = createTrackingListener(init, log, {
-    onStored: (types) => {
-      metrics.eventsCounted(types, "tracking");
-      wake();
-    },
-    onCounts: metrics.trackingCounts,
-  });
-  metrics.trackingListener(() => listener.up);
-  return listener;
-}
-
-function startMilter(config: Config, log: Logger, metrics: ReturnType<typeof createHookdMetrics>): MilterListener {
-  if (config.storage.path === ":memory:") throw new Error('milter.listen needs storage.path to be a file, not ":memory:"');
-  const t = config.tracking;
-  // Events from the milter name the MTA as its log's events do: the host of the Postfix source.
-  const host = config.sources.find((s) => s.format === "postfix")?.host ?? os.hostname();
-  // [feedback] verp: tracked mail gets the envelope sender bounces+<token>@<verp domain>.
-  const verpDomain = config.feedback.verp;
-  const listener = createMilterListener(
-    {
-      storePath: config.storage.path,
-      logLevel: log.level,
-      listen: config.milter.listen,
-      mode: config.milter.track,
-      settings: { baseUrl: t.base_url, opens: t.opens, clicks: t.clicks, unsubscribe: t.unsubscribe },
-      host,
-      verpDomain,
-      maxBytes: config.milter.max_message_size,
-      timeoutMs: config.milter.timeout,
-    },
-    log,
-    metrics.milterCounts,
-  );
-  metrics.milterListener(() => listener.up);
-  return listener;
-}
 
 function defaultAnnounce(key: string) {
   process.stderr.write(
