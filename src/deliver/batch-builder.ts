@@ -1,4 +1,4 @@
-import type { BatchLimits } from "./batcher.ts";
+import type { BatchLimits } from "./subscription.ts";
 
 /**
  * Collects stored event bodies into one batch until the event or byte limit says stop

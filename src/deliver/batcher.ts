@@ -1,111 +1,22 @@
 import type { Database } from "bun:sqlite";
 import type { Config } from "../config/schema.ts";
-import type { WebhookFilter, WebhookRow } from "../store/schema.ts";
+import type { WebhookRow } from "../store/schema.ts";
 import { advanceCursor, insertBatchGroup } from "../store/batches.ts";
 import { newId } from "../lib/ids.ts";
-import { encodeBody, formatCarries, ONE_EVENT_PER_REQUEST } from "./formats/index.ts";
-import { SFMC_MAX_EVENTS } from "./formats/sfmc.ts";
-import type { WebhookFormat } from "../webhooks/model.ts";
-import { isEventType, type EventType } from "../events/schema.ts";
+import { encodeBody } from "./formats/index.ts";
+import { batchLimits, type BatchLimits, compileFilter, MACHINE_COLUMN, type Row } from "./subscription.ts";
 
 // Cuts a webhook's next batches from the events after its cursor. Events are never copied
 // into a per-webhook queue at ingest: the cursor is the queue, so 100 webhooks cost no
 // extra writes per event, and a dead receiver's backlog is just rows it has not reached.
 
-export type BatchLimits = { maxEvents: number; maxBytes: number; maxWaitMs: number };
-
-// Batches are sized by hookd's own JSON; SparkPost's wrapped form is about 1.26× larger, so
-// its budget shrinks to keep the body sent under batch_max_bytes. ENS's nesting is about as
-// large for the smallest events (opens).
-const FORMAT_GROWTH: Record<WebhookFormat, number> = { hookd: 1, sendgrid: 1, sparkpost: 1.3, sfmc: 1.3, copernica: 1 };
-
-// Events per request a format allows whatever batch_max_events says: Copernica posts one event
-// per request (so every event is its own batch, in order, each retried on its own); ENS
-// callbacks take at most 1,000.
-function formatMaxEvents(format: WebhookFormat): number {
-  if (ONE_EVENT_PER_REQUEST.has(format)) return 1;
-  return format === "sfmc" ? SFMC_MAX_EVENTS : Infinity;
-}
-
-/** A webhook's own batch_* overrides over the configured defaults. */
-export function batchLimits(
-  w: Pick<WebhookRow, "batchMaxEvents" | "batchMaxBytes" | "batchMaxWait" | "format">,
-  d: { batch_max_events: number; batch_max_bytes: number; batch_max_wait: number },
-): BatchLimits {
-  return {
-    maxEvents: Math.min(w.batchMaxEvents ?? d.batch_max_events, formatMaxEvents(w.format)),
-    maxBytes: Math.floor((w.batchMaxBytes ?? d.batch_max_bytes) / FORMAT_GROWTH[w.format]),
-    maxWaitMs: w.batchMaxWait ?? d.batch_max_wait,
-  };
-}
 export type Batchable = Pick<WebhookRow, "id" | "events" | "filter" | "cursorSeq" | "format">;
-
-type Row = {
-  seq: number;
-  type: string;
-  host: string;
-  mail_from: string | null;
-  rcpt_to: string | null;
-  custom_type: string | null;
-  notice: string | null;
-  received_at: number;
-  body: string;
-};
 
 const PAGE = 2000;
 // How many batches may wait cut-but-unsent behind the in-flight ones.
 const LOOKAHEAD = 1;
 // Bounds one call's work when a webhook's filter skips most events; the next tick goes on.
 const MAX_PAGES = 25;
-
-function domainOf(address: string | null): string | null {
-  if (!address) return null;
-  const at = address.lastIndexOf("@");
-  return at < 0 ? null : address.slice(at + 1).toLowerCase();
-}
-
-// `filter: {machine: false}` leaves out engagement events marked machine: true. Only a
-// webhook with that filter pays for it: its light pass reads the flag with json_extract, for
-// the engagement rows only (MACHINE_COLUMN); everyone else's scan is unchanged. Rows read with
-// their body (the second pass, replay) take the flag from the body.
-const MACHINE_TYPES = new Set(["open", "click", "list_unsubscribe"]);
-const MACHINE_COLUMN = ", CASE WHEN type IN ('open', 'click', 'list_unsubscribe') THEN json_extract(body, '$.machine') END AS machine";
-type MachineFlag = { machine?: unknown; body?: string };
-
-function isMachine(r: { type: string } & MachineFlag): boolean {
-  if (!MACHINE_TYPES.has(r.type)) return false;
-  if (r.machine !== undefined) return r.machine === 1 || r.machine === true;
-  return r.body !== undefined && (JSON.parse(r.body) as { machine?: unknown }).machine === true;
-}
-
-export function compileFilter(
-  types: readonly string[],
-  filter: WebhookFilter | null,
-  format: WebhookFormat = "hookd",
-): (r: Pick<Row, "type" | "host" | "mail_from" | "rcpt_to" | "custom_type" | "notice"> & MachineFlag) => boolean {
-  const all = types.includes("*");
-  // A provider format without a counterpart for a type (SendGrid has no custom events) would
-  // only send empty arrays for it.
-  const carried = (type: string, customType: string | null) => formatCarries(format, type as EventType, customType);
-  const typeSet = new Set(types);
-  // Custom events subscribed by name ("profile.created"); "custom" is every name.
-  const customNames = new Set(types.filter((t) => t !== "*" && !isEventType(t)));
-  const senders = filter?.sender_domains?.length ? new Set(filter.sender_domains.map((d) => d.toLowerCase())) : null;
-  const rcpts = filter?.rcpt_domains?.length ? new Set(filter.rcpt_domains.map((d) => d.toLowerCase())) : null;
-  const hosts = filter?.hosts?.length ? new Set(filter.hosts) : null;
-  const noMachine = filter?.machine === false;
-  // Providers send no notices (mail the MTA generated about another message): their formats
-  // leave them out, as does hookd's with filter.notices false.
-  const notices = format === "hookd" && filter?.notices !== false;
-  return (r) =>
-    (all || typeSet.has(r.type) || (r.custom_type !== null && customNames.has(r.custom_type))) &&
-    carried(r.type, r.custom_type) &&
-    (notices || r.notice === null) &&
-    (!senders || senders.has(domainOf(r.mail_from) ?? "")) &&
-    (!rcpts || rcpts.has(domainOf(r.rcpt_to) ?? "")) &&
-    (!hosts || hosts.has(r.host)) &&
-    (!noMachine || !isMachine(r));
-}
 
 export type CutResult = {
   /** Batches written by this call. */

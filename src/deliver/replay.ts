@@ -3,7 +3,7 @@ import { newId } from "../lib/ids.ts";
 import { insertReplayBatch } from "../store/batches.ts";
 import { eventsInRange } from "../store/replay.ts";
 import type { WebhookRow } from "../store/schema.ts";
-import { compileFilter, type BatchLimits } from "./batcher.ts";
+import { compileFilter, type BatchLimits } from "./subscription.ts";
 import { BatchBuilder } from "./batch-builder.ts";
 import { encodeBody } from "./formats/index.ts";
 

@@ -1,5 +1,5 @@
 import type { AttemptResult } from "../deliver/attempt.ts";
-import { batchLimits } from "../deliver/batcher.ts";
+import { batchLimits } from "../deliver/subscription.ts";
 import { replayEvents } from "../deliver/replay.ts";
 import { sendNow } from "../deliver/send-now.ts";
 import { ServiceError } from "../lib/errors.ts";

@@ -2,7 +2,7 @@
 // event whatever batch_max_events says, ENS's at most 1,000; subscriptions by custom event
 // name are decided from the light columns.
 import { describe, expect, test } from "bun:test";
-import { batchLimits, compileFilter } from "../../src/deliver/batcher.ts";
+import { batchLimits, compileFilter } from "../../src/deliver/subscription.ts";
 import { WEBHOOK_FORMATS, type WebhookFormat } from "../../src/webhooks/model.ts";
 
 const defaults = { batch_max_events: 10_000, batch_max_bytes: 5_000_000, batch_max_wait: 1000 };

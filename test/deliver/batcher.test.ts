@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import path from "node:path";
-import { cutBatches, subscriptionKey, type BatchLimits, type ScanMemo } from "../../src/deliver/batcher.ts";
+import { cutBatches, subscriptionKey, type ScanMemo } from "../../src/deliver/batcher.ts";
+import type { BatchLimits } from "../../src/deliver/subscription.ts";
 import { openStore, type Store } from "../../src/store/db.ts";
 import { insertEvents } from "../../src/store/events.ts";
 import type { WebhookRow } from "../../src/store/schema.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { compileFilter } from "../../src/deliver/batcher.ts";
+import { compileFilter } from "../../src/deliver/subscription.ts";
 
 // filter {machine: false}: engagement events marked machine are left out, whether the flag
 // comes from the batcher's light pass (a column, json_extract: 1) or from the body (second

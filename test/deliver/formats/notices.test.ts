@@ -3,7 +3,8 @@
 // do, as those providers send none. Null-sender mail that is not a notice is plain mail.
 import { describe, expect, test } from "bun:test";
 import path from "node:path";
-import { compileFilter, cutBatches, type BatchLimits } from "../../../src/deliver/batcher.ts";
+import { cutBatches } from "../../../src/deliver/batcher.ts";
+import { compileFilter, type BatchLimits } from "../../../src/deliver/subscription.ts";
 import { encodeBody } from "../../../src/deliver/formats/index.ts";
 import { toSendGrid } from "../../../src/deliver/formats/sendgrid.ts";
 import { toSparkPost } from "../../../src/deliver/formats/sparkpost.ts";
