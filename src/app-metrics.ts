@@ -1,5 +1,6 @@
 import { statSync } from "node:fs";
-import { webhookQueue, type Outcome } from "./store/batches.ts";
+import { webhookQueue } from "./store/batch-views.ts";
+import type { Outcome } from "./store/batches.ts";
 import { Metrics } from "./lib/metrics.ts";
 import type { Store } from "./store/db.ts";
 import { listWebhooks } from "./store/webhooks.ts";

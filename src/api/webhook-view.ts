@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { attemptFailureCode, describeAttempt, succeeded, type AttemptResult } from "../deliver/attempt.ts";
-import { webhookQueue, type BatchStatusRow } from "../store/batches.ts";
+import { webhookQueue, type BatchStatusRow } from "../store/batch-views.ts";
 import type { WebhookRow } from "../store/schema.ts";
 import { readerCredentials, redactedCredentials } from "../webhooks/credentials.ts";
 import { webhookStatus } from "../webhooks/model.ts";

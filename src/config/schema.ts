@@ -2,7 +2,7 @@ import os from "node:os";
 import nodePath from "node:path";
 import { z } from "zod";
 import { expected, formatKeyPath, showValue } from "./errors.ts";
-import { duration, int, KB, listen, nonEmpty, oneOf, parseListen, section, size, TIMER_MAX_MS, } from "./fields.ts";
+import { duration, int, KB, listen, nonEmpty, oneOf, parseListen, section, size, TIMER_MAX_MS } from "./fields.ts";
 import { LOG_FORMATS, type LogFormat } from "./log-formats.ts";
 import { baseUrlProblem, feedback, milter, parseCidr, parseFeedbackListen, tracking } from "./mail-path.ts";
 

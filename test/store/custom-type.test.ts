@@ -5,7 +5,7 @@ import { Database } from "bun:sqlite";
 import { afterEach, expect, test } from "bun:test";
 import path from "node:path";
 import type { Event } from "../../src/events/schema.ts";
-import { backlog } from "../../src/store/batches.ts";
+import { backlog } from "../../src/store/batch-views.ts";
 import { openStore, type Store } from "../../src/store/db.ts";
 import { eventRows, insertEvents, insertRowsTx } from "../../src/store/events.ts";
 import { migrate, MIGRATIONS } from "../../src/store/migrate.ts";

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import { deliveredPerMinute } from "../../store/batches.ts";
+import { deliveredPerMinute } from "../../store/batch-views.ts";
 import { eventsPerMinute } from "../../store/events.ts";
 import { listWebhooks } from "../../store/webhooks.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";

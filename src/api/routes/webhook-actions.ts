@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import { recentBatches } from "../../store/batches.ts";
+import { recentBatches } from "../../store/batch-views.ts";
 import { replay, retryDead, sendTest, validateAll } from "../../webhooks/actions.ts";
 import { regenerateSfmcSignatureKey, rotateSecret, signingPublicKey } from "../../webhooks/secrets.ts";
 import { getWebhook } from "../../webhooks/service.ts";

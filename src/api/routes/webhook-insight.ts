@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import { attemptsOf, deliveredPerMinute, getBatch } from "../../store/batches.ts";
+import { attemptsOf, deliveredPerMinute, getBatch } from "../../store/batch-views.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import { ApiError } from "../errors.ts";
