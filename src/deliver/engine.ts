@@ -1,58 +1,19 @@
-import type { Config } from "../config/schema.ts";
-import type { Logger } from "../lib/log.ts";
 import { pendingBatchCounts, releaseAllLeases } from "../store/batches.ts";
-import type { Store } from "../store/db.ts";
 import { listWebhooks } from "../store/webhooks.ts";
 import { webhookCanSend } from "../webhooks/model.ts";
-import type { AttemptContext } from "./attempt.ts";
 import { createBatcher } from "./batcher.ts";
 import { createBodyCache } from "./body-cache.ts";
 import { createDispatcher, type Claim } from "./dispatcher.ts";
-import { createOutcomeQueue, type AttemptReport, type Finished } from "./outcome.ts";
-import type { RetryPolicy } from "./retry-policy.ts";
+import { createOutcomeQueue, type Finished } from "./outcome.ts";
 import { createScheduler } from "./scheduler.ts";
+import type { Engine, EngineDeps, PassResult } from "./engine-contract.ts";
+
+export type { Engine, EngineDeps, PassResult };
 
 // The delivery engine, put together from its stages. A pass: the batcher cuts new batches
 // from the events, the outcome queue records the attempts that ended since the last pass, the
 // dispatcher claims what is due; then, once committed, the dispatcher starts those attempts.
 // The scheduler decides when a pass runs; tests run passes themselves (manual, tick()).
-
-export type EngineDeps = {
-  store: Store;
-  /** The delivery settings as configured now: a SIGHUP reload swaps what this returns. */
-  delivery: () => Config["delivery"];
-  log: Logger;
-  version: string;
-  now?: () => number;
-  random?: () => number;
-  retryPolicy?: Partial<RetryPolicy>;
-  /** Shared with the API's test POSTs, so OAuth2 tokens are fetched once. */
-  attempt: AttemptContext;
-  /** Called after every attempt (metrics, tests). */
-  onAttempt?: (a: AttemptReport) => void;
-  /** No loop: start() only releases old leases, and passes run when tick() is called (tests). */
-  manual?: boolean;
-};
-
-/** What one pass did, and when the loop would look again at the latest. */
-export type PassResult = { recorded: number; cut: number; claimed: number; wakeAt: number };
-
-export type Engine = {
-  start(): void;
-  /** Stops claiming, waits for attempts in flight (bounded by the per-attempt timeout). */
-  stop(): Promise<void>;
-  /** New events or changed webhooks: look again now. */
-  notify(): void;
-  /**
-   * One pass, exactly as the loop runs it: records the attempts that ended, cuts (`cut`:
-   * webhooks that got a batch), claims and starts attempts. Only while no loop runs (manual).
-   */
-  tick(): Promise<PassResult>;
-  /** Resolves once the attempts in flight have ended; the next pass records them. */
-  settle(): Promise<void>;
-  /** tick() and settle() until a pass has nothing to record, cut or claim, and no attempt ended since. */
-  runUntilIdle(): Promise<void>;
-};
 
 const IDLE_MS = 1000;
 // Bodies shared by a group of webhooks, kept while their attempts run (a few full batches).
