@@ -9,34 +9,10 @@ import { openStore } from "../../src/store/db.ts";
 import { BridgeError, createSyncPg } from "./bridge.ts";
 import { connect, fmtUs, rowsOf, table, timeRounds, withPg } from "./common.ts";
 import { PG_BASELINE } from "./schema-pg.ts";
+import { CLAIM_SKIP_LOCKED, INSERT_EVENTS, insertEventsParams } from "./pg-sql.ts";
 
 const ROUNDS_FAST = Number(process.env.ROUNDS ?? 2000);
 const ROUNDS_INSERT = Number(process.env.INSERTS ?? 20);
-
-/** The events of `rows` as one INSERT … SELECT FROM unnest(arrays): one round trip for any number of rows. */
-export const INSERT_UNNEST = `INSERT INTO events (event_id, type, ts, host, queue_id, message_id, mail_from, rcpt_to, custom_type, source, body, received_at)
-  SELECT e, ty, ts, h, q, m, f, r, ct, $11, b, $12
-  FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
-    AS x(e, ty, ts, h, q, m, f, r, ct, b)
-  ON CONFLICT (event_id) DO NOTHING RETURNING type`;
-
-/** The unnest parameters of a chunk: one array per column (`arr` makes a client's array parameter of one). */
-export function unnestParams(
-  rows: EventRows,
-  source: string,
-  now: number,
-  arr: (v: unknown[], type: "TEXT" | "BIGINT") => unknown = (v) => v,
-): unknown[] {
-  const cols: unknown[][] = Array.from({ length: ROW_WIDTH }, () => []);
-  for (let i = 0; i < rows.cols.length; i++) cols[i % ROW_WIDTH]!.push(rows.cols[i]);
-  return [...cols.map((c, i) => arr(c, i === 2 ? "BIGINT" : "TEXT")), arr(rows.bodies, "TEXT"), source, now];
-}
-
-export const CLAIM_SKIP_LOCKED = `UPDATE batches SET lease_token = $1, lease_until = $2, attempts = attempts + 1,
-    first_attempt_at = COALESCE(first_attempt_at, $3), last_attempt_at = $3
-  WHERE id = (SELECT id FROM batches WHERE webhook_id = $4 AND state = 'pending' AND next_attempt_at <= $3
-                AND (lease_until IS NULL OR lease_until < $3) ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-  RETURNING id, webhook_id, body_id, attempts, first_attempt_at, event_count`;
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "hookd-pgspike-"));
 await withPg(async (pg) => {
@@ -91,13 +67,8 @@ await withPg(async (pg) => {
     ROUNDS_INSERT,
     {
       "SQLite sync (prepared, per row)": () => insertRows(sqlite.sqlite, rowsOf(5000, `s${k++}`), [], "api"),
-      "PG awaited: unnest, 1 statement": () =>
-        direct.begin(async (t) =>
-          t.unsafe(
-            INSERT_UNNEST,
-            unnestParams(rowsOf(5000, `a${k++}`), "api", Date.now(), (v, ty) => admin.array(v, ty)),
-          ),
-        ),
+      "PG awaited: 1 statement (json_to_recordset)": () =>
+        direct.begin(async (t) => t.unsafe(INSERT_EVENTS, insertEventsParams(rowsOf(5000, `a${k++}`), "api", Date.now()))),
       "PG awaited: 5,000 statements, pipelined": () =>
         direct.begin(async (t) => {
           const rows = rowsOf(5000, `p${k++}`);
@@ -105,8 +76,8 @@ await withPg(async (pg) => {
           perRow(rows, (text, params) => ps.push(t.unsafe(text, params)));
           await Promise.all(ps);
         }),
-      "PG bridged: unnest, 1 statement": () =>
-        bridge.transaction(() => bridge.query(INSERT_UNNEST, unnestParams(rowsOf(5000, `b${k++}`), "api", Date.now()))),
+      "PG bridged: 1 statement (json_to_recordset)": () =>
+        bridge.transaction(() => bridge.query(INSERT_EVENTS, insertEventsParams(rowsOf(5000, `b${k++}`), "api", Date.now()))),
       "PG bridged: 5,000 statements": () =>
         bridge.transaction(() => perRow(rowsOf(5000, `r${k++}`), (text, params) => bridge.run(text, params))),
     },
@@ -135,7 +106,7 @@ await withPg(async (pg) => {
   };
   for (let i = 0; i < 20; i++) {
     tick();
-    bridge.transaction(() => bridge.query(INSERT_UNNEST, unnestParams(rowsOf(5000, `late${i}`), "api", Date.now())));
+    bridge.transaction(() => bridge.query(INSERT_EVENTS, insertEventsParams(rowsOf(5000, `late${i}`), "api", Date.now())));
     await Bun.sleep(5);
   }
   late.sort((a, b) => a - b);

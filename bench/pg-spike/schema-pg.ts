@@ -10,7 +10,7 @@
 //   PRAGMA user_version → schema_migrations;  booleans stay 0/1 integers (one row type for both).
 //   events.body stays text (not jsonb): receivers get its bytes exactly as stored.
 // Version 10 (both drivers) adds what a fleet needs: checkpoints per node, the nodes table, the
-// lease's holder.
+// lease's holder, the cut order of batches.
 import type { SQL } from "bun";
 
 export const PG_BASELINE = /* sql */ `
@@ -97,6 +97,11 @@ CREATE TABLE nodes (
   sources text NOT NULL DEFAULT '[]'
 );
 ALTER TABLE batches ADD COLUMN lease_node text;
+-- A webhook's batches in the order they were cut, whichever node cut them (created_at comes
+-- from the cutting node's clock, and clocks differ).
+ALTER TABLE batches ADD COLUMN ord bigint GENERATED ALWAYS AS IDENTITY;
+DROP INDEX batches_webhook_pending;
+CREATE INDEX batches_webhook_pending ON batches(webhook_id, state, ord);
 `;
 
 export const PG_MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
