@@ -45,7 +45,10 @@ async function connection() {
   return conn;
 }
 
-/** A JS array as a PostgreSQL array: bigint[] when every element is a number, text[] otherwise. */
+/**
+ * A JS array as a PostgreSQL array: bigint[] when every element is a number, text[] otherwise.
+ * For arrays without nulls only: Bun 1.3.14 sends a null element as the string "null".
+ */
 function param(v: unknown): unknown {
   if (!Array.isArray(v)) return v;
   return sql.array(v, v.every((x) => x === null || typeof x === "number") ? "BIGINT" : "TEXT");

@@ -117,6 +117,12 @@ await withPg(
     );
     check("octet_length counts UTF-8 bytes, as SQLite's does", Number(r.o) === 6, String(r.o));
     check("json_extract(body, '$.machine') → body::jsonb ->> 'machine'", r.m === "true", String(r.m));
+    const [nul] = (await sql`SELECT (${sql.array(["a", null], "TEXT")}::text[])[2] AS v`) as [{ v: string | null }];
+    check(
+      "Bun's sql.array keeps a null element NULL",
+      nul.v === null,
+      `got ${JSON.stringify(nul.v)}: bulk inserts go through json_to_recordset instead`,
+    );
     const upd = await sql`UPDATE webhooks SET name = name WHERE id = 'w1'`;
     check(".changes → result.count", upd.count === 1, String(upd.count));
     const savepoint = await sql.begin(async (tx) => {

@@ -9,12 +9,13 @@
 //             reader takes only rows whose xid is below the oldest transaction still running
 //             (pg_snapshot_xmin(pg_current_snapshot())): no row can appear behind it any more
 //
-//   bun bench/pg-spike/ordering.ts      (SECONDS=5 per run, WRITERS=3)
+//   bun bench/pg-spike/ordering.ts      (ROUNDS=5 slices of SECONDS=1 per fix, interleaved; WRITERS=3)
 import type { SQL } from "bun";
 import { connect, table, withPg } from "./common.ts";
 
 type Mode = "none" | "lock" | "horizon";
-const SECONDS = Number(process.env.SECONDS ?? 5);
+const SECONDS = Number(process.env.SECONDS ?? 1);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const WRITERS = Number(process.env.WRITERS ?? 3);
 const EVENT_LOCK = 0x686f6f6b6402; // "hookd" 02: any fixed key hookd uses for nothing else
 
@@ -98,7 +99,6 @@ async function load(url: string, mode: Mode, rowsPerTx: number) {
   const reader = createReader(rconn, mode);
   const until = performance.now() + SECONDS * 1000;
   let txs = 0;
-  let lagSamples = 0;
   const run = async (w: SQL, k: number) => {
     for (let n = 0; performance.now() < until; n++) {
       await writeTx(
@@ -111,14 +111,9 @@ async function load(url: string, mode: Mode, rowsPerTx: number) {
   };
   const t0 = performance.now();
   const writing = Promise.all(writers.map(run));
-  let polls = 0;
   let stop = false;
   const following = (async () => {
-    while (!stop) {
-      polls++;
-      if ((await reader.poll()) === 0) await Bun.sleep(1);
-      lagSamples++;
-    }
+    while (!stop) if ((await reader.poll()) === 0) await Bun.sleep(1);
   })();
   await writing;
   const secs = (performance.now() - t0) / 1000;
@@ -127,7 +122,7 @@ async function load(url: string, mode: Mode, rowsPerTx: number) {
   while ((await reader.poll()) > 0);
   const [{ n }] = (await admin`SELECT count(*)::int AS n FROM events`) as [{ n: number }];
   await Promise.all([admin, rconn, ...writers].map((c) => c.close()));
-  return { mode, rowsPerTx, eventsPerSec: n / secs, txPerSec: txs / secs, committed: n, skipped: n - reader.seen.size, polls };
+  return { secs, txs, committed: n, skipped: n - reader.seen.size };
 }
 
 await withPg(async (pg) => {
@@ -142,25 +137,38 @@ await withPg(async (pg) => {
     forcedRows,
   );
 
+  // Slices of each fix in turn, in a fresh order each round: the machine's load falls on all alike.
   const rows: (string | number)[][] = [];
-  const base = new Map<number, number>();
   for (const rowsPerTx of [1000, 10]) {
+    const sum = new Map<Mode, { secs: number; txs: number; committed: number; skipped: number }>();
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const mode of (["none", "lock", "horizon"] as Mode[]).sort(() => Math.random() - 0.5)) {
+        const x = await load(pg.url, mode, rowsPerTx);
+        const acc = sum.get(mode) ?? { secs: 0, txs: 0, committed: 0, skipped: 0 };
+        sum.set(mode, {
+          secs: acc.secs + x.secs,
+          txs: acc.txs + x.txs,
+          committed: acc.committed + x.committed,
+          skipped: acc.skipped + x.skipped,
+        });
+      }
+    }
+    const rate = (m: Mode) => sum.get(m)!.committed / sum.get(m)!.secs;
     for (const mode of ["none", "lock", "horizon"] as Mode[]) {
-      const r = await load(pg.url, mode, rowsPerTx);
-      if (mode === "none") base.set(rowsPerTx, r.eventsPerSec);
+      const x = sum.get(mode)!;
       rows.push([
         `${rowsPerTx} rows/tx`,
         mode,
-        Math.round(r.eventsPerSec),
-        Math.round(r.txPerSec),
-        (r.eventsPerSec / base.get(rowsPerTx)!).toFixed(2),
-        r.committed,
-        r.skipped,
+        Math.round(rate(mode)),
+        Math.round(x.txs / x.secs),
+        (rate(mode) / rate("none")).toFixed(2),
+        x.committed,
+        x.skipped,
       ]);
     }
   }
   table(
-    `${WRITERS} concurrent writers for ${SECONDS} s each, one reader following (fsync on, unix socket)`,
+    `${WRITERS} concurrent writers, one reader following; ${ROUNDS} × ${SECONDS} s per fix, interleaved (fsync on, unix socket)`,
     ["workload", "fix", "events/s", "tx/s", "× none", "committed", "skipped by the reader"],
     rows,
   );
