@@ -75,7 +75,10 @@ try {
         }),
       ),
     );
-    for (const x of res) statuses.add(x.status), await x.arrayBuffer();
+    for (const x of res) {
+      statuses.add(x.status);
+      await x.arrayBuffer();
+    }
   }
   await Bun.sleep(1000);
   console.log(
