@@ -93,9 +93,9 @@ test(`SIGKILL ${KILLS}× while posting ${TOTAL} events and delivering: every eve
     const current: SpawnedHookd = h;
     let killed = false;
     // The kill lands at a point this process reached, by turns: its k-th request at the
-    // receiver (a batch in flight, not answered yet; 6 kills take at most 24 of the 40 or
-    // more batches, so there is always one to come), or its j-th chunk stored (the next POST
-    // under way; the k-th request too, if posting is over).
+    // receiver (a batch in flight: the receiver holds each 10-100 ms before answering; 6
+    // kills take at most 24 of the 40 or more batches, so there is always one to come), or
+    // its j-th chunk stored (the next POST under way; the k-th request too, if posting is over).
     const seen = rx.requests.length;
     const firstChunk = next;
     const k = 1 + Math.floor(Math.random() * 4);
