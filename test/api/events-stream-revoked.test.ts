@@ -3,7 +3,7 @@
 // error event and carries no event stored after the revocation.
 import { expect, test } from "bun:test";
 import { createApiKey } from "../../src/store/keys.ts";
-import { runHookd, testResources } from "../helpers/hookd.ts";
+import { runHookd, testResources, within } from "../helpers/hookd.ts";
 
 const t = testResources();
 
@@ -20,7 +20,7 @@ async function readUntil(
   while (!until()) {
     const left = deadline - Date.now();
     if (left <= 0) throw new Error(`stream: condition not met within ${timeoutMs}ms; saw ${JSON.stringify(seen)}`);
-    const part = await Promise.race([reader.read(), Bun.sleep(left).then(() => null)]);
+    const part = await within(reader.read(), left, null);
     if (part === null) continue;
     if (part.done) return "ended" as const;
     buf += decoder.decode(part.value, { stream: true });

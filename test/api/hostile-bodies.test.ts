@@ -7,7 +7,7 @@ import net from "node:net";
 import path from "node:path";
 import { MAX_JSON_DEPTH } from "../../src/api/json-scan.ts";
 import { eventuallyValue } from "../helpers/delivery.ts";
-import { errorBody, spawnHookd, tempDir, testResources, type SpawnedHookd } from "../helpers/hookd.ts";
+import { errorBody, spawnHookd, tempDir, testResources, within, type SpawnedHookd } from "../helpers/hookd.ts";
 
 const t = testResources();
 const procs: SpawnedHookd[] = [];
@@ -43,20 +43,17 @@ test("deep nesting in any JSON body (a webhook's filter, validate's message): 40
 });
 
 /** Sends raw bytes on a new connection; resolves with everything received until the server closes or 2 s pass. */
-function rawRequest(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve) => {
-    let got = "";
-    const s = net.connect(port, "127.0.0.1", () => s.write(bytes));
-    const done = () => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve(got);
-    };
-    const timer = setTimeout(done, 2000);
-    s.on("data", (d) => (got += d.toString()));
-    s.on("close", done);
-    s.on("error", done);
+async function rawRequest(port: number, bytes: string): Promise<string> {
+  let got = "";
+  const s = net.connect(port, "127.0.0.1", () => s.write(bytes));
+  s.on("data", (d) => (got += d.toString()));
+  const ended = new Promise<void>((resolve) => {
+    s.on("close", resolve);
+    s.on("error", resolve);
   });
+  await within(ended, 2000, null);
+  s.destroy();
+  return got;
 }
 
 const badChunks = (auth: string) =>

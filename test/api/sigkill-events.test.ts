@@ -37,11 +37,16 @@ function integrity(file: string): string {
   }
 }
 
-/** Streams batches from LOOPS concurrent loops until the process dies; returns the acknowledged ids. */
-async function streamUntilKilled(h: SpawnedHookd, key: string, round: number, killAfterMs: number) {
+/**
+ * Streams batches from LOOPS concurrent loops and kills the process once `killAfterPosts`
+ * were acknowledged (the other loops' requests are then mid-flight); returns the acknowledged ids.
+ */
+async function streamUntilKilled(h: SpawnedHookd, key: string, round: number, killAfterPosts: number) {
   const acked: string[] = [];
   let posts = 0;
   let stop = false;
+  let enough = () => {};
+  const reached = new Promise<void>((resolve) => (enough = resolve));
   const loop = async (l: number) => {
     for (let b = 0; !stop; b++) {
       const events = Array.from({ length: BATCH }, (_, i) => ({
@@ -69,11 +74,13 @@ async function streamUntilKilled(h: SpawnedHookd, key: string, round: number, ki
       if (ok) {
         posts++;
         for (const e of events) acked.push(e.event_id);
+        if (posts >= killAfterPosts) enough();
       }
     }
   };
   const loops = Array.from({ length: LOOPS }, (_, l) => loop(l));
-  await Bun.sleep(killAfterMs);
+  // Every loop ending first (hookd died by itself) leaves the kill to find it gone.
+  await Promise.race([reached, Promise.all(loops)]);
   h.proc.kill(9);
   const code = await within(h.exited, 10_000, "still running");
   stop = true;
@@ -96,7 +103,7 @@ describe("kill -9 during POST /events", () => {
 
       const allAcked = new Set<string>();
       for (let round = 1; round <= ROUNDS; round++) {
-        const killAfter = 1000 + Math.floor(Math.random() * 800);
+        const killAfter = 300 + Math.floor(Math.random() * 500);
         const r = await streamUntilKilled(h, key, round, killAfter);
         expect(r.code).not.toBe("still running");
         expect(r.signal).toBe("SIGKILL");

@@ -70,7 +70,10 @@ describe("POST /webhooks/validate", () => {
     let most = 0;
     rx.respondWith(async () => {
       most = Math.max(most, ++inFlight);
-      await Bun.sleep(150); // a slow receiver, so the requests overlap
+      // A slow receiver, so the requests overlap. A real wait, on purpose: "never more than
+      // N at once" is an absence, shown only by holding each request long enough for hookd
+      // to send more if it would.
+      await Bun.sleep(150);
       inFlight--;
       return { status: 200 };
     });

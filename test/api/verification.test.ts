@@ -7,7 +7,16 @@ import { describe, expect, test } from "bun:test";
 import { Webhook } from "standardwebhooks";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { createApiKey } from "../../src/store/keys.ts";
-import { createWebhook, getWebhook, postEvents, receivedIds, results, startDeliveryApp, type DeliveryApp } from "../helpers/delivery.ts";
+import {
+  createWebhook,
+  getWebhook,
+  postEvents,
+  receivedIds,
+  results,
+  startDeliveryApp,
+  startSteppedApp,
+  type DeliveryApp,
+} from "../helpers/delivery.ts";
 import { startDnsServer, TYPE_TXT } from "../helpers/dns-server.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { errorBody, testResources } from "../helpers/hookd.ts";
@@ -26,17 +35,18 @@ const EVENTS = [
   { type: "delivery", event_id: "queued-1", rcpt_to: "alice@example.org" },
   { type: "bounce", event_id: "queued-2", rcpt_to: "bob@example.org", dsn: "5.1.1" },
 ];
-/** Long enough for several batch_max_wait (50 ms) periods and engine wake-ups. */
-const QUIET_MS = 600;
+/** Far past batch_max_wait (50 ms): any batch of the events is due. */
+const LATER_MS = 1000;
 
 async function webhookCount(a: DeliveryApp): Promise<number> {
   return (await results<unknown[]>(a.api("GET", "/webhooks"))).length;
 }
 
 describe("handshake verification", () => {
+  /** Delivery stepped by the test: what a pass would send, it has sent when after() returns. */
   async function setup() {
     const rx = await t.receiver();
-    const app = t.track(await startDeliveryApp({ config: { delivery: { batch_max_wait: 50 } } }));
+    const app = t.track(await startSteppedApp({ config: { delivery: { batch_max_wait: 50 } } }));
     return { rx, app };
   }
 
@@ -64,7 +74,7 @@ describe("handshake verification", () => {
 
     // Events while pending: stored and counted against the webhook, not sent.
     await postEvents(app, EVENTS);
-    await Bun.sleep(QUIET_MS);
+    await app.after(LATER_MS);
     expect(rx.requests).toHaveLength(1);
     const pending = await getWebhook(app, created.id);
     expect(pending.status).toBe("pending_verification");
@@ -87,14 +97,14 @@ describe("handshake verification", () => {
     const unknownId = await app.api("POST", "/webhooks/verify", { body: { ...sent, id: "01nosuchwebhook" } });
     expect(unknownId.status).toBe(404);
     expect((await getWebhook(app, created.id)).status).toBe("pending_verification");
-    await Bun.sleep(100);
+    await app.after(LATER_MS);
     expect(rx.requests).toHaveLength(1);
 
     // The right values: active, and what queued since creation arrives.
     const ok = await results<{ id: string; status: string }>(app.api("POST", "/webhooks/verify", { body: sent }));
     expect(ok).toEqual({ id: created.id, status: "active" });
     expect((await getWebhook(app, created.id)).status).toBe("active");
-    await rx.waitFor(() => receivedIds(rx.requests.slice(1)).length >= 2);
+    await app.deliver();
     expect(receivedIds(rx.requests.slice(1))).toEqual(["queued-1", "queued-2"]);
     for (const r of rx.requests.slice(1)) new Webhook(created.secret).verify(r.body, r.headers);
 

@@ -140,8 +140,11 @@ describe("POST /api/v1/webhooks/ as in SparkPost's tutorial", () => {
     });
     expect(res.status).toBe(201);
     const { results } = (await res.json()) as { results: { id: string } };
-    await Bun.sleep(300);
     expect(r.requests).toHaveLength(0);
+    // The witness: a validate asked for now reaches the receiver, alone. A POST the create
+    // had started without waiting for it would have come first.
+    expect((await app.api("POST", `/webhooks/${results.id}/validate`, { body: {} })).status).toBe(200);
+    expect(r.requests.map((q) => q.path)).toEqual(["/hook"]);
     const got = (await (await app.api("GET", `/webhooks/${results.id}`)).json()) as { results: { verification: string; status: string } };
     expect(got.results.verification).toBe("none");
     expect(got.results.status).toBe("active");

@@ -168,7 +168,8 @@ describe("webhook CRUD with every field", () => {
       filter: { rcpt_domains: ["example.org"] },
     });
     const before = (await getView(app, id)).view;
-    await Bun.sleep(5);
+    // The clock past the stored stamp, so that a change can show as a later one.
+    await eventually(() => Date.now() > Date.parse(before.updated), { intervalMs: 1 });
 
     const patch = await app.api("PATCH", `/webhooks/${id}`, { body: { name: "renamed", batch_max_wait: null, filter: null } });
     expect(patch.status).toBe(200);
@@ -349,9 +350,12 @@ describe("changing the target of a test_post webhook", () => {
     const { id } = await create(app, { name: "quiet", target: "http://127.0.0.1:9/old", events: ["delivery"], verification: "none" });
     const res = await app.api("PATCH", `/webhooks/${id}`, { body: { target: `${r.url}/new` } });
     expect(res.status).toBe(200);
-    await Bun.sleep(200);
     expect(r.requests).toHaveLength(0);
     expect((await getView(app, id)).view.target).toBe(`${r.url}/new`);
+    // The witness: a validate asked for now reaches the new target, alone. A POST the PATCH
+    // had started without waiting for it would have come first.
+    expect((await app.api("POST", `/webhooks/${id}/validate`, { body: {} })).status).toBe(200);
+    expect(r.requests.map((q) => q.path)).toEqual(["/new"]);
   });
 
   test("switching verification to test_post tests the current target first", async () => {

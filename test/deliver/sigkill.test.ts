@@ -92,8 +92,16 @@ test(`SIGKILL ${KILLS}× while posting ${TOTAL} events and delivering: every eve
   while (kills < KILLS) {
     const current: SpawnedHookd = h;
     let killed = false;
+    // The kill lands at a point this process reached, by turns: its k-th request at the
+    // receiver (a batch in flight: the receiver holds each 10-100 ms before answering; 6
+    // kills take at most 24 of the 40 or more batches, so there is always one to come), or
+    // its j-th chunk stored (the next POST under way; the k-th request too, if posting is over).
+    const seen = rx.requests.length;
+    const firstChunk = next;
+    const k = 1 + Math.floor(Math.random() * 4);
+    const j = kills % 2 === 0 ? Infinity : 1 + Math.floor(Math.random() * 8);
     const killer = (async () => {
-      await Bun.sleep(150 + Math.floor(Math.random() * 600));
+      await eventually(() => rx!.requests.length >= seen + k || next - firstChunk >= j, { timeoutMs: 30_000, intervalMs: 5 });
       current.proc.kill(9);
       killed = true;
       await current.exited;
@@ -104,7 +112,6 @@ test(`SIGKILL ${KILLS}× while posting ${TOTAL} events and delivering: every eve
       if (await postChunk(current.url, key, chunks[next]!)) next++;
       else if (!killed) throw new Error(`POST /events failed while hookd was running\n${current.stderr()}`);
       else repostedAfterKill++;
-      await Bun.sleep(5);
     }
     await killer;
     expect(current.proc.signalCode).toBe("SIGKILL");

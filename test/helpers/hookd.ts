@@ -9,7 +9,10 @@ import { afterEach } from "bun:test";
 import { startHookd, type Hookd } from "../../src/app.ts";
 import { defaultConfig, type Config } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/lib/log.ts";
+import { within } from "./deadline.ts";
 import { startReceiver, type Receiver } from "./receiver.ts";
+
+export { within };
 
 export const REPO_ROOT = path.resolve(import.meta.dir, "../..");
 export const MAIN_TS = path.join(REPO_ROOT, "src/main.ts");
@@ -173,16 +176,6 @@ export function childEnv(env: Record<string, string> = {}): Record<string, strin
   return { ...out, ...env };
 }
 
-/** `promise`, or `fallback` once `ms` have passed (the timer is cleared either way). */
-export async function within<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([promise, new Promise<F>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function pump(stream: ReadableStream<Uint8Array>, onText: (s: string) => void): Promise<void> {
   const decoder = new TextDecoder();
   const reader = stream.getReader();
@@ -270,12 +263,9 @@ export async function runHookd(
     stderr: "pipe",
   });
   const timeoutMs = opts.timeoutMs ?? 20_000;
-  const timer = setTimeout(() => proc.kill(9), timeoutMs);
-  try {
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    if (proc.signalCode === "SIGKILL") throw new Error(`runHookd ${args.join(" ")}: killed after ${timeoutMs}ms\n${stdout}\n${stderr}`);
-    return { code, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-  }
+  const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  if ((await within(proc.exited, timeoutMs, "timeout" as const)) === "timeout") proc.kill(9);
+  const [[stdout, stderr], code] = await Promise.all([output, proc.exited]);
+  if (proc.signalCode === "SIGKILL") throw new Error(`runHookd ${args.join(" ")}: killed after ${timeoutMs}ms\n${stdout}\n${stderr}`);
+  return { code, stdout, stderr };
 }

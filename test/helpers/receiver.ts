@@ -1,6 +1,7 @@
 // A real HTTP receiver on 127.0.0.1 for tests: records every request and answers as the
 // test scripts it (statuses, delays, hanging, going down and coming back on the same port).
 import type { Server } from "bun";
+import { within } from "./deadline.ts";
 
 export type RecordedRequest = {
   method: string;
@@ -56,16 +57,14 @@ export async function startReceiver(): Promise<Receiver> {
     for (const wake of parked) wake();
     parked.clear();
   };
-  const park = (ms: number | null) =>
-    new Promise<void>((resolve) => {
-      const wake = () => {
-        if (timer) clearTimeout(timer);
-        parked.delete(wake);
-        resolve();
-      };
-      const timer = ms === null ? null : setTimeout(wake, ms);
-      parked.add(wake);
-    });
+  /** Until the server goes down, or for `ms` at most (a scripted delay). */
+  const park = async (ms: number | null) => {
+    let wake = () => {};
+    const released = new Promise<void>((resolve) => (wake = resolve));
+    parked.add(wake);
+    await (ms === null ? released : within(released, ms, undefined));
+    parked.delete(wake);
+  };
 
   const handle = async (req: Request): Promise<Response> => {
     const body = await req.text();
@@ -122,27 +121,22 @@ export async function startReceiver(): Promise<Receiver> {
         return { status: 503 };
       };
     },
-    waitFor(predicate, timeoutMs = 5000) {
-      if (predicate(requests)) return Promise.resolve(requests);
-      return new Promise((resolve, reject) => {
-        const waiter: Waiter = {
-          check: () => {
-            if (!predicate(requests)) return false;
-            done();
-            resolve(requests);
-            return true;
-          },
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`receiver.waitFor: condition not met within ${timeoutMs}ms (${requests.length} requests)`));
-        }, timeoutMs);
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(waiter);
-        };
-        waiters.add(waiter);
-      });
+    async waitFor(predicate, timeoutMs = 5000) {
+      if (predicate(requests)) return requests;
+      let resolveMet = () => {};
+      const met = new Promise<void>((resolve) => (resolveMet = resolve));
+      const waiter: Waiter = {
+        check: () => {
+          if (!predicate(requests)) return false;
+          resolveMet();
+          return true;
+        },
+      };
+      waiters.add(waiter);
+      const outcome = await within(met, timeoutMs, "timeout" as const);
+      waiters.delete(waiter);
+      if (outcome === "timeout") throw new Error(`receiver.waitFor: condition not met within ${timeoutMs}ms (${requests.length} requests)`);
+      return requests;
     },
     close: shutdown,
     async restart() {

@@ -2,6 +2,9 @@
 import { threadId, workerData } from "node:worker_threads";
 import { notifyParent, serveRpc } from "../../src/lib/worker-rpc.ts";
 
+let release = () => {};
+const released = new Promise<void>((resolve) => (release = resolve));
+
 const methods = {
   echo: <T>(x: T): T => x,
   fail: (message: string): never => {
@@ -11,10 +14,12 @@ const methods = {
     await Promise.resolve();
     throw new Error(message);
   },
-  doubleLater: async (n: number): Promise<number> => {
-    await Bun.sleep(1);
+  /** Answers once release() was called: a call that is answered after later ones. */
+  doubleWhenReleased: async (n: number): Promise<number> => {
+    await released;
     return n * 2;
   },
+  release: (): void => release(),
   /** Never answers: a call that is still waiting when the worker dies. */
   hang: (): Promise<never> => new Promise(() => {}),
   /** Ends the worker in the middle of this call. */

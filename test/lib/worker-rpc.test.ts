@@ -47,9 +47,12 @@ describe("rpcClient / serveRpc", () => {
 
   test("answers reach their own calls when they come back out of order", async () => {
     const c = client();
-    const [slow, fast] = await Promise.all([c.call("doubleLater", 21), c.call("echo", "now")]);
-    expect(slow).toBe(42);
-    expect(fast).toBe("now");
+    const slow = c.call("doubleWhenReleased", 21);
+    const first = settled(slow);
+    expect(await c.call("echo", "now")).toBe("now");
+    expect(first.state).toBe("waiting");
+    await c.call("release");
+    expect(await slow).toBe(42);
   });
 
   test("a method's exception or rejection rejects its call with the message; the worker goes on", async () => {

@@ -1,6 +1,7 @@
 // A tiny MTA side for the tests: connects to the milter over real TCP (or a unix socket),
 // writes raw bytes as Postfix would, and reads the milter's packets one by one.
 import net from "node:net";
+import { within } from "../helpers/deadline.ts";
 import { splitPackets, type Packet } from "./wire.ts";
 
 export type MtaClient = {
@@ -40,15 +41,14 @@ export function connectMta(to: { port: number } | { path: string }): Promise<Mta
     sock.once("connect", () => resolve(client));
     sock.once("error", reject);
 
+    /** Until ready() holds; checked again on each packet and on close. */
     const wait = async (ready: () => boolean, timeoutMs: number, what: string) => {
       const deadline = Date.now() + timeoutMs;
       while (!ready()) {
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`mta client: ${what} within ${timeoutMs}ms`);
-        await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, Math.min(left, 100));
-        });
+        const poked = new Promise<void>((r) => (wake = r));
+        if ((await within(poked, deadline - Date.now(), "timeout" as const)) === "timeout") {
+          throw new Error(`mta client: ${what} within ${timeoutMs}ms`);
+        }
       }
     };
 

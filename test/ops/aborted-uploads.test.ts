@@ -50,7 +50,11 @@ async function abortMany(port: number, key: string, n: number) {
   }
 }
 
-/** The lowest of a few samples a moment apart: RSS right after a burst still holds garbage not yet collected. */
+/**
+ * The lowest of a few samples a moment apart: RSS right after a burst still holds garbage
+ * not yet collected, and nothing outside the process says when the collector has run. The
+ * sleep is the sampling interval of a measurement, not a wait for an event.
+ */
 async function settledRss(pid: number): Promise<number> {
   let low = Infinity;
   for (let i = 0; i < 6; i++) {

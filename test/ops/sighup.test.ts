@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 type StoredEvent = { event_id: string; type: string; host: string; queue_id?: string; rcpt_to?: string };
-type SourceView = { path: string; format: string; status: string; lines_read: number };
+type SourceView = { path: string; format: string; status: string; lines_read: number; offset: number };
 
 async function get<T>(url: string, key: string, pathname: string): Promise<T> {
   const res = await fetch(`${url}/api/v1${pathname}`, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(5000) });
@@ -87,7 +87,21 @@ test("SIGHUP starts a newly configured source; a broken file keeps the old confi
   h.proc.kill("SIGHUP");
   await eventually(async () => (await get<{ sources: SourceView[] }>(proc.url, key, "/status")).sources.length === 0);
   fs.appendFileSync(logPath, postfixMessage("6DEF43E25B4", "d@example.org").join("\n") + "\n");
-  await Bun.sleep(600); // longer than the tailer's idle poll
+  // The witness: only then is another file configured, and hookd reads it to its end. A
+  // tailer left running on mail.log was woken by the append before all that (a reload, a
+  // new tailer, a read and a commit), so by now it would have stored d@'s events.
+  const otherPath = path.join(dir, "other.log");
+  fs.writeFileSync(otherPath, postfixMessage("7EF054F36C5", "e@example.org").join("\n") + "\n");
+  fs.writeFileSync(
+    configPath,
+    base + `\n[[sources]]\npath = ${toml(otherPath)}\nformat = "postfix"\nstart_at = "beginning"\nhost = "mx1"\n`,
+  );
+  h.proc.kill("SIGHUP");
+  await eventually(async () => {
+    const [other] = (await get<{ sources: SourceView[] }>(proc.url, key, "/status")).sources;
+    const stored = await get<StoredEvent[]>(proc.url, key, "/events?rcpt_to=e@example.org");
+    return other?.path === otherPath && other.offset === fs.statSync(otherPath).size && stored.length === 2;
+  });
   expect(await get<StoredEvent[]>(h.url, key, "/events?rcpt_to=d@example.org")).toEqual([]);
 
   expect(await h.stop(10_000)).toBe(0);
@@ -108,14 +122,18 @@ test("two reloads in quick succession (two SIGHUPs) that change a source leave o
     const lines = async () =>
       parseExposition(await (await fetch(`${app.url}/metrics`)).text()).value("hookd_source_lines_total", { source: logPath }) ?? 0;
     await eventually(async () => (await lines()) >= 4);
-    await Bun.sleep(600); // longer than a tailer's idle poll: a second tailer would have read them too
+    // The witness: two more lines, written once the first four were read, are read too. A
+    // second tailer, woken by the first append as the first one was, would have read those
+    // four again by now.
+    fs.appendFileSync(logPath, postfixMessage("8F0165047D6", "f@example.org").join("\n") + "\n");
+    await eventually(async () => (await lines()) >= 6);
     const m = parseExposition(await (await fetch(`${app.url}/metrics`)).text());
     expect({
       lines: m.value("hookd_source_lines_total", { source: logPath }),
       notUnderstood: m.value("hookd_source_lines_not_understood_total", { source: logPath }),
-    }).toEqual({ lines: 4, notUnderstood: 2 });
-    const events = (await (await app.api("GET", "/events?rcpt_to=e@example.org")).json()) as { results: StoredEvent[] };
-    expect(events.results.map((e) => e.host).sort()).toEqual(["mx2", "mx2"]);
+    }).toEqual({ lines: 6, notUnderstood: 2 });
+    const events = (await (await app.api("GET", "/events")).json()) as { results: StoredEvent[] };
+    expect(events.results.map((e) => e.host).sort()).toEqual(["mx2", "mx2", "mx2", "mx2"]);
   } finally {
     await app.stop();
   }

@@ -3,7 +3,7 @@
 // idles it a second, then posts REPS rounds of CONC concurrent batches of N custom events
 // whose JSON is ~MB megabytes, and prints idle, peak (VmHWM: no sample can miss it) and
 // the RSS a second after.
-//   bun run build && BIN=dist/hookd MB=5 CONC=4 REPS=2 bun test/ops/measure-body-peaks.ts
+//   bun run build && BIN=dist/hookd MB=5 CONC=4 REPS=2 bun bench/measure-body-peaks.ts
 //   MAXBODY=32MB MB=29 … sets server.max_body_size for the run.
 import fs from "node:fs";
 import os from "node:os";
@@ -75,7 +75,10 @@ try {
         }),
       ),
     );
-    for (const x of res) statuses.add(x.status), await x.arrayBuffer();
+    for (const x of res) {
+      statuses.add(x.status);
+      await x.arrayBuffer();
+    }
   }
   await Bun.sleep(1000);
   console.log(

@@ -3,7 +3,7 @@
 // batch waits), REPLAYS replays of all of them, then the store's size (database + WAL, after a
 // checkpoint) and its batch_bodies rows. delivery.replay_max_pending is raised so that the cap
 // does not hide the growth.
-//   bun test/deliver/measure-replay-growth.ts            (N=40000 REPLAYS=10)
+//   bun bench/measure-replay-growth.ts            (N=40000 REPLAYS=10)
 import { Database } from "bun:sqlite";
 import fs from "node:fs";
 import os from "node:os";
@@ -14,7 +14,7 @@ const N = Number(env.N ?? 40_000);
 const REPLAYS = Number(env.REPLAYS ?? 10);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hookd-replays-"));
 const db = path.join(dir, "hookd.db");
-const proc = Bun.spawn([process.execPath, path.join(import.meta.dir, "../../src/main.ts"), "serve"], {
+const proc = Bun.spawn([process.execPath, path.join(import.meta.dir, "../src/main.ts"), "serve"], {
   cwd: dir,
   env: {
     PATH: env.PATH ?? "",
