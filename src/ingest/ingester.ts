@@ -1,15 +1,13 @@
-import type { Database } from "bun:sqlite";
 import type { SourceConfig } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
-import { insertRowsTx } from "../store/events.ts";
-import { loadCheckpoint, saveCheckpointJson } from "../store/checkpoints.ts";
+import type { Store } from "../store/driver.ts";
 import type { ChunkParser, ParsedChunk, ParserSetup } from "./chunk-parser.ts";
 import type { ParserStats, Snapshot } from "./parse/index.ts";
 import { createTailer, watchFile, type Chunk } from "./tailer.ts";
 
 // One configured source: tail → parse → commit. Each chunk's events are committed as it is
 // read; the file position and the correlation state after a chunk are committed with its
-// events, in the same transaction, at most once a second (CHECKPOINT_EVERY_MS) and whenever the
+// events, in the same unit of work (IngestStore.commit), at most once a second (CHECKPOINT_EVERY_MS) and whenever the
 // reader catches up or stops. After a crash the source resumes from the last position saved:
 // lines after it are read again and give the same events (deterministic ids), which the store
 // already holds and ignores. So no line is lost and no event is stored twice, and the
@@ -46,9 +44,9 @@ const CHECKPOINT_EVERY_MS = 1000;
 
 export type ParserFactory = (setup: ParserSetup, state: Snapshot | null) => ChunkParser;
 
-export function startSource(db: Database, source: SourceConfig, log: Logger, hooks: IngestHooks, makeParser: ParserFactory) {
+export async function startSource(store: Store, source: SourceConfig, log: Logger, hooks: IngestHooks, makeParser: ParserFactory) {
   const slog = log.child({ component: "ingest", source: source.path });
-  const saved = loadCheckpoint<Snapshot>(db, source.path);
+  const saved = await store.ingest.checkpoint<Snapshot>(source.path);
   const setup: ParserSetup = { format: source.format, ...(source.host ? { host: source.host } : {}) };
   const newTailer = (checkpoint: Chunk["checkpoint"] | null) =>
     createTailer({
@@ -88,26 +86,22 @@ export function startSource(db: Database, source: SourceConfig, log: Logger, hoo
     snapshotAskedAt = 0;
     await tailer.close().catch(() => {});
     await Bun.sleep(waitMs);
-    const again = loadCheckpoint<Snapshot>(db, source.path);
+    const again = await store.ingest.checkpoint<Snapshot>(source.path);
     parser.reset(again?.correlation ?? null);
     tailer = newTailer(again?.checkpoint ?? null);
   }
-  const commit = db.transaction((parsed: ParsedChunk, checkpoint: Chunk["checkpoint"]) => {
-    const r = insertRowsTx(db, parsed.rows, source.path);
-    if (parsed.snapshot !== null) saveCheckpointJson(db, source.path, checkpoint, parsed.snapshot);
-    return r;
-  });
 
-  /** Commits a parsed chunk; its position stays to be saved when it came without the state. Returns the types stored. */
-  function commitChunk(parsed: ParsedChunk, checkpoint: Chunk["checkpoint"]): string[] {
-    const stored = commit.immediate(parsed, checkpoint).types;
+  /** Commits a parsed chunk; its position stays to be saved when it came without the state. Resolves with the types stored. */
+  async function commitChunk(parsed: ParsedChunk, checkpoint: Chunk["checkpoint"]): Promise<string[]> {
+    const position = parsed.snapshot === null ? null : { checkpoint, correlation: parsed.snapshot };
+    const stored = await store.ingest.commit(parsed.rows, source.path, position, Date.now());
     unsaved = parsed.snapshot === null ? checkpoint : null;
     return stored;
   }
 
   /** Saves the position of the last committed chunk, with the parser's state (nothing fed since). */
   async function saveUnsaved() {
-    if (unsaved) commitChunk(await parser.feed([], true), unsaved);
+    if (unsaved) await commitChunk(await parser.feed([], true), unsaved);
   }
 
   const rate: { at: number; lines: number }[] = [];
@@ -179,7 +173,7 @@ export function startSource(db: Database, source: SourceConfig, log: Logger, hoo
       let stored: string[];
       try {
         parsed = await head.parsed;
-        stored = commitChunk(parsed, chunk.checkpoint);
+        stored = await commitChunk(parsed, chunk.checkpoint);
         failures = 0;
       } catch (err) {
         await restartFromStore(err);
@@ -201,7 +195,7 @@ export function startSource(db: Database, source: SourceConfig, log: Logger, hoo
       // Stopping: the chunks already read are committed and the position after them saved.
       // (The parser's state is past every chunk fed, so it matches only once all are in.)
       try {
-        for (let head = inflight.shift(); head; head = inflight.shift()) commitChunk(await head.parsed, head.chunk.checkpoint);
+        for (let head = inflight.shift(); head; head = inflight.shift()) await commitChunk(await head.parsed, head.chunk.checkpoint);
         await saveUnsaved();
       } catch (err) {
         slog.warn("could not save the read position at stop; the last lines will be read again", {
@@ -244,4 +238,4 @@ export function startSource(db: Database, source: SourceConfig, log: Logger, hoo
   };
 }
 
-export type SourceRunner = ReturnType<typeof startSource>;
+export type SourceRunner = Awaited<ReturnType<typeof startSource>>;
