@@ -125,7 +125,7 @@ describe("notices through the store and the batcher", () => {
       ]);
       for (const c of cases) {
         const w = (await store.webhooks.get(c.id))!;
-        cutBatches(store, w, LIMITS, T + 10_000, { allowPartial: true, maxBatches: 10, force: true });
+        await cutBatches(store, w, LIMITS, T + 10_000, { allowPartial: true, maxBatches: 10, force: true });
         expect({ id: c.id, sent: sent(store, c.id, c.format) }).toEqual({ id: c.id, sent: c.want });
       }
     } finally {
