@@ -108,7 +108,7 @@ export class Correlator {
         break;
       case "notice": {
         const notice = noticeAbout(state, state.touch(keyOf(line.qid), line.qid, rec.ts), line.notice);
-        const released = this.hold.size !== 0 && this.hold.release(`${rec.host}|${scope}|${line.noticeQid}`, notice, out);
+        const released = this.hold.size !== 0 && this.hold.named(rec.host, line.noticeQid, notice, out);
         // A notice whose lines all came first is gone already: nothing left to mark.
         if (!released || this.state.get(keyOf(line.noticeQid)))
           this.state.markNotice(keyOf(line.noticeQid), line.noticeQid, rec.ts, notice);
@@ -229,18 +229,19 @@ export class Correlator {
    * The event out, or held (notice-hold.ts) while it may still turn out to be a notice: mail
    * from <> not known as one, with the Message-ID Postfix gives its own mail, that entered the
    * queue no more than the grace ago. Held under the story's first queue id, the one the
-   * bounce daemon's line names.
+   * bounce daemon's line names; behind the message's events held already, whatever it is.
    */
   private emit(ctx: Ctx, m: MessageState, d: Draft): void {
     const e = this.draft(ctx, m, d);
-    if (e.mail_from !== "" || e.notice !== undefined) {
+    const mayBeNotice = e.mail_from === "" && e.notice === undefined;
+    if (!mayBeNotice && this.hold.size === 0) {
       ctx.out.push(e);
       return;
     }
     const qid = m.rootQid ?? m.qid;
     const key = `${ctx.rec.host}|${ctx.scope}|${qid}`;
     const acc = this.state.story(m).acc;
-    const fresh = acc !== undefined && this.state.latest <= acc + HOLD_GRACE_MS;
+    const fresh = mayBeNotice && acc !== undefined && this.state.latest <= acc + HOLD_GRACE_MS;
     if (this.hold.has(key) || (fresh && isOwnMessageId(e.message_id, qid))) this.hold.add(key, acc ?? ctx.rec.ts, e, ctx.out);
     else ctx.out.push(e);
   }

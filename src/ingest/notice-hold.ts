@@ -90,8 +90,22 @@ export class NoticeHold {
     this.nextDue = Math.min(this.nextDue, since + HOLD_GRACE_MS);
   }
 
+  /**
+   * Sends out, with `notice`, what is held for queue id qid of host in any of its Postfix
+   * instances (a content filter may have passed the notice to another one). Whether any was.
+   */
+  named(host: string, qid: string, notice: Notice, out: MailEvent[]): boolean {
+    const head = `${host}|`;
+    const tail = `|${qid}`;
+    let any = false;
+    for (const key of [...this.held.keys()]) {
+      if (key.startsWith(head) && key.endsWith(tail)) any = this.release(key, notice, out) || any;
+    }
+    return any;
+  }
+
   /** Sends key's events to out, with `notice` when given. Whether any were held. */
-  release(key: string, notice: Notice | undefined, out: MailEvent[]): boolean {
+  private release(key: string, notice: Notice | undefined, out: MailEvent[]): boolean {
     const h = this.held.get(key);
     if (!h) return false;
     this.held.delete(key);

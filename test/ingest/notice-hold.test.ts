@@ -2,6 +2,7 @@
 // delivered it while the bounce daemon had not logged yet): its events are held until that
 // line, and carry `notice`; held no longer than the grace of log time, flushed at the end of
 // the input, never for relayed <> mail, bounded in number, and resumed from a snapshot.
+import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
@@ -99,6 +100,33 @@ describe("a notice delivered before the line that names it", () => {
     ]);
   });
 
+  test("and through a content filter in another Postfix instance: held under each instance, named by the one line", () => {
+    const inside = (l: string) => l.replace(" postfix/", " postfix-in/");
+    const lines = [
+      ...HARD.map(inside),
+      inside(NOTICE_MID),
+      inside(NOTICE_QMGR),
+      `${at()} postfix-out/smtpd[32161]: B0C1D288227: client=localhost[127.0.0.1]`,
+      `${at()} postfix-out/cleanup[32162]: B0C1D288227: message-id=<20261206090654.A5B3F288226@mx.hookd.test>`,
+      `${at()} postfix-out/qmgr[32163]: B0C1D288227: from=<>, size=2500, nrcpt=1 (queue active)`,
+      `${at()} postfix-in/smtp[32160]: A5B3F288226: to=<sender@sink.test>, relay=127.0.0.1[127.0.0.1]:10024, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as B0C1D288227)`,
+      inside(NOTICE_REMOVED),
+      `${at()} postfix-out/smtp[32164]: B0C1D288227: to=<sender@sink.test>, relay=127.0.0.1[127.0.0.1]:39435, delay=0.02, delays=0/0/0/0.02, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as SINK3)`,
+      `${at()} postfix-out/qmgr[32163]: B0C1D288227: removed`,
+      inside(LINK),
+      inside(ORIG_REMOVED),
+    ];
+    const p = parser();
+    const before = lines.slice(0, -2).flatMap((l) => p.feed(l));
+    expect(ofNotice(before)).toEqual([]);
+    expect(p.held).toBe(2);
+    expect(summary(ofNotice(p.feed(lines.at(-2)!)))).toEqual([
+      `injection A5B3F288226 sender@sink.test ${JSON.stringify(NOTICE)}`,
+      `delivery A5B3F288226 sender@sink.test ${JSON.stringify(NOTICE)}`,
+    ]);
+    expect(p.held).toBe(0);
+  });
+
   test("without that line they go out as they are once the log's clock is past the grace, and a late line adds nothing", () => {
     expect(HOLD_GRACE_MS).toBe(10_000);
     const p = parser();
@@ -152,6 +180,27 @@ describe("a notice delivered before the line that names it", () => {
         "delivery A5B3F288226",
       ]);
       expect(r.stderr).toStartWith("9 lines read from 1 file; 4 events");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  test("hookd backfill stores them at the end of its last file", async () => {
+    const dir = tempDir();
+    try {
+      const log = path.join(dir, "mail.log");
+      fs.writeFileSync(log, UNNAMED.join("\n") + "\n");
+      const store = path.join(dir, "hookd.db");
+      const r = await runHookd(["backfill", "--format", "postfix", log], { cwd: dir, env: { HOOKD_STORAGE_PATH: store } });
+      expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0, stderr: expect.stringContaining("4 events stored") });
+      const db = new Database(store, { readonly: true });
+      const rows = db.query("SELECT type, queue_id FROM events ORDER BY seq").all() as { type: string; queue_id: string }[];
+      db.close();
+      expect(rows.map((e) => `${e.type} ${e.queue_id}`)).toEqual([
+        "injection A1DAD288224",
+        "bounce A1DAD288224",
+        "injection A5B3F288226",
+        "delivery A5B3F288226",
+      ]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
