@@ -47,8 +47,9 @@ const CHUNK_BYTES = 1024 * 1024;
 const RATE_WINDOW_MS = 60_000;
 const PIPELINE = 2;
 const CHECKPOINT_EVERY_MS = 1000;
-// Postfix logs a notice's own lines and the line naming it within a second of each other,
-// however loaded: a log with nothing new for this long will not bring the missing line.
+// The bounce daemon's line naming a notice comes a moment after the notice's own lines (it is
+// logged once cleanup has queued the notice): a log with nothing new for this long is not
+// going to bring it, and a quiet log's clock does not move to end the grace.
 const HOLD_IDLE_MS = 5000;
 
 export type ParserFactory = (setup: ParserSetup, state: Snapshot | null) => ChunkParser;
