@@ -142,6 +142,9 @@ export async function parseCommand(args: ParsedArgs, io: IO): Promise<number> {
         return 1;
       }
     }
+    // The end of the input: what the parser held back in case a later line named it a notice.
+    for (const e of parser.flush()) put(JSON.stringify(e));
+    if (used > 0) await io.out(buf.subarray(0, used));
   } finally {
     gc.stop();
   }
