@@ -1,0 +1,122 @@
+// PostgreSQL for a test file: one throwaway server per file (pg-server.ts: a cluster in a temp
+// folder on a unix socket, no port), a fresh database per test, everything closed and removed
+// when the file is done.
+//
+//   const pg = usePostgres();                        // at the top of the test file
+//   test("…", async () => {
+//     const { sql, url } = await pg.database();      // empty; { migrated: true }: at the latest schema
+//     const other = pg.connect(url);                 // a second node's client
+//   });
+//
+// Clients made here are closed when the test that made them finishes (onTestFinished, so
+// test.concurrent and `bun test --concurrent` are fine); made outside a test, when the file
+// ends. A machine without PostgreSQL does not skip these tests: each one fails, naming the
+// package to install.
+import { SQL } from "bun";
+import { afterAll, beforeAll, onTestFinished } from "bun:test";
+import { migratePg } from "../../src/store/postgres/migrate.ts";
+import { type PgServer, type PgServerOptions, startPgServer } from "./pg-server.ts";
+
+export type PgTestDatabase = { name: string; url: string; sql: SQL };
+
+export type PgDatabaseOptions = {
+  /** At the latest schema (copied from a template migrated once per server), instead of empty. */
+  migrated?: boolean;
+  /** The pool size of the client returned (default 4). */
+  max?: number;
+};
+
+export type PgFixture = {
+  /** A fresh database of this test's own, and a client on it. */
+  database(opts?: PgDatabaseOptions): Promise<PgTestDatabase>;
+  /** Another client on `url` (another node's, a second session). */
+  connect(url: string, opts?: { max?: number }): SQL;
+  /** The server: halt()/resume() for "database down" tests, logTail() for a failure's message. */
+  server(): PgServer;
+};
+
+const TEMPLATE = "hookd_migrated";
+
+/** Why a test that needs PostgreSQL fails on a machine that cannot run one. */
+export class PgUnavailableError extends Error {
+  override name = "PgUnavailableError";
+  constructor(cause: unknown) {
+    super(
+      `this test needs PostgreSQL, and a test server could not start: ${(cause as Error)?.message ?? String(cause)}\n` +
+        "Install Debian's package `postgresql` (as root: bash scripts/install-test-deps.sh), or set HOOKD_PG_BIN to a PostgreSQL bin folder.",
+      { cause },
+    );
+  }
+}
+
+/** Registers the file's server (started before its first test, stopped after its last). */
+export function usePostgres(opts: PgServerOptions = {}): PgFixture {
+  let running: PgServer | null = null;
+  let failure: PgUnavailableError | null = null;
+  let template: Promise<void> | null = null;
+  const fileClients = new Set<SQL>();
+
+  beforeAll(
+    async () => {
+      try {
+        running = await startPgServer(opts);
+      } catch (err) {
+        // Kept for each test to fail with, rather than thrown here, where it would stop the
+        // file with one error that names no test.
+        failure = new PgUnavailableError(err);
+      }
+    },
+    { timeout: 60_000 },
+  );
+  afterAll(
+    async () => {
+      await Promise.all([...fileClients].map((c) => c.close({ timeout: 0 }).catch(() => {})));
+      await running?.stop();
+    },
+    { timeout: 30_000 },
+  );
+
+  const server = (): PgServer => {
+    if (failure) throw failure;
+    if (!running) throw new Error("usePostgres(): the server is started by beforeAll; call this inside a test or a hook");
+    return running;
+  };
+
+  const connect = (url: string, o: { max?: number } = {}): SQL => {
+    const client = new SQL(url, { max: o.max ?? 4, idleTimeout: 0 });
+    const close = () => client.close({ timeout: 0 }).catch(() => {});
+    try {
+      onTestFinished(close);
+    } catch {
+      // Not inside a test (a hook, the file's top level): closed when the file ends.
+      fileClients.add(client);
+    }
+    return client;
+  };
+
+  // The schema migrated once per server; each database({ migrated: true }) is a copy of it
+  // (CREATE DATABASE … TEMPLATE, ~as quick as an empty one), not a run of every migration.
+  const migratedTemplate = (pg: PgServer): Promise<void> =>
+    (template ??= (async () => {
+      const url = await pg.createDatabase(TEMPLATE);
+      const client = new SQL(url, { max: 1 });
+      try {
+        await migratePg(client, { node: "template" });
+      } finally {
+        // A template must have no sessions when it is copied.
+        await client.close({ timeout: 0 });
+      }
+    })());
+
+  return {
+    server,
+    connect,
+    async database(o = {}) {
+      const pg = server();
+      if (o.migrated) await migratedTemplate(pg);
+      const url = await pg.createDatabase(undefined, o.migrated ? TEMPLATE : undefined);
+      const name = new URL(url).pathname.slice(1);
+      return { name, url, sql: connect(url, { max: o.max ?? 4 }) };
+    },
+  };
+}
