@@ -216,6 +216,10 @@ export async function startPgServer(opts: PgServerOptions = {}): Promise<PgServe
     await a?.close().catch(() => {});
   };
   await adminSql().unsafe(`CREATE DATABASE ${DATABASE}`);
+  // PostgreSQL 15 copies a template through the WAL by default: 230 ms a database here. As files
+  // (its checkpoints are cheap without fsync), 30–50 ms.
+  const [{ v }] = (await adminSql()`SELECT current_setting('server_version_num')::int AS v`) as [{ v: number }];
+  const strategy = v >= 150000 ? " STRATEGY FILE_COPY" : "";
   let made = 0;
 
   return {
@@ -229,7 +233,7 @@ export async function startPgServer(opts: PgServerOptions = {}): Promise<PgServe
       for (const id of [db, template]) {
         if (!IDENTIFIER.test(id)) throw new Error(`createDatabase: "${id}" is not a plain lower-case identifier`);
       }
-      await adminSql().unsafe(`CREATE DATABASE ${db} TEMPLATE ${template}`);
+      await adminSql().unsafe(`CREATE DATABASE ${db} TEMPLATE ${template}${strategy}`);
       return urlFor(db);
     },
     async halt() {

@@ -15,6 +15,7 @@
 import { SQL } from "bun";
 import { afterAll, beforeAll, onTestFinished } from "bun:test";
 import { migratePg } from "../../src/store/postgres/migrate.ts";
+import { within } from "./deadline.ts";
 import { type PgServer, type PgServerOptions, startPgServer } from "./pg-server.ts";
 
 export type PgTestDatabase = { name: string; url: string; sql: SQL };
@@ -22,7 +23,7 @@ export type PgTestDatabase = { name: string; url: string; sql: SQL };
 export type PgDatabaseOptions = {
   /** At the latest schema (copied from a template migrated once per server), instead of empty. */
   migrated?: boolean;
-  /** The pool size of the client returned (default 4). */
+  /** The pool size of the client returned (default 1: Bun opens a pool's connections all at once). */
   max?: number;
 };
 
@@ -36,6 +37,17 @@ export type PgFixture = {
 };
 
 const TEMPLATE = "hookd_migrated";
+
+/**
+ * Bun 1.3.14's close() can wait forever on a pool whose connections were still being opened
+ * when the server went down (a halt() test): a client not closed in 2 s is left to the server's stop.
+ */
+const closeClient = (client: SQL): Promise<void> =>
+  within(
+    client.close({ timeout: 0 }).catch(() => {}),
+    2_000,
+    undefined,
+  );
 
 /** Why a test that needs PostgreSQL fails on a machine that cannot run one. */
 export class PgUnavailableError extends Error {
@@ -70,7 +82,7 @@ export function usePostgres(opts: PgServerOptions = {}): PgFixture {
   );
   afterAll(
     async () => {
-      await Promise.all([...fileClients].map((c) => c.close({ timeout: 0 }).catch(() => {})));
+      await Promise.all([...fileClients].map(closeClient));
       await running?.stop();
     },
     { timeout: 30_000 },
@@ -83,8 +95,8 @@ export function usePostgres(opts: PgServerOptions = {}): PgFixture {
   };
 
   const connect = (url: string, o: { max?: number } = {}): SQL => {
-    const client = new SQL(url, { max: o.max ?? 4, idleTimeout: 0 });
-    const close = () => client.close({ timeout: 0 }).catch(() => {});
+    const client = new SQL(url, { max: o.max ?? 1, idleTimeout: 0 });
+    const close = () => closeClient(client);
     try {
       onTestFinished(close);
     } catch {
@@ -106,6 +118,14 @@ export function usePostgres(opts: PgServerOptions = {}): PgFixture {
         // A template must have no sessions when it is copied.
         await client.close({ timeout: 0 });
       }
+      // And none may come later: a session in the template (an autovacuum worker's included)
+      // makes CREATE DATABASE wait for it to leave, or fail. Closed to connections, as template0 is.
+      const admin = new SQL(pg.urlFor("postgres"), { max: 1 });
+      try {
+        await admin.unsafe(`ALTER DATABASE ${TEMPLATE} ALLOW_CONNECTIONS false`);
+      } finally {
+        await admin.close({ timeout: 0 });
+      }
     })());
 
   return {
@@ -116,7 +136,7 @@ export function usePostgres(opts: PgServerOptions = {}): PgFixture {
       if (o.migrated) await migratedTemplate(pg);
       const url = await pg.createDatabase(undefined, o.migrated ? TEMPLATE : undefined);
       const name = new URL(url).pathname.slice(1);
-      return { name, url, sql: connect(url, { max: o.max ?? 4 }) };
+      return { name, url, sql: connect(url, { max: o.max ?? 1 }) };
     },
   };
 }

@@ -16,7 +16,11 @@ async function tables(sql: SQL): Promise<string[]> {
 }
 
 async function versionRows(sql: SQL): Promise<{ version: number; name: string; node: string }[]> {
-  return [...(await sql`SELECT version, name, node FROM schema_migrations ORDER BY version`)] as { version: number; name: string; node: string }[];
+  return [...(await sql`SELECT version, name, node FROM schema_migrations ORDER BY version`)] as {
+    version: number;
+    name: string;
+    node: string;
+  }[];
 }
 
 /** Takes the migration lock in a session of its own, as a node that is migrating would; release() ends it. */
@@ -104,7 +108,10 @@ test("waiting for the lock is not cut short by the session's statement_timeout, 
 
 test("a version that fails leaves nothing of itself, names itself, and releases the lock", async () => {
   const { sql, url } = await pg.database();
-  const broken = [...PG_MIGRATIONS, { version: 99, name: "broken", sql: "CREATE TABLE half_done (x int); SELECT no_such_column FROM half_done;" }];
+  const broken = [
+    ...PG_MIGRATIONS,
+    { version: 99, name: "broken", sql: "CREATE TABLE half_done (x int); SELECT no_such_column FROM half_done;" },
+  ];
   const err = await migratePg(sql, { node: "a", migrations: broken }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(MigrationError);
   expect((err as Error).message).toContain("version 99 (broken) failed");
