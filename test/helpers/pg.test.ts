@@ -1,4 +1,4 @@
-import { expect, test } from "bun:test";
+import { expect, onTestFinished, test } from "bun:test";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -42,22 +42,20 @@ test("database({ migrated: true }) is at the latest schema, a copy no other test
   expect(row).toEqual({ n: 0 });
 });
 
-// The next test looks at the sessions this one left behind.
-let previous = "";
-test("clients made in a test (setup for the next test)", async () => {
+// Serial: onTestFinished is not available to a concurrent test (whose clients close with the file).
+test.serial("clients made in a test are closed when it finishes", async () => {
   const { name, url, sql } = await pg.database();
   await sql`SELECT 1`;
   await pg.connect(url, { max: 1 })`SELECT 1`;
   expect(await sessionsOn(name)).toBe(2);
-  previous = name;
+  // Registered after the fixture's own, so it runs after them.
+  onTestFinished(async () => {
+    await eventually(async () => (await sessionsOn(name)) === 0, { timeoutMs: 4_000 });
+  });
 });
 
-test("… are closed when that test finishes", async () => {
-  expect(previous).not.toBe("");
-  await eventually(async () => (await sessionsOn(previous)) === 0);
-});
-
-test("halt() stops the server with its data, resume() starts it on the same socket", async () => {
+// Serial: halting the server would break any test running beside it (bun test --concurrent).
+test.serial("halt() stops the server with its data, resume() starts it on the same socket", async () => {
   const { url, sql } = await pg.database();
   await sql`CREATE TABLE kept (x int)`;
   await sql`INSERT INTO kept VALUES (42)`;

@@ -8,8 +8,8 @@
 //     const other = pg.connect(url);                 // a second node's client
 //   });
 //
-// Clients made here are closed when the test that made them finishes (onTestFinished, so
-// test.concurrent and `bun test --concurrent` are fine); made outside a test, when the file
+// Clients made here are closed when the test that made them finishes (onTestFinished); made
+// outside a test, or in a concurrent one (where Bun has no onTestFinished), when the file
 // ends. A machine without PostgreSQL does not skip these tests: each one fails, naming the
 // package to install.
 import { SQL } from "bun";
@@ -100,7 +100,7 @@ export function usePostgres(opts: PgServerOptions = {}): PgFixture {
     try {
       onTestFinished(close);
     } catch {
-      // Not inside a test (a hook, the file's top level): closed when the file ends.
+      // Not inside a test (a hook, the file's top level), or in a concurrent one: closed when the file ends.
       fileClients.add(client);
     }
     return client;

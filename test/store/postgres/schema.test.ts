@@ -91,7 +91,8 @@ describe("PostgreSQL vs drizzle's definitions", () => {
   test("the same tables, and the fleet's nodes", async () => {
     const tables = [...new Set((await pgSchema()).columns.map((c) => c.table))].sort();
     expect(tables).toEqual([...PG_TABLES]);
-    expect(tables).toEqual([...drizzleTables.map((t) => getTableConfig(t).name), "nodes"].sort());
+    // nodes until drizzle declares it (when 0012-fleet is registered).
+    expect(tables).toEqual([...new Set([...drizzleTables.map((t) => getTableConfig(t).name), "nodes"])].sort());
   });
 
   for (const table of drizzleTables) {
@@ -120,7 +121,10 @@ describe("PostgreSQL vs drizzle's definitions", () => {
   test("every PostgreSQL column is drizzle's, or one the fleet added", async () => {
     const known = new Set(drizzleTables.flatMap((t) => getTableConfig(t).columns.map((c) => `${getTableConfig(t).name}.${c.name}`)));
     const extra = (await pgSchema()).columns.map(key).filter((k) => !known.has(k));
-    expect(extra.sort()).toEqual([...FLEET].sort());
+    // All of FLEET today; fewer once drizzle declares the fleet's columns.
+    expect(extra.filter((k) => !FLEET.includes(k))).toEqual([]);
+    const pgKeys = new Set((await pgSchema()).columns.map(key));
+    expect(FLEET.filter((k) => !pgKeys.has(k))).toEqual([]);
   });
 
   test("foreign keys and their ON DELETE, as drizzle declares them", async () => {
