@@ -1,5 +1,5 @@
 import { expect, onTestFinished, test } from "bun:test";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { SQL } from "bun";
@@ -69,6 +69,7 @@ test.serial("halt() stops the server with its data, resume() starts it on the sa
 
 test("a machine that cannot run PostgreSQL fails the test, naming the package to install", async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "hookd-pgmissing-"));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, "needs-pg.test.ts");
   writeFileSync(
     file,
@@ -92,6 +93,7 @@ test("a machine that cannot run PostgreSQL fails the test, naming the package to
 
 test("a server whose owner is killed (SIGKILL) is stopped and its folder removed by the watchdog", async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "hookd-pgowner-"));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   const script = path.join(dir, "owner.ts");
   writeFileSync(
     script,
