@@ -45,7 +45,7 @@ export async function backfillCommand(args: ParsedArgs, config: Config, io: IO, 
   };
   try {
     let doneBytes = 0;
-    for (const file of files) {
+    for (const [i, file] of files.entries()) {
       const compressed = file.endsWith(".gz");
       for await (const lines of openLines(file)) {
         for (const line of lines) {
@@ -55,6 +55,8 @@ export async function backfillCommand(args: ParsedArgs, config: Config, io: IO, 
         if (pending.length >= COMMIT_EVERY) await flush(file);
         bar.update(doneBytes);
       }
+      // After the last file: what the parser held back in case a later line named it a notice.
+      if (i === files.length - 1) pending.push(...parser.flush());
       await flush(file);
       if (compressed) doneBytes += statSync(file).size;
       bar.update(doneBytes);

@@ -3,6 +3,7 @@ import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
 import { LOG_FORMATS, type LogFormat } from "../config/log-formats.ts";
 import { createLogParser, type ParserStats } from "../ingest/parse/index.ts";
+import { MAX_LINE_BYTES, overlongLine } from "../ingest/line-reader.ts";
 import { splitLines } from "../ingest/split-lines.ts";
 import { gcPacer } from "../lib/gc-pacer.ts";
 import { flag, UsageError, type ParsedArgs } from "./args.ts";
@@ -28,12 +29,27 @@ export async function* openBlocks(path: string, stdin: Readable = process.stdin)
   const stream: AsyncIterable<Uint8Array | string> = path === "-" ? stdin : createReadStream(path).pipe(createGunzip());
   const decoder = new TextDecoder();
   let rest = "";
+  let skipping = false; // inside a line over MAX_LINE_BYTES: dropped up to its newline
   for await (const chunk of stream) {
-    const text = rest + (typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
+    let text = rest + (typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
+    if (skipping) {
+      const nl = text.indexOf("\n");
+      if (nl < 0) {
+        rest = "";
+        continue;
+      }
+      skipping = false;
+      text = `${overlongLine()}\n${text.slice(nl + 1)}`;
+    }
     const cut = text.lastIndexOf("\n") + 1;
     rest = text.slice(cut);
+    if (rest.length > MAX_LINE_BYTES) {
+      rest = "";
+      skipping = true;
+    }
     if (cut > 0) yield text.slice(0, cut);
   }
+  if (skipping) rest = overlongLine();
   rest += decoder.decode();
   if (rest) yield rest;
 }
@@ -42,9 +58,15 @@ export async function* openBlocks(path: string, stdin: Readable = process.stdin)
 export async function* openLines(path: string, stdin: Readable = process.stdin): AsyncGenerator<string[]> {
   for await (const text of openBlocks(path, stdin)) {
     const lines: string[] = [];
-    splitLines(text, (l) => lines.push(l));
+    splitLines(text, (l) => lines.push(capped(l)));
     if (lines.length) yield lines;
   }
+}
+
+/** A line over MAX_LINE_BYTES becomes the marker no parser understands (counted as such). */
+function capped(line: string): string {
+  if (line.length <= MAX_LINE_BYTES / 3) return line; // ≤ 3 UTF-8 bytes per UTF-16 unit
+  return Buffer.byteLength(line) > MAX_LINE_BYTES ? overlongLine() : line;
 }
 
 // Plain files are read synchronously in big blocks: a stream's small chunks and promise per
@@ -56,10 +78,24 @@ function* fileBlocks(path: string): Generator<string> {
   const fd = openSync(path, "r");
   try {
     const decoder = new TextDecoder();
-    let buf: Uint8Array = new Uint8Array(BLOCK);
+    const buf: Uint8Array = new Uint8Array(BLOCK);
     let have = 0;
     for (;;) {
-      if (have === buf.length) buf = grown(buf); // a line longer than the block
+      if (have === buf.length) {
+        // A line longer than the block: far over MAX_LINE_BYTES. Skip to its end, never hold it.
+        have = 0;
+        for (;;) {
+          const got = readSync(fd, buf, 0, buf.length, null);
+          const nl = buf.subarray(0, got).indexOf(10);
+          if (got === 0 || nl >= 0) {
+            yield `${overlongLine()}\n`;
+            buf.copyWithin(0, nl + 1, got);
+            have = got === 0 ? 0 : got - nl - 1;
+            break;
+          }
+        }
+        if (have === 0) continue;
+      }
       const got = readSync(fd, buf, have, buf.length - have, null);
       const end = have + got;
       const cut = got === 0 ? end : buf.lastIndexOf(10, end - 1) + 1;
@@ -74,12 +110,6 @@ function* fileBlocks(path: string): Generator<string> {
   } finally {
     closeSync(fd);
   }
-}
-
-function grown(buf: Uint8Array): Uint8Array {
-  const bigger = new Uint8Array(buf.length * 2);
-  bigger.set(buf);
-  return bigger;
 }
 
 export function summary(parser: { stats: ParserStats }, files: number): string {
@@ -131,7 +161,7 @@ export async function parseCommand(args: ParsedArgs, io: IO): Promise<number> {
           let n = 0;
           splitLines(text, (line) => {
             n++;
-            for (const e of parser.feed(line)) put(JSON.stringify(e));
+            for (const e of parser.feed(capped(line))) put(JSON.stringify(e));
           });
           gc.did(n);
           if (used > 0) await io.out(buf.subarray(0, used));
@@ -142,6 +172,9 @@ export async function parseCommand(args: ParsedArgs, io: IO): Promise<number> {
         return 1;
       }
     }
+    // The end of the input: what the parser held back in case a later line named it a notice.
+    for (const e of parser.flush()) put(JSON.stringify(e));
+    if (used > 0) await io.out(buf.subarray(0, used));
   } finally {
     gc.stop();
   }

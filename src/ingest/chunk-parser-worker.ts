@@ -28,6 +28,10 @@ export function workerParser(setup: ParserSetup, state: Snapshot | null, entry =
       if (died) return Promise.reject(new Error(died));
       return rpc.call("feed", { text: lines.join("\n"), count: lines.length, snapshot }).then(unpack);
     },
+    flush() {
+      if (died) return Promise.reject(new Error(died));
+      return rpc.call("flush").then(unpack);
+    },
     reset(s) {
       saved = s;
       died = null;

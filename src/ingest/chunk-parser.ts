@@ -22,11 +22,15 @@ export type ParsedChunk = {
   notUnderstood: number;
   /** The parser's running totals after this chunk. */
   stats: ParserStats;
+  /** Messages whose events the parser holds back after this chunk: flushed when the source goes idle. */
+  held: number;
 };
 
 export interface ChunkParser {
   /** Parses the next chunk (with the state after it when `snapshot`); results come back in the order fed. */
   feed(lines: string[], snapshot: boolean): Promise<ParsedChunk>;
+  /** The events held back (ParsedChunk.held) out now, with the state after them: the source is idle. */
+  flush(): Promise<ParsedChunk>;
   /** Forgets every chunk fed and starts again from `state` (what the store holds). */
   reset(state: Snapshot | null): void;
   close(): void;
@@ -39,12 +43,25 @@ export function parseChunk(parser: LogParser, lines: readonly string[], snapshot
     const events = parser.feed(line);
     if (events.length) eventRows(events, rows);
   }
+  return parsed(parser, rows, snapshot, before);
+}
+
+/** What flush releases, as a chunk of no lines, always with the state after it. */
+export function flushChunk(parser: LogParser): ParsedChunk {
+  const rows: EventRows = { cols: [], bodies: [] };
+  const events = parser.flush();
+  if (events.length) eventRows(events, rows);
+  return parsed(parser, rows, true, parser.stats.notUnderstood);
+}
+
+function parsed(parser: LogParser, rows: EventRows, snapshot: boolean, notUnderstoodBefore: number): ParsedChunk {
   const s = parser.stats;
   return {
     rows,
     snapshot: snapshot ? JSON.stringify(parser.snapshot()) : null,
-    notUnderstood: s.notUnderstood - before,
+    notUnderstood: s.notUnderstood - notUnderstoodBefore,
     stats: { ...s, events: { ...s.events }, recentNotUnderstood: s.recentNotUnderstood.slice(-5) },
+    held: parser.held,
   };
 }
 

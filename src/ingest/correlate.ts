@@ -1,9 +1,11 @@
 import { type EventDraft, type MailEvent, toEvent } from "./emit.ts";
-import type { MtaLine, NoticeKind } from "./mta-line.ts";
+import type { MtaLine } from "./mta-line.ts";
 import { isLocalAddr } from "./parse/fields.ts";
-import type { LogRecord } from "./record.ts";
+import { type LogRecord, scopeOf } from "./record.ts";
 import type { Snapshot } from "./snapshot.ts";
-import type { MessageState, Notice } from "./message-state.ts";
+import type { MessageState } from "./message-state.ts";
+import { eximNotice, noticeAbout } from "./notice-of.ts";
+import { HOLD_GRACE_MS, isOwnMessageId, NoticeHold } from "./notice-hold.ts";
 import { type StateLimits, StateTable } from "./state.ts";
 
 /**
@@ -21,6 +23,8 @@ import { type StateLimits, StateTable } from "./state.ts";
  * notice's queue id on a line of the original; Exim's "<= <> R=original") gives events like
  * any other mail, each carrying `notice` {kind, of_queue_id, of_message_id} so a receiver can
  * tie it to the message it is about. Null-sender mail that is not a notice is plain mail.
+ * Postfix may log a notice's own lines before the one that names it: notice-hold.ts holds
+ * the events of mail that looks like one until then.
  *
  * Content filters: a "sent ... queued as NEW" to a hop on this machine is not a delivery; NEW
  * continues the same story (same queue_id reported: the original's, same sender, client,
@@ -28,9 +32,30 @@ import { type StateLimits, StateTable } from "./state.ts";
  */
 export class Correlator {
   readonly state: StateTable;
+  private readonly hold: NoticeHold;
 
   constructor(limits: StateLimits, snap?: Snapshot) {
     this.state = new StateTable(limits, snap);
+    this.hold = new NoticeHold(snap?.holds);
+  }
+
+  /** Messages whose events are held, waiting for the line that says they are a notice. */
+  get holding(): number {
+    return this.hold.size;
+  }
+
+  /** Held events whose wait is over by the log's clock (call after observe). */
+  due(): MailEvent[] {
+    const out: MailEvent[] = [];
+    this.hold.due(this.state.latest, out);
+    return out;
+  }
+
+  /** Every held event, now, without notice: the input ended or went quiet. */
+  flush(): MailEvent[] {
+    const out: MailEvent[] = [];
+    this.hold.all(out);
+    return out;
   }
 
   /** A line at log time ts that says nothing about a message: expiry still goes by it. */
@@ -45,6 +70,7 @@ export class Correlator {
     const state = this.state;
     const keyOf = (qid: string) => state.key(rec.host, scope, qid);
     const out: MailEvent[] = [];
+    if (this.hold.size !== 0) this.hold.due(state.latest, out);
     const ctx = { rec, host, scope, out };
 
     switch (line.kind) {
@@ -58,7 +84,7 @@ export class Correlator {
         if (line.nrcpt !== undefined && (own || m.nrcpt === undefined)) m.nrcpt = line.nrcpt;
         if (line.clientIp !== undefined && m.ip === undefined) m.ip = line.clientIp;
         if (line.messageId !== undefined) m.mid = line.messageId;
-        if (line.noticeOf !== undefined) m.notice = this.eximNotice(this.state.get(keyOf(line.noticeOf)), line.noticeOf);
+        if (line.noticeOf !== undefined) m.notice = eximNotice(state, state.get(keyOf(line.noticeOf)), line.noticeOf);
         // qmgr repeats this line on every retry: the first one is when the message came in.
         m.acc ??= rec.ts;
         // Mail from this machine may be a content filter's re-injection whose hand-off line is
@@ -81,11 +107,11 @@ export class Correlator {
         this.state.touch(keyOf(line.qid), line.qid, rec.ts).mid = line.messageId;
         break;
       case "notice": {
-        const orig = this.state.touch(keyOf(line.qid), line.qid, rec.ts);
-        const notice: Notice = { kind: line.notice, of_queue_id: orig.rootQid ?? orig.qid };
-        const mid = this.state.story(orig).mid ?? orig.mid;
-        if (mid !== undefined) notice.of_message_id = mid;
-        this.state.markNotice(keyOf(line.noticeQid), line.noticeQid, rec.ts, notice);
+        const notice = noticeAbout(state, state.touch(keyOf(line.qid), line.qid, rec.ts), line.notice);
+        const released = this.hold.size !== 0 && this.hold.named(rec.host, line.noticeQid, notice, out);
+        // A notice whose lines all came first is gone already: nothing left to mark.
+        if (!released || this.state.get(keyOf(line.noticeQid)))
+          this.state.markNotice(keyOf(line.noticeQid), line.noticeQid, rec.ts, notice);
         break;
       }
       case "rcpt":
@@ -97,31 +123,29 @@ export class Correlator {
         if (m.r.size === 0) {
           // Its recipients were never logged here (it was deferred before hookd started reading).
           m.fails = (m.fails ?? 0) + 1;
-          out.push(this.draft(ctx, m, { type: "expired", mailFrom: story.from ?? line.from, response: "expired, returned to sender" }));
+          this.emit(ctx, m, { type: "expired", mailFrom: story.from ?? line.from, response: "expired, returned to sender" });
         }
         for (const [rcpt, rs] of m.r) {
           if (rs.done) continue;
           this.inject(ctx, m, rcpt, rs.orig);
           rs.done = 1;
           m.fails = (m.fails ?? 0) + 1;
-          out.push(
-            this.draft(ctx, m, {
-              type: "expired",
-              rcpt,
-              orig: rs.orig,
-              relay: rs.relay,
-              dsn: rs.dsn,
-              response: rs.resp ?? "expired, returned to sender",
-              attempt: rs.n,
-            }),
-          );
+          this.emit(ctx, m, {
+            type: "expired",
+            rcpt,
+            orig: rs.orig,
+            relay: rs.relay,
+            dsn: rs.dsn,
+            response: rs.resp ?? "expired, returned to sender",
+            attempt: rs.n,
+          });
         }
         break;
       }
       case "reject": {
         const m = line.qid === undefined ? undefined : this.state.get(keyOf(line.qid));
         const d: Draft = { type: "policy_rejection", rcpt: line.rcpt, dsn: line.dsn, response: line.response };
-        if (m) out.push(this.draft(ctx, m, { ...d, mailFrom: line.from, clientIp: line.clientIp }));
+        if (m) this.emit(ctx, m, { ...d, mailFrom: line.from, clientIp: line.clientIp });
         else
           out.push(
             toEvent({
@@ -175,18 +199,16 @@ export class Correlator {
       if (line.outcome !== "delivery") m.fails = (m.fails ?? 0) + 1;
     }
     const expiredWithoutReason = line.outcome === "expired" && !line.dsn;
-    ctx.out.push(
-      this.draft(ctx, m, {
-        type: line.outcome,
-        rcpt: line.rcpt,
-        orig: line.orig,
-        relay: line.relay ?? (expiredWithoutReason ? rs.relay : undefined),
-        dsn: line.dsn ?? (line.outcome === "expired" ? rs.dsn : undefined),
-        response: expiredWithoutReason && rs.resp ? rs.resp : line.response,
-        delay: line.delay,
-        attempt: rs.n,
-      }),
-    );
+    this.emit(ctx, m, {
+      type: line.outcome,
+      rcpt: line.rcpt,
+      orig: line.orig,
+      relay: line.relay ?? (expiredWithoutReason ? rs.relay : undefined),
+      dsn: line.dsn ?? (line.outcome === "expired" ? rs.dsn : undefined),
+      response: expiredWithoutReason && rs.resp ? rs.resp : line.response,
+      delay: line.delay,
+      attempt: rs.n,
+    });
   }
 
   /** The injection for rcpt, unless already emitted for it (or its original address). */
@@ -200,7 +222,28 @@ export class Correlator {
     inj.add(accepted);
     inj.add(rcpt);
     if (story !== m) (m.inj ??= new Set()).add(accepted);
-    ctx.out.push(this.draft(ctx, m, { type: "injection", rcpt: accepted, ts: story.acc }));
+    this.emit(ctx, m, { type: "injection", rcpt: accepted, ts: story.acc });
+  }
+
+  /**
+   * The event out, or held (notice-hold.ts) while it may still turn out to be a notice: mail
+   * from <> not known as one, with the Message-ID Postfix gives its own mail, that entered the
+   * queue no more than the grace ago. Held under the story's first queue id, the one the
+   * bounce daemon's line names; behind the message's events held already, whatever it is.
+   */
+  private emit(ctx: Ctx, m: MessageState, d: Draft): void {
+    const e = this.draft(ctx, m, d);
+    const mayBeNotice = e.mail_from === "" && e.notice === undefined;
+    if (!mayBeNotice && this.hold.size === 0) {
+      ctx.out.push(e);
+      return;
+    }
+    const qid = m.rootQid ?? m.qid;
+    const key = `${ctx.rec.host}|${ctx.scope}|${qid}`;
+    const acc = this.state.story(m).acc;
+    const fresh = mayBeNotice && acc !== undefined && this.state.latest <= acc + HOLD_GRACE_MS;
+    if (this.hold.has(key) || (fresh && isOwnMessageId(e.message_id, qid))) this.hold.add(key, acc ?? ctx.rec.ts, e, ctx.out);
+    else ctx.out.push(e);
   }
 
   /** The event: what the line says (d) where it says it, else what the message's story knows. */
@@ -229,29 +272,10 @@ export class Correlator {
     });
   }
 
-  /**
-   * What an Exim "<= <> R=id" is: Exim writes the same line for a bounce, a delay warning and
-   * a DSN success. A recipient of the original that failed since its last notice makes it a
-   * bounce; else one still deferred, a delay warning; else a success notice. With the
-   * original never seen, a bounce (by far the most common).
-   */
-  private eximNotice(orig: MessageState | undefined, ofId: string): Notice {
-    if (!orig) return { kind: "bounce", of_queue_id: ofId };
-    let kind: NoticeKind = "success";
-    if (orig.fails) {
-      kind = "bounce";
-      orig.fails = 0;
-    } else {
-      for (const rs of orig.r.values()) if (!rs.done) kind = "delay";
-    }
-    const notice: Notice = { kind, of_queue_id: orig.rootQid ?? orig.qid };
-    const mid = this.state.story(orig).mid ?? orig.mid;
-    if (mid !== undefined) notice.of_message_id = mid;
-    return notice;
-  }
-
   snapshot(): Snapshot {
-    return this.state.snapshot();
+    const snap = this.state.snapshot();
+    if (this.hold.size !== 0) snap.holds = this.hold.snapshot();
+    return snap;
   }
 }
 
@@ -262,19 +286,4 @@ interface Ctx {
   host: string;
   scope: string;
   out: MailEvent[];
-}
-
-/**
- * Postfix queues belong to an instance ("postfix-out"); "postfix/submission" is a service
- * of the "postfix" instance, logging under its own syslog_name but sharing its queue.
- */
-let lastInstance = "";
-let lastScope = "";
-
-export function scopeOf(instance: string): string {
-  if (instance === lastInstance) return lastScope;
-  const slash = instance.indexOf("/");
-  lastInstance = instance;
-  lastScope = slash === -1 ? instance : instance.slice(0, slash);
-  return lastScope;
 }

@@ -15,6 +15,10 @@ import { createTailer, watchFile, type Chunk } from "./tailer.ts";
 // per chunk (rewriting a 1.3 MB state ten times a second was what slowed a long run down).
 // The parser runs on another thread: while one chunk is committed the next is parsed
 // (PIPELINE chunks read ahead at most; uncommitted ones are simply read again after a crash).
+// The parser may hold a message's events back while a later line may still say it is a
+// notice (correlate.ts); held events are part of the state saved with the position, and go
+// out when that line comes, when the log's clock passes their grace, or when the source has
+// been idle for HOLD_IDLE_MS: then they are committed with the state after them.
 
 export type SourceStatusView = {
   path: string;
@@ -41,10 +45,30 @@ const CHUNK_BYTES = 1024 * 1024;
 const RATE_WINDOW_MS = 60_000;
 const PIPELINE = 2;
 const CHECKPOINT_EVERY_MS = 1000;
+// The bounce daemon's line naming a notice comes a moment after the notice's own lines (it is
+// logged once cleanup has queued the notice): a log with nothing new for this long is not
+// going to bring it, and a quiet log's clock does not move to end the grace.
+const HOLD_IDLE_MS = 5000;
 
 export type ParserFactory = (setup: ParserSetup, state: Snapshot | null) => ChunkParser;
 
-export async function startSource(store: Store, source: SourceConfig, log: Logger, hooks: IngestHooks, makeParser: ParserFactory) {
+export type SourceOptions = { holdIdleMs?: number };
+
+/** Messages whose events a stored state holds back (notice-hold.ts). */
+function heldIn(state: Snapshot | null | undefined): number {
+  const holds = state?.holds;
+  return Array.isArray(holds) ? holds.length : 0;
+}
+
+export async function startSource(
+  store: Store,
+  source: SourceConfig,
+  log: Logger,
+  hooks: IngestHooks,
+  makeParser: ParserFactory,
+  opts: SourceOptions = {},
+) {
+  const holdIdleMs = opts.holdIdleMs ?? HOLD_IDLE_MS;
   const slog = log.child({ component: "ingest", source: source.path });
   const saved = await store.ingest.checkpoint<Snapshot>(source.path);
   const setup: ParserSetup = { format: source.format, ...(source.host ? { host: source.host } : {}) };
@@ -68,6 +92,10 @@ export async function startSource(store: Store, source: SourceConfig, log: Logge
   // The position of the last committed chunk whose checkpoint is not saved yet.
   let unsaved: Chunk["checkpoint"] | null = null;
   let snapshotAskedAt = 0;
+  // The position of the last committed chunk (or the stored one), and what the parser holds after it.
+  let position: Chunk["checkpoint"] | null = saved?.checkpoint ?? null;
+  let held = heldIn(saved?.correlation);
+  let readAt = Date.now();
 
   /**
    * A commit that failed (the store busy past its timeout, disk full) rolled back, but the
@@ -89,19 +117,32 @@ export async function startSource(store: Store, source: SourceConfig, log: Logge
     const again = await store.ingest.checkpoint<Snapshot>(source.path);
     parser.reset(again?.correlation ?? null);
     tailer = newTailer(again?.checkpoint ?? null);
+    position = again?.checkpoint ?? null;
+    held = heldIn(again?.correlation);
+    readAt = Date.now();
   }
 
   /** Commits a parsed chunk; its position stays to be saved when it came without the state. Resolves with the types stored. */
   async function commitChunk(parsed: ParsedChunk, checkpoint: Chunk["checkpoint"]): Promise<string[]> {
-    const position = parsed.snapshot === null ? null : { checkpoint, correlation: parsed.snapshot };
-    const stored = await store.ingest.commit(parsed.rows, source.path, position, Date.now());
+    const state = parsed.snapshot === null ? null : { checkpoint, correlation: parsed.snapshot };
+    const stored = await store.ingest.commit(parsed.rows, source.path, state, Date.now());
     unsaved = parsed.snapshot === null ? checkpoint : null;
+    position = checkpoint;
+    held = parsed.held;
     return stored;
   }
 
   /** Saves the position of the last committed chunk, with the parser's state (nothing fed since). */
   async function saveUnsaved() {
     if (unsaved) await commitChunk(await parser.feed([], true), unsaved);
+  }
+
+  /** The source is idle: what the parser holds is committed, with the state after it, at the position read so far. */
+  async function flushHeld(at: Chunk["checkpoint"]) {
+    const parsed = await parser.flush();
+    const stored = await commitChunk(parsed, at);
+    stats = parsed.stats;
+    if (stored.length) hooks.onEvents(stored, source.path);
   }
 
   const rate: { at: number; lines: number }[] = [];
@@ -140,6 +181,7 @@ export async function startSource(store: Store, source: SourceConfig, log: Logge
       if (inflight.length < PIPELINE) {
         const chunk = await poll();
         if (chunk) {
+          readAt = Date.now();
           const snapshot = Date.now() - snapshotAskedAt >= CHECKPOINT_EVERY_MS;
           if (snapshot) snapshotAskedAt = Date.now();
           const parsed = parser.feed(chunk.lines, snapshot);
@@ -155,6 +197,14 @@ export async function startSource(store: Store, source: SourceConfig, log: Logge
         // Caught up: the position read so far is saved before waiting for more.
         try {
           await saveUnsaved();
+        } catch (err) {
+          await restartFromStore(err);
+        }
+        continue;
+      }
+      if (!head && held > 0 && position && Date.now() - readAt >= holdIdleMs) {
+        try {
+          await flushHeld(position);
         } catch (err) {
           await restartFromStore(err);
         }

@@ -1,8 +1,9 @@
 // Complete lines from a byte offset of an open file, with the offset after the last one.
 // A line ends at "\n" (a "\r" before it is dropped); bytes after the last "\n" are not a
 // line yet. Bytes are decoded as UTF-8 with invalid sequences replaced by U+FFFD, never an
-// exception. A line longer than maxLineBytes keeps its first maxLineBytes (cut on a character
-// boundary) and is counted as truncated; the rest of it is skipped up to its "\n".
+// exception. A line longer than maxLineBytes is not kept: it becomes overlongLine(limit), which
+// no parser understands (so it is counted as not understood, and shown as such), and its bytes
+// are skipped up to its "\n" — a 10 MB line costs no more memory than a 64 KB one.
 
 import type { FileHandle } from "node:fs/promises";
 
@@ -10,21 +11,24 @@ export type LineLimits = { maxLines: number; maxLineBytes: number };
 export type ReadLines = { lines: string[]; end: number; truncated: number };
 
 const NL = 10;
+
+/** The longest line hookd reads (the tailer's default, and `hookd parse`'s). */
+export const MAX_LINE_BYTES = 64 * 1024;
+
+/** What an over-long line is replaced with: counted as not understood, never parsed in part. */
+export function overlongLine(maxBytes: number = MAX_LINE_BYTES): string {
+  return `[hookd: a line longer than ${maxBytes} bytes, skipped]`;
+}
 const CR = 13;
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
 /** Cuts at most `max` bytes from bytes[start..] without splitting a UTF-8 sequence. */
-function cutAt(bytes: Uint8Array, start: number, max: number): number {
-  let end = start + max;
-  for (let back = 0; back < 3 && end > start && ((bytes[end] ?? 0) & 0xc0) === 0x80; back++) end--;
-  return end;
-}
 
 /** Decodes bytes[start, end) — the line without its "\n" — capped at maxBytes. */
 export function decodeLine(bytes: Uint8Array, start: number, end: number, maxBytes: number): { text: string; truncated: boolean } {
   if (end > start && bytes[end - 1] === CR) end--;
   if (end - start <= maxBytes) return { text: decoder.decode(bytes.subarray(start, end)), truncated: false };
-  return { text: decoder.decode(bytes.subarray(start, cutAt(bytes, start, maxBytes))), truncated: true };
+  return { text: overlongLine(maxBytes), truncated: true };
 }
 
 async function readAt(fh: FileHandle, buf: Uint8Array, position: number): Promise<number> {
@@ -77,7 +81,7 @@ async function readLongLine(fh: FileHandle, offset: number, buf: Uint8Array, max
       let length = pos + nl - offset;
       if ((nl > 0 ? view[nl - 1] : last) === CR) length--;
       const truncated = length > maxBytes;
-      const text = decoder.decode(head.subarray(0, truncated ? cutAt(head, 0, maxBytes) : length));
+      const text = truncated ? overlongLine(maxBytes) : decoder.decode(head.subarray(0, length));
       return { lines: [text], end: pos + nl + 1, truncated: truncated ? 1 : 0 };
     }
     last = view[got - 1] ?? 0;

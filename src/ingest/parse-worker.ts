@@ -6,7 +6,7 @@ import { workerData } from "node:worker_threads";
 import { gcPacer } from "../lib/gc-pacer.ts";
 import { serveRpc } from "../lib/worker-rpc.ts";
 import type { EventRows } from "../store/event-rows.ts";
-import { GC_EVERY_LINES, newParser, parseChunk, type ParsedChunk, type ParserSetup } from "./chunk-parser.ts";
+import { flushChunk, GC_EVERY_LINES, newParser, parseChunk, type ParsedChunk, type ParserSetup } from "./chunk-parser.ts";
 import type { Snapshot } from "./parse/index.ts";
 
 export type ParserInit = { setup: ParserSetup; state: Snapshot | null };
@@ -17,6 +17,7 @@ export type ParsedTransfer = Omit<ParsedChunk, "rows"> & { cols: EventRows["cols
 export type ParserMethods = {
   /** The chunk's lines joined by "\n" (count: how many, as "" is one empty line or none). */
   feed(chunk: { text: string; count: number; snapshot: boolean }): ParsedTransfer;
+  flush(): ParsedTransfer;
   reset(state: Snapshot | null): void;
 };
 
@@ -30,6 +31,10 @@ serveRpc<ParserMethods>({
     const { rows, ...rest } = parseChunk(parser, lines, snapshot);
     // Collect after the answer is posted (serveRpc posts as this returns), not before it.
     queueMicrotask(() => gc.did(lines.length));
+    return { ...rest, cols: rows.cols, bodies: rows.bodies.join("\n") };
+  },
+  flush() {
+    const { rows, ...rest } = flushChunk(parser);
     return { ...rest, cols: rows.cols, bodies: rows.bodies.join("\n") };
   },
   reset(state) {

@@ -31,3 +31,18 @@ export function programOf(tag: string): { program: string; instance: string } {
   }
   return p;
 }
+
+/**
+ * Postfix queues belong to an instance ("postfix-out"); "postfix/submission" is a service
+ * of the "postfix" instance, logging under its own syslog_name but sharing its queue.
+ */
+let lastInstance = "";
+let lastScope = "";
+
+export function scopeOf(instance: string): string {
+  if (instance === lastInstance) return lastScope;
+  const slash = instance.indexOf("/");
+  lastInstance = instance;
+  lastScope = slash === -1 ? instance : instance.slice(0, slash);
+  return lastScope;
+}

@@ -1,3 +1,4 @@
+import type { MailEvent } from "./emit.ts";
 import type { MessageState, RcptState } from "./message-state.ts";
 
 // The correlation state as plain JSON, for the caller to persist next to its read offset.
@@ -5,11 +6,19 @@ import type { MessageState, RcptState } from "./message-state.ts";
 
 export type StoredMessage = Omit<MessageState, "r" | "inj"> & { r: [string, RcptState][]; inj?: string[] };
 
+/** Events held until the line saying they are a notice (notice-hold.ts); `since`: when the message entered the queue (log time). */
+export interface StoredHold {
+  since: number;
+  events: MailEvent[];
+}
+
 export interface Snapshot {
   version: 1;
   messages: [string, StoredMessage][];
   handoffs: [string, { src: string; copy: StoredMessage; at: number }][];
   latest: number;
+  /** host|scope|queue id → held events; absent when none (and in snapshots of earlier builds). */
+  holds?: [string, StoredHold][];
 }
 
 export function store(m: MessageState): StoredMessage {

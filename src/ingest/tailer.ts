@@ -42,7 +42,8 @@
 //   Other errors make the state "error"; poll() resolves null and tries again next time.
 // - Lines. A partial last line is not emitted before its "\n"; "\r\n" ends a line too; bytes
 //   are decoded as UTF-8 with invalid sequences replaced; a line longer than maxLineBytes is
-//   cut there and counted (counts.truncatedLines). See line-reader.ts.
+//   replaced by a marker no parser understands (counted as not understood, and in
+//   counts.truncatedLines), its bytes skipped, never held whole. See line-reader.ts.
 
 import { open, stat, type FileHandle } from "node:fs/promises";
 import {
@@ -57,7 +58,7 @@ import {
   type Checkpoint,
   type OpenFile,
 } from "./file-identity.ts";
-import { readFinalLine, readLines } from "./line-reader.ts";
+import { MAX_LINE_BYTES, readFinalLine, readLines } from "./line-reader.ts";
 
 export type { Checkpoint } from "./file-identity.ts";
 export { watchFile } from "./watch-file.ts";
@@ -130,7 +131,7 @@ type Source = {
   reason: "rotated" | "truncated" | null;
 };
 
-const DEFAULTS = { readChunkBytes: 256 * 1024, maxLines: 1000, maxLineBytes: 64 * 1024, rotateWaitMs: 5000 };
+const DEFAULTS = { readChunkBytes: 256 * 1024, maxLines: 1000, maxLineBytes: MAX_LINE_BYTES, rotateWaitMs: 5000 };
 const MAX_HOPS = 16;
 
 function isMissing(err: unknown): boolean {

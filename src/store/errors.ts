@@ -8,6 +8,11 @@ export function isStoreFull(err: unknown): boolean {
   return isSqliteFull(err);
 }
 
+/** A store whose schema this hookd cannot bring to its version (newer than it understands, or a migration failed). */
+export class MigrationError extends Error {
+  override name = "MigrationError";
+}
+
 /** The write waited for another writer past its limit; nothing was written, a later try may pass. */
 export function isStoreBusy(err: unknown): boolean {
   return isSqliteBusy(err);

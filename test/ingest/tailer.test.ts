@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { appendFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { overlongLine } from "../../src/ingest/line-reader.ts";
 import { createTailer, watchFile } from "../../src/ingest/tailer.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { Reader, numbered, tempDir, text } from "./tailer-helpers.ts";
@@ -125,20 +126,21 @@ describe("lines", () => {
     expect(await reader().drain()).toEqual(["a\uFFFDb", "\uFFFD", "é €"]);
   });
 
-  test("a line longer than maxLineBytes is cut and counted; the next line is intact", async () => {
-    await writeFile(file, "x".repeat(25) + "\nshort\n" + "é".repeat(5) + "\n");
+  test("a line longer than maxLineBytes is replaced by a marker no parser understands, and counted; the next line is intact", async () => {
+    await writeFile(file, "x".repeat(25) + "\nshort\n" + "é".repeat(5) + "\n" + "é".repeat(4) + "\n");
     const r = reader({ maxLineBytes: 9 });
-    expect(await r.drain()).toEqual(["x".repeat(9), "short", "é".repeat(4)]); // not half an é
+    // 5 é are 10 bytes: over; 4 are 8: kept whole.
+    expect(await r.drain()).toEqual([overlongLine(9), "short", overlongLine(9), "é".repeat(4)]);
     expect(r.tailer.state().counts.truncatedLines).toBe(2);
   });
 
-  test("a line longer than a read: found across reads, held until complete, then cut", async () => {
+  test("a line longer than a read: found across reads, never held whole, then replaced by the marker", async () => {
     const long = Array.from({ length: 300 }, (_, i) => String.fromCharCode(97 + (i % 26))).join("");
     await writeFile(file, "first\n" + long.slice(0, 100));
     const r = reader({ readChunkBytes: 32, maxLineBytes: 64 });
     expect(await r.drain()).toEqual(["first"]);
     await appendFile(file, long.slice(100) + "\r\nafter\n" + "y".repeat(64) + "\r\n");
-    expect(await r.drain()).toEqual([long.slice(0, 64), "after", "y".repeat(64)]);
+    expect(await r.drain()).toEqual([overlongLine(64), "after", "y".repeat(64)]);
     expect(r.tailer.state().counts.truncatedLines).toBe(1);
   });
 

@@ -45,8 +45,14 @@ export interface ParserStats {
 export interface LogParser {
   /** The events one line completes. Never throws; a line it cannot read is counted. */
   feed(line: string): Event[];
-  /** Forgets messages idle for olderThanMs of log time (default the TTL). Events: none today. */
+  /**
+   * The input ended or went quiet: the events held back in case a later line says they are a
+   * notice (correlate.ts) go out now, without it. Also forgets messages idle for olderThanMs
+   * of log time (default the TTL).
+   */
   flush(olderThanMs?: number): Event[];
+  /** Messages whose events are held back (see flush). */
+  readonly held: number;
   /** Plain JSON of the correlation state, to persist with the read offset. */
   snapshot(): Snapshot;
   readonly stats: ParserStats;
@@ -106,6 +112,11 @@ export function createLogParser(opts: LogParserOptions): LogParser {
     return [];
   };
 
+  const counted = (events: Event[]): Event[] => {
+    for (const e of events) stats.events[e.type] = (stats.events[e.type] ?? 0) + 1;
+    return events;
+  };
+
   const feed = (raw: string): Event[] => {
     stats.lines++;
     if (stats.lines % SWEEP_EVERY === 0) correlator.state.expire(ttl);
@@ -123,13 +134,13 @@ export function createLogParser(opts: LogParserOptions): LogParser {
         // Most lines: nothing to correlate, only the log's clock moves.
         correlator.observe(rec.ts);
         stats.ignored++;
-        return [];
+        // The log's clock moved: events held for a notice line may be due.
+        return correlator.holding === 0 ? [] : counted(correlator.due());
       }
       const host = opts.host ?? (rec.host || (fallbackHost ??= hostname()));
       const events = correlator.apply(rec, parsed, host);
       if (events.length === 0) stats.ignored++;
-      for (const e of events) stats.events[e.type] = (stats.events[e.type] ?? 0) + 1;
-      return events;
+      return counted(events);
     } catch {
       // A parser bug must not stop ingest; the line shows up in the statistics instead.
       return notUnderstood(line);
@@ -140,7 +151,10 @@ export function createLogParser(opts: LogParserOptions): LogParser {
     feed,
     flush(olderThanMs = ttl) {
       correlator.state.expire(olderThanMs);
-      return [];
+      return counted(correlator.flush());
+    },
+    get held() {
+      return correlator.holding;
     },
     snapshot: () => correlator.snapshot(),
     stats,

@@ -1,6 +1,6 @@
 import { expect } from "bun:test";
 import { type Event, EventInput } from "../../../src/events/schema.ts";
-import { type ChunkParser, newParser, type ParserSetup, parseChunk } from "../../../src/ingest/chunk-parser.ts";
+import { type ChunkParser, flushChunk, newParser, type ParserSetup, parseChunk } from "../../../src/ingest/chunk-parser.ts";
 import { createLogParser, type LogParser, type LogParserOptions, type Snapshot } from "../../../src/ingest/parse/index.ts";
 import { NOW } from "./corpus.ts";
 
@@ -31,6 +31,7 @@ export function inThreadParser(setup: ParserSetup, state: Snapshot | null): Chun
   let parser = newParser(setup, state);
   return {
     feed: (lines, snapshot) => Promise.resolve(parseChunk(parser, lines, snapshot)),
+    flush: () => Promise.resolve(flushChunk(parser)),
     reset: (s) => {
       parser = newParser(setup, s);
     },
