@@ -144,7 +144,8 @@ export function storeOffences(texts: Map<string, string>, graph: Graph): string[
   return out;
 }
 
-function readTexts(dir: string): Map<string, string> {
+/** Every .ts file under dir (no .d.ts): path relative to dir → its text. */
+export function readTexts(dir: string): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (d: string) => {
     for (const name of readdirSync(d)) {
