@@ -6,7 +6,7 @@ import type { Subprocess } from "bun";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { MIGRATIONS } from "../src/store/migrate.ts";
+import { MIGRATIONS } from "../src/store/sqlite/migrate.ts";
 
 export type Row = {
   figure: string;

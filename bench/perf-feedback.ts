@@ -16,9 +16,12 @@ import { catchUp, startLookupIndexer } from "../src/feedback/lookup-indexer.ts";
 import { silentLogger } from "../src/lib/log.ts";
 import { FeedbackStats } from "../src/feedback/stats.ts";
 import { defaultConfig } from "../src/config/schema.ts";
-import { openStore, type Store } from "../src/store/db.ts";
-import { eventRows, insertRowsTx } from "../src/store/events.ts";
-import { activateMessageLookup, findMessagesByMessageId } from "../src/store/message-lookup.ts";
+import type { Store } from "../src/store/driver.ts";
+import { openStore } from "../src/store/open.ts";
+import { sqliteOf } from "../src/store/sqlite/driver.ts";
+import { insertRowsTx } from "../src/store/sqlite/events.ts";
+import { eventRows } from "../src/store/event-rows.ts";
+import { findMessagesByMessageId } from "../src/store/sqlite/message-lookup.ts";
 import type { Event } from "../src/events/schema.ts";
 import { LmtpClient } from "../test/feedback/lmtp-client.ts";
 import { envNum, fmtN, note, rm, tmp, type Row } from "./perf-common.ts";
@@ -52,7 +55,9 @@ async function bigStore(dir: string, events: number): Promise<Store> {
   let batch: Event[] = [];
   const flush = () => {
     const rows = eventRows(batch);
-    store.sqlite.transaction(() => insertRowsTx(store.sqlite, rows, "bench")).immediate();
+    sqliteOf(store)
+      .transaction(() => insertRowsTx(sqliteOf(store), rows, "bench"))
+      .immediate();
     batch = [];
   };
   for (let m = 0; m < per; m++) {
@@ -84,9 +89,9 @@ async function bigStore(dir: string, events: number): Promise<Store> {
     } as Event);
   }
   flush();
-  activateMessageLookup(store.sqlite);
+  await store.feedback.activateIndex();
   const t0 = performance.now();
-  await catchUp(store.sqlite, { step: 5000, pause: async () => {} });
+  await catchUp(store, { step: 5000, pause: async () => {} });
   const s = (performance.now() - t0) / 1000;
   note(
     "feedback",
@@ -151,13 +156,13 @@ export async function feedbackFigures(rows: Row[]) {
     const stats = new FeedbackStats();
     const config = { ...defaultConfig().feedback, local_mtas: ["mx.bench.invalid"] };
     const intake = new LmtpIntake({
-      ...intakeDeps({ db: store.sqlite, config, hostname: "bench", stats }),
+      ...intakeDeps({ store, config, hostname: "bench", stats }),
       listenHost: "127.0.0.1",
       listenPort: 0,
       maxBytes: config.max_size,
     });
     // As in hookd serve: the index job keeps up with the events the reports add.
-    const indexer = startLookupIndexer(store.sqlite, silentLogger);
+    const indexer = startLookupIndexer(store, silentLogger);
     const { port } = await intake.start();
     let rate: number;
     try {
@@ -186,8 +191,8 @@ export async function feedbackFigures(rows: Row[]) {
       for (let i = 0; i < n; i++) fn();
       return (performance.now() - t0) / n;
     };
-    const indexed = time(() => findMessagesByMessageId(store!.sqlite, `absent-${Math.random()}@nowhere`, 100), 200);
-    const scan = store.sqlite.query("SELECT seq FROM events WHERE message_id = ? ORDER BY ts DESC LIMIT 100");
+    const indexed = time(() => findMessagesByMessageId(sqliteOf(store!), `absent-${Math.random()}@nowhere`, 100), 200);
+    const scan = sqliteOf(store).query("SELECT seq FROM events WHERE message_id = ? ORDER BY ts DESC LIMIT 100");
     const scanned = time(() => scan.all(`absent-${Math.random()}@nowhere`), 3);
     note(
       "feedback",
@@ -202,7 +207,7 @@ export async function feedbackFigures(rows: Row[]) {
       higherIsBetter: false,
     });
   } finally {
-    store?.close();
+    await store?.close();
     rm(dir);
   }
 }

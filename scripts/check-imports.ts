@@ -1,5 +1,6 @@
-// Reads the imports of every file under src/ and fails on an import cycle, or on an import
-// that breaks the layer order written in docs/ARCHITECTURE.md (the ```layers block).
+// Reads the imports of every file under src/ and fails on an import cycle, on an import
+// that breaks the layer order written in docs/ARCHITECTURE.md (the ```layers block), or on a
+// database reached around the store's interface (storeOffences).
 // Run: bun scripts/check-imports.ts   (npm test runs it; exit 1 lists every offence)
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -116,17 +117,63 @@ export function cycles(graph: Graph): string[][] {
   return out;
 }
 
+/** Packages only the store's drivers may import: the rest of hookd sees the store's interface. */
+const DATABASE_PACKAGES = /^(bun:sqlite|drizzle-orm)(\/|$)/;
+const PACKAGE =
+  /(?:^|[\s;])(?:import|export)\s[^;]*?\sfrom\s*["']([^"'.][^"']*)["']|(?:^|[\s;(])(?:import|require)\s*\(\s*["']([^"'.][^"']*)["']\s*\)/gm;
+
+/**
+ * Outside store/: no database package (bun:sqlite, drizzle), and nothing from a driver's own
+ * folder (store/sqlite/, store/postgres/): callers use store/driver.ts and the open/pure modules
+ * beside it, so that they run on whichever driver is open. `texts`: file → its source.
+ */
+export function storeOffences(texts: Map<string, string>, graph: Graph): string[] {
+  const out: string[] = [];
+  for (const [file, text] of texts) {
+    if (file.startsWith("store/")) continue;
+    const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+    for (const m of code.matchAll(PACKAGE)) {
+      const spec = m[1] ?? m[2]!;
+      if (DATABASE_PACKAGES.test(spec)) out.push(`${file} → ${spec}: only store/ may use a database package; use store/driver.ts`);
+    }
+    for (const dep of graph.get(file) ?? []) {
+      if (/^store\/(sqlite|postgres)\//.test(dep))
+        out.push(`${file} → ${dep}: a driver's own module; use store/driver.ts (or store/open.ts)`);
+    }
+  }
+  return out;
+}
+
+/** Every .ts file under dir (no .d.ts): path relative to dir → its text. */
+export function readTexts(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith(".ts") && !p.endsWith(".d.ts")) out.set(relative(dir, p), readFileSync(p, "utf8"));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
 if (import.meta.main) {
   const graph = readGraph(src);
   const missing = [...graph].flatMap(([f, deps]) =>
     deps.filter((d) => !graph.has(d) && d.endsWith(".ts")).map((d) => `${f} → ${d}: no such file`),
   );
   const layers = readLayers(readFileSync(join(root, "docs/ARCHITECTURE.md"), "utf8"));
-  const problems = [...missing, ...cycles(graph).map((c) => `cycle: ${c.join(" ↔ ")}`), ...layerOffences(graph, layers)];
+  const problems = [
+    ...missing,
+    ...cycles(graph).map((c) => `cycle: ${c.join(" ↔ ")}`),
+    ...layerOffences(graph, layers),
+    ...storeOffences(readTexts(src), graph),
+  ];
   for (const p of problems) console.error(p);
   if (problems.length) {
     console.error(`check-imports: ${problems.length} problem(s) in ${graph.size} files`);
     process.exit(1);
   }
-  console.log(`check-imports: ${graph.size} files, no cycles, layers as in docs/ARCHITECTURE.md`);
+  console.log(`check-imports: ${graph.size} files, no cycles, layers as in docs/ARCHITECTURE.md, no database outside store/`);
 }

@@ -1,9 +1,5 @@
-import { statSync } from "node:fs";
-import { webhookQueue } from "./store/batch-views.ts";
-import type { Outcome } from "./store/batches.ts";
 import { Metrics } from "./lib/metrics.ts";
-import type { Store } from "./store/db.ts";
-import { listWebhooks } from "./store/webhooks.ts";
+import type { Outcome, Store } from "./store/driver.ts";
 
 // hookd's metric names in one place; the parts that produce them get small callbacks.
 
@@ -37,22 +33,18 @@ export function createHookdMetrics(store: Store, now: () => number = Date.now) {
   const oldest = m.gauge("hookd_oldest_pending_age_seconds", "Age of the oldest event waiting for a webhook (0 when none).");
   const storeBytes = m.gauge("hookd_store_bytes", "Size of the SQLite store with its WAL.");
 
-  m.collect(() => {
+  m.collect(async () => {
+    const hooks = await store.webhooks.list();
+    const queues = await store.views.queues(hooks);
+    const size = await store.meta.sizeBytes();
+    // Cleared only once every figure is in: a scrape never sees them half filled.
     depth.clear();
     oldest.clear();
-    for (const w of listWebhooks(store.db)) {
-      const q = webhookQueue(store.sqlite, w);
+    hooks.forEach((w, i) => {
+      const q = queues[i]!;
       depth.set({ webhook: w.id }, q.depth);
       oldest.set({ webhook: w.id }, q.oldestPendingAt === null ? 0 : Math.max(0, (now() - q.oldestPendingAt) / 1000));
-    }
-    let size = 0;
-    for (const suffix of ["", "-wal"]) {
-      try {
-        size += statSync(store.path + suffix).size;
-      } catch {
-        // no WAL file right now
-      }
-    }
+    });
     storeBytes.set({}, size);
   });
 

@@ -11,12 +11,13 @@ import { createSourcesWorker } from "./ingest/sources-worker.ts";
 import type { Config } from "./config/schema.ts";
 import { parseListen } from "./config/schema.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
-import { openStore, type Store } from "./store/db.ts";
+import { SCOPES } from "./store/api-keys.ts";
+import type { Store } from "./store/driver.ts";
 import { acquireStoreLock } from "./store/lock.ts";
+import { openStore } from "./store/open.ts";
 import { exposedStorePaths } from "./store/permissions.ts";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { countActiveApiKeys, createApiKey, SCOPES } from "./store/keys.ts";
 import { ensureKeyring } from "./track/keystore.ts";
 import { createTrackingService } from "./track/service.ts";
 import type { TrackingListener } from "./track/worker-client.ts";
@@ -79,10 +80,17 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     throw err;
   }
 
-  if (countActiveApiKeys(store.db) === 0) {
-    const { key, info } = createApiKey(store.db, "admin", SCOPES);
-    log.info("created first admin API key", { key_id: info.id, prefix: info.prefix });
-    (opts.announceKey ?? defaultAnnounce)(key);
+  let first: Awaited<ReturnType<Store["keys"]["createFirst"]>>;
+  try {
+    first = await store.keys.createFirst("admin", SCOPES, Date.now());
+  } catch (err) {
+    await store.close();
+    lock.release();
+    throw err;
+  }
+  if (first) {
+    log.info("created first admin API key", { key_id: first.info.id, prefix: first.info.prefix });
+    (opts.announceKey ?? defaultAnnounce)(first.key);
   }
 
   const metrics = createHookdMetrics(store);
@@ -92,12 +100,12 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   // thread with its own connection (track/worker.ts) when [tracking] listen is set.
   let tracking: TrackingListener | null = null;
   try {
-    ensureKeyring(store.sqlite);
+    await ensureKeyring(store);
     tracking = config.tracking.listen ? startTracking(config, log, metrics, () => notify()) : null;
     await tracking?.start();
   } catch (err) {
     await tracking?.stop();
-    store.close();
+    await store.close();
     lock.release();
     throw new Error(`cannot start tracking: ${(err as Error).message}`);
   }
@@ -109,7 +117,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   } catch (err) {
     await milter?.stop();
     await tracking?.stop();
-    store.close();
+    await store.close();
     lock.release();
     throw new Error(`cannot start the milter: ${(err as Error).message}`);
   }
@@ -163,7 +171,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     closing: closing.signal,
     now: Date.now,
     hostname: os.hostname(),
-    tracking: createTrackingService({ db: store.sqlite, config: config.tracking, listener: tracking, now: Date.now }),
+    tracking: createTrackingService({ store, config: config.tracking, listener: tracking, now: Date.now }),
     feedbackStatus: () => {
       const status = feedback?.status();
       return status && feedback?.listening ? { ...status, listen: feedback.listening } : null;
@@ -172,7 +180,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   // Feedback before the API server: a listener that cannot bind stops the start (and tracking).
   try {
     feedback = await startFeedback({
-      db: store.sqlite,
+      store,
       config: config.feedback,
       hostname: os.hostname(),
       log,
@@ -183,7 +191,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     });
   } catch (err) {
     await tracking?.stop();
-    store.close();
+    await store.close();
     lock.release();
     throw err;
   }
@@ -203,14 +211,14 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     await milter?.stop();
     await tracking?.stop();
     await feedbackService.stop();
-    store.close();
+    await store.close();
     lock.release();
     throw new Error(`cannot listen on ${config.server.listen}: ${(err as Error).message}`);
   }
-  engine.start();
+  await engine.start();
   notify = engine.notify;
   await sources.apply(config.sources);
-  const retention = startRetention(store.sqlite, config.storage.retention, log);
+  const retention = startRetention(store, config.storage.retention, log);
   const dnsVerifier = startDnsVerifier({
     store,
     servers: config.verification.dns_servers,
@@ -262,7 +270,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       await feedbackService.stop();
       closing.abort();
       await Promise.all([retention.stop(), dnsVerifier.stop(), server.stop(Math.max(0, drainUntil - Date.now())), engine.stop()]);
-      store.close();
+      await store.close();
       lock.release();
       log.info("hookd stopped");
     },

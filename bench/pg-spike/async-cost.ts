@@ -14,10 +14,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { newId } from "../../src/lib/ids.ts";
-import { claimBatch, headBatches, insertBatchGroup, recordAttempt, type ClaimedBatch } from "../../src/store/batches.ts";
-import { saveCheckpointJson } from "../../src/store/checkpoints.ts";
-import { openStore } from "../../src/store/db.ts";
-import { insertRows, insertRowsTx, ROW_WIDTH, type EventRows } from "../../src/store/events.ts";
+import type { ClaimedBatch } from "../../src/store/driver.ts";
+import { claimBatch, headBatches, insertBatchGroup, recordAttempt } from "../../src/store/sqlite/batches.ts";
+import { saveCheckpointJson } from "../../src/store/sqlite/checkpoints.ts";
+import { openDatabase as openStore } from "../../src/store/sqlite/db.ts";
+import { insertRows, insertRowsTx } from "../../src/store/sqlite/events.ts";
+import { ROW_WIDTH, type EventRows } from "../../src/store/event-rows.ts";
 import { fmtUs, rowsOf, table, timeRounds, type Stats } from "./common.ts";
 
 /** One async mutex per connection: a transaction that awaits must keep every other caller out. */

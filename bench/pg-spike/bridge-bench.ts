@@ -4,8 +4,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { insertRows, ROW_WIDTH, type EventRows } from "../../src/store/events.ts";
-import { openStore } from "../../src/store/db.ts";
+import { insertRows } from "../../src/store/sqlite/events.ts";
+import { ROW_WIDTH, type EventRows } from "../../src/store/event-rows.ts";
+import { openDatabase as openStore } from "../../src/store/sqlite/db.ts";
 import { BridgeError, createSyncPg } from "./bridge.ts";
 import { connect, fmtUs, rowsOf, table, timeRounds, withPg } from "./common.ts";
 import { PG_BASELINE } from "./schema-pg.ts";

@@ -2,7 +2,7 @@
 import { SQL } from "bun";
 import { startPgServer, type PgServer, type PgServerOptions } from "../../scripts/pg-test-server.ts";
 import type { Event } from "../../src/events/schema.ts";
-import { eventRows, type EventRows } from "../../src/store/events.ts";
+import { eventRows, type EventRows } from "../../src/store/event-rows.ts";
 import { makeEvents } from "../perf-common.ts";
 
 export { makeEvents };

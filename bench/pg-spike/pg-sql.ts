@@ -1,5 +1,5 @@
 // SQL the PostgreSQL prototypes share.
-import { ROW_WIDTH, type EventRows } from "../../src/store/events.ts";
+import { ROW_WIDTH, type EventRows } from "../../src/store/event-rows.ts";
 
 /**
  * The events of `rows` as one INSERT … SELECT FROM json_to_recordset($1): one round trip for

@@ -58,7 +58,7 @@ export function createApi(deps: ApiDeps) {
       if (deps.now() - storeFullLoggedAt >= STORE_FULL_LOG_EVERY_MS) {
         storeFullLoggedAt = deps.now();
         deps.log.error("the store's disk is full: API writes are refused with 507 until there is space", {
-          store: deps.store.path,
+          store: deps.store.location,
           method: c.req.method,
           path: c.req.path,
         });
@@ -111,7 +111,9 @@ export function createApi(deps: ApiDeps) {
   app.route("/", adminRoutes());
   // Unauthenticated like most exporters: hookd listens on loopback by default, and the
   // figures carry webhook ids, never targets or secrets.
-  app.get("/metrics", (c) => c.body(deps.metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  app.get("/metrics", async (c) =>
+    c.body(await deps.metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
+  );
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",
@@ -126,7 +128,7 @@ export function createApi(deps: ApiDeps) {
 
   const api = new OpenAPIHono<AuthEnv>({ strict: false, defaultHook: validationHook });
   // Who is asking first: a body is read (and held) only for a client with a key, within its rate.
-  api.use("*", authenticate(deps.store.db));
+  api.use("*", authenticate(deps.store, deps.now));
   api.use("*", rateLimit(deps.config.server.rate_limit, deps.now));
   const logAborted = oncePerClient(deps.now);
   // One guard for both APIs: hookd's and SendGrid's share the body budget.

@@ -1,6 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import type { Drizzle } from "../store/db.ts";
-import { findApiKey, type ApiKeyInfo, type Scope } from "../store/keys.ts";
+import type { ApiKeyInfo, Scope, Store } from "../store/driver.ts";
 import { ApiError } from "./errors.ts";
 
 export type AuthEnv = { Variables: { apiKey: ApiKeyInfo } };
@@ -14,7 +13,7 @@ export function keyFromHeader(header: string | undefined): string | null {
   return /^\S+$/.test(h) ? h : null;
 }
 
-export function authenticate(db: Drizzle): MiddlewareHandler<AuthEnv> {
+export function authenticate(store: Store, now: () => number): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     const key = keyFromHeader(c.req.header("authorization"));
     if (!key) {
@@ -23,7 +22,7 @@ export function authenticate(db: Drizzle): MiddlewareHandler<AuthEnv> {
         { "WWW-Authenticate": 'Bearer realm="hookd"' },
       );
     }
-    const info = findApiKey(db, key);
+    const info = await store.keys.find(key, now());
     if (!info) {
       throw new ApiError(
         { message: "invalid or revoked API key", field: "Authorization", code: "unauthorized" },

@@ -4,7 +4,7 @@ import type { Config } from "../config/schema.ts";
 import type { AttemptContext } from "../deliver/attempt.ts";
 import type { SourceStatusView } from "../ingest/ingester.ts";
 import type { Logger } from "../lib/log.ts";
-import type { Store } from "../store/db.ts";
+import type { Store } from "../store/driver.ts";
 import type { TrackingService } from "../track/service.ts";
 
 /** What the API needs from the rest of hookd; the composition root provides it. */

@@ -2,7 +2,7 @@ import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
 import { normalizeEvent, type NormalizeDefaults } from "../events/normalize.ts";
 import { EventInput } from "../events/schema.ts";
-import { eventRows, ROW_WIDTH, type EventRows } from "../store/events.ts";
+import { eventRows, ROW_WIDTH, type EventRows } from "../store/event-rows.ts";
 import { ApiError, listedErrors, zodErrors, type ErrorItem } from "./errors.ts";
 import { arrayElements } from "./json-scan.ts";
 

@@ -1,7 +1,5 @@
-import type { Database } from "bun:sqlite";
 import { attemptFailureCode, describeAttempt, succeeded, type AttemptResult } from "../deliver/attempt.ts";
-import { webhookQueue, type BatchStatusRow } from "../store/batch-views.ts";
-import type { WebhookRow } from "../store/schema.ts";
+import type { BatchStatusRow, QueueFigures, Store, WebhookRow } from "../store/driver.ts";
 import { readerCredentials, redactedCredentials } from "../webhooks/credentials.ts";
 import { webhookStatus } from "../webhooks/model.ts";
 import { pendingTxtRecord, type PendingVerification } from "../webhooks/verification.ts";
@@ -17,8 +15,7 @@ export function baseUrl(url: string): string {
 }
 
 /** Queue figures for one webhook: batches cut but not delivered, plus events not yet batched. */
-export function queueView(db: Database, w: WebhookRow) {
-  const q = webhookQueue(db, w);
+export function queueView(q: QueueFigures) {
   return { queue_depth: q.depth, pending_batches: q.pendingBatches, dead_batches: q.deadBatches, oldest_pending: iso(q.oldestPendingAt) };
 }
 
@@ -29,9 +26,9 @@ export function webhookLinks(baseUrl: string, id: string) {
 /**
  * The API's view of a webhook: every credential redacted, times as RFC 3339. A key that
  * may not write webhooks (`canWrite` false) also sees no custom header value and no
- * userinfo or query values in the URLs.
+ * userinfo or query values in the URLs. `queue`: its figures (webhookViews reads them).
  */
-export function webhookView(w: WebhookRow, baseUrl: string, db: Database, canWrite: boolean): WebhookView {
+export function webhookView(w: WebhookRow, queue: QueueFigures, baseUrl: string, canWrite: boolean): WebhookView {
   const shown = canWrite ? { ...redactedCredentials(w), target: w.target } : readerCredentials(w);
   const txt = pendingTxtRecord(w);
   return {
@@ -58,10 +55,16 @@ export function webhookView(w: WebhookRow, baseUrl: string, db: Database, canWri
     last_successful: iso(w.lastSuccessAt),
     last_failure: iso(w.lastFailureAt),
     last_failure_code: w.lastFailureCode,
-    ...queueView(db, w),
+    ...queueView(queue),
     ...(txt ? { dns_txt_record: txt } : {}),
     links: webhookLinks(baseUrl, w.id),
   };
+}
+
+/** The API's views of webhooks, their queue figures read in one call. */
+export async function webhookViews(store: Store, ws: readonly WebhookRow[], baseUrl: string, canWrite: boolean): Promise<WebhookView[]> {
+  const queues = await store.views.queues(ws);
+  return ws.map((w, i) => webhookView(w, queues[i]!, baseUrl, canWrite));
 }
 
 /** POST /webhooks' answer: the id, links, the secret (shown only here) and what completes a pending verification. */

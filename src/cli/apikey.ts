@@ -1,6 +1,6 @@
 import type { Config } from "../config/schema.ts";
-import { openStore } from "../store/db.ts";
-import { createApiKey, listApiKeys, revokeApiKey, SCOPES, type Scope } from "../store/keys.ts";
+import { SCOPES, type Scope } from "../store/api-keys.ts";
+import { openStore } from "../store/open.ts";
 import { flag, UsageError, type ParsedArgs } from "./args.ts";
 
 type Out = { out: (s: string) => void; err: (s: string) => void };
@@ -19,7 +19,7 @@ function parseScopes(text: string): Scope[] {
 
 const iso = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString());
 
-export function apikeyCommand(args: ParsedArgs, config: Config, io: Out): number {
+export async function apikeyCommand(args: ParsedArgs, config: Config, io: Out): Promise<number> {
   const [, sub, ...rest] = args.positionals;
   if (sub === "create") {
     const name = flag(args, "--name");
@@ -30,24 +30,24 @@ export function apikeyCommand(args: ParsedArgs, config: Config, io: Out): number
     if (name.length > 255) throw new UsageError("--name: at most 255 characters");
     const store = openStore(config.storage.path);
     try {
-      const { key, info } = createApiKey(store.db, name, scopes);
+      const { key, info } = await store.keys.create(name, scopes, Date.now());
       io.err(`created API key ${info.id} "${name}" with scopes ${scopes.join(",")}; it is shown this once:\n`);
       io.out(key + "\n");
     } finally {
-      store.close();
+      await store.close();
     }
     return 0;
   }
   if (sub === "list") {
     const store = openStore(config.storage.path);
     try {
-      const keys = listApiKeys(store.db);
+      const keys = await store.keys.list();
       io.out(["ID", "NAME", "PREFIX", "SCOPES", "CREATED", "LAST USED", "REVOKED"].join("\t") + "\n");
       for (const k of keys) {
         io.out([k.id, k.name, k.prefix + "…", k.scopes.join(","), iso(k.createdAt), iso(k.lastUsedAt), iso(k.revokedAt)].join("\t") + "\n");
       }
     } finally {
-      store.close();
+      await store.close();
     }
     return 0;
   }
@@ -56,13 +56,13 @@ export function apikeyCommand(args: ParsedArgs, config: Config, io: Out): number
     if (!id || rest.length > 1) throw new UsageError("apikey revoke needs exactly one ID (see hookd apikey list)");
     const store = openStore(config.storage.path);
     try {
-      if (!revokeApiKey(store.db, id)) {
+      if (!(await store.keys.revoke(id, Date.now()))) {
         io.err(`hookd: no active API key with id "${id}"\n`);
         return 1;
       }
       io.err(`revoked API key ${id}\n`);
     } finally {
-      store.close();
+      await store.close();
     }
     return 0;
   }

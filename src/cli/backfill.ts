@@ -2,8 +2,8 @@ import { statSync } from "node:fs";
 import type { Config } from "../config/schema.ts";
 import type { Event } from "../events/schema.ts";
 import { createLogParser } from "../ingest/parse/index.ts";
-import { openStore } from "../store/db.ts";
-import { insertEvents } from "../store/events.ts";
+import { customTypesOf, eventRows } from "../store/event-rows.ts";
+import { openStore } from "../store/open.ts";
 import { UsageError, type ParsedArgs } from "./args.ts";
 import { formatFlag, openLines, summary } from "./parse.ts";
 import { progressBar } from "./progress.ts";
@@ -36,9 +36,9 @@ export async function backfillCommand(args: ParsedArgs, config: Config, io: IO, 
   let inserted = 0;
   let duplicates = 0;
   let pending: Event[] = [];
-  const flush = (source: string) => {
+  const flush = async (source: string) => {
     if (!pending.length) return;
-    const r = insertEvents(store.sqlite, pending, `backfill:${source}`);
+    const r = await store.events.insert(eventRows(pending), customTypesOf(pending), `backfill:${source}`, Date.now());
     inserted += r.inserted;
     duplicates += r.duplicates;
     pending = [];
@@ -52,12 +52,12 @@ export async function backfillCommand(args: ParsedArgs, config: Config, io: IO, 
           for (const e of parser.feed(line)) pending.push(e);
           if (!compressed) doneBytes += Buffer.byteLength(line) + 1;
         }
-        if (pending.length >= COMMIT_EVERY) flush(file);
+        if (pending.length >= COMMIT_EVERY) await flush(file);
         bar.update(doneBytes);
       }
       // After the last file: what the parser held back in case a later line named it a notice.
       if (i === files.length - 1) pending.push(...parser.flush());
-      flush(file);
+      await flush(file);
       if (compressed) doneBytes += statSync(file).size;
       bar.update(doneBytes);
     }
@@ -66,11 +66,11 @@ export async function backfillCommand(args: ParsedArgs, config: Config, io: IO, 
     io.err(
       `hookd: backfill stopped: ${err instanceof Error ? err.message : String(err)} (${inserted} events stored so far; re-running is safe)\n`,
     );
-    store.close();
+    await store.close();
     return 1;
   }
   bar.done();
-  store.close();
+  await store.close();
   io.err(summary(parser, files.length));
   io.err(`${inserted} events stored, ${duplicates} already in the store\n`);
   return 0;

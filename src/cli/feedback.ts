@@ -4,8 +4,8 @@ import type { Config } from "../config/schema.ts";
 import { intakeDeps } from "../feedback/intake.ts";
 import { catchUp } from "../feedback/lookup-indexer.ts";
 import { processMessage, TemporaryFailure } from "../feedback/process.ts";
-import { openStore, type Store } from "../store/db.ts";
-import { activateMessageLookup } from "../store/message-lookup.ts";
+import type { Store } from "../store/driver.ts";
+import { openStore } from "../store/open.ts";
 import { flag, UsageError, type ParsedArgs } from "./args.ts";
 import type { IO } from "./stdio.ts";
 
@@ -55,14 +55,14 @@ export async function feedbackCommand(args: ParsedArgs, io: IO, stdin: ReadableS
     try {
       // The index only speeds matching up (what it has not reached is scanned instead), so
       // its steps wait for a busy store only briefly; the commit waits busy_timeout.
-      activateMessageLookup(store.sqlite);
-      await catchUp(store.sqlite, { budgetMs: INDEX_BUDGET_MS });
+      await store.feedback.activateIndex();
+      await catchUp(store, { budgetMs: INDEX_BUDGET_MS });
     } catch {
       // busy or read-only: matched by scanning
     }
     let stored = 0;
     const deps = intakeDeps({
-      db: store.sqlite,
+      store,
       config: config.feedback,
       hostname: os.hostname(),
       onStored: (types) => (stored += types.length),
@@ -81,7 +81,7 @@ export async function feedbackCommand(args: ParsedArgs, io: IO, stdin: ReadableS
     io.err(`hookd feedback: ${why}; message kept for a retry\n`);
     return EX_TEMPFAIL;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -61,8 +61,8 @@ export async function main(argv: readonly string[], io: IO = stdio): Promise<num
       io.out((await import("../config/summary.ts")).summarizeConfig(config, file) + "\n");
       return EXIT.ok;
     }
-    if (command === "apikey") return (await import("./apikey.ts")).apikeyCommand(args, config, io);
-    if (command === "tracking") return (await import("./tracking.ts")).trackingCommand(args, config, io);
+    if (command === "apikey") return await (await import("./apikey.ts")).apikeyCommand(args, config, io);
+    if (command === "tracking") return await (await import("./tracking.ts")).trackingCommand(args, config, io);
     if (command === "backfill") return await (await import("./backfill.ts")).backfillCommand(args, config, io);
     return await serve(config, flag(args, "--config"), io);
   } catch (err) {

@@ -3,8 +3,8 @@ import os from "node:os";
 import type { Config } from "../config/schema.ts";
 import { applyHeaderEdits } from "../mail/header-edits.ts";
 import { splitMessage } from "../mail/headers.ts";
-import { openStore, type Store } from "../store/db.ts";
-import { insertTrackedMessage } from "../store/tracking.ts";
+import type { Store } from "../store/driver.ts";
+import { openStore } from "../store/open.ts";
 import { keyringSource } from "../track/keystore.ts";
 import { trackMail, type MailOutcome } from "../track/mail-tracker.ts";
 import { parseArgs, flag, UsageError } from "./args.ts";
@@ -94,7 +94,7 @@ export async function rewriteMessage(
     const path = config.storage.path;
     if (path === ":memory:" || !existsSync(path)) return unchanged(`no store at ${path}: start hookd serve with this config first`);
     store = openStore(path);
-    const db = store.sqlite;
+    const s = store;
     const t = config.tracking;
     const outcome = await trackMail(
       { header: message.header, body: message.body, queueId, mailFrom: "", rcptTo: rcpts },
@@ -104,8 +104,8 @@ export async function rewriteMessage(
         host: config.sources.find((s) => s.format === "exim")?.host ?? os.hostname(),
         // Only for the List-Unsubscribe mailto address: a transport filter cannot change the envelope.
         verpDomain: config.feedback.verp,
-        keyring: keyringSource(db).get(),
-        storeRow: (data) => insertTrackedMessage(db, data, Date.now()),
+        keyring: await keyringSource(s).get(),
+        storeRow: async (data) => (await s.tracking.insertMessages([data], Date.now()))[0]!,
         now: Date.now(),
         limits: { maxBytes: config.milter.max_message_size, timeoutMs: config.milter.timeout },
       },
@@ -117,6 +117,6 @@ export async function rewriteMessage(
   } catch (err) {
     return unchanged(err instanceof Error ? err.message.split("\n")[0]! : String(err));
   } finally {
-    store?.close();
+    await store?.close();
   }
 }

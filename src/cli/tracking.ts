@@ -1,6 +1,6 @@
 import type { Config } from "../config/schema.ts";
 import { formatDuration } from "../lib/units.ts";
-import { openStore } from "../store/db.ts";
+import { openStore } from "../store/open.ts";
 import { ensureKeyring, keyViews, KeyringError, rotateStoredKeyring, type KeyView } from "../track/keystore.ts";
 import { UsageError, type ParsedArgs } from "./args.ts";
 
@@ -16,19 +16,19 @@ function table(keys: KeyView[]): string {
   return lines.join("\n") + "\n";
 }
 
-export function trackingCommand(args: ParsedArgs, config: Config, io: Out): number {
+export async function trackingCommand(args: ParsedArgs, config: Config, io: Out): Promise<number> {
   const [, sub, ...rest] = args.positionals;
   if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
   if (sub !== "keys" && sub !== "rotate-key") throw new UsageError('tracking needs a subcommand: "keys" or "rotate-key"');
   const store = openStore(config.storage.path);
   try {
     if (sub === "keys") {
-      io.out(table(keyViews(ensureKeyring(store.sqlite))));
+      io.out(table(keyViews(await ensureKeyring(store))));
       return 0;
     }
-    let ring: ReturnType<typeof rotateStoredKeyring>;
+    let ring: Awaited<ReturnType<typeof rotateStoredKeyring>>;
     try {
-      ring = rotateStoredKeyring(store.sqlite, config.tracking.key_verify_for);
+      ring = await rotateStoredKeyring(store, config.tracking.key_verify_for);
     } catch (err) {
       if (!(err instanceof KeyringError)) throw err;
       io.err(`hookd: ${err.message}\n`);
@@ -40,6 +40,6 @@ export function trackingCommand(args: ParsedArgs, config: Config, io: Out): numb
     io.out(table(keyViews(ring)));
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -1,4 +1,4 @@
-import type { WebhookRow } from "../store/schema.ts";
+import type { WebhookRow } from "../store/driver.ts";
 import { guardedPost, type GuardedPostResult, type GuardOptions } from "./guarded-post.ts";
 import { failureCode, toRetryOutcome } from "./http-client.ts";
 import type { OAuth2Tokens } from "./oauth2.ts";

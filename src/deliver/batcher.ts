@@ -1,16 +1,14 @@
-import type { Database } from "bun:sqlite";
 import type { Config } from "../config/schema.ts";
-import type { WebhookRow } from "../store/schema.ts";
-import { advanceCursor, insertBatchGroup } from "../store/batches.ts";
+import type { PlannedBatch, PlannedCut, Store, WebhookRow } from "../store/driver.ts";
 import { newId } from "../lib/ids.ts";
 import { encodeBody } from "./formats/index.ts";
-import { batchLimits, type BatchLimits, compileFilter, MACHINE_COLUMN, type Row } from "./subscription.ts";
+import { batchLimits, type BatchLimits, compileFilter } from "./subscription.ts";
 
 // Cuts a webhook's next batches from the events after its cursor. Events are never copied
 // into a per-webhook queue at ingest: the cursor is the queue, so 100 webhooks cost no
 // extra writes per event, and a dead receiver's backlog is just rows it has not reached.
 
-export type Batchable = Pick<WebhookRow, "id" | "events" | "filter" | "cursorSeq" | "format">;
+export type Batchable = Pick<WebhookRow, "id" | "events" | "filter" | "cursorSeq" | "format" | "updatedAt">;
 
 const PAGE = 2000;
 // How many batches may wait cut-but-unsent behind the in-flight ones.
@@ -31,11 +29,6 @@ export type CutResult = {
  * batch_max_wait would otherwise be re-read on every wake-up: quadratic in its size).
  */
 export type ScanMemo = { cursor: number; scannedTo: number; count: number; bytes: number; firstSeq: number; oldestAt: number };
-
-type Light = Pick<Row, "seq" | "type" | "host" | "mail_from" | "rcpt_to" | "custom_type" | "notice" | "received_at"> & {
-  bytes: number;
-  machine?: unknown;
-};
 
 /**
  * Webhooks whose batches would come out the same: same subscription, limits and format, at
@@ -59,26 +52,23 @@ export function subscriptionKey(w: Batchable, limits: BatchLimits): string {
  * `maxBatches` bounds how far ahead of the receiver batches are cut (the rest wait as rows).
  * `group` are webhooks with the same batchGroupKey as `w`; they get the same batches.
  *
- * The reads (both passes, the bodies encoded) happen now, the writes when `write` is called:
- * the engine reads outside its write transaction and writes inside it, so the ingest thread's
- * commits do not wait while bodies are read and encoded. Only valid while nothing else moves
- * these webhooks' cursors in between (the engine's own thread).
+ * The reads (both passes, the bodies encoded) happen now; the writes are returned as data
+ * (`cut`, null when there is nothing to write), which the engine's pass writes in its
+ * transaction, so the ingest thread's commits do not wait while bodies are read and encoded.
+ * The pass writes them only for members still at the cursor and version read here.
  */
-export function planBatches(
-  db: Database,
+export async function planBatches(
+  store: Store,
   w: Batchable,
   limits: BatchLimits,
   now: number,
   opts: { allowPartial: boolean; maxBatches: number; force?: boolean },
   group: readonly Batchable[] = [w],
   memo?: ScanMemo,
-): { result: CutResult; memo: ScanMemo; write: () => void } {
+): Promise<{ result: CutResult; memo: ScanMemo; cut: PlannedCut | null }> {
   const format = w.format;
   const matches = compileFilter(w.events, w.filter, format);
-  const machineColumn = w.filter?.machine === false ? MACHINE_COLUMN : "";
-  const light = db.query(
-    `SELECT seq, type, host, mail_from, rcpt_to, custom_type, notice, received_at, octet_length(body) AS bytes${machineColumn} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
-  );
+  const scanOpts = { machine: w.filter?.machine === false };
   const cursor0 = w.cursorSeq;
   const fresh: ScanMemo = { cursor: cursor0, scannedTo: cursor0, count: 0, bytes: 2, firstSeq: 0, oldestAt: 0 };
   const m: ScanMemo = memo && memo.cursor === cursor0 ? { ...memo } : fresh;
@@ -90,7 +80,7 @@ export function planBatches(
     open = { count: 0, bytes: 2, firstSeq: 0, oldestAt: 0 };
   };
   scan: for (let page = 0; page < MAX_PAGES; page++) {
-    const rows = light.all(m.scannedTo, PAGE) as Light[];
+    const rows = await store.delivery.scan(m.scannedTo, PAGE, scanOpts);
     for (const r of rows) {
       if (matches(r)) {
         const size = r.bytes + 1;
@@ -120,54 +110,48 @@ export function planBatches(
     else dueAt = due;
   }
 
-  // Pass 2: read the batches that end at those points; they are stored by write().
+  // Pass 2: read the batches that end at those points; the pass stores them.
   let cursor = cursor0;
-  const batches: { body: Uint8Array; eventCount: number; firstSeq: number; lastSeq: number; at: number }[] = [];
-  if (cuts.length) {
-    const full = db.query(
-      "SELECT seq, type, host, mail_from, rcpt_to, custom_type, notice, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq",
-    );
-    for (const at of cuts) {
-      const bodies: string[] = [];
-      let first = 0;
-      let last = 0;
-      for (const r of full.all(cursor, at) as Row[]) {
-        if (!matches(r)) continue;
-        if (!bodies.length) first = r.seq;
-        bodies.push(r.body);
-        last = r.seq;
-      }
-      batches.push({ body: encodeBody(format, bodies), eventCount: bodies.length, firstSeq: first, lastSeq: last, at });
-      cursor = at;
+  const batches: PlannedBatch[] = [];
+  for (const at of cuts) {
+    const bodies: string[] = [];
+    let first = 0;
+    let last = 0;
+    for (const r of await store.delivery.cutRows(cursor, at)) {
+      if (!matches(r)) continue;
+      if (!bodies.length) first = r.seq;
+      bodies.push(r.body);
+      last = r.seq;
     }
+    const ids = group.map(() => newId("msg_", now));
+    batches.push({ ids, body: encodeBody(format, bodies), eventCount: bodies.length, firstSeq: first, lastSeq: last, toSeq: at });
+    cursor = at;
   }
   // Rows before the first waiting event (all scanned rows, when none waits) are done with.
   const target = Math.max(cursor, open.count > 0 ? open.firstSeq - 1 : m.scannedTo);
-  const write = () => {
-    for (const b of batches) {
-      insertBatchGroup(
-        db,
-        { kind: "live", eventCount: b.eventCount, firstSeq: b.firstSeq, lastSeq: b.lastSeq, body: b.body, now },
-        group.map((g) => ({ id: newId("msg_", now), webhookId: g.id })),
-        b.at,
-      );
-    }
-    if (target > cursor) for (const g of group) advanceCursor(db, g.id, target);
-  };
+  const cut: PlannedCut | null =
+    batches.length || target > cursor
+      ? {
+          members: group.map((g) => ({ webhookId: g.id, cursorSeq: cursor0, version: g.updatedAt })),
+          batches,
+          cursorTo: target,
+          now,
+        }
+      : null;
   const next: ScanMemo = { cursor: target, scannedTo: m.scannedTo, ...open };
-  return { result: { cut: cuts.length, dueAt }, memo: next, write };
+  return { result: { cut: cuts.length, dueAt }, memo: next, cut };
 }
 
-/** planBatches and its writes at once. */
-export function cutBatches(...args: Parameters<typeof planBatches>): { result: CutResult; memo: ScanMemo } {
-  const plan = planBatches(...args);
-  plan.write();
+/** planBatches and its writes at once: a pass that only cuts (tests, one webhook at a time). */
+export async function cutBatches(...args: Parameters<typeof planBatches>): Promise<{ result: CutResult; memo: ScanMemo }> {
+  const plan = await planBatches(...args);
+  if (plan.cut) await args[0].delivery.pass({ now: args[3], ended: [], cuts: [plan.cut], claims: [], maxClaims: 0, leaseMs: 0 });
   return plan;
 }
 
-/** One pass's cuts, read now and written by `writes` in the pass's transaction. */
+/** One pass's cuts, read now and written by the pass (DeliveryStore.pass). */
 export type CutPlan = {
-  writes: (() => void)[];
+  cuts: PlannedCut[];
   /** Webhooks that got a batch this pass. */
   cutFor: Set<string>;
   /** When a partial batch of a webhook with a free slot falls due (Infinity: none). */
@@ -179,16 +163,16 @@ export type Batcher = {
    * Plans the batches of every group of webhooks that has a free slot. One read and one
    * encoded body serve a whole group (webhooks with the same batchGroupKey).
    */
-  cutAll(t: number, hooks: readonly WebhookRow[], pending: ReadonlyMap<string, number>): CutPlan;
+  cutAll(t: number, hooks: readonly WebhookRow[], pending: ReadonlyMap<string, number>): Promise<CutPlan>;
 };
 
 /** The engine's batcher: groups webhooks and keeps, per subscription, what earlier passes scanned. */
-export function createBatcher(db: Database, settings: () => Config["delivery"]): Batcher {
+export function createBatcher(store: Store, settings: () => Config["delivery"]): Batcher {
   // Per subscription and cursor: how far the events after it were already scanned.
   const scanMemos = new Map<string, ScanMemo>();
   return {
-    cutAll(t, hooks, pending) {
-      const plan: CutPlan = { writes: [], cutFor: new Set(), nextDueAt: Infinity };
+    async cutAll(t, hooks, pending) {
+      const plan: CutPlan = { cuts: [], cutFor: new Set(), nextDueAt: Infinity };
       const delivery = settings();
       const maxInFlight = delivery.max_in_flight;
       const groups = new Map<
@@ -210,8 +194,12 @@ export function createBatcher(db: Database, settings: () => Config["delivery"]):
       for (const g of groups.values()) {
         // Found again next pass under the cursor the group will then be at.
         const sub = subscriptionKey(g.w, g.limits);
-        const { result: r, memo, write } = planBatches(db, g.w, g.limits, t, g.opts, g.members, scanMemos.get(`${sub}@${g.w.cursorSeq}`));
-        plan.writes.push(write);
+        const {
+          result: r,
+          memo,
+          cut,
+        } = await planBatches(store, g.w, g.limits, t, g.opts, g.members, scanMemos.get(`${sub}@${g.w.cursorSeq}`));
+        if (cut) plan.cuts.push(cut);
         if (r.cut > 0) for (const m of g.members) plan.cutFor.add(m.id);
         memos.set(`${sub}@${memo.cursor}`, memo);
         // Without a free slot the due time may be long past; the attempt that frees a slot

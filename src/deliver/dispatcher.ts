@@ -1,28 +1,29 @@
-import type { Database } from "bun:sqlite";
 import type { Config } from "../config/schema.ts";
-import { newId } from "../lib/ids.ts";
 import type { Logger } from "../lib/log.ts";
-import { claimBatch, headBatches, type ClaimedBatch } from "../store/batches.ts";
-import type { WebhookRow } from "../store/schema.ts";
+import type { ClaimedBatch, ClaimRequest, WebhookRow } from "../store/driver.ts";
 import { attemptDelivery, type AttemptContext } from "./attempt.ts";
 import type { BodyCache } from "./body-cache.ts";
 import { finishAttempt, type Finished, type RetryRules } from "./outcome.ts";
 
-// Claims due batches and runs their attempts, within max_in_flight per webhook and a bound
-// across all of them. A claim is a lease in the store; the attempt starts only once the
-// pass that claimed it has committed.
+// Runs claimed batches' attempts, within max_in_flight per webhook and a bound across all of
+// them. A claim is a lease in the store, taken by the engine's pass from the requests made
+// here; the attempt starts only once the pass that claimed it has committed.
 
 // Attempts in flight across all webhooks; keeps a large fan-out from opening sockets without bound.
 const MAX_CONCURRENT_ATTEMPTS = 256;
 
 export type Claim = { w: WebhookRow; batch: ClaimedBatch; token: string };
 
+/** What a pass is to claim: requests in order, the bound on them all, the lease. */
+export type ClaimPlan = { claims: ClaimRequest[]; maxClaims: number; leaseMs: number };
+
 export type Dispatcher = {
   /**
-   * Inside the pass's transaction: claims what is due for one webhook, appending to `claims`;
-   * returns when its next batch that is waiting for a retry falls due (null: none).
+   * Claim requests for the webhooks among `hooks` that `hasBatches` and a free slot: each may
+   * take as many due head batches as it has slots free, and all together at most what the
+   * bound across webhooks leaves.
    */
-  claimDue(w: WebhookRow, t: number, claims: Claim[]): number | null;
+  plan(hooks: readonly WebhookRow[], hasBatches: (id: string) => boolean): ClaimPlan;
   /** After the commit: starts the claimed attempts. */
   start(claims: readonly Claim[]): void;
   /** Attempts in flight. */
@@ -32,7 +33,6 @@ export type Dispatcher = {
 };
 
 export function createDispatcher(deps: {
-  db: Database;
   delivery: () => Config["delivery"];
   attempt: AttemptContext;
   bodies: BodyCache;
@@ -44,13 +44,13 @@ export function createDispatcher(deps: {
   /** An attempt ended: its slot is free. */
   onSlotFree: () => void;
 }): Dispatcher {
-  const { db, delivery, log, now } = deps;
+  const { delivery, log, now } = deps;
   const inflight = new Map<string, number>();
   const running = new Set<Promise<void>>();
   let total = 0;
 
   async function run(c: Claim, startedAt: number) {
-    const body = deps.bodies.get(c.batch);
+    const body = await deps.bodies.get(c.batch);
     const result = await attemptDelivery(deps.attempt, c.w, c.batch.id, body.bytes, startedAt, body.blob);
     deps.finished(finishAttempt(c, startedAt, result, now(), deps.rules));
   }
@@ -76,29 +76,19 @@ export function createDispatcher(deps: {
   }
 
   return {
-    claimDue(w, t, claims) {
+    plan(hooks, hasBatches) {
       const maxInFlight = delivery().max_in_flight;
-      let nextDue: number | null = null;
+      const claims: ClaimRequest[] = [];
       // Counters move in start(), after the claims are committed: a pass that rolls back
       // must leave nothing counted as in flight.
-      let busy = inflight.get(w.id) ?? 0;
-      if (busy >= maxInFlight) return null;
-      for (const h of headBatches(db, w.id, maxInFlight)) {
-        if (busy >= maxInFlight || total + claims.length >= MAX_CONCURRENT_ATTEMPTS) break;
-        if (h.lease_until !== null && h.lease_until >= t) continue;
-        if (h.next_attempt_at > t) {
-          nextDue = nextDue === null ? h.next_attempt_at : Math.min(nextDue, h.next_attempt_at);
-          continue;
-        }
-        const token = newId("", t);
-        // The lease outlives the longest attempt (OAuth2: token, POST, token again, POST); it
-        // only matters if this process dies.
-        const batch = claimBatch(db, h.id, token, t, 4 * delivery().timeout + 30_000);
-        if (!batch) continue;
-        busy++;
-        claims.push({ w, batch, token });
+      for (const w of hooks) {
+        const busy = inflight.get(w.id) ?? 0;
+        if (busy >= maxInFlight || !hasBatches(w.id)) continue;
+        claims.push({ webhookId: w.id, version: w.updatedAt, heads: maxInFlight, slots: maxInFlight - busy });
       }
-      return nextDue;
+      // The lease outlives the longest attempt (OAuth2: token, POST, token again, POST); it
+      // only matters if this process dies.
+      return { claims, maxClaims: Math.max(0, MAX_CONCURRENT_ATTEMPTS - total), leaseMs: 4 * delivery().timeout + 30_000 };
     },
     start(claims) {
       for (const c of claims) start(c);

@@ -1,6 +1,6 @@
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
-import type { Store } from "../store/db.ts";
+import type { Store } from "../store/driver.ts";
 import type { AttemptContext } from "./attempt.ts";
 import type { AttemptReport } from "./outcome.ts";
 import type { RetryPolicy } from "./retry-policy.ts";
@@ -29,7 +29,8 @@ export type EngineDeps = {
 export type PassResult = { recorded: number; cut: number; claimed: number; wakeAt: number };
 
 export type Engine = {
-  start(): void;
+  /** Releases leases left by a previous run, then (unless manual) starts the loop. */
+  start(): Promise<void>;
   /** Stops claiming, waits for attempts in flight (bounded by the per-attempt timeout). */
   stop(): Promise<void>;
   /** New events or changed webhooks: look again now. */

@@ -1,5 +1,3 @@
-import { pendingBatchCounts, releaseAllLeases } from "../store/batches.ts";
-import { listWebhooks } from "../store/webhooks.ts";
 import { webhookCanSend } from "../webhooks/model.ts";
 import { createBatcher } from "./batcher.ts";
 import { createBodyCache } from "./body-cache.ts";
@@ -10,10 +8,11 @@ import type { Engine, EngineDeps, PassResult } from "./engine-contract.ts";
 
 export type { Engine, EngineDeps, PassResult };
 
-// The delivery engine, put together from its stages. A pass: the batcher cuts new batches
-// from the events, the outcome queue records the attempts that ended since the last pass, the
-// dispatcher claims what is due; then, once committed, the dispatcher starts those attempts.
-// The scheduler decides when a pass runs; tests run passes themselves (manual, tick()).
+// The delivery engine, put together from its stages. A pass: the batcher plans new batches
+// from the events, then one unit of work in the store (DeliveryStore.pass) records the
+// attempts that ended since the last pass, writes those batches and claims what is due; once
+// it has committed, the dispatcher starts the claimed attempts. The scheduler decides when a
+// pass runs (one at a time); tests run passes themselves (manual, tick()).
 
 const IDLE_MS = 1000;
 // Bodies shared by a group of webhooks, kept while their attempts run (a few full batches).
@@ -24,11 +23,11 @@ const MAX_PASSES_UNTIL_IDLE = 10_000;
 export function createEngine(deps: EngineDeps): Engine {
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
-  const db = deps.store.sqlite;
+  const store = deps.store;
   const log = deps.log.child({ component: "deliver" });
-  const bodies = createBodyCache(db, BODY_CACHE_BYTES);
-  const outcomes = createOutcomeQueue(db, log, deps.onAttempt);
-  const batcher = createBatcher(db, deps.delivery);
+  const bodies = createBodyCache(store, BODY_CACHE_BYTES);
+  const outcomes = createOutcomeQueue(log, deps.onAttempt);
+  const batcher = createBatcher(store, deps.delivery);
   const rules = {
     policy: deps.retryPolicy,
     random,
@@ -38,7 +37,6 @@ export function createEngine(deps: EngineDeps): Engine {
   };
   const finished = (f: Finished) => outcomes.push(f);
   const dispatcher = createDispatcher({
-    db,
     delivery: deps.delivery,
     attempt: deps.attempt,
     bodies,
@@ -50,43 +48,37 @@ export function createEngine(deps: EngineDeps): Engine {
   });
   // Worth one turn of the event loop before a pass: answers waiting while others still run.
   const answersWaiting = () => outcomes.size > 0 && dispatcher.active > 0;
-  const scheduler = createScheduler({ pass: () => pass().wakeAt, answersWaiting, now, log, idleMs: IDLE_MS });
+  const scheduler = createScheduler({ pass: async () => (await pass()).wakeAt, answersWaiting, now, log, idleMs: IDLE_MS });
   let started = false;
 
-  /** All records, cuts and claims of a pass are one transaction: one fsync per pass, not per batch. */
-  function pass(): PassResult {
+  /** All records, cuts and claims of a pass are one unit of work: one fsync per pass, not per batch. */
+  async function pass(): Promise<PassResult> {
     const t = now();
     if (dispatcher.active === 0 && bodies.size) bodies.clear();
-    // One read of the webhooks and their pending counts serves the whole pass: a pass runs
-    // after every finished attempt, and with 100 webhooks per-webhook queries were most of it.
-    const hooks = listWebhooks(deps.store.db).filter(webhookCanSend);
-    const pending = pendingBatchCounts(db);
-    // Reading and encoding the batches to cut happens before the write lock is taken: the
-    // ingest thread's commits wait only for the writes.
-    const plan = batcher.cutAll(t, hooks, pending);
-    let wakeAt = Math.min(t + IDLE_MS, plan.nextDueAt);
-    const claims: Claim[] = [];
+    const state = await store.delivery.passState();
+    const hooks = state.webhooks.filter(webhookCanSend);
+    // Reading and encoding the batches to cut happens before the pass's write transaction:
+    // the ingest thread's commits wait only for the writes.
+    const plan = await batcher.cutAll(t, hooks, state.pending);
+    // Cut just now or waiting from before: a webhook with neither has nothing to claim.
+    const claiming = dispatcher.plan(hooks, (id) => Boolean(state.pending.get(id)) || plan.cutFor.has(id));
     const ended = outcomes.take();
+    let done: Awaited<ReturnType<typeof store.delivery.pass>>;
     try {
-      db.transaction(() => {
-        outcomes.record(ended);
-        for (const write of plan.writes) write();
-        // Cut just now or waiting from before: a webhook with neither has nothing to claim.
-        for (const w of hooks) {
-          if (!pending.get(w.id) && !plan.cutFor.has(w.id)) continue;
-          const due = dispatcher.claimDue(w, t, claims);
-          if (due !== null) wakeAt = Math.min(wakeAt, due);
-        }
-      }).immediate();
+      done = await store.delivery.pass({ now: t, ended, cuts: plan.cuts, ...claiming });
     } catch (err) {
       // Rolled back: nothing was recorded or claimed. The outcomes wait for the next pass;
       // the claims were never counted.
       outcomes.restore(ended);
       throw err;
     }
+    outcomes.recorded(ended, done.recorded);
     outcomes.report(ended);
+    const byId = new Map(hooks.map((w) => [w.id, w]));
+    const claims: Claim[] = done.claims.map((c) => ({ w: byId.get(c.batch.webhook_id)!, batch: c.batch, token: c.token }));
     dispatcher.start(claims);
-    return { recorded: ended.length, cut: plan.cutFor.size, claimed: claims.length, wakeAt };
+    const wakeAt = Math.min(t + IDLE_MS, plan.nextDueAt, done.nextDueAt ?? Infinity);
+    return { recorded: ended.length, cut: done.cut.length, claimed: claims.length, wakeAt };
   }
 
   async function tick(): Promise<PassResult> {
@@ -95,10 +87,10 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   return {
-    start() {
+    async start() {
       if (started) return;
       started = true;
-      const released = releaseAllLeases(db);
+      const released = await store.delivery.releaseLeases();
       if (released) log.info("released leases left by a previous run", { batches: released });
       if (!deps.manual) scheduler.start();
     },
@@ -106,7 +98,10 @@ export function createEngine(deps: EngineDeps): Engine {
       await scheduler.stop();
       await dispatcher.settle();
       const ended = outcomes.take();
-      db.transaction(() => outcomes.record(ended)).immediate();
+      if (ended.length) {
+        const done = await store.delivery.pass({ now: now(), ended, cuts: [], claims: [], maxClaims: 0, leaseMs: 0 });
+        outcomes.recorded(ended, done.recorded);
+      }
       outcomes.report(ended);
     },
     notify: () => scheduler.notify(),

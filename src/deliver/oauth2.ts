@@ -1,4 +1,4 @@
-import type { AuthRequestDetails } from "../store/schema.ts";
+import type { AuthRequestDetails } from "../store/driver.ts";
 import { guardedPost, type GuardOptions } from "./guarded-post.ts";
 
 // OAuth2 client credentials for receivers that want a bearer token (SparkPost's

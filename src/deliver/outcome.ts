@@ -1,13 +1,13 @@
-import type { Database } from "bun:sqlite";
 import type { Logger } from "../lib/log.ts";
-import { recordAttempt, type AttemptRecord, type ClaimedBatch, type Outcome } from "../store/batches.ts";
+import type { ClaimedBatch, EndedAttempt, Outcome } from "../store/driver.ts";
 import { attemptFailureCode, attemptRetryOutcome, succeeded, type AttemptResult } from "./attempt.ts";
 import { nextRetryDelay, shouldDeadLetter, type RetryOutcome, type RetryPolicy } from "./retry-policy.ts";
 
 // An ended attempt becomes its attempts row and its consequence for the batch (delivered,
 // retry at, dead), in one place whatever the ending. They wait here for the engine's next
-// pass, which records them all in its transaction: one fsync for every attempt that
-// finished meanwhile. Until then the batch stays leased; a crash before that resends it.
+// pass, which records them all in its transaction (DeliveryStore.pass): one fsync for every
+// attempt that finished meanwhile. Until then the batch stays leased; a crash before that
+// resends it.
 
 /** How an attempt ended: what the receiver, the target guard or OAuth2 said, or a bug in hookd. */
 export type AttemptEnd = AttemptResult | { kind: "crashed"; error: string; latencyMs: number };
@@ -17,7 +17,8 @@ export type AttemptClaim = { w: { id: string }; batch: ClaimedBatch; token: stri
 
 export type RetryRules = { readonly policy?: Partial<RetryPolicy>; readonly random: () => number; readonly retryForMs: number };
 
-export type Finished = { record: AttemptRecord; outcome: Outcome; at: number; recorded?: boolean };
+/** An ended attempt; `recorded` once a pass has said whether its lease still held. */
+export type Finished = EndedAttempt & { recorded?: boolean };
 
 const SNIPPET_CHARS = 512;
 
@@ -79,15 +80,16 @@ export type AttemptReport = { webhookId: string; batchId: string; outcome: Outco
 export type OutcomeQueue = {
   push(f: Finished): void;
   readonly size: number;
-  /** Empties the queue: record() them in the pass's transaction, restore() them if it rolls back. */
+  /** Empties the queue: the pass records them, restore() them if it rolls back. */
   take(): Finished[];
-  record(taken: readonly Finished[]): void;
+  /** What the pass said of each (DeliveryStore.pass's `recorded`, in order). */
+  recorded(taken: readonly Finished[], recorded: readonly boolean[]): void;
   restore(taken: readonly Finished[]): void;
   /** After the commit: logs and onAttempt for each. */
   report(taken: readonly Finished[]): void;
 };
 
-export function createOutcomeQueue(db: Database, log: Logger, onAttempt?: (a: AttemptReport) => void): OutcomeQueue {
+export function createOutcomeQueue(log: Logger, onAttempt?: (a: AttemptReport) => void): OutcomeQueue {
   let waiting: Finished[] = [];
   return {
     push(f) {
@@ -101,8 +103,8 @@ export function createOutcomeQueue(db: Database, log: Logger, onAttempt?: (a: At
       waiting = [];
       return taken;
     },
-    record(taken) {
-      for (const f of taken) f.recorded = recordAttempt(db, f.record, f.outcome, f.at);
+    recorded(taken, recorded) {
+      taken.forEach((f, i) => (f.recorded = recorded[i]));
     },
     restore(taken) {
       waiting = taken.concat(waiting);

@@ -1,4 +1,4 @@
-import type { WebhookRow } from "../store/schema.ts";
+import type { WebhookRow } from "../store/driver.ts";
 import { formatContentType, formatHeaders } from "./formats/index.ts";
 import { signatureHeaders } from "./sign.ts";
 

@@ -1,7 +1,6 @@
-import type { Database } from "bun:sqlite";
 import type { Logger } from "../lib/log.ts";
 import { startPeriodic, type Periodic, type Timers } from "../lib/periodic.ts";
-import { pruneStep } from "../store/retention.ts";
+import type { Store } from "../store/driver.ts";
 
 const EVERY_MS = 60_000;
 const FIRST_MS = 1000;
@@ -11,7 +10,7 @@ const MAX_STEPS = 1000;
 
 /** Prunes delivered history older than `retentionMs`, a step at a time, once a minute. */
 export function startRetention(
-  db: Database,
+  store: Store,
   retentionMs: number,
   log: Logger,
   opts: { now?: () => number; timers?: Timers } = {},
@@ -26,7 +25,7 @@ export function startRetention(
       const total = { events: 0, batches: 0, attempts: 0 };
       try {
         for (let i = 0; i < MAX_STEPS && !signal.aborted; i++) {
-          const s = pruneStep(db, now() - retentionMs);
+          const s = await store.retention.pruneStep(now() - retentionMs);
           total.events += s.events;
           total.batches += s.batches;
           total.attempts += s.attempts;

@@ -1,7 +1,7 @@
 import type { Logger } from "../lib/log.ts";
 import { repeatedFailureLog } from "./repeated-failure.ts";
 
-// When the engine runs a pass. SQLite is the source of truth for every schedule: the loop
+// When the engine runs a pass, one at a time. The store is the source of truth for every schedule: the loop
 // only wakes up early (notify), sleeps until the next due time, and re-reads what is due. A
 // timer that dies with the process loses nothing, because nothing lives only in a timer.
 
@@ -18,8 +18,8 @@ export type Scheduler = {
 };
 
 export function createScheduler(deps: {
-  /** One pass; returns when to look again at the latest. */
-  pass: () => number;
+  /** One pass; resolves with when to look again at the latest. */
+  pass: () => Promise<number>;
   /** Answers are waiting to be recorded while other attempts still run. */
   answersWaiting: () => boolean;
   now: () => number;
@@ -57,7 +57,7 @@ export function createScheduler(deps: {
       dirty = false;
       let next: number;
       try {
-        next = deps.pass();
+        next = await deps.pass();
         failures.succeeded();
       } catch (err) {
         failures.failed(err);

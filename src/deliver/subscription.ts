@@ -1,5 +1,5 @@
 import { isEventType, type EventType } from "../events/schema.ts";
-import type { WebhookFilter, WebhookRow } from "../store/schema.ts";
+import type { WebhookFilter, WebhookRow } from "../store/driver.ts";
 import type { WebhookFormat } from "../webhooks/model.ts";
 import { formatCarries, ONE_EVENT_PER_REQUEST } from "./formats/index.ts";
 import { SFMC_MAX_EVENTS } from "./formats/sfmc.ts";
@@ -54,12 +54,10 @@ function domainOf(address: string | null): string | null {
 }
 
 // `filter: {machine: false}` leaves out engagement events marked machine: true. Only a
-// webhook with that filter pays for it: its light pass reads the flag with json_extract, for
-// the engagement rows only (MACHINE_COLUMN); everyone else's scan is unchanged. Rows read with
-// their body (the second pass, replay) take the flag from the body.
+// webhook with that filter pays for it: its light pass asks the store for the flag of the
+// engagement rows (DeliveryStore.scan's `machine`); everyone else's scan is unchanged. Rows
+// read with their body (the second pass, replay) take the flag from the body.
 const MACHINE_TYPES = new Set(["open", "click", "list_unsubscribe"]);
-export const MACHINE_COLUMN =
-  ", CASE WHEN type IN ('open', 'click', 'list_unsubscribe') THEN json_extract(body, '$.machine') END AS machine";
 type MachineFlag = { machine?: unknown; body?: string };
 
 function isMachine(r: { type: string } & MachineFlag): boolean {

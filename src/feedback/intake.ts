@@ -1,9 +1,8 @@
-import type { Database } from "bun:sqlite";
 import type { FeedbackConfig } from "../config/schema.ts";
 import type { EventInput } from "../events/schema.ts";
 import { normalizeEvent } from "../events/normalize.ts";
-import { eventRows, insertRowsTx } from "../store/events.ts";
-import { FEEDBACK_SOURCE } from "../store/message-lookup.ts";
+import type { Store } from "../store/driver.ts";
+import { eventRows } from "../store/event-rows.ts";
 import type { FeedbackDeps } from "./process.ts";
 import type { FeedbackStats } from "./stats.ts";
 import { keyringSource } from "../track/keystore.ts";
@@ -12,13 +11,12 @@ import { storeLookup, type TokenVerifier } from "./store-lookup.ts";
 import { DEFAULT_FORMS } from "./unsubscribe.ts";
 
 // What the LMTP listener and `hookd feedback` share: the pipeline's dependencies built from
-// [feedback] and the store. A commit is one BEGIN IMMEDIATE transaction on a connection with
-// synchronous=FULL (store/db.ts), so "250" and "exit 0" mean the events are on disk; ids that
-// are already stored (the MTA delivered the report again) are skipped by the store's insert
-// (ON CONFLICT(event_id) DO NOTHING).
+// [feedback] and the store. A commit is one unit of work in the store (FeedbackStore.commit:
+// one write transaction, durable when it resolves), so "250" and "exit 0" mean the events are
+// on disk; ids that are already stored (the MTA delivered the report again) are skipped.
 
 export interface IntakeWiring {
-  db: Database;
+  store: Store;
   config: FeedbackConfig;
   /** This machine's name: the events' host when the original message is unknown, and the default local MTA. */
   hostname: string;
@@ -33,8 +31,8 @@ export function intakeDeps(w: IntakeWiring): FeedbackDeps {
   const now = w.now ?? Date.now;
   const deps: FeedbackDeps = {
     // VERP and unsubscribe-address tokens verify against the tracking keyring in the store.
-    lookup: storeLookup(w.db, w.tokens ?? createMailTokenVerifier(w.db, keyringSource(w.db), now)),
-    commit: groupCommitter(w.db, w.hostname, now, w.onStored),
+    lookup: storeLookup(w.store, w.tokens ?? createMailTokenVerifier(w.store, keyringSource(w.store), now)),
+    commit: groupCommitter(w.store, w.hostname, now, w.onStored),
     host: w.hostname,
     now,
     parse: { forms: w.config.verp ? { ...DEFAULT_FORMS, domain: w.config.verp } : DEFAULT_FORMS },
@@ -45,9 +43,9 @@ export function intakeDeps(w: IntakeWiring): FeedbackDeps {
 }
 
 /** Several messages' events in one transaction (all or none); the stored types of each. */
-function commitGroup(db: Database, groups: readonly (readonly EventInput[])[], host: string, now: number): string[][] {
+function commitGroup(store: Store, groups: readonly (readonly EventInput[])[], host: string, now: number): Promise<string[][]> {
   const rows = groups.map((events) => eventRows(events.map((e) => normalizeEvent(e, { host, now }))));
-  return db.transaction(() => rows.map((r) => insertRowsTx(db, r, FEEDBACK_SOURCE, now).types)).immediate();
+  return store.feedback.commit(rows, now);
 }
 
 /**
@@ -57,19 +55,19 @@ function commitGroup(db: Database, groups: readonly (readonly EventInput[])[], h
  * or none: a failing transaction fails every message in it (each is answered 451 and retried).
  */
 export function groupCommitter(
-  db: Database,
+  store: Store,
   host: string,
   now: () => number,
   onStored?: (types: string[]) => void,
 ): FeedbackDeps["commit"] {
   let waiting: { events: readonly EventInput[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  const flush = () => {
+  const flush = async () => {
     const group = waiting;
     waiting = [];
     let stored: string[][];
     try {
-      stored = commitGroup(
-        db,
+      stored = await commitGroup(
+        store,
         group.map((g) => g.events),
         host,
         now(),
@@ -85,7 +83,7 @@ export function groupCommitter(
   };
   return (events) =>
     new Promise<void>((resolve, reject) => {
-      if (waiting.length === 0) setImmediate(flush);
+      if (waiting.length === 0) setImmediate(() => void flush());
       waiting.push({ events, resolve, reject });
     });
 }

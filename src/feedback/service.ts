@@ -1,7 +1,6 @@
-import type { Database } from "bun:sqlite";
 import { parseFeedbackListen, type FeedbackConfig } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
-import { activateMessageLookup } from "../store/message-lookup.ts";
+import type { Store } from "../store/driver.ts";
 import { intakeDeps } from "./intake.ts";
 import { LmtpIntake } from "./lmtp.ts";
 import { startLookupIndexer } from "./lookup-indexer.ts";
@@ -25,7 +24,7 @@ export interface FeedbackService {
 }
 
 export interface FeedbackServiceOptions {
-  db: Database;
+  store: Store;
   config: FeedbackConfig;
   hostname: string;
   log: Logger;
@@ -34,11 +33,11 @@ export interface FeedbackServiceOptions {
 }
 
 export async function startFeedback(opts: FeedbackServiceOptions): Promise<FeedbackService> {
-  const indexer = startLookupIndexer(opts.db, opts.log);
+  const indexer = startLookupIndexer(opts.store, opts.log);
   const where = opts.config.listen === "" ? null : parseFeedbackListen(opts.config.listen);
   if (!where) return { listening: null, port: null, status: () => null, stop: () => indexer.stop() };
 
-  activateMessageLookup(opts.db);
+  await opts.store.feedback.activateIndex();
   const stats = new FeedbackStats();
   const intake = new LmtpIntake({
     ...intakeDeps({ ...opts, stats }),

@@ -1,5 +1,4 @@
-import type { Database } from "bun:sqlite";
-import { findMessagesByMessageId, findMessagesByQueueId, type MessageRef } from "../store/message-lookup.ts";
+import type { MessageRef, Store } from "../store/driver.ts";
 import type { FeedbackLookup, MaybePromise, OriginalMessage } from "./match.ts";
 
 // FeedbackLookup over the store: stored events → the original message, one entry per
@@ -24,15 +23,15 @@ export const noTokens: TokenVerifier = {
   verifyUnsubscribeToken: () => null,
 };
 
-export function storeLookup(db: Database, tokens: TokenVerifier = noTokens): FeedbackLookup {
+export function storeLookup(store: Store, tokens: TokenVerifier = noTokens): FeedbackLookup {
   return {
     verifyVerpToken: (token) => tokens.verifyVerpToken(token),
     verifyUnsubscribeToken: (token) => tokens.verifyUnsubscribeToken(token),
     // Several events name each recipient (injection, delivery, delays): ask for more rows than
     // recipients wanted, then keep one per recipient.
-    findByMessageId: (messageId, limit) => originals(findMessagesByMessageId(db, messageId, limit * 4), limit),
-    findByQueueId: (queueId, host, limit) => {
-      const found = originals(findMessagesByQueueId(db, queueId, limit * 4), limit);
+    findByMessageId: async (messageId, limit) => originals(await store.feedback.findByMessageId(messageId, limit * 4), limit),
+    findByQueueId: async (queueId, host, limit) => {
+      const found = originals(await store.feedback.findByQueueId(queueId, limit * 4), limit);
       // A queue id is unique per MTA only: when the report names the MTA and one of our hosts
       // is labelled so, its message comes first.
       const wanted = host?.toLowerCase();

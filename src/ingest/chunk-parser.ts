@@ -1,4 +1,4 @@
-import { eventRows, type EventRows } from "../store/events.ts";
+import { eventRows, type EventRows } from "../store/event-rows.ts";
 import { createLogParser, type LogFormat, type LogParser, type ParserStats, type Snapshot } from "./parse/index.ts";
 
 // A source's parser seen chunk by chunk, so the thread that commits need not be the one that

@@ -1,15 +1,13 @@
-import type { Database } from "bun:sqlite";
 import type { SourceConfig } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
-import { insertRowsTx } from "../store/events.ts";
-import { loadCheckpoint, saveCheckpointJson } from "../store/checkpoints.ts";
+import type { Store } from "../store/driver.ts";
 import type { ChunkParser, ParsedChunk, ParserSetup } from "./chunk-parser.ts";
 import type { ParserStats, Snapshot } from "./parse/index.ts";
 import { createTailer, watchFile, type Chunk } from "./tailer.ts";
 
 // One configured source: tail → parse → commit. Each chunk's events are committed as it is
 // read; the file position and the correlation state after a chunk are committed with its
-// events, in the same transaction, at most once a second (CHECKPOINT_EVERY_MS) and whenever the
+// events, in the same unit of work (IngestStore.commit), at most once a second (CHECKPOINT_EVERY_MS) and whenever the
 // reader catches up or stops. After a crash the source resumes from the last position saved:
 // lines after it are read again and give the same events (deterministic ids), which the store
 // already holds and ignores. So no line is lost and no event is stored twice, and the
@@ -62,8 +60,8 @@ function heldIn(state: Snapshot | null | undefined): number {
   return Array.isArray(holds) ? holds.length : 0;
 }
 
-export function startSource(
-  db: Database,
+export async function startSource(
+  store: Store,
   source: SourceConfig,
   log: Logger,
   hooks: IngestHooks,
@@ -72,7 +70,7 @@ export function startSource(
 ) {
   const holdIdleMs = opts.holdIdleMs ?? HOLD_IDLE_MS;
   const slog = log.child({ component: "ingest", source: source.path });
-  const saved = loadCheckpoint<Snapshot>(db, source.path);
+  const saved = await store.ingest.checkpoint<Snapshot>(source.path);
   const setup: ParserSetup = { format: source.format, ...(source.host ? { host: source.host } : {}) };
   const newTailer = (checkpoint: Chunk["checkpoint"] | null) =>
     createTailer({
@@ -116,22 +114,18 @@ export function startSource(
     snapshotAskedAt = 0;
     await tailer.close().catch(() => {});
     await Bun.sleep(waitMs);
-    const again = loadCheckpoint<Snapshot>(db, source.path);
+    const again = await store.ingest.checkpoint<Snapshot>(source.path);
     parser.reset(again?.correlation ?? null);
     tailer = newTailer(again?.checkpoint ?? null);
     position = again?.checkpoint ?? null;
     held = heldIn(again?.correlation);
     readAt = Date.now();
   }
-  const commit = db.transaction((parsed: ParsedChunk, checkpoint: Chunk["checkpoint"]) => {
-    const r = insertRowsTx(db, parsed.rows, source.path);
-    if (parsed.snapshot !== null) saveCheckpointJson(db, source.path, checkpoint, parsed.snapshot);
-    return r;
-  });
 
-  /** Commits a parsed chunk; its position stays to be saved when it came without the state. Returns the types stored. */
-  function commitChunk(parsed: ParsedChunk, checkpoint: Chunk["checkpoint"]): string[] {
-    const stored = commit.immediate(parsed, checkpoint).types;
+  /** Commits a parsed chunk; its position stays to be saved when it came without the state. Resolves with the types stored. */
+  async function commitChunk(parsed: ParsedChunk, checkpoint: Chunk["checkpoint"]): Promise<string[]> {
+    const state = parsed.snapshot === null ? null : { checkpoint, correlation: parsed.snapshot };
+    const stored = await store.ingest.commit(parsed.rows, source.path, state, Date.now());
     unsaved = parsed.snapshot === null ? checkpoint : null;
     position = checkpoint;
     held = parsed.held;
@@ -140,13 +134,13 @@ export function startSource(
 
   /** Saves the position of the last committed chunk, with the parser's state (nothing fed since). */
   async function saveUnsaved() {
-    if (unsaved) commitChunk(await parser.feed([], true), unsaved);
+    if (unsaved) await commitChunk(await parser.feed([], true), unsaved);
   }
 
   /** The source is idle: what the parser holds is committed, with the state after it, at the position read so far. */
   async function flushHeld(at: Chunk["checkpoint"]) {
     const parsed = await parser.flush();
-    const stored = commitChunk(parsed, at);
+    const stored = await commitChunk(parsed, at);
     stats = parsed.stats;
     if (stored.length) hooks.onEvents(stored, source.path);
   }
@@ -229,7 +223,7 @@ export function startSource(
       let stored: string[];
       try {
         parsed = await head.parsed;
-        stored = commitChunk(parsed, chunk.checkpoint);
+        stored = await commitChunk(parsed, chunk.checkpoint);
         failures = 0;
       } catch (err) {
         await restartFromStore(err);
@@ -251,7 +245,7 @@ export function startSource(
       // Stopping: the chunks already read are committed and the position after them saved.
       // (The parser's state is past every chunk fed, so it matches only once all are in.)
       try {
-        for (let head = inflight.shift(); head; head = inflight.shift()) commitChunk(await head.parsed, head.chunk.checkpoint);
+        for (let head = inflight.shift(); head; head = inflight.shift()) await commitChunk(await head.parsed, head.chunk.checkpoint);
         await saveUnsaved();
       } catch (err) {
         slog.warn("could not save the read position at stop; the last lines will be read again", {
@@ -294,4 +288,4 @@ export function startSource(
   };
 }
 
-export type SourceRunner = ReturnType<typeof startSource>;
+export type SourceRunner = Awaited<ReturnType<typeof startSource>>;

@@ -5,7 +5,7 @@
 import { workerData } from "node:worker_threads";
 import { gcPacer } from "../lib/gc-pacer.ts";
 import { serveRpc } from "../lib/worker-rpc.ts";
-import type { EventRows } from "../store/events.ts";
+import type { EventRows } from "../store/event-rows.ts";
 import { flushChunk, GC_EVERY_LINES, newParser, parseChunk, type ParsedChunk, type ParserSetup } from "./chunk-parser.ts";
 import type { Snapshot } from "./parse/index.ts";
 

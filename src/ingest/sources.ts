@@ -1,10 +1,10 @@
-import type { Database } from "bun:sqlite";
 import type { SourceConfig } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
+import type { Store } from "../store/driver.ts";
 import { startSource, type IngestHooks, type ParserFactory, type SourceRunner, type SourceStatusView } from "./ingester.ts";
 
 /** Every configured source; `apply` brings the running set in line with a (reloaded) config. */
-export function createSources(db: Database, log: Logger, hooks: IngestHooks, makeParser: ParserFactory) {
+export function createSources(store: Store, log: Logger, hooks: IngestHooks, makeParser: ParserFactory) {
   const running = new Map<string, { config: SourceConfig; runner: SourceRunner }>();
   // apply and stop run one at a time: two reloads in quick succession must not both start
   // a reader for the same file while the first is still stopping the old one.
@@ -30,7 +30,7 @@ export function createSources(db: Database, log: Logger, hooks: IngestHooks, mak
           }
         }
         for (const s of sources) {
-          if (!running.has(s.path)) running.set(s.path, { config: s, runner: startSource(db, s, log, hooks, makeParser) });
+          if (!running.has(s.path)) running.set(s.path, { config: s, runner: await startSource(store, s, log, hooks, makeParser) });
         }
       }),
     stop: () =>

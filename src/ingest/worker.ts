@@ -1,9 +1,10 @@
 // The ingest worker: every log source's tail → parse → commit runs here, on its own thread and
-// its own SQLite connection, so reading a busy log never competes with delivery and the API
-// for the main thread (hookd was bound to one core of two). WAL lets both connections work;
-// SQLite serialises their commits.
+// its own store connection, so reading a busy log never competes with delivery and the API
+// for the main thread (hookd was bound to one core of two). SQLite's WAL lets both
+// connections work, and serialises their commits.
 import { workerData } from "node:worker_threads";
-import { openStore, type Store } from "../store/db.ts";
+import type { Store } from "../store/driver.ts";
+import { openStore } from "../store/open.ts";
 import { gcPacer } from "../lib/gc-pacer.ts";
 import { createLogger } from "../lib/log.ts";
 import { notifyParent, serveRpc } from "../lib/worker-rpc.ts";
@@ -18,25 +19,23 @@ const note = (m: IngestNote) => notifyParent(m);
 const { storePath, logLevel } = workerData as WorkerInit;
 const log = createLogger({ level: logLevel, write: (line) => note({ t: "log", line }) });
 
+// This connection only commits what a log already holds. Durability "normal" keeps every
+// commit atomic (events, position and correlation state together) but skips its fsync: a power
+// cut can take the last commits back, and then their lines are read again from the log (same
+// event ids). Whatever delivery has batched is durable anyway: the engine's own commit
+// (synchronous=FULL) fsyncs the shared WAL, earlier frames included.
 let store: Store;
 try {
-  store = openStore(storePath);
+  store = openStore(storePath, { durability: "normal" });
 } catch (err) {
   note({ t: "fatal", error: err instanceof Error ? err.message : String(err) });
   throw err;
 }
 
-// This connection only commits what a log already holds. synchronous=NORMAL keeps every commit
-// atomic (events, position and correlation state together) but skips its fsync: a power cut
-// can take the last commits back, and then their lines are read again from the log (same
-// event ids). Whatever delivery has batched is durable anyway: the engine's own commit
-// (synchronous=FULL) fsyncs the shared WAL, earlier frames included.
-store.sqlite.run("PRAGMA synchronous = NORMAL");
-
 const gc = gcPacer(GC_EVERY_LINES);
 let changed = true;
 const sources = createSources(
-  store.sqlite,
+  store,
   log,
   {
     onLines: (source, lines, notUnderstood) => {
@@ -74,6 +73,6 @@ serveRpc<IngestMethods>({
     await sources.stop();
     clearInterval(timer);
     gc.stop();
-    store.close();
+    await store.close();
   },
 });

@@ -49,7 +49,7 @@ class Family {
 
 export class Metrics {
   private readonly families = new Map<string, Family>();
-  private readonly collectors: ((m: Metrics) => void)[] = [];
+  private readonly collectors: ((m: Metrics) => void | Promise<void>)[] = [];
 
   private family(name: string, help: string, kind: Kind, bounds?: number[]): Family {
     let f = this.families.get(name);
@@ -94,13 +94,13 @@ export class Metrics {
     };
   }
 
-  /** Runs at every scrape, before rendering. */
-  collect(fn: (m: Metrics) => void) {
+  /** Runs at every scrape, before rendering (one at a time, in the order added). */
+  collect(fn: (m: Metrics) => void | Promise<void>) {
     this.collectors.push(fn);
   }
 
-  render(): string {
-    for (const c of this.collectors) c(this);
+  async render(): Promise<string> {
+    for (const c of this.collectors) await c(this);
     const out: string[] = [];
     for (const f of this.families.values()) f.render(out);
     return out.join("\n") + "\n";

@@ -1,22 +1,19 @@
-import { SQLiteError } from "bun:sqlite";
+import { isSqliteBusy, isSqliteFull } from "./sqlite/errors.ts";
 
-// What the store's own failures mean to its callers. SQLite answers a write on a full disk
-// (or one past max_page_count) with SQLITE_FULL; nothing was written, and reads still work.
-// Drizzle wraps the SQLite error (DrizzleQueryError, the original as its cause).
+// What a store's failures mean to its callers, whichever driver raised them: callers never
+// look at a database's own error classes or codes.
 
-/** The SQLiteError behind `err`, if any (itself or along its causes). */
-export function sqliteErrorOf(err: unknown): SQLiteError | null {
-  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof SQLiteError) return e;
-  }
-  return null;
-}
-
-export function isSqliteError(err: unknown): boolean {
-  return sqliteErrorOf(err) !== null;
-}
-
-/** The write failed because the store's disk (or its size limit) is full. */
+/** The write failed because the store's disk (or its size limit) is full; nothing was written, reads still work. */
 export function isStoreFull(err: unknown): boolean {
-  return sqliteErrorOf(err)?.code === "SQLITE_FULL";
+  return isSqliteFull(err);
+}
+
+/** A store whose schema this hookd cannot bring to its version (newer than it understands, or a migration failed). */
+export class MigrationError extends Error {
+  override name = "MigrationError";
+}
+
+/** The write waited for another writer past its limit; nothing was written, a later try may pass. */
+export function isStoreBusy(err: unknown): boolean {
+  return isSqliteBusy(err);
 }

@@ -1,4 +1,5 @@
 import type { EventInput } from "../events/schema.ts";
+import type { HitRow } from "../store/driver.ts";
 import type { MachineVerdict } from "./machine.ts";
 import type { TokenKind, TokenPayload } from "./tokens.ts";
 
@@ -14,10 +15,9 @@ import type { TokenKind, TokenPayload } from "./tokens.ts";
 //   stays two (the machine one must not hide the person's).
 //
 // `first` (the first event of its type for this message and recipient, machine or not) is
-// decided where the events are committed: `claimFirst(key)` must answer, inside the same
-// transaction as the insert, whether `key` was new — later an INSERT OR IGNORE into an indexed
-// table and a look at its change count. Decided any earlier, two hits in one batch would both
-// be first.
+// decided where the events are committed: the store's commit (TrackingStore.commitHits)
+// claims each hit's firstKey inside the transaction that inserts the event and sets `first`.
+// Decided any earlier, two hits in one batch would both be first.
 
 export type Hit = {
   /** The token as received; the event id derives from it. */
@@ -98,21 +98,13 @@ export function engagementEvent(hit: Hit, ctx: { first: boolean; campaign?: Camp
   } as EngagementEvent; // a click always has its url: verified tokens are checked for it
 }
 
-export type CommitDeps = {
-  /** The campaign row a token's `ref` names; undefined when it is gone (pruned). */
-  campaign(ref: number): CampaignRow | undefined;
-  /** True the first time `key` is claimed; must run in the transaction that inserts the event. */
-  claimFirst(key: string): boolean;
-  /** This node's host, for tokens that name none. */
-  host: string;
-};
-
-/** One batch of hits → their events, in order; call inside the batch's transaction. */
-export function eventsForHits(hits: readonly Hit[], deps: CommitDeps): EngagementEvent[] {
+/** One batch of hits → the rows the store commits, in order (`first` is the store's to set). */
+export function hitRows(hits: readonly Hit[], ctx: { campaign(ref: number): CampaignRow | undefined; host: string }): HitRow[] {
   return hits.map((hit) => {
     const ref = hit.payload.ref;
-    const campaign = ref === undefined ? undefined : deps.campaign(ref);
-    return engagementEvent(hit, { first: deps.claimFirst(firstKey(hit)), host: deps.host, ...(campaign ? { campaign } : {}) });
+    const campaign = ref === undefined ? undefined : ctx.campaign(ref);
+    const event = engagementEvent(hit, { first: false, host: ctx.host, ...(campaign ? { campaign } : {}) });
+    return { event, firstKey: firstKey(hit), minute: Math.floor(hit.at / 60_000) };
   });
 }
 

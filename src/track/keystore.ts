@@ -1,5 +1,4 @@
-import type { Database } from "bun:sqlite";
-import { keyringRow, keyringVersion, putKeyringRow } from "../store/tracking.ts";
+import type { Store } from "../store/driver.ts";
 import { keyringFromStored, keyringToStored, newKeyring, rotateKeyring, type Keyring } from "./keyring.ts";
 
 // The keyring kept in the store: created on first start, rotated by the CLI or the API, read
@@ -12,38 +11,33 @@ export class KeyringError extends Error {
   override name = "KeyringError";
 }
 
-/** The stored ring, made (key 0) and stored when there is none. One BEGIN IMMEDIATE: two starters make one ring. */
-export function ensureKeyring(db: Database, now = Date.now()): Keyring {
-  return db
-    .transaction(() => {
-      const row = keyringRow(db);
-      if (row) return parse(row.ring);
-      const ring = newKeyring();
-      putKeyringRow(db, JSON.stringify(keyringToStored(ring)), now);
-      return ring;
-    })
-    .immediate();
+/** The stored ring, made (key 0) and stored when there is none. One write transaction: two starters make one ring. */
+export async function ensureKeyring(store: Store, now = Date.now()): Promise<Keyring> {
+  const row = await store.tracking.updateKeyring(
+    (current) => (current === null ? JSON.stringify(keyringToStored(newKeyring())) : null),
+    now,
+  );
+  if (!row) throw new KeyringError("no tracking keyring in the store");
+  return parse(row.ring);
 }
 
 /**
  * A new current key; the old one keeps verifying for `verifyForMs`. Throws KeyringError when
  * all 256 key ids are still in use (rotated too often within `verifyForMs`).
  */
-export function rotateStoredKeyring(db: Database, verifyForMs: number, now = Date.now()): Keyring {
-  return db
-    .transaction(() => {
-      const row = keyringRow(db);
-      const ring = row ? parse(row.ring) : newKeyring();
-      let next: Keyring;
-      try {
-        next = rotateKeyring(ring, { nowSec: Math.floor(now / 1000), verifyForSec: Math.ceil(verifyForMs / 1000) });
-      } catch (err) {
-        throw new KeyringError((err as Error).message);
-      }
-      putKeyringRow(db, JSON.stringify(keyringToStored(next)), now);
-      return next;
-    })
-    .immediate();
+export async function rotateStoredKeyring(store: Store, verifyForMs: number, now = Date.now()): Promise<Keyring> {
+  let next: Keyring | null = null;
+  // Runs inside the store's write transaction: the ring rotated is the one stored now.
+  await store.tracking.updateKeyring((current) => {
+    const ring = current === null ? newKeyring() : parse(current);
+    try {
+      next = rotateKeyring(ring, { nowSec: Math.floor(now / 1000), verifyForSec: Math.ceil(verifyForMs / 1000) });
+    } catch (err) {
+      throw new KeyringError((err as Error).message);
+    }
+    return JSON.stringify(keyringToStored(next));
+  }, now);
+  return next!;
 }
 
 export type KeyView = { id: number; current: boolean; retires_at: string | null };
@@ -59,27 +53,27 @@ export function keyViews(ring: Keyring): KeyView[] {
     .sort((a, b) => Number(b.current) - Number(a.current) || a.id - b.id);
 }
 
-export type KeyringSource = { get(): Keyring; refresh(): Keyring };
+export type KeyringSource = { get(): Promise<Keyring>; refresh(): Promise<Keyring> };
 
 /** The stored ring as it is now, re-read when its version changed (checked at most once per `checkEveryMs`). */
-export function keyringSource(db: Database, opts: { checkEveryMs?: number; now?: () => number } = {}): KeyringSource {
+export function keyringSource(store: Store, opts: { checkEveryMs?: number; now?: () => number } = {}): KeyringSource {
   const checkEveryMs = opts.checkEveryMs ?? 1000;
   const now = opts.now ?? Date.now;
   let ring: Keyring | null = null;
   let version = -1;
   let checkedAt = 0;
-  const refresh = (): Keyring => {
+  const refresh = async (): Promise<Keyring> => {
     checkedAt = now();
-    const v = keyringVersion(db);
+    const v = await store.tracking.keyringVersion();
     if (ring && v === version) return ring;
-    const row = keyringRow(db);
+    const row = await store.tracking.keyring();
     if (!row) throw new KeyringError("no tracking keyring in the store");
     ring = parse(row.ring);
     version = row.version;
     return ring;
   };
   return {
-    get: () => (ring && now() - checkedAt < checkEveryMs ? ring : refresh()),
+    get: async () => (ring && now() - checkedAt < checkEveryMs ? ring : refresh()),
     refresh,
   };
 }

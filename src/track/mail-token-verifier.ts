@@ -1,5 +1,4 @@
-import type { Database } from "bun:sqlite";
-import { trackedMessageData } from "../store/tracking.ts";
+import type { Store } from "../store/driver.ts";
 import type { CampaignRow } from "./events.ts";
 import type { Keyring } from "./keyring.ts";
 import { KeyringError, type KeyringSource } from "./keystore.ts";
@@ -22,15 +21,15 @@ export type TokenMessage = {
 };
 
 export type MailTokenVerifier = {
-  verifyVerpToken(token: string): TokenMessage | null;
-  verifyUnsubscribeToken(token: string): TokenMessage | null;
+  verifyVerpToken(token: string): Promise<TokenMessage | null>;
+  verifyUnsubscribeToken(token: string): Promise<TokenMessage | null>;
 };
 
-export function createMailTokenVerifier(db: Database, keys: KeyringSource, now: () => number = Date.now): MailTokenVerifier {
-  const verify = (kind: MailTokenKind, token: string): TokenMessage | null => {
+export function createMailTokenVerifier(store: Store, keys: KeyringSource, now: () => number = Date.now): MailTokenVerifier {
+  const verify = async (kind: MailTokenKind, token: string): Promise<TokenMessage | null> => {
     let ring: Keyring;
     try {
-      ring = keys.get();
+      ring = await keys.get();
     } catch (err) {
       // No ring yet (a store no hookd serve has started on): nothing was signed, nothing verifies.
       if (err instanceof KeyringError) return null;
@@ -38,8 +37,8 @@ export function createMailTokenVerifier(db: Database, keys: KeyringSource, now: 
     }
     const v = verifyMailToken(kind, token, ring, Math.floor(now() / 1000));
     if ("error" in v) return null;
-    const data = trackedMessageData(db, v.ref);
-    return data === null ? null : messageOf(data);
+    const data = (await store.tracking.messages([v.ref])).get(v.ref);
+    return data === undefined ? null : messageOf(data);
   };
   return {
     verifyVerpToken: (token) => verify("bounce", token),

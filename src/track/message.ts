@@ -1,6 +1,5 @@
-import type { Database } from "bun:sqlite";
 import { ServiceError } from "../lib/errors.ts";
-import { insertTrackedMessage } from "../store/tracking.ts";
+import type { Store } from "../store/driver.ts";
 import type { CampaignRow } from "./events.ts";
 import { currentKey, type Keyring } from "./keyring.ts";
 import { messageLinks, type MessageLinks, type MessageRef } from "./links.ts";
@@ -80,11 +79,11 @@ export function messageRow(m: MessageIdentity, always = false): string | null {
   return JSON.stringify({ ...campaign, ...own });
 }
 
-export function trackMessage(
-  db: Database,
+export async function trackMessage(
+  store: Store,
   m: MessageToTrack,
   opts: { settings: TrackSettings; keyring: Keyring; now: number },
-): TrackedMessage {
+): Promise<TrackedMessage> {
   const { settings } = opts;
   const issuedAt = Math.floor(opts.now / 1000);
   const message = tokenFields(m);
@@ -93,7 +92,7 @@ export function trackMessage(
     // Checked before anything is stored: a field a token cannot carry is the caller's mistake.
     messageLinks({ baseUrl: settings.baseUrl, key: currentKey(opts.keyring), issuedAt, message: { ...message, ref: 0 } });
     const row = messageRow(m);
-    const ref = row === null ? undefined : insertTrackedMessage(db, row, opts.now);
+    const ref = row === null ? undefined : (await store.tracking.insertMessages([row], opts.now))[0];
     links = messageLinks({
       baseUrl: settings.baseUrl,
       key: currentKey(opts.keyring),

@@ -31,7 +31,7 @@ export type MessageOutcome = {
 };
 
 export type MilterHandlerDeps = {
-  keyring(): Keyring;
+  keyring(): Keyring | Promise<Keyring>;
   storeRow(data: string): number | Promise<number>;
   now?: () => number;
   onOutcome(o: MessageOutcome): void;
@@ -48,7 +48,7 @@ export function milterHandler(c: MilterTrackConfig, deps: MilterHandlerDeps): Mi
         settings: c.settings,
         host: c.host,
         verpDomain: c.verpDomain,
-        keyring: deps.keyring(),
+        keyring: await deps.keyring(),
         storeRow: deps.storeRow,
         now: now(),
         limits: { maxBytes: c.maxBytes, timeoutMs: c.timeoutMs, signal },

@@ -1,14 +1,16 @@
 // The milter's thread: the milter listener (`[milter] listen`) and the work of tracking each
 // message run here, off the main thread. That work is CPU — MIME split and join, HTMLRewriter,
-// one HMAC per link, ~1–3 ms for a 50 KB newsletter — and one synchronous commit per turn of
-// the event loop (row-writer.ts, fsynced): on the main thread, a busy MTA would stall the API
-// and delivery, and their transactions would hold up Postfix's smtpd processes. This thread has
-// its own SQLite connection (the keyring, the rows); nothing else here touches the store.
+// one HMAC per link, ~1–3 ms for a 50 KB newsletter — and one commit per turn of the event
+// loop (row-writer.ts, fsynced; synchronous on SQLite): on the main thread, a busy MTA would
+// stall the API and delivery, and their transactions would hold up Postfix's smtpd processes.
+// This thread has its own store connection (the keyring, the rows); nothing else here touches
+// the store.
 import { formatListen } from "../milter/listen.ts";
 import { createMilterServer, type MilterServer } from "../milter/server.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import { notifyParent, serveRpc } from "../lib/worker-rpc.ts";
-import { openStore, type Store } from "../store/db.ts";
+import type { Store } from "../store/driver.ts";
+import { openStore } from "../store/open.ts";
 import { keyringSource } from "./keystore.ts";
 import { errorReporter, milterHandler, type MessageOutcome } from "./milter-handler.ts";
 import type { MilterCounts, MilterMethods, MilterNote, MilterWorkerInit } from "./milter-protocol.ts";
@@ -49,11 +51,11 @@ async function start(init: MilterWorkerInit): Promise<{ address: string }> {
   if (server?.address) return { address: formatListen(server.address) };
   const log = createLogger({ level: init.logLevel, write: (line) => note({ t: "log", line }) });
   const s = openStore(init.storePath);
-  const keys = keyringSource(s.sqlite);
+  const keys = keyringSource(s);
   let srv: MilterServer;
   try {
-    keys.get(); // fails here, at start, when the store has no valid ring
-    rows = createRowWriter(s.sqlite);
+    await keys.get(); // fails here, at start, when the store has no valid ring
+    rows = createRowWriter(s);
     const onOutcome = recorder(log);
     const w = rows;
     srv = createMilterServer({
@@ -65,7 +67,7 @@ async function start(init: MilterWorkerInit): Promise<{ address: string }> {
     });
     await srv.start();
   } catch (err) {
-    s.close();
+    await s.close();
     rows = null;
     throw err;
   }
@@ -83,7 +85,7 @@ serveRpc<MilterMethods>({
     await server?.stop({ deadlineMs: STOP_DEADLINE_MS });
     await rows?.stop();
     flushCounts();
-    store?.close();
+    await store?.close();
     server = null;
     rows = null;
     store = null;

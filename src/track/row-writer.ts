@@ -1,10 +1,9 @@
-import type { Database } from "bun:sqlite";
-import { insertTrackedMessage } from "../store/tracking.ts";
+import type { Store } from "../store/driver.ts";
 
 // The tracked_messages rows of the mail path, group-committed. A row's id goes into mail that
 // the MTA sends on as soon as the milter answers, so the row must be on disk by then: lost in a
 // power cut, its id would be given again to the next message, and a bounce or an unsubscribe
-// for the first would be credited to the second. So the connection stays synchronous=FULL,
+// for the first would be credited to the second. So the store is opened durable (the default),
 // and the rows asked for within one turn of the event loop (the messages of every MTA
 // connection waiting at that moment) share one transaction and its one fsync.
 
@@ -16,21 +15,17 @@ export type RowWriter = {
   stats(): { rows: number; commits: number; failed: number };
 };
 
-export function createRowWriter(db: Database, now: () => number = Date.now): RowWriter {
+export function createRowWriter(store: Store, now: () => number = Date.now): RowWriter {
   let waiting: { data: string; resolve: (id: number) => void; reject: (e: Error) => void }[] = [];
   let scheduled: Promise<void> | null = null;
+  // Commits under way (a flush's transaction may still be open when the next is scheduled).
+  const flushing = new Set<Promise<void>>();
   let stopped = false;
   const stats = { rows: 0, commits: 0, failed: 0 };
-  const write = db.transaction((rows: readonly string[], at: number) => rows.map((data) => insertTrackedMessage(db, data, at)));
-
-  const flush = () => {
-    scheduled = null;
-    const batch = waiting;
-    waiting = [];
-    if (batch.length === 0) return;
+  const commit = async (batch: typeof waiting) => {
     let ids: number[];
     try {
-      ids = write.immediate(
+      ids = await store.tracking.insertMessages(
         batch.map((w) => w.data),
         now(),
       );
@@ -43,24 +38,29 @@ export function createRowWriter(db: Database, now: () => number = Date.now): Row
     stats.commits++;
     for (const [i, w] of batch.entries()) w.resolve(ids[i]!);
   };
+  const flush = (): Promise<void> => {
+    scheduled = null;
+    const batch = waiting;
+    waiting = [];
+    if (batch.length === 0) return Promise.resolve();
+    const p = commit(batch).finally(() => flushing.delete(p));
+    flushing.add(p);
+    return p;
+  };
 
   return {
     insert(data) {
       if (stopped) return Promise.reject(new Error("the tracked-message writer has stopped"));
       return new Promise((resolve, reject) => {
         waiting.push({ data, resolve, reject });
-        scheduled ??= new Promise<void>((done) =>
-          setImmediate(() => {
-            flush();
-            done();
-          }),
-        );
+        scheduled ??= new Promise<void>((done) => setImmediate(() => void flush().then(done)));
       });
     },
     async stop() {
       stopped = true;
       await scheduled;
-      flush();
+      await flush();
+      await Promise.all(flushing);
     },
     stats: () => ({ ...stats }),
   };

@@ -1,13 +1,12 @@
-import type { Database } from "bun:sqlite";
 import type { TrackingConfig } from "../config/schema.ts";
 import { ServiceError } from "../lib/errors.ts";
-import { minuteCounts, type MinuteCounts } from "../store/tracking.ts";
+import type { MinuteCounts, Store } from "../store/driver.ts";
 import { keyringSource, keyViews, KeyringError, rotateStoredKeyring, type KeyView } from "./keystore.ts";
 import { trackMessage, type MessageToTrack, type TrackedMessage } from "./message.ts";
 import { zeroCounts, type TrackingListener, type TrackingTotals } from "./worker-client.ts";
 
 // Tracking as the API sees it: rewrite a message, rotate the key, the listener's status and
-// the recorded counts over time. Runs on the main thread with the main connection.
+// the recorded counts over time. Runs on the main thread with the main store.
 
 export const STATS_RANGES = {
   hour: { buckets: 60, minutes: 1 },
@@ -32,22 +31,22 @@ export type TrackingStatus = {
 export type StatsBucket = MinuteCounts & { start: string };
 
 export type TrackingService = {
-  status(): TrackingStatus;
-  rewrite(message: MessageToTrack): TrackedMessage;
-  rotateKey(): KeyView[];
-  stats(range: StatsRange): { bucket_seconds: number; buckets: StatsBucket[] };
+  status(): Promise<TrackingStatus>;
+  rewrite(message: MessageToTrack): Promise<TrackedMessage>;
+  rotateKey(): Promise<KeyView[]>;
+  stats(range: StatsRange): Promise<{ bucket_seconds: number; buckets: StatsBucket[] }>;
 };
 
 export function createTrackingService(deps: {
-  db: Database;
+  store: Store;
   config: TrackingConfig;
   listener: TrackingListener | null;
   now: () => number;
 }): TrackingService {
-  const { db, config } = deps;
-  const keys = keyringSource(db);
+  const { store, config } = deps;
+  const keys = keyringSource(store);
   return {
-    status() {
+    async status() {
       return {
         enabled: config.listen !== "",
         listen: config.listen,
@@ -55,10 +54,10 @@ export function createTrackingService(deps: {
         up: deps.listener?.up ?? false,
         address: deps.listener?.url ?? null,
         counts: deps.listener?.totals() ?? zeroCounts(),
-        keys: keyViews(keys.get()),
+        keys: keyViews(await keys.get()),
       };
     },
-    rewrite(message) {
+    async rewrite(message) {
       if (config.base_url === "") {
         throw new ServiceError({
           message: "tracking is not configured: set [tracking] base_url (and listen, to serve the links) in hookd.toml",
@@ -66,18 +65,18 @@ export function createTrackingService(deps: {
         });
       }
       const settings = { baseUrl: config.base_url, opens: config.opens, clicks: config.clicks, unsubscribe: config.unsubscribe };
-      return trackMessage(db, message, { settings, keyring: keys.get(), now: deps.now() });
+      return trackMessage(store, message, { settings, keyring: await keys.get(), now: deps.now() });
     },
-    rotateKey() {
+    async rotateKey() {
       try {
-        rotateStoredKeyring(db, config.key_verify_for, deps.now());
+        await rotateStoredKeyring(store, config.key_verify_for, deps.now());
       } catch (err) {
         if (err instanceof KeyringError) throw new ServiceError({ message: err.message, code: "conflict" });
         throw err;
       }
-      return keyViews(keys.refresh());
+      return keyViews(await keys.refresh());
     },
-    stats(range) {
+    async stats(range) {
       const { buckets, minutes } = STATS_RANGES[range];
       const nowMinute = Math.floor(deps.now() / 60_000);
       // Buckets end with the current one; hour-long buckets start on the hour.
@@ -91,7 +90,7 @@ export function createTrackingService(deps: {
         machine_clicks: 0,
         unsubscribes: 0,
       }));
-      for (const row of minuteCounts(db, first, last + minutes)) {
+      for (const row of await store.tracking.minuteCounts(first, last + minutes)) {
         const b = out[Math.floor((row.minute - first) / minutes)]!;
         b.opens += row.opens;
         b.machine_opens += row.machine_opens;

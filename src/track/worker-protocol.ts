@@ -65,11 +65,11 @@ export type CommitAnswer = {
 
 export type WriterMethods = {
   /** Commits one batch of hits in one transaction. */
-  commit(hits: Hit[]): CommitAnswer;
+  commit(hits: Hit[]): Promise<CommitAnswer>;
   /** The keyring as stored (JSON text). */
-  ring(): string;
+  ring(): Promise<string>;
   /** Closes the connection. */
-  stop(): void;
+  stop(): Promise<void>;
 };
 
 export type WriterNote =

@@ -3,10 +3,7 @@ import { batchLimits } from "../deliver/subscription.ts";
 import { replayEvents } from "../deliver/replay.ts";
 import { sendNow } from "../deliver/send-now.ts";
 import { ServiceError } from "../lib/errors.ts";
-import { requeueDead } from "../store/batches.ts";
-import { countEventsInRange, replayBacklog } from "../store/replay.ts";
-import type { WebhookRow } from "../store/schema.ts";
-import { listWebhooks } from "../store/webhooks.ts";
+import type { WebhookRow } from "../store/driver.ts";
 import { requireWebhook, type WebhookDeps } from "./context.ts";
 import { testSamples } from "./test-samples.ts";
 
@@ -25,7 +22,7 @@ export const VALIDATE_ALL_CONCURRENCY = 4;
  * validate), or samples of the first types the webhook subscribes to and its format sends.
  */
 export async function sendTest(deps: WebhookDeps, id: string, opts: { message?: unknown } = {}): Promise<AttemptResult> {
-  return sendTestTo(deps, requireWebhook(deps, id), opts);
+  return sendTestTo(deps, await requireWebhook(deps, id), opts);
 }
 
 async function sendTestTo(deps: WebhookDeps, w: WebhookRow, opts: { message?: unknown } = {}): Promise<AttemptResult> {
@@ -40,7 +37,7 @@ async function sendTestTo(deps: WebhookDeps, w: WebhookRow, opts: { message?: un
  * at a time; one result each, in the list's order.
  */
 export async function validateAll(deps: WebhookDeps): Promise<{ webhook: WebhookRow; result: AttemptResult }[]> {
-  const hooks = listWebhooks(deps.store.db);
+  const hooks = await deps.store.webhooks.list();
   const out: { webhook: WebhookRow; result: AttemptResult }[] = new Array(hooks.length);
   let next = 0;
   const worker = async () => {
@@ -51,9 +48,9 @@ export async function validateAll(deps: WebhookDeps): Promise<{ webhook: Webhook
 }
 
 /** Queues the webhook's dead-lettered batches (all, or those named) again, now; how many. */
-export function retryDead(deps: WebhookDeps, id: string, batchIds?: readonly string[]): number {
-  const w = requireWebhook(deps, id);
-  const requeued = requeueDead(deps.store.sqlite, w.id, deps.now(), batchIds);
+export async function retryDead(deps: WebhookDeps, id: string, batchIds?: readonly string[]): Promise<number> {
+  const w = await requireWebhook(deps, id);
+  const requeued = await deps.store.delivery.requeueDead(w.id, deps.now(), batchIds);
   if (requeued) deps.log.info("dead-lettered batches requeued", { webhook_id: w.id, batches: requeued });
   deps.notifyEvents();
   return requeued;
@@ -66,14 +63,13 @@ export type ReplayInput = { since: number; until?: number | undefined; types?: r
  * Queues stored events of a time range again as new batches (events keep their event_id),
  * unless the webhook's replays waiting with these would pass delivery.replay_max_pending.
  */
-export function replay(deps: WebhookDeps, id: string, input: ReplayInput): { batches: number; events: number } {
-  const w = requireWebhook(deps, id);
+export async function replay(deps: WebhookDeps, id: string, input: ReplayInput): Promise<{ batches: number; events: number }> {
+  const w = await requireWebhook(deps, id);
   const now = deps.now();
   const since = input.since;
   const until = input.until ?? now + 1;
   if (until <= since) throw new ServiceError({ message: "until: must be after since", field: "until", code: "invalid_value" });
-  const db = deps.store.sqlite;
-  const inRange = countEventsInRange(db, since, until);
+  const inRange = await deps.store.replay.countInRange(since, until);
   if (inRange > MAX_REPLAY_EVENTS) {
     throw new ServiceError({
       message: `the range holds ${inRange} events; replay at most ${MAX_REPLAY_EVENTS} at a time (narrow since/until)`,
@@ -83,7 +79,7 @@ export function replay(deps: WebhookDeps, id: string, input: ReplayInput): { bat
   }
   // Each replay stores its events again as new batches: bound what replays may queue for
   // one webhook, or repeated replays to a slow or dead receiver grow the store without end.
-  const waiting = replayBacklog(db, w.id);
+  const waiting = await deps.store.replay.backlog(w.id);
   const maxPending = deps.config.delivery.replay_max_pending;
   if (waiting + inRange > maxPending) {
     throw new ServiceError({
@@ -92,7 +88,7 @@ export function replay(deps: WebhookDeps, id: string, input: ReplayInput): { bat
       code: "conflict",
     });
   }
-  const r = replayEvents(db, w, { since, until, types: input.types }, batchLimits(w, deps.config.delivery), now);
+  const r = await replayEvents(deps.store, w, { since, until, types: input.types }, batchLimits(w, deps.config.delivery), now);
   deps.log.info("replay queued", {
     webhook_id: w.id,
     since: new Date(since).toISOString(),

@@ -2,7 +2,7 @@ import { COPERNICA_CUSTOM_TYPES } from "../deliver/formats/copernica.ts";
 import { formatCarries } from "../deliver/formats/index.ts";
 import { privateTargetReason } from "../deliver/target-guard.ts";
 import { ServiceError, type ErrorItem } from "../lib/errors.ts";
-import type { WebhookRow } from "../store/schema.ts";
+import type { WebhookRow } from "../store/driver.ts";
 import { isCustomTypeName } from "./fields.ts";
 
 // What a webhook must be, judged on the whole of it (the stored row with a change applied),

@@ -2,9 +2,7 @@ import type { Config } from "../config/schema.ts";
 import type { AttemptContext } from "../deliver/attempt.ts";
 import { ServiceError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
-import type { Store } from "../store/db.ts";
-import type { WebhookRow } from "../store/schema.ts";
-import { getWebhook } from "../store/webhooks.ts";
+import type { Store, WebhookRow } from "../store/driver.ts";
 
 /**
  * What the webhook service needs from the rest of hookd. The REST API's deps have this
@@ -29,8 +27,8 @@ export function webhookNotFound(id: string): ServiceError {
 }
 
 /** The webhook, or a not_found error naming the id. */
-export function requireWebhook(deps: Pick<WebhookDeps, "store">, id: string): WebhookRow {
-  const w = getWebhook(deps.store.db, id);
+export async function requireWebhook(deps: Pick<WebhookDeps, "store">, id: string): Promise<WebhookRow> {
+  const w = await deps.store.webhooks.get(id);
   if (!w) throw webhookNotFound(id);
   return w;
 }

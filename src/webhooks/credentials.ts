@@ -1,5 +1,5 @@
 import { ServiceError, type ErrorItem } from "../lib/errors.ts";
-import type { WebhookInsert, WebhookRow } from "../store/schema.ts";
+import type { WebhookInsert, WebhookRow } from "../store/driver.ts";
 
 // The credentials a webhook holds for its receiver (auth token, basic password, OAuth2
 // client secret, credential-like custom headers) never leave hookd: every view shows them

@@ -1,7 +1,7 @@
 import { domainTxtPublished, newDnsToken, TXT_PREFIX } from "../deliver/verify.ts";
 import { ServiceError } from "../lib/errors.ts";
-import * as rows from "../store/domains.ts";
-import type { DomainRow } from "../store/schema.ts";
+import type { DomainRow } from "../store/driver.ts";
+import { targetHost } from "../store/hosts.ts";
 import type { WebhookDeps } from "./context.ts";
 
 // Verified domains, as Copernica has them: a domain proves itself once with a TXT record on
@@ -52,17 +52,17 @@ export function txtRecord(d: Pick<DomainRow, "domain" | "token">): TxtRecord {
 }
 
 /** A new pending domain and its token; 409 when it is listed already. */
-export function addDomain(deps: Deps, input: string): DomainRow {
+export async function addDomain(deps: Deps, input: string): Promise<DomainRow> {
   const domain = requireDomainName(input);
-  const row = rows.insertDomain(deps.store.db, { domain, token: newDnsToken(), createdAt: deps.now() });
+  const row = await deps.store.domains.insert({ domain, token: newDnsToken(), createdAt: deps.now() });
   if (!row) throw new ServiceError({ message: `domain "${domain}" is listed already`, field: "domain", code: "conflict" });
   deps.log.info("domain added", { domain });
   return row;
 }
 
 /** By name. */
-export function listDomains(deps: Pick<Deps, "store">): DomainRow[] {
-  return rows.listDomains(deps.store.db);
+export function listDomains(deps: Pick<Deps, "store">): Promise<DomainRow[]> {
+  return deps.store.domains.list();
 }
 
 /**
@@ -72,18 +72,18 @@ export function listDomains(deps: Pick<Deps, "store">): DomainRow[] {
  */
 export async function verifyDomain(deps: Deps, input: string): Promise<DomainRow> {
   const domain = requireDomainName(input);
-  const row = rows.getDomain(deps.store.db, domain);
+  const row = await deps.store.domains.get(domain);
   if (!row) throw domainNotFound(domain);
   if (row.verifiedAt !== null) return row;
   const check = await domainTxtPublished(domain, row.token, deps.config.verification.dns_servers);
   const at = deps.now();
   if (!check.published) {
-    rows.markDomainChecked(deps.store.db, domain, at);
+    await deps.store.domains.markChecked(domain, at);
     throw new ServiceError({ message: `domain ${domain} is not verified: ${check.reason}`, field: "domain", code: "verification_failed" });
   }
-  const { domain: verified, activated } = rows.verifyDomainRow(deps.store.db, domain, at);
+  const { domain: verified, activated } = await deps.store.domains.verify(domain, at);
   // Verified meanwhile by the periodic check, or deleted: what is stored now is the answer.
-  const now = verified ?? rows.getDomain(deps.store.db, domain);
+  const now = verified ?? (await deps.store.domains.get(domain));
   if (!now) throw domainNotFound(domain);
   deps.log.info("domain verified", { domain, webhooks_activated: activated });
   if (activated.length) deps.notifyEvents();
@@ -91,13 +91,13 @@ export async function verifyDomain(deps: Deps, input: string): Promise<DomainRow
 }
 
 /** Forgets the domain. Webhooks it activated stay active; pending ones wait for their own record. */
-export function removeDomain(deps: Pick<Deps, "store" | "log">, input: string): void {
+export async function removeDomain(deps: Pick<Deps, "store" | "log">, input: string): Promise<void> {
   const domain = requireDomainName(input);
-  if (!rows.deleteDomain(deps.store.db, domain)) throw domainNotFound(domain);
+  if (!(await deps.store.domains.delete(domain))) throw domainNotFound(domain);
   deps.log.info("domain removed", { domain });
 }
 
 /** The verified domain that stands for a dns_txt webhook on this target, if any. */
-export function verifiedDomainFor(deps: Pick<Deps, "store">, target: string): DomainRow | undefined {
-  return rows.verifiedDomainCovering(deps.store.db, rows.targetHost(target));
+export function verifiedDomainFor(deps: Pick<Deps, "store">, target: string): Promise<DomainRow | undefined> {
+  return deps.store.domains.verifiedCovering(targetHost(target));
 }

@@ -1,5 +1,5 @@
 import { isEventType } from "../events/schema.ts";
-import type { WebhookInsert, WebhookRow } from "../store/schema.ts";
+import type { WebhookInsert, WebhookRow } from "../store/driver.ts";
 import type {
   AuthCredentials,
   AuthRequestDetails,

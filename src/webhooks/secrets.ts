@@ -1,8 +1,7 @@
 import { generateSigningKeyPair } from "../deliver/ecdsa.ts";
 import { newSfmcSignatureKey } from "../deliver/formats/sfmc.ts";
 import { generateSecret } from "../deliver/sign.ts";
-import type { WebhookRow } from "../store/schema.ts";
-import { updateWebhook } from "../store/webhooks.ts";
+import type { WebhookRow } from "../store/driver.ts";
 import { requireWebhook, type WebhookDeps } from "./context.ts";
 
 // A webhook's own keys: the whsec_ secret that signs every request (Standard Webhooks), the
@@ -38,30 +37,30 @@ export function newWebhookKeys(): Pick<
  * A new x-sfmc-ens-signature key, returned once; the old one stops signing at once, as
  * SFMC's PUT /platform/v1/ens-regenerate does.
  */
-export function regenerateSfmcSignatureKey(deps: WebhookDeps, id: string): string {
-  const w = requireWebhook(deps, id);
+export async function regenerateSfmcSignatureKey(deps: WebhookDeps, id: string): Promise<string> {
+  const w = await requireWebhook(deps, id);
   const key = newSfmcSignatureKey();
-  updateWebhook(deps.store.db, w.id, { sfmcSignatureKey: key, updatedAt: deps.now() });
+  await deps.store.webhooks.update(w.id, { sfmcSignatureKey: key, updatedAt: deps.now() });
   deps.log.info("sfmc signature key regenerated", { webhook_id: w.id });
   return key;
 }
 
 /** A new signing secret; the current one keeps signing alongside it for ROTATION_OVERLAP_MS. */
-export function rotateSecret(deps: WebhookDeps, id: string): { secret: string; previousSecretUntil: number } {
-  const w = requireWebhook(deps, id);
+export async function rotateSecret(deps: WebhookDeps, id: string): Promise<{ secret: string; previousSecretUntil: number }> {
+  const w = await requireWebhook(deps, id);
   const now = deps.now();
   const until = now + ROTATION_OVERLAP_MS;
   const secret = generateSecret();
-  updateWebhook(deps.store.db, w.id, { secret, previousSecret: w.secret, previousSecretUntil: until, updatedAt: now });
+  await deps.store.webhooks.update(w.id, { secret, previousSecret: w.secret, previousSecretUntil: until, updatedAt: now });
   deps.log.info("signing secret rotated", { webhook_id: w.id, previous_valid_until: new Date(until).toISOString() });
   return { secret, previousSecretUntil: until };
 }
 
 /** The ECDSA public key (base64 DER SPKI); webhooks from before keys were made at create get theirs on first ask. */
-export function signingPublicKey(deps: WebhookDeps, id: string): string {
-  const w = requireWebhook(deps, id);
+export async function signingPublicKey(deps: WebhookDeps, id: string): Promise<string> {
+  const w = await requireWebhook(deps, id);
   if (w.signingPublicKey && w.signingPrivateKey) return w.signingPublicKey;
   const keys = signingKeys();
-  updateWebhook(deps.store.db, w.id, keys);
+  await deps.store.webhooks.update(w.id, keys);
   return keys.signingPublicKey;
 }

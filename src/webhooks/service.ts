@@ -1,8 +1,6 @@
 import { ulid } from "ulid";
 import { ServiceError, type ErrorItem } from "../lib/errors.ts";
-import { maxEventSeq, seenCustomTypes } from "../store/events.ts";
-import type { WebhookRow } from "../store/schema.ts";
-import * as rows from "../store/webhooks.ts";
+import type { WebhookRow } from "../store/driver.ts";
 import { checkWebhook, customTypeIssues, userinfoIssues } from "./checks.ts";
 import { requireWebhook, webhookNotFound, type WebhookDeps } from "./context.ts";
 import { keepRedacted, requireFreshCredentials } from "./credentials.ts";
@@ -21,8 +19,8 @@ function throwIssues(issues: ErrorItem[]): void {
 }
 
 /** Newest first. */
-export function listWebhooks(deps: Pick<WebhookDeps, "store">): WebhookRow[] {
-  return rows.listWebhooks(deps.store.db);
+export function listWebhooks(deps: Pick<WebhookDeps, "store">): Promise<WebhookRow[]> {
+  return deps.store.webhooks.list();
 }
 
 export type CreatedWebhook = { webhook: WebhookRow; pending: PendingVerification | null };
@@ -38,15 +36,15 @@ export async function createWebhook(deps: WebhookDeps, input: WebhookCreateInput
     ...newColumns(input),
     id: ulid(now).toLowerCase(),
     ...newWebhookKeys(),
-    cursorSeq: maxEventSeq(deps.store.sqlite),
+    cursorSeq: await deps.store.events.maxSeq(),
     createdAt: now,
     updatedAt: now,
   };
-  requireKnownCustomTypes(deps, input.events, []);
+  await requireKnownCustomTypes(deps, input.events, []);
   throwIssues(userinfoIssues(candidate));
   await checkWebhook(candidate, deps.config.security.allow_private_targets);
   const { patch, pending } = await beginVerification(deps, candidate);
-  const webhook = rows.insertWebhook(deps.store.db, { ...candidate, ...patch });
+  const webhook = await deps.store.webhooks.insert({ ...candidate, ...patch });
   deps.notifyEvents();
   // The origin only: a target URL may carry credentials in its userinfo or query.
   deps.log.info("webhook created", {
@@ -64,18 +62,18 @@ export async function createWebhook(deps: WebhookDeps, input: WebhookCreateInput
  * itself again (test_post: before anything is stored).
  */
 export async function updateWebhook(deps: WebhookDeps, id: string, input: WebhookUpdateInput): Promise<WebhookRow> {
-  const current = requireWebhook(deps, id);
+  const current = await requireWebhook(deps, id);
   const sent = toColumns(input);
   throwIssues(userinfoIssues(sent));
   requireFreshCredentials(sent, current);
   const patch = keepRedacted(sent, current);
   const merged: WebhookRow = { ...current, ...patch };
-  if (input.events) requireKnownCustomTypes(deps, input.events, current.events);
+  if (input.events) await requireKnownCustomTypes(deps, input.events, current.events);
   await checkWebhook(merged, deps.config.security.allow_private_targets);
   const targetChanged = patch.target !== undefined && patch.target !== current.target;
   const verificationChanged = patch.verification !== undefined && patch.verification !== current.verification;
   if (targetChanged || verificationChanged) Object.assign(patch, (await beginVerification(deps, merged)).patch);
-  const saved = rows.updateWebhook(deps.store.db, id, { ...patch, updatedAt: deps.now() });
+  const saved = await deps.store.webhooks.update(id, { ...patch, updatedAt: deps.now() });
   if (!saved) throw webhookNotFound(id);
   deps.notifyEvents();
   deps.log.info("webhook updated", { webhook_id: id, fields: Object.keys(input) });
@@ -83,8 +81,8 @@ export async function updateWebhook(deps: WebhookDeps, id: string, input: Webhoo
 }
 
 /** Deletes the webhook; its batches and attempts go with it. */
-export function deleteWebhook(deps: Pick<WebhookDeps, "store" | "log">, id: string): void {
-  if (!rows.deleteWebhook(deps.store.db, id)) throw webhookNotFound(id);
+export async function deleteWebhook(deps: Pick<WebhookDeps, "store" | "log">, id: string): Promise<void> {
+  if (!(await deps.store.webhooks.delete(id))) throw webhookNotFound(id);
   deps.log.info("webhook deleted", { webhook_id: id });
 }
 
@@ -92,10 +90,14 @@ export function deleteWebhook(deps: Pick<WebhookDeps, "store" | "log">, id: stri
  * Custom event names a webhook newly subscribes to (not in `before`) must be declared in the
  * config or seen in POST /events; names it already had stay valid when the config changes.
  */
-function requireKnownCustomTypes(deps: Pick<WebhookDeps, "store" | "config">, events: readonly string[], before: readonly string[]): void {
+async function requireKnownCustomTypes(
+  deps: Pick<WebhookDeps, "store" | "config">,
+  events: readonly string[],
+  before: readonly string[],
+): Promise<void> {
   const isNew = (e: string) => !before.includes(e);
   if (!events.some((e) => isCustomTypeName(e) && isNew(e))) return;
-  const known = new Set([...deps.config.events.custom_types, ...seenCustomTypes(deps.store.sqlite)]);
+  const known = new Set([...deps.config.events.custom_types, ...(await deps.store.events.customTypes())]);
   const issues = customTypeIssues(events, isNew, known);
   if (issues.length) throw new ServiceError(issues);
 }

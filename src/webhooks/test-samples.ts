@@ -1,7 +1,7 @@
 import { formatCarries } from "../deliver/formats/index.ts";
 import { sampleEvent, sampleFor } from "../events/samples.ts";
 import { isEventType, type Event } from "../events/schema.ts";
-import type { WebhookRow } from "../store/schema.ts";
+import type { WebhookRow } from "../store/driver.ts";
 
 // The sample events of a test send (the test POST at create, validate): events the webhook
 // subscribes to and its format sends, so a receiver that handles only opens is not tested

@@ -3,8 +3,7 @@ import { sfmcVerificationProbe } from "../deliver/formats/sfmc.ts";
 import { sendNow } from "../deliver/send-now.ts";
 import { dnsTxtPublished, handshakeMatches, newDnsToken, newHandshake, sendHandshake, TXT_PREFIX, txtNames } from "../deliver/verify.ts";
 import { ServiceError } from "../lib/errors.ts";
-import type { WebhookInsert, WebhookRow } from "../store/schema.ts";
-import { updateWebhook } from "../store/webhooks.ts";
+import type { WebhookInsert, WebhookRow } from "../store/driver.ts";
 import { requireWebhook, webhookNotFound, type WebhookDeps } from "./context.ts";
 import { verifiedDomainFor } from "./domains.ts";
 import { testSamples } from "./test-samples.ts";
@@ -57,7 +56,7 @@ export async function beginVerification(
       code: "invalid_value",
     });
   }
-  if (verifiedDomainFor(deps, w.target)) return { patch: { verificationState: null, verifiedAt: deps.now() }, pending: null };
+  if (await verifiedDomainFor(deps, w.target)) return { patch: { verificationState: null, verifiedAt: deps.now() }, pending: null };
   const token = newDnsToken();
   return fresh({ dnsToken: token }, { type: "dns_txt", txtRecord: { names, value: TXT_PREFIX + token } });
 }
@@ -98,7 +97,7 @@ export type CompleteVerificationInput = { id: string; callbackKey?: string | und
  * values change nothing.
  */
 export async function completeVerification(deps: WebhookDeps, input: CompleteVerificationInput): Promise<WebhookRow> {
-  const w = requireWebhook(deps, input.id);
+  const w = await requireWebhook(deps, input.id);
   if (w.verifiedAt !== null || w.verification === "test_post" || w.verification === "none") {
     throw new ServiceError({ message: `webhook ${w.id} is not waiting for verification`, field: "id", code: "conflict" });
   }
@@ -123,7 +122,7 @@ export async function completeVerification(deps: WebhookDeps, input: CompleteVer
     });
   }
   const now = deps.now();
-  const saved = updateWebhook(deps.store.db, w.id, { verifiedAt: now, verificationState: null, updatedAt: now });
+  const saved = await deps.store.webhooks.update(w.id, { verifiedAt: now, verificationState: null, updatedAt: now });
   if (!saved) throw webhookNotFound(w.id);
   deps.log.info("webhook verified", { webhook_id: w.id, verification: w.verification });
   deps.notifyEvents();

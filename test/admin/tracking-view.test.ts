@@ -8,6 +8,7 @@ import { eventually } from "../helpers/eventually.ts";
 import { testResources } from "../helpers/hookd.ts";
 import { linksOf, tracked, trackingConfig } from "../track/helpers.ts";
 import { launchChromium } from "./browser.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 const SHOTS = path.resolve(import.meta.dir, "../../test-artifacts/screenshots");
 const t = testResources();
@@ -39,8 +40,11 @@ describe("Tracking view", () => {
     });
     await eventually(
       async () =>
-        (app.hookd.store.sqlite.query("SELECT sum(opens + clicks + unsubscribes) AS n FROM tracking_minutes").get() as { n: number | null })
-          .n === 4,
+        (
+          sqliteOf(app.hookd.store).query("SELECT sum(opens + clicks + unsubscribes) AS n FROM tracking_minutes").get() as {
+            n: number | null;
+          }
+        ).n === 4,
     );
 
     const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import type { z } from "zod";
 import { EVENT_SCHEMAS, EVENT_TYPES, type EventType } from "../../src/events/schema.ts";
-import { createApiKey } from "../../src/store/keys.ts";
+import { createApiKey } from "../../src/store/sqlite/keys.ts";
 import { results } from "../helpers/delivery.ts";
 import { errorBody, testResources } from "../helpers/hookd.ts";
 
@@ -94,7 +94,7 @@ describe("GET /webhooks/events/documentation", () => {
     const none = await app.api("GET", "/webhooks/events/documentation", { key: null });
     expect(none.status).toBe(401);
     await errorBody(none);
-    const writer = createApiKey(app.hookd.store.db, "events-writer", ["events:write"]).key;
+    const writer = (await app.hookd.store.keys.create("events-writer", ["events:write"], Date.now())).key;
     const forbidden = await app.api("GET", "/webhooks/events/documentation", { key: writer });
     expect(forbidden.status).toBe(403);
     expect((await errorBody(forbidden)).errors[0]!.code).toBe("forbidden");

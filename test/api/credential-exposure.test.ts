@@ -3,8 +3,8 @@
 // reading targets and custom headers with a key that may only read, and credentials put in
 // a target's userinfo (which no request ever sends).
 import { describe, expect, test } from "bun:test";
-import { createApiKey } from "../../src/store/keys.ts";
-import { updateWebhook } from "../../src/store/webhooks.ts";
+import { createApiKey } from "../../src/store/sqlite/keys.ts";
+import { updateWebhook } from "../../src/store/sqlite/webhooks.ts";
 import { createWebhook, eventsOf, makeEvents, results } from "../helpers/delivery.ts";
 import { errorBody, testResources } from "../helpers/hookd.ts";
 import type { Receiver } from "../helpers/receiver.ts";
@@ -92,8 +92,8 @@ describe("a key without webhooks:write", () => {
       custom_headers: { "X-Credential": "cred-secret", "X-Session": "sess-secret", "X-Api-Key": "k3y" },
     });
     // A webhook stored before targets with userinfo were refused.
-    updateWebhook(app.hookd.store.db, wh.id, { target: `http://alice:pw-secret@127.0.0.1:${rx.port}/in?token=q-secret&tenant=7` });
-    const reader = createApiKey(app.hookd.store.db, "reader", ["webhooks:read"]).key;
+    await app.hookd.store.webhooks.update(wh.id, { target: `http://alice:pw-secret@127.0.0.1:${rx.port}/in?token=q-secret&tenant=7` });
+    const reader = (await app.hookd.store.keys.create("reader", ["webhooks:read"], Date.now())).key;
 
     for (const path of [`/webhooks/${wh.id}`, "/webhooks"]) {
       const res = await app.api("GET", path, { key: reader });

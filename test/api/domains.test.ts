@@ -5,7 +5,7 @@
 // no subdomain of example.com.
 import { describe, expect, test } from "bun:test";
 import { ConfigSchema } from "../../src/config/schema.ts";
-import { createApiKey } from "../../src/store/keys.ts";
+import { createApiKey } from "../../src/store/sqlite/keys.ts";
 import { getWebhook, postEvents, receivedIds, results, startDeliveryApp, type DeliveryApp } from "../helpers/delivery.ts";
 import { startDnsServer, TYPE_TXT } from "../helpers/dns-server.ts";
 import { eventually } from "../helpers/eventually.ts";
@@ -74,7 +74,7 @@ describe("POST, GET, DELETE /domains", () => {
 
   test("scopes: webhooks:read lists, webhooks:write changes; no key is 401", async () => {
     const { app } = await setup();
-    const reader = createApiKey(app.hookd.store.db, "reader", ["webhooks:read"]).key;
+    const reader = (await app.hookd.store.keys.create("reader", ["webhooks:read"], Date.now())).key;
     expect((await app.api("GET", "/domains", { key: reader })).status).toBe(200);
     const post = await app.api("POST", "/domains", { body: { domain: "example.com" }, key: reader });
     expect(post.status).toBe(403);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { createApiKey, revokeApiKey, type Scope } from "../../src/store/keys.ts";
+import { createApiKey, revokeApiKey } from "../../src/store/sqlite/keys.ts";
+import { type Scope } from "../../src/store/api-keys.ts";
 import { errorBody, testResources, type TestApp } from "../helpers/hookd.ts";
 
 const t = testResources();
@@ -137,7 +138,7 @@ describe("body size", () => {
 });
 
 describe("authentication and scopes", () => {
-  const keyWith = (app: TestApp, scopes: Scope[]) => createApiKey(app.hookd.store.db, `k-${scopes.join("+")}`, scopes);
+  const keyWith = (app: TestApp, scopes: Scope[]) => app.hookd.store.keys.create(`k-${scopes.join("+")}`, scopes, Date.now());
 
   test("no Authorization header → 401 with the envelope and WWW-Authenticate", async () => {
     const app = await t.app();
@@ -170,9 +171,9 @@ describe("authentication and scopes", () => {
 
   test("a revoked key → 401 (it worked before revocation)", async () => {
     const app = await t.app();
-    const { key, info } = keyWith(app, ["webhooks:read"]);
+    const { key, info } = await keyWith(app, ["webhooks:read"]);
     expect((await app.api("GET", "/webhooks", { key })).status).toBe(200);
-    revokeApiKey(app.hookd.store.db, info.id);
+    await app.hookd.store.keys.revoke(info.id, Date.now());
     await expectError(await app.api("GET", "/webhooks", { key }), 401, "unauthorized", "Authorization");
   });
 
@@ -183,7 +184,7 @@ describe("authentication and scopes", () => {
       results: { id: string };
     };
     const id = created.results.id;
-    const { key } = keyWith(app, ["webhooks:read"]);
+    const { key } = await keyWith(app, ["webhooks:read"]);
     expect((await app.api("GET", "/webhooks", { key })).status).toBe(200);
     expect((await app.api("GET", `/webhooks/${id}`, { key })).status).toBe(200);
     const before = r.requests.length;
@@ -203,8 +204,8 @@ describe("authentication and scopes", () => {
 
   test("events:read cannot POST /events; events:write cannot read events or webhooks", async () => {
     const app = await t.app();
-    const reader = keyWith(app, ["events:read"]).key;
-    const writer = keyWith(app, ["events:write"]).key;
+    const reader = (await keyWith(app, ["events:read"])).key;
+    const writer = (await keyWith(app, ["events:write"])).key;
     const item = await expectError(
       await app.api("POST", "/events", { key: reader, body: [{ type: "open", rcpt_to: "a@example.com" }] }),
       403,

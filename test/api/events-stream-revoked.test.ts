@@ -2,7 +2,7 @@
 // real `hookd apikey revoke`, another process on the same store), the stream ends with an
 // error event and carries no event stored after the revocation.
 import { expect, test } from "bun:test";
-import { createApiKey } from "../../src/store/keys.ts";
+import { createApiKey } from "../../src/store/sqlite/keys.ts";
 import { runHookd, testResources, within } from "../helpers/hookd.ts";
 
 const t = testResources();
@@ -37,7 +37,7 @@ async function readUntil(
 
 test("a stream whose key is revoked ends with an unauthorized error event, and sends nothing stored after", async () => {
   const app = await t.app();
-  const { key, info } = createApiKey(app.hookd.store.db, "tail", ["events:read"]);
+  const { key, info } = await app.hookd.store.keys.create("tail", ["events:read"], Date.now());
   const res = await fetch(`${app.url}/api/v1/events/stream`, { headers: { authorization: `Bearer ${key}` } });
   expect(res.status).toBe(200);
   const reader = res.body!.getReader();

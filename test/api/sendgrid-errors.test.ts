@@ -2,9 +2,10 @@
 // bad keys (401), missing scopes (403), unknown ids and paths hookd does not serve (404:
 // Inbound Parse, security policies), bodies the document does not allow (400).
 import { describe, expect, test } from "bun:test";
-import { createApiKey } from "../../src/store/keys.ts";
+import { createApiKey } from "../../src/store/sqlite/keys.ts";
 import { testResources } from "../helpers/hookd.ts";
 import { expectContract, sendGridErrors, sg } from "./sendgrid-helpers.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 const SETTINGS = "/v3/user/webhooks/event/settings";
 const ONE = "/v3/user/webhooks/event/settings/{id}";
@@ -39,8 +40,8 @@ describe("authentication and scopes", () => {
   test("403 when the key lacks webhooks:read (GETs) or webhooks:write (the rest)", async () => {
     const app = await res.app();
     const rx = await res.receiver();
-    const reader = createApiKey(app.hookd.store.db, "reader", ["webhooks:read"]).key;
-    const writer = createApiKey(app.hookd.store.db, "writer", ["webhooks:write"]).key;
+    const reader = (await app.hookd.store.keys.create("reader", ["webhooks:read"], Date.now())).key;
+    const writer = (await app.hookd.store.keys.create("writer", ["webhooks:write"], Date.now())).key;
     const created = (await (await sg(app, "POST", SETTINGS, { url: `${rx.url}/x` })).json()) as { id: string };
 
     const cases: [string, string, string, unknown, string, string][] = [
@@ -249,7 +250,7 @@ describe("OAuth fields", () => {
     )) as Record<string, unknown>;
     expect(patched).toMatchObject({ oauth_client_id: "cid-2", oauth_token_url: token });
     expect(JSON.stringify(patched)).not.toContain("s3cr3t-value");
-    const row = app.hookd.store.sqlite.query("SELECT auth_type, auth_request_details FROM webhooks WHERE id = ?").get(created.id) as {
+    const row = sqliteOf(app.hookd.store).query("SELECT auth_type, auth_request_details FROM webhooks WHERE id = ?").get(created.id) as {
       auth_type: string;
       auth_request_details: string;
     };
@@ -301,7 +302,7 @@ describe("OAuth fields", () => {
     )) as Record<string, unknown>;
     expect(off.oauth_client_id).toBeUndefined();
     expect(off.oauth_token_url).toBeUndefined();
-    const after = app.hookd.store.sqlite.query("SELECT auth_type, auth_request_details FROM webhooks WHERE id = ?").get(created.id) as {
+    const after = sqliteOf(app.hookd.store).query("SELECT auth_type, auth_request_details FROM webhooks WHERE id = ?").get(created.id) as {
       auth_type: string;
       auth_request_details: string | null;
     };

@@ -9,7 +9,7 @@ import {
   TYPES_OF_SETTING,
   UNMAPPED_SETTINGS,
 } from "../../src/api/sendgrid/event-settings.ts";
-import { migrate } from "../../src/store/migrate.ts";
+import { migrate } from "../../src/store/sqlite/migrate.ts";
 import { contract, expectContract } from "./sendgrid-helpers.ts";
 
 const booleans = (schema: string) =>

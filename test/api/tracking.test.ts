@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { createApiKey } from "../../src/store/keys.ts";
+import { createApiKey } from "../../src/store/sqlite/keys.ts";
 import { errorBody, testResources, type TestApp } from "../helpers/hookd.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 // POST /tracking/rewrite, GET /tracking/stats and POST /tracking/keys/rotate: answers, errors
 // and scopes. (The links themselves are followed in test/track/hookd.test.ts.)
@@ -19,7 +20,7 @@ const ok = (r: { res: Response; text: string }) => {
 };
 
 const rows = (app: TestApp) =>
-  (app.hookd.store.sqlite.query("SELECT data FROM tracked_messages ORDER BY id").all() as { data: string }[]).map((r) =>
+  (sqliteOf(app.hookd.store).query("SELECT data FROM tracked_messages ORDER BY id").all() as { data: string }[]).map((r) =>
     JSON.parse(r.data),
   );
 
@@ -95,7 +96,7 @@ describe("POST /tracking/rewrite", () => {
 
   test("needs events:write", async () => {
     const app = await t.app({ tracking: { base_url: "https://t.example.com" } });
-    const reader = createApiKey(app.hookd.store.db, "reader", ["events:read", "webhooks:write"]).key;
+    const reader = (await app.hookd.store.keys.create("reader", ["events:read", "webhooks:write"], Date.now())).key;
     expect((await rewrite(app, { html: HTML, rcpt_to: "a@example.org" }, reader)).res.status).toBe(403);
     expect((await app.api("POST", "/tracking/rewrite", { key: null, body: { html: HTML, rcpt_to: "a@example.org" } })).status).toBe(401);
   });
@@ -105,7 +106,7 @@ describe("GET /tracking/stats", () => {
   test("60 one-minute buckets by default, 24 hours for day; recorded counts land in their minute", async () => {
     const app = await t.app();
     const minute = Math.floor(Date.now() / 60_000);
-    app.hookd.store.sqlite.run(
+    sqliteOf(app.hookd.store).run(
       "INSERT INTO tracking_minutes (minute, opens, machine_opens, clicks, machine_clicks, unsubscribes) VALUES (?, 5, 2, 3, 1, 1), (?, 1, 0, 0, 0, 0)",
       [minute, minute - 120],
     );
@@ -134,7 +135,7 @@ describe("GET /tracking/stats", () => {
 describe("POST /tracking/keys/rotate", () => {
   test("needs webhooks:write; answers key ids, never key material", async () => {
     const app = await t.app();
-    const writer = createApiKey(app.hookd.store.db, "writer", ["events:write", "events:read"]).key;
+    const writer = (await app.hookd.store.keys.create("writer", ["events:write", "events:read"], Date.now())).key;
     expect((await app.api("POST", "/tracking/keys/rotate", { key: writer })).status).toBe(403);
     const res = await app.api("POST", "/tracking/keys/rotate");
     expect(res.status).toBe(200);
@@ -143,7 +144,7 @@ describe("POST /tracking/keys/rotate", () => {
       [1, true],
       [0, false],
     ]);
-    const stored = (app.hookd.store.sqlite.query("SELECT ring FROM tracking_keyring").get() as { ring: string }).ring;
+    const stored = (sqliteOf(app.hookd.store).query("SELECT ring FROM tracking_keyring").get() as { ring: string }).ring;
     for (const k of (JSON.parse(stored) as { keys: { secret: string }[] }).keys) {
       expect(JSON.stringify(body)).not.toContain(k.secret);
       expect(await (await fetch(`${app.url}/metrics`)).text()).not.toContain(k.secret);

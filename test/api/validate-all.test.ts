@@ -2,7 +2,7 @@
 // would, a few at a time, and answers one result per webhook with its id and name.
 import { describe, expect, test } from "bun:test";
 import { Webhook } from "standardwebhooks";
-import { createApiKey } from "../../src/store/keys.ts";
+import { createApiKey } from "../../src/store/sqlite/keys.ts";
 import { VALIDATE_ALL_CONCURRENCY } from "../../src/webhooks/actions.ts";
 import { createWebhook, eventsOf, results, startDeliveryApp } from "../helpers/delivery.ts";
 import { errorBody, testResources } from "../helpers/hookd.ts";
@@ -88,7 +88,7 @@ describe("POST /webhooks/validate", () => {
 
   test("needs webhooks:write", async () => {
     const { app } = await setup();
-    const reader = createApiKey(app.hookd.store.db, "reader", ["webhooks:read"]).key;
+    const reader = (await app.hookd.store.keys.create("reader", ["webhooks:read"], Date.now())).key;
     const res = await app.api("POST", "/webhooks/validate", { key: reader });
     expect(res.status).toBe(403);
     expect((await errorBody(res)).errors[0]!.code).toBe("forbidden");

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { Webhook } from "standardwebhooks";
 import { ConfigSchema } from "../../src/config/schema.ts";
-import { createApiKey } from "../../src/store/keys.ts";
+import { createApiKey } from "../../src/store/sqlite/keys.ts";
 import {
   createWebhook,
   getWebhook,
@@ -136,7 +136,7 @@ describe("handshake verification", () => {
     expect(res.status).toBe(409);
     const unauth = await app.api("POST", "/webhooks/verify", { body: { id: plain.id, callbackKey: "a", secretToken: "b" }, key: null });
     expect(unauth.status).toBe(401);
-    const reader = createApiKey(app.hookd.store.db, "reader", ["webhooks:read"]).key;
+    const reader = (await app.hookd.store.keys.create("reader", ["webhooks:read"], Date.now())).key;
     const forbidden = await app.api("POST", "/webhooks/verify", {
       body: { id: plain.id, callbackKey: "a", secretToken: "b" },
       key: reader,

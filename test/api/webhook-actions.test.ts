@@ -2,7 +2,7 @@
 // its delivery is in test/deliver/replay.test.ts), rotate-secret and secret.
 import { describe, expect, test } from "bun:test";
 import { Webhook } from "standardwebhooks";
-import { createApiKey } from "../../src/store/keys.ts";
+import { createApiKey } from "../../src/store/sqlite/keys.ts";
 import {
   batchStatus,
   createWebhook,
@@ -158,7 +158,7 @@ describe("rotate-secret and secret", () => {
 describe("auth and unknown webhooks", () => {
   test("401 without a key, 403 without the scope, 404 for an unknown id", async () => {
     const { app, wh } = await setup();
-    const readOnly = createApiKey(app.hookd.store.db, "read-only", ["webhooks:read"]).key;
+    const readOnly = (await app.hookd.store.keys.create("read-only", ["webhooks:read"], Date.now())).key;
     const writes: [string, string, unknown?][] = [
       ["POST", `/webhooks/${wh.id}/validate`],
       ["POST", `/webhooks/${wh.id}/retry`],

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { eventually } from "../helpers/eventually.ts";
 import { errorBody, testResources, type TestApp } from "../helpers/hookd.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 const t = testResources();
 
@@ -290,7 +291,7 @@ describe("deleting a webhook with queued batches", () => {
     const kept = await create(app, { name: "kept", target: `${r.url}/kept`, events: ["open"], verification: "none" });
     const posted = await app.api("POST", "/events", { body: [{ type: "open", event_id: "q-1", rcpt_to: "a@example.org" }] });
     expect(posted.status).toBe(200);
-    const db = app.hookd.store.sqlite;
+    const db = sqliteOf(app.hookd.store);
     const batchesOf = (id: string) => (db.query("SELECT count(*) AS n FROM batches WHERE webhook_id = ?").get(id) as { n: number }).n;
     // Both receivers were tried and failed, so each webhook has a batch waiting for a retry.
     await r.waitFor((qs) => qs.some((q) => q.path === "/doomed") && qs.some((q) => q.path === "/kept"), 10_000);

@@ -1,8 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { openStore } from "../../src/store/db.ts";
-import { findApiKey } from "../../src/store/keys.ts";
+import { openStore } from "../../src/store/open.ts";
 import { runHookd, tempDir } from "../helpers/hookd.ts";
 
 // These run the real entry point, `bun src/main.ts …`, in a temp directory.
@@ -136,8 +135,8 @@ describe("hookd apikey", () => {
 
       // The key works against the store the CLI wrote, with exactly its scopes.
       const store = openStore(env.HOOKD_STORAGE_PATH);
-      const info = findApiKey(store.db, key);
-      store.close();
+      const info = await store.keys.find(key, Date.now());
+      await store.close();
       expect(info?.name).toBe("ci");
       expect(info?.scopes).toEqual(["events:write"]);
       const id = info!.id;
@@ -164,8 +163,8 @@ describe("hookd apikey", () => {
       expect(revokedCol).toMatch(/^\d{4}-\d\d-\d\dT/);
 
       const store2 = openStore(env.HOOKD_STORAGE_PATH);
-      expect(findApiKey(store2.db, key)).toBeNull();
-      store2.close();
+      expect(await store2.keys.find(key, Date.now())).toBeNull();
+      await store2.close();
 
       const again = await runHookd(["apikey", "revoke", id], { cwd: dir, env });
       expect(again.code).toBe(1);

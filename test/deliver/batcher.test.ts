@@ -2,12 +2,14 @@ import { describe, expect, test } from "bun:test";
 import path from "node:path";
 import { cutBatches, subscriptionKey, type ScanMemo } from "../../src/deliver/batcher.ts";
 import type { BatchLimits } from "../../src/deliver/subscription.ts";
-import { openStore, type Store } from "../../src/store/db.ts";
-import { insertEvents } from "../../src/store/events.ts";
-import type { WebhookRow } from "../../src/store/schema.ts";
-import { getWebhook, insertWebhook } from "../../src/store/webhooks.ts";
+import { openStore } from "../../src/store/open.ts";
+import type { Store } from "../../src/store/driver.ts";
+import type { WebhookRow } from "../../src/store/driver.ts";
+import { getWebhook, insertWebhook } from "../../src/store/sqlite/webhooks.ts";
 import type { Event } from "../../src/events/schema.ts";
 import { tempDir } from "../helpers/hookd.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
+import { storeEvents } from "../helpers/store.ts";
 
 // The batcher's cursor arithmetic, checked against a model: whatever the interleaving of
 // new events, passes, limits, free slots and remembered scans, every event a webhook
@@ -42,7 +44,7 @@ function event(n: number, rand: () => number): Event {
 }
 
 function batchedIds(store: Store, webhookId: string): string[][] {
-  const rows = store.sqlite
+  const rows = sqliteOf(store)
     .query(
       `SELECT bb.body AS body FROM batches b JOIN batch_bodies bb ON bb.id = b.body_id WHERE b.webhook_id = ? ORDER BY b.created_at, b.id`,
     )
@@ -50,8 +52,8 @@ function batchedIds(store: Store, webhookId: string): string[][] {
   return rows.map((r) => (JSON.parse(new TextDecoder().decode(r.body)) as { event_id: string }[]).map((e) => e.event_id));
 }
 
-function webhook(store: Store, id: string, events: string[], filter: WebhookRow["filter"]): WebhookRow {
-  return insertWebhook(store.db, {
+function webhook(store: Store, id: string, events: string[], filter: WebhookRow["filter"]): Promise<WebhookRow> {
+  return store.webhooks.insert({
     id,
     name: id,
     target: "http://127.0.0.1:9/",
@@ -65,7 +67,7 @@ function webhook(store: Store, id: string, events: string[], filter: WebhookRow[
 
 describe("cutBatches against a model", () => {
   for (const seed of [1, 2, 3, 4, 5, 6]) {
-    test(`seed ${seed}: every subscribed event exactly once, in order`, () => {
+    test(`seed ${seed}: every subscribed event exactly once, in order`, async () => {
       const rand = rng(seed);
       const store = openStore(path.join(tempDir(), "b.db"));
       try {
@@ -74,7 +76,7 @@ describe("cutBatches against a model", () => {
           { id: "bounces", events: ["bounce"], filter: null },
           { id: "a-only", events: ["delivery", "open"], filter: { rcpt_domains: ["a.example"] } },
         ];
-        for (const s of subs) webhook(store, s.id, s.events, s.filter);
+        for (const s of subs) await webhook(store, s.id, s.events, s.filter);
         const limits: BatchLimits = { maxEvents: 1 + Math.floor(rand() * 40), maxBytes: 1500 + Math.floor(rand() * 8000), maxWaitMs: 50 };
         const memos = new Map<string, ScanMemo>();
         let n = 0;
@@ -83,16 +85,16 @@ describe("cutBatches against a model", () => {
         for (let round = 0; round < 120; round++) {
           const k = Math.floor(rand() * 30);
           const fresh = Array.from({ length: k }, () => event(n++, rand));
-          if (fresh.length) insertEvents(store.sqlite, fresh, "test", now);
+          if (fresh.length) await storeEvents(store, fresh, "test", now);
           all.push(...fresh);
           now += Math.floor(rand() * 40);
           for (const s of subs) {
-            const w = getWebhook(store.db, s.id)!;
+            const w = (await store.webhooks.get(s.id))!;
             const key = subscriptionKey(w, limits);
             const opts = { allowPartial: rand() < 0.7, maxBatches: 1 + Math.floor(rand() * 3) };
             // Sometimes the remembered scan is dropped (a restart): it must not matter.
             const memo = rand() < 0.2 ? undefined : memos.get(key);
-            const { memo: next } = cutBatches(store.sqlite, w, limits, now, opts, [w], memo);
+            const { memo: next } = await cutBatches(store, w, limits, now, opts, [w], memo);
             memos.set(key, next);
           }
         }
@@ -100,10 +102,10 @@ describe("cutBatches against a model", () => {
         for (let i = 0; i < 100; i++) {
           let cut = 0;
           for (const s of subs) {
-            const w = getWebhook(store.db, s.id)!;
+            const w = (await store.webhooks.get(s.id))!;
             const key = subscriptionKey(w, limits);
-            const { result, memo } = cutBatches(
-              store.sqlite,
+            const { result, memo } = await cutBatches(
+              store,
               w,
               limits,
               now,

@@ -5,12 +5,18 @@ import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { createWebhook, makeEvents, postEvents, startDeliveryApp, startSteppedApp, type SteppedApp } from "../helpers/delivery.ts";
 import { testResources } from "../helpers/hookd.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 const t = testResources();
 
-const count = (app: SteppedApp, sql: string, ...args: string[]) => (app.hookd.store.sqlite.query(sql).get(...args) as { n: number }).n;
+const count = (app: SteppedApp, sql: string, ...args: string[]) =>
+  (
+    sqliteOf(app.hookd.store)
+      .query(sql)
+      .get(...args) as { n: number }
+  ).n;
 const batchState = (app: SteppedApp, webhookId: string) =>
-  app.hookd.store.sqlite.query("SELECT state, attempts, lease_token FROM batches WHERE webhook_id = ?").all(webhookId) as {
+  sqliteOf(app.hookd.store).query("SELECT state, attempts, lease_token FROM batches WHERE webhook_id = ?").all(webhookId) as {
     state: string;
     attempts: number;
     lease_token: string | null;
@@ -27,7 +33,7 @@ describe("engine passes", () => {
     expect(rx.requests).toHaveLength(1);
 
     // Another connection holds the write lock: the pass's transaction cannot begin.
-    app.hookd.store.sqlite.run("PRAGMA busy_timeout = 20");
+    sqliteOf(app.hookd.store).run("PRAGMA busy_timeout = 20");
     const other = new Database(app.config.storage.path);
     try {
       other.run("BEGIN IMMEDIATE");

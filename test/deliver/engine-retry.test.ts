@@ -18,6 +18,7 @@ import {
   type SteppedApp,
 } from "../helpers/delivery.ts";
 import { testResources } from "../helpers/hookd.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 const t = testResources();
 
@@ -28,7 +29,7 @@ const MAX_BACKOFF = 500;
 
 const attemptStarts = (app: SteppedApp, batchId: string) =>
   (
-    app.hookd.store.sqlite.query("SELECT started_at FROM attempts WHERE batch_id = ? ORDER BY attempt").all(batchId) as {
+    sqliteOf(app.hookd.store).query("SELECT started_at FROM attempts WHERE batch_id = ? ORDER BY attempt").all(batchId) as {
       started_at: number;
     }[]
   ).map((r) => r.started_at);

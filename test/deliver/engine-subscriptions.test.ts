@@ -17,6 +17,7 @@ import {
   type WebhookInfo,
 } from "../helpers/delivery.ts";
 import { startReceiver, type Receiver } from "../helpers/receiver.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 let app: SteppedApp | null = null;
 const receivers: Receiver[] = [];
@@ -124,9 +125,9 @@ describe("subscriptions and filters", () => {
     await postEvents(app, sent);
 
     const batchRows = (id: string) =>
-      (app!.hookd.store.sqlite.query("SELECT count(*) AS n FROM batches WHERE webhook_id = ?").get(id) as { n: number }).n;
+      (sqliteOf(app!.hookd.store).query("SELECT count(*) AS n FROM batches WHERE webhook_id = ?").get(id) as { n: number }).n;
     const attemptRows = (id: string) =>
-      (app!.hookd.store.sqlite.query("SELECT count(*) AS n FROM attempts WHERE webhook_id = ?").get(id) as { n: number }).n;
+      (sqliteOf(app!.hookd.store).query("SELECT count(*) AS n FROM attempts WHERE webhook_id = ?").get(id) as { n: number }).n;
     await app.after(100);
     expect(batchRows(doomed.id)).toBeGreaterThanOrEqual(2);
     expect((await getWebhook(app, doomed.id)).last_failure).not.toBeNull();

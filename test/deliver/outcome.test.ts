@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { attemptFailureCode, attemptRetryOutcome, describeAttempt, succeeded } from "../../src/deliver/attempt.ts";
 import { guardedPost } from "../../src/deliver/guarded-post.ts";
 import { finishAttempt, type AttemptEnd, type RetryRules } from "../../src/deliver/outcome.ts";
-import type { ClaimedBatch } from "../../src/store/batches.ts";
+import type { ClaimedBatch } from "../../src/store/driver.ts";
 import { testResources } from "../helpers/hookd.ts";
 
 const t = testResources();

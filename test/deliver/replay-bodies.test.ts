@@ -5,6 +5,7 @@
 import { expect, test } from "bun:test";
 import { batchStatus, createWebhook, makeEvents, results } from "../helpers/delivery.ts";
 import { testResources, type TestApp } from "../helpers/hookd.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 const t = testResources();
 
@@ -12,7 +13,7 @@ type Body = { id: number; refs: number; bytes: number };
 
 /** Every stored body, in id order (the webhooks come after the events: no live batches). */
 function replayBodies(app: TestApp): Body[] {
-  return app.hookd.store.sqlite.query("SELECT id, refs, length(body) AS bytes FROM batch_bodies ORDER BY id").all() as Body[];
+  return sqliteOf(app.hookd.store).query("SELECT id, refs, length(body) AS bytes FROM batch_bodies ORDER BY id").all() as Body[];
 }
 
 test("repeated replays of one range share the first replay's bodies; other formats and ranges get their own; the last batch frees them", async () => {

@@ -6,12 +6,14 @@ import path from "node:path";
 import { startRetention } from "../../src/deliver/retention.ts";
 import type { Event } from "../../src/events/schema.ts";
 import { silentLogger } from "../../src/lib/log.ts";
-import { insertBatch } from "../../src/store/batches.ts";
-import { openStore, type Store } from "../../src/store/db.ts";
-import { insertEvents } from "../../src/store/events.ts";
-import { pruneStep } from "../../src/store/retention.ts";
-import { insertWebhook } from "../../src/store/webhooks.ts";
+import { insertBatch } from "../../src/store/sqlite/batches.ts";
+import { openStore } from "../../src/store/open.ts";
+import type { Store } from "../../src/store/driver.ts";
+import { pruneStep } from "../../src/store/sqlite/retention.ts";
+import { insertWebhook } from "../../src/store/sqlite/webhooks.ts";
 import { tempDir } from "../helpers/hookd.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
+import { storeEvents } from "../helpers/store.ts";
 
 const DAY = 86_400_000;
 const NOW = Date.now();
@@ -30,7 +32,7 @@ function open(): Store {
 }
 
 /** Events e1..en (seq 1..n), stored at `receivedAt`. */
-function addEvents(s: Store, from: number, to: number, receivedAt: number) {
+async function addEvents(s: Store, from: number, to: number, receivedAt: number) {
   const events: Event[] = [];
   for (let i = from; i <= to; i++) {
     events.push({
@@ -41,11 +43,11 @@ function addEvents(s: Store, from: number, to: number, receivedAt: number) {
       rcpt_to: `u${i}@example.org`,
     } as Event);
   }
-  insertEvents(s.sqlite, events, "api", receivedAt);
+  await storeEvents(s, events, "api", receivedAt);
 }
 
-function addWebhook(s: Store, id: string, cursorSeq: number) {
-  insertWebhook(s.db, {
+async function addWebhook(s: Store, id: string, cursorSeq: number) {
+  await s.webhooks.insert({
     id,
     name: id,
     target: "http://127.0.0.1:9/",
@@ -69,7 +71,7 @@ function addBatch(
   at: number,
 ) {
   insertBatch(
-    s.sqlite,
+    sqliteOf(s),
     {
       id,
       webhookId,
@@ -82,10 +84,10 @@ function addBatch(
     },
     null,
   );
-  s.sqlite
+  sqliteOf(s)
     .query("UPDATE batches SET state = ?, attempts = 1, first_attempt_at = ?, last_attempt_at = ?, done_at = ? WHERE id = ?")
     .run(state, at, at, state === "pending" ? null : at, id);
-  s.sqlite
+  sqliteOf(s)
     .query(
       "INSERT INTO attempts (batch_id, webhook_id, attempt, started_at, latency_ms, response_code, failure_code) VALUES (?, ?, 1, ?, 5, ?, ?)",
     )
@@ -96,7 +98,7 @@ function addBatch(
 function pruneAll(s: Store, cutoff = CUTOFF) {
   const total = { events: 0, batches: 0, attempts: 0, steps: 0 };
   for (let i = 0; i < 100; i++) {
-    const r = pruneStep(s.sqlite, cutoff);
+    const r = pruneStep(sqliteOf(s), cutoff);
     if (r.events + r.batches + r.attempts === 0) return total;
     total.events += r.events;
     total.batches += r.batches;
@@ -107,10 +109,10 @@ function pruneAll(s: Store, cutoff = CUTOFF) {
 }
 
 const eventIds = (s: Store) =>
-  (s.sqlite.query("SELECT event_id FROM events ORDER BY seq").all() as { event_id: string }[]).map((r) => r.event_id);
-const batchIds = (s: Store) => (s.sqlite.query("SELECT id FROM batches ORDER BY id").all() as { id: string }[]).map((r) => r.id);
+  (sqliteOf(s).query("SELECT event_id FROM events ORDER BY seq").all() as { event_id: string }[]).map((r) => r.event_id);
+const batchIds = (s: Store) => (sqliteOf(s).query("SELECT id FROM batches ORDER BY id").all() as { id: string }[]).map((r) => r.id);
 const attemptBatchIds = (s: Store) =>
-  (s.sqlite.query("SELECT batch_id FROM attempts ORDER BY batch_id").all() as { batch_id: string }[]).map((r) => r.batch_id);
+  (sqliteOf(s).query("SELECT batch_id FROM attempts ORDER BY batch_id").all() as { batch_id: string }[]).map((r) => r.batch_id);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `e${from + i}`);
 
 describe("retention (pruneStep)", () => {
@@ -128,7 +130,7 @@ describe("retention (pruneStep)", () => {
     expect(batchIds(s)).toEqual(["b-new", "b-recent"]);
     expect(attemptBatchIds(s)).toEqual(["b-new", "b-recent"]);
     // Done: another pass finds nothing.
-    expect(pruneStep(s.sqlite, CUTOFF)).toEqual({ events: 0, batches: 0, attempts: 0 });
+    expect(pruneStep(sqliteOf(s), CUTOFF)).toEqual({ events: 0, batches: 0, attempts: 0 });
   });
 
   test("pruneStep reports the rows it pruned from each table", () => {
@@ -138,7 +140,7 @@ describe("retention (pruneStep)", () => {
     addBatch(s, "b-old", "w1", 1, 5, "delivered", OLD);
     addBatch(s, "b-recent", "w1", 6, 10, "delivered", NOW);
     // One old delivered batch with one attempt: 1 batch row and 1 attempt row go.
-    expect(pruneStep(s.sqlite, CUTOFF)).toEqual({ events: 10, batches: 1, attempts: 1 });
+    expect(pruneStep(sqliteOf(s), CUTOFF)).toEqual({ events: 10, batches: 1, attempts: 1 });
     expect(batchIds(s)).toEqual(["b-recent"]);
     expect(attemptBatchIds(s)).toEqual(["b-recent"]);
   });
@@ -156,7 +158,7 @@ describe("retention (pruneStep)", () => {
     expect(batchIds(s)).toEqual([]);
 
     // Once it catches up, they go too.
-    s.sqlite.run("UPDATE webhooks SET cursor_seq = 12 WHERE id = 'behind'");
+    sqliteOf(s).run("UPDATE webhooks SET cursor_seq = 12 WHERE id = 'behind'");
     pruneAll(s);
     expect(eventIds(s)).toEqual([]);
   });
@@ -185,7 +187,7 @@ describe("retention (pruneStep)", () => {
     for (const id of ["e3", "e4", "e7", "e8"]) expect(eventIds(s)).toContain(id);
 
     // The dead batch's events go only after it is finally delivered.
-    s.sqlite.run(`UPDATE batches SET state = 'delivered', done_at = ${OLD} WHERE id IN ('b2-pending', 'b4-dead')`);
+    sqliteOf(s).run(`UPDATE batches SET state = 'delivered', done_at = ${OLD} WHERE id IN ('b2-pending', 'b4-dead')`);
     pruneAll(s, NOW + DAY);
     expect(eventIds(s)).toEqual([]);
     expect(batchIds(s)).toEqual([]);
@@ -210,7 +212,7 @@ describe("retention (pruneStep)", () => {
     addEvents(s, 1, 5000, OLD);
     addWebhook(s, "w1", 5000);
     addBatch(s, "b1", "w1", 1, 5000, "delivered", OLD);
-    const first = pruneStep(s.sqlite, CUTOFF);
+    const first = pruneStep(sqliteOf(s), CUTOFF);
     expect(first.events).toBeGreaterThan(0);
     expect(first.events).toBeLessThan(5000);
     const rest = pruneAll(s);
@@ -225,7 +227,7 @@ describe("retention (pruneStep)", () => {
     addWebhook(s, "w1", 6);
     addBatch(s, "b1", "w1", 1, 4, "delivered", OLD);
     addBatch(s, "b2", "w1", 5, 6, "delivered", NOW);
-    const r = startRetention(s.sqlite, 7 * DAY, silentLogger, { now: () => NOW });
+    const r = startRetention(s, 7 * DAY, silentLogger, { now: () => NOW });
     try {
       await r.tick();
       expect(eventIds(s)).toEqual(["e5", "e6"]);

@@ -17,7 +17,7 @@ test("150 failing passes (150 s) → 3 lines, then one 'recovered'; a later fail
   // Passes 1–150 fail (disk full), 151–199 work, 200–201 fail again, then work.
   const failing = (n: number) => n <= 150 || n === 200 || n === 201;
   const scheduler = createScheduler({
-    pass: () => {
+    pass: async () => {
       passes++;
       clock += 1000;
       if (failing(passes)) throw new Error("database or disk is full");

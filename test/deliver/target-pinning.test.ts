@@ -20,15 +20,18 @@ import { sendNow } from "../../src/deliver/send-now.ts";
 import { generateSecret } from "../../src/deliver/sign.ts";
 import { sampleEvent } from "../../src/events/samples.ts";
 import { silentLogger } from "../../src/lib/log.ts";
-import { openStore, type Store } from "../../src/store/db.ts";
-import { insertEvents, maxEventSeq } from "../../src/store/events.ts";
-import { insertWebhook } from "../../src/store/webhooks.ts";
+import { openStore } from "../../src/store/open.ts";
+import type { Store } from "../../src/store/driver.ts";
+import { maxEventSeq } from "../../src/store/sqlite/events.ts";
+import { insertWebhook } from "../../src/store/sqlite/webhooks.ts";
 import { FAST_RETRY } from "../helpers/delivery.ts";
 import { resolveWith, startDnsServer, TYPE_A, type DnsServer } from "../helpers/dns-server.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { tempDir } from "../helpers/hookd.ts";
 import { startReceiver, type Receiver } from "../helpers/receiver.ts";
 import { createTestCa, type ServerCert } from "./test-ca.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
+import { storeEvents } from "../helpers/store.ts";
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -77,22 +80,22 @@ async function attemptsBy(ctx: AttemptContext, target: string, n: number, rx: Re
   });
   cleanup.push(() => store.close());
   const now = Date.now();
-  insertWebhook(store.db, {
+  await store.webhooks.insert({
     id: ulid(now).toLowerCase(),
     name: "rebound",
     target,
     events: ["*"],
     verification: "none",
     secret: generateSecret(),
-    cursorSeq: maxEventSeq(store.sqlite),
+    cursorSeq: maxEventSeq(sqliteOf(store)),
     createdAt: now,
     updatedAt: now,
   });
-  insertEvents(store.sqlite, [sampleEvent("delivery", { host: "mx.test", now })], "api");
+  await storeEvents(store, [sampleEvent("delivery", { host: "mx.test", now })], "api");
   engine.start();
   try {
     const rows = () =>
-      store.sqlite.query("SELECT attempt, failure_code, response_code FROM attempts ORDER BY attempt").all() as AttemptRow[];
+      sqliteOf(store).query("SELECT attempt, failure_code, response_code FROM attempts ORDER BY attempt").all() as AttemptRow[];
     await eventually(() => rows().length >= n || rx.requests.length > 0, { timeoutMs: 15_000 });
     return rows().slice(0, n);
   } finally {

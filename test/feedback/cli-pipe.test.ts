@@ -3,14 +3,16 @@ import { afterEach, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import type { Event } from "../../src/events/schema.ts";
-import { openStore } from "../../src/store/db.ts";
-import { insertEvents } from "../../src/store/events.ts";
-import { createApiKey, SCOPES } from "../../src/store/keys.ts";
+import { openStore } from "../../src/store/open.ts";
+import { createApiKey } from "../../src/store/sqlite/keys.ts";
+import { SCOPES } from "../../src/store/api-keys.ts";
 import { BUN, MAIN_TS, childEnv, spawnHookd, tempDir, type SpawnedHookd } from "../helpers/hookd.ts";
 import { startReceiver, type Receiver } from "../helpers/receiver.ts";
 import { envelopeOf } from "../../src/cli/feedback.ts";
 import { parseArgs } from "../../src/cli/args.ts";
 import { fixture } from "./helpers.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
+import { storeEvents } from "../helpers/store.ts";
 
 // `hookd feedback` as a pipe transport runs it: the real entry point, the message written to
 // its stdin through a pipe, the envelope in argv (Postfix: `hookd feedback -- ${sender}
@@ -52,7 +54,7 @@ function storedEvents(dir: string): Event[] {
 
 const GOOGLE_MID = "222222EA-20C2-2200-EEEE-2222CEEEEA21@example.jp";
 
-function storeOriginal(dir: string) {
+async function storeOriginal(dir: string) {
   const store = openStore(path.join(dir, "hookd.db"));
   const e = {
     event_id: "orig-1",
@@ -63,7 +65,7 @@ function storeOriginal(dir: string) {
     message_id: GOOGLE_MID,
     rcpt_to: "michitsuna@example.org",
   } as Event;
-  insertEvents(store.sqlite, [e], "api");
+  await storeEvents(store, [e], "api");
   store.close();
 }
 
@@ -170,7 +172,7 @@ describe("hookd feedback (a pipe transport)", () => {
       const dir = tempDir();
       const db = path.join(dir, "hookd.db");
       const store = openStore(db);
-      const key = createApiKey(store.db, "test", SCOPES).key;
+      const key = (await store.keys.create("test", SCOPES, Date.now())).key;
       store.close();
       const rx: Receiver = await startReceiver();
       cleanups.push(() => rx.stop());

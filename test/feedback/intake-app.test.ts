@@ -1,13 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import path from "node:path";
 import type { Event } from "../../src/events/schema.ts";
-import { createApiKey } from "../../src/store/keys.ts";
+import { createApiKey } from "../../src/store/sqlite/keys.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { tempDir, testResources, type TestApp } from "../helpers/hookd.ts";
 import { parseExposition } from "../helpers/prometheus.ts";
 import type { Receiver } from "../helpers/receiver.ts";
 import { fixture } from "./helpers.ts";
 import { LmtpClient } from "./lmtp-client.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 // The feedback intake inside the real hookd (startHookd on port 0, a temp store, a real
 // receiver): LMTP in, events committed in the store, the webhook gets them; /status and
@@ -33,9 +34,9 @@ async function post(app: TestApp, events: object[]) {
 
 /** Feedback events in the store, oldest first. */
 function stored(app: TestApp): Event[] {
-  return (app.hookd.store.sqlite.query("SELECT body FROM events WHERE source = 'feedback' ORDER BY seq").all() as { body: string }[]).map(
-    (x) => JSON.parse(x.body) as Event,
-  );
+  return (
+    sqliteOf(app.hookd.store).query("SELECT body FROM events WHERE source = 'feedback' ORDER BY seq").all() as { body: string }[]
+  ).map((x) => JSON.parse(x.body) as Event);
 }
 
 const received = (rx: Receiver) => rx.requests.flatMap((q) => q.json() as Event[]);
@@ -161,7 +162,7 @@ describe("hookd with [feedback] listen", () => {
 
   test("the store refusing writes: 451 4.3.0 for every recipient, nothing stored; the MTA's retry stores the events once", async () => {
     const { app, port } = await hookdWithFeedback();
-    const db = app.hookd.store.sqlite;
+    const db = sqliteOf(app.hookd.store);
     db.run("PRAGMA query_only = ON"); // every write now fails: "attempt to write a readonly database"
     try {
       const refused = await lmtp(port, "", ["a@feedback.example.com", "b@feedback.example.com"], "sisimai/lhost-postfix-02.eml");
@@ -197,7 +198,7 @@ describe("hookd with [feedback] listen", () => {
   test("/status: counters for webhooks:read, the unparsed samples (addresses, text) only with events:read too", async () => {
     const { app, port } = await hookdWithFeedback();
     await lmtp(port, "alice@example.org", ["bounces@feedback.example.com"], "sisimai/is-not-bounce-01.eml");
-    const readOnly = createApiKey(app.hookd.store.db, "ro", ["webhooks:read"]).key;
+    const readOnly = (await app.hookd.store.keys.create("ro", ["webhooks:read"], Date.now())).key;
     const narrow = (
       (await (await app.api("GET", "/status", { key: readOnly })).json()) as { results: { feedback: Record<string, unknown> } }
     ).results.feedback;

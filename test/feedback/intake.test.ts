@@ -2,8 +2,10 @@ import { afterEach, describe, expect, test } from "bun:test";
 import path from "node:path";
 import type { EventInput } from "../../src/events/schema.ts";
 import { groupCommitter, localMtaMatcher } from "../../src/feedback/intake.ts";
-import { openStore, type Store } from "../../src/store/db.ts";
+import { openStore } from "../../src/store/open.ts";
+import type { Store } from "../../src/store/driver.ts";
 import { tempDir } from "../helpers/hookd.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 // The intake's commit (feedback/intake.ts) on a real SQLite file: all of a message's events
 // or none; messages committed in the same turn of the event loop share one transaction.
@@ -17,7 +19,7 @@ function store(): Store {
   const s = openStore(path.join(tempDir(), "hookd.db"));
   stores.push(s);
   // A store that refuses one recipient: the transaction holding it rolls back whole.
-  s.sqlite.run(
+  sqliteOf(s).run(
     "CREATE TEMP TRIGGER refuse BEFORE INSERT ON events WHEN NEW.rcpt_to = 'refused@example.org' BEGIN SELECT RAISE(ABORT, 'refused'); END",
   );
   return s;
@@ -31,13 +33,13 @@ const oob = (id: string, rcpt: string): EventInput => ({
   dsn: "5.1.1",
 });
 const rcpts = (s: Store) =>
-  (s.sqlite.query("SELECT rcpt_to FROM events ORDER BY seq").all() as { rcpt_to: string }[]).map((r) => r.rcpt_to);
+  (sqliteOf(s).query("SELECT rcpt_to FROM events ORDER BY seq").all() as { rcpt_to: string }[]).map((r) => r.rcpt_to);
 
 describe("groupCommitter", () => {
   test("commits asked for together share one transaction: one refused message fails them all, none stored", async () => {
     const s = store();
     const stored: string[][] = [];
-    const commit = groupCommitter(s.sqlite, "h", Date.now, (types) => stored.push(types));
+    const commit = groupCommitter(s, "h", Date.now, (types) => stored.push(types));
     const results = await Promise.allSettled([
       commit([oob("a", "a@example.org"), oob("a2", "a2@example.org")]),
       commit([oob("b", "refused@example.org")]),
@@ -50,14 +52,14 @@ describe("groupCommitter", () => {
   test("commits in different turns are separate; each caller learns the types it stored (none for a repeat)", async () => {
     const s = store();
     const stored: string[][] = [];
-    const commit = groupCommitter(s.sqlite, "mx9", Date.now, (types) => stored.push(types));
+    const commit = groupCommitter(s, "mx9", Date.now, (types) => stored.push(types));
     await Promise.all([commit([oob("a", "a@example.org")]), commit([oob("b", "b@example.org")])]);
     await commit([oob("a", "a@example.org")]);
     await expect(commit([oob("c", "refused@example.org")])).rejects.toThrow("refused");
     expect(rcpts(s)).toEqual(["a@example.org", "b@example.org"]);
     expect(stored).toEqual([["out_of_band"], ["out_of_band"], []]);
     // Normalised as stored events are: the host filled, the time in UTC.
-    const body = JSON.parse((s.sqlite.query("SELECT body FROM events WHERE event_id = 'a'").get() as { body: string }).body) as Record<
+    const body = JSON.parse((sqliteOf(s).query("SELECT body FROM events WHERE event_id = 'a'").get() as { body: string }).body) as Record<
       string,
       unknown
     >;

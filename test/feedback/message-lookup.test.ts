@@ -3,18 +3,21 @@ import path from "node:path";
 import type { Event } from "../../src/events/schema.ts";
 import { catchUp } from "../../src/feedback/lookup-indexer.ts";
 import { originals, storeLookup } from "../../src/feedback/store-lookup.ts";
-import { openStore, type Store } from "../../src/store/db.ts";
-import { insertEvents } from "../../src/store/events.ts";
+import { openStore } from "../../src/store/open.ts";
+import type { Store } from "../../src/store/driver.ts";
+import { insertEvents } from "../../src/store/sqlite/events.ts";
 import {
   activateMessageLookup,
   findMessagesByMessageId,
   findMessagesByQueueId,
   indexMessageLookup,
-  lookupKey,
   messageLookupState,
   pruneMessageLookup,
-} from "../../src/store/message-lookup.ts";
+} from "../../src/store/sqlite/message-lookup.ts";
+import { lookupKey } from "../../src/store/lookup-key.ts";
 import { tempDir } from "../helpers/hookd.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
+import { storeEvents } from "../helpers/store.ts";
 
 // The lookup index (store/message-lookup.ts) over a real SQLite file: whatever part of the
 // events it has reached, a lookup answers the same; it skips the feedback intake's own events,
@@ -46,8 +49,8 @@ function message(i: number, rcpts: string[], extra: Record<string, unknown> = {}
 describe("message lookup index", () => {
   test("the same answers not indexed, half indexed and fully indexed; newest first", async () => {
     const s = store();
-    for (let i = 0; i < 40; i++) insertEvents(s.sqlite, message(i % 10, [`a${i}@example.org`, `b${i}@example.org`]), "api");
-    const lookup = storeLookup(s.sqlite);
+    for (let i = 0; i < 40; i++) await storeEvents(s, message(i % 10, [`a${i}@example.org`, `b${i}@example.org`]), "api");
+    const lookup = storeLookup(s);
     const ask = async () => [
       await lookup.findByMessageId("m3@example.com", 100),
       await lookup.findByQueueId("Q7", undefined, 100),
@@ -67,72 +70,72 @@ describe("message lookup index", () => {
     ]);
     expect(unindexed[1]).toHaveLength(8);
     expect(unindexed[2]).toEqual([]);
-    const raw = findMessagesByMessageId(s.sqlite, "m3@example.com", 100);
+    const raw = findMessagesByMessageId(sqliteOf(s), "m3@example.com", 100);
     expect(raw.map((r) => r.seq)).toEqual([...raw.map((r) => r.seq)].sort((a, b) => b - a));
 
-    activateMessageLookup(s.sqlite);
-    expect(indexMessageLookup(s.sqlite, 70)).toMatchObject({ read: 70, behind: 90 });
+    activateMessageLookup(sqliteOf(s));
+    expect(indexMessageLookup(sqliteOf(s), 70)).toMatchObject({ read: 70, behind: 90 });
     expect(await ask()).toEqual(unindexed);
-    while (indexMessageLookup(s.sqlite, 70).read > 0);
-    expect(messageLookupState(s.sqlite)).toEqual({ indexedSeq: 160, maxSeq: 160 });
+    while (indexMessageLookup(sqliteOf(s), 70).read > 0);
+    expect(messageLookupState(sqliteOf(s))).toEqual({ indexedSeq: 160, maxSeq: 160 });
     expect(await ask()).toEqual(unindexed);
     // Events stored after the index caught up are found too (the scan of what it has not reached).
-    insertEvents(s.sqlite, message(3, ["late@example.org"]), "api");
+    await storeEvents(s, message(3, ["late@example.org"]), "api");
     expect((await lookup.findByMessageId("m3@example.com", 100)).map((o) => o.rcpt_to)[0]).toBe("late@example.org");
   });
 
-  test("one index row per Message-ID and queue id of each recipient in a step, none for the intake's own events", () => {
+  test("one index row per Message-ID and queue id of each recipient in a step, none for the intake's own events", async () => {
     const s = store();
-    insertEvents(s.sqlite, message(1, ["a@example.org", "b@example.org"]), "api");
-    insertEvents(s.sqlite, [ev("out_of_band", { queue_id: "Q1", message_id: "m1@example.com", rcpt_to: "a@example.org" })], "feedback");
-    insertEvents(s.sqlite, [ev("custom", { custom_type: "x.y" })], "api");
-    activateMessageLookup(s.sqlite);
-    expect(indexMessageLookup(s.sqlite)).toEqual({ read: 6, added: 4, behind: 0 });
+    await storeEvents(s, message(1, ["a@example.org", "b@example.org"]), "api");
+    await storeEvents(s, [ev("out_of_band", { queue_id: "Q1", message_id: "m1@example.com", rcpt_to: "a@example.org" })], "feedback");
+    await storeEvents(s, [ev("custom", { custom_type: "x.y" })], "api");
+    activateMessageLookup(sqliteOf(s));
+    expect(indexMessageLookup(sqliteOf(s))).toEqual({ read: 6, added: 4, behind: 0 });
     // The index points at each recipient's first event in the step: its injection.
-    const found = findMessagesByMessageId(s.sqlite, "m1@example.com", 100);
+    const found = findMessagesByMessageId(sqliteOf(s), "m1@example.com", 100);
     expect(found.map((r) => `${r.seq}:${r.rcpt_to}`)).toEqual(["3:b@example.org", "1:a@example.org"]);
   });
 
-  test("a row whose hash matches another message's does not make it an answer", () => {
+  test("a row whose hash matches another message's does not make it an answer", async () => {
     const s = store();
-    insertEvents(s.sqlite, message(1, ["a@example.org"]), "api");
-    activateMessageLookup(s.sqlite);
-    indexMessageLookup(s.sqlite);
+    await storeEvents(s, message(1, ["a@example.org"]), "api");
+    activateMessageLookup(sqliteOf(s));
+    indexMessageLookup(sqliteOf(s));
     // As if m2@example.com hashed like m1: its key points at m1's events.
-    s.sqlite.run("INSERT INTO message_lookup (h, seq) VALUES (?, 1)", [lookupKey("message_id", "m2@example.com")]);
-    expect(findMessagesByMessageId(s.sqlite, "m2@example.com", 10)).toEqual([]);
-    expect(findMessagesByMessageId(s.sqlite, "m1@example.com", 10).map((r) => r.seq)).toEqual([1]);
+    sqliteOf(s).run("INSERT INTO message_lookup (h, seq) VALUES (?, 1)", [lookupKey("message_id", "m2@example.com")]);
+    expect(findMessagesByMessageId(sqliteOf(s), "m2@example.com", 10)).toEqual([]);
+    expect(findMessagesByMessageId(sqliteOf(s), "m1@example.com", 10).map((r) => r.seq)).toEqual([1]);
   });
 
-  test("rows of events retention removed are pruned, oldest first, and only those", () => {
+  test("rows of events retention removed are pruned, oldest first, and only those", async () => {
     const s = store();
-    for (let i = 0; i < 5; i++) insertEvents(s.sqlite, message(i, ["a@example.org"]), "api");
-    activateMessageLookup(s.sqlite);
-    indexMessageLookup(s.sqlite);
-    expect((s.sqlite.query("SELECT count(*) AS c FROM message_lookup").get() as { c: number }).c).toBe(10);
-    s.sqlite.run("DELETE FROM events WHERE seq <= 4"); // messages 0 and 1, as retention would
-    expect(pruneMessageLookup(s.sqlite, 3)).toBe(3);
-    expect(pruneMessageLookup(s.sqlite)).toBe(1);
-    expect(pruneMessageLookup(s.sqlite)).toBe(0);
-    expect(findMessagesByQueueId(s.sqlite, "Q2", 10).map((r) => r.seq)).toEqual([5]);
+    for (let i = 0; i < 5; i++) await storeEvents(s, message(i, ["a@example.org"]), "api");
+    activateMessageLookup(sqliteOf(s));
+    indexMessageLookup(sqliteOf(s));
+    expect((sqliteOf(s).query("SELECT count(*) AS c FROM message_lookup").get() as { c: number }).c).toBe(10);
+    sqliteOf(s).run("DELETE FROM events WHERE seq <= 4"); // messages 0 and 1, as retention would
+    expect(pruneMessageLookup(sqliteOf(s), 3)).toBe(3);
+    expect(pruneMessageLookup(sqliteOf(s))).toBe(1);
+    expect(pruneMessageLookup(sqliteOf(s))).toBe(0);
+    expect(findMessagesByQueueId(sqliteOf(s), "Q2", 10).map((r) => r.seq)).toEqual([5]);
   });
 
   test("catchUp works through a backlog in steps and says what is left", async () => {
     const s = store();
-    for (let i = 0; i < 30; i++) insertEvents(s.sqlite, message(i, ["a@example.org"]), "api");
-    activateMessageLookup(s.sqlite);
-    expect(await catchUp(s.sqlite, { step: 7, maxSteps: 2 })).toBe(46);
-    expect(await catchUp(s.sqlite, { step: 7 })).toBe(0);
-    expect(messageLookupState(s.sqlite)!.indexedSeq).toBe(60);
+    for (let i = 0; i < 30; i++) await storeEvents(s, message(i, ["a@example.org"]), "api");
+    activateMessageLookup(sqliteOf(s));
+    expect(await catchUp(s, { step: 7, maxSteps: 2 })).toBe(46);
+    expect(await catchUp(s, { step: 7 })).toBe(0);
+    expect(messageLookupState(sqliteOf(s))!.indexedSeq).toBe(60);
   });
 });
 
 describe("storeLookup: stored events → original messages", () => {
   test("one entry per recipient, fields filled from its other events, campaign fields from the body", async () => {
     const s = store();
-    insertEvents(s.sqlite, message(1, ["a@example.org", "b@example.org"]), "api");
+    await storeEvents(s, message(1, ["a@example.org", "b@example.org"]), "api");
     insertEvents(
-      s.sqlite,
+      sqliteOf(s),
       [
         ev("open", {
           queue_id: "Q1",
@@ -145,7 +148,7 @@ describe("storeLookup: stored events → original messages", () => {
       ],
       "api",
     );
-    const lookup = storeLookup(s.sqlite);
+    const lookup = storeLookup(s);
     const found = await lookup.findByMessageId("m1@example.com", 10);
     expect(found).toEqual([
       {
@@ -166,9 +169,9 @@ describe("storeLookup: stored events → original messages", () => {
 
   test("a queue id on two hosts: the host the report names first", async () => {
     const s = store();
-    insertEvents(s.sqlite, [ev("injection", { queue_id: "QX", rcpt_to: "a@example.org", host: "mx1" })], "api");
-    insertEvents(s.sqlite, [{ ...ev("injection", { queue_id: "QX", rcpt_to: "b@example.org" }), host: "mx2.example.com" } as Event], "api");
-    const lookup = storeLookup(s.sqlite);
+    await storeEvents(s, [ev("injection", { queue_id: "QX", rcpt_to: "a@example.org", host: "mx1" })], "api");
+    await storeEvents(s, [{ ...ev("injection", { queue_id: "QX", rcpt_to: "b@example.org" }), host: "mx2.example.com" } as Event], "api");
+    const lookup = storeLookup(s);
     expect((await lookup.findByQueueId("QX", undefined, 10)).map((o) => o.host)).toEqual(["mx2.example.com", "mx1"]);
     expect((await lookup.findByQueueId("QX", "MX1", 10)).map((o) => o.host)).toEqual(["mx1", "mx2.example.com"]);
   });

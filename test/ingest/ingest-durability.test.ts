@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { eventually } from "../helpers/eventually.ts";
 import { spawnHookd, tempDir, testResources, type SpawnedHookd } from "../helpers/hookd.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 // hookd-level: lines appended by a live writer become events in the store exactly once,
 // through rename rotation, copytruncate and SIGKILL. Each line is one NOQUEUE reject with
@@ -141,7 +142,7 @@ describe("ingest through SIGKILL", () => {
 describe("ingest when the store refuses a commit", () => {
   test("the chunk is read again once the store accepts writes: nothing lost, nothing doubled, hookd keeps running", async () => {
     const { log, app } = await tailingApp(100);
-    const db = app.hookd.store.sqlite;
+    const db = sqliteOf(app.hookd.store);
     for (let n = 0; n < 50; n++) fs.appendFileSync(log, line(n));
     await eventually(() => recipientCounts(app.config.storage.path).size === 50, { timeoutMs: 10_000 });
     // Every insert into events fails while the flag table has a row (as with a full disk).

@@ -13,12 +13,13 @@ import { workerParser } from "../../src/ingest/chunk-parser-worker.ts";
 import { startSource } from "../../src/ingest/ingester.ts";
 import { createLogParser, type Snapshot } from "../../src/ingest/parse/index.ts";
 import { createLogger, silentLogger } from "../../src/lib/log.ts";
-import { loadCheckpoint } from "../../src/store/checkpoints.ts";
-import { openStore, type Store } from "../../src/store/db.ts";
+import { openStore } from "../../src/store/open.ts";
+import type { Store } from "../../src/store/driver.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { spawnHookd, tempDir, type SpawnedHookd } from "../helpers/hookd.ts";
 import { DIE_ONCE, DYING_PARSE_WORKER } from "./helpers/dying.ts";
 import { inThreadParser } from "./helpers/parse.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 /** Message i bounces; its notice is delivered and removed before the line naming it (LINK). */
 function story(i: number, second = 54) {
@@ -70,19 +71,19 @@ function fixture(): Fixture {
 }
 
 function cleanup(f: Fixture) {
-  f.store.close();
+  void f.store.close();
   fs.rmSync(f.dir, { recursive: true, force: true });
 }
 
 function start(f: Fixture, makeParser = inThreadParser, holdIdleMs = 600_000, log = silentLogger) {
-  return startSource(f.store.sqlite, f.source, log, { onEvents: () => {}, onLines: () => {} }, makeParser, { holdIdleMs });
+  return startSource(f.store, f.source, log, { onEvents: () => {}, onLines: () => {} }, makeParser, { holdIdleMs });
 }
 
 /** The saved position and correlation state, once the source has saved it at the file's end. */
 async function savedAtEnd(f: Fixture) {
   return eventually(
-    () => {
-      const cp = loadCheckpoint<Snapshot>(f.store.sqlite, f.log);
+    async () => {
+      const cp = await f.store.ingest.checkpoint<Snapshot>(f.log);
       if (cp && cp.checkpoint.offset === fs.statSync(f.log).size) return cp;
       throw new Error(`not saved at the end yet: ${JSON.stringify(cp?.checkpoint)}`);
     },
@@ -100,24 +101,24 @@ describe("a hold across a restart of the source", () => {
     const s = story(0);
     try {
       fs.appendFileSync(f.log, text(s.held));
-      let runner = start(f);
+      let runner = await start(f);
       const cp = await savedAtEnd(f);
       // Caught up and saved: the original's events are stored, the notice's are in the saved state.
       expect(heldQids(cp.correlation)).toEqual([s.notice]);
-      expect([...storedEvents(f.store.sqlite).values()].map((b) => (JSON.parse(b) as Event).queue_id)).toEqual([s.orig, s.orig]);
+      expect([...storedEvents(sqliteOf(f.store)).values()].map((b) => (JSON.parse(b) as Event).queue_id)).toEqual([s.orig, s.orig]);
       await runner.stop();
 
       fs.appendFileSync(f.log, text(s.named));
-      runner = start(f);
+      runner = await start(f);
       try {
         const after = await savedAtEnd(f);
-        await eventually(() => storedEvents(f.store.sqlite).size === 4, { timeoutMs: 10_000 });
+        await eventually(() => storedEvents(sqliteOf(f.store)).size === 4, { timeoutMs: 10_000 });
         expect(heldQids(after.correlation)).toEqual([]);
       } finally {
         await runner.stop();
       }
-      expect(storedEvents(f.store.sqlite)).toEqual(reference(f.log));
-      const got = notices(storedEvents(f.store.sqlite));
+      expect(storedEvents(sqliteOf(f.store))).toEqual(reference(f.log));
+      const got = notices(storedEvents(sqliteOf(f.store)));
       expect(got.map((e) => `${e.type} ${e.queue_id} ${(e as { notice?: { of_queue_id: string } }).notice?.of_queue_id}`).sort()).toEqual([
         `delivery ${s.notice} ${s.orig}`,
         `injection ${s.notice} ${s.orig}`,
@@ -136,17 +137,17 @@ describe("a hold across a restart of the source", () => {
     const log = createLogger({ level: "warn", write: (line) => logs.push(JSON.parse(line)) });
     try {
       fs.appendFileSync(f.log, text(s.held));
-      const runner = start(f, (setup, state) => workerParser(setup, state, DYING_PARSE_WORKER), 600_000, log);
+      const runner = await start(f, (setup, state) => workerParser(setup, state, DYING_PARSE_WORKER), 600_000, log);
       try {
         expect(heldQids((await savedAtEnd(f)).correlation)).toEqual([s.notice]);
         fs.appendFileSync(f.log, text([`${DIE_ONCE} ${die}`, ...s.named]));
-        await eventually(() => !fs.existsSync(die) && storedEvents(f.store.sqlite).size === 4, { timeoutMs: 20_000 });
+        await eventually(() => !fs.existsSync(die) && storedEvents(sqliteOf(f.store)).size === 4, { timeoutMs: 20_000 });
         expect(heldQids((await savedAtEnd(f)).correlation)).toEqual([]);
       } finally {
         await runner.stop();
       }
-      expect(storedEvents(f.store.sqlite)).toEqual(reference(f.log));
-      expect(notices(storedEvents(f.store.sqlite)).every((e) => (e as { notice?: unknown }).notice !== undefined)).toBe(true);
+      expect(storedEvents(sqliteOf(f.store))).toEqual(reference(f.log));
+      expect(notices(storedEvents(sqliteOf(f.store))).every((e) => (e as { notice?: unknown }).notice !== undefined)).toBe(true);
       expect(logs.filter((l) => l.msg === "could not store events read from the log; reading them again").map((l) => l.error)).toEqual([
         "the parse worker exited (exit code 1)",
       ]);
@@ -162,16 +163,16 @@ describe("a source that goes idle in the middle of a hold", () => {
     const s = story(0);
     try {
       fs.appendFileSync(f.log, text(s.held));
-      const runner = start(f, inThreadParser, 300);
+      const runner = await start(f, inThreadParser, 300);
       try {
-        await eventually(() => storedEvents(f.store.sqlite).size === 4, { timeoutMs: 10_000 });
+        await eventually(() => storedEvents(sqliteOf(f.store)).size === 4, { timeoutMs: 10_000 });
         const cp = await savedAtEnd(f);
         expect(heldQids(cp.correlation)).toEqual([]);
       } finally {
         await runner.stop();
       }
-      expect(storedEvents(f.store.sqlite)).toEqual(reference(f.log));
-      const got = notices(storedEvents(f.store.sqlite));
+      expect(storedEvents(sqliteOf(f.store))).toEqual(reference(f.log));
+      const got = notices(storedEvents(sqliteOf(f.store)));
       expect(got.map((e) => `${e.type} ${e.queue_id}`).sort()).toEqual([`delivery ${s.notice}`, `injection ${s.notice}`]);
       expect(got.some((e) => "notice" in e)).toBe(false);
     } finally {

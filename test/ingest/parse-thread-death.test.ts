@@ -10,10 +10,11 @@ import { workerParser } from "../../src/ingest/chunk-parser-worker.ts";
 import { startSource } from "../../src/ingest/ingester.ts";
 import { createLogParser } from "../../src/ingest/parse/index.ts";
 import { createLogger } from "../../src/lib/log.ts";
-import { openStore } from "../../src/store/db.ts";
+import { openStore } from "../../src/store/open.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { tempDir } from "../helpers/hookd.ts";
 import { DIE_ONCE, DYING_PARSE_WORKER } from "./helpers/dying.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 describe("a source whose parse thread dies", () => {
   test("reads the failed chunks again from the store's position and stores every event once", async () => {
@@ -35,9 +36,9 @@ describe("a source whose parse thread dies", () => {
     const logs: { msg: string; error?: string }[] = [];
     const log = createLogger({ level: "warn", write: (line) => logs.push(JSON.parse(line)) });
     const hooks = { onEvents: () => {}, onLines: () => {} };
-    const runner = startSource(store.sqlite, source, log, hooks, (setup, state) => workerParser(setup, state, DYING_PARSE_WORKER));
+    const runner = await startSource(store, source, log, hooks, (setup, state) => workerParser(setup, state, DYING_PARSE_WORKER));
     const stored = () =>
-      (store.sqlite.query("SELECT event_id FROM events ORDER BY event_id").all() as { event_id: string }[]).map((r) => r.event_id);
+      (sqliteOf(store).query("SELECT event_id FROM events ORDER BY event_id").all() as { event_id: string }[]).map((r) => r.event_id);
     try {
       await eventually(() => !fs.existsSync(die) && stored().length === expected.length, { timeoutMs: 30_000 });
     } finally {

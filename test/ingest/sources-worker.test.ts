@@ -7,9 +7,10 @@ import { generate } from "../../bench/postfix-log.ts";
 import type { SourceConfig } from "../../src/config/schema.ts";
 import { createSourcesWorker } from "../../src/ingest/sources-worker.ts";
 import { silentLogger } from "../../src/lib/log.ts";
-import { openStore } from "../../src/store/db.ts";
+import { openStore } from "../../src/store/open.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { tempDir } from "../helpers/hookd.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 const source = (p: string): SourceConfig => ({ path: p, format: "postfix", start_at: "beginning", host: "mx1", rotate_wait: 5000 });
 
@@ -31,7 +32,7 @@ describe("createSourcesWorker", () => {
     expect(sources.status().map((s) => [s.path, s.format])).toEqual([[logPath, "postfix"]]);
     await sources.stop();
     const store = openStore(storePath);
-    const stored = (store.sqlite.query("SELECT count(*) AS n FROM events").get() as { n: number }).n;
+    const stored = (sqliteOf(store).query("SELECT count(*) AS n FROM events").get() as { n: number }).n;
     store.close();
     expect(events).toBeGreaterThan(500);
     expect(stored).toBe(events);

@@ -6,19 +6,19 @@ import { Metrics } from "../../src/lib/metrics.ts";
 import { ExpositionError, parseExposition } from "../helpers/prometheus.ts";
 
 describe("Metrics registry", () => {
-  test("an empty registry renders a valid, empty exposition", () => {
-    const text = new Metrics().render();
+  test("an empty registry renders a valid, empty exposition", async () => {
+    const text = await new Metrics().render();
     expect(parseExposition(text).families.size).toBe(0);
   });
 
-  test("counters: HELP and TYPE once, one series per label set, inc by 1 or n", () => {
+  test("counters: HELP and TYPE once, one series per label set, inc by 1 or n", async () => {
     const m = new Metrics();
     const c = m.counter("jobs_total", "Jobs done.");
     c.inc();
     c.inc({ kind: "a" });
     c.inc({ kind: "a" }, 4);
     c.inc({ kind: "b" }, 2);
-    const text = m.render();
+    const text = await m.render();
     expect(text.split("\n").filter((l) => l.startsWith("# HELP jobs_total"))).toEqual(["# HELP jobs_total Jobs done."]);
     expect(text.split("\n").filter((l) => l.startsWith("# TYPE jobs_total"))).toEqual(["# TYPE jobs_total counter"]);
     const p = parseExposition(text);
@@ -30,31 +30,31 @@ describe("Metrics registry", () => {
     expect(p.value("jobs_total", { kind: "b" })).toBe(2);
   });
 
-  test("the same labels given in another order are the same series", () => {
+  test("the same labels given in another order are the same series", async () => {
     const m = new Metrics();
     const c = m.counter("x_total", "X.");
     c.inc({ a: "1", b: "2" });
     c.inc({ b: "2", a: "1" });
-    const p = parseExposition(m.render());
+    const p = parseExposition(await m.render());
     expect(p.families.get("x_total")!.samples).toHaveLength(1);
     expect(p.value("x_total", { a: "1", b: "2" })).toBe(2);
   });
 
-  test("asking for a metric twice returns the same family", () => {
+  test("asking for a metric twice returns the same family", async () => {
     const m = new Metrics();
     m.counter("x_total", "X.").inc({ k: "v" });
     m.counter("x_total", "X.").inc({ k: "v" }, 2);
-    const p = parseExposition(m.render());
+    const p = parseExposition(await m.render());
     expect(p.families.size).toBe(1);
     expect(p.value("x_total", { k: "v" })).toBe(3);
   });
 
-  test("label values with backslashes, quotes, newlines, commas, braces and UTF-8 are escaped and round-trip", () => {
+  test("label values with backslashes, quotes, newlines, commas, braces and UTF-8 are escaped and round-trip", async () => {
     const m = new Metrics();
     const g = m.gauge("odd_labels", "Odd label values.");
     const values = ["C:\\logs\\mail.log", 'say "hi"', "two\nlines", "a,b=c}{", "/var/log/maillog ünïcødé", "trailing\\", ""];
     values.forEach((v, i) => g.set({ source: v }, i + 1));
-    const text = m.render();
+    const text = await m.render();
     // Escaped on the wire: no raw newline inside a sample line.
     expect(text).toContain('source="C:\\\\logs\\\\mail.log"');
     expect(text).toContain('source="say \\"hi\\""');
@@ -63,32 +63,32 @@ describe("Metrics registry", () => {
     values.forEach((v, i) => expect(p.value("odd_labels", { source: v })).toBe(i + 1));
   });
 
-  test("HELP text with a backslash or a newline is escaped as the format requires", () => {
+  test("HELP text with a backslash or a newline is escaped as the format requires", async () => {
     const m = new Metrics();
     m.counter("help_total", "Lines of C:\\mail.log.\nSecond line.").inc();
-    const p = parseExposition(m.render());
+    const p = parseExposition(await m.render());
     expect(p.families.get("help_total")!.help).toBe("Lines of C:\\mail.log.\nSecond line.");
     expect(p.value("help_total")).toBe(1);
   });
 
-  test("gauges: set replaces, clear removes every series, a cleared family still has HELP and TYPE", () => {
+  test("gauges: set replaces, clear removes every series, a cleared family still has HELP and TYPE", async () => {
     const m = new Metrics();
     const g = m.gauge("depth", "Depth.");
     g.set({ w: "a" }, 5);
     g.set({ w: "a" }, 3);
     g.set({ w: "b" }, 0);
-    let p = parseExposition(m.render());
+    let p = parseExposition(await m.render());
     expect(p.value("depth", { w: "a" })).toBe(3);
     expect(p.value("depth", { w: "b" })).toBe(0);
     g.clear();
-    const text = m.render();
+    const text = await m.render();
     p = parseExposition(text);
     expect(p.families.get("depth")).toMatchObject({ type: "gauge", help: "Depth.", samples: [] });
     g.set({}, 1.5);
-    expect(parseExposition(m.render()).value("depth")).toBe(1.5);
+    expect(parseExposition(await m.render()).value("depth")).toBe(1.5);
   });
 
-  test("special float values render as NaN, +Inf and -Inf", () => {
+  test("special float values render as NaN, +Inf and -Inf", async () => {
     const m = new Metrics();
     const g = m.gauge("g", "G.");
     g.set({ v: "nan" }, NaN);
@@ -96,7 +96,7 @@ describe("Metrics registry", () => {
     g.set({ v: "-inf" }, -Infinity);
     g.set({ v: "tiny" }, 1e-7);
     g.set({ v: "huge" }, 1e21);
-    const p = parseExposition(m.render());
+    const p = parseExposition(await m.render());
     expect(p.value("g", { v: "nan" })).toBeNaN();
     expect(p.value("g", { v: "inf" })).toBe(Infinity);
     expect(p.value("g", { v: "-inf" })).toBe(-Infinity);
@@ -104,12 +104,12 @@ describe("Metrics registry", () => {
     expect(p.value("g", { v: "huge" })).toBe(1e21);
   });
 
-  test("histograms: cumulative buckets, le inclusive, +Inf equals _count, _sum adds up, one set per label set", () => {
+  test("histograms: cumulative buckets, le inclusive, +Inf equals _count, _sum adds up, one set per label set", async () => {
     const m = new Metrics();
     const h = m.histogram("lat_seconds", "Latency.", [0.1, 0.5, 1]);
     for (const v of [0.05, 0.1, 0.3, 0.5, 0.7, 2, 5]) h.observe({ w: "a" }, v);
     h.observe({ w: "b" }, 0.2);
-    const p = parseExposition(m.render());
+    const p = parseExposition(await m.render());
     expect(p.families.get("lat_seconds")!.type).toBe("histogram");
     const bucket = (w: string, le: string) => p.value("lat_seconds_bucket", { w, le });
     expect([bucket("a", "0.1"), bucket("a", "0.5"), bucket("a", "1"), bucket("a", "+Inf")]).toEqual([2, 4, 5, 7]);
@@ -122,11 +122,11 @@ describe("Metrics registry", () => {
     expect(les).toEqual(["0.1", "0.5", "1", "+Inf"]);
   });
 
-  test("a histogram without labels renders valid bucket lines", () => {
+  test("a histogram without labels renders valid bucket lines", async () => {
     const m = new Metrics();
     const h = m.histogram("plain_seconds", "Plain.", [1, 2]);
     h.observe({}, 1.5);
-    const p = parseExposition(m.render());
+    const p = parseExposition(await m.render());
     expect(p.value("plain_seconds_bucket", { le: "1" })).toBe(0);
     expect(p.value("plain_seconds_bucket", { le: "2" })).toBe(1);
     expect(p.value("plain_seconds_bucket", { le: "+Inf" })).toBe(1);
@@ -134,22 +134,34 @@ describe("Metrics registry", () => {
     expect(p.value("plain_seconds_sum")).toBe(1.5);
   });
 
-  test("collectors run at every scrape, before rendering", () => {
+  test("collectors run at every scrape, before rendering", async () => {
     const m = new Metrics();
     const g = m.gauge("scrapes_seen", "Scrapes.");
     let n = 0;
-    m.collect(() => g.set({}, ++n));
-    expect(parseExposition(m.render()).value("scrapes_seen")).toBe(1);
-    expect(parseExposition(m.render()).value("scrapes_seen")).toBe(2);
+    m.collect(() => {
+      g.set({}, ++n);
+    });
+    expect(parseExposition(await m.render()).value("scrapes_seen")).toBe(1);
+    expect(parseExposition(await m.render()).value("scrapes_seen")).toBe(2);
   });
 
-  test("several families render as separate groups, each valid", () => {
+  test("a collector that reads something first (the store) is awaited before rendering", async () => {
+    const m = new Metrics();
+    const g = m.gauge("queue_depth", "Depth.");
+    m.collect(async () => {
+      const depth = await new Promise<number>((resolve) => setImmediate(() => resolve(7)));
+      g.set({}, depth);
+    });
+    expect(parseExposition(await m.render()).value("queue_depth")).toBe(7);
+  });
+
+  test("several families render as separate groups, each valid", async () => {
     const m = new Metrics();
     m.counter("a_total", "A.").inc({ x: "1" });
     m.gauge("b", "B.").set({ x: "1" }, 2);
     m.histogram("c_seconds", "C.", [1]).observe({ x: "1" }, 0.5);
     m.counter("a_total", "A.").inc({ x: "2" });
-    const p = parseExposition(m.render());
+    const p = parseExposition(await m.render());
     expect([...p.families.keys()]).toEqual(["a_total", "b", "c_seconds"]);
     expect(p.value("a_total", { x: "2" })).toBe(1);
   });
@@ -201,7 +213,7 @@ describe("the strict exposition parser used by these tests", () => {
     });
   }
 
-  test("accepts a valid exposition with comments, escapes and a timestamp", () => {
+  test("accepts a valid exposition with comments, escapes and a timestamp", async () => {
     const p = parseExposition(
       '# a plain comment\n# HELP a_total A \\\\ b\\nc.\n# TYPE a_total counter\na_total{x="q\\"\\\\\\n",y="2",} 3 1700000000000\n',
     );

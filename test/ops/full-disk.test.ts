@@ -5,7 +5,6 @@
 import { afterEach, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { createApiKey } from "../../src/store/keys.ts";
 import { createWebhook, results } from "../helpers/delivery.ts";
 import { errorBody, startTestApp, tempDir, type TestApp } from "../helpers/hookd.ts";
 
@@ -66,7 +65,7 @@ test("store's disk full: GET /webhooks and /status answer 200 (with a key never 
     sources: [{ path: log, format: "postfix", start_at: "beginning", host: "mx1", rotate_wait: 1000 }],
   });
   cleanup.push(() => app.stop());
-  const reader = createApiKey(app.hookd.store.db, "reader", ["webhooks:read"]).key;
+  const reader = (await app.hookd.store.keys.create("reader", ["webhooks:read"], Date.now())).key;
   const wh = await createWebhook(app, "http://127.0.0.1:9/unused");
   expect((await app.api("POST", "/events", { body: someEvents("before") })).status).toBe(200);
 

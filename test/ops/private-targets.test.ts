@@ -10,8 +10,6 @@ import { generateSecret } from "../../src/deliver/sign.ts";
 import { isPrivateAddress, privateTargetReason } from "../../src/deliver/target-guard.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { ulid } from "ulid";
-import { maxEventSeq } from "../../src/store/events.ts";
-import { insertWebhook } from "../../src/store/webhooks.ts";
 import { batchStatus, eventuallyValue, FAST_RETRY, makeEvents, postEvents, results } from "../helpers/delivery.ts";
 import { errorBody, tempDir } from "../helpers/hookd.ts";
 import { startReceiver, type Receiver } from "../helpers/receiver.ts";
@@ -58,17 +56,17 @@ async function startGuarded(extraEnv: Record<string, string> = {}): Promise<App>
 }
 
 /** A webhook row written straight into the store, as one created before the setting changed. */
-function insertRow(a: App, target: string): string {
+async function insertRow(a: App, target: string): Promise<string> {
   const now = Date.now();
   const id = ulid(now).toLowerCase();
-  insertWebhook(a.hookd.store.db, {
+  await a.hookd.store.webhooks.insert({
     id,
     name: "predates the setting",
     target,
     events: ["*"],
     verification: "none",
     secret: generateSecret(),
-    cursorSeq: maxEventSeq(a.hookd.store.sqlite),
+    cursorSeq: await a.hookd.store.events.maxSeq(),
     createdAt: now,
     updatedAt: now,
   });
@@ -117,7 +115,7 @@ describe("allow_private_targets = false, at create and update", () => {
   test("changing a target to loopback → 400 invalid_url naming target; the stored target stays", async () => {
     rx = await startReceiver();
     app = await startGuarded();
-    const id = insertRow(app, PUBLIC_TARGET);
+    const id = await insertRow(app, PUBLIC_TARGET);
     for (const target of loopbackTargets(rx.port)) {
       const res = await app.api("PATCH", `/webhooks/${id}`, { target });
       expect({ target, status: res.status }).toEqual({ target, status: 400 });
@@ -136,7 +134,7 @@ describe("allow_private_targets = false, at create and update", () => {
       events: ["*"],
       verification: "none",
     });
-    const id = insertRow(app, PUBLIC_TARGET);
+    const id = await insertRow(app, PUBLIC_TARGET);
     const patched = await app.api("PATCH", `/webhooks/${id}`, { target: mappedTarget(rx.port) });
     expect({ create: created.status, update: patched.status }).toEqual({ create: 400, update: 400 });
     expect((await errorBody(created)).errors[0]).toMatchObject({ code: "invalid_url", field: "target" });
@@ -227,7 +225,8 @@ describe("allow_private_targets = false, at send time", () => {
 
   /** Inserts one row per path, posts events, and waits until each row's first batch has been tried twice (or finished). */
   async function sendTo(a: App, targets: Record<string, string>): Promise<Outcome[]> {
-    const rows = Object.entries(targets).map(([p, target]) => ({ path: p, id: insertRow(a, target) }));
+    const rows: { path: string; id: string }[] = [];
+    for (const [p, target] of Object.entries(targets)) rows.push({ path: p, id: await insertRow(a, target) });
     await postEvents({ api: (m, p, o) => a.api(m, p, o?.body) }, makeEvents(3, "priv"));
     const out: Outcome[] = [];
     for (const { path: p, id } of rows) {
@@ -280,7 +279,7 @@ describe("allow_private_targets = false, at send time", () => {
   test("the same row with allow_private_targets = true is delivered (the guard, not the receiver, made the difference)", async () => {
     rx = await startReceiver();
     app = await startGuarded({ HOOKD_SECURITY_ALLOW_PRIVATE_TARGETS: "true" });
-    insertRow(app, `http://127.0.0.1:${rx.port}/ip`);
+    await insertRow(app, `http://127.0.0.1:${rx.port}/ip`);
     await postEvents({ api: (m, p, o) => app!.api(m, p, o?.body) }, makeEvents(2, "allowed"));
     await rx.waitFor((r) => r.length >= 1, 10_000);
     expect(rx.requests[0]!.path).toBe("/ip");

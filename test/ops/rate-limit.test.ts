@@ -1,7 +1,7 @@
 // server.rate_limit: a token bucket per API key. A burst over the limit gets 429 with
 // Retry-After in the usual error envelope; another key is unaffected; the bucket refills.
 import { afterEach, expect, test } from "bun:test";
-import { createApiKey, SCOPES } from "../../src/store/keys.ts";
+import { SCOPES } from "../../src/store/api-keys.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { errorBody, startTestApp, type TestApp } from "../helpers/hookd.ts";
 
@@ -17,7 +17,7 @@ const BURST = 20;
 test(`rate_limit = ${LIMIT}: a burst of ${BURST} with one key gets 429 rate_limited with Retry-After; another key is unaffected; it refills`, async () => {
   app = await startTestApp({ server: { rate_limit: LIMIT } });
   const a = app;
-  const other = createApiKey(a.hookd.store.db, "other", SCOPES).key;
+  const other = (await a.hookd.store.keys.create("other", SCOPES, Date.now())).key;
 
   const started = Date.now();
   const burst = await Promise.all(Array.from({ length: BURST }, () => a.api("GET", "/webhooks")));

@@ -5,11 +5,14 @@ import { Database } from "bun:sqlite";
 import { afterEach, expect, test } from "bun:test";
 import path from "node:path";
 import type { Event } from "../../src/events/schema.ts";
-import { backlog } from "../../src/store/batch-views.ts";
-import { openStore, type Store } from "../../src/store/db.ts";
-import { eventRows, insertEvents, insertRowsTx } from "../../src/store/events.ts";
-import { migrate, MIGRATIONS } from "../../src/store/migrate.ts";
+import { backlog } from "../../src/store/sqlite/batch-views.ts";
+import { openStore } from "../../src/store/open.ts";
+import type { Store } from "../../src/store/driver.ts";
+import { eventRows } from "../../src/store/event-rows.ts";
+import { insertEvents, insertRowsTx } from "../../src/store/sqlite/events.ts";
+import { migrate, MIGRATIONS } from "../../src/store/sqlite/migrate.ts";
 import { tempDir } from "../helpers/hookd.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 let store: Store | null = null;
 afterEach(() => {
@@ -25,9 +28,9 @@ const column = (db: Database) => db.query("SELECT event_id, custom_type FROM eve
 
 test("both insert paths store a custom event's name in custom_type, NULL for other types", () => {
   store = openStore(path.join(tempDir(), "hookd.db"));
-  insertEvents(store.sqlite, [custom("c1", "profile.created"), delivery("d1")], "api");
-  insertRowsTx(store.sqlite, eventRows([custom("c2", "order.shipped"), delivery("d2")]), "/var/log/mail.log");
-  expect(column(store.sqlite)).toEqual([
+  insertEvents(sqliteOf(store), [custom("c1", "profile.created"), delivery("d1")], "api");
+  insertRowsTx(sqliteOf(store), eventRows([custom("c2", "order.shipped"), delivery("d2")]), "/var/log/mail.log");
+  expect(column(sqliteOf(store))).toEqual([
     { event_id: "c1", custom_type: "profile.created" },
     { event_id: "d1", custom_type: null },
     { event_id: "c2", custom_type: "order.shipped" },
@@ -58,13 +61,13 @@ test("the migration fills custom_type for the custom events stored before it", (
 test("backlog counts a webhook's named custom events beside its types", () => {
   store = openStore(path.join(tempDir(), "hookd.db"));
   insertEvents(
-    store.sqlite,
+    sqliteOf(store),
     [custom("c1", "profile.created"), custom("c2", "profile.updated"), delivery("d1"), custom("c3", "profile.created")],
     "api",
   );
-  expect(backlog(store.sqlite, 0, ["profile.created"]).events).toBe(2);
-  expect(backlog(store.sqlite, 0, ["profile.created", "delivery"]).events).toBe(3);
-  expect(backlog(store.sqlite, 0, ["custom"]).events).toBe(3);
-  expect(backlog(store.sqlite, 0, ["*"]).events).toBe(4);
-  expect(backlog(store.sqlite, 1, ["profile.created"]).events).toBe(1);
+  expect(backlog(sqliteOf(store), 0, ["profile.created"]).events).toBe(2);
+  expect(backlog(sqliteOf(store), 0, ["profile.created", "delivery"]).events).toBe(3);
+  expect(backlog(sqliteOf(store), 0, ["custom"]).events).toBe(3);
+  expect(backlog(sqliteOf(store), 0, ["*"]).events).toBe(4);
+  expect(backlog(sqliteOf(store), 1, ["profile.created"]).events).toBe(1);
 });

@@ -3,11 +3,11 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, test } from "bun:test";
-import { insertBatch } from "../../src/store/batches.ts";
-import { openStore } from "../../src/store/db.ts";
-import { createApiKey, findApiKey, revokeApiKey, listApiKeys, countActiveApiKeys } from "../../src/store/keys.ts";
-import { deleteWebhook, getWebhook, insertWebhook } from "../../src/store/webhooks.ts";
+import { insertBatch } from "../../src/store/sqlite/batches.ts";
+import { openStore } from "../../src/store/open.ts";
+import { countActiveApiKeys } from "../../src/store/sqlite/keys.ts";
 import { tempDir } from "../helpers/hookd.ts";
+import { drizzleOf, sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 const dbFile = () => path.join(tempDir(), "hookd.db");
 
@@ -29,16 +29,16 @@ function newWebhook(id: string, now = 1_700_000_000_000) {
 }
 
 describe("openStore pragmas", () => {
-  test("WAL, foreign keys on, synchronous FULL, busy timeout set", () => {
+  test("WAL, foreign keys on, synchronous FULL, busy timeout set", async () => {
     const file = dbFile();
     const store = openStore(file);
     try {
-      expect(pragma(store.sqlite, "journal_mode")).toBe("wal");
-      expect(pragma(store.sqlite, "foreign_keys")).toBe(1);
-      expect(pragma(store.sqlite, "synchronous")).toBe(2);
-      expect(pragma(store.sqlite, "busy_timeout")).toBeGreaterThan(0);
+      expect(pragma(sqliteOf(store), "journal_mode")).toBe("wal");
+      expect(pragma(sqliteOf(store), "foreign_keys")).toBe(1);
+      expect(pragma(sqliteOf(store), "synchronous")).toBe(2);
+      expect(pragma(sqliteOf(store), "busy_timeout")).toBeGreaterThan(0);
     } finally {
-      store.close();
+      await store.close();
     }
     // WAL is a property of the file: a plain connection opened later sees it too.
     const plain = new Database(file);
@@ -49,12 +49,12 @@ describe("openStore pragmas", () => {
     }
   });
 
-  test("foreign keys are enforced: a batch for an unknown webhook is refused", () => {
+  test("foreign keys are enforced: a batch for an unknown webhook is refused", async () => {
     const store = openStore(dbFile());
     try {
       expect(() =>
         insertBatch(
-          store.sqlite,
+          sqliteOf(store),
           {
             id: "b1",
             webhookId: "nope",
@@ -69,17 +69,17 @@ describe("openStore pragmas", () => {
         ),
       ).toThrow(/FOREIGN KEY/);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });
 
 describe("API keys at rest", () => {
-  test("only the sha256 of a key is stored: the key's text is nowhere in the database files", () => {
+  test("only the sha256 of a key is stored: the key's text is nowhere in the database files", async () => {
     const file = dbFile();
     const store = openStore(file);
-    const { key, info } = createApiKey(store.db, "ci", ["events:write"]);
-    const row = store.sqlite.query("SELECT hash, prefix, scopes FROM api_keys WHERE id = ?").get(info.id) as {
+    const { key, info } = await store.keys.create("ci", ["events:write"], Date.now());
+    const row = sqliteOf(store).query("SELECT hash, prefix, scopes FROM api_keys WHERE id = ?").get(info.id) as {
       hash: string;
       prefix: string;
       scopes: string;
@@ -100,63 +100,63 @@ describe("API keys at rest", () => {
     expect(whileOpen).toContain(row.hash);
     expect(whileOpen).not.toContain(key);
     expect(whileOpen).not.toContain(secretPart);
-    store.close();
+    await store.close();
     const afterClose = bytes();
     expect(afterClose).toContain(row.hash);
     expect(afterClose).not.toContain(key);
     expect(afterClose).not.toContain(secretPart);
   });
 
-  test("a key is found by its text, not by its hash or prefix; revoked keys are not found", () => {
+  test("a key is found by its text, not by its hash or prefix; revoked keys are not found", async () => {
     const store = openStore(dbFile());
     try {
-      const { key, info } = createApiKey(store.db, "ci", ["webhooks:read", "events:read"]);
-      const found = findApiKey(store.db, key);
+      const { key, info } = await store.keys.create("ci", ["webhooks:read", "events:read"], Date.now());
+      const found = await store.keys.find(key, Date.now());
       expect(found?.id).toBe(info.id);
       expect(found?.scopes).toEqual(["webhooks:read", "events:read"]);
       expect(found && "hash" in found).toBe(false);
-      expect(findApiKey(store.db, createHash("sha256").update(key).digest("hex"))).toBeNull();
-      expect(findApiKey(store.db, info.prefix)).toBeNull();
-      expect(findApiKey(store.db, key + "x")).toBeNull();
-      expect(countActiveApiKeys(store.db)).toBe(1);
-      expect(revokeApiKey(store.db, info.id)).toBe(true);
-      expect(revokeApiKey(store.db, info.id)).toBe(false);
-      expect(findApiKey(store.db, key)).toBeNull();
-      expect(countActiveApiKeys(store.db)).toBe(0);
-      expect(listApiKeys(store.db).map((k) => [k.id, k.revokedAt !== null])).toEqual([[info.id, true]]);
+      expect(await store.keys.find(createHash("sha256").update(key).digest("hex"), Date.now())).toBeNull();
+      expect(await store.keys.find(info.prefix, Date.now())).toBeNull();
+      expect(await store.keys.find(key + "x", Date.now())).toBeNull();
+      expect(countActiveApiKeys(drizzleOf(store))).toBe(1);
+      expect(await store.keys.revoke(info.id, Date.now())).toBe(true);
+      expect(await store.keys.revoke(info.id, Date.now())).toBe(false);
+      expect(await store.keys.find(key, Date.now())).toBeNull();
+      expect(countActiveApiKeys(drizzleOf(store))).toBe(0);
+      expect((await store.keys.list()).map((k) => [k.id, k.revokedAt !== null])).toEqual([[info.id, true]]);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });
 
 describe("deleting a webhook", () => {
-  test("cascades to its batches and their attempts, and leaves other webhooks' batches alone", () => {
+  test("cascades to its batches and their attempts, and leaves other webhooks' batches alone", async () => {
     const store = openStore(dbFile());
     try {
-      insertWebhook(store.db, newWebhook("w1"));
-      insertWebhook(store.db, newWebhook("w2"));
+      await store.webhooks.insert(newWebhook("w1"));
+      await store.webhooks.insert(newWebhook("w2"));
       const body = new TextEncoder().encode('[{"event_id":"e1"}]');
-      store.sqlite.run(
+      sqliteOf(store).run(
         `INSERT INTO batches (id, webhook_id, event_count, bytes, first_seq, last_seq, body, created_at, next_attempt_at)
          VALUES ('b1', 'w1', 1, ?, 1, 1, ?, 1, 1), ('b2', 'w1', 1, ?, 2, 2, ?, 2, 2), ('b3', 'w2', 1, ?, 1, 1, ?, 1, 1)`,
         [body.byteLength, body, body.byteLength, body, body.byteLength, body],
       );
-      store.sqlite.run(
+      sqliteOf(store).run(
         `INSERT INTO attempts (batch_id, webhook_id, attempt, started_at, response_code) VALUES ('b1', 'w1', 1, 1, 500), ('b3', 'w2', 1, 1, 500)`,
       );
-      const count = (sql: string) => (store.sqlite.query(sql).get() as { n: number }).n;
+      const count = (sql: string) => (sqliteOf(store).query(sql).get() as { n: number }).n;
       expect(count("SELECT count(*) AS n FROM batches WHERE webhook_id = 'w1'")).toBe(2);
 
-      expect(deleteWebhook(store.db, "w1")).toBe(true);
-      expect(getWebhook(store.db, "w1")).toBeUndefined();
+      expect(await store.webhooks.delete("w1")).toBe(true);
+      expect(await store.webhooks.get("w1")).toBeUndefined();
       expect(count("SELECT count(*) AS n FROM batches WHERE webhook_id = 'w1'")).toBe(0);
       expect(count("SELECT count(*) AS n FROM attempts WHERE batch_id = 'b1'")).toBe(0);
       expect(count("SELECT count(*) AS n FROM batches WHERE webhook_id = 'w2'")).toBe(1);
       expect(count("SELECT count(*) AS n FROM attempts WHERE batch_id = 'b3'")).toBe(1);
-      expect(deleteWebhook(store.db, "w1")).toBe(false);
+      expect(await store.webhooks.delete("w1")).toBe(false);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

@@ -1,16 +1,11 @@
 // The domains table and what a domain's verification does to webhooks, in SQL.
 import { describe, expect, test } from "bun:test";
 import path from "node:path";
-import { openStore } from "../../src/store/db.ts";
-import {
-  hostOnDomain,
-  insertDomain,
-  listPendingDomains,
-  targetHost,
-  verifiedDomainCovering,
-  verifyDomainRow,
-} from "../../src/store/domains.ts";
-import { getWebhook, insertWebhook } from "../../src/store/webhooks.ts";
+import { openStore } from "../../src/store/open.ts";
+import { hostOnDomain, targetHost } from "../../src/store/hosts.ts";
+import { insertDomain, listPendingDomains, verifiedDomainCovering, verifyDomainRow } from "../../src/store/sqlite/domains.ts";
+import { getWebhook, insertWebhook } from "../../src/store/sqlite/webhooks.ts";
+import { drizzleOf } from "../../src/store/sqlite/driver.ts";
 import { tempDir } from "../helpers/hookd.ts";
 
 describe("hostOnDomain", () => {
@@ -28,7 +23,7 @@ describe("verifyDomainRow", () => {
   test("verifies the domain and, in one go, the pending dns_txt webhooks on it; others are left alone", () => {
     const store = openStore(path.join(tempDir(), "hookd.db"));
     try {
-      const db = store.db;
+      const db = drizzleOf(store);
       const hook = (id: string, target: string, verification: "dns_txt" | "handshake", verifiedAt: number | null = null) =>
         insertWebhook(db, {
           id,

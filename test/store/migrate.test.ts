@@ -1,9 +1,10 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import path from "node:path";
-import { openStore } from "../../src/store/db.ts";
-import { LATEST_VERSION, migrate, MigrationError, MIGRATIONS, schemaVersion } from "../../src/store/migrate.ts";
+import { openStore } from "../../src/store/open.ts";
+import { LATEST_VERSION, migrate, MigrationError, MIGRATIONS, schemaVersion } from "../../src/store/sqlite/migrate.ts";
 import { tempDir } from "../helpers/hookd.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 const dbFile = () => path.join(tempDir(), "hookd.db");
 
@@ -58,8 +59,8 @@ describe("migrations", () => {
     const file = path.join(tempDir(), "nested", "deeper", "hookd.db");
     const store = openStore(file);
     try {
-      expect(schemaVersion(store.sqlite)).toBe(LATEST_VERSION);
-      expect(integrity(store.sqlite)).toEqual(["ok"]);
+      expect(schemaVersion(sqliteOf(store))).toBe(LATEST_VERSION);
+      expect(integrity(sqliteOf(store))).toEqual(["ok"]);
     } finally {
       store.close();
     }
@@ -68,15 +69,15 @@ describe("migrations", () => {
   test("opening twice applies nothing the second time and keeps the data", () => {
     const file = dbFile();
     const first = openStore(file);
-    first.sqlite.run("INSERT INTO custom_event_types (name, first_seen_at) VALUES ('kept', 1)");
+    sqliteOf(first).run("INSERT INTO custom_event_types (name, first_seen_at) VALUES ('kept', 1)");
     first.close();
 
     const second = openStore(file);
     try {
-      expect(migrate(second.sqlite)).toEqual([]);
-      expect(schemaVersion(second.sqlite)).toBe(LATEST_VERSION);
-      expect(second.sqlite.query("SELECT name FROM custom_event_types").all()).toEqual([{ name: "kept" }]);
-      expect(integrity(second.sqlite)).toEqual(["ok"]);
+      expect(migrate(sqliteOf(second))).toEqual([]);
+      expect(schemaVersion(sqliteOf(second))).toBe(LATEST_VERSION);
+      expect(sqliteOf(second).query("SELECT name FROM custom_event_types").all()).toEqual([{ name: "kept" }]);
+      expect(integrity(sqliteOf(second))).toEqual(["ok"]);
     } finally {
       second.close();
     }

@@ -1,10 +1,10 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
-import { migrate } from "../../src/store/migrate.ts";
-import * as schema from "../../src/store/schema.ts";
+import { migrate } from "../../src/store/sqlite/migrate.ts";
+import * as schema from "../../src/store/sqlite/schema.ts";
 
-// The drizzle definitions in src/store/schema.ts must describe exactly the tables the
+// The drizzle definitions in src/store/sqlite/schema.ts must describe exactly the tables the
 // migrations create: a column drizzle reads that SQLite lacks (or a NOT NULL one drizzle
 // thinks is optional) would only show up at runtime.
 

@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import path from "node:path";
-import { openStore } from "../../src/store/db.ts";
-import { insertTrackedMessage } from "../../src/store/tracking.ts";
+import { openStore } from "../../src/store/open.ts";
 import { createHitCommitter } from "../../src/track/commit.ts";
 import type { Hit } from "../../src/track/events.ts";
 import { signToken, type TokenPayload } from "../../src/track/tokens.ts";
 import { tempDir } from "../helpers/hookd.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 const key = { id: 0, secret: new Uint8Array(32).fill(3) };
 const AT = Date.parse("2026-03-01T12:00:30.250Z");
@@ -31,16 +31,17 @@ function hit(kind: TokenPayload["kind"], over: Partial<Hit> = {}, ref?: number):
 }
 
 describe("one batch of hits, one transaction", () => {
-  test("events through the store's insert path, duplicates left out, campaign row read, minute counts; FULL only for a one-click's batch", () => {
-    const store = openStore(path.join(tempDir(), "hookd.db"));
-    const db = store.sqlite;
-    db.run("PRAGMA synchronous = NORMAL");
-    const ref = insertTrackedMessage(db, JSON.stringify({ campaign_id: "spring", tags: ["a"] }), AT);
-    const commit = createHitCommitter(db, { host: "node1" });
+  test("events through the store's insert path, duplicates left out, campaign row read, minute counts; FULL only for a one-click's batch", async () => {
+    // As the tracking writer opens it: NORMAL, and FULL for the commit of a one-click.
+    const store = openStore(path.join(tempDir(), "hookd.db"), { durability: "normal" });
+    const db = sqliteOf(store);
+    expect((db.query("PRAGMA synchronous").get() as { synchronous: number }).synchronous).toBe(1);
+    const [ref] = await store.tracking.insertMessages([JSON.stringify({ campaign_id: "spring", tags: ["a"] })], AT);
+    const commit = createHitCommitter(store, { host: "node1" });
     const open = hit("open", {}, ref);
-    const r1 = commit([open, { ...open, at: AT + 100 }, hit("click", { verdict: { machine: true, reason: "fast_click" } })]);
+    const r1 = await commit([open, { ...open, at: AT + 100 }, hit("click", { verdict: { machine: true, reason: "fast_click" } })]);
     expect(r1).toEqual({ stored: { open: 1, click: 1 }, machine: 1, durable: false });
-    const r2 = commit([hit("unsubscribe"), hit("unsubscribe", { at: AT + 5000 })]);
+    const r2 = await commit([hit("unsubscribe"), hit("unsubscribe", { at: AT + 5000 })]);
     expect(r2).toEqual({ stored: { list_unsubscribe: 1 }, machine: 0, durable: true });
     expect((db.query("PRAGMA synchronous").get() as { synchronous: number }).synchronous).toBe(1); // NORMAL again
     const rows = db.query("SELECT type, source, rcpt_to, queue_id, body FROM events ORDER BY seq").all() as {
@@ -59,19 +60,19 @@ describe("one batch of hits, one transaction", () => {
     expect(db.query("SELECT * FROM tracking_minutes").all()).toEqual([
       { minute: Math.floor(AT / 60_000), opens: 1, machine_opens: 0, clicks: 1, machine_clicks: 1, unsubscribes: 1 },
     ]);
-    store.close();
+    await store.close();
   });
 
-  test("a failing batch stores nothing of itself", () => {
+  test("a failing batch stores nothing of itself", async () => {
     const store = openStore(path.join(tempDir(), "hookd.db"));
-    const commit = createHitCommitter(store.sqlite, { host: "node1" });
+    const commit = createHitCommitter(store, { host: "node1" });
     const second = hit("open", { ip: "203.0.113.1" });
-    store.sqlite.run(
+    sqliteOf(store).run(
       "CREATE TRIGGER refuse_second BEFORE INSERT ON events WHEN NEW.body LIKE '%203.0.113.1%' BEGIN SELECT RAISE(ABORT, 'refused'); END",
     );
-    expect(() => commit([hit("open"), second])).toThrow("refused");
-    expect(store.sqlite.query("SELECT count(*) AS n FROM events").get()).toEqual({ n: 0 });
-    expect(store.sqlite.query("SELECT count(*) AS n FROM tracking_firsts").get()).toEqual({ n: 0 });
+    await expect(commit([hit("open"), second])).rejects.toThrow("refused");
+    expect(sqliteOf(store).query("SELECT count(*) AS n FROM events").get()).toEqual({ n: 0 });
+    expect(sqliteOf(store).query("SELECT count(*) AS n FROM tracking_firsts").get()).toEqual({ n: 0 });
     store.close();
   });
 });

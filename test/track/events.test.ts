@@ -1,13 +1,15 @@
-import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { EventInput } from "../../src/events/schema.ts";
-import { engagementEvent, engagementEventId, eventsForHits, firstKey, type CampaignRow, type Hit } from "../../src/track/events.ts";
+import { openStore } from "../../src/store/open.ts";
+import { createHitCommitter } from "../../src/track/commit.ts";
+import { engagementEvent, engagementEventId, firstKey, type CampaignRow, type Hit } from "../../src/track/events.ts";
 import { createHitWriter } from "../../src/track/hits.ts";
 import type { TrackingKey } from "../../src/track/keyring.ts";
 import { signToken, type TokenPayload } from "../../src/track/tokens.ts";
+import { sqliteOf } from "../helpers/store.ts";
 
 const key: TrackingKey = { id: 1, secret: new Uint8Array(32).fill(9) };
 const ISSUED = 1_780_000_000;
@@ -121,43 +123,35 @@ describe("event ids", () => {
   });
 });
 
-describe("committed through the group-commit writer into SQLite", () => {
+describe("committed through the group-commit writer into the store", () => {
   let dir = "";
   afterEach(() => dir && rmSync(dir, { recursive: true, force: true }));
 
-  // What the store will do in one BEGIN IMMEDIATE: claim `first`, read the campaign row,
-  // insert the events with ON CONFLICT(event_id) DO NOTHING.
-  function store() {
+  // The store's commit: `first` claimed, the campaign row read, the events inserted with
+  // ON CONFLICT(event_id) DO NOTHING, in one transaction per batch.
+  async function store() {
     dir = mkdtempSync(path.join(os.tmpdir(), "hookd-track-"));
-    const db = new Database(path.join(dir, "t.db"));
-    db.run("PRAGMA journal_mode=WAL");
-    db.run("CREATE TABLE firsts (key TEXT PRIMARY KEY)");
-    db.run("CREATE TABLE campaigns (id INTEGER PRIMARY KEY, campaign_id TEXT)");
-    db.run("CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT UNIQUE, body TEXT)");
-    db.run("INSERT INTO campaigns (id, campaign_id) VALUES (7, 'spring')");
-    const claim = db.query("INSERT OR IGNORE INTO firsts (key) VALUES (?)");
-    const row = db.query<{ campaign_id: string }, [number]>("SELECT campaign_id FROM campaigns WHERE id = ?");
-    const insert = db.query("INSERT INTO events (event_id, body) VALUES (?, ?) ON CONFLICT(event_id) DO NOTHING");
-    const commit = db.transaction((hits: Hit[]) => {
-      const deps = {
-        host: "node1",
-        claimFirst: (k: string) => claim.run(k).changes === 1,
-        campaign: (ref: number) => row.get(ref) ?? undefined,
-      };
-      for (const e of eventsForHits(hits, deps)) insert.run(e.event_id, JSON.stringify(e));
-    });
+    const st = openStore(path.join(dir, "t.db"));
+    const [ref] = await st.tracking.insertMessages([JSON.stringify({ campaign_id: "spring" })], Date.now());
+    const commit = createHitCommitter(st, { host: "node1" });
     const events = () =>
-      db
-        .query<{ body: string }, []>("SELECT body FROM events ORDER BY seq")
-        .all()
-        .map((r) => JSON.parse(r.body));
-    return { db, commit: (hits: Hit[]) => commit.immediate(hits), events };
+      (sqliteOf(st).query("SELECT body FROM events ORDER BY seq").all() as { body: string }[]).map(
+        (r) => JSON.parse(r.body) as Record<string, unknown>,
+      );
+    return {
+      st,
+      ref: ref!,
+      commit: async (hits: Hit[]) => {
+        await commit(hits);
+      },
+      events,
+    };
   }
 
   test("first is decided inside the batch; repeated one-clicks and same-second re-fetches are stored once", async () => {
-    const s = store();
+    const s = await store();
     const w = createHitWriter<Hit>({ commit: s.commit, windowMs: 1 });
-    const open = hit("open", {}, { ref: 7 });
+    const open = hit("open", {}, { ref: s.ref });
     const unsub = hit("unsubscribe");
     await Promise.all([
       w.enqueue(open),
@@ -174,6 +168,6 @@ describe("committed through the group-commit writer into SQLite", () => {
       ["open", false, "spring"],
       ["list_unsubscribe", true, undefined],
     ]);
-    s.db.close();
+    await s.st.close();
   });
 });

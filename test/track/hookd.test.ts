@@ -96,9 +96,9 @@ describe("a rewritten message, end to end", () => {
 
   test("a message tracked with its queue id and host (as the milter will track mail): both on its events", async () => {
     const { app, r } = await setup();
-    const keyring = ensureKeyring(app.hookd.store.sqlite);
-    const out = trackMessage(
-      app.hookd.store.sqlite,
+    const keyring = await ensureKeyring(app.hookd.store);
+    const out = await trackMessage(
+      app.hookd.store,
       { html: HTML, rcpt_to: "bob@example.org", queue_id: "4BCD21C03F2", host: "mx1.example.com", campaign_id: "spring-sale" },
       { settings: { baseUrl: BASE, opens: true, clicks: true, unsubscribe: true }, keyring, now: Date.now() },
     );
@@ -178,7 +178,7 @@ describe("nothing from a link that was not signed as it is", () => {
     // Rotated out: the key that signed it retired (here: 10 s ago, written straight into the store).
     const page = (await app.rewrite(MESSAGE)).headers["List-Unsubscribe"]!.slice(1, -1);
     expect((await app.hit(page)).status).toBe(200);
-    rotateStoredKeyring(app.hookd.store.sqlite, 1000, Date.now() - 11_000);
+    await rotateStoredKeyring(app.hookd.store, 1000, Date.now() - 11_000);
     // GET /u records nothing: polled until the listener has read the new ring.
     await eventually(async () => (await app.hit(page)).status === 404);
     expect((await app.hit(click)).status).toBe(404);

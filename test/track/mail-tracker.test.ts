@@ -7,21 +7,22 @@ import path from "node:path";
 import { applyHeaderEdits } from "../../src/mail/header-edits.ts";
 import { headerValues, parseHeaderBlock } from "../../src/mail/headers.ts";
 import { listUnsubscribeUris } from "../../src/mail/list-unsubscribe.ts";
-import { openStore } from "../../src/store/db.ts";
-import { insertTrackedMessage, trackedMessageData } from "../../src/store/tracking.ts";
+import { openStore } from "../../src/store/open.ts";
+import { trackedMessageData } from "../../src/store/sqlite/tracking.ts";
 import { ensureKeyring, keyringSource } from "../../src/track/keystore.ts";
 import { createMailTokenVerifier } from "../../src/track/mail-token-verifier.ts";
 import { trackMail, type MailInput, type MailOutcome, type MailTrackOptions } from "../../src/track/mail-tracker.ts";
 import { verifyToken, type TokenPayload } from "../../src/track/tokens.ts";
 import { tempDir } from "../helpers/hookd.ts";
 import { crlf, fixture, pieces, split } from "../mail/helpers.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 const dir = tempDir();
 const store = openStore(path.join(dir, "hookd.db"));
-const db = store.sqlite;
-const keyring = ensureKeyring(db);
-afterAll(() => {
-  store.close();
+const db = sqliteOf(store);
+const keyring = await ensureKeyring(store);
+afterAll(async () => {
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -36,7 +37,7 @@ function options(o: Partial<MailTrackOptions> = {}): MailTrackOptions {
     host: "mx1",
     verpDomain: "",
     keyring,
-    storeRow: (data) => insertTrackedMessage(db, data, NOW),
+    storeRow: async (data) => (await store.tracking.insertMessages([data], NOW))[0]!,
     now: NOW,
     limits: { maxBytes: 10_000_000, timeoutMs: 5_000 },
     ...o,
@@ -216,7 +217,7 @@ describe("VERP and the unsubscribe address ([feedback] verp)", () => {
     const uris = listUnsubscribeUris(headerValues(parseHeaderBlock(split(delivered(raw, r)).header), "List-Unsubscribe")[0]!);
     const mailto = /^mailto:unsubscribe\+([a-z2-7]+)@bounces\.example\.com$/.exec(uris[1]!)?.[1];
     expect(mailto).toBeDefined();
-    const verifier = createMailTokenVerifier(db, keyringSource(db), () => NOW);
+    const verifier = createMailTokenVerifier(store, keyringSource(store), () => NOW);
     const original = {
       host: "mx1",
       queue_id: "4BCD21C03F2",
@@ -225,9 +226,9 @@ describe("VERP and the unsubscribe address ([feedback] verp)", () => {
       mail_from: "app@sender.example",
       campaign_id: "spring",
     };
-    expect(verifier.verifyVerpToken(verp!.toUpperCase())).toEqual(original);
-    expect(verifier.verifyUnsubscribeToken(mailto!)).toEqual(original);
-    expect(verifier.verifyVerpToken(mailto!)).toBeNull();
+    expect(await verifier.verifyVerpToken(verp!.toUpperCase())).toEqual(original);
+    expect(await verifier.verifyUnsubscribeToken(mailto!)).toEqual(original);
+    expect(await verifier.verifyVerpToken(mailto!)).toBeNull();
   });
 
   test("the null sender stays null: a bounce is never given a VERP address", async () => {

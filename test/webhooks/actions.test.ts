@@ -2,13 +2,14 @@
 // test send, retry, replay.
 import { describe, expect, test } from "bun:test";
 import { sampleEvent } from "../../src/events/samples.ts";
-import { insertEvents } from "../../src/store/events.ts";
-import { getWebhook as storedRow, insertWebhook } from "../../src/store/webhooks.ts";
+import { insertEvents } from "../../src/store/sqlite/events.ts";
 import { replay, retryDead, sendTest } from "../../src/webhooks/actions.ts";
 import { ROTATION_OVERLAP_MS, rotateSecret, signingPublicKey } from "../../src/webhooks/secrets.ts";
 import { createWebhook } from "../../src/webhooks/service.ts";
 import { testResources } from "../helpers/hookd.ts";
 import { harnesses, serviceError, T0 } from "./harness.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
+import { storeEvents } from "../helpers/store.ts";
 
 const t = testResources();
 const harness = harnesses();
@@ -20,11 +21,11 @@ describe("secrets", () => {
     const h = harness();
     const { webhook } = await createWebhook(h, { name: "w", events: ["*"], ...quiet });
     h.clock.ms = T0 + 60_000;
-    const r = rotateSecret(h, webhook.id);
+    const r = await rotateSecret(h, webhook.id);
     expect(r.secret).toMatch(/^whsec_/);
     expect(r.secret).not.toBe(webhook.secret);
     expect(r.previousSecretUntil).toBe(T0 + 60_000 + ROTATION_OVERLAP_MS);
-    expect(storedRow(h.store.db, webhook.id)).toMatchObject({
+    expect(await h.store.webhooks.get(webhook.id)).toMatchObject({
       secret: r.secret,
       previousSecret: webhook.secret,
       previousSecretUntil: r.previousSecretUntil,
@@ -34,9 +35,9 @@ describe("secrets", () => {
   test("signingPublicKey: the stored key; a webhook from before keys existed gets a pair on first ask, then keeps it", async () => {
     const h = harness();
     const { webhook } = await createWebhook(h, { name: "w", events: ["*"], ...quiet });
-    expect(signingPublicKey(h, webhook.id)).toBe(webhook.signingPublicKey!);
+    expect(await signingPublicKey(h, webhook.id)).toBe(webhook.signingPublicKey!);
 
-    const old = insertWebhook(h.store.db, {
+    const old = await h.store.webhooks.insert({
       id: "old",
       name: "old",
       target: "https://a.example/",
@@ -46,10 +47,10 @@ describe("secrets", () => {
       updatedAt: T0,
     });
     expect(old.signingPublicKey).toBeNull();
-    const key = signingPublicKey(h, "old");
+    const key = await signingPublicKey(h, "old");
     expect(key.length).toBeGreaterThan(60);
-    expect(storedRow(h.store.db, "old")!.signingPrivateKey).toBeTruthy();
-    expect(signingPublicKey(h, "old")).toBe(key);
+    expect((await h.store.webhooks.get("old"))!.signingPrivateKey).toBeTruthy();
+    expect(await signingPublicKey(h, "old")).toBe(key);
     expect((await serviceError(() => signingPublicKey(h, "nope")))[0]!.code).toBe("not_found");
   });
 });
@@ -76,23 +77,23 @@ describe("retryDead and replay", () => {
   test("retryDead queues dead batches again, now, and wakes delivery", async () => {
     const h = harness();
     const { webhook } = await createWebhook(h, { name: "w", events: ["*"], ...quiet });
-    insertEvents(h.store.sqlite, [sampleEvent("delivery", { host: "a", now: T0 })], "api");
-    expect(replay(h, webhook.id, { since: T0 - 1000 })).toEqual({ batches: 1, events: 1 });
-    h.store.sqlite.run("UPDATE batches SET state = 'dead'");
+    await storeEvents(h.store, [sampleEvent("delivery", { host: "a", now: T0 })], "api");
+    expect(await replay(h, webhook.id, { since: T0 - 1000 })).toEqual({ batches: 1, events: 1 });
+    sqliteOf(h.store).run("UPDATE batches SET state = 'dead'");
     h.clock.ms = T0 + 10_000;
     const before = h.notified();
-    expect(retryDead(h, webhook.id)).toBe(1);
+    expect(await retryDead(h, webhook.id)).toBe(1);
     expect(h.notified()).toBe(before + 1);
-    const row = h.store.sqlite.query("SELECT state, next_attempt_at AS next FROM batches").get() as { state: string; next: number };
+    const row = sqliteOf(h.store).query("SELECT state, next_attempt_at AS next FROM batches").get() as { state: string; next: number };
     expect(row).toEqual({ state: "pending", next: T0 + 10_000 });
-    expect(retryDead(h, webhook.id)).toBe(0);
+    expect(await retryDead(h, webhook.id)).toBe(0);
   });
 
   test("replay: events of [since, until) the webhook subscribes to, optionally some types only", async () => {
     const h = harness();
     const { webhook } = await createWebhook(h, { name: "w", events: ["delivery", "bounce"], ...quiet });
     insertEvents(
-      h.store.sqlite,
+      sqliteOf(h.store),
       [
         sampleEvent("delivery", { host: "a", now: T0 - 5000, index: 1 }),
         sampleEvent("bounce", { host: "a", now: T0 - 4000, index: 2 }),
@@ -101,8 +102,8 @@ describe("retryDead and replay", () => {
       ],
       "api",
     );
-    expect(replay(h, webhook.id, { since: T0 - 5000, until: T0 })).toEqual({ batches: 1, events: 2 });
-    expect(replay(h, webhook.id, { since: T0 - 5000, types: ["delivery"] })).toEqual({ batches: 1, events: 2 });
+    expect(await replay(h, webhook.id, { since: T0 - 5000, until: T0 })).toEqual({ batches: 1, events: 2 });
+    expect(await replay(h, webhook.id, { since: T0 - 5000, types: ["delivery"] })).toEqual({ batches: 1, events: 2 });
   });
 
   test("replay: until must come after since", async () => {

@@ -2,7 +2,6 @@
 // credentials only as REDACTED, and must not be able to turn a webhook into a way of
 // reading them (by sending REDACTED back, or by moving the target to itself).
 import { describe, expect, test } from "bun:test";
-import { getWebhook } from "../../src/store/webhooks.ts";
 import { readerCredentials, REDACTED, redactedCredentials, redactedUrl } from "../../src/webhooks/credentials.ts";
 import type { WebhookCreateInput } from "../../src/webhooks/fields.ts";
 import { createWebhook, updateWebhook } from "../../src/webhooks/service.ts";
@@ -28,7 +27,7 @@ async function created() {
   h = harness();
   return (await createWebhook(h, WITH_EVERY_CREDENTIAL)).webhook;
 }
-const stored = (id: string) => getWebhook(h.store.db, id)!;
+const stored = async (id: string) => (await h.store.webhooks.get(id))!;
 
 describe("redaction", () => {
   test("every secret is REDACTED; usernames, client ids, URLs and other headers are shown", async () => {
@@ -68,7 +67,7 @@ describe("REDACTED sent back means unchanged", () => {
       auth_request_details: shown.authRequestDetails!,
       custom_headers: { ...shown.customHeaders!, "X-Customer": "43" },
     });
-    const after = stored(w.id);
+    const after = await stored(w.id);
     expect(after.name).toBe("renamed");
     expect(after.authToken).toBe("tok-1");
     expect(after.authCredentials).toEqual({ username: "u", password: "pw-1" });
@@ -79,7 +78,7 @@ describe("REDACTED sent back means unchanged", () => {
   test("a new value replaces the stored one; null clears it", async () => {
     const w = await created();
     await updateWebhook(h, w.id, { auth_token: "tok-2", auth_credentials: { username: "u", password: "pw-2" }, custom_headers: null });
-    const after = stored(w.id);
+    const after = await stored(w.id);
     expect(after.authToken).toBe("tok-2");
     expect(after.authCredentials!.password).toBe("pw-2");
     expect(after.customHeaders).toBeNull();
@@ -97,7 +96,7 @@ describe("moving the target to another origin", () => {
       "custom_headers:required",
     ]);
     expect(items[0]!.message).toContain("send it again");
-    expect(stored(w.id).target).toBe("https://a.example/hook");
+    expect((await stored(w.id)).target).toBe("https://a.example/hook");
   });
 
   test("REDACTED placeholders are not the credentials again", async () => {
@@ -113,7 +112,7 @@ describe("moving the target to another origin", () => {
       }),
     );
     expect(items.map((i) => i.field).sort()).toEqual(["auth_credentials", "auth_request_details", "auth_token", "custom_headers"]);
-    expect(stored(w.id).target).toBe("https://a.example/hook");
+    expect((await stored(w.id)).target).toBe("https://a.example/hook");
   });
 
   test("with fresh values or null for each: moved, and the new values stored", async () => {
@@ -126,7 +125,7 @@ describe("moving the target to another origin", () => {
       auth_request_details: null,
       custom_headers: { "X-Api-Key": "key-b" },
     });
-    const after = stored(w.id);
+    const after = await stored(w.id);
     expect(after).toMatchObject({
       target: "https://b.example/x",
       authToken: "tok-b",
@@ -139,7 +138,7 @@ describe("moving the target to another origin", () => {
   test("another path on the same origin needs nothing again", async () => {
     const w = await created();
     await updateWebhook(h, w.id, { target: "https://a.example/other" });
-    expect(stored(w.id)).toMatchObject({ target: "https://a.example/other", authToken: "tok-1" });
+    expect(await stored(w.id)).toMatchObject({ target: "https://a.example/other", authToken: "tok-1" });
   });
 
   test("a port is part of the origin", async () => {
@@ -158,7 +157,7 @@ describe("moving the target to another origin", () => {
       custom_headers: { "X-Customer": "42" },
     });
     await updateWebhook(h, webhook.id, { target: "https://b.example/" });
-    expect(stored(webhook.id)).toMatchObject({ target: "https://b.example/", customHeaders: { "X-Customer": "42" } });
+    expect(await stored(webhook.id)).toMatchObject({ target: "https://b.example/", customHeaders: { "X-Customer": "42" } });
   });
 });
 
@@ -170,7 +169,10 @@ describe("moving the OAuth2 token endpoint to another origin", () => {
     const items = await serviceError(() => updateWebhook(h, w.id, { auth_request_details: otherEndpoint(REDACTED) }));
     expect(items.map((i) => `${i.field}:${i.code}`)).toEqual(["auth_request_details:required"]);
     expect(items[0]!.message).toContain("auth_request_details.url moves to another origin");
-    expect(stored(w.id).authRequestDetails).toEqual({ url: "https://a.example/token", body: { client_id: "cid", client_secret: "cs-1" } });
+    expect((await stored(w.id)).authRequestDetails).toEqual({
+      url: "https://a.example/token",
+      body: { client_id: "cid", client_secret: "cs-1" },
+    });
   });
 
   test("with a fresh secret: moved; on the same origin, REDACTED keeps the stored secret", async () => {
@@ -178,18 +180,18 @@ describe("moving the OAuth2 token endpoint to another origin", () => {
     await updateWebhook(h, w.id, {
       auth_request_details: { url: "https://a.example/oauth/token", body: { client_id: "cid2", client_secret: REDACTED } },
     });
-    expect(stored(w.id).authRequestDetails).toEqual({
+    expect((await stored(w.id)).authRequestDetails).toEqual({
       url: "https://a.example/oauth/token",
       body: { client_id: "cid2", client_secret: "cs-1" },
     });
     await updateWebhook(h, w.id, { auth_request_details: otherEndpoint("cs-new") });
-    expect(stored(w.id).authRequestDetails).toEqual(otherEndpoint("cs-new"));
+    expect((await stored(w.id)).authRequestDetails).toEqual(otherEndpoint("cs-new"));
   });
 
   test("the other credentials do not go to the token endpoint, so they stay", async () => {
     const w = await created();
     await updateWebhook(h, w.id, { auth_request_details: otherEndpoint("cs-new") });
-    expect(stored(w.id)).toMatchObject({ authToken: "tok-1", authCredentials: { username: "u", password: "pw-1" } });
+    expect(await stored(w.id)).toMatchObject({ authToken: "tok-1", authCredentials: { username: "u", password: "pw-1" } });
   });
 });
 

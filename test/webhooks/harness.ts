@@ -7,7 +7,7 @@ import { defaultConfig, type Config } from "../../src/config/schema.ts";
 import { OAuth2Tokens } from "../../src/deliver/oauth2.ts";
 import { ServiceError, type ErrorItem } from "../../src/lib/errors.ts";
 import { createLogger } from "../../src/lib/log.ts";
-import { openStore } from "../../src/store/db.ts";
+import { openStore } from "../../src/store/open.ts";
 import type { WebhookDeps } from "../../src/webhooks/context.ts";
 import { tempDir } from "../helpers/hookd.ts";
 

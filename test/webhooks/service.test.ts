@@ -3,12 +3,13 @@
 import { describe, expect, test } from "bun:test";
 import { Webhook } from "standardwebhooks";
 import { sampleEvent } from "../../src/events/samples.ts";
-import { insertEvents, maxEventSeq } from "../../src/store/events.ts";
-import { getWebhook as storedRow, listWebhooks as storedRows } from "../../src/store/webhooks.ts";
+import { maxEventSeq } from "../../src/store/sqlite/events.ts";
 import { webhookStatus } from "../../src/webhooks/model.ts";
 import { createWebhook, deleteWebhook, getWebhook, listWebhooks, updateWebhook } from "../../src/webhooks/service.ts";
 import { testResources } from "../helpers/hookd.ts";
 import { harnesses, serviceError, T0 } from "./harness.ts";
+import { sqliteOf } from "../../src/store/sqlite/driver.ts";
+import { storeEvents } from "../helpers/store.ts";
 
 const t = testResources();
 const harness = harnesses();
@@ -17,7 +18,7 @@ describe("createWebhook", () => {
   test("test_post: the target takes a signed sample first; then the webhook is stored with its keys, from the newest event on", async () => {
     const h = harness();
     const rx = await t.receiver();
-    insertEvents(h.store.sqlite, [sampleEvent("delivery", { host: "a", now: T0 }), sampleEvent("bounce", { host: "a", now: T0 })], "api");
+    await storeEvents(h.store, [sampleEvent("delivery", { host: "a", now: T0 }), sampleEvent("bounce", { host: "a", now: T0 })], "api");
     const { webhook, pending } = await createWebhook(h, { name: "w", target: `${rx.url}/in?k=v`, events: ["delivery"] });
 
     expect(pending).toBeNull();
@@ -26,7 +27,7 @@ describe("createWebhook", () => {
     expect(() => new Webhook(webhook.secret).verify(req.body, req.headers)).not.toThrow();
     expect((req.json() as { type: string; host: string }[]).map((e) => [e.type, e.host])).toEqual([["delivery", "hookd-test"]]);
 
-    expect(storedRow(h.store.db, webhook.id)).toEqual(webhook);
+    expect(await h.store.webhooks.get(webhook.id)).toEqual(webhook);
     expect(webhook).toMatchObject({
       active: true,
       authType: "none",
@@ -38,7 +39,7 @@ describe("createWebhook", () => {
     });
     expect(webhook.secret).toMatch(/^whsec_/);
     expect(webhook.signingPrivateKey && webhook.signingPublicKey).toBeTruthy();
-    expect(webhook.cursorSeq).toBe(maxEventSeq(h.store.sqlite));
+    expect(webhook.cursorSeq).toBe(maxEventSeq(sqliteOf(h.store)));
     expect(webhook.cursorSeq).toBeGreaterThan(0);
     expect(webhookStatus(webhook)).toBe("active");
     expect(h.notified()).toBe(1);
@@ -55,7 +56,7 @@ describe("createWebhook", () => {
     expect(items).toHaveLength(1);
     expect(items[0]).toMatchObject({ field: "target", code: "verification_failed" });
     expect(items[0]!.message).toContain("500");
-    expect(storedRows(h.store.db)).toHaveLength(0);
+    expect(await h.store.webhooks.list()).toHaveLength(0);
     expect(h.notified()).toBe(0);
   });
 
@@ -84,7 +85,7 @@ describe("createWebhook", () => {
       );
       expect(items).toEqual([{ field, code: "required", message: `${field} is required when auth_type is "${auth_type}"` }]);
     }
-    expect(storedRows(h.store.db)).toHaveLength(0);
+    expect(await h.store.webhooks.list()).toHaveLength(0);
   });
 
   test("a provider format with custom events is refused: the provider has none", async () => {
@@ -119,7 +120,7 @@ describe("createWebhook", () => {
       }),
     );
     expect(token[0]).toMatchObject({ field: "auth_request_details.url", code: "invalid_url" });
-    expect(storedRows(h.store.db)).toHaveLength(0);
+    expect(await h.store.webhooks.list()).toHaveLength(0);
   });
 
   test("the credential check comes before the target check", async () => {
@@ -153,7 +154,7 @@ describe("updateWebhook", () => {
       updatedAt: T0 + 1000,
       createdAt: T0,
     });
-    expect(storedRow(h.store.db, webhook.id)).toEqual(saved);
+    expect(await h.store.webhooks.get(webhook.id)).toEqual(saved);
     expect(webhookStatus(saved)).toBe("inactive");
     expect(h.logged().find((l) => l.msg === "webhook updated")!.fields).toEqual(["name", "batch_max_events", "active"]);
   });
@@ -170,7 +171,7 @@ describe("updateWebhook", () => {
     expect((await updateWebhook(h, webhook.id, { auth_type: "token" })).authType).toBe("token");
     const items = await serviceError(() => updateWebhook(h, webhook.id, { auth_type: "basic" }));
     expect(items[0]).toMatchObject({ field: "auth_credentials", code: "required" });
-    expect(storedRow(h.store.db, webhook.id)!.authType).toBe("token");
+    expect((await h.store.webhooks.get(webhook.id))!.authType).toBe("token");
     const format = await serviceError(() => updateWebhook(h, webhook.id, { events: ["custom"], format: "sparkpost" }));
     expect(format[0]).toMatchObject({ field: "events", code: "invalid_value" });
   });
@@ -184,7 +185,7 @@ describe("updateWebhook", () => {
     const items = await serviceError(() => updateWebhook(h, webhook.id, { target: `${b.url}/new` }));
     expect(items[0]).toMatchObject({ field: "target", code: "verification_failed" });
     expect(b.requests).toHaveLength(1);
-    expect(storedRow(h.store.db, webhook.id)!.target).toBe(a.url);
+    expect((await h.store.webhooks.get(webhook.id))!.target).toBe(a.url);
 
     b.respondWith({ status: 200 });
     expect((await updateWebhook(h, webhook.id, { target: `${b.url}/new` })).target).toBe(`${b.url}/new`);
@@ -216,12 +217,12 @@ describe("get, list, delete", () => {
     const { webhook: a } = await createWebhook(h, { name: "a", target: "https://a.example/", events: ["*"], verification: "none" });
     h.clock.ms = T0 + 1;
     const { webhook: b } = await createWebhook(h, { name: "b", target: "https://b.example/", events: ["*"], verification: "none" });
-    expect(getWebhook(h, a.id)).toEqual(a);
-    expect(listWebhooks(h).map((w) => w.name)).toEqual(["b", "a"]);
-    deleteWebhook(h, a.id);
-    expect(storedRow(h.store.db, a.id)).toBeUndefined();
+    expect(await getWebhook(h, a.id)).toEqual(a);
+    expect((await listWebhooks(h)).map((w) => w.name)).toEqual(["b", "a"]);
+    await deleteWebhook(h, a.id);
+    expect(await h.store.webhooks.get(a.id)).toBeUndefined();
     expect((await serviceError(() => getWebhook(h, a.id)))[0]!.code).toBe("not_found");
     expect((await serviceError(() => deleteWebhook(h, a.id)))[0]!.code).toBe("not_found");
-    expect(listWebhooks(h).map((w) => w.id)).toEqual([b.id]);
+    expect((await listWebhooks(h)).map((w) => w.id)).toEqual([b.id]);
   });
 });

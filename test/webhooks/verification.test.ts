@@ -1,6 +1,5 @@
 // handshake and dns_txt: begun at create, completed by the owner; wrong values change nothing.
 import { describe, expect, test } from "bun:test";
-import { getWebhook as storedRow, listWebhooks as storedRows } from "../../src/store/webhooks.ts";
 import { webhookCanSend, webhookStatus } from "../../src/webhooks/model.ts";
 import { createWebhook } from "../../src/webhooks/service.ts";
 import { completeVerification, pendingTxtRecord } from "../../src/webhooks/verification.ts";
@@ -30,7 +29,7 @@ describe("handshake", () => {
     expect(h.logged().some((l) => l.msg.startsWith("handshake verification refused"))).toBe(true);
     const missing = await serviceError(() => completeVerification(h, { id: webhook.id, callbackKey: sent.callbackKey }));
     expect(missing[0]).toMatchObject({ field: "secretToken", code: "required" });
-    expect(storedRow(h.store.db, webhook.id)!.verifiedAt).toBeNull();
+    expect((await h.store.webhooks.get(webhook.id))!.verifiedAt).toBeNull();
     expect(h.notified()).toBe(1); // the create's
 
     h.clock.ms = T0 + 5000;
@@ -53,7 +52,7 @@ describe("handshake", () => {
     const items = await serviceError(() => createWebhook(h, { name: "sfmc", target: rx.url, events: ["*"], verification: "handshake" }));
     expect(items[0]).toMatchObject({ field: "target", code: "verification_failed" });
     expect(items[0]!.message).toContain("404");
-    expect(storedRows(h.store.db)).toHaveLength(0);
+    expect(await h.store.webhooks.list()).toHaveLength(0);
   });
 
   test("nothing to complete for test_post or none webhooks, or an unknown id", async () => {
@@ -97,6 +96,6 @@ describe("dns_txt", () => {
       createWebhook(h, { name: "ip", target: "http://127.0.0.1:9/", events: ["*"], verification: "dns_txt" }),
     );
     expect(items[0]).toMatchObject({ field: "target", code: "invalid_value" });
-    expect(storedRows(h.store.db)).toHaveLength(0);
+    expect(await h.store.webhooks.list()).toHaveLength(0);
   });
 });

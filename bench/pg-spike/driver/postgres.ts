@@ -7,7 +7,7 @@
 // int8 columns come back as strings: every figure is read as ::float8 or mapped with Number().
 import type { SQL } from "bun";
 import { newId } from "../../../src/lib/ids.ts";
-import type { EventRows } from "../../../src/store/events.ts";
+import type { EventRows } from "../../../src/store/event-rows.ts";
 import { INSERT_EVENTS, insertEventsParams } from "../pg-sql.ts";
 import { connect } from "../common.ts";
 import { migratePg } from "../schema-pg.ts";

@@ -2,10 +2,11 @@
 // run synchronously inside an async method. Nothing awaits inside a transaction, so nothing
 // else on the thread can run in the middle of one: no mutex.
 import { newId } from "../../../src/lib/ids.ts";
-import { claimBatch, headBatches, insertBatchGroup, recordAttempt } from "../../../src/store/batches.ts";
-import { loadCheckpoint, saveCheckpointJson } from "../../../src/store/checkpoints.ts";
-import { openStore } from "../../../src/store/db.ts";
-import { eventsAfter, insertRows, insertRowsTx, type EventRows } from "../../../src/store/events.ts";
+import { claimBatch, headBatches, insertBatchGroup, recordAttempt } from "../../../src/store/sqlite/batches.ts";
+import { loadCheckpoint, saveCheckpointJson } from "../../../src/store/sqlite/checkpoints.ts";
+import { openDatabase as openStore } from "../../../src/store/sqlite/db.ts";
+import { eventsAfter, insertRows, insertRowsTx } from "../../../src/store/sqlite/events.ts";
+import { type EventRows } from "../../../src/store/event-rows.ts";
 import type { Checkpoint, Claim, Outcome, StoreDriver } from "./types.ts";
 
 export function openSqliteDriver(path: string, node = "local"): StoreDriver {

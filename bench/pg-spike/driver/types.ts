@@ -5,7 +5,7 @@
 // sql.begin() with the statements and locks PostgreSQL needs. The full interface would carry
 // one method per function of today's src/store (≈ 67) plus the units now composed by callers
 // (the engine's pass, the ingest commit, the tracking commit, the key rotation).
-import type { EventRows } from "../../../src/store/events.ts";
+import type { EventRows } from "../../../src/store/event-rows.ts";
 
 export type Checkpoint = { dev: number; ino: number; fingerprint: string; offset: number };
 

@@ -4,7 +4,6 @@ import { sampleEvent } from "../../events/samples.ts";
 import { EVENT_TYPES, type EventType } from "../../events/schema.ts";
 import { formatCatalog } from "../../deliver/formats/documentation.ts";
 import { encodeBody, ONE_EVENT_PER_REQUEST } from "../../deliver/formats/index.ts";
-import { seenCustomTypes } from "../../store/events.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import { errorResponses, EventTypeList } from "./common.ts";
@@ -33,7 +32,7 @@ const SamplesQuery = z.strictObject({
 
 export function catalogRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<AuthEnv>();
-  const customTypes = () => [...new Set([...deps.config.events.custom_types, ...seenCustomTypes(deps.store.sqlite)])];
+  const customTypes = async () => [...new Set([...deps.config.events.custom_types, ...(await deps.store.events.customTypes())])];
 
   app.openapi(
     createRoute({
@@ -51,7 +50,7 @@ export function catalogRoutes(deps: ApiDeps) {
         ...errors,
       },
     }),
-    (c) => c.json({ results: formatCatalog(c.req.valid("query").format, customTypes()) }, 200),
+    async (c) => c.json({ results: formatCatalog(c.req.valid("query").format, await customTypes()) }, 200),
   );
 
   app.openapi(
@@ -67,11 +66,11 @@ export function catalogRoutes(deps: ApiDeps) {
         ...errors,
       },
     }),
-    (c) => {
+    async (c) => {
       const q = c.req.valid("query");
       const types = (q.events ? q.events.split(",").map((t) => t.trim()) : EVENT_TYPES) as EventType[];
       const now = deps.now();
-      const custom = customTypes();
+      const custom = await customTypes();
       const events = types.map((t, i) => {
         const e = sampleEvent(t, { host: deps.hostname, now, index: i }) as Record<string, unknown>;
         if (t === "custom" && custom[0] && q.format !== "copernica") e.custom_type = custom[0];

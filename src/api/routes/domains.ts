@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import type { DomainRow } from "../../store/schema.ts";
+import type { DomainRow } from "../../store/driver.ts";
 import { addDomain, listDomains, removeDomain, txtRecord, verifyDomain } from "../../webhooks/domains.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
@@ -51,7 +51,7 @@ export function domainRoutes(deps: ApiDeps) {
         409: error("The domain is listed already"),
       },
     }),
-    (c) => c.json({ results: domainView(addDomain(deps, c.req.valid("json").domain)) }, 201),
+    async (c) => c.json({ results: domainView(await addDomain(deps, c.req.valid("json").domain)) }, 201),
   );
 
   app.openapi(
@@ -63,7 +63,7 @@ export function domainRoutes(deps: ApiDeps) {
       middleware: [read],
       responses: { 200: json(z.object({ results: z.array(DomainView) }), "The domains, by name"), ...errors },
     }),
-    (c) => c.json({ results: listDomains(deps).map(domainView) }, 200),
+    async (c) => c.json({ results: (await listDomains(deps)).map(domainView) }, 200),
   );
 
   app.openapi(
@@ -92,8 +92,8 @@ export function domainRoutes(deps: ApiDeps) {
       request: { params: DomainParam },
       responses: { 204: { description: "Removed" }, ...errors, ...notFound },
     }),
-    (c) => {
-      removeDomain(deps, c.req.valid("param").domain);
+    async (c) => {
+      await removeDomain(deps, c.req.valid("param").domain);
       return c.body(null, 204);
     },
   );

@@ -1,7 +1,5 @@
 import { streamSSE } from "hono/streaming";
 import { Hono } from "hono";
-import { eventsAfter, maxEventSeq } from "../../store/events.ts";
-import { apiKeyAllows } from "../../store/keys.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import type { ErrorCode } from "../errors.ts";
@@ -27,7 +25,7 @@ export function eventStreamRoutes(deps: ApiDeps) {
     streamSSE(c, async (stream) => {
       const keyId = c.get("apiKey").id;
       const resumeFrom = Number(c.req.header("last-event-id"));
-      let last = Number.isInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : maxEventSeq(deps.store.sqlite);
+      let last = Number.isInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : await deps.store.events.maxSeq();
       let open = true;
       stream.onAbort(() => {
         open = false;
@@ -37,14 +35,14 @@ export function eventStreamRoutes(deps: ApiDeps) {
       let checkedAt = Date.now();
       const keyStillValid = () => {
         checkedAt = Date.now();
-        return apiKeyAllows(deps.store.db, keyId, "events:read");
+        return deps.store.keys.allows(keyId, "events:read");
       };
       await stream.writeSSE({ event: "ready", data: JSON.stringify({ after: last }) });
       let quietSince = Date.now();
       while (open && !deps.closing.aborted) {
-        const rows = eventsAfter(deps.store.sqlite, last, MAX_PER_POLL);
+        const rows = await deps.store.events.after(last, MAX_PER_POLL);
         const due = rows.length > 0 || Date.now() - checkedAt >= KEY_RECHECK_MS;
-        if (due && !keyStillValid()) {
+        if (due && !(await keyStillValid())) {
           const code: ErrorCode = "unauthorized";
           await stream.writeSSE({
             event: "error",

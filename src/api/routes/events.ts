@@ -1,7 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { EventInput } from "../../events/schema.ts";
-import { insertRows, searchEvents } from "../../store/events.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import { takeBody } from "../body-limit.ts";
 import type { ApiDeps } from "../deps.ts";
@@ -71,7 +70,7 @@ export function eventRoutes(deps: ApiDeps) {
   app.post("/events", requireScope("events:write"), async (c) => {
     const now = deps.now();
     const batch = eventBatch(c.req.header("content-type"), await takeBody(c), { host: deps.hostname, now });
-    const { inserted, duplicates } = insertRows(deps.store.sqlite, batch.rows, batch.customTypes, "api", now);
+    const { inserted, duplicates } = await deps.store.events.insert(batch.rows, batch.customTypes, "api", now);
     const { ids, types } = idsAndTypes(batch.rows);
     if (inserted > 0) {
       deps.metrics.eventsStored(types, "api");
@@ -108,14 +107,14 @@ export function eventRoutes(deps: ApiDeps) {
         ...errors,
       },
     }),
-    (c) => {
+    async (c) => {
       const q = c.req.valid("query");
       const since = q.since ? Date.parse(q.since) : undefined;
       const until = q.until ? Date.parse(q.until) : undefined;
       if (since !== undefined && until !== undefined && until <= since) {
         throw new ApiError({ message: "until: must be after since", field: "until", code: "invalid_value" });
       }
-      const page = searchEvents(deps.store.sqlite, {
+      const page = await deps.store.events.search({
         types: q.type?.split(",").map((t) => t.trim()),
         rcpt_to: q.rcpt_to,
         message_id: q.message_id,

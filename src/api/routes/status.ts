@@ -1,8 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import { deliveredPerMinute } from "../../store/batch-views.ts";
-import { eventsPerMinute } from "../../store/events.ts";
-import { listWebhooks } from "../../store/webhooks.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import { ErrorEnvelope } from "../errors.ts";
@@ -133,17 +130,25 @@ export function statusRoutes(deps: ApiDeps) {
         401: { description: "Missing or invalid API key", content: { "application/json": { schema: ErrorEnvelope } } },
       },
     }),
-    (c) => {
+    async (c) => {
       const now = deps.now();
+      const store = deps.store;
+      const hooks = await store.webhooks.list();
+      const queues = await store.views.queues(hooks);
+      const delivered = await store.views.deliveredPerMinute(
+        hooks.map((w) => w.id),
+        now,
+        60,
+      );
       return c.json(
         {
           results: {
             version: deps.version,
             uptime_s: Math.round((now - started) / 1000),
             sources: deps.sourceStatus().map(sourceView),
-            events_per_minute: eventsPerMinute(deps.store.sqlite, now, 60),
-            webhooks: listWebhooks(deps.store.db).map((w) => {
-              const q = queueView(deps.store.sqlite, w);
+            events_per_minute: await store.events.perMinute(now, 60),
+            webhooks: hooks.map((w, i) => {
+              const q = queueView(queues[i]!);
               return {
                 id: w.id,
                 name: w.name,
@@ -151,10 +156,10 @@ export function statusRoutes(deps: ApiDeps) {
                 queue_depth: q.queue_depth,
                 oldest_pending: q.oldest_pending,
                 dead_batches: q.dead_batches,
-                delivered_per_minute: deliveredPerMinute(deps.store.sqlite, w.id, now, 60),
+                delivered_per_minute: delivered[i]!,
               };
             }),
-            tracking: deps.tracking.status(),
+            tracking: await deps.tracking.status(),
             feedback: feedbackView(deps, c.get("apiKey").scopes.includes("events:read")),
           },
         },

@@ -93,8 +93,8 @@ export function trackingRoutes(deps: { tracking: TrackingService }) {
       request: { body: { content: { "application/json": { schema: TrackingRewriteBody } }, required: true } },
       responses: { ...ok(Rewritten, "The tracked HTML and the headers"), ...errorResponses(400, 401, 403, 413), ...conflict },
     }),
-    (c) => {
-      const r = tracking.rewrite(c.req.valid("json"));
+    async (c) => {
+      const r = await tracking.rewrite(c.req.valid("json"));
       return c.json({ results: { html: r.html, headers: r.headers } }, 200);
     },
   );
@@ -116,9 +116,9 @@ export function trackingRoutes(deps: { tracking: TrackingService }) {
       },
       responses: { ...ok(TrackingStats, "Counts per bucket"), ...errorResponses(400, 401, 403) },
     }),
-    (c) => {
+    async (c) => {
       const { range } = c.req.valid("query");
-      return c.json({ results: { range, ...tracking.stats(range) } }, 200);
+      return c.json({ results: { range, ...(await tracking.stats(range)) } }, 200);
     },
   );
 
@@ -132,7 +132,7 @@ export function trackingRoutes(deps: { tracking: TrackingService }) {
       middleware: [requireScope("webhooks:write")],
       responses: { ...ok(z.array(KeyView), "The keys now in the ring"), ...errorResponses(401, 403), ...conflict },
     }),
-    (c) => c.json({ results: tracking.rotateKey() }, 200),
+    async (c) => c.json({ results: await tracking.rotateKey() }, 200),
   );
 
   return app;

@@ -1,6 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import { recentBatches } from "../../store/batch-views.ts";
 import { replay, retryDead, sendTest, validateAll } from "../../webhooks/actions.ts";
 import { regenerateSfmcSignatureKey, rotateSecret, signingPublicKey } from "../../webhooks/secrets.ts";
 import { getWebhook } from "../../webhooks/service.ts";
@@ -69,10 +68,10 @@ export function webhookActionRoutes(deps: ApiDeps) {
       request: { params: IdParam, query: BatchStatusQuery },
       responses: { ...ok(z.array(BatchStatus), "Recent batches"), ...errors },
     }),
-    (c) => {
-      const w = getWebhook(deps, c.req.valid("param").id);
+    async (c) => {
+      const w = await getWebhook(deps, c.req.valid("param").id);
       const q = c.req.valid("query");
-      return c.json({ results: recentBatches(deps.store.sqlite, w.id, q.limit, q.state).map(batchStatusView) }, 200);
+      return c.json({ results: (await deps.store.views.recentBatches(w.id, q.limit, q.state)).map(batchStatusView) }, 200);
     },
   );
 
@@ -87,7 +86,7 @@ export function webhookActionRoutes(deps: ApiDeps) {
       request: { params: IdParam, body: { content: { "application/json": { schema: RetryBody } }, required: false } },
       responses: { ...ok(z.object({ requeued: z.number() }), "How many batches were queued again"), ...errors },
     }),
-    (c) => c.json({ results: { requeued: retryDead(deps, c.req.valid("param").id, c.req.valid("json")?.batch_ids) } }, 200),
+    async (c) => c.json({ results: { requeued: await retryDead(deps, c.req.valid("param").id, c.req.valid("json")?.batch_ids) } }, 200),
   );
 
   app.openapi(
@@ -102,14 +101,14 @@ export function webhookActionRoutes(deps: ApiDeps) {
       request: { params: IdParam, body: { content: { "application/json": { schema: ReplayBody } }, required: true } },
       responses: { ...ok(z.object({ batches: z.number(), events: z.number() }), "Batches queued"), ...errors, ...errorResponses(409) },
     }),
-    (c) => {
+    async (c) => {
       const body = c.req.valid("json");
       const range = {
         since: Date.parse(body.since),
         until: body.until === undefined ? undefined : Date.parse(body.until),
         types: body.events,
       };
-      return c.json({ results: replay(deps, c.req.valid("param").id, range) }, 200);
+      return c.json({ results: await replay(deps, c.req.valid("param").id, range) }, 200);
     },
   );
 
@@ -123,8 +122,8 @@ export function webhookActionRoutes(deps: ApiDeps) {
       request: { params: IdParam },
       responses: { ...ok(RotatedSecret, "The new secret, shown in full"), ...errors },
     }),
-    (c) => {
-      const r = rotateSecret(deps, c.req.valid("param").id);
+    async (c) => {
+      const r = await rotateSecret(deps, c.req.valid("param").id);
       return c.json({ results: { secret: r.secret, previous_secret_expires: iso(r.previousSecretUntil)! } }, 200);
     },
   );
@@ -140,7 +139,7 @@ export function webhookActionRoutes(deps: ApiDeps) {
       request: { params: IdParam },
       responses: { ...ok(z.object({ signature_key: z.string() }), "The new signature key"), ...errors },
     }),
-    (c) => c.json({ results: { signature_key: regenerateSfmcSignatureKey(deps, c.req.valid("param").id) } }, 200),
+    async (c) => c.json({ results: { signature_key: await regenerateSfmcSignatureKey(deps, c.req.valid("param").id) } }, 200),
   );
 
   app.openapi(
@@ -153,7 +152,7 @@ export function webhookActionRoutes(deps: ApiDeps) {
       request: { params: IdParam },
       responses: { ...ok(SigningKey, "The public key"), ...errors },
     }),
-    (c) => c.json({ results: { public_key: signingPublicKey(deps, c.req.valid("param").id) } }, 200),
+    async (c) => c.json({ results: { public_key: await signingPublicKey(deps, c.req.valid("param").id) } }, 200),
   );
 
   app.openapi(
@@ -166,7 +165,7 @@ export function webhookActionRoutes(deps: ApiDeps) {
       request: { params: IdParam },
       responses: { ...ok(z.object({ secret: z.string() }), "The signing secret"), ...errors },
     }),
-    (c) => c.json({ results: { secret: getWebhook(deps, c.req.valid("param").id).secret } }, 200),
+    async (c) => c.json({ results: { secret: (await getWebhook(deps, c.req.valid("param").id)).secret } }, 200),
   );
 
   return app;

@@ -1,6 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import { attemptsOf, deliveredPerMinute, getBatch } from "../../store/batch-views.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import { ApiError } from "../errors.ts";
@@ -32,7 +31,7 @@ const BatchDetail = z.object({
 
 export function webhookInsightRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<AuthEnv>();
-  const db = deps.store.sqlite;
+  const views = deps.store.views;
   const errors = errorResponses(400, 401, 403, 404);
 
   app.openapi(
@@ -61,10 +60,10 @@ export function webhookInsightRoutes(deps: ApiDeps) {
         ...errors,
       },
     }),
-    (c) => {
+    async (c) => {
       const { id, batch_id } = c.req.valid("param");
-      const w = getWebhook(deps, id);
-      const b = getBatch(db, w.id, batch_id);
+      const w = await getWebhook(deps, id);
+      const b = await views.batch(w.id, batch_id);
       if (!b) throw new ApiError({ message: `webhook ${id} has no batch "${batch_id}"`, field: "batch_id", code: "not_found" });
       return c.json(
         {
@@ -77,7 +76,7 @@ export function webhookInsightRoutes(deps: ApiDeps) {
             created: iso(b.created_at)!,
             first_attempt: iso(b.first_attempt_at),
             next_attempt: b.state === "pending" ? iso(b.next_attempt_at) : null,
-            attempts: attemptsOf(db, b.id).map((a) => ({
+            attempts: (await views.attempts(b.id)).map((a) => ({
               attempt: a.attempt,
               ts: iso(a.started_at)!,
               latency_ms: a.latency_ms,
@@ -119,9 +118,10 @@ export function webhookInsightRoutes(deps: ApiDeps) {
         ...errors,
       },
     }),
-    (c) => {
-      const w = getWebhook(deps, c.req.valid("param").id);
-      return c.json({ results: { delivered_per_minute: deliveredPerMinute(db, w.id, deps.now(), c.req.valid("query").minutes) } }, 200);
+    async (c) => {
+      const w = await getWebhook(deps, c.req.valid("param").id);
+      const [perMinute] = await views.deliveredPerMinute([w.id], deps.now(), c.req.valid("query").minutes);
+      return c.json({ results: { delivered_per_minute: perMinute! } }, 200);
     },
   );
 

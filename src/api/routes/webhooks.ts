@@ -1,13 +1,13 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
-import type { WebhookRow } from "../../store/schema.ts";
+import type { WebhookRow } from "../../store/driver.ts";
 import { createWebhook, deleteWebhook, getWebhook, listWebhooks, updateWebhook } from "../../webhooks/service.ts";
 import { requireScope, type AuthEnv } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import { errorResponses, IdParam } from "./common.ts";
 import { WebhookCreate, WebhookCreated, WebhookUpdate, WebhookView } from "../schemas/webhook.ts";
-import { baseUrl, createdView, webhookView } from "../webhook-view.ts";
+import { baseUrl, createdView, webhookViews } from "../webhook-view.ts";
 
 // The webhook resource (SparkPost's API): HTTP only; webhooks/service.ts decides.
 
@@ -22,8 +22,9 @@ export function webhookRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<AuthEnv>();
   const read = requireScope("webhooks:read");
   const write = requireScope("webhooks:write");
-  const view = (w: WebhookRow, c: Context<AuthEnv>) =>
-    webhookView(w, baseUrl(c.req.url), deps.store.sqlite, c.get("apiKey").scopes.includes("webhooks:write"));
+  const views = (ws: readonly WebhookRow[], c: Context<AuthEnv>) =>
+    webhookViews(deps.store, ws, baseUrl(c.req.url), c.get("apiKey").scopes.includes("webhooks:write"));
+  const view = async (w: WebhookRow, c: Context<AuthEnv>) => (await views([w], c))[0]!;
 
   // SparkPost clients list at /accounts/current/webhooks too.
   for (const path of ["/webhooks", "/accounts/current/webhooks"]) {
@@ -37,7 +38,7 @@ export function webhookRoutes(deps: ApiDeps) {
         request: { query: ListQuery },
         responses: { 200: json(z.object({ results: z.array(WebhookView) }), "The webhooks, credentials redacted"), ...errors },
       }),
-      (c) => c.json({ results: listWebhooks(deps).map((w) => view(w, c)) }, 200),
+      async (c) => c.json({ results: await views(await listWebhooks(deps), c) }, 200),
     );
   }
 
@@ -73,7 +74,7 @@ export function webhookRoutes(deps: ApiDeps) {
       request: { params: IdParam, query: ListQuery },
       responses: { 200: json(z.object({ results: WebhookView }), "The webhook, credentials redacted"), ...errors, ...notFound },
     }),
-    (c) => c.json({ results: view(getWebhook(deps, c.req.valid("param").id), c) }, 200),
+    async (c) => c.json({ results: await view(await getWebhook(deps, c.req.valid("param").id), c) }, 200),
   );
 
   for (const method of ["put", "patch"] as const) {
@@ -89,7 +90,7 @@ export function webhookRoutes(deps: ApiDeps) {
         request: { params: IdParam, body: { content: { "application/json": { schema: WebhookUpdate } }, required: true } },
         responses: { 200: json(z.object({ results: WebhookView }), "The updated webhook"), ...errors, ...notFound, ...storeFull },
       }),
-      async (c) => c.json({ results: view(await updateWebhook(deps, c.req.valid("param").id, c.req.valid("json")), c) }, 200),
+      async (c) => c.json({ results: await view(await updateWebhook(deps, c.req.valid("param").id, c.req.valid("json")), c) }, 200),
     );
   }
 
@@ -103,8 +104,8 @@ export function webhookRoutes(deps: ApiDeps) {
       request: { params: IdParam },
       responses: { 204: { description: "Deleted" }, ...errors, ...notFound },
     }),
-    (c) => {
-      deleteWebhook(deps, c.req.valid("param").id);
+    async (c) => {
+      await deleteWebhook(deps, c.req.valid("param").id);
       return c.body(null, 204);
     },
   );

@@ -1,6 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import type { Drizzle } from "../../store/db.ts";
-import { findApiKey, type Scope } from "../../store/keys.ts";
+import type { Scope, Store } from "../../store/driver.ts";
 import type { AuthEnv } from "../auth.ts";
 import { SendGridError } from "./errors.ts";
 
@@ -9,7 +8,7 @@ import { SendGridError } from "./errors.ts";
 
 const BEARER = /^Bearer\s+(\S+)$/i;
 
-export function sendGridAuth(db: Drizzle): MiddlewareHandler<AuthEnv> {
+export function sendGridAuth(store: Store, now: () => number): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     const m = BEARER.exec(c.req.header("authorization")?.trim() ?? "");
     if (!m) {
@@ -17,7 +16,7 @@ export function sendGridAuth(db: Drizzle): MiddlewareHandler<AuthEnv> {
         "WWW-Authenticate": 'Bearer realm="hookd"',
       });
     }
-    const info = findApiKey(db, m[1]!);
+    const info = await store.keys.find(m[1]!, now());
     if (!info) {
       throw new SendGridError(401, [{ field: null, message: "The provided authorization grant is invalid, expired, or revoked" }], {
         "WWW-Authenticate": 'Bearer realm="hookd", error="invalid_token"',

@@ -1,4 +1,4 @@
-import type { WebhookRow } from "../../store/schema.ts";
+import type { WebhookRow } from "../../store/driver.ts";
 import type { WebhookCreateInput, WebhookUpdateInput } from "../../webhooks/fields.ts";
 import type { SendGridSettings } from "../../webhooks/model.ts";
 import { iso } from "../routes/common.ts";

@@ -1,4 +1,4 @@
-import type { WebhookRow } from "../../store/schema.ts";
+import type { WebhookRow } from "../../store/driver.ts";
 import { REDACTED } from "../../webhooks/credentials.ts";
 import type { AuthRequestDetails } from "../../webhooks/model.ts";
 import { TargetUrl } from "../schemas/webhook.ts";

@@ -1,6 +1,6 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { z } from "zod";
-import type { WebhookRow } from "../../store/schema.ts";
+import type { WebhookRow } from "../../store/driver.ts";
 import { signingPublicKey } from "../../webhooks/secrets.ts";
 import { createWebhook, deleteWebhook, getWebhook, listWebhooks, updateWebhook } from "../../webhooks/service.ts";
 import type { AuthEnv } from "../auth.ts";
@@ -51,38 +51,36 @@ export function sendGridRoutes(deps: ApiDeps, bodyGuard: MiddlewareHandler) {
     return sendGridErrorResponse(c, new SendGridError(500, [{ field: null, message: "internal error; see the hookd log" }]));
   });
   // Who is asking first: a body is read (and held) only for a client with a key, within its rate.
-  app.use("*", sendGridAuth(deps.store.db));
+  app.use("*", sendGridAuth(deps.store, deps.now));
   app.use("*", rateLimit(deps.config.server.rate_limit, deps.now));
   app.use("*", bodyGuard);
 
   /** SendGrid's webhooks: hookd's in sendgrid format, oldest first. */
-  const sendGridWebhooks = () =>
-    listWebhooks(deps)
-      .filter((w) => w.format === "sendgrid")
-      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  const sendGridWebhooks = async () =>
+    (await listWebhooks(deps)).filter((w) => w.format === "sendgrid").sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   /** By id, or (no id: as the document says) the oldest. */
-  const find = (id: string | undefined): WebhookRow => {
+  const find = async (id: string | undefined): Promise<WebhookRow> => {
     if (id === undefined) {
-      const oldest = sendGridWebhooks()[0];
+      const oldest = (await sendGridWebhooks())[0];
       if (!oldest)
         throw new SendGridError(404, [
           { field: "id", message: "no Event Webhook exists yet; create one with POST /v3/user/webhooks/event/settings" },
         ]);
       return oldest;
     }
-    const w = getWebhook(deps, id);
+    const w = await getWebhook(deps, id);
     if (w.format !== "sendgrid") throw invalidId();
     return w;
   };
   /** SendGrid allows one webhook per URL: its "Exists" error. */
-  const requireUniqueUrl = (url: string, self: string | null) => {
-    const other = sendGridWebhooks().find((w) => w.target === url && w.id !== self);
+  const requireUniqueUrl = async (url: string, self: string | null) => {
+    const other = (await sendGridWebhooks()).find((w) => w.target === url && w.id !== self);
     if (other)
       throw new SendGridError(400, [
         { field: "url", id: other.id, url, message: `Webhook at '${url}' already exists. Please provide a unique URL.` },
       ]);
   };
-  const publicKey = (w: WebhookRow) => (w.ecdsaSigned ? signingPublicKey(deps, w.id) : null);
+  const publicKey = async (w: WebhookRow) => (w.ecdsaSigned ? signingPublicKey(deps, w.id) : null);
   const parts = (c: Context, p: Omit<ViewParts, "accountStatus">): ViewParts => ({
     ...p,
     accountStatus: (c.req.query("include") ?? "").split(",").includes("account_status_change"),
@@ -91,48 +89,44 @@ export function sendGridRoutes(deps: ApiDeps, bodyGuard: MiddlewareHandler) {
   app.post(`${EVENT}/settings`, write, async (c) => {
     const body = await jsonBody(c, EventWebhookRequest);
     const input = createInput(body);
-    requireUniqueUrl(input.target, null);
+    await requireUniqueUrl(input.target, null);
     const { webhook } = await createWebhook(deps, input);
     return c.json(eventWebhookView(webhook, { dates: true, publicKey: null, accountStatus: false }), 201);
   });
 
-  app.get(`${EVENT}/settings/all`, read, (c) =>
-    c.json(
-      {
-        max_allowed: MAX_ALLOWED,
-        webhooks: sendGridWebhooks().map((w) => eventWebhookView(w, parts(c, { dates: true, publicKey: publicKey(w) }))),
-      },
-      200,
-    ),
-  );
+  app.get(`${EVENT}/settings/all`, read, async (c) => {
+    const webhooks = [];
+    for (const w of await sendGridWebhooks()) webhooks.push(eventWebhookView(w, parts(c, { dates: true, publicKey: await publicKey(w) })));
+    return c.json({ max_allowed: MAX_ALLOWED, webhooks }, 200);
+  });
 
-  const getSigned = (c: Context) => {
-    const w = find(c.req.param("id"));
-    return c.json({ id: w.id, public_key: publicKey(w) ?? "" }, 200);
+  const getSigned = async (c: Context) => {
+    const w = await find(c.req.param("id"));
+    return c.json({ id: w.id, public_key: (await publicKey(w)) ?? "" }, 200);
   };
   app.get(`${EVENT}/settings/signed`, read, getSigned);
   app.get(`${EVENT}/settings/signed/:id`, read, getSigned);
 
   const patchSigned = async (c: Context) => {
     const { enabled } = await jsonBody(c, SignedRequest);
-    const w = await updateWebhook(deps, find(c.req.param("id")).id, { ecdsa_signed: enabled });
-    return c.json({ id: w.id, public_key: publicKey(w) ?? "" }, 200);
+    const w = await updateWebhook(deps, (await find(c.req.param("id"))).id, { ecdsa_signed: enabled });
+    return c.json({ id: w.id, public_key: (await publicKey(w)) ?? "" }, 200);
   };
   app.patch(`${EVENT}/settings/signed`, write, patchSigned);
   app.patch(`${EVENT}/settings/signed/:id`, write, patchSigned);
 
-  const getOne = (c: Context) => {
-    const w = find(c.req.param("id"));
-    return c.json(eventWebhookView(w, parts(c, { dates: false, publicKey: publicKey(w) })), 200);
+  const getOne = async (c: Context) => {
+    const w = await find(c.req.param("id"));
+    return c.json(eventWebhookView(w, parts(c, { dates: false, publicKey: await publicKey(w) })), 200);
   };
   app.get(`${EVENT}/settings`, read, getOne);
   app.get(`${EVENT}/settings/:id`, read, getOne);
 
   const patchOne = async (c: Context) => {
     const body = await jsonBody(c, EventWebhookRequest);
-    const current = find(c.req.param("id"));
+    const current = await find(c.req.param("id"));
     const input = updateInput(body, current);
-    requireUniqueUrl(body.url, current.id);
+    await requireUniqueUrl(body.url, current.id);
     const w = await updateWebhook(deps, current.id, input);
     return c.json(eventWebhookView(w, parts(c, { dates: true, publicKey: null })), 200);
   };
@@ -143,14 +137,14 @@ export function sendGridRoutes(deps: ApiDeps, bodyGuard: MiddlewareHandler) {
   app.delete(`${EVENT}/settings`, write, () => {
     throw new SendGridError(404, [{ field: "id", message: "DELETE needs the webhook's id: /v3/user/webhooks/event/settings/{id}" }]);
   });
-  app.delete(`${EVENT}/settings/:id`, write, (c) => {
-    deleteWebhook(deps, find(c.req.param("id")).id);
+  app.delete(`${EVENT}/settings/:id`, write, async (c) => {
+    await deleteWebhook(deps, (await find(c.req.param("id"))).id);
     return c.body(null, 204);
   });
 
   app.post(`${EVENT}/test`, write, async (c) => {
     const body = await jsonBody(c, EventWebhookTestRequest);
-    await sendTestEvents(deps, body, body.id ? find(body.id) : null);
+    await sendTestEvents(deps, body, body.id ? await find(body.id) : null);
     return c.body(null, 204);
   });
 

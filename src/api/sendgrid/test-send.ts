@@ -3,7 +3,7 @@ import { sendNow } from "../../deliver/send-now.ts";
 import { generateSecret } from "../../deliver/sign.ts";
 import { privateTargetReason } from "../../deliver/target-guard.ts";
 import { sampleEvent } from "../../events/samples.ts";
-import type { WebhookRow } from "../../store/schema.ts";
+import type { WebhookRow } from "../../store/driver.ts";
 import type { WebhookDeps } from "../../webhooks/context.ts";
 import { REDACTED } from "../../webhooks/credentials.ts";
 import { TargetUrl } from "../schemas/webhook.ts";

@@ -5,7 +5,7 @@
 // the others wait on the lock, then find nothing left to do. Without the lock, two nodes
 // running the same CREATE TABLE at once: the second fails.
 import type { ReservedSQL, SQL } from "bun";
-import { MigrationError } from "../migrate.ts";
+import { MigrationError } from "../errors.ts";
 import { ADVISORY_LOCK } from "./locks.ts";
 import { PG_MIGRATIONS, type PgMigration } from "./schema.ts";
 

@@ -9,12 +9,14 @@ import { encodeBody } from "../../../src/deliver/formats/index.ts";
 import { toSendGrid } from "../../../src/deliver/formats/sendgrid.ts";
 import { toSparkPost } from "../../../src/deliver/formats/sparkpost.ts";
 import { type Event, EventInput } from "../../../src/events/schema.ts";
-import { openStore, type Store } from "../../../src/store/db.ts";
-import { insertEvents } from "../../../src/store/events.ts";
-import { getWebhook, insertWebhook } from "../../../src/store/webhooks.ts";
+import { openStore } from "../../../src/store/open.ts";
+import type { Store } from "../../../src/store/driver.ts";
+import { getWebhook, insertWebhook } from "../../../src/store/sqlite/webhooks.ts";
 import type { WebhookFilter, WebhookFormat } from "../../../src/webhooks/model.ts";
 import { startTestApp, tempDir } from "../../helpers/hookd.ts";
 import { startReceiver } from "../../helpers/receiver.ts";
+import { sqliteOf } from "../../../src/store/sqlite/driver.ts";
+import { storeEvents } from "../../helpers/store.ts";
 
 const T = Date.parse("2026-11-23T13:07:09.000Z");
 const at = (s: number) => new Date(T + s * 1000).toISOString();
@@ -70,7 +72,7 @@ const LIMITS: BatchLimits = { maxEvents: 100, maxBytes: 1_000_000, maxWaitMs: 0 
 
 /** Every event id the webhook's batches hold, in order, as each format encodes its batch. */
 function sent(store: Store, id: string, format: WebhookFormat): string[] {
-  const rows = store.sqlite
+  const rows = sqliteOf(store)
     .query(
       "SELECT bb.body AS body FROM batches b JOIN batch_bodies bb ON bb.id = b.body_id WHERE b.webhook_id = ? ORDER BY b.created_at, b.id",
     )
@@ -95,12 +97,12 @@ describe("notices through the store and the batcher", () => {
     { id: "sparkpost", format: "sparkpost", filter: { notices: true }, want: ["orig-bounce", "receipt-dlv"] },
   ];
 
-  test("each webhook's batches hold exactly what its format and filter let through", () => {
+  test("each webhook's batches hold exactly what its format and filter let through", async () => {
     for (const e of EVENTS) expect(EventInput.safeParse(e).success).toBe(true);
     const store = openStore(path.join(tempDir(), "notices.db"));
     try {
       for (const c of cases) {
-        insertWebhook(store.db, {
+        await store.webhooks.insert({
           id: c.id,
           name: c.id,
           target: "http://127.0.0.1:9/",
@@ -112,9 +114,9 @@ describe("notices through the store and the batcher", () => {
           updatedAt: 0,
         });
       }
-      insertEvents(store.sqlite, EVENTS, "/var/log/mail.log", T);
+      await storeEvents(store, EVENTS, "/var/log/mail.log", T);
       // The kind is a column of its own: the batcher's first pass never reads a body.
-      const col = store.sqlite.query("SELECT event_id, notice FROM events ORDER BY seq").all();
+      const col = sqliteOf(store).query("SELECT event_id, notice FROM events ORDER BY seq").all();
       expect(col).toEqual([
         { event_id: "orig-bounce", notice: null },
         { event_id: "notice-inj", notice: "bounce" },
@@ -122,8 +124,8 @@ describe("notices through the store and the batcher", () => {
         { event_id: "receipt-dlv", notice: null },
       ]);
       for (const c of cases) {
-        const w = getWebhook(store.db, c.id)!;
-        cutBatches(store.sqlite, w, LIMITS, T + 10_000, { allowPartial: true, maxBatches: 10, force: true });
+        const w = (await store.webhooks.get(c.id))!;
+        await cutBatches(store, w, LIMITS, T + 10_000, { allowPartial: true, maxBatches: 10, force: true });
         expect({ id: c.id, sent: sent(store, c.id, c.format) }).toEqual({ id: c.id, sent: c.want });
       }
     } finally {

@@ -10,6 +10,7 @@ import type { Event } from "../../../src/events/schema.ts";
 import { BUN, MAIN_TS, startTestApp, type TestApp } from "../../helpers/hookd.ts";
 import { fixture } from "../../feedback/helpers.ts";
 import { startExim, type EximHarness } from "../mta/exim.ts";
+import { sqliteOf } from "../../../src/store/sqlite/driver.ts";
 
 /** One report per transport, each about a message hookd stored: [domain, transport, fixture, its returned Message-ID, the recipient, the DSN status]. */
 const CASES = [
@@ -92,7 +93,7 @@ afterAll(async () => {
 
 function outOfBand(t: TestApp, rcpt: string): Event[] {
   return (
-    t.hookd.store.sqlite.query("SELECT body FROM events WHERE type = 'out_of_band' AND rcpt_to = ? ORDER BY seq").all(rcpt) as {
+    sqliteOf(t.hookd.store).query("SELECT body FROM events WHERE type = 'out_of_band' AND rcpt_to = ? ORDER BY seq").all(rcpt) as {
       body: string;
     }[]
   ).map((r) => JSON.parse(r.body) as Event);

@@ -16,6 +16,7 @@ import { eventually } from "../../helpers/eventually.ts";
 import { startTestApp, type TestApp, type TestConfigOverrides } from "../../helpers/hookd.ts";
 import { startReceiver, type Receiver } from "../../helpers/receiver.ts";
 import { startPostfix, type PostfixHarness } from "../mta/postfix.ts";
+import { sqliteOf } from "../../../src/store/sqlite/driver.ts";
 
 export const HOST = "mx1";
 export const A_NAME = "mx.hookd.test";
@@ -117,8 +118,11 @@ export async function startFeedbackRig(o: RigOptions = {}): Promise<FeedbackRig>
       events,
       ofRcpt: (type, rcpt) => events().filter((e) => e.type === type && field(e, "rcpt_to") === rcpt),
       stored: (type, rcpt) =>
-        (app.hookd.store.sqlite.query("SELECT count(*) AS n FROM events WHERE type = ? AND rcpt_to = ?").get(type, rcpt) as { n: number })
-          .n,
+        (
+          sqliteOf(app.hookd.store).query("SELECT count(*) AS n FROM events WHERE type = ? AND rcpt_to = ?").get(type, rcpt) as {
+            n: number;
+          }
+        ).n,
       feedback: async () => (await status()).feedback as FeedbackCounters,
       drained: () =>
         eventually(async () => {

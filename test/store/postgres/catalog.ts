@@ -2,8 +2,8 @@
 // PRAGMAs say about the migrated schemas, in one shape.
 import { Database } from "bun:sqlite";
 import type { SQL } from "bun";
-import { MIGRATIONS, migrate } from "../../../src/store/migrate.ts";
-import { sql as fleetSqlite } from "../../../src/store/migrations/0012-fleet.ts";
+import { MIGRATIONS, migrate } from "../../../src/store/sqlite/migrate.ts";
+import { sql as fleetSqlite } from "../../../src/store/sqlite/migrations/0012-fleet.ts";
 
 export type Column = { table: string; name: string; type: string; notNull: boolean; primary: boolean; default: string | null };
 export type Index = { table: string; name: string; unique: boolean; columns: string[]; where: string | null };

@@ -1,8 +1,8 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import type { SQL } from "bun";
-import { MIGRATIONS, migrate } from "../../../src/store/migrate.ts";
-import { sql as fleetSqlite } from "../../../src/store/migrations/0012-fleet.ts";
+import { MIGRATIONS, migrate } from "../../../src/store/sqlite/migrate.ts";
+import { sql as fleetSqlite } from "../../../src/store/sqlite/migrations/0012-fleet.ts";
 import { int8 } from "../../../src/store/postgres/values.ts";
 import { usePostgres } from "../../helpers/pg.ts";
 

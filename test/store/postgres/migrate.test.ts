@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { SQL } from "bun";
-import { MigrationError } from "../../../src/store/migrate.ts";
+import { MigrationError } from "../../../src/store/errors.ts";
 import { ADVISORY_LOCK } from "../../../src/store/postgres/locks.ts";
 import { migratePg, pgSchemaVersion } from "../../../src/store/postgres/migrate.ts";
 import { PG_LATEST_VERSION, PG_MIGRATIONS, PG_TABLES } from "../../../src/store/postgres/schema.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
-import * as drizzle from "../../../src/store/schema.ts";
+import * as drizzle from "../../../src/store/sqlite/schema.ts";
 import { PG_TABLES } from "../../../src/store/postgres/schema.ts";
 import { usePostgres } from "../../helpers/pg.ts";
 import { type Catalog, type Column, pgCatalog, sqliteAtFleet, sqliteCatalog } from "./catalog.ts";

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import type { SQL } from "bun";
 import type { Event } from "../../../src/events/schema.ts";
-import { eventRows } from "../../../src/store/events.ts";
-import { lookupKey } from "../../../src/store/message-lookup.ts";
+import { eventRows } from "../../../src/store/event-rows.ts";
+import { lookupKey } from "../../../src/store/lookup-key.ts";
 import { int8, int8Big, int8OrNull, noNul } from "../../../src/store/postgres/values.ts";
 import { usePostgres } from "../../helpers/pg.ts";
 

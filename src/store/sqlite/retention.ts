@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import type { PruneStep } from "../contract/delivery.ts";
 import { firstSeqReceivedFrom } from "./events.ts";
 
 // Pruning in small steps: each step is one short transaction, so ingest and delivery never
@@ -18,8 +19,6 @@ function deliveredUpTo(db: Database): number {
     .get() as { s: number | null };
   return r.s ?? 0;
 }
-
-export type PruneStep = { events: number; batches: number; attempts: number };
 
 export function pruneStep(db: Database, cutoff: number): PruneStep {
   // Old enough AND delivered: both are seq prefixes (arrival time grows with seq).

@@ -1,15 +1,5 @@
 import type { Database } from "bun:sqlite";
-
-export type ReplayRow = {
-  seq: number;
-  type: string;
-  host: string;
-  mail_from: string | null;
-  rcpt_to: string | null;
-  custom_type: string | null;
-  notice: string | null;
-  body: string;
-};
+import type { ReplayRow } from "../contract/delivery.ts";
 
 /** Events of a time range (the events' own timestamps), in store order, one page at a time. */
 export function eventsInRange(db: Database, since: number, until: number, afterSeq: number, limit: number): ReplayRow[] {

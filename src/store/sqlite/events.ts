@@ -1,5 +1,7 @@
 import type { Database, Statement } from "bun:sqlite";
-import type { Event } from "../events/schema.ts";
+import type { Event } from "../../events/schema.ts";
+import type { EventPage, EventQuery, InsertResult } from "../contract/events.ts";
+import { eventRows, ROW_WIDTH, type EventRows } from "../event-rows.ts";
 
 // The event hot path uses bun:sqlite prepared statements directly: one statement prepared
 // per connection, one transaction per batch of events, no ORM object mapping per row.
@@ -20,38 +22,6 @@ function statements(db: Database): Prepared {
     prepared.set(db, p);
   }
   return p;
-}
-
-export type InsertResult = { inserted: number; duplicates: number };
-
-/**
- * Events as the store writes them: ROW_WIDTH columns each, flattened (event_id, type, ts,
- * host, queue_id, message_id, mail_from, rcpt_to, custom_type, notice kind), and the JSON body. Built where events are
- * made — for a log, on the parse thread — so the committing thread only binds values, and a
- * chunk crosses threads as flat arrays of strings and numbers rather than objects.
- */
-export type EventRows = { cols: (string | number | null)[]; bodies: string[] };
-export const ROW_WIDTH = 10;
-
-export function eventRows(events: readonly Event[], into: EventRows = { cols: [], bodies: [] }): EventRows {
-  for (const e of events) {
-    const mail = e as { queue_id?: string; message_id?: string; mail_from?: string; rcpt_to?: string; notice?: { kind: string } };
-    const customType = e.type === "custom" ? e.custom_type : null;
-    into.cols.push(
-      e.event_id,
-      e.type,
-      Date.parse(e.timestamp),
-      e.host,
-      mail.queue_id ?? null,
-      mail.message_id ?? null,
-      mail.mail_from ?? null,
-      mail.rcpt_to ?? null,
-      customType,
-      mail.notice?.kind ?? null,
-    );
-    into.bodies.push(JSON.stringify(e));
-  }
-  return into;
 }
 
 /**
@@ -112,19 +82,6 @@ export function insertRows(db: Database, rows: EventRows, customTypes: Iterable<
 export function insertEvents(db: Database, events: readonly Event[], source: string, now = Date.now()): InsertResult {
   return db.transaction(() => insertEventsTx(db, events, source, now)).immediate();
 }
-
-export type EventQuery = {
-  types?: string[];
-  rcpt_to?: string;
-  message_id?: string;
-  queue_id?: string;
-  since?: number;
-  until?: number;
-  cursor?: { ts: number; seq: number };
-  limit: number;
-};
-
-export type EventPage = { events: Event[]; next: { ts: number; seq: number } | null };
 
 /** Newest first. The cursor is the (ts, seq) of the last row returned, so pages never overlap. */
 export function searchEvents(db: Database, q: EventQuery): EventPage {

@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import type { AttemptRecord, ClaimedBatch, Outcome } from "../contract/delivery.ts";
 
 // Batch lifecycle in SQL. Every state change is one transaction, and every change made on
 // behalf of a claimed attempt checks the claim token, so a sender that lost its lease
@@ -112,15 +113,6 @@ export function pendingBatchCounts(db: Database): Map<string, number> {
   return new Map(rows.map((r) => [r.id, r.n]));
 }
 
-export type ClaimedBatch = {
-  id: string;
-  webhook_id: string;
-  body_id: number | null;
-  attempts: number;
-  first_attempt_at: number;
-  event_count: number;
-};
-
 /** Takes the lease on a due batch; null when it is not due, gone, or leased by someone else. */
 export function claimBatch(db: Database, id: string, token: string, now: number, leaseMs: number): ClaimedBatch | null {
   return db
@@ -155,20 +147,6 @@ export function releaseAllLeases(db: Database): number {
   return db.query("UPDATE batches SET lease_token = NULL, lease_until = NULL WHERE state = 'pending' AND lease_token IS NOT NULL").run()
     .changes;
 }
-
-export type AttemptRecord = {
-  batchId: string;
-  webhookId: string;
-  token: string;
-  attempt: number;
-  startedAt: number;
-  latencyMs: number;
-  responseCode: number | null;
-  failureCode: string | null;
-  responseSnippet: string | null;
-};
-
-export type Outcome = { kind: "delivered" } | { kind: "retry"; nextAttemptAt: number } | { kind: "dead" };
 
 /** Records one attempt and its consequence; false when the lease was lost meanwhile. */
 export function recordAttempt(db: Database, a: AttemptRecord, outcome: Outcome, now: number): boolean {

@@ -1,23 +1,9 @@
 import type { Database } from "bun:sqlite";
-import { isEventType } from "../events/schema.ts";
+import { isEventType } from "../../events/schema.ts";
+import type { AttemptRow, BatchStatusRow, QueueFigures } from "../contract/views.ts";
 
 // What the API, the admin page and /metrics read about a webhook's batches: recent ones,
 // attempts, queue figures. Reads only; the lifecycle's writes are in batches.ts.
-
-export type BatchStatusRow = {
-  id: string;
-  kind: string;
-  state: string;
-  event_count: number;
-  bytes: number;
-  created_at: number;
-  attempts: number;
-  last_attempt_at: number | null;
-  next_attempt_at: number;
-  last_response_code: number | null;
-  last_failure_code: string | null;
-  done_at: number | null;
-};
 
 export function recentBatches(db: Database, webhookId: string, limit: number, state?: string): BatchStatusRow[] {
   const cols =
@@ -31,16 +17,6 @@ export function recentBatches(db: Database, webhookId: string, limit: number, st
     .query(`SELECT ${cols} FROM batches WHERE webhook_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`)
     .all(webhookId, limit) as BatchStatusRow[];
 }
-
-export type AttemptRow = {
-  batch_id: string;
-  attempt: number;
-  started_at: number;
-  latency_ms: number | null;
-  response_code: number | null;
-  failure_code: string | null;
-  response_snippet: string | null;
-};
 
 export function attemptsOf(db: Database, batchId: string): AttemptRow[] {
   return db
@@ -81,7 +57,7 @@ export function backlog(db: Database, cursorSeq: number, types: readonly string[
 }
 
 /** A webhook's queue: batches cut but not delivered, plus events not yet batched. */
-export function webhookQueue(db: Database, w: { id: string; cursorSeq: number; events: readonly string[] }) {
+export function webhookQueue(db: Database, w: { id: string; cursorSeq: number; events: readonly string[] }): QueueFigures {
   const q = queueStats(db, w.id);
   const b = backlog(db, w.cursorSeq, w.events);
   const oldest = [q.oldestPendingAt, b.oldestReceivedAt].filter((x): x is number => x !== null);

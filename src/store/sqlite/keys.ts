@@ -1,37 +1,23 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { ulid } from "ulid";
+import { generateApiKey, hashApiKey, keyPrefix, type Scope } from "../api-keys.ts";
+import type { CreatedApiKey } from "../contract/admin.ts";
+import type { ApiKeyInfo, ApiKeyRow } from "../rows.ts";
 import type { Drizzle } from "./db.ts";
 import { isSqliteError } from "./errors.ts";
-import { apiKeys, type ApiKeyRow } from "./schema.ts";
-
-export const SCOPES = ["webhooks:read", "webhooks:write", "events:read", "events:write"] as const;
-export type Scope = (typeof SCOPES)[number];
-
-const KEY_PREFIX = "hookd_";
-
-/** The key as the operator sees it once; only its hash is stored. */
-export function generateApiKey(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(30));
-  return KEY_PREFIX + Buffer.from(bytes).toString("base64url");
-}
-
-export function hashApiKey(key: string): string {
-  return new Bun.CryptoHasher("sha256").update(key).digest("hex");
-}
-
-export type ApiKeyInfo = Omit<ApiKeyRow, "hash">;
+import { apiKeys } from "./schema.ts";
 
 function info(row: ApiKeyRow): ApiKeyInfo {
   const { hash: _hash, ...rest } = row;
   return rest;
 }
 
-export function createApiKey(db: Drizzle, name: string, scopes: readonly Scope[], now = Date.now()) {
+export function createApiKey(db: Drizzle, name: string, scopes: readonly Scope[], now = Date.now()): CreatedApiKey {
   const key = generateApiKey();
   const row: ApiKeyRow = {
     id: ulid(now).toLowerCase(),
     name,
-    prefix: key.slice(0, KEY_PREFIX.length + 6),
+    prefix: keyPrefix(key),
     hash: hashApiKey(key),
     scopes: [...scopes],
     createdAt: now,
@@ -40,6 +26,11 @@ export function createApiKey(db: Drizzle, name: string, scopes: readonly Scope[]
   };
   db.insert(apiKeys).values(row).run();
   return { key, info: info(row) };
+}
+
+/** A key only when no active one exists (the first start), in one write transaction: two starters make one. */
+export function createFirstApiKey(db: Drizzle, name: string, scopes: readonly Scope[], now = Date.now()): CreatedApiKey | null {
+  return db.transaction(() => (countActiveApiKeys(db) === 0 ? createApiKey(db, name, scopes, now) : null), { behavior: "immediate" });
 }
 
 export function listApiKeys(db: Drizzle): ApiKeyInfo[] {

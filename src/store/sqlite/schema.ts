@@ -7,10 +7,13 @@ import {
   type AuthRequestDetails,
   type SendGridSettings,
   type WebhookFilter,
-} from "../webhooks/model.ts";
+} from "../../webhooks/model.ts";
+import type { ApiKeyRow, DomainRow, WebhookInsert, WebhookRow } from "../rows.ts";
 
 // drizzle's view of the tables created by migrations/. test/store/schema.test.ts checks the
-// two agree column by column, so a migration cannot drift from the code that reads it.
+// two agree column by column, so a migration cannot drift from the code that reads it; the
+// checks at the end keep the rows drizzle reads and writes the same as the driver-neutral
+// ones every caller sees (../rows.ts).
 
 export const apiKeys = sqliteTable("api_keys", {
   id: text("id").primaryKey(),
@@ -22,8 +25,6 @@ export const apiKeys = sqliteTable("api_keys", {
   lastUsedAt: integer("last_used_at"),
   revokedAt: integer("revoked_at"),
 });
-
-export type { AuthCredentials, AuthRequestDetails, SendGridSettings, WebhookFilter } from "../webhooks/model.ts";
 
 export const webhooks = sqliteTable("webhooks", {
   id: text("id").primaryKey(),
@@ -193,10 +194,12 @@ export const messageLookupState = sqliteTable("message_lookup_state", {
   indexedSeq: integer("indexed_seq").notNull(),
 });
 
-export type ApiKeyRow = typeof apiKeys.$inferSelect;
-export type WebhookRow = typeof webhooks.$inferSelect;
-export type WebhookInsert = typeof webhooks.$inferInsert;
-export type EventRow = typeof events.$inferSelect;
-export type BatchRow = typeof batches.$inferSelect;
-export type AttemptRow = typeof attempts.$inferSelect;
-export type DomainRow = typeof domains.$inferSelect;
+// Each pair must be assignable both ways: a column added to a table and not to ../rows.ts (or
+// the other way round, or with another type) fails tsc here.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const ROW_TYPES_MATCH: [
+  Same<typeof apiKeys.$inferSelect, ApiKeyRow>,
+  Same<typeof webhooks.$inferSelect, WebhookRow>,
+  Same<typeof webhooks.$inferInsert, WebhookInsert>,
+  Same<typeof domains.$inferSelect, DomainRow>,
+] = [true, true, true, true];

@@ -1,4 +1,5 @@
 import type { Database, Statement } from "bun:sqlite";
+import type { KeyringRow, MinuteCounts } from "../contract/tracking.ts";
 
 // The SQL of tracking: the keyring row, tracked messages (campaign data), first-claims and the
 // per-minute counts. Plain text in and out — the keyring's shape and the campaign data's are
@@ -30,8 +31,6 @@ function statements(db: Database): Prepared {
   }
   return p;
 }
-
-export type KeyringRow = { ring: string; version: number };
 
 export function keyringRow(db: Database): KeyringRow | null {
   return (db.query("SELECT ring, version FROM tracking_keyring WHERE id = 1").get() as KeyringRow | null) ?? null;
@@ -68,8 +67,6 @@ export function trackedMessageData(db: Database, id: number): string | null {
 export function claimFirst(db: Database, key: string): boolean {
   return statements(db).claim.run(key).changes === 1;
 }
-
-export type MinuteCounts = { opens: number; machine_opens: number; clicks: number; machine_clicks: number; unsubscribes: number };
 
 /** Adds recorded hits to their minute (unix minutes), inside the caller's transaction. */
 export function addMinuteCounts(db: Database, minute: number, c: MinuteCounts): void {

@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { MigrationError } from "../errors.ts";
 import * as m0001 from "./migrations/0001-init.ts";
 import * as m0002 from "./migrations/0002-failure-streak.ts";
 import * as m0003 from "./migrations/0003-shared-bodies.ts";
@@ -30,9 +31,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
-export class MigrationError extends Error {
-  override name = "MigrationError";
-}
+export { MigrationError };
 
 export function schemaVersion(db: Database): number {
   const row = db.query("PRAGMA user_version").get() as { user_version: number };

@@ -1,6 +1,7 @@
 import { desc, eq } from "drizzle-orm";
 import type { Drizzle } from "./db.ts";
-import { webhooks, type WebhookInsert, type WebhookRow } from "./schema.ts";
+import type { WebhookInsert, WebhookRow } from "../rows.ts";
+import { webhooks } from "./schema.ts";
 
 export function insertWebhook(db: Drizzle, row: WebhookInsert): WebhookRow {
   return db.insert(webhooks).values(row).returning().get();

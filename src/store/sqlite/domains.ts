@@ -1,20 +1,11 @@
 import { and, asc, eq, isNotNull, isNull } from "drizzle-orm";
+import { hostOnDomain, targetHost } from "../hosts.ts";
+import type { DomainRow } from "../rows.ts";
 import type { Drizzle } from "./db.ts";
-import { domains, webhooks, type DomainRow } from "./schema.ts";
+import { domains, webhooks } from "./schema.ts";
 
 // Verified domains and what their verification does to dns_txt webhooks, in SQL. A domain
-// covers its own name and every name under it: example.com covers hooks.example.com, never
-// evil-example.com.
-
-/** The target URL's host name, lower-case, without a trailing dot. */
-export function targetHost(target: string): string {
-  return new URL(target).hostname.toLowerCase().replace(/\.$/, "");
-}
-
-/** Whether `host` is `domain` or a name under it (both lower-case, without trailing dots). */
-export function hostOnDomain(host: string, domain: string): boolean {
-  return host === domain || host.endsWith(`.${domain}`);
-}
+// covers its own name and every name under it (../hosts.ts).
 
 /** The new row, or undefined when the domain is listed already. */
 export function insertDomain(db: Drizzle, row: Pick<DomainRow, "domain" | "token" | "createdAt">): DomainRow | undefined {

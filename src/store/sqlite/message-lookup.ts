@@ -1,46 +1,13 @@
 import type { Database, Statement } from "bun:sqlite";
+import type { IndexStep, MessageRef } from "../contract/feedback.ts";
+import { lookupKey } from "../lookup-key.ts";
+import { FEEDBACK_SOURCE } from "../sources.ts";
 
 // The feedback intake's index: which stored events name a Message-ID or a queue id (the table
 // and why it exists: migrations/0010-message-lookup.ts). Filled by indexMessageLookup() off
 // the hot path, in short transactions; read by findMessagesBy*(), which also scan the events
 // the index has not reached yet, in the same statement (one snapshot): a lagging index costs
 // time, never an answer.
-
-/** A stored event that names the message looked for: what a report's event takes from it. */
-export type MessageRef = {
-  seq: number;
-  queue_id: string | null;
-  message_id: string | null;
-  rcpt_to: string | null;
-  mail_from: string | null;
-  host: string;
-  campaign_id: string | null;
-  /** JSON text as stored in the event body (an array), or null. */
-  tags: string | null;
-  /** JSON text as stored in the event body (an object), or null. */
-  metadata: string | null;
-};
-
-export type IndexStep = {
-  /** Events read in this step. */
-  read: number;
-  /** Index rows written. */
-  added: number;
-  /** Events stored after the last indexed one (0: caught up). */
-  behind: number;
-};
-
-/**
- * The `source` of the events the feedback intake writes. They are about a message, not a
- * message: the index leaves them out (a report found through one would be found through the
- * original's own events too).
- */
-export const FEEDBACK_SOURCE = "feedback";
-
-/** The index key of a Message-ID or queue id: xxHash64 (a fixed algorithm: the CLI and the server must agree), signed for SQLite. */
-export function lookupKey(kind: "message_id" | "queue_id", value: string): bigint {
-  return BigInt.asIntN(64, Bun.hash.xxHash64(`${kind === "message_id" ? "m" : "q"}\0${value}`));
-}
 
 type Prepared = {
   state: Statement;

@@ -1,9 +1,8 @@
 import type { Database } from "bun:sqlite";
+import type { Checkpoint as StoredCheckpoint } from "../contract/events.ts";
 
 // A log source's committed position and correlation state. Written only inside the
 // transaction that stores the events read up to that position.
-
-export type StoredCheckpoint = { dev: number; ino: number; fingerprint: string; offset: number };
 
 export function loadCheckpoint<S = unknown>(db: Database, source: string): { checkpoint: StoredCheckpoint; correlation: S | null } | null {
   const row = db.query("SELECT dev, ino, fingerprint, offset, correlation FROM source_checkpoints WHERE source = ?").get(source) as {

@@ -1,0 +1,66 @@
+import type { ApiKeyStore, DomainStore, WebhookStore } from "./contract/admin.ts";
+import type { DeliveryStore, ReplayStore, RetentionStore } from "./contract/delivery.ts";
+import type { EventStore, IngestStore } from "./contract/events.ts";
+import type { FeedbackStore } from "./contract/feedback.ts";
+import type { TrackingStore } from "./contract/tracking.ts";
+import type { ViewStore } from "./contract/views.ts";
+
+// The store as hookd's other layers see it: units of work behind one interface, whatever
+// database runs them. Every method is one whole transaction (or one read) and returns a
+// promise; no caller holds a transaction open across an await, and the units callers used to
+// compose from several statements (the engine's pass, the ingest commit, the tracking and
+// feedback commits, key rotation) are methods of their own. So the SQLite driver runs each
+// method synchronously inside (nothing else on the thread can run in the middle of one: no
+// lock needed), and a PostgreSQL driver runs each as one transaction with the statements and
+// row locks it needs. Each method's comment says what it promises.
+//
+// Durability: a method that says "durable when it resolves" has fsynced its commit. A driver
+// opened with durability "normal" (the ingest worker's, the tracking writer's) commits
+// atomically without the fsync, except where a method says otherwise.
+
+export type * from "./contract/admin.ts";
+export type * from "./contract/delivery.ts";
+export type * from "./contract/events.ts";
+export type * from "./contract/feedback.ts";
+export type * from "./contract/tracking.ts";
+export type * from "./contract/views.ts";
+export type * from "./rows.ts";
+export type { EventRows } from "./event-rows.ts";
+export type { Scope } from "./api-keys.ts";
+
+export type OpenOptions = {
+  /**
+   * "full" (default): every write method is durable when it resolves. "normal": atomic, not
+   * fsynced — for connections that only write what can be rebuilt (a log's events: the log
+   * still holds the lines; tracking hits, except one-clicks).
+   */
+  durability?: "full" | "normal";
+};
+
+export interface MetaStore {
+  /** The store's size on disk (SQLite: the file and its WAL), for /metrics. */
+  sizeBytes(): Promise<number>;
+}
+
+export interface StoreDriver {
+  readonly kind: "sqlite";
+  /** Where the store is, for logs: a file path (never a password). */
+  readonly location: string;
+  readonly events: EventStore;
+  readonly ingest: IngestStore;
+  readonly delivery: DeliveryStore;
+  readonly replay: ReplayStore;
+  readonly retention: RetentionStore;
+  readonly views: ViewStore;
+  readonly webhooks: WebhookStore;
+  readonly domains: DomainStore;
+  readonly keys: ApiKeyStore;
+  readonly tracking: TrackingStore;
+  readonly feedback: FeedbackStore;
+  readonly meta: MetaStore;
+  /** Waits for nothing: every unit has resolved by the time its caller goes on. Later calls fail. */
+  close(): Promise<void>;
+}
+
+/** What callers hold: one open store. */
+export type Store = StoreDriver;
