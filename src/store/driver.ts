@@ -43,8 +43,8 @@ export interface MetaStore {
 }
 
 export interface StoreDriver {
-  readonly kind: "sqlite";
-  /** Where the store is, for logs: a file path (never a password). */
+  readonly kind: "sqlite" | "postgres";
+  /** Where the store is, for logs: a file path or a URL without its password. */
   readonly location: string;
   readonly events: EventStore;
   readonly ingest: IngestStore;

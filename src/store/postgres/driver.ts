@@ -1,0 +1,104 @@
+import { SQL } from "bun";
+import type { OpenOptions, StoreDriver } from "../driver.ts";
+import { apiKeyStore, domainStore, webhookStore } from "./admin-area.ts";
+import type { PgContext } from "./context.ts";
+import { deliveryStore, replayStore, retentionStore } from "./delivery-area.ts";
+import { eventStore, feedbackStore, ingestStore } from "./events-area.ts";
+import { migratePg } from "./migrate.ts";
+import { trackingStore } from "./tracking-area.ts";
+import { int8 } from "./values.ts";
+import { viewStore } from "./views-area.ts";
+
+// The PostgreSQL driver: a pool of Bun's SQL per process (each thread that writes opens its
+// own, as with SQLite), each method of the store's interface one transaction or one read,
+// written set-based (a round trip costs ~60–90 µs here against ~2 µs for SQLite, so a unit is
+// a few statements, never one per row). The schema is brought up to date at open, under an
+// advisory lock (migrate.ts). Plain SQL, not drizzle: drizzle cannot share query code across
+// dialects, and the SQLite driver keeps its own.
+
+export type PgOpenOptions = OpenOptions & {
+  /** This node's name in the fleet: checkpoints and leases are kept per node. */
+  node: string;
+  /** Connections in the pool (Bun opens them as needed, up to this). */
+  max?: number;
+};
+
+/**
+ * Every session's limits. A node that dies or stalls must not hold the event lock or a
+ * webhook's row for long: statements end after 30 s, lock waits after 10 s, and a transaction
+ * left idle (its client gone quiet) after 60 s.
+ */
+const SESSION = {
+  statement_timeout: 30_000,
+  lock_timeout: 10_000,
+  idle_in_transaction_session_timeout: 60_000,
+} as const;
+
+/** `url` without its password, for logs and errors. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "********";
+    return u.toString();
+  } catch {
+    return "postgres://(unparsable url)";
+  }
+}
+
+/** Connects, brings the schema up to date, and returns the store. Rejects naming what failed (never the password). */
+export async function openPostgresDriver(url: string, opts: PgOpenOptions): Promise<StoreDriver> {
+  const durability = opts.durability ?? "full";
+  const sql = new SQL({
+    url,
+    max: opts.max ?? 4,
+    connectionTimeout: 10,
+    idleTimeout: 60,
+    connection: { ...SESSION, application_name: `hookd ${opts.node}`.slice(0, 63) },
+  });
+  const ctx: PgContext = { sql, node: opts.node, durability };
+  try {
+    await migratePg(sql, { node: opts.node });
+  } catch (err) {
+    await closePool(sql);
+    throw err;
+  }
+  let closed = false;
+  return {
+    kind: "postgres",
+    location: redactUrl(url),
+    events: eventStore(ctx),
+    ingest: ingestStore(ctx),
+    delivery: deliveryStore(ctx),
+    replay: replayStore(ctx),
+    retention: retentionStore(ctx),
+    views: viewStore(ctx),
+    webhooks: webhookStore(ctx),
+    domains: domainStore(ctx),
+    keys: apiKeyStore(ctx),
+    tracking: trackingStore(ctx),
+    feedback: feedbackStore(ctx),
+    meta: {
+      async sizeBytes() {
+        const [row] = await sql`SELECT pg_database_size(current_database()) AS size`;
+        return int8((row as { size: unknown }).size, "pg_database_size");
+      },
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await closePool(sql);
+    },
+  };
+}
+
+/** Bun 1.3.14's close() can wait forever on a pool whose server went away: bounded at 2 s. */
+async function closePool(sql: SQL): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    sql.close({ timeout: 1 }).catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 2_000);
+    }),
+  ]);
+  clearTimeout(timer);
+}
