@@ -13,11 +13,8 @@ import { parseListen } from "./config/schema.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { SCOPES } from "./store/api-keys.ts";
 import type { Store } from "./store/driver.ts";
-import { acquireStoreLock } from "./store/lock.ts";
-import { openStore } from "./store/open.ts";
-import { exposedStorePaths } from "./store/permissions.ts";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { openConfiguredStore } from "./store/configured.ts";
+import { storeTarget } from "./store/open.ts";
 import { ensureKeyring } from "./track/keystore.ts";
 import { createTrackingService } from "./track/service.ts";
 import type { TrackingListener } from "./track/worker-client.ts";
@@ -63,22 +60,8 @@ function defaultAnnounce(key: string) {
 export async function startHookd(opts: StartOptions): Promise<Hookd> {
   const { config } = opts;
   const log = opts.log ?? createLogger({ level: config.log.level });
-  mkdirSync(dirname(config.storage.path), { recursive: true, mode: 0o700 });
-  for (const p of exposedStorePaths(config.storage.path)) {
-    log.warn("the store is readable by other users; it holds receiver credentials and signing keys", {
-      path: p.path,
-      mode: p.mode,
-      fix: `chmod ${p.path === dirname(config.storage.path) ? "700" : "600"} ${p.path}`,
-    });
-  }
-  const lock = acquireStoreLock(config.storage.path);
-  let store: Store;
-  try {
-    store = openStore(config.storage.path);
-  } catch (err) {
-    lock.release();
-    throw err;
-  }
+  const { store, release } = await openConfiguredStore(config.storage, log);
+  const lock = { release };
 
   let first: Awaited<ReturnType<Store["keys"]["createFirst"]>>;
   try {
@@ -122,7 +105,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     throw new Error(`cannot start the milter: ${(err as Error).message}`);
   }
   // Ingest runs on its own thread, with its own connection to the store.
-  const sources = createSourcesWorker(config.storage.path, log, {
+  const sources = createSourcesWorker(storeTarget(config.storage), log, {
     onEvents: (byType, source) => {
       metrics.eventsCounted(byType, source);
       notify();

@@ -1,4 +1,5 @@
 import { SQL } from "bun";
+import { redactedUrl } from "../../config/storage.ts";
 import type { OpenOptions, StoreDriver } from "../driver.ts";
 import { apiKeyStore, domainStore, webhookStore } from "./admin-area.ts";
 import type { PgContext } from "./context.ts";
@@ -34,17 +35,6 @@ const SESSION = {
   idle_in_transaction_session_timeout: 60_000,
 } as const;
 
-/** `url` without its password, for logs and errors. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "********";
-    return u.toString();
-  } catch {
-    return "postgres://(unparsable url)";
-  }
-}
-
 /** Connects, brings the schema up to date, and returns the store. Rejects naming what failed (never the password). */
 export async function openPostgresDriver(url: string, opts: PgOpenOptions): Promise<StoreDriver> {
   const durability = opts.durability ?? "full";
@@ -65,7 +55,7 @@ export async function openPostgresDriver(url: string, opts: PgOpenOptions): Prom
   let closed = false;
   return {
     kind: "postgres",
-    location: redactUrl(url),
+    location: redactedUrl(url),
     events: eventStore(ctx),
     ingest: ingestStore(ctx),
     delivery: deliveryStore(ctx),
