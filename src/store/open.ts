@@ -1,6 +1,7 @@
 import { nodeName, type StorageConfig } from "../config/storage.ts";
 import type { OpenOptions, Store } from "./driver.ts";
 import { openPostgresDriver } from "./postgres/driver.ts";
+import { type PgProbe, probePostgres } from "./postgres/probe.ts";
 import { openSqliteDriver } from "./sqlite/driver.ts";
 
 // Where every part of hookd opens its store: the one place that picks the driver.
@@ -26,4 +27,9 @@ export async function connectStore(target: StoreTarget, opts: OpenOptions & { ma
 /** The StoreTarget of a [storage] section. */
 export function storeTarget(storage: StorageConfig): StoreTarget {
   return { driver: storage.driver, path: storage.path, url: storage.url, node: storage.node };
+}
+
+/** check-config: whether the fleet's database answers, and its schema version (read-only, bounded). */
+export function probeDatabase(url: string, timeoutMs?: number): Promise<PgProbe> {
+  return probePostgres(url, timeoutMs);
 }
