@@ -21,6 +21,8 @@ import type { TrackingListener } from "./track/worker-client.ts";
 import type { MilterListener } from "./track/milter-client.ts";
 import { VERSION } from "./version.ts";
 import { startMilter, startTracking } from "./app-mail-path.ts";
+import { startFleet } from "./app-fleet.ts";
+import { nodeName } from "./config/storage.ts";
 
 // What a SIGHUP applies; every other section keeps its start-up value until a restart.
 const RELOADABLE = new Set<keyof Config>(["delivery", "events", "sources"]);
@@ -153,6 +155,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     sourceStatus: () => sources.status(),
     closing: closing.signal,
     now: Date.now,
+    node: nodeName(config.storage),
     hostname: os.hostname(),
     tracking: createTrackingService({ store, config: config.tracking, listener: tracking, now: Date.now }),
     feedbackStatus: () => {
@@ -202,6 +205,15 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   notify = engine.notify;
   await sources.apply(config.sources);
   const retention = startRetention(store, config.storage.retention, log);
+  const fleet = await startFleet({
+    store,
+    config,
+    version: VERSION,
+    log,
+    now: Date.now,
+    sources: () => sources.status().map((s) => ({ path: s.path, format: s.format, status: s.status, lag_bytes: s.lag_bytes })),
+    wake: engine.notify,
+  });
   const dnsVerifier = startDnsVerifier({
     store,
     servers: config.verification.dns_servers,
@@ -216,7 +228,8 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     listen: url,
     ...(tracking ? { tracking: tracking.url } : {}),
     ...(milter ? { milter: milter.address } : {}),
-    store: config.storage.path,
+    store: store.location,
+    node: fleet.node,
     pid: process.pid,
   });
 
@@ -252,7 +265,13 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       // The feedback listener answers the messages in hand (their events committed) and closes.
       await feedbackService.stop();
       closing.abort();
-      await Promise.all([retention.stop(), dnsVerifier.stop(), server.stop(Math.max(0, drainUntil - Date.now())), engine.stop()]);
+      await Promise.all([
+        retention.stop(),
+        dnsVerifier.stop(),
+        fleet.stop(),
+        server.stop(Math.max(0, drainUntil - Date.now())),
+        engine.stop(),
+      ]);
       await store.close();
       lock.release();
       log.info("hookd stopped");

@@ -72,6 +72,11 @@ export const storage = section({
 
 export type StorageConfig = z.output<typeof storage>;
 
+/** How often a node writes its row in the fleet's `nodes` table. */
+export const HEARTBEAT_MS = 5_000;
+/** A node not seen for this long is shown as gone. */
+export const NODE_GONE_MS = 3 * HEARTBEAT_MS;
+
 /** This node's name: storage.node, or the machine's hostname. */
 export function nodeName(s: Pick<StorageConfig, "node">): string {
   return s.node || os.hostname();

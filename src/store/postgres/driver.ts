@@ -5,9 +5,9 @@ import { apiKeyStore, domainStore, webhookStore } from "./admin-area.ts";
 import type { PgContext } from "./context.ts";
 import { deliveryStore, replayStore, retentionStore } from "./delivery-area.ts";
 import { eventStore, feedbackStore, ingestStore } from "./events-area.ts";
+import { metaStore } from "./meta.ts";
 import { migratePg } from "./migrate.ts";
 import { trackingStore } from "./tracking-area.ts";
-import { int8 } from "./values.ts";
 import { viewStore } from "./views-area.ts";
 
 // The PostgreSQL driver: a pool of Bun's SQL per process (each thread that writes opens its
@@ -67,12 +67,7 @@ export async function openPostgresDriver(url: string, opts: PgOpenOptions): Prom
     keys: apiKeyStore(ctx),
     tracking: trackingStore(ctx),
     feedback: feedbackStore(ctx),
-    meta: {
-      async sizeBytes() {
-        const [row] = await sql`SELECT pg_database_size(current_database()) AS size`;
-        return int8((row as { size: unknown }).size, "pg_database_size");
-      },
-    },
+    meta: metaStore(ctx),
     async close() {
       if (closed) return;
       closed = true;

@@ -6,7 +6,9 @@ import type { Checkpoint as StoredCheckpoint } from "../contract/events.ts";
 // named '' here (migration 12): a host renamed later must not lose its place in its logs.
 
 export function loadCheckpoint<S = unknown>(db: Database, source: string): { checkpoint: StoredCheckpoint; correlation: S | null } | null {
-  const row = db.query("SELECT dev, ino, fingerprint, offset, correlation FROM source_checkpoints WHERE node = '' AND source = ?").get(source) as {
+  const row = db
+    .query("SELECT dev, ino, fingerprint, offset, correlation FROM source_checkpoints WHERE node = '' AND source = ?")
+    .get(source) as {
     dev: number | null;
     ino: number | null;
     fingerprint: string | null;
