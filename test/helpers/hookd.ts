@@ -12,6 +12,8 @@ import { silentLogger } from "../../src/lib/log.ts";
 import { within } from "./deadline.ts";
 import { startReceiver, type Receiver } from "./receiver.ts";
 
+import { sharedPgDatabase, testDriver } from "./pg-shared.ts";
+
 export { within };
 
 export const REPO_ROOT = path.resolve(import.meta.dir, "../..");
@@ -60,6 +62,10 @@ export type TestApp = {
 export async function startTestApp(overrides: TestConfigOverrides = {}): Promise<TestApp> {
   const dir = tempDir();
   const config = testConfig(overrides, dir);
+  // HOOKD_TEST_DRIVER=postgres: the same suites on a fresh PostgreSQL database per app.
+  if (testDriver() === "postgres" && overrides.storage?.driver === undefined) {
+    config.storage = { ...config.storage, driver: "postgres", url: await sharedPgDatabase() };
+  }
   const announced: string[] = [];
   const hookd = await startHookd({ config, log: silentLogger, announceKey: (k) => announced.push(k) });
   if (announced.length !== 1) {
