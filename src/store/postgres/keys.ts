@@ -63,7 +63,7 @@ export function apiKeyStore({ sql }: PgContext): ApiKeyStore {
     },
 
     async list() {
-      const rows = await sql`SELECT * FROM api_keys ORDER BY created_at, id`;
+      const rows = await sql`SELECT * FROM api_keys ORDER BY created_at, id COLLATE "C"`;
       return rows.map((r: Record<string, unknown>) => info(row(r)));
     },
 
