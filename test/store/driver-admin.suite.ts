@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import type { WebhookInsert, WebhookRow } from "../../src/store/driver.ts";
 import { type DriverSetup, T, webhookRow, withStore } from "./driver-env.ts";
+import { viewCases } from "./driver-views.suite.ts";
 
 /** A webhook with every column set, JSON of every shape (key order that is not sorted), booleans false. */
 const FULL: WebhookInsert = {
@@ -326,4 +327,6 @@ export function adminCases(setup: DriverSetup): void {
       }),
     );
   });
+
+  viewCases(setup);
 }
