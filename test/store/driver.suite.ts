@@ -6,6 +6,7 @@
 // setup's nodes are separate (SQLite's "nodes" are connections to one file).
 import { describe, expect, test } from "bun:test";
 import { ROW_WIDTH } from "../../src/store/event-rows.ts";
+import { adminCases } from "./driver-admin.suite.ts";
 import { deliveryCases } from "./driver-delivery.suite.ts";
 import { type DriverSetup, rowsOf, T, withStore } from "./driver-env.ts";
 import { unitCases } from "./driver-units.suite.ts";
@@ -83,4 +84,5 @@ export function driverSuite(setup: DriverSetup): void {
 
   deliveryCases(setup);
   unitCases(setup);
+  adminCases(setup);
 }
