@@ -3,7 +3,7 @@ import { FEEDBACK_SOURCE } from "../sources.ts";
 import type { PgContext } from "./context.ts";
 import { insertCustomTypes, insertEventRows, insertEventRowsAt, mustFlush, takeEventLock } from "./events-insert.ts";
 import { eventsAfter, eventsPerMinute, loadCheckpoint, maxEventSeq, searchEvents, seenCustomTypes } from "./events-read.ts";
-import { notBuilt } from "./not-built.ts";
+import { messageLookup } from "./message-lookup.ts";
 
 // Events in (POST /events, ingest, feedback) and out, on PostgreSQL: each write one
 // transaction that takes the event lock before its insert (events-insert.ts), each read one
@@ -48,7 +48,6 @@ export function ingestStore(ctx: PgContext): IngestStore {
 
 export function feedbackStore(ctx: PgContext): FeedbackStore {
   const { sql } = ctx;
-  const lookup = notBuilt<Omit<FeedbackStore, "commit">>("feedback");
   return {
     // Durable when it resolves: "250" and "exit 0" mean stored.
     commit: (groups, now) =>
@@ -59,11 +58,6 @@ export function feedbackStore(ctx: PgContext): FeedbackStore {
         for (const rows of groups) types.push((await insertEventRows(tx, rows, FEEDBACK_SOURCE, now)).map((r) => r.type));
         return types;
       }),
-    activateIndex: (w) => lookup.activateIndex(w),
-    indexState: () => lookup.indexState(),
-    indexStep: (m, w) => lookup.indexStep(m, w),
-    pruneIndex: (m, w) => lookup.pruneIndex(m, w),
-    findByMessageId: (id, l) => lookup.findByMessageId(id, l),
-    findByQueueId: (id, l) => lookup.findByQueueId(id, l),
+    ...messageLookup(sql),
   };
 }
