@@ -8,6 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { ROW_WIDTH } from "../../src/store/event-rows.ts";
 import { deliveryCases } from "./driver-delivery.suite.ts";
 import { type DriverSetup, rowsOf, T, withStore } from "./driver-env.ts";
+import { eventCases } from "./driver-events.suite.ts";
 import { unitCases } from "./driver-units.suite.ts";
 
 export type { DriverEnv, DriverSetup } from "./driver-env.ts";
@@ -81,6 +82,7 @@ export function driverSuite(setup: DriverSetup): void {
     );
   });
 
+  eventCases(setup);
   deliveryCases(setup);
   unitCases(setup);
 }
