@@ -9,6 +9,8 @@ import { ROW_WIDTH } from "../../src/store/event-rows.ts";
 import { adminCases } from "./driver-admin.suite.ts";
 import { deliveryCases } from "./driver-delivery.suite.ts";
 import { type DriverSetup, rowsOf, T, withStore } from "./driver-env.ts";
+import { eventCases } from "./driver-events.suite.ts";
+import { fleetCases } from "./driver-fleet.suite.ts";
 import { unitCases } from "./driver-units.suite.ts";
 
 export type { DriverEnv, DriverSetup } from "./driver-env.ts";
@@ -82,7 +84,9 @@ export function driverSuite(setup: DriverSetup): void {
     );
   });
 
+  eventCases(setup);
   deliveryCases(setup);
   unitCases(setup);
   adminCases(setup);
+  if (setup.fleet) fleetCases(setup);
 }
