@@ -319,7 +319,11 @@ export function diagnostics(f: Fleet): string {
     .map((n) => {
       const p = n.proc;
       if (!p) return `--- ${n.name}: not running`;
-      const out = p.stdoutLines.filter((l) => !l.includes('"level":"debug"')).slice(-15).join("\n");
+      // Repeated API failures say little; what else each node logged is what explains a stall.
+      const out = p.stdoutLines
+        .filter((l) => !l.includes('"level":"debug"') && !l.includes('"msg":"unhandled error"'))
+        .slice(-15)
+        .join("\n");
       return `--- ${n.name} stderr:\n${p.stderr().slice(-2000)}\n--- ${n.name} stdout (last lines):\n${out}`;
     })
     .join("\n");
@@ -348,4 +352,24 @@ export async function sessions(sql: import("bun").SQL): Promise<string> {
       now() - xact_start AS xact_age, left(regexp_replace(query, '\\s+', ' ', 'g'), 300) AS query
     FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() ORDER BY xact_start NULLS LAST`;
   return (rows as Record<string, unknown>[]).map((r) => JSON.stringify(r)).join("\n");
+}
+
+/** Each node's view of its sources and the database's counts, for a failing test's message. */
+export async function fleetReport(f: Fleet, sql: import("bun").SQL): Promise<string> {
+  const out: string[] = [];
+  for (const n of f.nodes) {
+    if (!n.running()) continue;
+    const s = await n
+      .api("GET", "/status")
+      .then((r) => r.text())
+      .catch((e: Error) => e.message);
+    out.push(`--- ${n.name} /status: ${s.slice(0, 1500)}`);
+  }
+  const q = async (text: string) => JSON.stringify(await sql.unsafe(text).catch((e: Error) => e.message));
+  out.push(`--- events by host: ${await q("SELECT host, count(*)::int AS n, max(seq)::int AS max_seq FROM events GROUP BY host ORDER BY host")}`);
+  out.push(`--- batches: ${await q("SELECT state, count(*)::int AS n, count(lease_token)::int AS leased, sum(event_count)::int AS events FROM batches GROUP BY state")}`);
+  out.push(`--- webhooks: ${await q("SELECT id, cursor_seq::int, consecutive_failures FROM webhooks")}`);
+  out.push(`--- checkpoints: ${await q(`SELECT node, source, "offset"::int FROM source_checkpoints`)}`);
+  out.push(`--- sessions:\n${await sessions(sql).catch((e: Error) => e.message)}`);
+  return out.join("\n");
 }

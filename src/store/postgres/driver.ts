@@ -40,7 +40,11 @@ export async function openPostgresDriver(url: string, opts: PgOpenOptions): Prom
   const durability = opts.durability ?? "full";
   const sql = new SQL({
     url,
-    max: opts.max ?? 4,
+    // Never one connection: Bun 1.3.14's pool of one, once its connection has died (the
+    // server restarted), leaves every later query pending forever instead of reconnecting —
+    // the ingest worker (max 1) stopped reading logs for good after a 30 s outage
+    // (test/fleet/database-down.test.ts). A pool of two reconnects.
+    max: Math.max(2, opts.max ?? 4),
     connectionTimeout: 10,
     idleTimeout: 60,
     connection: { ...SESSION, application_name: `hookd ${opts.node}`.slice(0, 63) },
