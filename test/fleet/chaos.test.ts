@@ -134,8 +134,8 @@ test(`chaos: ${TOTAL} events (posted to every node, two nodes' logs), ${KILLS} S
   const started = Date.now();
   const { url, sql } = await pg.database({ migrated: true });
   const rx = await fleet.receiver();
-  // Held 10–60 ms each, so kills land while batches are in flight.
-  rx.respondWith(() => ({ status: 200, delayMs: 10 + Math.floor(Math.random() * 50) }));
+  // Held 20–200 ms each, so kills land while batches are in flight.
+  rx.respondWith(() => ({ status: 200, delayMs: 20 + Math.floor(Math.random() * 180) }));
   const f = await fleet.start(url, ["A", "B", "C"], { delivery: { batch_max_events: 2_000, batch_max_wait: "100ms" } });
   const { id: webhookId } = await createWebhook(f.node("A"), `${rx.url}/in`);
   const logNodes = [f.node("B"), f.node("C")];
