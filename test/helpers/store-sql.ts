@@ -8,9 +8,17 @@ import { pgOf } from "../../src/store/postgres/driver.ts";
 import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
 export async function sqlRows<T = Record<string, unknown>>(store: Store, text: string, ...params: unknown[]): Promise<T[]> {
-  if (store.kind === "sqlite") return sqliteOf(store).query(text).all(...(params as never[])) as T[];
+  if (store.kind === "sqlite")
+    return sqliteOf(store)
+      .query(text)
+      .all(...(params as never[])) as T[];
   let n = 0;
-  return [...(await pgOf(store).unsafe(text.replace(/\?/g, () => `$${++n}`), params))] as T[];
+  return [
+    ...(await pgOf(store).unsafe(
+      text.replace(/\?/g, () => `$${++n}`),
+      params,
+    )),
+  ] as T[];
 }
 
 export async function sqlRow<T = Record<string, unknown>>(store: Store, text: string, ...params: unknown[]): Promise<T | undefined> {
