@@ -256,7 +256,10 @@ describe("OAuth fields", () => {
       created.id,
     ))!;
     expect(row.auth_type).toBe("oauth2");
-    expect(jsonColumn<unknown>(row.auth_request_details)).toEqual({ url: token, body: { client_id: "cid-2", client_secret: "s3cr3t-value" } });
+    expect(jsonColumn<unknown>(row.auth_request_details)).toEqual({
+      url: token,
+      body: { client_id: "cid-2", client_secret: "s3cr3t-value" },
+    });
 
     // The token URL to another origin, or the webhook's url to another origin: the secret again.
     expect(
