@@ -31,7 +31,9 @@ export function createHookdMetrics(store: Store, now: () => number = Date.now) {
   const unknown = m.counter("hookd_source_lines_not_understood_total", "Log lines read but not understood, by source.");
   const depth = m.gauge("hookd_queue_depth", "Events waiting for a webhook.");
   const oldest = m.gauge("hookd_oldest_pending_age_seconds", "Age of the oldest event waiting for a webhook (0 when none).");
-  const storeBytes = m.gauge("hookd_store_bytes", "Size of the SQLite store with its WAL.");
+  const storeBytes = m.gauge("hookd_store_bytes", "Size of the store: the SQLite file with its WAL, or the PostgreSQL database.");
+  // Every node of a fleet serves its own /metrics: this says which node (and driver) a scrape came from.
+  const nodeInfo = m.gauge("hookd_node_info", "This node: its name (storage.node or the hostname) and the store's driver; always 1.");
 
   m.collect(async () => {
     const hooks = await store.webhooks.list();
@@ -57,6 +59,10 @@ export function createHookdMetrics(store: Store, now: () => number = Date.now) {
 
   return {
     registry: m,
+    node(name: string) {
+      nodeInfo.clear();
+      nodeInfo.set({ node: name, driver: store.kind }, 1);
+    },
     eventsStored(types: readonly string[], origin: string) {
       const byType: Record<string, number> = {};
       for (const t of types) byType[t] = (byType[t] ?? 0) + 1;
