@@ -6,8 +6,8 @@ import { int8, int8OrNull } from "./values.ts";
 
 // The pass's claims across a fleet, in two statements of the pass's transaction.
 //
-// 1. Lock the requested webhooks' rows no other node holds (FOR UPDATE SKIP LOCKED) and read
-//    their version. A webhook another node holds is being claimed (or written) by that node's
+// 1. Lock the requested webhooks' rows no other node holds (FOR UPDATE SKIP LOCKED), those
+//    still at the version the engine read (checked on the row locked, its newest). A webhook another node holds is being claimed (or written) by that node's
 //    pass: it is simply not claimed in this one. Batch rows are never skip-locked: skipping a
 //    head another transaction holds would take the batch behind it, out of order. Only
 //    webhooks with a head not under a live lease are locked (a row lock is a write: with every
@@ -21,8 +21,8 @@ import { int8, int8OrNull } from "./values.ts";
 //    every head it looked at, so the pass can tell which was due when (nextDueAt).
 
 const LOCK = `SELECT w.id, w.updated_at
-  FROM json_to_recordset($1::text::json) AS r(w text, heads int) JOIN webhooks w ON w.id = r.w
-  WHERE EXISTS (
+  FROM json_to_recordset($1::text::json) AS r(w text, heads int, v bigint) JOIN webhooks w ON w.id = r.w
+  WHERE w.updated_at = r.v AND EXISTS (
     SELECT 1 FROM (
       SELECT lease_until FROM batches WHERE webhook_id = r.w AND state = 'pending' ORDER BY ord LIMIT r.heads
     ) h WHERE h.lease_until IS NULL OR h.lease_until < $2)
@@ -77,7 +77,7 @@ export async function claimDue(tx: SQL, input: PassInput, node: string): Promise
   const none: Claims = { claims: [], nextDueAt: null };
   const wanted = uniqueRequests(input.claims);
   if (wanted.length === 0 || input.maxClaims <= 0) return none;
-  const locked = (await tx.unsafe(LOCK, [rowsParam(wanted.map((r) => ({ w: r.webhookId, heads: r.heads }))), input.now])) as {
+  const locked = (await tx.unsafe(LOCK, [rowsParam(wanted.map((r) => ({ w: r.webhookId, heads: r.heads, v: r.version }))), input.now])) as {
     id: string;
     updated_at: unknown;
   }[];
