@@ -10,6 +10,7 @@ import { adminCases } from "./driver-admin.suite.ts";
 import { batchCases } from "./driver-batches.suite.ts";
 import { deliveryCases } from "./driver-delivery.suite.ts";
 import { type DriverSetup, rowsOf, T, withStore } from "./driver-env.ts";
+import { eventCases } from "./driver-events.suite.ts";
 import { fleetCases } from "./driver-fleet.suite.ts";
 import { unitCases } from "./driver-units.suite.ts";
 
@@ -84,6 +85,7 @@ export function driverSuite(setup: DriverSetup): void {
     );
   });
 
+  eventCases(setup);
   deliveryCases(setup);
   batchCases(setup);
   unitCases(setup);

@@ -18,7 +18,7 @@ import { int8, noNul } from "./values.ts";
 // - Rows go as JSON through json_to_recordset: one parameter whatever their number, NULLs
 //   kept (Bun 1.3.14 sends a null element of sql.array as the string "null"). `$1::text::json`:
 //   a string bound to a json parameter would arrive as one JSON string. The raw strings beside
-//   the body pass through noNul() first: PostgreSQL's text has no U+0000, and the JSON's
+//   the body pass through pgText() first: PostgreSQL's text has no U+0000, and the JSON's
 //   "\u0000" would fail the whole chunk.
 // - `ORDER BY i`: seqs are given in the rows' order, and of two rows with one id in a chunk the
 //   first is stored (SQLite's order); ids already stored are skipped (ON CONFLICT DO NOTHING).
@@ -42,6 +42,22 @@ const INSERT_WITH_CHECKPOINT = `WITH stored AS (${INSERT}),
   )
   SELECT seq, event_id, type FROM stored`;
 
+const ANY_SURROGATE = /[\uD800-\uDFFF]/;
+// String.prototype.toWellFormed's work (ES2024, past this project's lib): code units, no `u` flag.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * `s` as PostgreSQL can take it inside a JSON parameter or a text one: noNul(), and a lone
+ * UTF-16 surrogate (zod lets "\ud800" through from the API; JSON.stringify writes it as that
+ * escape, which PostgreSQL's JSON refuses, failing the whole chunk) becomes U+FFFD.
+ */
+export function pgText<T extends string | null | undefined>(s: T): T {
+  if (typeof s !== "string") return s;
+  const t = noNul(s);
+  // Any surrogate first (~60 ns): the full test costs ~800 ns, and most strings have none.
+  return (ANY_SURROGATE.test(t) ? t.replace(LONE_SURROGATE, "\uFFFD") : t) as T;
+}
+
 const KEYS = ["e", "ty", "ts", "h", "q", "m", "f", "r", "ct", "n"] as const;
 
 /** A stored row of the chunk, in seq order (= the chunk's order). */
@@ -51,10 +67,11 @@ export type StoredRow = { seq: number; eventId: string; type: string };
 export function rowsJson(rows: EventRows): string {
   const out: Record<string, unknown>[] = new Array(rows.bodies.length);
   for (let i = 0, c = 0; i < rows.bodies.length; i++, c += ROW_WIDTH) {
+    // A body is JSON.stringify's text: well-formed, only a raw NUL to fear (a body built elsewhere).
     const o: Record<string, unknown> = { i, b: noNul(rows.bodies[i]) };
     for (let k = 0; k < ROW_WIDTH; k++) {
       const v = rows.cols[c + k];
-      o[KEYS[k]!] = typeof v === "string" ? noNul(v) : v;
+      o[KEYS[k]!] = typeof v === "string" ? pgText(v) : v;
     }
     out[i] = o;
   }
@@ -84,7 +101,7 @@ function storedRows(result: readonly { seq: unknown; event_id: string; type: str
 /** Inserts `rows` in the caller's transaction, which holds the event lock (takeEventLock). */
 export async function insertEventRows(tx: SQL, rows: EventRows, source: string, now: number): Promise<StoredRow[]> {
   if (rows.bodies.length === 0) return [];
-  return storedRows(await tx.unsafe(INSERT, [rowsJson(rows), noNul(source), now]));
+  return storedRows(await tx.unsafe(INSERT, [rowsJson(rows), pgText(source), now]));
 }
 
 export type CheckpointWrite = { dev: number; ino: number; fingerprint: string; offset: number; correlation: string };
@@ -98,13 +115,13 @@ export async function insertEventRowsAt(
   node: string,
   cp: CheckpointWrite,
 ): Promise<StoredRow[]> {
-  const params = [rowsJson(rows), noNul(source), now, node, cp.dev, cp.ino, noNul(cp.fingerprint), cp.offset, noNul(cp.correlation)];
+  const params = [rowsJson(rows), pgText(source), now, node, cp.dev, cp.ino, pgText(cp.fingerprint), cp.offset, pgText(cp.correlation)];
   return storedRows(await tx.unsafe(INSERT_WITH_CHECKPOINT, params));
 }
 
 /** Custom event names (first seen now unless seen before), in the caller's transaction, after the event lock. */
 export async function insertCustomTypes(tx: SQL, names: Iterable<string>, now: number): Promise<void> {
-  const list = [...names].map((n) => noNul(n));
+  const list = [...names].map((n) => pgText(n));
   if (list.length === 0) return;
   await tx.unsafe(
     `INSERT INTO custom_event_types (name, first_seen_at)

@@ -1,11 +1,12 @@
 import type { SQL } from "bun";
 import type { Event } from "../../events/schema.ts";
 import type { EventPage, EventQuery, SavedCheckpoint, StoredEvent } from "../contract/events.ts";
-import { int8, noNul } from "./values.ts";
+import { pgText } from "./events-insert.ts";
+import { int8 } from "./values.ts";
 
 // The PostgreSQL driver's event reads: searches, the live tail's feed, arrival counts, custom
 // names and a node's checkpoints. Each is one statement (one snapshot). Strings from a query
-// pass through noNul() as the stored ones did, so a NUL in a filter finds what it named
+// pass through pgText() as the stored ones did, so a NUL in a filter finds what it named
 // instead of failing the statement.
 
 /** Newest first; the cursor is the (ts, seq) of the last row returned. */
@@ -13,7 +14,7 @@ export async function searchEvents(sql: SQL, q: EventQuery): Promise<EventPage> 
   const where: string[] = [];
   const params: (string | number)[] = [];
   const bind = (v: string | number) => {
-    params.push(typeof v === "string" ? noNul(v) : v);
+    params.push(typeof v === "string" ? pgText(v) : v);
     return `$${params.length}`;
   };
   if (q.types?.length) where.push(`type IN (${q.types.map(bind).join(", ")})`);
@@ -91,7 +92,7 @@ export async function seenCustomTypes(sql: SQL): Promise<string[]> {
 /** `node`'s saved position for `source`; a damaged correlation state reads as null, the position still counts. */
 export async function loadCheckpoint<S>(sql: SQL, node: string, source: string): Promise<SavedCheckpoint<S> | null> {
   const [row] = (await sql`SELECT dev, ino, fingerprint, "offset", correlation FROM source_checkpoints
-                           WHERE node = ${node} AND source = ${noNul(source)}`) as {
+                           WHERE node = ${node} AND source = ${pgText(source)}`) as {
     dev: number | null;
     ino: number | null;
     fingerprint: string | null;

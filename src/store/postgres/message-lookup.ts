@@ -2,7 +2,8 @@ import type { SQL } from "bun";
 import type { FeedbackStore, IndexStep, MessageRef } from "../contract/feedback.ts";
 import { lookupKey } from "../lookup-key.ts";
 import { FEEDBACK_SOURCE } from "../sources.ts";
-import { int8, noNul } from "./values.ts";
+import { pgText } from "./events-insert.ts";
+import { int8 } from "./values.ts";
 
 // The feedback intake's index on PostgreSQL (what it is and why: sqlite/migrations/
 // 0010-message-lookup.ts; SQLite's text: sqlite/message-lookup.ts). Same keys (lookupKey:
@@ -18,19 +19,18 @@ import { int8, noNul } from "./values.ts";
 
 type StateRow = { indexed_seq: unknown; max_seq: unknown };
 type ReadRow = { seq: unknown; queue_id: string | null; message_id: string | null; rcpt_to: string | null; source: string };
-type RefRow = Omit<MessageRef, "seq" | "campaign_id"> & { seq: unknown; campaign_id: string | null };
+type RefRow = Pick<MessageRef, "queue_id" | "message_id" | "rcpt_to" | "mail_from" | "host"> & { seq: unknown; body: string };
 
 const STATE = `SELECT indexed_seq, (SELECT COALESCE(MAX(seq), 0) FROM events) AS max_seq FROM message_lookup_state WHERE id = 1`;
 
 /**
  * Indexed events, then those after indexed_seq (the index's lag, a seq range), in one
- * statement: one snapshot, so an event is never missed between the two. The body's JSON
- * parts are read with `->` (JSON text), never `->>`: PostgreSQL cannot turn a "\u0000" in a
- * JSON string into text, and a campaign id may hold one.
+ * statement: one snapshot, so an event is never missed between the two. The body's parts are
+ * taken in JS, not with PostgreSQL's JSON operators: they fail on a body holding "\u0000"
+ * anywhere (it cannot become text), and a log's raw strings may.
  */
 function findSql(column: "message_id" | "queue_id"): string {
-  return `SELECT e.seq, e.queue_id, e.message_id, e.rcpt_to, e.mail_from, e.host,
-      (j.v -> 'campaign_id')::text AS campaign_id, (j.v -> 'tags')::text AS tags, (j.v -> 'metadata')::text AS metadata
+  return `SELECT e.seq, e.queue_id, e.message_id, e.rcpt_to, e.mail_from, e.host, e.body
     FROM (
       SELECT l.seq FROM message_lookup l JOIN events e ON e.seq = l.seq
        WHERE l.h = $1::bigint AND e.${column} = $2 AND e.source <> '${FEEDBACK_SOURCE}'
@@ -39,37 +39,34 @@ function findSql(column: "message_id" | "queue_id"): string {
        WHERE e.seq > COALESCE((SELECT indexed_seq FROM message_lookup_state WHERE id = 1), 0)
          AND e.${column} = $2 AND e.source <> '${FEEDBACK_SOURCE}'
       ORDER BY seq DESC LIMIT $3
-    ) f JOIN events e ON e.seq = f.seq CROSS JOIN LATERAL (SELECT e.body::json AS v) j
+    ) f JOIN events e ON e.seq = f.seq
     ORDER BY e.seq DESC`;
 }
 const BY_MESSAGE_ID = findSql("message_id");
 const BY_QUEUE_ID = findSql("queue_id");
 
-/** JSON text as SQLite's json_extract gives it: a JSON null (or no member) is NULL, a string its value. */
-function jsonText(text: string | null): string | null {
-  if (text === null || text === "null") return null;
-  return text;
-}
-
-function campaignId(text: string | null): string | null {
-  const t = jsonText(text);
-  if (t === null) return null;
-  const v = JSON.parse(t) as unknown;
-  return typeof v === "string" ? v : t;
+/** A member of the body as SQLite's json_extract gives it: NULL for none or JSON null, a string as itself, anything else as JSON text. */
+function extract(body: Record<string, unknown>, key: string): string | null {
+  const v = body[key];
+  if (v === undefined || v === null) return null;
+  return typeof v === "string" ? v : JSON.stringify(v);
 }
 
 function refs(rows: readonly RefRow[]): MessageRef[] {
-  return rows.map((r) => ({
-    seq: int8(r.seq, "events.seq"),
-    queue_id: r.queue_id,
-    message_id: r.message_id,
-    rcpt_to: r.rcpt_to,
-    mail_from: r.mail_from,
-    host: r.host,
-    campaign_id: campaignId(r.campaign_id),
-    tags: jsonText(r.tags),
-    metadata: jsonText(r.metadata),
-  }));
+  return rows.map((r) => {
+    const body = JSON.parse(r.body) as Record<string, unknown>;
+    return {
+      seq: int8(r.seq, "events.seq"),
+      queue_id: r.queue_id,
+      message_id: r.message_id,
+      rcpt_to: r.rcpt_to,
+      mail_from: r.mail_from,
+      host: r.host,
+      campaign_id: extract(body, "campaign_id"),
+      tags: extract(body, "tags"),
+      metadata: extract(body, "metadata"),
+    };
+  });
 }
 
 /** One row per Message-ID and per queue id for each (message, queue id, recipient) of the step, as SQLite adds them. */
@@ -120,7 +117,8 @@ export function messageLookup(sql: SQL): MessageLookup {
         // Rebuildable: no need to wait for the flush.
         await tx`SET LOCAL synchronous_commit = off`;
         const [locked] = (await tx.unsafe(`${STATE} FOR UPDATE SKIP LOCKED`)) as StateRow[];
-        if (!locked) return NOTHING; // another node is stepping (or the row is gone)
+        // Another node is stepping: this one gives way (read 0), still saying how far behind the index is.
+        if (!locked) return { read: 0, added: 0, behind: before.maxSeq - before.indexedSeq };
         const indexed = int8(locked.indexed_seq, "indexed_seq");
         const maxSeq = int8(locked.max_seq, "max(events.seq)");
         const rows = (await tx`SELECT seq, queue_id, message_id, rcpt_to, source FROM events
@@ -159,12 +157,12 @@ export function messageLookup(sql: SQL): MessageLookup {
     },
 
     async findByMessageId(messageId, limit) {
-      const id = noNul(messageId);
+      const id = pgText(messageId);
       return refs((await sql.unsafe(BY_MESSAGE_ID, [String(lookupKey("message_id", id)), id, limit])) as RefRow[]);
     },
 
     async findByQueueId(queueId, limit) {
-      const id = noNul(queueId);
+      const id = pgText(queueId);
       return refs((await sql.unsafe(BY_QUEUE_ID, [String(lookupKey("queue_id", id)), id, limit])) as RefRow[]);
     },
   };

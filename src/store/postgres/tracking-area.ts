@@ -1,7 +1,8 @@
 import type { KeyringRow, MinuteCounts, TrackingStore } from "../driver.ts";
 import type { PgContext } from "./context.ts";
+import { pgText } from "./events-insert.ts";
 import { hitsUnit } from "./tracking-hits.ts";
-import { int8, noNul } from "./values.ts";
+import { int8 } from "./values.ts";
 
 // Tracking on PostgreSQL: the keyring row, tracked messages, the hits' commit
 // (tracking-hits.ts) and the minute counts, each method one transaction or one read.
@@ -31,7 +32,7 @@ export function trackingStore(ctx: PgContext): TrackingStore {
         const current = row ? { ring: row.ring, version: row.version } : null;
         const next = update(current?.ring ?? null); // a throw rolls back: nothing written, the call rejects
         if (next === null) return current;
-        const [written] = (await tx`INSERT INTO tracking_keyring (id, ring, version, updated_at) VALUES (1, ${noNul(next)}, 1, ${now})
+        const [written] = (await tx`INSERT INTO tracking_keyring (id, ring, version, updated_at) VALUES (1, ${pgText(next)}, 1, ${now})
           ON CONFLICT (id) DO UPDATE SET ring = excluded.ring, version = tracking_keyring.version + 1, updated_at = excluded.updated_at
           RETURNING version`) as { version: number }[];
         return { ring: next, version: written!.version };
@@ -44,7 +45,7 @@ export function trackingStore(ctx: PgContext): TrackingStore {
         `INSERT INTO tracked_messages (created_at, data)
          SELECT $2, x.value FROM json_array_elements_text($1::text::json) WITH ORDINALITY AS x(value, i) ORDER BY x.i
          RETURNING id`,
-        [JSON.stringify(data.map((d) => noNul(d))), now],
+        [JSON.stringify(data.map((d) => pgText(d))), now],
       )) as { id: unknown }[];
       // Ids were given in the data's order; RETURNING's order is not promised.
       return rows.map((r) => int8(r.id, "tracked_messages.id")).sort((a, b) => a - b);

@@ -2,8 +2,7 @@ import type { HitCommit, HitRow, MinuteCounts } from "../contract/tracking.ts";
 import { eventRows } from "../event-rows.ts";
 import { TRACKING_SOURCE } from "../sources.ts";
 import type { PgContext } from "./context.ts";
-import { insertEventRows, mustFlush, takeEventLock } from "./events-insert.ts";
-import { noNul } from "./values.ts";
+import { insertEventRows, mustFlush, pgText, takeEventLock } from "./events-insert.ts";
 
 // The tracking writer's commit on PostgreSQL, one transaction of four statements whatever the
 // batch's size (SQLite's text: sqlite/hits.ts):
@@ -40,9 +39,9 @@ export function hitsUnit(ctx: PgContext): (hits: readonly HitRow[], opts: { dura
   return async (hits, { durable, now }) => {
     if (hits.length === 0) return { stored: {}, machine: 0 };
     return sql.begin(async (tx): Promise<HitCommit> => {
-      const keys = [...new Set(hits.map((h) => noNul(h.firstKey)))];
+      const keys = [...new Set(hits.map((h) => pgText(h.firstKey)))];
       const claimed = new Set(((await tx.unsafe(CLAIM, [JSON.stringify(keys)])) as { key: string }[]).map((r) => r.key));
-      for (const h of hits) h.event.first = claimed.delete(noNul(h.firstKey));
+      for (const h of hits) h.event.first = claimed.delete(pgText(h.firstKey));
 
       await takeEventLock(tx, mustFlush(ctx, durable));
       const stored = await insertEventRows(tx, eventRows(hits.map((h) => h.event)), TRACKING_SOURCE, now);
@@ -53,7 +52,7 @@ export function hitsUnit(ctx: PgContext): (hits: readonly HitRow[], opts: { dura
       let machine = 0;
       for (const h of hits) {
         const e = h.event;
-        if (!storedIds.delete(noNul(e.event_id))) continue;
+        if (!storedIds.delete(pgText(e.event_id))) continue;
         counts[e.type] = (counts[e.type] ?? 0) + 1;
         if (e.machine) machine++;
         count(minutes, h.minute, e);
