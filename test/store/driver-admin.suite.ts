@@ -1,8 +1,11 @@
 // The shared driver suite, what operators configure: webhooks (every column's type read back
-// as written), API keys, verified domains; and the delivery views. Part of driver.suite.ts.
+// as written), API keys; verified domains (driver-domains.suite.ts) and the delivery views
+// (driver-views.suite.ts). Part of driver.suite.ts.
 import { describe, expect, test } from "bun:test";
 import type { WebhookInsert, WebhookRow } from "../../src/store/driver.ts";
 import { type DriverSetup, T, webhookRow, withStore } from "./driver-env.ts";
+import { domainCases } from "./driver-domains.suite.ts";
+import { viewCases } from "./driver-views.suite.ts";
 
 /** A webhook with every column set, JSON of every shape (key order that is not sorted), booleans false. */
 const FULL: WebhookInsert = {
@@ -166,4 +169,72 @@ export function adminCases(setup: DriverSetup): void {
       }),
     );
   });
+
+  describe("API keys", () => {
+    test(
+      "create, find (last use noted once a minute), allows, revoke, list oldest first with the revoked",
+      withStore(setup, async (env) => {
+        const s = await env.open();
+        const a = await s.keys.create("ci", ["events:write"], T);
+        const b = await s.keys.create("ops", ["webhooks:read", "webhooks:write"], T + 1);
+        expect(a.key).toStartWith("hookd_");
+        expect(a.info).toStrictEqual({
+          id: a.info.id,
+          name: "ci",
+          prefix: a.key.slice(0, 12),
+          scopes: ["events:write"],
+          createdAt: T,
+          lastUsedAt: null,
+          revokedAt: null,
+        });
+        expect(await s.keys.find(a.key, T + 10)).toStrictEqual({ ...a.info, lastUsedAt: T + 10 });
+        // Within the minute: not written again.
+        expect((await s.keys.find(a.key, T + 30_000))!.lastUsedAt).toBe(T + 10);
+        expect((await s.keys.find(a.key, T + 70_011))!.lastUsedAt).toBe(T + 70_011);
+        expect(await s.keys.find(`${a.key}x`, T)).toBeNull();
+        expect([await s.keys.allows(b.info.id, "webhooks:write"), await s.keys.allows(b.info.id, "events:write")]).toEqual([true, false]);
+        expect(await s.keys.allows("nope", "webhooks:read")).toBe(false);
+        expect(await s.keys.revoke(b.info.id, T + 5)).toBe(true);
+        expect(await s.keys.revoke(b.info.id, T + 6)).toBe(false);
+        expect(await s.keys.revoke("nope", T + 6)).toBe(false);
+        expect(await s.keys.allows(b.info.id, "webhooks:write")).toBe(false);
+        expect(await s.keys.find(b.key, T + 7)).toBeNull();
+        expect(await s.keys.list()).toStrictEqual([
+          { ...a.info, lastUsedAt: T + 70_011 },
+          { ...b.info, revokedAt: T + 5 },
+        ]);
+      }),
+    );
+
+    test(
+      "createFirst: only while no active key exists (a revoked one does not count)",
+      withStore(setup, async (env) => {
+        const s = await env.open();
+        const first = (await s.keys.createFirst("admin", ["webhooks:read"], T))!;
+        expect(first.info.name).toBe("admin");
+        expect(await s.keys.createFirst("admin", ["webhooks:read"], T + 1)).toBeNull();
+        await s.keys.revoke(first.info.id, T + 2);
+        const again = (await s.keys.createFirst("admin2", ["events:read"], T + 3))!;
+        expect(await s.keys.find(again.key, T + 3)).toMatchObject({ name: "admin2", scopes: ["events:read"] });
+        expect((await s.keys.list()).map((k) => k.name)).toEqual(["admin", "admin2"]);
+      }),
+    );
+
+    test(
+      "createFirst from several nodes at once: exactly one key",
+      withStore(setup, async (env) => {
+        const nodes = await Promise.all(["node-a", "node-b", "node-c", "node-d"].map((n) => env.open(n)));
+        for (let round = 0; round < 3; round++) {
+          const made = await Promise.all(nodes.map((n, i) => n.keys.createFirst(`first-${i}`, ["webhooks:read"], T + round * 10)));
+          expect(made.filter((m) => m !== null).length).toBe(1);
+          const keys = await nodes[0]!.keys.list();
+          expect(keys.filter((k) => k.revokedAt === null).length).toBe(1);
+          await nodes[1]!.keys.revoke(keys.find((k) => k.revokedAt === null)!.id, T + round * 10 + 5);
+        }
+      }),
+    );
+  });
+
+  domainCases(setup);
+  viewCases(setup);
 }

@@ -6,7 +6,7 @@ import { int8, int8OrNull } from "./values.ts";
 // order (sqlite/schema.ts), so a row reads back with the same keys in the same order as the
 // SQLite driver's: the API serialises rows, and compares them.
 //
-// What each column is on the wire (../postgres/schema.ts): "int8" comes back as a decimal
+// What each column is on the wire (schema.ts): "int8" comes back as a decimal
 // string; "int4", "bool", "text" as they are; "json" parsed by Bun (bind the value itself).
 
 type Kind = "text" | "int8" | "int4" | "bool" | "json";

@@ -1,7 +1,2 @@
-import type { ViewStore } from "../driver.ts";
-import type { PgContext } from "./context.ts";
-import { notBuilt } from "./not-built.ts";
-
-export function viewStore(_ctx: PgContext): ViewStore {
-  return notBuilt("views");
-}
+// The delivery views on PostgreSQL (views.ts; each webhook's queue in views-queues.ts).
+export { viewStore } from "./views.ts";

@@ -16,7 +16,7 @@ export function webhookStore({ sql }: PgContext): WebhookStore {
   return {
     async list() {
       // Ties (webhooks made in the same millisecond) newest id first: ids are ULIDs.
-      const rows = await sql`SELECT * FROM webhooks ORDER BY created_at DESC, id DESC`;
+      const rows = await sql`SELECT * FROM webhooks ORDER BY created_at DESC, id COLLATE "C" DESC`;
       return rows.map(row);
     },
 
