@@ -70,9 +70,10 @@ export function planCutWrites(cuts: readonly PlannedCut[], current: Map<string, 
 
 /**
  * Bodies first (cut out of one bytea parameter: packBodies), each with an id taken from the
- * sequence up front so that its batches can name it in the same statement (RETURNING cannot say which input row made which id); batches in
- * cut order (their ord follows the insert's order); cursors only ever forward. The foreign
- * key from batches to bodies is checked at the statement's end, when both are in.
+ * sequence up front so that its batches can name it in the same statement (RETURNING cannot
+ * say which input row made which id); batches in cut order (their ord follows the insert's
+ * order); cursors only ever forward. The foreign key from batches to bodies is checked at the
+ * statement's end, when both are in.
  */
 const WRITE_CUTS = `WITH x AS (
     SELECT k, off, len, refs, ${BODY_ID} AS id FROM json_to_recordset($1::text::json) AS x(k int, off int, len int, refs int)
