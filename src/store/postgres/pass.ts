@@ -16,13 +16,14 @@ import { int8 } from "./values.ts";
 //    lock: the compare-and-set of the cuts is decided on them (cuts.ts). Every pass takes these
 //    waits first and in one order, so two passes never wait on each other in a cycle.
 // 2. Then, pipelined (sent together on the transaction's connection, which runs them in order:
-//    one round trip): the ended attempts recorded (pass-record.ts), the cuts written, and the
-//    claims' webhooks skip-locked (claims.ts) — never waited for, so nothing is held while
-//    waiting after step 1.
+//    one round trip): the ended attempts recorded (pass-record.ts), the cuts written (both on
+//    rows step 1 holds), and the claims' webhooks locked with SKIP LOCKED (claims.ts), which
+//    never waits: after step 1, a pass waits for no other.
 // 3. The claims (claims.ts), in a statement of their own: a fresh snapshot, after the records.
 //
 // Round trips: BEGIN, 1 (when something is recorded or cut), 2, 3 (when something can be
-// claimed), COMMIT. A pass that fails rolls back whole.
+// claimed), COMMIT: 5 at most, whatever the number of webhooks. A pass that fails rolls back
+// whole.
 
 const LOCK_WRITTEN = `SELECT id, cursor_seq, updated_at FROM webhooks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`;
 
