@@ -7,6 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { ROW_WIDTH } from "../../src/store/event-rows.ts";
 import { adminCases } from "./driver-admin.suite.ts";
+import { batchCases } from "./driver-batches.suite.ts";
 import { deliveryCases } from "./driver-delivery.suite.ts";
 import { type DriverSetup, rowsOf, T, withStore } from "./driver-env.ts";
 import { eventCases } from "./driver-events.suite.ts";
@@ -86,6 +87,7 @@ export function driverSuite(setup: DriverSetup): void {
 
   eventCases(setup);
   deliveryCases(setup);
+  batchCases(setup);
   unitCases(setup);
   adminCases(setup);
   if (setup.fleet) fleetCases(setup);

@@ -57,7 +57,7 @@ export async function openPostgresDriver(url: string, opts: PgOpenOptions): Prom
     throw err;
   }
   let closed = false;
-  return {
+  const store: StoreDriver = {
     kind: "postgres",
     location: redactedUrl(url),
     events: eventStore(ctx),
@@ -78,6 +78,20 @@ export async function openPostgresDriver(url: string, opts: PgOpenOptions): Prom
       await closePool(sql);
     },
   };
+  pools.set(store, sql);
+  return store;
+}
+
+const pools = new WeakMap<StoreDriver, SQL>();
+
+/**
+ * The pool under a store this driver opened: for tests that look at the tables directly, as
+ * sqliteOf() is for SQLite. Nothing in src/ outside store/postgres/ may use it.
+ */
+export function pgOf(store: StoreDriver): SQL {
+  const sql = pools.get(store);
+  if (!sql) throw new Error(`pgOf: not a PostgreSQL store (${store.kind})`);
+  return sql;
 }
 
 /** Bun 1.3.14's close() can wait forever on a pool whose server went away: bounded at 2 s. */

@@ -117,7 +117,8 @@ export function messageLookup(sql: SQL): MessageLookup {
         // Rebuildable: no need to wait for the flush.
         await tx`SET LOCAL synchronous_commit = off`;
         const [locked] = (await tx.unsafe(`${STATE} FOR UPDATE SKIP LOCKED`)) as StateRow[];
-        if (!locked) return NOTHING; // another node is stepping (or the row is gone)
+        // Another node is stepping: this one gives way (read 0), still saying how far behind the index is.
+        if (!locked) return { read: 0, added: 0, behind: before.maxSeq - before.indexedSeq };
         const indexed = int8(locked.indexed_seq, "indexed_seq");
         const maxSeq = int8(locked.max_seq, "max(events.seq)");
         const rows = (await tx`SELECT seq, queue_id, message_id, rcpt_to, source FROM events
