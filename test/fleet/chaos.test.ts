@@ -6,18 +6,10 @@ import type { SQL } from "bun";
 import { expect, test } from "bun:test";
 import { makeEvents, type EventIn } from "../helpers/delivery.ts";
 import { usePostgres } from "../helpers/pg.ts";
-import {
-  createWebhook,
-  expectedLogKeys,
-  logKey,
-  messageLines,
-  sessions,
-  sourceOrderProblems,
-  useFleet,
-  waitForReceived,
-  type Fleet,
-  type FleetNode,
-} from "./harness.ts";
+import { sessions, waitForReceived } from "./fleet-report.ts";
+import { createWebhook, useFleet, type Fleet, type FleetNode } from "./harness.ts";
+import { expectedLogKeys, logKey, messageLines } from "./log-lines.ts";
+import { sourceOrderProblems } from "./received.ts";
 
 const pg = usePostgres();
 const fleet = useFleet();

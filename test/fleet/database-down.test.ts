@@ -4,18 +4,10 @@
 import { expect, test } from "bun:test";
 import { makeEvents } from "../helpers/delivery.ts";
 import { usePostgres } from "../helpers/pg.ts";
-import {
-  createWebhook,
-  expectedLogKeys,
-  fleetReport,
-  logKey,
-  messageLines,
-  resultsOf,
-  sourceOrderProblems,
-  useFleet,
-  waitForReceived,
-  type FleetNode,
-} from "./harness.ts";
+import { fleetReport, waitForReceived } from "./fleet-report.ts";
+import { createWebhook, resultsOf, useFleet, type FleetNode } from "./harness.ts";
+import { expectedLogKeys, logKey, messageLines } from "./log-lines.ts";
+import { sourceOrderProblems } from "./received.ts";
 
 const pg = usePostgres();
 const fleet = useFleet();

@@ -4,18 +4,10 @@
 import { expect, test } from "bun:test";
 import { ids, makeEvents } from "../helpers/delivery.ts";
 import { usePostgres } from "../helpers/pg.ts";
-import {
-  createWebhook,
-  expectedLogKeys,
-  logKey,
-  messageLines,
-  resultsOf,
-  sourceOrderProblems,
-  statusOf,
-  useFleet,
-  sessions,
-  waitForReceived,
-} from "./harness.ts";
+import { sessions, waitForReceived } from "./fleet-report.ts";
+import { createWebhook, resultsOf, statusOf, useFleet } from "./harness.ts";
+import { expectedLogKeys, logKey, messageLines } from "./log-lines.ts";
+import { sourceOrderProblems } from "./received.ts";
 
 const pg = usePostgres();
 const fleet = useFleet();
