@@ -2,10 +2,12 @@ import type { Database } from "bun:sqlite";
 import { statSync } from "node:fs";
 import type { MetaStore, NodeInfo } from "../driver.ts";
 
-// The store's own figures and the fleet's rows, for a SQLite store: one node (this process),
-// whose leases carry no node name.
+// The store's own figures and the fleet's view, for a SQLite store: one node (this process),
+// whose leases carry no node name. The nodes table exists (one schema for both drivers) but
+// stays empty here.
 
 export function metaStore(sqlite: Database, path: string): MetaStore {
+  let self: NodeInfo | null = null;
   return {
     async sizeBytes() {
       let size = 0;
@@ -18,30 +20,15 @@ export function metaStore(sqlite: Database, path: string): MetaStore {
       }
       return size;
     },
+    // One node, this process: its heartbeat is kept in memory, not written. A write every 5 s
+    // would be one more writer on the main thread, and while another process holds the write
+    // lock each one blocks the thread for busy_timeout: test/e2e/feedback/postfix-dsn's 451
+    // never got out while the heartbeat kept the thread waiting.
     async heartbeat(n: NodeInfo) {
-      sqlite
-        .query(
-          `INSERT INTO nodes (name, started_at, last_seen_at, version, sources) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT(name) DO UPDATE SET started_at = excluded.started_at, last_seen_at = excluded.last_seen_at,
-             version = excluded.version, sources = excluded.sources`,
-        )
-        .run(n.name, n.startedAt, n.lastSeenAt, n.version, JSON.stringify(n.sources));
+      self = { ...n, sources: [...n.sources] };
     },
     async nodes() {
-      const rows = sqlite.query("SELECT name, started_at, last_seen_at, version, sources FROM nodes ORDER BY name").all() as {
-        name: string;
-        started_at: number;
-        last_seen_at: number;
-        version: string;
-        sources: string;
-      }[];
-      return rows.map((r) => ({
-        name: r.name,
-        startedAt: r.started_at,
-        lastSeenAt: r.last_seen_at,
-        version: r.version,
-        sources: parseList(r.sources),
-      }));
+      return self ? [self] : [];
     },
     async inFlight(now: number) {
       const rows = sqlite
@@ -55,13 +42,4 @@ export function metaStore(sqlite: Database, path: string): MetaStore {
       return String(row.data_version);
     },
   };
-}
-
-function parseList(text: string): unknown[] {
-  try {
-    const v = JSON.parse(text) as unknown;
-    return Array.isArray(v) ? v : [];
-  } catch {
-    return [];
-  }
 }
