@@ -1,0 +1,224 @@
+// Where the time goes during a fleet measurement (bench/perf-fleet.ts): the CPU of each thread
+// of a hookd process and of the whole machine (/proc), and on PostgreSQL the CPU of
+// every server process (backends by the hookd node they serve, from application_name), what the
+// nodes' backends are doing, sampled every 100 ms from pg_stat_activity (on CPU, waiting for a
+// lock, for the WAL's fsync, idle inside a transaction while the node works), ungranted locks
+// from pg_locks, the statements that took the most time (pg_stat_statements, loaded by the
+// bench's server), how much of the time some node holds the event lock (the one section every
+// node's inserts go through in turn), commits and WAL flushes. Read-only; one connection of its own.
+import { SQL } from "bun";
+import { readdirSync, readFileSync } from "node:fs";
+import { ADVISORY_LOCK } from "../src/store/postgres/locks.ts";
+import { cpuSeconds } from "./perf-common.ts";
+
+/** Busy and total CPU seconds of the whole machine (/proc/stat), every process of every user. */
+export function machineCpu(): { busy: number; total: number } {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: (total - f[3]! - f[4]!) / 100, total: total / 100 };
+}
+
+/**
+ * CPU seconds of a process by thread: "main" (the event loop: API, delivery), "worker 1", "worker 2"…
+ * in the order they were made (hookd: the sources worker, then each source's parse worker), and
+ * "other" (GC, JIT, the pool's threads). Bun names every worker thread "Worker".
+ */
+export function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: number[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`).map(Number).sort((a, b) => a - b);
+  } catch {
+    return out;
+  }
+  let worker = 0;
+  for (const tid of tids) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      const label = tid === pid ? "main" : comm === "Worker" ? `worker ${++worker}` : "other";
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      add(out, label, (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** The server settings the probe needs: pg_stat_statements loaded, WAL I/O timed. */
+export const PROBE_SETTINGS = { shared_preload_libraries: "pg_stat_statements", track_wal_io_timing: true } as const;
+
+const SAMPLE_MS = 100;
+const CPU_EVERY = 5; // CPU of the server's processes every 5th sample (/proc reads are not free)
+
+export type PgProbeReport = {
+  seconds: number;
+  /** CPU seconds by group: "backend hookd n1", "walwriter", "checkpointer", … */
+  cpu: Map<string, number>;
+  /** Backend-seconds of hookd's sessions by what they were doing ("CPU", "Lock:advisory", "IO:WALSync", "idle in transaction", …). */
+  waits: Map<string, number>;
+  /** Backend-seconds of ungranted locks by type (pg_locks). */
+  lockWaits: Map<string, number>;
+  /** Seconds some session held the event lock, by what the holder was doing (its statement, or idle in its transaction). */
+  eventLock: Map<string, number>;
+  /** Backend-seconds active, by the statement's first words. */
+  activeBy: Map<string, number>;
+  statements: { query: string; calls: number; totalMs: number; meanMs: number; rows: number }[];
+  commits: number;
+  wal: { records: number; bytes: number; syncs: number; syncMs: number; writeMs: number };
+};
+
+type Counters = { commits: number; records: number; bytes: number; syncs: number; syncMs: number; writeMs: number };
+
+function children(ppid: number): { pid: number; cmd: string }[] {
+  const out: { pid: number; cmd: string }[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(f[1]) !== ppid) continue;
+      out.push({ pid: Number(name), cmd: readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ").trim() });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
+
+/** The statement's kind in a few words: its first keywords, or the first table it names. */
+function kind(query: string): string {
+  const q = query.replace(/\s+/g, " ").trim();
+  const table = /\b(?:FROM|INTO|UPDATE)\s+([a-z_]+)/i.exec(q)?.[1];
+  const verb = /^(?:WITH\b.*?\)\s*)?(\w+)/i.exec(q)?.[1]?.toUpperCase() ?? "?";
+  if (/pg_advisory_xact_lock/.test(q)) return "event lock (advisory)";
+  return `${q.startsWith("WITH") ? "WITH … " : ""}${verb}${table ? ` ${table}` : ""}`;
+}
+
+export type PgProbe = { stop(): Promise<PgProbeReport> };
+
+/**
+ * Starts sampling `database` on the server whose postmaster is `postmasterPid`, through `adminUrl`
+ * (any database of that server holding the pg_stat_statements extension).
+ */
+export async function startPgProbe(adminUrl: string, database: string, postmasterPid: number): Promise<PgProbe> {
+  const sql = new SQL({ url: adminUrl, max: 1 });
+  await sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
+  await sql`SELECT pg_stat_statements_reset()`;
+  const [{ pid: ownPid }] = (await sql`SELECT pg_backend_pid() AS pid`) as [{ pid: number }];
+  const counters = async (): Promise<Counters> => {
+    const [r] = (await sql`
+      SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = ${database})::float8 AS commits,
+             wal_records::float8 AS records, wal_bytes::float8 AS bytes, wal_sync::float8 AS syncs,
+             wal_sync_time AS sync_ms, wal_write_time AS write_ms
+      FROM pg_stat_wal`) as [{ commits: number; records: number; bytes: number; syncs: number; sync_ms: number; write_ms: number }];
+    return { commits: r.commits, records: r.records, bytes: r.bytes, syncs: r.syncs, syncMs: r.sync_ms, writeMs: r.write_ms };
+  };
+  const c0 = await counters();
+
+  // CPU: the first reading of each process is its baseline (0 for one born during the run).
+  const cpuFirst = new Map<number, number>();
+  const cpuLast = new Map<number, number>();
+  const group = new Map<number, string>();
+  const appOf = new Map<number, string>();
+  const readCpu = (initial: boolean) => {
+    for (const { pid, cmd } of [{ pid: postmasterPid, cmd: "postgres: postmaster" }, ...children(postmasterPid)]) {
+      const s = cpuSeconds(pid);
+      if (!Number.isFinite(s)) continue;
+      if (!cpuFirst.has(pid)) cpuFirst.set(pid, initial ? s : 0);
+      cpuLast.set(pid, s);
+      if (!group.has(pid)) {
+        // "postgres: walwriter", "postgres: hookd t123_4 [local] SELECT", "postgres: autovacuum worker …"
+        const words = cmd.replace(/^postgres:\s*/, "").split(" ");
+        group.set(pid, words[0] === "hookd" ? "backend" : words.slice(0, 2).join(" ").replace(/ (launcher|worker).*$/, " $1"));
+      }
+    }
+  };
+  readCpu(true);
+
+  const waits = new Map<string, number>();
+  const lockWaits = new Map<string, number>();
+  const activeBy = new Map<string, number>();
+  const eventLock = new Map<string, number>();
+  // pg_locks shows a bigint advisory key as classid (high 32 bits) and objid (low 32 bits).
+  const lockHigh = Math.floor(ADVISORY_LOCK.events / 2 ** 32);
+  const lockLow = ADVISORY_LOCK.events % 2 ** 32;
+  const dt = SAMPLE_MS / 1000;
+  let samples = 0;
+  let stopped = false;
+  const t0 = performance.now();
+  const loop = (async () => {
+    while (!stopped) {
+      const next = performance.now() + SAMPLE_MS;
+      const rows = (await sql`
+        SELECT a.pid, a.application_name AS app, a.state, a.wait_event_type AS wt, a.wait_event AS we, left(a.query, 400) AS query,
+               (SELECT string_agg(DISTINCT l.locktype, ',') FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted) AS waiting_for,
+               EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.granted AND l.locktype = 'advisory'
+                       AND l.classid = ${lockHigh} AND l.objid = ${lockLow}) AS holds_event_lock
+        FROM pg_stat_activity a
+        WHERE a.datname = ${database} AND a.backend_type = 'client backend' AND a.pid <> ${ownPid}`.catch(
+        () => [],
+      )) as { pid: number; app: string; state: string; wt: string | null; we: string | null; query: string; waiting_for: string | null; holds_event_lock: boolean }[];
+      for (const r of rows) {
+        appOf.set(r.pid, r.app);
+        if (r.state === "active") {
+          add(waits, r.wt ? `${r.wt}:${r.we}` : "CPU", dt);
+          add(activeBy, kind(r.query), dt);
+        } else if (r.state.startsWith("idle in transaction")) add(waits, "idle in transaction (the node's turn)", dt);
+        if (r.waiting_for) add(lockWaits, r.waiting_for, dt);
+        if (r.holds_event_lock) add(eventLock, r.state === "active" ? kind(r.query) : r.state, dt);
+      }
+      if (++samples % CPU_EVERY === 0) readCpu(false);
+      await Bun.sleep(Math.max(0, next - performance.now()));
+    }
+  })();
+
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      readCpu(false);
+      const seconds = (performance.now() - t0) / 1000;
+      const c1 = await counters();
+      const cpu = new Map<string, number>();
+      for (const [pid, last] of cpuLast) {
+        const g = group.get(pid)!;
+        const name = g !== "backend" ? g : pid === ownPid ? "backend of the probe" : `backend ${appOf.get(pid) || "(hookd, unnamed)"}`;
+        add(cpu, name, last - cpuFirst.get(pid)!);
+      }
+      const statements = (
+        (await sql`
+          SELECT s.query, s.calls::float8 AS calls, s.total_exec_time AS total_ms, s.mean_exec_time AS mean_ms, s.rows::float8 AS rows
+          FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+          WHERE d.datname = ${database} ORDER BY s.total_exec_time DESC LIMIT 8`) as {
+          query: string;
+          calls: number;
+          total_ms: number;
+          mean_ms: number;
+          rows: number;
+        }[]
+      ).map((s) => ({ query: s.query.replace(/\s+/g, " ").slice(0, 110), calls: s.calls, totalMs: s.total_ms, meanMs: s.mean_ms, rows: s.rows }));
+      await sql.close();
+      return {
+        seconds,
+        cpu,
+        waits,
+        lockWaits,
+        eventLock,
+        activeBy,
+        statements,
+        commits: c1.commits - c0.commits,
+        wal: {
+          records: c1.records - c0.records,
+          bytes: c1.bytes - c0.bytes,
+          syncs: c1.syncs - c0.syncs,
+          syncMs: c1.syncMs - c0.syncMs,
+          writeMs: c1.writeMs - c0.writeMs,
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,296 @@
+// fleet: end-to-end events/s (real-shaped Postfix log appended → hookd tails, stores, batches →
+// 2xx at one receiver on 127.0.0.1) for 1 node on SQLite, 1 node on PostgreSQL and 3 nodes
+// (three `bun src/main.ts` processes, each tailing its own log) on one PostgreSQL. The server
+// is Debian's, durable as in production (fsync, synchronous_commit on), started as the tests
+// do; each measurement gets a fresh database (or a fresh SQLite file).
+//
+// Offered load: as much as hookd takes. The writer keeps the logs at most BENCH_FLEET_BACKLOG
+// events ahead of what the receiver has got, appending chunks of whole copies of the real log
+// (bench/real-log.ts) round-robin to the nodes' logs, so there is always work queued and the
+// figure is the pipeline's capacity. The figure: events the receiver got per second between
+// the warm-up (10 s) and the end of a BENCH_FLEET_SECONDS (35) run. The same log content is
+// offered to every measurement (each has its own store). Notes: CPU of every process over the
+// window, and for PostgreSQL what the server did (bench/fleet-probe.ts).
+//
+// ESTIMATE FOR A LARGER MACHINE: filled in from the measured runs (see the lead's report).
+import { Database } from "bun:sqlite";
+import { SQL } from "bun";
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { createLogParser } from "../src/ingest/parse/index.ts";
+import { startPgServer, type PgServer } from "../test/helpers/pg-server.ts";
+import { postmasterPid } from "../test/helpers/pg-watchdog.ts";
+import { machineCpu, PROBE_SETTINGS, startPgProbe, threadCpu, type PgProbeReport } from "./fleet-probe.ts";
+import {
+  cpuSeconds,
+  createWebhook,
+  envNum,
+  fmtN,
+  note,
+  nowMs,
+  rm,
+  sleep,
+  spawnHookd,
+  startReceiver,
+  tmp,
+  type HookdProc,
+  type ReceiverProc,
+  type Row,
+} from "./perf-common.ts";
+import { multiplyLog } from "./real-log.ts";
+
+const E2E_LOG = path.join(import.meta.dir, "../test/fixtures/postfix-e2e.log");
+/** Whole copies of the real log per chunk the writer appends (~90 lines each). */
+const COPIES_PER_CHUNK = 20;
+
+/** The real log multiplied, in chunks of whole copies, made on demand and kept for the next measurement. */
+function logPool() {
+  const source = readFileSync(E2E_LOG, "utf8").split("\n").filter((l) => l.length > 0);
+  const gen = multiplyLog(source, Number.MAX_SAFE_INTEGER, { startMs: Date.now() });
+  const chunks: string[] = [];
+  const more = () => {
+    let s = "";
+    for (let i = 0; i < source.length * COPIES_PER_CHUNK; i++) s += gen.next().value + "\n";
+    chunks.push(s);
+  };
+  more();
+  const parser = createLogParser({ format: "postfix", host: "mx1" });
+  const eventsPerChunk = chunks[0]!.split("\n").reduce((n, l) => n + (l ? parser.feed(l).length : 0), 0);
+  return {
+    eventsPerChunk,
+    chunk(i: number): string {
+      while (chunks.length <= i) more();
+      return chunks[i]!;
+    },
+    /** Makes chunks up to `events` ahead of time, so that generating them is not measured. */
+    prepare(events: number) {
+      while (chunks.length * eventsPerChunk < events) more();
+    },
+    get made() {
+      return chunks.length;
+    },
+  };
+}
+type LogPool = ReturnType<typeof logPool>;
+
+/** hookd's own figures from /metrics: batches delivered and the mean attempt (POST) duration. */
+async function nodeMetrics(h: HookdProc): Promise<{ delivered: number; attemptMs: number; events: number }> {
+  const text = await (await fetch(`${h.url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text().catch(() => "");
+  const sum = (re: RegExp) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+  const count = sum(/^hookd_attempt_duration_seconds_count(?:\{[^}]*\})? (\S+)$/gm);
+  return {
+    delivered: sum(/^hookd_batches_total\{[^}]*outcome="delivered"[^}]*\} (\S+)$/gm),
+    attemptMs: count ? (sum(/^hookd_attempt_duration_seconds_sum(?:\{[^}]*\})? (\S+)$/gm) / count) * 1000 : NaN,
+    events: sum(/^hookd_events_total\{[^}]*\} (\S+)$/gm),
+  };
+}
+
+type Spec = { label: string; nodes: number; pg: PgServer | null };
+type Ctx = { pool: LogPool; receiver: ReceiverProc; seconds: number; warm: number; backlog: number };
+type Measured = { rate: number; probe: PgProbeReport | null };
+
+function nodeToml(dir: string, log: string, i: number, db: string | null): string {
+  const q = JSON.stringify;
+  const storage = db ? `driver = "postgres"\nurl = ${q(db)}\nnode = "n${i + 1}"` : `path = ${q(path.join(dir, "hookd.db"))}`;
+  return (
+    `[storage]\n${storage}\n\n[server]\nrate_limit = 0\n\n` +
+    `[[sources]]\npath = ${q(log)}\nformat = "postfix"\nstart_at = "beginning"\nhost = "mx${i + 1}"\n`
+  );
+}
+
+async function measure(spec: Spec, ctx: Ctx): Promise<Measured> {
+  const dir = tmp();
+  const dbUrl = spec.pg ? await spec.pg.createDatabase() : null;
+  const dbName = dbUrl ? new URL(dbUrl).pathname.slice(1) : "";
+  const logs = Array.from({ length: spec.nodes }, (_, i) => path.join(dir, `mail-${i + 1}.log`));
+  const nodes: HookdProc[] = [];
+  let peek: { committed(): Promise<number>; close(): void } | null = null;
+  try {
+    for (const l of logs) writeFileSync(l, "");
+    const start = (i: number) => {
+      const nodeDir = path.join(dir, `n${i + 1}`);
+      mkdirSync(nodeDir);
+      return spawnHookd({ dir: nodeDir, toml: nodeToml(dir, logs[i]!, i, dbUrl), label: `fleet-${spec.label}-n${i + 1}` });
+    };
+    // The first node migrates the schema and announces the admin key; the others join it.
+    nodes.push(await start(0));
+    nodes.push(...(await Promise.all(logs.slice(1).map((_, i) => start(i + 1)))));
+    await createWebhook(nodes[0]!, "fleet", `${ctx.receiver.url}/fleet`);
+    if (dbUrl) {
+      const sql = new SQL({ url: dbUrl, max: 1 });
+      peek = { committed: async () => Number((await sql`SELECT COALESCE(max(seq), 0) AS n FROM events`)[0].n), close: () => sql.close() };
+    } else {
+      const db = new Database(path.join(dir, "hookd.db"), { readonly: true });
+      const q = db.query("SELECT COALESCE(MAX(seq), 0) AS n FROM events");
+      peek = { committed: async () => (q.get() as { n: number }).n, close: () => db.close() };
+    }
+    await ctx.receiver.reset();
+
+    const timeline: string[] = [];
+    let written = 0;
+    let chunk = 0;
+    let generatedDuringRun = false;
+    let atWarm: null | {
+      wall: number;
+      cpu: number[];
+      threads: Map<string, number>[];
+      recv: number;
+      bench: NodeJS.CpuUsage;
+      machine: ReturnType<typeof machineCpu>;
+    } = null;
+    let probe: Awaited<ReturnType<typeof startPgProbe>> | null = null;
+    const t0 = performance.now();
+    let nextSample = 5000;
+    for (;;) {
+      const elapsed = performance.now() - t0;
+      if (elapsed >= ctx.seconds * 1000) break;
+      const got = (await ctx.receiver.stats()).total;
+      while (written < got + ctx.backlog) {
+        if (chunk >= ctx.pool.made) generatedDuringRun = true;
+        appendFileSync(logs[chunk % spec.nodes]!, ctx.pool.chunk(chunk));
+        chunk++;
+        written += ctx.pool.eventsPerChunk;
+      }
+      if (!atWarm && elapsed >= ctx.warm * 1000) {
+        atWarm = {
+          wall: nowMs(),
+          cpu: nodes.map((n) => cpuSeconds(n.pid)),
+          threads: nodes.map((n) => threadCpu(n.pid)),
+          recv: cpuSeconds(ctx.receiver.pid),
+          bench: process.cpuUsage(),
+          machine: machineCpu(),
+        };
+        if (spec.pg) probe = await startPgProbe(spec.pg.url, dbName, postmasterPid(spec.pg.dir)!);
+      }
+      if (elapsed >= nextSample) {
+        nextSample += 5000;
+        timeline.push(`${Math.round(elapsed / 1000)}s: written ${fmtN(written)} committed ${fmtN(await peek.committed())} delivered ${fmtN(got)}`);
+      }
+      await sleep(100);
+    }
+    const wallEnd = nowMs();
+    const report = await probe?.stop();
+    const w = atWarm!;
+    const windowS = (wallEnd - w.wall) / 1000;
+    const share = (cpu: number) => `${Math.round((cpu / windowS) * 100)}%`;
+    const nodeCpu = nodes.map((n, i) => cpuSeconds(n.pid) - w.cpu[i]!);
+    const threads = nodes.map((n, i) =>
+      [...threadCpu(n.pid)].map(([label, s]) => `${label} ${share(s - (w.threads[i]!.get(label) ?? 0))}`).join(" "),
+    );
+    const benchCpu = process.cpuUsage(w.bench);
+    const machine = machineCpu();
+    const stats = await ctx.receiver.stats();
+    const metrics = await Promise.all(nodes.map(nodeMetrics));
+    const committed = await peek.committed();
+
+    const from = Math.floor(w.wall / 100);
+    const to = Math.floor(wallEnd / 100);
+    let inWindow = 0;
+    for (const [b, n] of stats.buckets) if (b >= from && b < to) inWindow += n;
+    const rate = inWindow / ((to - from) / 10);
+
+    const tag = `fleet ${spec.label}`;
+    note(
+      tag,
+      `${fmtN(rate)} events/s delivered over the last ${windowS.toFixed(0)} s (${fmtN(inWindow)} events); ${fmtN(stats.requests)} POSTs in the run, ` +
+        `${fmtN(stats.total / Math.max(1, stats.requests))} events each; at the end written ≈${fmtN(written)}, committed ${fmtN(committed)}, delivered ${fmtN(stats.total)}` +
+        (generatedDuringRun ? " (the log pool ran out: some chunks were generated during the run)" : ""),
+    );
+    note(
+      tag,
+      `CPU over the window (of one core): ` +
+        nodes.map((_, i) => `hookd n${i + 1} ${share(nodeCpu[i]!)} (${threads[i]})`).join(", ") +
+        `; receiver ${share(cpuSeconds(ctx.receiver.pid) - w.recv)}; writer+probe (bench) ${share((benchCpu.user + benchCpu.system) / 1e6)}` +
+        (report ? `; postgres ${share([...report.cpu.values()].reduce((a, b) => a + b, 0))}` : "") +
+        `; whole machine busy ${share(machine.busy - w.machine.busy)} of ${share(machine.total - w.machine.total)} (other users' jobs included)` +
+        `; hookd CPU per 1,000 events delivered: ${((nodeCpu.reduce((a, b) => a + b, 0) / inWindow) * 1000 * 1000).toFixed(0)} ms`,
+    );
+    note(
+      tag,
+      `per node (/metrics, whole run): ` +
+        metrics
+          .map((m, i) => `n${i + 1} stored ${fmtN(m.events)} events, delivered ${fmtN(m.delivered)} batches, mean attempt ${fmtN(m.attemptMs)} ms`)
+          .join("; "),
+    );
+    if (report) pgNotes(tag, report, inWindow);
+    note(tag, `timeline: ${timeline.join("; ")}`);
+    return { rate, probe: report ?? null };
+  } finally {
+    peek?.close();
+    await Promise.all(nodes.map((n) => n.stop()));
+    if (dbName && spec.pg) {
+      const admin = new SQL({ url: spec.pg.urlFor("postgres"), max: 1 });
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+      await admin.close();
+    }
+    rm(dir);
+  }
+}
+
+/** What PostgreSQL did over the window, in averages per second of it (backend-seconds/s = backends busy at a time). */
+function pgNotes(tag: string, r: PgProbeReport, events: number) {
+  const per = (v: number) => (v / r.seconds).toFixed(2);
+  const top = (m: Map<string, number>, n = 6) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, v]) => `${k} ${per(v)}`)
+      .join(", ");
+  note(tag, `postgres CPU by process (cores): ${top(r.cpu, 10)}`);
+  note(tag, `hookd's sessions, mean number at a time by state: ${top(r.waits, 8)}; ungranted locks by type: ${top(r.lockWaits) || "none seen"}`);
+  note(tag, `active statements by kind (mean at a time): ${top(r.activeBy)}`);
+  const held = [...r.eventLock.values()].reduce((a, b) => a + b, 0);
+  note(tag, `the event lock was held ${Math.round((held / r.seconds) * 100)}% of the time; its holder was: ${top(r.eventLock) || "—"}`);
+  note(
+    tag,
+    `commits ${per(r.commits)}/s (${fmtN(events / Math.max(1, r.commits))} events delivered per commit); WAL ${(r.wal.bytes / r.seconds / 1e6).toFixed(1)} MB/s, ` +
+      `${per(r.wal.syncs)} fsyncs/s of ${fmtN(r.wal.syncMs / Math.max(1, r.wal.syncs))} ms (${per(r.wal.syncMs / 1000)} s/s), WAL writes ${per(r.wal.writeMs / 1000)} s/s`,
+  );
+  note(
+    tag,
+    `top statements by time: ` +
+      r.statements.map((s) => `[${fmtN(s.calls)} calls, ${fmtN(s.totalMs)} ms, mean ${s.meanMs.toFixed(2)} ms, ${fmtN(s.rows)} rows] ${s.query}`).join(" | "),
+  );
+}
+
+export async function fleetFigures(rows: Row[]) {
+  const seconds = envNum("BENCH_FLEET_SECONDS", 35);
+  const warm = seconds >= 20 ? 10 : seconds / 3;
+  const backlog = envNum("BENCH_FLEET_BACKLOG", 100_000);
+  const pool = logPool();
+  // Enough for the fastest expected run (~25k events/s here) without generating during one.
+  pool.prepare(envNum("BENCH_FLEET_POOL_EVENTS", 25_000 * seconds + backlog));
+  const receiver = await startReceiver("count");
+  let pg: PgServer | null = null;
+  try {
+    pg = await startPgServer({ durable: true, settings: PROBE_SETTINGS });
+    const ctx: Ctx = { pool, receiver, seconds, warm, backlog };
+    const sqlite1 = await measure({ label: "1 node SQLite", nodes: 1, pg: null }, ctx);
+    const pg1 = await measure({ label: "1 node PostgreSQL", nodes: 1, pg }, ctx);
+    const pg3 = await measure({ label: "3 nodes PostgreSQL", nodes: 3, pg }, ctx);
+    rows.push({
+      figure: "fleet: log → 2xx, 1 node on PostgreSQL",
+      baseline: "1 node on SQLite, same log",
+      baselineValue: sqlite1.rate,
+      value: pg1.rate,
+      unit: "events/s",
+      higherIsBetter: true,
+    });
+    rows.push({
+      figure: "fleet: log → 2xx, 3 nodes on one PostgreSQL (load split, 1 webhook)",
+      baseline: "1 node on PostgreSQL",
+      baselineValue: pg1.rate,
+      value: pg3.rate,
+      unit: "events/s",
+      higherIsBetter: true,
+    });
+    note(
+      "fleet",
+      `offered: as fast as taken (the writer keeps ≤ ${fmtN(backlog)} events ahead of the receiver); ${seconds} s runs, window after ${warm} s; ` +
+        `${pool.eventsPerChunk} events per chunk of ${COPIES_PER_CHUNK} copies of the real log; PostgreSQL durable (fsync, synchronous_commit on) with pg_stat_statements loaded`,
+    );
+  } finally {
+    await pg?.stop();
+    await receiver.stop();
+  }
+}
