@@ -65,6 +65,9 @@ export type PgProbeReport = {
   /** Backend-seconds active, by the statement's first words. */
   activeBy: Map<string, number>;
   statements: { query: string; calls: number; totalMs: number; meanMs: number; rows: number }[];
+  /** Reads of the events to cut, with their bodies (each node plans cuts on its own), and cuts written (cursor moves: the plans that won). */
+  cutReads: number;
+  cutsWritten: number;
   commits: number;
   wal: { records: number; bytes: number; syncs: number; syncMs: number; writeMs: number };
 };
@@ -89,13 +92,15 @@ function children(ppid: number): { pid: number; cmd: string }[] {
 
 const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
 
-/** The statement's kind in a few words: its first keywords, or the first table it names. */
+/** The statement's kind in a few words: what it writes (the first INSERT/UPDATE/DELETE), else what it reads. */
 function kind(query: string): string {
   const q = query.replace(/\s+/g, " ").trim();
-  const table = /\b(?:FROM|INTO|UPDATE)\s+([a-z_]+)/i.exec(q)?.[1];
-  const verb = /^(?:WITH\b.*?\)\s*)?(\w+)/i.exec(q)?.[1]?.toUpperCase() ?? "?";
   if (/pg_advisory_xact_lock/.test(q)) return "event lock (advisory)";
-  return `${q.startsWith("WITH") ? "WITH … " : ""}${verb}${table ? ` ${table}` : ""}`;
+  const write = /\b(INSERT INTO|UPDATE|DELETE FROM)\s+([a-z_]+)/i.exec(q);
+  if (write) return `${write[1]!.split(" ")[0]!.toUpperCase()} ${write[2]}`;
+  const read = /\bFROM\s+([a-z_]+)(?!\s*\()/i.exec(q)?.[1];
+  const verb = /^\w+/.exec(q)?.[0]?.toUpperCase() ?? "?";
+  return `${verb}${read ? ` ${read}` : ""}${/FOR UPDATE/i.test(q) ? " FOR UPDATE" : ""}`;
 }
 
 export type PgProbe = { stop(): Promise<PgProbeReport> };
@@ -193,7 +198,7 @@ export async function startPgProbe(adminUrl: string, database: string, postmaste
         (await sql`
           SELECT s.query, s.calls::float8 AS calls, s.total_exec_time AS total_ms, s.mean_exec_time AS mean_ms, s.rows::float8 AS rows
           FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-          WHERE d.datname = ${database} ORDER BY s.total_exec_time DESC LIMIT 8`) as {
+          WHERE d.datname = ${database} ORDER BY s.total_exec_time DESC LIMIT 10`) as {
           query: string;
           calls: number;
           total_ms: number;
@@ -201,8 +206,14 @@ export async function startPgProbe(adminUrl: string, database: string, postmaste
           rows: number;
         }[]
       ).map((s) => ({ query: s.query.replace(/\s+/g, " ").slice(0, 110), calls: s.calls, totalMs: s.total_ms, meanMs: s.mean_ms, rows: s.rows }));
+      const [cuts] = (await sql`
+        SELECT COALESCE(sum(s.calls) FILTER (WHERE s.query LIKE 'SELECT seq, type, host, mail_from, rcpt_to, custom_type, notice, body FROM events%'), 0)::float8 AS reads,
+               COALESCE(sum(s.rows) FILTER (WHERE s.query LIKE '%INSERT INTO batch_bodies%'), 0)::float8 AS bodies
+        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = ${database}`) as [{ reads: number; bodies: number }];
       await sql.close();
       return {
+        cutReads: cuts.reads,
+        cutsWritten: cuts.bodies,
         seconds,
         cpu,
         waits,

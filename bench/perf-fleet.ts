@@ -239,6 +239,11 @@ function pgNotes(tag: string, r: PgProbeReport, events: number) {
   note(tag, `postgres CPU by process (cores): ${top(r.cpu, 10)}`);
   note(tag, `hookd's sessions, mean number at a time by state: ${top(r.waits, 8)}; ungranted locks by type: ${top(r.lockWaits) || "none seen"}`);
   note(tag, `active statements by kind (mean at a time): ${top(r.activeBy)}`);
+  note(
+    tag,
+    `cuts: ${fmtN(r.cutReads)} reads of the events to cut (with bodies) for ${fmtN(r.cutsWritten)} cuts written` +
+      (r.cutReads > r.cutsWritten * 1.2 ? " — nodes planned the same cut and lost the compare-and-set" : ""),
+  );
   const held = [...r.eventLock.values()].reduce((a, b) => a + b, 0);
   note(tag, `the event lock was held ${Math.round((held / r.seconds) * 100)}% of the time; its holder was: ${top(r.eventLock) || "—"}`);
   note(
