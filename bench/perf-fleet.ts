@@ -75,16 +75,23 @@ function logPool() {
 }
 type LogPool = ReturnType<typeof logPool>;
 
-/** hookd's own figures from /metrics: batches delivered and the mean attempt (POST) duration. */
-async function nodeMetrics(h: HookdProc): Promise<{ delivered: number; attemptMs: number; events: number }> {
-  const text = await (await fetch(`${h.url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text().catch(() => "");
+/** hookd's own figures from /metrics: batches delivered and the mean attempt (POST) duration; why not, when it did not answer. */
+async function nodeMetrics(h: HookdProc): Promise<string> {
+  let text = "";
+  try {
+    const r = await fetch(`${h.url}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    text = await r.text();
+    if (r.status !== 200) return `/metrics answered ${r.status}: ${text.slice(0, 200)}`;
+  } catch (err) {
+    return `/metrics failed: ${(err as Error).message}`;
+  }
   const sum = (re: RegExp) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
   const count = sum(/^hookd_attempt_duration_seconds_count(?:\{[^}]*\})? (\S+)$/gm);
-  return {
-    delivered: sum(/^hookd_batches_total\{[^}]*outcome="delivered"[^}]*\} (\S+)$/gm),
-    attemptMs: count ? (sum(/^hookd_attempt_duration_seconds_sum(?:\{[^}]*\})? (\S+)$/gm) / count) * 1000 : NaN,
-    events: sum(/^hookd_events_total\{[^}]*\} (\S+)$/gm),
-  };
+  const attemptMs = count ? (sum(/^hookd_attempt_duration_seconds_sum(?:\{[^}]*\})? (\S+)$/gm) / count) * 1000 : NaN;
+  return (
+    `stored ${fmtN(sum(/^hookd_events_total\{[^}]*\} (\S+)$/gm))} events, ` +
+    `delivered ${fmtN(sum(/^hookd_batches_total\{[^}]*outcome="delivered"[^}]*\} (\S+)$/gm))} batches, mean attempt ${fmtN(attemptMs)} ms`
+  );
 }
 
 type Spec = { label: string; nodes: number; pg: PgServer | null };
@@ -211,7 +218,7 @@ async function measure(spec: Spec, ctx: Ctx): Promise<Measured> {
       tag,
       `per node (/metrics, whole run): ` +
         metrics
-          .map((m, i) => `n${i + 1} stored ${fmtN(m.events)} events, delivered ${fmtN(m.delivered)} batches, mean attempt ${fmtN(m.attemptMs)} ms`)
+          .map((m, i) => `n${i + 1} ${m}`)
           .join("; "),
     );
     if (report) pgNotes(tag, report, inWindow);
