@@ -9,7 +9,7 @@
 import { SQL } from "bun";
 import { readdirSync, readFileSync } from "node:fs";
 import { ADVISORY_LOCK } from "../src/store/postgres/locks.ts";
-import { cpuSeconds } from "./perf-common.ts";
+import { cpuSeconds, fmtN, note } from "./perf-common.ts";
 
 /** Busy and total CPU seconds of the whole machine (/proc/stat), every process of every user. */
 export function machineCpu(): { busy: number; total: number } {
@@ -60,6 +60,8 @@ export type PgProbeReport = {
   waits: Map<string, number>;
   /** Backend-seconds of ungranted locks by type (pg_locks). */
   lockWaits: Map<string, number>;
+  /** The longest a hookd session stayed idle inside a transaction (the server waiting for the node), and its last statement. */
+  longestIdleInTx: { seconds: number; app: string; query: string };
   /** Seconds some session held the event lock, by what the holder was doing (its statement, or idle in its transaction). */
   eventLock: Map<string, number>;
   /** Backend-seconds active, by the statement's first words. */
@@ -148,6 +150,7 @@ export async function startPgProbe(adminUrl: string, database: string, postmaste
   const lockWaits = new Map<string, number>();
   const activeBy = new Map<string, number>();
   const eventLock = new Map<string, number>();
+  let longestIdleInTx = { seconds: 0, app: "", query: "" };
   // pg_locks shows a bigint advisory key as classid (high 32 bits) and objid (low 32 bits).
   const lockHigh = Math.floor(ADVISORY_LOCK.events / 2 ** 32);
   const lockLow = ADVISORY_LOCK.events % 2 ** 32;
@@ -162,17 +165,21 @@ export async function startPgProbe(adminUrl: string, database: string, postmaste
         SELECT a.pid, a.application_name AS app, a.state, a.wait_event_type AS wt, a.wait_event AS we, left(a.query, 400) AS query,
                (SELECT string_agg(DISTINCT l.locktype, ',') FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted) AS waiting_for,
                EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.granted AND l.locktype = 'advisory'
-                       AND l.classid = ${lockHigh} AND l.objid = ${lockLow}) AS holds_event_lock
+                       AND l.classid = ${lockHigh} AND l.objid = ${lockLow}) AS holds_event_lock,
+               EXTRACT(epoch FROM now() - a.state_change)::float8 AS state_s
         FROM pg_stat_activity a
         WHERE a.datname = ${database} AND a.backend_type = 'client backend' AND a.pid <> ${ownPid}`.catch(
         () => [],
-      )) as { pid: number; app: string; state: string; wt: string | null; we: string | null; query: string; waiting_for: string | null; holds_event_lock: boolean }[];
+      )) as { pid: number; app: string; state: string; wt: string | null; we: string | null; query: string; waiting_for: string | null; holds_event_lock: boolean; state_s: number }[];
       for (const r of rows) {
         appOf.set(r.pid, r.app);
         if (r.state === "active") {
           add(waits, r.wt ? `${r.wt}:${r.we}` : "CPU", dt);
           add(activeBy, kind(r.query), dt);
-        } else if (r.state.startsWith("idle in transaction")) add(waits, "idle in transaction (the node's turn)", dt);
+        } else if (r.state.startsWith("idle in transaction")) {
+          add(waits, "idle in transaction (the node's turn)", dt);
+          if (r.state_s > longestIdleInTx.seconds) longestIdleInTx = { seconds: r.state_s, app: r.app, query: r.query.replace(/\s+/g, " ").slice(0, 120) };
+        }
         if (r.waiting_for) add(lockWaits, r.waiting_for, dt);
         if (r.holds_event_lock) add(eventLock, r.state === "active" ? kind(r.query) : r.state, dt);
       }
@@ -219,6 +226,7 @@ export async function startPgProbe(adminUrl: string, database: string, postmaste
         waits,
         lockWaits,
         eventLock,
+        longestIdleInTx,
         activeBy,
         statements,
         commits: c1.commits - c0.commits,
@@ -232,4 +240,40 @@ export async function startPgProbe(adminUrl: string, database: string, postmaste
       };
     },
   };
+}
+
+/** What PostgreSQL did over the window, in averages per second of it (backend-seconds/s = backends busy at a time). */
+export function pgProbeNotes(tag: string, r: PgProbeReport, events: number) {
+  const per = (v: number) => (v / r.seconds).toFixed(2);
+  const top = (m: Map<string, number>, n = 6) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, v]) => `${k} ${per(v)}`)
+      .join(", ");
+  note(tag, `postgres CPU by process (cores): ${top(r.cpu, 10)}`);
+  note(tag, `hookd's sessions, mean number at a time by state: ${top(r.waits, 8)}; ungranted locks by type: ${top(r.lockWaits) || "none seen"}`);
+  note(tag, `active statements by kind (mean at a time): ${top(r.activeBy)}`);
+  note(
+    tag,
+    `cuts: ${fmtN(r.cutReads)} reads of the events to cut (with bodies) for ${fmtN(r.cutsWritten)} cuts written` +
+      (r.cutReads > r.cutsWritten * 1.2 ? " — nodes planned the same cut and lost the compare-and-set" : ""),
+  );
+  const held = [...r.eventLock.values()].reduce((a, b) => a + b, 0);
+  if (r.longestIdleInTx.seconds >= 1)
+    note(
+      tag,
+      `longest a session sat idle inside a transaction (the server waiting for the node): ${r.longestIdleInTx.seconds.toFixed(1)} s (${r.longestIdleInTx.app}), its last statement: ${r.longestIdleInTx.query}`,
+    );
+  note(tag, `the event lock was held ${Math.round((held / r.seconds) * 100)}% of the time; its holder was: ${top(r.eventLock) || "—"}`);
+  note(
+    tag,
+    `commits ${per(r.commits)}/s (${fmtN(events / Math.max(1, r.commits))} events delivered per commit); WAL ${(r.wal.bytes / r.seconds / 1e6).toFixed(1)} MB/s, ` +
+      `${per(r.wal.syncs)} fsyncs/s of ${fmtN(r.wal.syncMs / Math.max(1, r.wal.syncs))} ms (${per(r.wal.syncMs / 1000)} s/s), WAL writes ${per(r.wal.writeMs / 1000)} s/s`,
+  );
+  note(
+    tag,
+    `top statements by time: ` +
+      r.statements.map((s) => `[${fmtN(s.calls)} calls, ${fmtN(s.totalMs)} ms, mean ${s.meanMs.toFixed(2)} ms, ${fmtN(s.rows)} rows] ${s.query}`).join(" | "),
+  );
 }

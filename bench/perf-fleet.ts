@@ -22,7 +22,7 @@ import path from "node:path";
 import { createLogParser } from "../src/ingest/parse/index.ts";
 import { startPgServer, type PgServer } from "../test/helpers/pg-server.ts";
 import { postmasterPid } from "../test/helpers/pg-watchdog.ts";
-import { machineCpu, PROBE_SETTINGS, startPgProbe, threadCpu, type PgProbeReport } from "./fleet-probe.ts";
+import { machineCpu, pgProbeNotes, PROBE_SETTINGS, startPgProbe, threadCpu, type PgProbeReport } from "./fleet-probe.ts";
 import {
   cpuSeconds,
   createWebhook,
@@ -197,12 +197,19 @@ async function measure(spec: Spec, ctx: Ctx): Promise<Measured> {
     let inWindow = 0;
     for (const [b, n] of stats.buckets) if (b >= from && b < to) inWindow += n;
     const rate = inWindow / ((to - from) / 10);
+    // The longest stretch of the window with nothing received: batches arrive every ~0.5–1 s
+    // when the pipeline flows, so many seconds of nothing is a stall, not a slow pass.
+    const got = new Set(stats.buckets.filter(([, n]) => n > 0).map(([b]) => b));
+    let gap = 0;
+    for (let b = from, run = 0; b < to; b++) gap = Math.max(gap, (run = got.has(b) ? 0 : run + 1));
 
     const tag = `fleet ${spec.label}`;
     note(
       tag,
       `${fmtN(rate)} events/s delivered over the last ${windowS.toFixed(0)} s (${fmtN(inWindow)} events); ${fmtN(stats.requests)} POSTs in the run, ` +
-        `${fmtN(stats.total / Math.max(1, stats.requests))} events each; at the end written ≈${fmtN(written)}, committed ${fmtN(committed)}, delivered ${fmtN(stats.total)}` +
+        `${fmtN(stats.total / Math.max(1, stats.requests))} events each; longest time with nothing received ${(gap / 10).toFixed(1)} s` +
+        (gap >= 100 ? " — DELIVERY STALLED" : "") +
+        `; at the end written ≈${fmtN(written)}, committed ${fmtN(committed)}, delivered ${fmtN(stats.total)}` +
         (generatedDuringRun ? " (the log pool ran out: some chunks were generated during the run)" : ""),
     );
     note(
@@ -221,7 +228,7 @@ async function measure(spec: Spec, ctx: Ctx): Promise<Measured> {
           .map((m, i) => `n${i + 1} ${m}`)
           .join("; "),
     );
-    if (report) pgNotes(tag, report, inWindow);
+    if (report) pgProbeNotes(tag, report, inWindow);
     note(tag, `timeline: ${timeline.join("; ")}`);
     return { rate, probe: report ?? null };
   } finally {
@@ -234,37 +241,6 @@ async function measure(spec: Spec, ctx: Ctx): Promise<Measured> {
     }
     rm(dir);
   }
-}
-
-/** What PostgreSQL did over the window, in averages per second of it (backend-seconds/s = backends busy at a time). */
-function pgNotes(tag: string, r: PgProbeReport, events: number) {
-  const per = (v: number) => (v / r.seconds).toFixed(2);
-  const top = (m: Map<string, number>, n = 6) =>
-    [...m]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, n)
-      .map(([k, v]) => `${k} ${per(v)}`)
-      .join(", ");
-  note(tag, `postgres CPU by process (cores): ${top(r.cpu, 10)}`);
-  note(tag, `hookd's sessions, mean number at a time by state: ${top(r.waits, 8)}; ungranted locks by type: ${top(r.lockWaits) || "none seen"}`);
-  note(tag, `active statements by kind (mean at a time): ${top(r.activeBy)}`);
-  note(
-    tag,
-    `cuts: ${fmtN(r.cutReads)} reads of the events to cut (with bodies) for ${fmtN(r.cutsWritten)} cuts written` +
-      (r.cutReads > r.cutsWritten * 1.2 ? " — nodes planned the same cut and lost the compare-and-set" : ""),
-  );
-  const held = [...r.eventLock.values()].reduce((a, b) => a + b, 0);
-  note(tag, `the event lock was held ${Math.round((held / r.seconds) * 100)}% of the time; its holder was: ${top(r.eventLock) || "—"}`);
-  note(
-    tag,
-    `commits ${per(r.commits)}/s (${fmtN(events / Math.max(1, r.commits))} events delivered per commit); WAL ${(r.wal.bytes / r.seconds / 1e6).toFixed(1)} MB/s, ` +
-      `${per(r.wal.syncs)} fsyncs/s of ${fmtN(r.wal.syncMs / Math.max(1, r.wal.syncs))} ms (${per(r.wal.syncMs / 1000)} s/s), WAL writes ${per(r.wal.writeMs / 1000)} s/s`,
-  );
-  note(
-    tag,
-    `top statements by time: ` +
-      r.statements.map((s) => `[${fmtN(s.calls)} calls, ${fmtN(s.totalMs)} ms, mean ${s.meanMs.toFixed(2)} ms, ${fmtN(s.rows)} rows] ${s.query}`).join(" | "),
-  );
 }
 
 export async function fleetFigures(rows: Row[]) {
