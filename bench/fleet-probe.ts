@@ -1,5 +1,5 @@
 // Where the time goes during a fleet measurement (bench/perf-fleet.ts): the CPU of each thread
-// of a hookd process and of the whole machine (/proc), and on PostgreSQL the CPU of
+// of a hookd process and of the whole machine (/proc), a node's own /metrics, and on PostgreSQL the CPU of
 // every server process (backends by the hookd node they serve, from application_name), what the
 // nodes' backends are doing, sampled every 100 ms from pg_stat_activity (on CPU, waiting for a
 // lock, for the WAL's fsync, idle inside a transaction while the node works), ungranted locks
@@ -9,7 +9,7 @@
 import { SQL } from "bun";
 import { readdirSync, readFileSync } from "node:fs";
 import { ADVISORY_LOCK } from "../src/store/postgres/locks.ts";
-import { cpuSeconds, fmtN, note } from "./perf-common.ts";
+import { cpuSeconds, fmtN, note, type HookdProc } from "./perf-common.ts";
 
 /** Busy and total CPU seconds of the whole machine (/proc/stat), every process of every user. */
 export function machineCpu(): { busy: number; total: number } {
@@ -51,6 +51,25 @@ export const PROBE_SETTINGS = { shared_preload_libraries: "pg_stat_statements", 
 
 const SAMPLE_MS = 100;
 const CPU_EVERY = 5; // CPU of the server's processes every 5th sample (/proc reads are not free)
+
+/** hookd's own figures from /metrics: batches delivered and the mean attempt (POST) duration; why not, when it did not answer. */
+export async function nodeMetrics(h: HookdProc): Promise<string> {
+  let text = "";
+  try {
+    const r = await fetch(`${h.url}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    text = await r.text();
+    if (r.status !== 200) return `/metrics answered ${r.status}: ${text.slice(0, 200)}`;
+  } catch (err) {
+    return `/metrics failed: ${(err as Error).message}`;
+  }
+  const sum = (re: RegExp) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+  const count = sum(/^hookd_attempt_duration_seconds_count(?:\{[^}]*\})? (\S+)$/gm);
+  const attemptMs = count ? (sum(/^hookd_attempt_duration_seconds_sum(?:\{[^}]*\})? (\S+)$/gm) / count) * 1000 : NaN;
+  return (
+    `stored ${fmtN(sum(/^hookd_events_total\{[^}]*\} (\S+)$/gm))} events, ` +
+    `delivered ${fmtN(sum(/^hookd_batches_total\{[^}]*outcome="delivered"[^}]*\} (\S+)$/gm))} batches, mean attempt ${fmtN(attemptMs)} ms`
+  );
+}
 
 export type PgProbeReport = {
   seconds: number;

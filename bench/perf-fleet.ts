@@ -13,8 +13,28 @@
 // 3 nodes, 1 node again (the 3-node baseline is the mean of the two). Notes: CPU of every
 // process and thread over the window, and for PostgreSQL what the server did (fleet-probe.ts).
 //
-// ESTIMATE FOR A LARGER MACHINE
-// (ESTIMATE-PLACEHOLDER)
+// A run in which nothing reaches the receiver for 10 s gives no figure (n/a): a pass's pipelined
+// statements (store/postgres/pass.ts: Promise.all in one transaction) sometimes never settle in
+// Bun 1.3.14's SQL and delivery stops; the notes then name the idle-in-transaction session.
+//
+// A LARGER MACHINE, ON PAPER (from the notes of runs on 2026-12-06; load average 2–10 from
+// other users' jobs; every run here is CPU-bound: the machine 165–200% busy). Per 1,000 events,
+// one PostgreSQL node costs 64–82 ms of hookd CPU (its parse thread 29–34 ms, GC/JIT 20 ms, the
+// ingest thread 8–9 ms, the event loop 7 ms) plus 36–41 ms of PostgreSQL backend; SQLite 82–100
+// ms in hookd alone. Two sections are serial, whatever the number of cores or nodes:
+// (1) the event lock (every node's inserts in turn): held 52–61% of the time by one node at
+// 12–16k events/s, i.e. ~35 µs per event (25 µs the INSERT, 10 µs the holder's own turn:
+// building the JSON parameter after taking the lock, reading RETURNING, round trips), so
+// ≈ 28k events/s for the whole fleet (≈ 40k if only the INSERT were inside); with 3 nodes here
+// it is held 70–94% of the time with 0.8–1.3 sessions queued behind it. (2) One webhook's cuts:
+// read 10k events with bodies 48–70 ms + write the body 133–139 ms under the webhook's row lock
+// + build it (≤ 70 ms) ≈ 250–280 ms per 10k ≈ 35–40k events/s; with 3 nodes every node reads
+// and builds every cut (~3× as many reads as cuts written) and ~0.45 sessions wait on the
+// webhook row. So with enough cores (8+, PostgreSQL's WAL fsyncs are 10–18/s of 2–4 ms: not a
+// factor), one node would reach ~25–30k events/s (its single parse thread ~30k, the event lock
+// ~28k), and three nodes ~28–40k: 1.0–1.5× one node for one webhook, not 3×. More nodes add
+// availability and parse threads; more throughput needs a shorter event lock (DESIGN.md's xid
+// horizon), cuts planned only by the node that will write them, or many webhooks.
 import { Database } from "bun:sqlite";
 import { SQL } from "bun";
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -22,7 +42,7 @@ import path from "node:path";
 import { createLogParser } from "../src/ingest/parse/index.ts";
 import { startPgServer, type PgServer } from "../test/helpers/pg-server.ts";
 import { postmasterPid } from "../test/helpers/pg-watchdog.ts";
-import { machineCpu, pgProbeNotes, PROBE_SETTINGS, startPgProbe, threadCpu, type PgProbeReport } from "./fleet-probe.ts";
+import { machineCpu, nodeMetrics, pgProbeNotes, PROBE_SETTINGS, startPgProbe, threadCpu, type PgProbeReport } from "./fleet-probe.ts";
 import {
   cpuSeconds,
   createWebhook,
@@ -75,28 +95,11 @@ function logPool() {
 }
 type LogPool = ReturnType<typeof logPool>;
 
-/** hookd's own figures from /metrics: batches delivered and the mean attempt (POST) duration; why not, when it did not answer. */
-async function nodeMetrics(h: HookdProc): Promise<string> {
-  let text = "";
-  try {
-    const r = await fetch(`${h.url}/metrics`, { signal: AbortSignal.timeout(10_000) });
-    text = await r.text();
-    if (r.status !== 200) return `/metrics answered ${r.status}: ${text.slice(0, 200)}`;
-  } catch (err) {
-    return `/metrics failed: ${(err as Error).message}`;
-  }
-  const sum = (re: RegExp) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
-  const count = sum(/^hookd_attempt_duration_seconds_count(?:\{[^}]*\})? (\S+)$/gm);
-  const attemptMs = count ? (sum(/^hookd_attempt_duration_seconds_sum(?:\{[^}]*\})? (\S+)$/gm) / count) * 1000 : NaN;
-  return (
-    `stored ${fmtN(sum(/^hookd_events_total\{[^}]*\} (\S+)$/gm))} events, ` +
-    `delivered ${fmtN(sum(/^hookd_batches_total\{[^}]*outcome="delivered"[^}]*\} (\S+)$/gm))} batches, mean attempt ${fmtN(attemptMs)} ms`
-  );
-}
-
 type Spec = { label: string; nodes: number; pg: PgServer | null };
 type Ctx = { pool: LogPool; receiver: ReceiverProc; seconds: number; warm: number; backlog: number };
+/** rate: NaN when delivery stalled (STALL_S with nothing received): a rate of a stall would be no capacity figure. */
 type Measured = { rate: number; probe: PgProbeReport | null };
+const STALL_S = 10;
 
 function nodeToml(dir: string, log: string, i: number, db: string | null): string {
   const q = JSON.stringify;
@@ -208,7 +211,7 @@ async function measure(spec: Spec, ctx: Ctx): Promise<Measured> {
       tag,
       `${fmtN(rate)} events/s delivered over the last ${windowS.toFixed(0)} s (${fmtN(inWindow)} events); ${fmtN(stats.requests)} POSTs in the run, ` +
         `${fmtN(stats.total / Math.max(1, stats.requests))} events each; longest time with nothing received ${(gap / 10).toFixed(1)} s` +
-        (gap >= 100 ? " — DELIVERY STALLED" : "") +
+        (gap >= STALL_S * 10 ? ` — DELIVERY STALLED (no figure from this run)` : "") +
         `; at the end written ≈${fmtN(written)}, committed ${fmtN(committed)}, delivered ${fmtN(stats.total)}` +
         (generatedDuringRun ? " (the log pool ran out: some chunks were generated during the run)" : ""),
     );
@@ -219,7 +222,7 @@ async function measure(spec: Spec, ctx: Ctx): Promise<Measured> {
         `; receiver ${share(cpuSeconds(ctx.receiver.pid) - w.recv)}; writer+probe (bench) ${share((benchCpu.user + benchCpu.system) / 1e6)}` +
         (report ? `; postgres ${share([...report.cpu.values()].reduce((a, b) => a + b, 0))}` : "") +
         `; whole machine busy ${share(machine.busy - w.machine.busy)} of ${share(machine.total - w.machine.total)} (other users' jobs included)` +
-        `; hookd CPU per 1,000 events delivered: ${((nodeCpu.reduce((a, b) => a + b, 0) / inWindow) * 1000 * 1000).toFixed(0)} ms`,
+        `; hookd CPU per 1,000 events delivered: ${fmtN(Math.round((nodeCpu.reduce((a, b) => a + b, 0) / inWindow) * 1e6))} ms`,
     );
     note(
       tag,
@@ -230,7 +233,7 @@ async function measure(spec: Spec, ctx: Ctx): Promise<Measured> {
     );
     if (report) pgProbeNotes(tag, report, inWindow);
     note(tag, `timeline: ${timeline.join("; ")}`);
-    return { rate, probe: report ?? null };
+    return { rate: gap >= STALL_S * 10 ? NaN : rate, probe: report ?? null };
   } finally {
     peek?.close();
     await Promise.all(nodes.map((n) => n.stop()));
@@ -241,6 +244,12 @@ async function measure(spec: Spec, ctx: Ctx): Promise<Measured> {
     }
     rm(dir);
   }
+}
+
+/** The mean of the figures that exist (a stalled run gives none), NaN when none does. */
+function meanOfFinite(...xs: number[]): number {
+  const ok = xs.filter(Number.isFinite);
+  return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : NaN;
 }
 
 export async function fleetFigures(rows: Row[]) {
@@ -274,7 +283,7 @@ export async function fleetFigures(rows: Row[]) {
     rows.push({
       figure: "fleet: log → 2xx, 3 nodes on one PostgreSQL (load split, 1 webhook)",
       baseline: "1 node on PostgreSQL (mean of the runs before and after)",
-      baselineValue: (pg1.rate + pg1after.rate) / 2,
+      baselineValue: meanOfFinite(pg1.rate, pg1after.rate),
       value: pg3.rate,
       unit: "events/s",
       higherIsBetter: true,
