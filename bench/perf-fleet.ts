@@ -13,7 +13,7 @@
 // 3 nodes, 1 node again (the 3-node baseline is the mean of the two). Notes: CPU of every
 // process and thread over the window, and for PostgreSQL what the server did (fleet-probe.ts).
 //
-// A run in which nothing reaches the receiver for 10 s gives no figure (n/a): a pass's pipelined
+// A run in which nothing reaches the receiver for 5 s gives no figure (n/a): a pass's pipelined
 // statements (store/postgres/pass.ts: Promise.all in one transaction) sometimes never settle in
 // Bun 1.3.14's SQL and delivery stops; the notes then name the idle-in-transaction session.
 //
@@ -99,7 +99,7 @@ type Spec = { label: string; nodes: number; pg: PgServer | null };
 type Ctx = { pool: LogPool; receiver: ReceiverProc; seconds: number; warm: number; backlog: number };
 /** rate: NaN when delivery stalled (STALL_S with nothing received): a rate of a stall would be no capacity figure. */
 type Measured = { rate: number; probe: PgProbeReport | null };
-const STALL_S = 10;
+const STALL_S = 5;
 
 function nodeToml(dir: string, log: string, i: number, db: string | null): string {
   const q = JSON.stringify;
@@ -201,7 +201,7 @@ async function measure(spec: Spec, ctx: Ctx): Promise<Measured> {
     for (const [b, n] of stats.buckets) if (b >= from && b < to) inWindow += n;
     const rate = inWindow / ((to - from) / 10);
     // The longest stretch of the window with nothing received: batches arrive every ~0.5–1 s
-    // when the pipeline flows, so many seconds of nothing is a stall, not a slow pass.
+    // when the pipeline flows (≤ 2 s gaps in every healthy run), so 5 s of nothing is a stall.
     const got = new Set(stats.buckets.filter(([, n]) => n > 0).map(([b]) => b));
     let gap = 0;
     for (let b = from, run = 0; b < to; b++) gap = Math.max(gap, (run = got.has(b) ? 0 : run + 1));
