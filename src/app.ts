@@ -79,6 +79,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   }
 
   const metrics = createHookdMetrics(store);
+  metrics.node(nodeName(config.storage));
   const closing = new AbortController();
   let notify = () => {};
   // Tracking: the signing keys are made on first start; the public listener runs on its own

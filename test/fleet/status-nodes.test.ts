@@ -27,6 +27,9 @@ test("a SQLite hookd lists itself: named by storage.node (default the hostname),
   expect(results.nodes.map((n) => [n.name, n.alive, n.in_flight])).toEqual([["mx-test-1", true, 0]]);
   expect(Date.now() - Date.parse(results.nodes[0]!.last_seen_at)).toBeLessThan(10_000);
 
+  const metrics = await (await fetch(`${app.url}/metrics`)).text();
+  expect(metrics).toContain('hookd_node_info{driver="sqlite",node="mx-test-1"} 1');
+
   const other = await resources.app({});
   const second = (await (await other.api("GET", "/status")).json()) as { results: Status };
   expect(second.results.node).toBe(os.hostname());

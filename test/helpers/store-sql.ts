@@ -41,3 +41,31 @@ export function storeEnv(storage: { driver: string; path: string; url: string; n
     ? { HOOKD_STORAGE_DRIVER: "postgres", HOOKD_STORAGE_URL: storage.url, HOOKD_STORAGE_PATH: storage.path }
     : { HOOKD_STORAGE_PATH: storage.path };
 }
+
+/**
+ * Makes every INSERT or UPDATE on `table` fail with "injected failure" (as a full disk or a
+ * lost database would), on either driver, until clear() — a trigger reading a flag table.
+ */
+export async function injectWriteFailure(
+  store: Store,
+  table: string,
+  op: "INSERT" | "UPDATE",
+): Promise<{ clear(): Promise<void>; set(): Promise<void> }> {
+  const flag = `fail_flag_${table}_${op.toLowerCase()}`;
+  await sqlRun(store, `CREATE TABLE ${flag} (x INTEGER)`);
+  if (store.kind === "sqlite") {
+    await sqlRun(
+      store,
+      `CREATE TRIGGER ${flag} BEFORE ${op} ON ${table} WHEN (SELECT count(*) FROM ${flag}) > 0 BEGIN SELECT RAISE(ABORT, 'injected failure'); END`,
+    );
+  } else {
+    await sqlRun(
+      store,
+      `CREATE FUNCTION ${flag}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF EXISTS (SELECT 1 FROM ${flag}) THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$`,
+    );
+    await sqlRun(store, `CREATE TRIGGER ${flag} BEFORE ${op} ON ${table} FOR EACH ROW EXECUTE FUNCTION ${flag}()`);
+  }
+  const set = () => sqlRun(store, `INSERT INTO ${flag} VALUES (1)`);
+  await set();
+  return { set, clear: () => sqlRun(store, `DELETE FROM ${flag}`) };
+}

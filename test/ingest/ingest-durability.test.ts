@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { eventually } from "../helpers/eventually.ts";
 import { spawnHookd, tempDir, testResources, type SpawnedHookd, type TestApp } from "../helpers/hookd.ts";
-import { sqlRows, sqlRun } from "../helpers/store-sql.ts";
+import { injectWriteFailure, sqlRows } from "../helpers/store-sql.ts";
 
 // hookd-level: lines appended by a live writer become events in the store exactly once,
 // through rename rotation, copytruncate and SIGKILL. Each line is one NOQUEUE reject with
@@ -154,25 +154,11 @@ describe("ingest when the store refuses a commit", () => {
     for (let n = 0; n < 50; n++) fs.appendFileSync(log, line(n));
     await eventually(async () => (await appRecipients(app)).size === 50, { timeoutMs: 10_000 });
     // Every insert into events fails while the flag table has a row (as with a full disk).
-    const store = app.hookd.store;
-    await sqlRun(store, "CREATE TABLE fail_flag (x INTEGER)");
-    await sqlRun(store, "INSERT INTO fail_flag VALUES (1)");
-    if (store.kind === "sqlite") {
-      await sqlRun(
-        store,
-        "CREATE TRIGGER fail_inserts BEFORE INSERT ON events WHEN (SELECT count(*) FROM fail_flag) > 0 BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-      );
-    } else {
-      await sqlRun(
-        store,
-        "CREATE FUNCTION fail_inserts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF EXISTS (SELECT 1 FROM fail_flag) THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$",
-      );
-      await sqlRun(store, "CREATE TRIGGER fail_inserts BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION fail_inserts()");
-    }
+    const failing = await injectWriteFailure(app.hookd.store, "events", "INSERT");
     for (let n = 50; n < 100; n++) fs.appendFileSync(log, line(n));
     await Bun.sleep(800);
     expect((await appRecipients(app)).size).toBe(50);
-    await sqlRun(store, "DELETE FROM fail_flag");
+    await failing.clear();
     for (let n = 100; n < 120; n++) fs.appendFileSync(log, line(n));
     await eventually(async () => (await appRecipients(app)).size === 120, { timeoutMs: 20_000 });
     expect([...(await appRecipients(app))].filter(([, k]) => k > 1)).toEqual([]);

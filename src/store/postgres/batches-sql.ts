@@ -11,8 +11,20 @@ import type { PgContext } from "./context.ts";
  */
 export const rowsParam = (rows: readonly object[]): string => JSON.stringify(rows);
 
-/** Bytes inside a JSON parameter; the statement decodes them with decode(x, 'base64'). */
-export const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+/**
+ * Bodies as one bytea parameter, end to end, and where each starts: the statement cuts each
+ * out with substring($n FROM off + 1 FOR len). Bytes go as they are, where base64 inside the
+ * JSON parameter cost ~7x more (server-side JSON parsing and decoding: ~20 ms a MB here).
+ */
+export function packBodies(bodies: readonly Uint8Array[]): { blob: Buffer; offsets: number[] } {
+  const offsets: number[] = [];
+  let at = 0;
+  for (const b of bodies) {
+    offsets.push(at);
+    at += b.byteLength;
+  }
+  return { blob: Buffer.concat(bodies, at), offsets };
+}
 
 /** The identity sequence of batch_bodies.id: a statement takes ids from it up front to insert bodies and the batches naming them together. */
 export const BODY_ID = "nextval(pg_get_serial_sequence('batch_bodies', 'id'))";

@@ -6,10 +6,13 @@ import { int8, int8OrNull } from "./values.ts";
 
 // The pass's claims across a fleet, in two statements of the pass's transaction.
 //
-// 1. Lock the requested webhooks' rows no other node holds (FOR UPDATE SKIP LOCKED) and read
-//    their version. A webhook another node holds is being claimed (or written) by that node's
+// 1. Lock the requested webhooks' rows no other node holds (FOR UPDATE SKIP LOCKED), those
+//    still at the version the engine read (checked on the row locked, its newest). A webhook another node holds is being claimed (or written) by that node's
 //    pass: it is simply not claimed in this one. Batch rows are never skip-locked: skipping a
-//    head another transaction holds would take the batch behind it, out of order.
+//    head another transaction holds would take the batch behind it, out of order. Only
+//    webhooks with a head not under a live lease are locked (a row lock is a write: with every
+//    head in flight on some node, a pass would otherwise lock every requested row for nothing);
+//    that read may be a moment old, which can only leave a claim for the next pass.
 // 2. A second statement, so a fresh snapshot: it sees everything the previous holder of a
 //    lock committed before letting go (read in the same statement as the locks, the snapshot
 //    predates them, and the spike claimed leased batches again: bench/pg-spike/fleet-sim.ts).
@@ -17,7 +20,13 @@ import { int8, int8OrNull } from "./values.ts";
 //    those due and not leased, up to the request's slots and `maxClaims` in all, and returns
 //    every head it looked at, so the pass can tell which was due when (nextDueAt).
 
-const LOCK = `SELECT id, updated_at FROM webhooks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE SKIP LOCKED`;
+const LOCK = `SELECT w.id, w.updated_at
+  FROM json_to_recordset($1::text::json) AS r(w text, heads int, v bigint) JOIN webhooks w ON w.id = r.w
+  WHERE w.updated_at = r.v AND EXISTS (
+    SELECT 1 FROM (
+      SELECT lease_until FROM batches WHERE webhook_id = r.w AND state = 'pending' ORDER BY ord LIMIT r.heads
+    ) h WHERE h.lease_until IS NULL OR h.lease_until < $2)
+  ORDER BY w.id FOR UPDATE OF w SKIP LOCKED`;
 
 const CLAIM = `WITH r AS (
     SELECT * FROM json_to_recordset($1::text::json) AS r(o int, w text, heads int, slots int)
@@ -37,8 +46,7 @@ const CLAIM = `WITH r AS (
   ), took AS (
     UPDATE batches b SET lease_token = $4 || b.id, lease_until = $2::bigint + $5::bigint, lease_node = $6,
       attempts = b.attempts + 1, first_attempt_at = COALESCE(b.first_attempt_at, $2), last_attempt_at = $2
-    FROM capped c
-    WHERE b.id = c.id AND b.state = 'pending' AND (b.lease_until IS NULL OR b.lease_until < $2) AND b.next_attempt_at <= $2
+    WHERE b.id = ANY(ARRAY(SELECT id FROM capped)) AND b.state = 'pending' AND (b.lease_until IS NULL OR b.lease_until < $2) AND b.next_attempt_at <= $2
     RETURNING b.id, b.webhook_id, b.body_id, b.attempts, b.first_attempt_at, b.event_count, b.lease_token
   )
   SELECT h.o, h.id, h.next_attempt_at, h.lease_until, t.webhook_id, t.body_id, t.attempts, t.first_attempt_at, t.event_count,
@@ -69,8 +77,10 @@ export async function claimDue(tx: SQL, input: PassInput, node: string): Promise
   const none: Claims = { claims: [], nextDueAt: null };
   const wanted = uniqueRequests(input.claims);
   if (wanted.length === 0 || input.maxClaims <= 0) return none;
-  const ids = wanted.map((r) => r.webhookId).sort();
-  const locked = (await tx.unsafe(LOCK, [tx.array(ids, "TEXT")])) as { id: string; updated_at: unknown }[];
+  const locked = (await tx.unsafe(LOCK, [rowsParam(wanted.map((r) => ({ w: r.webhookId, heads: r.heads, v: r.version }))), input.now])) as {
+    id: string;
+    updated_at: unknown;
+  }[];
   const versions = new Map(locked.map((w) => [w.id, int8(w.updated_at, "webhooks.updated_at")]));
   const ok = wanted.filter((r) => versions.get(r.webhookId) === r.version);
   if (ok.length === 0) return none;

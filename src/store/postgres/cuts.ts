@@ -1,6 +1,6 @@
 import type { SQL } from "bun";
 import type { PlannedCut } from "../contract/delivery.ts";
-import { BODY_ID, base64, rowsParam } from "./batches-sql.ts";
+import { BODY_ID, packBodies, rowsParam } from "./batches-sql.ts";
 
 // The pass's planned cuts, written compare-and-set. The pass holds the row lock of every
 // member webhook (pass.ts) and read its cursor and version under it, so which members still
@@ -10,7 +10,7 @@ import { BODY_ID, base64, rowsParam } from "./batches-sql.ts";
 /** A webhook's cursor and version as the pass read them under its row lock. */
 export type WebhookNow = { cursorSeq: number; version: number };
 
-type BodyRow = { k: number; b: string; refs: number };
+type BodyRow = { k: number; body: Uint8Array; refs: number };
 type BatchRow = { o: number; k: number; id: string; w: string; n: number; bytes: number; f: number; l: number; at: number };
 
 export type CutWrites = {
@@ -40,7 +40,7 @@ export function planCutWrites(cuts: readonly PlannedCut[], current: Map<string, 
     if (keep.length === 0) continue;
     for (const b of c.batches) {
       const k = out.bodies.length;
-      out.bodies.push({ k, b: base64(b.body), refs: keep.length });
+      out.bodies.push({ k, body: b.body, refs: keep.length });
       for (const i of keep) {
         out.batches.push({
           o: out.batches.length,
@@ -69,15 +69,16 @@ export function planCutWrites(cuts: readonly PlannedCut[], current: Map<string, 
 }
 
 /**
- * Bodies first, each with an id taken from the sequence up front so that its batches can name
- * it in the same statement (RETURNING cannot say which input row made which id); batches in
- * cut order (their ord follows the insert's order); cursors only ever forward. The foreign
- * key from batches to bodies is checked at the statement's end, when both are in.
+ * Bodies first (cut out of one bytea parameter: packBodies), each with an id taken from the
+ * sequence up front so that its batches can name it in the same statement (RETURNING cannot
+ * say which input row made which id); batches in cut order (their ord follows the insert's
+ * order); cursors only ever forward. The foreign key from batches to bodies is checked at the
+ * statement's end, when both are in.
  */
 const WRITE_CUTS = `WITH x AS (
-    SELECT k, b, refs, ${BODY_ID} AS id FROM json_to_recordset($1::text::json) AS x(k int, b text, refs int)
+    SELECT k, off, len, refs, ${BODY_ID} AS id FROM json_to_recordset($1::text::json) AS x(k int, off int, len int, refs int)
   ), bodies AS (
-    INSERT INTO batch_bodies (id, body, refs) OVERRIDING SYSTEM VALUE SELECT id, decode(b, 'base64'), refs FROM x
+    INSERT INTO batch_bodies (id, body, refs) OVERRIDING SYSTEM VALUE SELECT id, substring($4::bytea FROM off + 1 FOR len), refs FROM x
   ), stored AS (
     INSERT INTO batches (id, webhook_id, kind, state, event_count, bytes, first_seq, last_seq, body, body_id, created_at, next_attempt_at)
     SELECT y.id, y.w, 'live', 'pending', y.n, y.bytes, y.f, y.l, '\\x'::bytea, x.id, y.at, y.at
@@ -91,5 +92,7 @@ const WRITE_CUTS = `WITH x AS (
 /** Writes what planCutWrites decided: one statement, none when there is nothing to write. */
 export async function writeCuts(tx: SQL, w: CutWrites): Promise<void> {
   if (w.batches.length === 0 && w.cursors.length === 0) return;
-  await tx.unsafe(WRITE_CUTS, [rowsParam(w.bodies), rowsParam(w.batches), rowsParam(w.cursors)]);
+  const { blob, offsets } = packBodies(w.bodies.map((b) => b.body));
+  const bodies = w.bodies.map((b, i) => ({ k: b.k, off: offsets[i], len: b.body.byteLength, refs: b.refs }));
+  await tx.unsafe(WRITE_CUTS, [rowsParam(bodies), rowsParam(w.batches), rowsParam(w.cursors), blob]);
 }

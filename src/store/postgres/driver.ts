@@ -7,6 +7,7 @@ import { deliveryStore, replayStore, retentionStore } from "./delivery-area.ts";
 import { eventStore, feedbackStore, ingestStore } from "./events-area.ts";
 import { metaStore } from "./meta.ts";
 import { migratePg } from "./migrate.ts";
+import { gatePool } from "./pool-gate.ts";
 import { trackingStore } from "./tracking-area.ts";
 import { viewStore } from "./views-area.ts";
 
@@ -38,18 +39,25 @@ const SESSION = {
 /** Connects, brings the schema up to date, and returns the store. Rejects naming what failed (never the password). */
 export async function openPostgresDriver(url: string, opts: PgOpenOptions): Promise<StoreDriver> {
   const durability = opts.durability ?? "full";
-  const sql = new SQL({
+  const max = Math.max(2, opts.max ?? 4);
+  const pool = new SQL({
     url,
-    max: opts.max ?? 4,
+    // Never one connection: Bun 1.3.14's pool of one, once its connection has died (the
+    // server restarted), leaves every later query pending forever instead of reconnecting —
+    // the ingest worker (max 1) stopped reading logs for good after a 30 s outage
+    // (test/fleet/database-down.test.ts). A pool of two reconnects.
+    max,
     connectionTimeout: 10,
     idleTimeout: 60,
     connection: { ...SESSION, application_name: `hookd ${opts.node}`.slice(0, 63) },
   });
+  // Every unit goes through the gate (pool-gate.ts); the migration holds a reserved connection of its own.
+  const sql = gatePool(pool, max);
   const ctx: PgContext = { sql, node: opts.node, durability };
   try {
-    await migratePg(sql, { node: opts.node });
+    await migratePg(pool, { node: opts.node });
   } catch (err) {
-    await closePool(sql);
+    await closePool(pool);
     throw err;
   }
   let closed = false;
@@ -71,7 +79,7 @@ export async function openPostgresDriver(url: string, opts: PgOpenOptions): Prom
     async close() {
       if (closed) return;
       closed = true;
-      await closePool(sql);
+      await closePool(pool);
     },
   };
   pools.set(store, sql);

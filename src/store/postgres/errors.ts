@@ -5,7 +5,13 @@
 // (too many connections). All of them mean "nothing was done; the same call may work later".
 // The pool reconnects by itself once the server is back.
 
-const CLIENT_CODES = new Set(["ERR_POSTGRES_CONNECTION_CLOSED", "ERR_POSTGRES_CONNECTION_TIMEOUT", "ERR_POSTGRES_IDLE_TIMEOUT"]);
+// ERR_POSTGRES_EXPECTED_REQUEST ("Failed to read data"): a connection cut in the middle of a reply.
+const CLIENT_CODES = new Set([
+  "ERR_POSTGRES_CONNECTION_CLOSED",
+  "ERR_POSTGRES_CONNECTION_TIMEOUT",
+  "ERR_POSTGRES_IDLE_TIMEOUT",
+  "ERR_POSTGRES_EXPECTED_REQUEST",
+]);
 
 function pgErrorOf(err: unknown): { code?: unknown; errno?: unknown; name?: unknown } | null {
   for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
@@ -15,7 +21,13 @@ function pgErrorOf(err: unknown): { code?: unknown; errno?: unknown; name?: unkn
   return null;
 }
 
+// Bun's pool, reconnecting while the server is down, rejects with a plain Error (no name, no
+// code) whose message starts with this.
+const FAILED_TO_OPEN = "FailedToOpenSocket";
+
 export function isPgUnavailable(err: unknown): boolean {
+  for (let x = err, depth = 0; x && depth < 5; x = (x as { cause?: unknown }).cause, depth++)
+    if (x instanceof Error && x.message.startsWith(FAILED_TO_OPEN)) return true;
   const e = pgErrorOf(err);
   if (!e) return false;
   if (typeof e.code === "string" && CLIENT_CODES.has(e.code)) return true;

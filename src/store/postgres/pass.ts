@@ -15,14 +15,14 @@ import { int8 } from "./values.ts";
 //    locked in id order, waiting for other passes, and their cursor and version read under the
 //    lock: the compare-and-set of the cuts is decided on them (cuts.ts). Every pass takes these
 //    waits first and in one order, so two passes never wait on each other in a cycle.
-// 2. Then, pipelined (sent together on the transaction's connection, which runs them in order:
-//    one round trip): the ended attempts recorded (pass-record.ts), the cuts written, and the
-//    claims' webhooks skip-locked (claims.ts) — never waited for, so nothing is held while
-//    waiting after step 1.
+// 2. Then the ended attempts recorded (pass-record.ts), the cuts written (both on rows step 1
+//    holds), and the claims' webhooks locked with SKIP LOCKED (claims.ts), which never waits:
+//    after step 1, a pass waits for no other.
 // 3. The claims (claims.ts), in a statement of their own: a fresh snapshot, after the records.
 //
-// Round trips: BEGIN, 1 (when something is recorded or cut), 2, 3 (when something can be
-// claimed), COMMIT. A pass that fails rolls back whole.
+// Round trips: BEGIN, 1 (when something is recorded or cut), the records, the cuts, the
+// claims' lock, 3 (when something can be claimed), COMMIT: 7 at most, whatever the number of
+// webhooks. A pass that fails rolls back whole.
 
 const LOCK_WRITTEN = `SELECT id, cursor_seq, updated_at FROM webhooks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`;
 
@@ -31,8 +31,13 @@ export function passUnit(ctx: PgContext): (input: PassInput) => Promise<PassOutc
     ctx.sql.begin(async (tx) => {
       const current = await lockWritten(tx, input);
       const writes = planCutWrites(input.cuts, current);
-      // Issued in this order, in one tick: the claims' lock follows the writes on the wire.
-      const [recorded, , claims] = await Promise.all([recordEnded(tx, input.ended), writeCuts(tx, writes), claimDue(tx, input, ctx.node)]);
+      // One after the other, not pipelined: Bun 1.3.14 can leave a transaction's pipelined
+      // queries unsent (the server idle in transaction, the pass stalled ~14 s; seen with a
+      // cut and a claim in one pass, test/deliver/engine-batching on PostgreSQL). Two round
+      // trips more (~0.2 ms) buy a pass that never stalls.
+      const recorded = await recordEnded(tx, input.ended);
+      await writeCuts(tx, writes);
+      const claims = await claimDue(tx, input, ctx.node);
       return { recorded, cut: writes.cut, claims: claims.claims, nextDueAt: claims.nextDueAt };
     });
 }

@@ -1,6 +1,6 @@
 import type { SQL } from "bun";
 import type { ReplayBatch, ReplayCutter, ReplayRow, ReplayStore } from "../contract/delivery.ts";
-import { BODY_ID, base64, rowsParam } from "./batches-sql.ts";
+import { BODY_ID, packBodies, rowsParam } from "./batches-sql.ts";
 import type { PgContext } from "./context.ts";
 import { int8 } from "./values.ts";
 
@@ -16,7 +16,8 @@ const PAGE_ROWS = `SELECT seq, type, host, mail_from, rcpt_to, custom_type, noti
   WHERE ts >= $1 AND ts < $2 AND seq > $3 ORDER BY seq LIMIT $4`;
 
 /**
- * A page's batches. Each distinct digest (d, hex) comes with its body and how many of the
+ * A page's batches. Each distinct digest (d, hex) comes with its body (cut out of one bytea
+ * parameter: packBodies) and how many of the
  * page's batches use it: a stored body with that digest takes them all (refs grows; the
  * UPDATE re-checks the row, so a body freed meanwhile by another transaction is not counted
  * on), the others are inserted with ids taken up front; then the batches, in the cutter's
@@ -25,15 +26,16 @@ const PAGE_ROWS = `SELECT seq, type, host, mail_from, rcpt_to, custom_type, noti
 const STORE_PAGE = `WITH y AS (
     SELECT * FROM json_to_recordset($1::text::json) AS y(o int, id text, d text, n int, bytes bigint, f bigint, l bigint)
   ), nd AS (
-    SELECT d, b, refs, decode(d, 'hex') AS digest FROM json_to_recordset($2::text::json) AS nd(d text, b text, refs int)
+    SELECT d, off, len, refs, decode(d, 'hex') AS digest FROM json_to_recordset($2::text::json) AS nd(d text, off int, len int, refs int)
   ), found AS (
     SELECT DISTINCT ON (bb.digest) bb.id, nd.d, nd.refs FROM batch_bodies bb JOIN nd ON bb.digest = nd.digest ORDER BY bb.digest, bb.id
   ), hit AS (
     UPDATE batch_bodies bb SET refs = bb.refs + f.refs FROM found f WHERE bb.id = f.id AND bb.refs > 0 RETURNING bb.id, f.d
   ), fresh AS (
-    SELECT d, b, refs, digest, ${BODY_ID} AS id FROM nd WHERE d NOT IN (SELECT d FROM hit)
+    SELECT d, off, len, refs, digest, ${BODY_ID} AS id FROM nd WHERE d NOT IN (SELECT d FROM hit)
   ), bodies AS (
-    INSERT INTO batch_bodies (id, body, refs, digest) OVERRIDING SYSTEM VALUE SELECT id, decode(b, 'base64'), refs, digest FROM fresh
+    INSERT INTO batch_bodies (id, body, refs, digest) OVERRIDING SYSTEM VALUE
+    SELECT id, substring($5::bytea FROM off + 1 FOR len), refs, digest FROM fresh
   ), ids AS (
     SELECT d, id FROM hit UNION ALL SELECT d, id FROM fresh
   )
@@ -83,13 +85,16 @@ async function replayInTx(
 }
 
 async function storePage(tx: SQL, webhookId: string, batches: readonly ReplayBatch[], now: number): Promise<void> {
-  const bodies = new Map<string, { d: string; b: string; refs: number }>();
+  const bodies = new Map<string, { d: string; body: Uint8Array; refs: number }>();
   const rows = batches.map((b, o) => {
     const d = new Bun.CryptoHasher("sha256").update(b.body).digest("hex");
     const known = bodies.get(d);
     if (known) known.refs++;
-    else bodies.set(d, { d, b: base64(b.body), refs: 1 });
+    else bodies.set(d, { d, body: b.body, refs: 1 });
     return { o, id: b.id, d, n: b.eventCount, bytes: b.body.byteLength, f: b.firstSeq, l: b.lastSeq };
   });
-  await tx.unsafe(STORE_PAGE, [rowsParam(rows), rowsParam([...bodies.values()]), webhookId, now]);
+  const distinct = [...bodies.values()];
+  const { blob, offsets } = packBodies(distinct.map((b) => b.body));
+  const digests = distinct.map((b, i) => ({ d: b.d, off: offsets[i], len: b.body.byteLength, refs: b.refs }));
+  await tx.unsafe(STORE_PAGE, [rowsParam(rows), rowsParam(digests), webhookId, now, blob]);
 }

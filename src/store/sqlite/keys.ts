@@ -34,7 +34,7 @@ export function createFirstApiKey(db: Drizzle, name: string, scopes: readonly Sc
 }
 
 export function listApiKeys(db: Drizzle): ApiKeyInfo[] {
-  return db.select().from(apiKeys).orderBy(apiKeys.createdAt).all().map(info);
+  return db.select().from(apiKeys).orderBy(apiKeys.createdAt, apiKeys.id).all().map(info);
 }
 
 export function countActiveApiKeys(db: Drizzle): number {
