@@ -13,28 +13,28 @@
 // 3 nodes, 1 node again (the 3-node baseline is the mean of the two). Notes: CPU of every
 // process and thread over the window, and for PostgreSQL what the server did (fleet-probe.ts).
 //
-// A run in which nothing reaches the receiver for 5 s gives no figure (n/a): a pass's pipelined
-// statements (store/postgres/pass.ts: Promise.all in one transaction) sometimes never settle in
-// Bun 1.3.14's SQL and delivery stops; the notes then name the idle-in-transaction session.
+// A run in which nothing reaches the receiver for 5 s gives no figure (n/a), and the notes name
+// the session left idle in its transaction: before the pass stopped pipelining (f178e68), Bun
+// 1.3.14's SQL left a pass's pipelined query unsent and delivery stopped in 5 of 19 measurements here.
 //
-// A LARGER MACHINE, ON PAPER (from the notes of runs on 2026-12-06; load average 2–10 from
-// other users' jobs; every run here is CPU-bound: the machine 165–200% busy). Per 1,000 events,
-// one PostgreSQL node costs 64–82 ms of hookd CPU (its parse thread 29–34 ms, GC/JIT 20 ms, the
-// ingest thread 8–9 ms, the event loop 7 ms) plus 36–41 ms of PostgreSQL backend; SQLite 82–100
-// ms in hookd alone. Two sections are serial, whatever the number of cores or nodes:
-// (1) the event lock (every node's inserts in turn): held 52–61% of the time by one node at
-// 12–16k events/s, i.e. ~35 µs per event (25 µs the INSERT, 10 µs the holder's own turn:
-// building the JSON parameter after taking the lock, reading RETURNING, round trips), so
-// ≈ 28k events/s for the whole fleet (≈ 40k if only the INSERT were inside); with 3 nodes here
-// it is held 70–94% of the time with 0.8–1.3 sessions queued behind it. (2) One webhook's cuts:
-// read 10k events with bodies 48–70 ms + write the body 133–139 ms under the webhook's row lock
-// + build it (≤ 70 ms) ≈ 250–280 ms per 10k ≈ 35–40k events/s; with 3 nodes every node reads
-// and builds every cut (~3× as many reads as cuts written) and ~0.45 sessions wait on the
-// webhook row. So with enough cores (8+, PostgreSQL's WAL fsyncs are 10–18/s of 2–4 ms: not a
-// factor), one node would reach ~25–30k events/s (its single parse thread ~30k, the event lock
-// ~28k), and three nodes ~28–40k: 1.0–1.5× one node for one webhook, not 3×. More nodes add
-// availability and parse threads; more throughput needs a shorter event lock (DESIGN.md's xid
-// horizon), cuts planned only by the node that will write them, or many webhooks.
+// A LARGER MACHINE, ON PAPER (runs of 2026-12-06 on pg-wiring 83e9c47; load average 5 from other
+// users' jobs; every run CPU-bound, the machine 165–200% busy). Per 1,000 events one PostgreSQL
+// node costs ~73 ms of hookd CPU (its parse thread 34 ms, GC/JIT 22, ingest thread 9, event loop
+// 8) plus 31–38 ms of PostgreSQL backend; SQLite 86–89 ms in hookd alone. Two sections are serial
+// whatever the cores or nodes. (1) The event lock (every node's inserts in turn): one node at
+// 13.5–14.7k events/s holds it 53–55% of the time, ~37 µs per event (27 µs the INSERT, 10 µs
+// the holder's own turn: JSON parameter built after the lock, RETURNING read, round trips), so
+// ≈ 27k events/s for the whole fleet (≈ 37k if only the INSERT were inside). With 3 nodes here
+// it is held 92–94% of the time with 1.2 sessions queued. (2) One webhook's cuts: read 10k
+// events with bodies 38–62 ms + write the body 43–49 ms under the webhook's row lock + build it
+// (≤ 80 ms of the event loop) ≈ 130–190 ms per 10k ≈ 55–75k events/s from one node; with 3
+// nodes every node reads and builds every cut (3× as many reads as cuts written: 1.3M rows read
+// for 0.45M delivered) and 0.2 sessions wait on the webhook row. So given 8+ cores (WAL fsyncs
+// are 10–18/s of 2–4 ms: not a factor), one node would reach ~25–29k events/s (its one parse
+// thread ~29k, the event lock ~27k) and three nodes ~27–37k: 1.0–1.4× one node, not 3×. More
+// nodes add availability and parse threads; more throughput needs a shorter event lock
+// (DESIGN.md's xid horizon, or at least the insert's JSON built before taking it), cuts
+// planned only by the node that will write them, or many webhooks.
 import { Database } from "bun:sqlite";
 import { SQL } from "bun";
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
