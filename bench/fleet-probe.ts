@@ -27,7 +27,9 @@ export function threadCpu(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   let tids: number[] = [];
   try {
-    tids = readdirSync(`/proc/${pid}/task`).map(Number).sort((a, b) => a - b);
+    tids = readdirSync(`/proc/${pid}/task`)
+      .map(Number)
+      .sort((a, b) => a - b);
   } catch {
     return out;
   }
@@ -90,10 +92,10 @@ export type PgProbeReport = {
   cutReads: number;
   cutsWritten: number;
   commits: number;
-  wal: { records: number; bytes: number; syncs: number; syncMs: number; writeMs: number };
+  wal: WalCounters;
 };
 
-type Counters = { commits: number; records: number; bytes: number; syncs: number; syncMs: number; writeMs: number };
+type WalCounters = { bytes: number; syncs: number; syncMs: number; writeMs: number };
 
 function children(ppid: number): { pid: number; cmd: string }[] {
   const out: { pid: number; cmd: string }[] = [];
@@ -124,6 +126,9 @@ function kind(query: string): string {
   return `${verb}${read ? ` ${read}` : ""}${/FOR UPDATE/i.test(q) ? " FOR UPDATE" : ""}`;
 }
 
+/** A session of pg_stat_activity as sampled: its wait event (null: on CPU), lw the lock types it waits for, holds: the event lock. */
+type Seen = { pid: number; app: string; state: string; wait: string | null; q: string; lw: string | null; holds: boolean; idle: number };
+
 export type PgProbe = { stop(): Promise<PgProbeReport> };
 
 /**
@@ -135,14 +140,13 @@ export async function startPgProbe(adminUrl: string, database: string, postmaste
   await sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
   await sql`SELECT pg_stat_statements_reset()`;
   const [{ pid: ownPid }] = (await sql`SELECT pg_backend_pid() AS pid`) as [{ pid: number }];
-  const counters = async (): Promise<Counters> => {
-    const [r] = (await sql`
-      SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = ${database})::float8 AS commits,
-             wal_records::float8 AS records, wal_bytes::float8 AS bytes, wal_sync::float8 AS syncs,
-             wal_sync_time AS sync_ms, wal_write_time AS write_ms
-      FROM pg_stat_wal`) as [{ commits: number; records: number; bytes: number; syncs: number; sync_ms: number; write_ms: number }];
-    return { commits: r.commits, records: r.records, bytes: r.bytes, syncs: r.syncs, syncMs: r.sync_ms, writeMs: r.write_ms };
-  };
+  const counters = async () =>
+    (
+      (await sql`
+      SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = ${database})::float8 AS commits, wal_bytes::float8 AS bytes,
+             wal_sync::float8 AS syncs, wal_sync_time AS "syncMs", wal_write_time AS "writeMs"
+      FROM pg_stat_wal`) as [WalCounters & { commits: number }]
+    )[0];
   const c0 = await counters();
 
   // CPU: the first reading of each process is its baseline (0 for one born during the run).
@@ -159,7 +163,7 @@ export async function startPgProbe(adminUrl: string, database: string, postmaste
       if (!group.has(pid)) {
         // "postgres: walwriter", "postgres: hookd t123_4 [local] SELECT", "postgres: autovacuum worker …"
         const words = cmd.replace(/^postgres:\s*/, "").split(" ");
-        group.set(pid, words[0] === "hookd" ? "backend" : words.slice(0, 2).join(" ").replace(/ (launcher|worker).*$/, " $1"));
+        group.set(pid, words[0] === "hookd" ? "backend" : words.slice(0, 2).join(" "));
       }
     }
   };
@@ -181,26 +185,25 @@ export async function startPgProbe(adminUrl: string, database: string, postmaste
     while (!stopped) {
       const next = performance.now() + SAMPLE_MS;
       const rows = (await sql`
-        SELECT a.pid, a.application_name AS app, a.state, a.wait_event_type AS wt, a.wait_event AS we, left(a.query, 400) AS query,
-               (SELECT string_agg(DISTINCT l.locktype, ',') FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted) AS waiting_for,
+        SELECT a.pid, a.application_name AS app, a.state, a.wait_event_type || ':' || a.wait_event AS wait, left(a.query, 400) AS q,
+               (SELECT string_agg(DISTINCT l.locktype, ',') FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted) AS lw,
                EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.granted AND l.locktype = 'advisory'
-                       AND l.classid = ${lockHigh} AND l.objid = ${lockLow}) AS holds_event_lock,
-               EXTRACT(epoch FROM now() - a.state_change)::float8 AS state_s
+                       AND l.classid = ${lockHigh} AND l.objid = ${lockLow}) AS holds,
+               EXTRACT(epoch FROM now() - a.state_change)::float8 AS idle
         FROM pg_stat_activity a
-        WHERE a.datname = ${database} AND a.backend_type = 'client backend' AND a.pid <> ${ownPid}`.catch(
-        () => [],
-      )) as { pid: number; app: string; state: string; wt: string | null; we: string | null; query: string; waiting_for: string | null; holds_event_lock: boolean; state_s: number }[];
+        WHERE a.datname = ${database} AND a.backend_type = 'client backend' AND a.pid <> ${ownPid}`.catch(() => [])) as Seen[];
       for (const r of rows) {
         appOf.set(r.pid, r.app);
         if (r.state === "active") {
-          add(waits, r.wt ? `${r.wt}:${r.we}` : "CPU", dt);
-          add(activeBy, kind(r.query), dt);
+          add(waits, r.wait ?? "CPU", dt);
+          add(activeBy, kind(r.q), dt);
         } else if (r.state.startsWith("idle in transaction")) {
           add(waits, "idle in transaction (the node's turn)", dt);
-          if (r.state_s > longestIdleInTx.seconds) longestIdleInTx = { seconds: r.state_s, app: r.app, query: r.query.replace(/\s+/g, " ").slice(0, 120) };
+          if (r.idle > longestIdleInTx.seconds)
+            longestIdleInTx = { seconds: r.idle, app: r.app, query: r.q.replace(/\s+/g, " ").slice(0, 120) };
         }
-        if (r.waiting_for) add(lockWaits, r.waiting_for, dt);
-        if (r.holds_event_lock) add(eventLock, r.state === "active" ? kind(r.query) : r.state, dt);
+        if (r.lw) add(lockWaits, r.lw, dt);
+        if (r.holds) add(eventLock, r.state === "active" ? kind(r.q) : r.state, dt);
       }
       if (++samples % CPU_EVERY === 0) readCpu(false);
       await Bun.sleep(Math.max(0, next - performance.now()));
@@ -220,22 +223,17 @@ export async function startPgProbe(adminUrl: string, database: string, postmaste
         const name = g !== "backend" ? g : pid === ownPid ? "backend of the probe" : `backend ${appOf.get(pid) || "(hookd, unnamed)"}`;
         add(cpu, name, last - cpuFirst.get(pid)!);
       }
-      const statements = (
-        (await sql`
-          SELECT s.query, s.calls::float8 AS calls, s.total_exec_time AS total_ms, s.mean_exec_time AS mean_ms, s.rows::float8 AS rows
-          FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-          WHERE d.datname = ${database} ORDER BY s.total_exec_time DESC LIMIT 10`) as {
-          query: string;
-          calls: number;
-          total_ms: number;
-          mean_ms: number;
-          rows: number;
-        }[]
-      ).map((s) => ({ query: s.query.replace(/\s+/g, " ").slice(0, 110), calls: s.calls, totalMs: s.total_ms, meanMs: s.mean_ms, rows: s.rows }));
+      const statements = (await sql`
+        SELECT left(regexp_replace(s.query, '\s+', ' ', 'g'), 110) AS query, s.calls::float8 AS calls, s.total_exec_time AS "totalMs",
+               s.mean_exec_time AS "meanMs", s.rows::float8 AS rows
+        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+        WHERE d.datname = ${database} ORDER BY s.total_exec_time DESC LIMIT 10`) as PgProbeReport["statements"];
       const [cuts] = (await sql`
         SELECT COALESCE(sum(s.calls) FILTER (WHERE s.query LIKE 'SELECT seq, type, host, mail_from, rcpt_to, custom_type, notice, body FROM events%'), 0)::float8 AS reads,
                COALESCE(sum(s.rows) FILTER (WHERE s.query LIKE '%INSERT INTO batch_bodies%'), 0)::float8 AS bodies
-        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = ${database}`) as [{ reads: number; bodies: number }];
+        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = ${database}`) as [
+        { reads: number; bodies: number },
+      ];
       await sql.close();
       return {
         cutReads: cuts.reads,
@@ -249,13 +247,7 @@ export async function startPgProbe(adminUrl: string, database: string, postmaste
         activeBy,
         statements,
         commits: c1.commits - c0.commits,
-        wal: {
-          records: c1.records - c0.records,
-          bytes: c1.bytes - c0.bytes,
-          syncs: c1.syncs - c0.syncs,
-          syncMs: c1.syncMs - c0.syncMs,
-          writeMs: c1.writeMs - c0.writeMs,
-        },
+        wal: { bytes: c1.bytes - c0.bytes, syncs: c1.syncs - c0.syncs, syncMs: c1.syncMs - c0.syncMs, writeMs: c1.writeMs - c0.writeMs },
       };
     },
   };
@@ -271,7 +263,10 @@ export function pgProbeNotes(tag: string, r: PgProbeReport, events: number) {
       .map(([k, v]) => `${k} ${per(v)}`)
       .join(", ");
   note(tag, `postgres CPU by process (cores): ${top(r.cpu, 10)}`);
-  note(tag, `hookd's sessions, mean number at a time by state: ${top(r.waits, 8)}; ungranted locks by type: ${top(r.lockWaits) || "none seen"}`);
+  note(
+    tag,
+    `hookd's sessions, mean number at a time by state: ${top(r.waits, 8)}; ungranted locks by type: ${top(r.lockWaits) || "none seen"}`,
+  );
   note(tag, `active statements by kind (mean at a time): ${top(r.activeBy)}`);
   note(
     tag,
@@ -293,6 +288,8 @@ export function pgProbeNotes(tag: string, r: PgProbeReport, events: number) {
   note(
     tag,
     `top statements by time: ` +
-      r.statements.map((s) => `[${fmtN(s.calls)} calls, ${fmtN(s.totalMs)} ms, mean ${s.meanMs.toFixed(2)} ms, ${fmtN(s.rows)} rows] ${s.query}`).join(" | "),
+      r.statements
+        .map((s) => `[${fmtN(s.calls)} calls, ${fmtN(s.totalMs)} ms, mean ${s.meanMs.toFixed(2)} ms, ${fmtN(s.rows)} rows] ${s.query}`)
+        .join(" | "),
   );
 }

@@ -67,7 +67,9 @@ const COPIES_PER_CHUNK = 20;
 
 /** The real log multiplied, in chunks of whole copies, made on demand and kept for the next measurement. */
 function logPool() {
-  const source = readFileSync(E2E_LOG, "utf8").split("\n").filter((l) => l.length > 0);
+  const source = readFileSync(E2E_LOG, "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0);
   const gen = multiplyLog(source, Number.MAX_SAFE_INTEGER, { startMs: Date.now() });
   const chunks: string[] = [];
   const more = () => {
@@ -176,7 +178,9 @@ async function measure(spec: Spec, ctx: Ctx): Promise<Measured> {
       }
       if (elapsed >= nextSample) {
         nextSample += 5000;
-        timeline.push(`${Math.round(elapsed / 1000)}s: written ${fmtN(written)} committed ${fmtN(await peek.committed())} delivered ${fmtN(got)}`);
+        timeline.push(
+          `${Math.round(elapsed / 1000)}s: written ${fmtN(written)} committed ${fmtN(await peek.committed())} delivered ${fmtN(got)}`,
+        );
       }
       await sleep(100);
     }
@@ -224,13 +228,7 @@ async function measure(spec: Spec, ctx: Ctx): Promise<Measured> {
         `; whole machine busy ${share(machine.busy - w.machine.busy)} of ${share(machine.total - w.machine.total)} (other users' jobs included)` +
         `; hookd CPU per 1,000 events delivered: ${fmtN(Math.round((nodeCpu.reduce((a, b) => a + b, 0) / inWindow) * 1e6))} ms`,
     );
-    note(
-      tag,
-      `per node (/metrics, whole run): ` +
-        metrics
-          .map((m, i) => `n${i + 1} ${m}`)
-          .join("; "),
-    );
+    note(tag, `per node (/metrics, whole run): ` + metrics.map((m, i) => `n${i + 1} ${m}`).join("; "));
     if (report) pgProbeNotes(tag, report, inWindow);
     note(tag, `timeline: ${timeline.join("; ")}`);
     return { rate: gap >= STALL_S * 10 ? NaN : rate, probe: report ?? null };
