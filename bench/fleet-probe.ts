@@ -224,7 +224,7 @@ export async function startPgProbe(adminUrl: string, database: string, postmaste
         add(cpu, name, last - cpuFirst.get(pid)!);
       }
       const statements = (await sql`
-        SELECT left(regexp_replace(s.query, '\s+', ' ', 'g'), 110) AS query, s.calls::float8 AS calls, s.total_exec_time AS "totalMs",
+        SELECT left(regexp_replace(s.query, '[[:space:]]+', ' ', 'g'), 110) AS query, s.calls::float8 AS calls, s.total_exec_time AS "totalMs",
                s.mean_exec_time AS "meanMs", s.rows::float8 AS rows
         FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
         WHERE d.datname = ${database} ORDER BY s.total_exec_time DESC LIMIT 10`) as PgProbeReport["statements"];
