@@ -1,6 +1,5 @@
 import { SQL } from "bun";
-import { ulid } from "ulid";
-import { generateApiKey, hashApiKey, keyPrefix, type Scope } from "../api-keys.ts";
+import { hashApiKey, newApiKey, type Scope } from "../api-keys.ts";
 import type { ApiKeyStore, CreatedApiKey } from "../contract/admin.ts";
 import type { ApiKeyInfo, ApiKeyRow } from "../rows.ts";
 import type { PgContext } from "./context.ts";
@@ -19,27 +18,10 @@ function info(r: ApiKeyRow): ApiKeyInfo {
   return rest;
 }
 
-function newKey(name: string, scopes: readonly Scope[], now: number): { key: string; row: ApiKeyRow } {
-  const key = generateApiKey();
-  return {
-    key,
-    row: {
-      id: ulid(now).toLowerCase(),
-      name,
-      prefix: keyPrefix(key),
-      hash: hashApiKey(key),
-      scopes: [...scopes],
-      createdAt: now,
-      lastUsedAt: null,
-      revokedAt: null,
-    },
-  };
-}
-
 export function apiKeyStore({ sql }: PgContext): ApiKeyStore {
   return {
     async create(name, scopes, now) {
-      const k = newKey(name, scopes, now);
+      const k = newApiKey(name, scopes, now);
       await sql`INSERT INTO api_keys ${sql(toPg(API_KEY_COLUMNS, k.row))}`;
       return { key: k.key, info: info(k.row) };
     },
@@ -56,7 +38,7 @@ export function apiKeyStore({ sql }: PgContext): ApiKeyStore {
         if ((await active()).length) return null;
         await tx`LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE`;
         if ((await active()).length) return null;
-        const k = newKey(name, scopes, now);
+        const k = newApiKey(name, scopes, now);
         await tx`INSERT INTO api_keys ${sql(toPg(API_KEY_COLUMNS, k.row))}`;
         return { key: k.key, info: info(k.row) };
       });

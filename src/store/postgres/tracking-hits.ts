@@ -1,3 +1,4 @@
+import { countHit } from "../minute-counts.ts";
 import type { HitCommit, HitRow, MinuteCounts } from "../contract/tracking.ts";
 import { eventRows } from "../event-rows.ts";
 import { TRACKING_SOURCE } from "../sources.ts";
@@ -48,29 +49,17 @@ export function hitsUnit(ctx: PgContext): (hits: readonly HitRow[], opts: { dura
       // An id twice in the batch is stored once: its first hit's (the insert keeps the first).
       const storedIds = new Set(stored.map((r) => r.eventId));
       const counts: Record<string, number> = {};
-      const minutes = new Map<number, MinuteCounts & { minute: number }>();
+      const minutes = new Map<number, MinuteCounts>();
       let machine = 0;
       for (const h of hits) {
         const e = h.event;
         if (!storedIds.delete(pgText(e.event_id))) continue;
         counts[e.type] = (counts[e.type] ?? 0) + 1;
         if (e.machine) machine++;
-        count(minutes, h.minute, e);
+        countHit(minutes, h.minute, e);
       }
-      if (minutes.size > 0) await tx.unsafe(ADD_MINUTES, [JSON.stringify([...minutes.values()])]);
+      if (minutes.size > 0) await tx.unsafe(ADD_MINUTES, [JSON.stringify([...minutes].map(([minute, c]) => ({ minute, ...c })))]);
       return { stored: counts, machine };
     });
   };
-}
-
-function count(minutes: Map<number, MinuteCounts & { minute: number }>, minute: number, e: HitRow["event"]): void {
-  let c = minutes.get(minute);
-  if (!c) minutes.set(minute, (c = { minute, opens: 0, machine_opens: 0, clicks: 0, machine_clicks: 0, unsubscribes: 0 }));
-  if (e.type === "open") {
-    c.opens++;
-    if (e.machine) c.machine_opens++;
-  } else if (e.type === "click") {
-    c.clicks++;
-    if (e.machine) c.machine_clicks++;
-  } else c.unsubscribes++;
 }
