@@ -9,6 +9,7 @@ import { silentLogger } from "../src/lib/log.ts";
 import { e2eLogFigures } from "./perf-e2e-log.ts";
 import { fanoutFigures } from "./perf-fanout.ts";
 import { feedbackFigures } from "./perf-feedback.ts";
+import { fleetFigures } from "./perf-fleet.ts";
 import { ingestFigures } from "./perf-ingest.ts";
 import { latencyLogFigures } from "./perf-latency-log.ts";
 import { memoryFigures } from "./perf-memory.ts";
@@ -248,6 +249,7 @@ const SECTIONS: [string, () => Promise<void>][] = [
   ["track", () => trackFigures(rows)],
   ["feedback", () => feedbackFigures(rows)],
   ["milter", () => milterFigures(rows)],
+  ["fleet", () => fleetFigures(rows)],
 ];
 
 /**

@@ -31,12 +31,29 @@ export function createHookdMetrics(store: Store, now: () => number = Date.now) {
   const unknown = m.counter("hookd_source_lines_not_understood_total", "Log lines read but not understood, by source.");
   const depth = m.gauge("hookd_queue_depth", "Events waiting for a webhook.");
   const oldest = m.gauge("hookd_oldest_pending_age_seconds", "Age of the oldest event waiting for a webhook (0 when none).");
-  const storeBytes = m.gauge("hookd_store_bytes", "Size of the SQLite store with its WAL.");
+  const storeBytes = m.gauge("hookd_store_bytes", "Size of the store: the SQLite file with its WAL, or the PostgreSQL database.");
+  // Every node of a fleet serves its own /metrics: this says which node (and driver) a scrape came from.
+  const nodeInfo = m.gauge("hookd_node_info", "This node: its name (storage.node or the hostname) and the store's driver; always 1.");
+
+  const storeUp = m.gauge(
+    "hookd_store_up",
+    "1 when the store answered this scrape's reads, 0 when it could not (the queue figures are then the last ones read).",
+  );
 
   m.collect(async () => {
-    const hooks = await store.webhooks.list();
-    const queues = await store.views.queues(hooks);
-    const size = await store.meta.sizeBytes();
+    let hooks: Awaited<ReturnType<Store["webhooks"]["list"]>>;
+    let queues: Awaited<ReturnType<Store["views"]["queues"]>>;
+    let size: number;
+    try {
+      hooks = await store.webhooks.list();
+      queues = await store.views.queues(hooks);
+      size = await store.meta.sizeBytes();
+    } catch {
+      // A fleet's database down: the counters this process keeps are still worth a scrape.
+      storeUp.set({}, 0);
+      return;
+    }
+    storeUp.set({}, 1);
     // Cleared only once every figure is in: a scrape never sees them half filled.
     depth.clear();
     oldest.clear();
@@ -57,6 +74,10 @@ export function createHookdMetrics(store: Store, now: () => number = Date.now) {
 
   return {
     registry: m,
+    node(name: string) {
+      nodeInfo.clear();
+      nodeInfo.set({ node: name, driver: store.kind }, 1);
+    },
     eventsStored(types: readonly string[], origin: string) {
       const byType: Record<string, number> = {};
       for (const t of types) byType[t] = (byType[t] ?? 0) + 1;

@@ -13,17 +13,16 @@ import { parseListen } from "./config/schema.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { SCOPES } from "./store/api-keys.ts";
 import type { Store } from "./store/driver.ts";
-import { acquireStoreLock } from "./store/lock.ts";
-import { openStore } from "./store/open.ts";
-import { exposedStorePaths } from "./store/permissions.ts";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { openConfiguredStore } from "./store/configured.ts";
+import { storeTarget } from "./store/open.ts";
 import { ensureKeyring } from "./track/keystore.ts";
 import { createTrackingService } from "./track/service.ts";
 import type { TrackingListener } from "./track/worker-client.ts";
 import type { MilterListener } from "./track/milter-client.ts";
 import { VERSION } from "./version.ts";
 import { startMilter, startTracking } from "./app-mail-path.ts";
+import { startFleet } from "./app-fleet.ts";
+import { nodeName } from "./config/storage.ts";
 
 // What a SIGHUP applies; every other section keeps its start-up value until a restart.
 const RELOADABLE = new Set<keyof Config>(["delivery", "events", "sources"]);
@@ -63,22 +62,8 @@ function defaultAnnounce(key: string) {
 export async function startHookd(opts: StartOptions): Promise<Hookd> {
   const { config } = opts;
   const log = opts.log ?? createLogger({ level: config.log.level });
-  mkdirSync(dirname(config.storage.path), { recursive: true, mode: 0o700 });
-  for (const p of exposedStorePaths(config.storage.path)) {
-    log.warn("the store is readable by other users; it holds receiver credentials and signing keys", {
-      path: p.path,
-      mode: p.mode,
-      fix: `chmod ${p.path === dirname(config.storage.path) ? "700" : "600"} ${p.path}`,
-    });
-  }
-  const lock = acquireStoreLock(config.storage.path);
-  let store: Store;
-  try {
-    store = openStore(config.storage.path);
-  } catch (err) {
-    lock.release();
-    throw err;
-  }
+  const { store, release } = await openConfiguredStore(config.storage, log);
+  const lock = { release };
 
   let first: Awaited<ReturnType<Store["keys"]["createFirst"]>>;
   try {
@@ -94,6 +79,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   }
 
   const metrics = createHookdMetrics(store);
+  metrics.node(nodeName(config.storage));
   const closing = new AbortController();
   let notify = () => {};
   // Tracking: the signing keys are made on first start; the public listener runs on its own
@@ -122,7 +108,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     throw new Error(`cannot start the milter: ${(err as Error).message}`);
   }
   // Ingest runs on its own thread, with its own connection to the store.
-  const sources = createSourcesWorker(config.storage.path, log, {
+  const sources = createSourcesWorker(storeTarget(config.storage), log, {
     onEvents: (byType, source) => {
       metrics.eventsCounted(byType, source);
       notify();
@@ -170,6 +156,7 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     sourceStatus: () => sources.status(),
     closing: closing.signal,
     now: Date.now,
+    node: nodeName(config.storage),
     hostname: os.hostname(),
     tracking: createTrackingService({ store, config: config.tracking, listener: tracking, now: Date.now }),
     feedbackStatus: () => {
@@ -219,6 +206,15 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
   notify = engine.notify;
   await sources.apply(config.sources);
   const retention = startRetention(store, config.storage.retention, log);
+  const fleet = await startFleet({
+    store,
+    config,
+    version: VERSION,
+    log,
+    now: Date.now,
+    sources: () => sources.status().map((s) => ({ path: s.path, format: s.format, status: s.status, lag_bytes: s.lag_bytes })),
+    wake: engine.notify,
+  });
   const dnsVerifier = startDnsVerifier({
     store,
     servers: config.verification.dns_servers,
@@ -233,7 +229,8 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
     listen: url,
     ...(tracking ? { tracking: tracking.url } : {}),
     ...(milter ? { milter: milter.address } : {}),
-    store: config.storage.path,
+    store: store.location,
+    node: fleet.node,
     pid: process.pid,
   });
 
@@ -269,7 +266,13 @@ export async function startHookd(opts: StartOptions): Promise<Hookd> {
       // The feedback listener answers the messages in hand (their events committed) and closes.
       await feedbackService.stop();
       closing.abort();
-      await Promise.all([retention.stop(), dnsVerifier.stop(), server.stop(Math.max(0, drainUntil - Date.now())), engine.stop()]);
+      await Promise.all([
+        retention.stop(),
+        dnsVerifier.stop(),
+        fleet.stop(),
+        server.stop(Math.max(0, drainUntil - Date.now())),
+        engine.stop(),
+      ]);
       await store.close();
       lock.release();
       log.info("hookd stopped");

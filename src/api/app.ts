@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import docsHtml from "../../public/docs.html" with { type: "text" };
 import { adminRoutes } from "../admin/static.ts";
-import { isStoreFull } from "../store/errors.ts";
+import { isStoreFull, isStoreUnavailable } from "../store/errors.ts";
 import { authenticate, type AuthEnv } from "./auth.ts";
 import { BodyBudget, bodyLimit } from "./body-limit.ts";
 import { clientAddress, oncePerClient } from "./client-log.ts";
@@ -52,8 +52,27 @@ export function createApi(deps: ApiDeps) {
 
   app.use("*", noSniff());
   let storeFullLoggedAt = -Infinity;
+  let unavailableLoggedAt = -Infinity;
   app.onError((err, c) => {
     if (err instanceof ServiceError) return errorResponse(c, ApiError.from(err));
+    // The fleet's database down or restarting: nothing was done, and a retry will work once it
+    // is back (the pool reconnects by itself). Logged once a minute, not once per request.
+    if (isStoreUnavailable(err)) {
+      if (deps.now() - unavailableLoggedAt >= STORE_FULL_LOG_EVERY_MS) {
+        unavailableLoggedAt = deps.now();
+        deps.log.error("the store's database cannot be reached: the API answers 503 until it is back", {
+          store: deps.store.location,
+          error: (err as Error).message,
+        });
+      }
+      return errorResponse(
+        c,
+        new ApiError(
+          { message: "the store's database cannot be reached right now; nothing was done. Retry shortly", code: "store_unavailable" },
+          { "Retry-After": "5" },
+        ),
+      );
+    }
     if (isStoreFull(err)) {
       if (deps.now() - storeFullLoggedAt >= STORE_FULL_LOG_EVERY_MS) {
         storeFullLoggedAt = deps.now();

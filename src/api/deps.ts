@@ -23,6 +23,8 @@ export type ApiDeps = {
   sourceStatus: () => SourceStatusView[];
   /** Aborted when hookd stops, so endless responses (the live tail) end and the server can close. */
   closing: AbortSignal;
+  /** This node's name (storage.node or the hostname): /status marks it among the fleet's nodes. */
+  node: string;
   /** Default `host` of events posted without one. */
   hostname: string;
   /** Rewrite, key rotation, the listener's status and counts. */

@@ -33,6 +33,7 @@ const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 408 | 409 | 413 | 415 | 
   internal_error: 500,
   server_busy: 503,
   store_full: 507,
+  store_unavailable: 503,
 };
 
 export const ErrorItem = z.object({

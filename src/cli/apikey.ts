@@ -1,6 +1,6 @@
 import type { Config } from "../config/schema.ts";
 import { SCOPES, type Scope } from "../store/api-keys.ts";
-import { openStore } from "../store/open.ts";
+import { connectStore, storeTarget } from "../store/open.ts";
 import { flag, UsageError, type ParsedArgs } from "./args.ts";
 
 type Out = { out: (s: string) => void; err: (s: string) => void };
@@ -28,7 +28,7 @@ export async function apikeyCommand(args: ParsedArgs, config: Config, io: Out): 
     if (!scopesText) throw new UsageError(`apikey create needs --scopes S[,S] (from ${SCOPES.join(", ")})`);
     const scopes = parseScopes(scopesText);
     if (name.length > 255) throw new UsageError("--name: at most 255 characters");
-    const store = openStore(config.storage.path);
+    const store = await connectStore(storeTarget(config.storage));
     try {
       const { key, info } = await store.keys.create(name, scopes, Date.now());
       io.err(`created API key ${info.id} "${name}" with scopes ${scopes.join(",")}; it is shown this once:\n`);
@@ -39,7 +39,7 @@ export async function apikeyCommand(args: ParsedArgs, config: Config, io: Out): 
     return 0;
   }
   if (sub === "list") {
-    const store = openStore(config.storage.path);
+    const store = await connectStore(storeTarget(config.storage));
     try {
       const keys = await store.keys.list();
       io.out(["ID", "NAME", "PREFIX", "SCOPES", "CREATED", "LAST USED", "REVOKED"].join("\t") + "\n");
@@ -54,7 +54,7 @@ export async function apikeyCommand(args: ParsedArgs, config: Config, io: Out): 
   if (sub === "revoke") {
     const id = rest[0];
     if (!id || rest.length > 1) throw new UsageError("apikey revoke needs exactly one ID (see hookd apikey list)");
-    const store = openStore(config.storage.path);
+    const store = await connectStore(storeTarget(config.storage));
     try {
       if (!(await store.keys.revoke(id, Date.now()))) {
         io.err(`hookd: no active API key with id "${id}"\n`);

@@ -3,7 +3,7 @@ import type { Config } from "../config/schema.ts";
 import type { Event } from "../events/schema.ts";
 import { createLogParser } from "../ingest/parse/index.ts";
 import { customTypesOf, eventRows } from "../store/event-rows.ts";
-import { openStore } from "../store/open.ts";
+import { connectStore, storeTarget } from "../store/open.ts";
 import { UsageError, type ParsedArgs } from "./args.ts";
 import { formatFlag, openLines, summary } from "./parse.ts";
 import { progressBar } from "./progress.ts";
@@ -31,7 +31,7 @@ export async function backfillCommand(args: ParsedArgs, config: Config, io: IO, 
   }
   const host = config.sources.find((s) => files.includes(s.path))?.host;
   const parser = createLogParser({ format: formatFlag(args), ...(host ? { host } : {}) });
-  const store = openStore(config.storage.path);
+  const store = await connectStore(storeTarget(config.storage));
   const bar = progressBar({ total: totalBytes, write: io.err, enabled: isTty, label: "backfill" });
   let inserted = 0;
   let duplicates = 0;

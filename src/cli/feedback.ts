@@ -5,7 +5,7 @@ import { intakeDeps } from "../feedback/intake.ts";
 import { catchUp } from "../feedback/lookup-indexer.ts";
 import { processMessage, TemporaryFailure } from "../feedback/process.ts";
 import type { Store } from "../store/driver.ts";
-import { openStore } from "../store/open.ts";
+import { connectStore, storeTarget } from "../store/open.ts";
 import { flag, UsageError, type ParsedArgs } from "./args.ts";
 import type { IO } from "./stdio.ts";
 
@@ -46,9 +46,11 @@ export async function feedbackCommand(args: ParsedArgs, io: IO, stdin: ReadableS
   }
   let store: Store;
   try {
-    store = openStore(config.storage.path);
+    store = await connectStore(storeTarget(config.storage));
   } catch (err) {
-    io.err(`hookd feedback: cannot open the store ${config.storage.path}, message kept for a retry: ${(err as Error).message}\n`);
+    io.err(
+      `hookd feedback: cannot open the store ${config.storage.driver === "postgres" ? "(PostgreSQL)" : config.storage.path}, message kept for a retry: ${(err as Error).message}\n`,
+    );
     return EX_TEMPFAIL;
   }
   try {

@@ -58,6 +58,21 @@ export async function main(argv: readonly string[], io: IO = stdio): Promise<num
     const { loadConfig } = await import("../config/load.ts");
     const { config, file } = loadConfig({ path: flag(args, "--config") });
     if (command === "check-config") {
+      // A fleet's node is only as good as its database: a URL it cannot reach is an error here.
+      if (config.storage.driver === "postgres") {
+        const probe = await (await import("../store/open.ts")).probeDatabase(config.storage.url);
+        if (!probe.ok) {
+          io.err(`${file ?? "config"}: storage.url: ${probe.reason}\n`);
+          return EXIT.usage;
+        }
+        io.out((await import("../config/summary.ts")).summarizeConfig(config, file) + "\n");
+        io.out(
+          `database: PostgreSQL ${probe.server}, schema version ${probe.schemaVersion || "none yet"}` +
+            (probe.schemaVersion < probe.latestVersion ? ` (hookd serve brings it to ${probe.latestVersion})` : "") +
+            "\n",
+        );
+        return EXIT.ok;
+      }
       io.out((await import("../config/summary.ts")).summarizeConfig(config, file) + "\n");
       return EXIT.ok;
     }

@@ -4,7 +4,7 @@ import type { Config } from "../config/schema.ts";
 import { applyHeaderEdits } from "../mail/header-edits.ts";
 import { splitMessage } from "../mail/headers.ts";
 import type { Store } from "../store/driver.ts";
-import { openStore } from "../store/open.ts";
+import { connectStore, storeTarget } from "../store/open.ts";
 import { keyringSource } from "../track/keystore.ts";
 import { trackMail, type MailOutcome } from "../track/mail-tracker.ts";
 import { parseArgs, flag, UsageError } from "./args.ts";
@@ -92,8 +92,9 @@ export async function rewriteMessage(
     if (input.byteLength > config.milter.max_message_size)
       return unchanged(`the message is over milter.max_message_size (${config.milter.max_message_size} bytes)`);
     const path = config.storage.path;
-    if (path === ":memory:" || !existsSync(path)) return unchanged(`no store at ${path}: start hookd serve with this config first`);
-    store = openStore(path);
+    if (config.storage.driver === "sqlite" && (path === ":memory:" || !existsSync(path)))
+      return unchanged(`no store at ${path}: start hookd serve with this config first`);
+    store = await connectStore(storeTarget(config.storage), { max: 1 });
     const s = store;
     const t = config.tracking;
     const outcome = await trackMail(

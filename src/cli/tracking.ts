@@ -1,6 +1,6 @@
 import type { Config } from "../config/schema.ts";
 import { formatDuration } from "../lib/units.ts";
-import { openStore } from "../store/open.ts";
+import { connectStore, storeTarget } from "../store/open.ts";
 import { ensureKeyring, keyViews, KeyringError, rotateStoredKeyring, type KeyView } from "../track/keystore.ts";
 import { UsageError, type ParsedArgs } from "./args.ts";
 
@@ -20,7 +20,7 @@ export async function trackingCommand(args: ParsedArgs, config: Config, io: Out)
   const [, sub, ...rest] = args.positionals;
   if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
   if (sub !== "keys" && sub !== "rotate-key") throw new UsageError('tracking needs a subcommand: "keys" or "rotate-key"');
-  const store = openStore(config.storage.path);
+  const store = await connectStore(storeTarget(config.storage));
   try {
     if (sub === "keys") {
       io.out(table(keyViews(await ensureKeyring(store))));

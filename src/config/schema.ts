@@ -4,6 +4,7 @@ import { z } from "zod";
 import { expected, formatKeyPath, showValue } from "./errors.ts";
 import { duration, int, KB, listen, nonEmpty, oneOf, parseListen, section, size, TIMER_MAX_MS } from "./fields.ts";
 import { LOG_FORMATS, type LogFormat } from "./log-formats.ts";
+import { storage } from "./storage.ts";
 import { baseUrlProblem, feedback, milter, parseCidr, parseFeedbackListen, tracking } from "./mail-path.ts";
 
 // The one definition of hookd's configuration: keys, defaults, validation and the message
@@ -63,10 +64,7 @@ export const ConfigSchema = section({
     body_timeout: duration(1, TIMER_MAX_MS).default(30_000),
     rate_limit: int(0, 1_000_000).default(1000),
   }).prefault({}),
-  storage: section({
-    path: nonEmpty("a file path").default("./data/hookd.db"),
-    retention: duration().default(7 * 86_400_000),
-  }).prefault({}),
+  storage,
   sources,
   delivery: section({
     batch_max_events: int(1, 100_000).default(10_000),

@@ -1,3 +1,4 @@
+import { nodeName, redactedUrl } from "./storage.ts";
 import { formatDuration } from "../lib/units.ts";
 import type { Config } from "./schema.ts";
 
@@ -26,7 +27,9 @@ export function summarizeConfig(config: Config, file: string | null): string {
     `config:   ${file ?? "built-in defaults (no config file found)"}`,
     `listen:   ${server.listen} (request bodies up to ${formatSize(server.max_body_size)}, ` +
       `${server.rate_limit === 0 ? "no rate limit" : `${server.rate_limit} requests/s per API key`})`,
-    `storage:  ${storage.path} (retention ${formatDuration(storage.retention)})`,
+    storage.driver === "postgres"
+      ? `storage:  PostgreSQL ${redactedUrl(storage.url)} as node ${nodeName(storage)} (retention ${formatDuration(storage.retention)})`
+      : `storage:  ${storage.path} (retention ${formatDuration(storage.retention)})`,
     `sources:  ${sources.length === 0 ? "none (nothing is tailed; events arrive only through the API)" : sources.length}`,
     ...sources.map((s) => `  - ${s.path} (format ${s.format}, start at ${s.start_at}, host ${s.host})`),
     `delivery: batches of up to ${delivery.batch_max_events} events or ${formatSize(delivery.batch_max_bytes)}, ` +

@@ -49,6 +49,8 @@ const CHECKPOINT_EVERY_MS = 1000;
 // logged once cleanup has queued the notice): a log with nothing new for this long is not
 // going to bring it, and a quiet log's clock does not move to end the grace.
 const HOLD_IDLE_MS = 5000;
+/** The longest wait between reads of the stored position while the store cannot be read. */
+const RESTART_READ_MAX_MS = 5000;
 
 export type ParserFactory = (setup: ParserSetup, state: Snapshot | null) => ChunkParser;
 
@@ -113,8 +115,18 @@ export async function startSource(
     unsaved = null;
     snapshotAskedAt = 0;
     await tailer.close().catch(() => {});
-    await Bun.sleep(waitMs);
-    const again = await store.ingest.checkpoint<Snapshot>(source.path);
+    // The read of the position can fail too (a fleet's database still down): try it again
+    // until the store answers, or the source would stop for good with nothing said after.
+    let again: Awaited<ReturnType<typeof store.ingest.checkpoint<Snapshot>>>;
+    for (let wait = waitMs; ; wait = Math.min(RESTART_READ_MAX_MS, wait * 2)) {
+      await Bun.sleep(wait);
+      try {
+        again = await store.ingest.checkpoint<Snapshot>(source.path);
+        break;
+      } catch (readErr) {
+        if (stopping) throw readErr;
+      }
+    }
     parser.reset(again?.correlation ?? null);
     tailer = newTailer(again?.checkpoint ?? null);
     position = again?.checkpoint ?? null;

@@ -1,3 +1,4 @@
+import type { StoreTarget } from "../store/open.ts";
 import type { SourceConfig } from "../config/schema.ts";
 import type { Level, Logger } from "../lib/log.ts";
 import { rpcClient } from "../lib/worker-rpc.ts";
@@ -18,7 +19,7 @@ const RESTART_AFTER_MS = 1000;
 const WORKER_ENTRY = workerEntry("worker.ts");
 const STOP_TIMEOUT_MS = 15_000;
 
-export function createSourcesWorker(storePath: string, log: Logger, hooks: WorkerHooks) {
+export function createSourcesWorker(store: StoreTarget, log: Logger, hooks: WorkerHooks) {
   let status: SourceStatusView[] = [];
   let wanted: SourceConfig[] = [];
   let stopping = false;
@@ -26,7 +27,7 @@ export function createSourcesWorker(storePath: string, log: Logger, hooks: Worke
   const rpc = rpcClient<IngestMethods, IngestNote>({
     entry: WORKER_ENTRY,
     name: "the log ingest worker",
-    workerData: (): WorkerInit => ({ storePath, logLevel: log.level as Level }),
+    workerData: (): WorkerInit => ({ store, logLevel: log.level as Level }),
     onNote(m) {
       if (m.t === "lines") hooks.onLines(m.source, m.lines, m.notUnderstood);
       else if (m.t === "events") hooks.onEvents(m.eventTypes, m.source);
@@ -48,7 +49,8 @@ export function createSourcesWorker(storePath: string, log: Logger, hooks: Worke
   return {
     async apply(sources: readonly SourceConfig[]) {
       // The worker opens the store with a connection of its own: an in-memory store is not shared.
-      if (sources.length && storePath === ":memory:") throw new Error('log sources need storage.path to be a file, not ":memory:"');
+      if (sources.length && store.driver === "sqlite" && store.path === ":memory:")
+        throw new Error('log sources need storage.path to be a file, not ":memory:"');
       wanted = [...sources];
       // No sources, no thread: an API-only hookd keeps the memory a worker's heap costs.
       if (!sources.length && !rpc.running) return;

@@ -1,11 +1,12 @@
 import type { SourceConfig } from "../config/schema.ts";
 import type { Level } from "../lib/log.ts";
+import type { StoreTarget } from "../store/open.ts";
 import type { SourceStatusView } from "./ingester.ts";
 
 // What crosses between the main thread and the ingest worker (through lib/worker-rpc.ts).
 // Only plain data: events themselves stay in the worker and reach the main thread through the store.
 
-export type WorkerInit = { storePath: string; logLevel: Level };
+export type WorkerInit = { store: StoreTarget; logLevel: Level };
 
 /** The main thread's calls: bring the running sources in line with the config; commit and close. */
 export type IngestMethods = {

@@ -4,7 +4,7 @@
 // connections work, and serialises their commits.
 import { workerData } from "node:worker_threads";
 import type { Store } from "../store/driver.ts";
-import { openStore } from "../store/open.ts";
+import { connectStore } from "../store/open.ts";
 import { gcPacer } from "../lib/gc-pacer.ts";
 import { createLogger } from "../lib/log.ts";
 import { notifyParent, serveRpc } from "../lib/worker-rpc.ts";
@@ -16,7 +16,7 @@ import type { IngestMethods, IngestNote, WorkerInit } from "./worker-protocol.ts
 const STATUS_EVERY_MS = 250;
 
 const note = (m: IngestNote) => notifyParent(m);
-const { storePath, logLevel } = workerData as WorkerInit;
+const { store: target, logLevel } = workerData as WorkerInit;
 const log = createLogger({ level: logLevel, write: (line) => note({ t: "log", line }) });
 
 // This connection only commits what a log already holds. Durability "normal" keeps every
@@ -26,7 +26,7 @@ const log = createLogger({ level: logLevel, write: (line) => note({ t: "log", li
 // (synchronous=FULL) fsyncs the shared WAL, earlier frames included.
 let store: Store;
 try {
-  store = openStore(storePath, { durability: "normal" });
+  store = await connectStore(target, { durability: "normal", max: 1 });
 } catch (err) {
   note({ t: "fatal", error: err instanceof Error ? err.message : String(err) });
   throw err;

@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   "rate_limited",
   "server_busy",
   "store_full",
+  "store_unavailable",
   "internal_error",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

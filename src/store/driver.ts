@@ -37,14 +37,36 @@ export type OpenOptions = {
   durability?: "full" | "normal";
 };
 
+/** A node of the fleet as its heartbeat last wrote it (SQLite: the one process). */
+export type NodeInfo = {
+  name: string;
+  startedAt: number;
+  lastSeenAt: number;
+  version: string;
+  /** What the node said of its log sources (plain JSON: path, status, lag). */
+  sources: unknown[];
+};
+
 export interface MetaStore {
-  /** The store's size on disk (SQLite: the file and its WAL), for /metrics. */
+  /** The store's size on disk (SQLite: the file and its WAL; PostgreSQL: the database), for /metrics. */
   sizeBytes(): Promise<number>;
+  /** This node is alive: its row written (one short write, not fsynced on its own). */
+  heartbeat(node: NodeInfo): Promise<void>;
+  /** Every node that ever wrote a heartbeat, by name. */
+  nodes(): Promise<NodeInfo[]>;
+  /** Batches leased now (attempts in flight), per node holding them ('' for SQLite's one node). */
+  inFlight(now: number): Promise<Map<string, number>>;
+  /**
+   * A value that changes when another process stores events, changes a webhook or cuts a
+   * batch: one cheap read, polled on a fleet to wake a node's delivery for work another node
+   * wrote (PostgreSQL's LISTEN is not in Bun 1.3.14's SQL).
+   */
+  changeMark(): Promise<string>;
 }
 
 export interface StoreDriver {
-  readonly kind: "sqlite";
-  /** Where the store is, for logs: a file path (never a password). */
+  readonly kind: "sqlite" | "postgres";
+  /** Where the store is, for logs: a file path or a URL without its password. */
   readonly location: string;
   readonly events: EventStore;
   readonly ingest: IngestStore;

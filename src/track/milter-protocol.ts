@@ -1,3 +1,4 @@
+import type { StoreTarget } from "../store/open.ts";
 import type { Level } from "../lib/log.ts";
 import type { MilterTrackConfig } from "./milter-handler.ts";
 
@@ -5,7 +6,7 @@ import type { MilterTrackConfig } from "./milter-handler.ts";
 // lib/worker-rpc.ts): settings in; counts, outcomes worth a log line and log lines out.
 
 export type MilterWorkerInit = MilterTrackConfig & {
-  storePath: string;
+  store: StoreTarget;
   logLevel: Level;
   /** `[milter] listen` as written: "127.0.0.1:8891" or "unix:/path". */
   listen: string;

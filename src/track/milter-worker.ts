@@ -10,7 +10,7 @@ import { createMilterServer, type MilterServer } from "../milter/server.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import { notifyParent, serveRpc } from "../lib/worker-rpc.ts";
 import type { Store } from "../store/driver.ts";
-import { openStore } from "../store/open.ts";
+import { connectStore } from "../store/open.ts";
 import { keyringSource } from "./keystore.ts";
 import { errorReporter, milterHandler, type MessageOutcome } from "./milter-handler.ts";
 import type { MilterCounts, MilterMethods, MilterNote, MilterWorkerInit } from "./milter-protocol.ts";
@@ -50,7 +50,7 @@ function recorder(log: Logger) {
 async function start(init: MilterWorkerInit): Promise<{ address: string }> {
   if (server?.address) return { address: formatListen(server.address) };
   const log = createLogger({ level: init.logLevel, write: (line) => note({ t: "log", line }) });
-  const s = openStore(init.storePath);
+  const s = await connectStore(init.store, { max: 2 });
   const keys = keyringSource(s);
   let srv: MilterServer;
   try {

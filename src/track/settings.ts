@@ -1,3 +1,4 @@
+import type { StoreTarget } from "../store/open.ts";
 import { BlockList } from "node:net";
 import { parseCidr, type TrackingConfig } from "../config/schema.ts";
 import type { TrackWorkerInit } from "./worker-protocol.ts";
@@ -30,10 +31,10 @@ export function rateLimitOptions(perSecond: number) {
 
 export function workerInit(
   t: TrackingConfig,
-  opts: { storePath: string; logLevel: TrackWorkerInit["logLevel"]; host: string; listen: { host: string; port: number } },
+  opts: { store: StoreTarget; logLevel: TrackWorkerInit["logLevel"]; host: string; listen: { host: string; port: number } },
 ): TrackWorkerInit {
   return {
-    storePath: opts.storePath,
+    store: opts.store,
     logLevel: opts.logLevel,
     host: opts.host,
     hostname: opts.listen.host,

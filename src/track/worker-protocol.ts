@@ -1,3 +1,4 @@
+import type { StoreTarget } from "../store/open.ts";
 import type { Level } from "../lib/log.ts";
 import type { Hit } from "./events.ts";
 
@@ -8,7 +9,7 @@ import type { Hit } from "./events.ts";
 //   stored (JSON) whenever it changes, so the listener never touches SQLite.
 
 export type TrackWorkerInit = {
-  storePath: string;
+  store: StoreTarget;
   logLevel: Level;
   /** This node's host, for events whose token names none. */
   host: string;
@@ -54,7 +55,7 @@ export type TrackNote =
   /** A log line the worker's logger wrote (JSON), for the main thread's logger to emit. */
   | { t: "log"; line: string };
 
-export type WriterInit = { storePath: string; logLevel: Level; host: string };
+export type WriterInit = { store: StoreTarget; logLevel: Level; host: string };
 
 export type CommitAnswer = {
   /** Events stored by type (duplicates left out). */

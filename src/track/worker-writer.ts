@@ -9,7 +9,7 @@
 import { workerData } from "node:worker_threads";
 import { createLogger } from "../lib/log.ts";
 import { notifyParent, serveRpc } from "../lib/worker-rpc.ts";
-import { openStore } from "../store/open.ts";
+import { connectStore } from "../store/open.ts";
 import { createHitCommitter } from "./commit.ts";
 import type { WriterInit, WriterMethods, WriterNote } from "./worker-protocol.ts";
 
@@ -22,7 +22,7 @@ const note = (m: WriterNote) => notifyParent(m);
 const init = workerData as WriterInit;
 const log = createLogger({ level: init.logLevel, write: (line) => note({ t: "log", line }) });
 // See commit.ts: not fsynced for opens and clicks; a one-click's batch is committed durable.
-const store = openStore(init.storePath, { durability: "normal" });
+const store = await connectStore(init.store, { durability: "normal", max: 1 });
 const commit = createHitCommitter(store, { host: init.host });
 
 // The version the listener has (null until the first read: it gets the ring it asks for).

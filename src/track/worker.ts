@@ -40,7 +40,7 @@ async function start(init: TrackWorkerInit): Promise<{ url: string; port: number
   const w = rpcClient<WriterMethods, WriterNote>({
     entry: WRITER_ENTRY,
     name: "the tracking writer",
-    workerData: (): WriterInit => ({ storePath: init.storePath, logLevel: init.logLevel, host: init.host }),
+    workerData: (): WriterInit => ({ store: init.store, logLevel: init.logLevel, host: init.host }),
     onNote(m) {
       if (m.t === "ring") setRing(m.ring);
       else note(m);

@@ -1,6 +1,7 @@
 // An open GET /events/stream outlives nothing it should: once its key is revoked (with the
 // real `hookd apikey revoke`, another process on the same store), the stream ends with an
 // error event and carries no event stored after the revocation.
+import { storeEnv } from "../helpers/store-sql.ts";
 import { expect, test } from "bun:test";
 import { createApiKey } from "../../src/store/sqlite/keys.ts";
 import { runHookd, testResources, within } from "../helpers/hookd.ts";
@@ -50,7 +51,7 @@ test("a stream whose key is revoked ends with an unauthorized error event, and s
   );
   await readUntil(reader, seen, () => seen.some((s) => s.data.includes("before-revoke")), 5000);
 
-  const revoked = await runHookd(["apikey", "revoke", info.id], { env: { HOOKD_STORAGE_PATH: app.config.storage.path } });
+  const revoked = await runHookd(["apikey", "revoke", info.id], { env: storeEnv(app.config.storage) });
   expect(revoked.code).toBe(0);
   expect((await app.api("POST", "/events", { body: [{ type: "open", event_id: "after-revoke", rcpt_to: "a@example.org" }] })).status).toBe(
     200,

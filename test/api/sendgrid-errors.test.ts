@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { createApiKey } from "../../src/store/sqlite/keys.ts";
 import { testResources } from "../helpers/hookd.ts";
 import { expectContract, sendGridErrors, sg } from "./sendgrid-helpers.ts";
-import { sqliteOf } from "../../src/store/sqlite/driver.ts";
+import { jsonColumn, sqlRow } from "../helpers/store-sql.ts";
 
 const SETTINGS = "/v3/user/webhooks/event/settings";
 const ONE = "/v3/user/webhooks/event/settings/{id}";
@@ -250,12 +250,16 @@ describe("OAuth fields", () => {
     )) as Record<string, unknown>;
     expect(patched).toMatchObject({ oauth_client_id: "cid-2", oauth_token_url: token });
     expect(JSON.stringify(patched)).not.toContain("s3cr3t-value");
-    const row = sqliteOf(app.hookd.store).query("SELECT auth_type, auth_request_details FROM webhooks WHERE id = ?").get(created.id) as {
-      auth_type: string;
-      auth_request_details: string;
-    };
+    const row = (await sqlRow<{ auth_type: string; auth_request_details: unknown }>(
+      app.hookd.store,
+      "SELECT auth_type, auth_request_details FROM webhooks WHERE id = ?",
+      created.id,
+    ))!;
     expect(row.auth_type).toBe("oauth2");
-    expect(JSON.parse(row.auth_request_details)).toEqual({ url: token, body: { client_id: "cid-2", client_secret: "s3cr3t-value" } });
+    expect(jsonColumn<unknown>(row.auth_request_details)).toEqual({
+      url: token,
+      body: { client_id: "cid-2", client_secret: "s3cr3t-value" },
+    });
 
     // The token URL to another origin, or the webhook's url to another origin: the secret again.
     expect(
@@ -302,10 +306,7 @@ describe("OAuth fields", () => {
     )) as Record<string, unknown>;
     expect(off.oauth_client_id).toBeUndefined();
     expect(off.oauth_token_url).toBeUndefined();
-    const after = sqliteOf(app.hookd.store).query("SELECT auth_type, auth_request_details FROM webhooks WHERE id = ?").get(created.id) as {
-      auth_type: string;
-      auth_request_details: string | null;
-    };
+    const after = await sqlRow(app.hookd.store, "SELECT auth_type, auth_request_details FROM webhooks WHERE id = ?", created.id);
     expect(after).toEqual({ auth_type: "none", auth_request_details: null });
     expect(rx.requests).toHaveLength(0);
     expect(other.requests).toHaveLength(0);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createApiKey } from "../../src/store/sqlite/keys.ts";
 import { errorBody, testResources, type TestApp } from "../helpers/hookd.ts";
-import { sqliteOf } from "../../src/store/sqlite/driver.ts";
+import { sqlRow, sqlRows, sqlRun } from "../helpers/store-sql.ts";
 
 // POST /tracking/rewrite, GET /tracking/stats and POST /tracking/keys/rotate: answers, errors
 // and scopes. (The links themselves are followed in test/track/hookd.test.ts.)
@@ -19,10 +19,8 @@ const ok = (r: { res: Response; text: string }) => {
   return (JSON.parse(r.text) as { results: { html: string; headers: Record<string, string> } }).results;
 };
 
-const rows = (app: TestApp) =>
-  (sqliteOf(app.hookd.store).query("SELECT data FROM tracked_messages ORDER BY id").all() as { data: string }[]).map((r) =>
-    JSON.parse(r.data),
-  );
+const rows = async (app: TestApp) =>
+  (await sqlRows<{ data: string }>(app.hookd.store, "SELECT data FROM tracked_messages ORDER BY id")).map((r) => JSON.parse(r.data));
 
 describe("POST /tracking/rewrite", () => {
   test("tracked HTML and List-Unsubscribe headers; campaign data stored once per call, only when given", async () => {
@@ -43,13 +41,13 @@ describe("POST /tracking/rewrite", () => {
     );
     expect(Object.keys(r.headers)).toEqual(["List-Unsubscribe", "List-Unsubscribe-Post"]);
     expect(r.headers["List-Unsubscribe"]).toMatch(/^<https:\/\/t\.example\.com\/track\/u\/[A-Za-z0-9_-]+>$/);
-    expect(rows(app)).toEqual([{ campaign_id: "spring", tags: ["a"], metadata: { k: 1 } }]);
+    expect(await rows(app)).toEqual([{ campaign_id: "spring", tags: ["a"], metadata: { k: 1 } }]);
     // No campaign data and a Message-ID to name the message: no row.
     ok(await rewrite(app, { html: HTML, rcpt_to: "bob@example.org", message_id: "m2@example.com" }));
-    expect(rows(app)).toHaveLength(1);
+    expect(await rows(app)).toHaveLength(1);
     // Nothing names the message but the call itself: a row, so its tokens can name it.
     ok(await rewrite(app, { html: HTML, rcpt_to: "carol@example.org" }));
-    expect(rows(app)).toHaveLength(2);
+    expect(await rows(app)).toHaveLength(2);
   });
 
   test("[tracking] opens, clicks and unsubscribe switch their part off; an http base_url gets no one-click header", async () => {
@@ -73,7 +71,7 @@ describe("POST /tracking/rewrite", () => {
       message: "tracking is not configured: set [tracking] base_url (and listen, to serve the links) in hookd.toml",
       code: "conflict",
     });
-    expect(rows(app)).toEqual([]);
+    expect(await rows(app)).toEqual([]);
   });
 
   test("400 naming the field: recipient missing or malformed, unknown field, HTML too large, a Message-ID a link cannot carry", async () => {
@@ -91,7 +89,7 @@ describe("POST /tracking/rewrite", () => {
       expect([field, r.res.status]).toEqual([field, 400]);
       expect((await errorBody(new Response(r.text))).errors.map((e) => e.field)).toContain(field);
     }
-    expect(rows(app)).toEqual([]);
+    expect(await rows(app)).toEqual([]);
   });
 
   test("needs events:write", async () => {
@@ -106,9 +104,11 @@ describe("GET /tracking/stats", () => {
   test("60 one-minute buckets by default, 24 hours for day; recorded counts land in their minute", async () => {
     const app = await t.app();
     const minute = Math.floor(Date.now() / 60_000);
-    sqliteOf(app.hookd.store).run(
+    await sqlRun(
+      app.hookd.store,
       "INSERT INTO tracking_minutes (minute, opens, machine_opens, clicks, machine_clicks, unsubscribes) VALUES (?, 5, 2, 3, 1, 1), (?, 1, 0, 0, 0, 0)",
-      [minute, minute - 120],
+      minute,
+      minute - 120,
     );
     const hour = (await (await app.api("GET", "/tracking/stats")).json()) as {
       results: { range: string; bucket_seconds: number; buckets: Record<string, number | string>[] };
@@ -144,7 +144,7 @@ describe("POST /tracking/keys/rotate", () => {
       [1, true],
       [0, false],
     ]);
-    const stored = (sqliteOf(app.hookd.store).query("SELECT ring FROM tracking_keyring").get() as { ring: string }).ring;
+    const stored = (await sqlRow<{ ring: string }>(app.hookd.store, "SELECT ring FROM tracking_keyring"))!.ring;
     for (const k of (JSON.parse(stored) as { keys: { secret: string }[] }).keys) {
       expect(JSON.stringify(body)).not.toContain(k.secret);
       expect(await (await fetch(`${app.url}/metrics`)).text()).not.toContain(k.secret);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { eventually } from "../helpers/eventually.ts";
 import { errorBody, testResources, type TestApp } from "../helpers/hookd.ts";
-import { sqliteOf } from "../../src/store/sqlite/driver.ts";
+import { sqlRow } from "../helpers/store-sql.ts";
 
 const t = testResources();
 
@@ -291,16 +291,19 @@ describe("deleting a webhook with queued batches", () => {
     const kept = await create(app, { name: "kept", target: `${r.url}/kept`, events: ["open"], verification: "none" });
     const posted = await app.api("POST", "/events", { body: [{ type: "open", event_id: "q-1", rcpt_to: "a@example.org" }] });
     expect(posted.status).toBe(200);
-    const db = sqliteOf(app.hookd.store);
-    const batchesOf = (id: string) => (db.query("SELECT count(*) AS n FROM batches WHERE webhook_id = ?").get(id) as { n: number }).n;
+    const batchesOf = async (id: string) =>
+      (await sqlRow<{ n: number }>(app.hookd.store, "SELECT CAST(count(*) AS INTEGER) AS n FROM batches WHERE webhook_id = ?", id))!.n;
     // Both receivers were tried and failed, so each webhook has a batch waiting for a retry.
     await r.waitFor((qs) => qs.some((q) => q.path === "/doomed") && qs.some((q) => q.path === "/kept"), 10_000);
-    await eventually(() => batchesOf(doomed.id) === 1 && batchesOf(kept.id) === 1, { timeoutMs: 5_000 });
+    await eventually(async () => (await batchesOf(doomed.id)) === 1 && (await batchesOf(kept.id)) === 1, { timeoutMs: 5_000 });
 
     expect((await app.api("DELETE", `/webhooks/${doomed.id}`)).status).toBe(204);
-    expect(batchesOf(doomed.id)).toBe(0);
-    expect((db.query("SELECT count(*) AS n FROM attempts WHERE webhook_id = ?").get(doomed.id) as { n: number }).n).toBe(0);
-    expect(batchesOf(kept.id)).toBe(1);
+    expect(await batchesOf(doomed.id)).toBe(0);
+    expect(
+      (await sqlRow<{ n: number }>(app.hookd.store, "SELECT CAST(count(*) AS INTEGER) AS n FROM attempts WHERE webhook_id = ?", doomed.id))!
+        .n,
+    ).toBe(0);
+    expect(await batchesOf(kept.id)).toBe(1);
   });
 });
 

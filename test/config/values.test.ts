@@ -7,7 +7,7 @@ describe("defaults", () => {
   test("an empty file gives every documented default, in ms and bytes", () => {
     expect(parseConfigText("", "hookd.toml")).toEqual({
       server: { listen: "127.0.0.1:8025", max_body_size: 5_000_000, body_timeout: 30_000, rate_limit: 1000 },
-      storage: { path: "./data/hookd.db", retention: 7 * 24 * 3_600_000 },
+      storage: { path: "./data/hookd.db", retention: 7 * 24 * 3_600_000, driver: "sqlite", url: "", node: "" },
       sources: [],
       delivery: {
         batch_max_events: 10_000,

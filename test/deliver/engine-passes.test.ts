@@ -1,26 +1,20 @@
 // The engine's pass, one at a time: a pass that cannot commit records and claims nothing,
 // and the attempts it would have recorded are recorded by the next one, once; stop() waits
 // for the attempts in flight and records them; tick() refuses to race a running loop.
-import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { createWebhook, makeEvents, postEvents, startDeliveryApp, startSteppedApp, type SteppedApp } from "../helpers/delivery.ts";
 import { testResources } from "../helpers/hookd.ts";
-import { sqliteOf } from "../../src/store/sqlite/driver.ts";
+import { injectWriteFailure, sqlRow, sqlRows } from "../helpers/store-sql.ts";
 
 const t = testResources();
 
-const count = (app: SteppedApp, sql: string, ...args: string[]) =>
-  (
-    sqliteOf(app.hookd.store)
-      .query(sql)
-      .get(...args) as { n: number }
-  ).n;
+const count = async (app: SteppedApp, sql: string, ...args: string[]) => (await sqlRow<{ n: number }>(app.hookd.store, sql, ...args))!.n;
 const batchState = (app: SteppedApp, webhookId: string) =>
-  sqliteOf(app.hookd.store).query("SELECT state, attempts, lease_token FROM batches WHERE webhook_id = ?").all(webhookId) as {
-    state: string;
-    attempts: number;
-    lease_token: string | null;
-  }[];
+  sqlRows<{ state: string; attempts: number; lease_token: string | null }>(
+    app.hookd.store,
+    "SELECT state, attempts, lease_token FROM batches WHERE webhook_id = ?",
+    webhookId,
+  );
 
 describe("engine passes", () => {
   test("a pass that cannot commit records nothing; the next pass records its attempts, each once", async () => {
@@ -32,24 +26,18 @@ describe("engine passes", () => {
     await app.engine.settle();
     expect(rx.requests).toHaveLength(1);
 
-    // Another connection holds the write lock: the pass's transaction cannot begin.
-    sqliteOf(app.hookd.store).run("PRAGMA busy_timeout = 20");
-    const other = new Database(app.config.storage.path);
-    try {
-      other.run("BEGIN IMMEDIATE");
-      await expect(app.engine.tick()).rejects.toThrow(/locked|busy/i);
-      other.run("ROLLBACK");
-    } finally {
-      other.close();
-    }
+    // Every write of a batch fails (a full disk, a database gone): the pass's transaction cannot commit.
+    const failing = await injectWriteFailure(app.hookd.store, "batches", "UPDATE");
+    await expect(app.engine.tick()).rejects.toThrow(/injected failure/);
+    await failing.clear();
     // Still claimed and unrecorded: the answer waits in the engine, not in the store.
-    expect(batchState(app, wh.id)).toEqual([{ state: "pending", attempts: 1, lease_token: expect.any(String) }]);
-    expect(count(app, "SELECT count(*) AS n FROM attempts WHERE webhook_id = ?", wh.id)).toBe(0);
+    expect(await batchState(app, wh.id)).toEqual([{ state: "pending", attempts: 1, lease_token: expect.any(String) }]);
+    expect(await count(app, "SELECT CAST(count(*) AS INTEGER) AS n FROM attempts WHERE webhook_id = ?", wh.id)).toBe(0);
 
     const next = await app.engine.tick();
     expect(next).toMatchObject({ recorded: 1, claimed: 0 });
-    expect(batchState(app, wh.id)).toEqual([{ state: "delivered", attempts: 1, lease_token: null }]);
-    expect(count(app, "SELECT count(*) AS n FROM attempts WHERE webhook_id = ?", wh.id)).toBe(1);
+    expect(await batchState(app, wh.id)).toEqual([{ state: "delivered", attempts: 1, lease_token: null }]);
+    expect(await count(app, "SELECT CAST(count(*) AS INTEGER) AS n FROM attempts WHERE webhook_id = ?", wh.id)).toBe(1);
   });
 
   test("stop() waits for the attempt in flight and records it", async () => {
@@ -75,7 +63,7 @@ describe("engine passes", () => {
     answer();
     await stopping;
     // …and once it is given, stop() has recorded it before returning.
-    expect(batchState(app, wh.id)).toEqual([{ state: "delivered", attempts: 1, lease_token: null }]);
+    expect(await batchState(app, wh.id)).toEqual([{ state: "delivered", attempts: 1, lease_token: null }]);
   });
 
   test("tick() on an engine whose loop runs is refused", async () => {

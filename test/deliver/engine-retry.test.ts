@@ -18,7 +18,7 @@ import {
   type SteppedApp,
 } from "../helpers/delivery.ts";
 import { testResources } from "../helpers/hookd.ts";
-import { sqliteOf } from "../../src/store/sqlite/driver.ts";
+import { sqlRows } from "../helpers/store-sql.ts";
 
 const t = testResources();
 
@@ -27,12 +27,10 @@ type Answer = { status: number; webhookId: string };
 /** The longest FAST_RETRY backoff: one step of it lets every due retry run. */
 const MAX_BACKOFF = 500;
 
-const attemptStarts = (app: SteppedApp, batchId: string) =>
+const attemptStarts = async (app: SteppedApp, batchId: string) =>
   (
-    sqliteOf(app.hookd.store).query("SELECT started_at FROM attempts WHERE batch_id = ? ORDER BY attempt").all(batchId) as {
-      started_at: number;
-    }[]
-  ).map((r) => r.started_at);
+    await sqlRows<{ started_at: unknown }>(app.hookd.store, "SELECT started_at FROM attempts WHERE batch_id = ? ORDER BY attempt", batchId)
+  ).map((r) => Number(r.started_at));
 
 describe("receiver outages", () => {
   test("down, then 500s, then 429 Retry-After: 30, then up: every event arrives in order; attempts, failure codes and status show it", async () => {
@@ -208,7 +206,7 @@ describe("receiver outages", () => {
     expect(dead!.attempts).toBeGreaterThanOrEqual(2);
     // It was retried for (most of) retry_for before giving up: the next attempt would have
     // fallen after it, and no single delay exceeds maxMs (500).
-    const starts = attemptStarts(app, dead!.batch_id);
+    const starts = await attemptStarts(app, dead!.batch_id);
     expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual(1000 - MAX_BACKOFF - 50);
     expect(new Set(rx.requests.map((r) => r.headers["webhook-id"]))).toEqual(new Set([dead!.batch_id]));
 

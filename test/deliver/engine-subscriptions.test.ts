@@ -17,7 +17,7 @@ import {
   type WebhookInfo,
 } from "../helpers/delivery.ts";
 import { startReceiver, type Receiver } from "../helpers/receiver.ts";
-import { sqliteOf } from "../../src/store/sqlite/driver.ts";
+import { sqlRow } from "../helpers/store-sql.ts";
 
 let app: SteppedApp | null = null;
 const receivers: Receiver[] = [];
@@ -124,19 +124,19 @@ describe("subscriptions and filters", () => {
     const sent = makeEvents(12, "del");
     await postEvents(app, sent);
 
-    const batchRows = (id: string) =>
-      (sqliteOf(app!.hookd.store).query("SELECT count(*) AS n FROM batches WHERE webhook_id = ?").get(id) as { n: number }).n;
-    const attemptRows = (id: string) =>
-      (sqliteOf(app!.hookd.store).query("SELECT count(*) AS n FROM attempts WHERE webhook_id = ?").get(id) as { n: number }).n;
+    const batchRows = async (id: string) =>
+      (await sqlRow<{ n: number }>(app!.hookd.store, "SELECT CAST(count(*) AS INTEGER) AS n FROM batches WHERE webhook_id = ?", id))!.n;
+    const attemptRows = async (id: string) =>
+      (await sqlRow<{ n: number }>(app!.hookd.store, "SELECT CAST(count(*) AS INTEGER) AS n FROM attempts WHERE webhook_id = ?", id))!.n;
     await app.after(100);
-    expect(batchRows(doomed.id)).toBeGreaterThanOrEqual(2);
+    expect(await batchRows(doomed.id)).toBeGreaterThanOrEqual(2);
     expect((await getWebhook(app, doomed.id)).last_failure).not.toBeNull();
-    expect(attemptRows(doomed.id)).toBeGreaterThan(0);
+    expect(await attemptRows(doomed.id)).toBeGreaterThan(0);
 
     const del = await app.api("DELETE", `/webhooks/${doomed.id}`);
     expect(del.status).toBe(204);
-    expect(batchRows(doomed.id)).toBe(0);
-    expect(attemptRows(doomed.id)).toBe(0);
+    expect(await batchRows(doomed.id)).toBe(0);
+    expect(await attemptRows(doomed.id)).toBe(0);
     expect((await app.api("GET", `/webhooks/${doomed.id}`)).status).toBe(404);
 
     // Back up: the kept webhook gets everything (FAST_RETRY waits at most 500 ms); the
@@ -146,7 +146,7 @@ describe("subscriptions and filters", () => {
     await app.after(3_600_000);
     expect(receivedIds(batchRequests(rx.requests, "/kept"))).toEqual(ids(sent));
     expect(rx.requests.filter((r) => r.path === "/doomed")).toHaveLength(0);
-    expect(batchRows(doomed.id)).toBe(0);
-    expect(batchRows(kept.id)).toBeGreaterThan(0);
+    expect(await batchRows(doomed.id)).toBe(0);
+    expect(await batchRows(kept.id)).toBeGreaterThan(0);
   });
 });

@@ -6,7 +6,7 @@ import { startHookd, type StartOptions } from "../../src/app.ts";
 import type { Engine } from "../../src/deliver/engine.ts";
 import type { RetryPolicy } from "../../src/deliver/retry-policy.ts";
 import { silentLogger, type Logger } from "../../src/lib/log.ts";
-import { tempDir, testConfig, type TestApp, type TestConfigOverrides } from "./hookd.ts";
+import { onTestDriver, tempDir, testConfig, type TestApp, type TestConfigOverrides } from "./hookd.ts";
 import { eventually, type EventuallyOptions } from "./eventually.ts";
 import type { RecordedRequest } from "./receiver.ts";
 
@@ -28,7 +28,7 @@ export type DeliveryAppOptions = {
 /** hookd in-process (the real composition root) on 127.0.0.1:0 with a temp store. */
 export async function startDeliveryApp(opts: DeliveryAppOptions = {}): Promise<DeliveryApp> {
   const dir = tempDir();
-  const config = testConfig(opts.config ?? {}, dir);
+  const config = await onTestDriver(testConfig(opts.config ?? {}, dir), opts.config ?? {});
   let key: string | null = null;
   const hookd = await startHookd({
     config,

@@ -12,6 +12,8 @@ import { silentLogger } from "../../src/lib/log.ts";
 import { within } from "./deadline.ts";
 import { startReceiver, type Receiver } from "./receiver.ts";
 
+import { sharedPgDatabase, testDriver } from "./pg-shared.ts";
+
 export { within };
 
 export const REPO_ROOT = path.resolve(import.meta.dir, "../..");
@@ -41,6 +43,17 @@ export function testConfig(overrides: TestConfigOverrides = {}, dir = tempDir())
   return c;
 }
 
+/**
+ * HOOKD_TEST_DRIVER=postgres: the same suites on a fresh PostgreSQL database per app (unless
+ * the test chose its driver itself).
+ */
+export async function onTestDriver(config: Config, overrides: TestConfigOverrides): Promise<Config> {
+  if (testDriver() === "postgres" && overrides.storage?.driver === undefined) {
+    config.storage = { ...config.storage, driver: "postgres", url: await sharedPgDatabase() };
+  }
+  return config;
+}
+
 export type TestApp = {
   url: string;
   /** The admin key created at first start (all scopes). */
@@ -59,7 +72,7 @@ export type TestApp = {
 
 export async function startTestApp(overrides: TestConfigOverrides = {}): Promise<TestApp> {
   const dir = tempDir();
-  const config = testConfig(overrides, dir);
+  const config = await onTestDriver(testConfig(overrides, dir), overrides);
   const announced: string[] = [];
   const hookd = await startHookd({ config, log: silentLogger, announceKey: (k) => announced.push(k) });
   if (announced.length !== 1) {

@@ -65,7 +65,6 @@ export class PgUnavailableError extends Error {
 export function usePostgres(opts: PgServerOptions = {}): PgFixture {
   let running: PgServer | null = null;
   let failure: PgUnavailableError | null = null;
-  let template: Promise<void> | null = null;
   const fileClients = new Set<SQL>();
 
   beforeAll(
@@ -106,10 +105,29 @@ export function usePostgres(opts: PgServerOptions = {}): PgFixture {
     return client;
   };
 
-  // The schema migrated once per server; each database({ migrated: true }) is a copy of it
-  // (CREATE DATABASE … TEMPLATE, ~as quick as an empty one), not a run of every migration.
-  const migratedTemplate = (pg: PgServer): Promise<void> =>
-    (template ??= (async () => {
+  return {
+    server,
+    connect,
+    async database(o = {}) {
+      const pg = server();
+      if (o.migrated) await migratedTemplate(pg);
+      const url = await pg.createDatabase(undefined, o.migrated ? TEMPLATE : undefined);
+      const name = new URL(url).pathname.slice(1);
+      return { name, url, sql: connect(url, { max: o.max ?? 1 }) };
+    },
+  };
+}
+
+const templates = new WeakMap<PgServer, Promise<void>>();
+
+/**
+ * The schema migrated once per server, as the database TEMPLATE; each migrated database is a
+ * copy of it (CREATE DATABASE … TEMPLATE, ~as quick as an empty one), not a run of every migration.
+ */
+export function migratedTemplate(pg: PgServer): Promise<void> {
+  let made = templates.get(pg);
+  if (!made) {
+    made = (async () => {
       const url = await pg.createDatabase(TEMPLATE);
       const client = new SQL(url, { max: 1 });
       try {
@@ -126,17 +144,14 @@ export function usePostgres(opts: PgServerOptions = {}): PgFixture {
       } finally {
         await admin.close({ timeout: 0 });
       }
-    })());
+    })();
+    templates.set(pg, made);
+  }
+  return made;
+}
 
-  return {
-    server,
-    connect,
-    async database(o = {}) {
-      const pg = server();
-      if (o.migrated) await migratedTemplate(pg);
-      const url = await pg.createDatabase(undefined, o.migrated ? TEMPLATE : undefined);
-      const name = new URL(url).pathname.slice(1);
-      return { name, url, sql: connect(url, { max: o.max ?? 1 }) };
-    },
-  };
+/** A fresh migrated database on `pg`: its URL. */
+export async function migratedDatabase(pg: PgServer): Promise<string> {
+  await migratedTemplate(pg);
+  return pg.createDatabase(undefined, TEMPLATE);
 }

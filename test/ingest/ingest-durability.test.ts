@@ -3,8 +3,8 @@ import { Database } from "bun:sqlite";
 import fs from "node:fs";
 import path from "node:path";
 import { eventually } from "../helpers/eventually.ts";
-import { spawnHookd, tempDir, testResources, type SpawnedHookd } from "../helpers/hookd.ts";
-import { sqliteOf } from "../../src/store/sqlite/driver.ts";
+import { spawnHookd, tempDir, testResources, type SpawnedHookd, type TestApp } from "../helpers/hookd.ts";
+import { injectWriteFailure, sqlRows } from "../helpers/store-sql.ts";
 
 // hookd-level: lines appended by a live writer become events in the store exactly once,
 // through rename rotation, copytruncate and SIGKILL. Each line is one NOQUEUE reject with
@@ -13,20 +13,29 @@ import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 const line = (n: number) =>
   `Nov 23 13:${String(Math.floor(n / 60) % 60).padStart(2, "0")}:${String(n % 60).padStart(2, "0")} mx1 postfix/smtpd[${1000 + (n % 7)}]: NOQUEUE: reject: RCPT from client.example[192.0.2.1]: 554 5.7.1 <u${n}@example.org>: Relay access denied; from=<a@example.com> to=<u${n}@example.org> proto=ESMTP helo=<client.example>\n`;
 
+function countRecipients(rows: readonly { rcpt_to: string }[]): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const r of rows) {
+    const n = Number(/^u(\d+)@/.exec(r.rcpt_to)![1]);
+    counts.set(n, (counts.get(n) ?? 0) + 1);
+  }
+  return counts;
+}
+
+const REJECTIONS = "SELECT rcpt_to FROM events WHERE type = 'policy_rejection'";
+
+/** The recipients stored in a SQLite file, for a spawned hookd's store. */
 function recipientCounts(dbPath: string): Map<number, number> {
   const db = new Database(dbPath, { readonly: true });
   try {
-    const rows = db.query("SELECT rcpt_to FROM events WHERE type = 'policy_rejection'").all() as { rcpt_to: string }[];
-    const counts = new Map<number, number>();
-    for (const r of rows) {
-      const n = Number(/^u(\d+)@/.exec(r.rcpt_to)![1]);
-      counts.set(n, (counts.get(n) ?? 0) + 1);
-    }
-    return counts;
+    return countRecipients(db.query(REJECTIONS).all() as { rcpt_to: string }[]);
   } finally {
     db.close();
   }
 }
+
+/** The same for a test app's store, whichever driver it runs on. */
+const appRecipients = async (app: TestApp) => countRecipients(await sqlRows<{ rcpt_to: string }>(app.hookd.store, REJECTIONS));
 
 const t = testResources();
 
@@ -60,8 +69,8 @@ describe("ingest through rotation", () => {
       if (n % 40 === 0) await Bun.sleep(10);
     }
     fs.closeSync(fd);
-    await eventually(() => recipientCounts(app.config.storage.path).size === N, { timeoutMs: 30_000 });
-    const counts = recipientCounts(app.config.storage.path);
+    await eventually(async () => (await appRecipients(app)).size === N, { timeoutMs: 30_000 });
+    const counts = await appRecipients(app);
     const doubled = [...counts].filter(([, k]) => k > 1);
     expect(doubled).toEqual([]);
     expect(counts.size).toBe(N);
@@ -86,8 +95,8 @@ describe("ingest through rotation", () => {
         fs.truncateSync(log, 0);
       }
     }
-    await eventually(() => recipientCounts(app.config.storage.path).size === N, { timeoutMs: 30_000 });
-    const counts = recipientCounts(app.config.storage.path);
+    await eventually(async () => (await appRecipients(app)).size === N, { timeoutMs: 30_000 });
+    const counts = await appRecipients(app);
     expect([...counts].filter(([, k]) => k > 1)).toEqual([]);
     expect(counts.size).toBe(N);
   });
@@ -142,22 +151,17 @@ describe("ingest through SIGKILL", () => {
 describe("ingest when the store refuses a commit", () => {
   test("the chunk is read again once the store accepts writes: nothing lost, nothing doubled, hookd keeps running", async () => {
     const { log, app } = await tailingApp(100);
-    const db = sqliteOf(app.hookd.store);
     for (let n = 0; n < 50; n++) fs.appendFileSync(log, line(n));
-    await eventually(() => recipientCounts(app.config.storage.path).size === 50, { timeoutMs: 10_000 });
+    await eventually(async () => (await appRecipients(app)).size === 50, { timeoutMs: 10_000 });
     // Every insert into events fails while the flag table has a row (as with a full disk).
-    db.run("CREATE TABLE fail_flag (x INTEGER)");
-    db.run("INSERT INTO fail_flag VALUES (1)");
-    db.run(
-      "CREATE TRIGGER fail_inserts BEFORE INSERT ON events WHEN (SELECT count(*) FROM fail_flag) > 0 BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-    );
+    const failing = await injectWriteFailure(app.hookd.store, "events", "INSERT");
     for (let n = 50; n < 100; n++) fs.appendFileSync(log, line(n));
     await Bun.sleep(800);
-    expect(recipientCounts(app.config.storage.path).size).toBe(50);
-    db.run("DELETE FROM fail_flag");
+    expect((await appRecipients(app)).size).toBe(50);
+    await failing.clear();
     for (let n = 100; n < 120; n++) fs.appendFileSync(log, line(n));
-    await eventually(() => recipientCounts(app.config.storage.path).size === 120, { timeoutMs: 20_000 });
-    expect([...recipientCounts(app.config.storage.path)].filter(([, k]) => k > 1)).toEqual([]);
+    await eventually(async () => (await appRecipients(app)).size === 120, { timeoutMs: 20_000 });
+    expect([...(await appRecipients(app))].filter(([, k]) => k > 1)).toEqual([]);
     expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
   }, 60_000);
 });

@@ -12,6 +12,8 @@ import { eventually } from "../helpers/eventually.ts";
 import { tempDir } from "../helpers/hookd.ts";
 import { sqliteOf } from "../../src/store/sqlite/driver.ts";
 
+const sqliteTarget = (path: string) => ({ driver: "sqlite" as const, path, url: "", node: "" });
+
 const source = (p: string): SourceConfig => ({ path: p, format: "postfix", start_at: "beginning", host: "mx1", rotate_wait: 5000 });
 
 describe("createSourcesWorker", () => {
@@ -23,7 +25,7 @@ describe("createSourcesWorker", () => {
     fs.writeFileSync(logPath, generate(3000).join("\n") + "\n");
     let lines = 0;
     let events = 0;
-    const sources = createSourcesWorker(storePath, silentLogger, {
+    const sources = createSourcesWorker(sqliteTarget(storePath), silentLogger, {
       onLines: (_source, n) => (lines += n),
       onEvents: (byType) => (events += Object.values(byType).reduce((a, b) => a + b, 0)),
     });
@@ -40,7 +42,7 @@ describe("createSourcesWorker", () => {
   });
 
   test("refuses sources with an in-memory store, which the worker's own connection would not share", async () => {
-    const sources = createSourcesWorker(":memory:", silentLogger, { onLines: () => {}, onEvents: () => {} });
+    const sources = createSourcesWorker(sqliteTarget(":memory:"), silentLogger, { onLines: () => {}, onEvents: () => {} });
     const why = await sources.apply([source("/var/log/mail.log")]).then(
       () => "applied",
       (e: Error) => e.message,

@@ -6,8 +6,12 @@
 // setup's nodes are separate (SQLite's "nodes" are connections to one file).
 import { describe, expect, test } from "bun:test";
 import { ROW_WIDTH } from "../../src/store/event-rows.ts";
+import { adminCases } from "./driver-admin.suite.ts";
+import { batchCases } from "./driver-batches.suite.ts";
 import { deliveryCases } from "./driver-delivery.suite.ts";
 import { type DriverSetup, rowsOf, T, withStore } from "./driver-env.ts";
+import { eventCases } from "./driver-events.suite.ts";
+import { fleetCases } from "./driver-fleet.suite.ts";
 import { unitCases } from "./driver-units.suite.ts";
 
 export type { DriverEnv, DriverSetup } from "./driver-env.ts";
@@ -81,6 +85,10 @@ export function driverSuite(setup: DriverSetup): void {
     );
   });
 
+  eventCases(setup);
   deliveryCases(setup);
+  batchCases(setup);
   unitCases(setup);
+  adminCases(setup);
+  if (setup.fleet) fleetCases(setup);
 }

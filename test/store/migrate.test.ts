@@ -42,6 +42,7 @@ describe("migrations", () => {
         "events",
         "message_lookup",
         "message_lookup_state",
+        "nodes",
         "source_checkpoints",
         "tracked_messages",
         "tracking_firsts",

@@ -56,7 +56,8 @@ describe("drizzle schema vs migrated SQLite", () => {
           name: c.name,
           type: c.getSQLType().toLowerCase(),
           notNull: c.notNull,
-          primary: c.primary,
+          // A composite key (primaryKey() on the table) marks its columns on the table, not on each column.
+          primary: c.primary || config.primaryKeys.some((k) => k.columns.some((kc) => kc.name === c.name)),
           hasDefault: c.hasDefault,
         }))
         .sort((a, b) => a.name.localeCompare(b.name));

@@ -3,6 +3,8 @@ import { defaultConfig } from "../../src/config/schema.ts";
 import { clientIp } from "../../src/track/server.ts";
 import { proxyMatcher, rateLimitOptions, workerInit } from "../../src/track/settings.ts";
 
+const X_STORE = { driver: "sqlite" as const, path: "/x/hookd.db", url: "", node: "" };
+
 describe("trust_proxy", () => {
   test("the default believes loopback only, in both families and as a mapped IPv4 address", () => {
     const trust = proxyMatcher(defaultConfig().tracking.trust_proxy);
@@ -21,9 +23,9 @@ describe("trust_proxy", () => {
 describe("[tracking] → the listener's settings", () => {
   test("fast_click in seconds, bursts of 5× the rate limit", () => {
     const t = { ...defaultConfig().tracking, fast_click: 2500, rate_limit: 7 };
-    const init = workerInit(t, { storePath: "/x/hookd.db", logLevel: "info", host: "mx1", listen: { host: "0.0.0.0", port: 8026 } });
+    const init = workerInit(t, { store: X_STORE, logLevel: "info", host: "mx1", listen: { host: "0.0.0.0", port: 8026 } });
     expect(init).toEqual({
-      storePath: "/x/hookd.db",
+      store: X_STORE,
       logLevel: "info",
       host: "mx1",
       hostname: "0.0.0.0",

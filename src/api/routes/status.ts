@@ -1,3 +1,4 @@
+import { HEARTBEAT_MS, NODE_GONE_MS } from "../../config/storage.ts";
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { requireScope, type AuthEnv } from "../auth.ts";
@@ -90,8 +91,24 @@ const FeedbackSection = z
   .nullable()
   .meta({ description: "The feedback listener ([feedback] listen); null when it is off." });
 
+const NodeSource = z.object({ path: z.string(), format: z.string(), status: z.string(), lag_bytes: z.number() });
+
+const FleetNode = z.object({
+  name: z.string(),
+  version: z.string(),
+  started_at: z.string(),
+  last_seen_at: z.string(),
+  alive: z.boolean().meta({ description: `Seen within the last ${NODE_GONE_MS / 1000} s (a heartbeat every ${HEARTBEAT_MS / 1000} s).` }),
+  sources: z.array(NodeSource).meta({ description: "The log sources the node tails, as its last heartbeat said." }),
+  in_flight: z.number().meta({ description: "Batches it holds a lease on now (attempts in flight)." }),
+});
+
 const Status = z.object({
   version: z.string(),
+  node: z.string().meta({ description: "The node that answered (storage.node, or its hostname)." }),
+  nodes: z.array(FleetNode).meta({
+    description: "Every node on this store, by name: on PostgreSQL the fleet, on SQLite this one.",
+  }),
   uptime_s: z.number(),
   sources: z.array(SourceStatus),
   events_per_minute: z.array(z.number()).meta({ description: "Events stored per minute, last 60 minutes, oldest first." }),
@@ -144,6 +161,8 @@ export function statusRoutes(deps: ApiDeps) {
         {
           results: {
             version: deps.version,
+            node: deps.node,
+            nodes: await fleetView(deps, now),
             uptime_s: Math.round((now - started) / 1000),
             sources: deps.sourceStatus().map(sourceView),
             events_per_minute: await store.events.perMinute(now, 60),
@@ -168,6 +187,25 @@ export function statusRoutes(deps: ApiDeps) {
     },
   );
   return app;
+}
+
+async function fleetView(deps: ApiDeps, now: number): Promise<z.infer<typeof FleetNode>[]> {
+  const [nodes, leases] = await Promise.all([deps.store.meta.nodes(), deps.store.meta.inFlight(now)]);
+  // SQLite's leases name no node: they are this one's.
+  const inFlight = (name: string) => (leases.get(name) ?? 0) + (name === deps.node ? (leases.get("") ?? 0) : 0);
+  return nodes.map((n) => ({
+    name: n.name,
+    version: n.version,
+    started_at: new Date(n.startedAt).toISOString(),
+    last_seen_at: new Date(n.lastSeenAt).toISOString(),
+    alive: now - n.lastSeenAt <= NODE_GONE_MS,
+    // What a node wrote of its sources, kept only where it has the expected shape.
+    sources: n.sources.flatMap((s) => {
+      const parsed = NodeSource.safeParse(s);
+      return parsed.success ? [parsed.data] : [];
+    }),
+    in_flight: inFlight(n.name),
+  }));
 }
 
 function feedbackView(deps: ApiDeps, mayReadMail: boolean): z.infer<typeof FeedbackSection> {

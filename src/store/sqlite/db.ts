@@ -22,9 +22,12 @@ export type Connection = { sqlite: Database; db: Drizzle; path: string; close():
 export function openDatabase(path: string, opts: { durability?: "full" | "normal" } = {}): Connection {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const sqlite = privately(() => new Database(path, { create: true, strict: true }));
+  // The busy timeout first: switching to WAL takes a lock, and another connection (the server's,
+  // a thread's, the CLI's) may hold it for a moment — without the timeout that open failed at
+  // once with "database is locked" (seen on a loaded machine as an ingest thread started).
+  sqlite.run("PRAGMA busy_timeout = 5000");
   privately(() => sqlite.run("PRAGMA journal_mode = WAL"));
   sqlite.run(`PRAGMA synchronous = ${opts.durability === "normal" ? "NORMAL" : "FULL"}`);
-  sqlite.run("PRAGMA busy_timeout = 5000");
   sqlite.run("PRAGMA foreign_keys = ON");
   sqlite.run("PRAGMA temp_store = MEMORY");
   // Checkpoint the WAL every ~40 MB instead of every 4 MB: under a steady stream of events

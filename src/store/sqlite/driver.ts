@@ -1,10 +1,10 @@
 import type { Database } from "bun:sqlite";
-import { statSync } from "node:fs";
 import type { OpenOptions, StoreDriver } from "../driver.ts";
 import { apiKeyStore, domainStore, webhookStore } from "./admin-area.ts";
 import { openDatabase, type Connection } from "./db.ts";
 import { deliveryStore, replayStore, retentionStore, viewStore } from "./delivery-area.ts";
 import { eventStore, feedbackStore, ingestStore } from "./events-area.ts";
+import { metaStore } from "./meta.ts";
 import { trackingStore } from "./tracking-area.ts";
 
 // The SQLite driver: one connection, and each method of the store's interface runs the
@@ -35,19 +35,7 @@ export function openSqliteDriver(path: string, opts: OpenOptions = {}): StoreDri
     keys: apiKeyStore(db),
     tracking: trackingStore(sqlite, durability),
     feedback: feedbackStore(sqlite),
-    meta: {
-      async sizeBytes() {
-        let size = 0;
-        for (const suffix of ["", "-wal"]) {
-          try {
-            size += statSync(path + suffix).size;
-          } catch {
-            // no WAL file right now
-          }
-        }
-        return size;
-      },
-    },
+    meta: metaStore(sqlite, path),
     async close() {
       if (closed) return;
       closed = true;

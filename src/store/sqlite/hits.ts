@@ -1,3 +1,4 @@
+import { countHit } from "../minute-counts.ts";
 import type { Database } from "bun:sqlite";
 import type { HitCommit, HitRow, MinuteCounts } from "../contract/tracking.ts";
 import { eventRows } from "../event-rows.ts";
@@ -30,7 +31,7 @@ export function hitsUnit(
       if (insertRowsTx(db, eventRows([e]), TRACKING_SOURCE, now).inserted === 0) continue;
       stored[e.type] = (stored[e.type] ?? 0) + 1;
       if (e.machine) machine++;
-      count(minutes, h.minute, e);
+      countHit(minutes, h.minute, e);
     }
     for (const [minute, c] of minutes) addMinuteCounts(db, minute, c);
     return { stored, machine };
@@ -44,16 +45,4 @@ export function hitsUnit(
       db.run("PRAGMA synchronous = NORMAL");
     }
   };
-}
-
-function count(minutes: Map<number, MinuteCounts>, minute: number, e: HitRow["event"]): void {
-  let c = minutes.get(minute);
-  if (!c) minutes.set(minute, (c = { opens: 0, machine_opens: 0, clicks: 0, machine_clicks: 0, unsubscribes: 0 }));
-  if (e.type === "open") {
-    c.opens++;
-    if (e.machine) c.machine_opens++;
-  } else if (e.type === "click") {
-    c.clicks++;
-    if (e.machine) c.machine_clicks++;
-  } else c.unsubscribes++;
 }

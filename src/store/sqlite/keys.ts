@@ -1,6 +1,5 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
-import { ulid } from "ulid";
-import { generateApiKey, hashApiKey, keyPrefix, type Scope } from "../api-keys.ts";
+import { hashApiKey, newApiKey, type Scope } from "../api-keys.ts";
 import type { CreatedApiKey } from "../contract/admin.ts";
 import type { ApiKeyInfo, ApiKeyRow } from "../rows.ts";
 import type { Drizzle } from "./db.ts";
@@ -13,17 +12,7 @@ function info(row: ApiKeyRow): ApiKeyInfo {
 }
 
 export function createApiKey(db: Drizzle, name: string, scopes: readonly Scope[], now = Date.now()): CreatedApiKey {
-  const key = generateApiKey();
-  const row: ApiKeyRow = {
-    id: ulid(now).toLowerCase(),
-    name,
-    prefix: keyPrefix(key),
-    hash: hashApiKey(key),
-    scopes: [...scopes],
-    createdAt: now,
-    lastUsedAt: null,
-    revokedAt: null,
-  };
+  const { key, row } = newApiKey(name, scopes, now);
   db.insert(apiKeys).values(row).run();
   return { key, info: info(row) };
 }
@@ -34,7 +23,7 @@ export function createFirstApiKey(db: Drizzle, name: string, scopes: readonly Sc
 }
 
 export function listApiKeys(db: Drizzle): ApiKeyInfo[] {
-  return db.select().from(apiKeys).orderBy(apiKeys.createdAt).all().map(info);
+  return db.select().from(apiKeys).orderBy(apiKeys.createdAt, apiKeys.id).all().map(info);
 }
 
 export function countActiveApiKeys(db: Drizzle): number {

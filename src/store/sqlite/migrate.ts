@@ -11,6 +11,7 @@ import * as m0008 from "./migrations/0008-tracking.ts";
 import * as m0009 from "./migrations/0009-body-digest.ts";
 import * as m0010 from "./migrations/0010-message-lookup.ts";
 import * as m0011 from "./migrations/0011-notice-column.ts";
+import * as m0012 from "./migrations/0012-fleet.ts";
 
 // Migrations are compiled into the binary (no folder to ship next to `hookd`), applied in
 // order at start, each in its own transaction together with the user_version bump, so a
@@ -27,6 +28,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 9, name: "body-digest", sql: m0009.sql },
   { version: 10, name: "message-lookup", sql: m0010.sql },
   { version: 11, name: "notice-column", sql: m0011.sql },
+  { version: 12, name: "fleet", sql: m0012.sql },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,4 +1,4 @@
-import { blob, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { blob, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import {
   AUTH_TYPES,
   VERIFICATIONS,
@@ -107,6 +107,10 @@ export const batches = sqliteTable("batches", {
   lastFailureCode: text("last_failure_code"),
   doneAt: integer("done_at"),
   bodyId: integer("body_id").references(() => batchBodies.id),
+  /** Who holds the lease (a fleet's node; migrations/0012-fleet.ts). */
+  leaseNode: text("lease_node"),
+  /** The order batches were cut in, given by a trigger (migrations/0012-fleet.ts). */
+  ord: integer("ord"),
 });
 
 export const batchBodies = sqliteTable("batch_bodies", {
@@ -131,14 +135,28 @@ export const attempts = sqliteTable("attempts", {
   responseSnippet: text("response_snippet"),
 });
 
-export const sourceCheckpoints = sqliteTable("source_checkpoints", {
-  source: text("source").primaryKey(),
-  dev: integer("dev"),
-  ino: integer("ino"),
-  fingerprint: text("fingerprint"),
-  offset: integer("offset").notNull(),
-  correlation: text("correlation"),
-  updatedAt: integer("updated_at").notNull(),
+export const sourceCheckpoints = sqliteTable(
+  "source_checkpoints",
+  {
+    node: text("node").notNull(),
+    source: text("source").notNull(),
+    dev: integer("dev"),
+    ino: integer("ino"),
+    fingerprint: text("fingerprint"),
+    offset: integer("offset").notNull(),
+    correlation: text("correlation"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.node, t.source] })],
+);
+
+/** A fleet's nodes (one row on SQLite): started, last seen, their sources, for /status. */
+export const nodes = sqliteTable("nodes", {
+  name: text("name").primaryKey(),
+  startedAt: integer("started_at").notNull(),
+  lastSeenAt: integer("last_seen_at").notNull(),
+  version: text("version").notNull(),
+  sources: text("sources").notNull().default("[]"),
 });
 
 export const customEventTypes = sqliteTable("custom_event_types", {

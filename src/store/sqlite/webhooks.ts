@@ -17,7 +17,7 @@ const listQueries = new WeakMap<Drizzle, { all(): WebhookRow[] }>();
 export function listWebhooks(db: Drizzle): WebhookRow[] {
   let q = listQueries.get(db);
   if (!q) {
-    q = db.select().from(webhooks).orderBy(desc(webhooks.createdAt)).prepare();
+    q = db.select().from(webhooks).orderBy(desc(webhooks.createdAt), desc(webhooks.id)).prepare();
     listQueries.set(db, q);
   }
   return q.all();

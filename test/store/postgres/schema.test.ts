@@ -66,6 +66,13 @@ const FLEET = [
   "nodes.sources",
 ];
 
+// Where PostgreSQL says more than SQLite can: ord is an identity there (SQLite's trigger fills
+// a nullable column), and a node's sources are json (text holding JSON in SQLite).
+const PG_OWN: Record<string, { notNull?: boolean; hasDefault?: boolean; type?: string }> = {
+  "batches.ord": { notNull: true, hasDefault: true },
+  "nodes.sources": { type: "json" },
+};
+
 /** The PostgreSQL type a drizzle column must have. */
 function expectedPgType(table: string, column: { name: string; columnType: string }): string {
   const k = `${table}.${column.name}`;
@@ -103,8 +110,10 @@ describe("PostgreSQL vs drizzle's definitions", () => {
         name: c.name,
         type: expectedPgType(config.name, c),
         notNull: c.notNull,
-        primary: c.primary,
+        // A composite key (primaryKey() on the table) marks its columns on the table, not on each column.
+        primary: c.primary || config.primaryKeys.some((k) => k.columns.some((kc) => kc.name === c.name)),
         hasDefault: c.hasDefault,
+        ...PG_OWN[`${config.name}.${c.name}`],
       }));
       const identity = new Set((await pgSchema()).identity);
       const got = config.columns.map((c) => {
