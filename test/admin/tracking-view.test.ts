@@ -91,13 +91,13 @@ describe("Tracking view", () => {
     expect(await box.isChecked()).toBe(true);
     await page.getByLabel("Hosts").fill("mx1");
     await page.getByRole("button", { name: "Save changes" }).click();
-    await page.getByText("Saved.").waitFor();
+    await page.getByText("Saved.", { exact: true }).waitFor();
     const stored = (await (await app.api("GET", `/webhooks/${id}`)).json()) as { results: { filter: unknown } };
     expect(stored.results.filter).toEqual({ hosts: ["mx1"], machine: false });
     await page.goto(`${app.url}/#/webhooks/${id}/edit`);
     await page.getByLabel("Leave out machine opens and clicks").uncheck();
     await page.getByRole("button", { name: "Save changes" }).click();
-    await page.getByText("Saved.").waitFor();
+    await page.getByText("Saved.", { exact: true }).waitFor();
     expect(((await (await app.api("GET", `/webhooks/${id}`)).json()) as { results: { filter: unknown } }).results.filter).toEqual({
       hosts: ["mx1"],
     });
