@@ -37,7 +37,7 @@ function batch(tag: string, bytes: number): string {
   return make("x".repeat(Math.floor((bytes - make("").length) / n)));
 }
 
-test("4 concurrent POSTs of 10,000 events at the default max_body_size, twice: RSS grows by at most 90 MB; a 29 MB body is refused 413", async () => {
+test("4 concurrent POSTs of 10,000 events at the default max_body_size, twice: RSS grows by at most 100 MB; a 29 MB body is refused 413", async () => {
   const max = defaultConfig().server.max_body_size;
   const dir = tempDir();
   const h = await spawnHookd({ cwd: dir, env: { HOOKD_STORAGE_PATH: path.join(dir, "hookd.db"), HOOKD_SERVER_RATE_LIMIT: "0" } });
@@ -69,7 +69,9 @@ test("4 concurrent POSTs of 10,000 events at the default max_body_size, twice: R
     expect(statuses).toEqual([200, 200, 200, 200]);
   }
   const peak = status(h.proc.pid, "VmHWM");
-  expect(peak - idle).toBeLessThanOrEqual(90);
+  // Measured 79–92 MB over six runs on a 2-core machine (the same before and after the store
+  // became async): 90 failed one run in three. 29 MB bodies, before they were refused, took 316–369 MB.
+  expect(peak - idle).toBeLessThanOrEqual(100);
 
   const big = await post(batch("big", 29_000_000));
   expect(big.status).toBe(413);
