@@ -1,3 +1,4 @@
+import { untilAnswered } from "./until-answered.ts";
 import type { SourceConfig } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Store } from "../store/driver.ts";
@@ -115,18 +116,13 @@ export async function startSource(
     unsaved = null;
     snapshotAskedAt = 0;
     await tailer.close().catch(() => {});
-    // The read of the position can fail too (a fleet's database still down): try it again
-    // until the store answers, or the source would stop for good with nothing said after.
-    let again: Awaited<ReturnType<typeof store.ingest.checkpoint<Snapshot>>>;
-    for (let wait = waitMs; ; wait = Math.min(RESTART_READ_MAX_MS, wait * 2)) {
-      await Bun.sleep(wait);
-      try {
-        again = await store.ingest.checkpoint<Snapshot>(source.path);
-        break;
-      } catch (readErr) {
-        if (stopping) throw readErr;
-      }
-    }
+    // The read of the position can fail too (a fleet's database still down): tried until the
+    // store answers, or the source would stop for good with nothing said after.
+    const again = await untilAnswered(() => store.ingest.checkpoint<Snapshot>(source.path), {
+      firstMs: waitMs,
+      maxMs: RESTART_READ_MAX_MS,
+      stopping: () => stopping,
+    });
     parser.reset(again?.correlation ?? null);
     tailer = newTailer(again?.checkpoint ?? null);
     position = again?.checkpoint ?? null;

@@ -3,6 +3,7 @@
 // database is back every event is delivered without restarting anything.
 import { expect, test } from "bun:test";
 import { makeEvents } from "../helpers/delivery.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { usePostgres } from "../helpers/pg.ts";
 import { fleetReport, waitForReceived } from "./fleet-report.ts";
 import { createWebhook, resultsOf, useFleet, type FleetNode } from "./harness.ts";
@@ -74,7 +75,14 @@ test("PostgreSQL stopped for 30 s under load: no node exits, the API answers 503
   await pg.server().resume();
 
   const after = makeEvents(500, "after");
-  await Bun.sleep(3_000);
+  // Lines keep coming while the nodes reconnect; the writer stops once every node's API answers again.
+  await eventually(
+    async () => {
+      for (const n of f.nodes) await resultsOf(n.api("GET", "/events?limit=1"));
+      return true;
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
   writing = false;
   await writer;
   // The API is back on every node (the pool reconnects by itself).
