@@ -42,29 +42,34 @@ export function parseCidr(text: string): { address: string; family: "ipv4" | "ip
   return prefix > max ? null : { address: m[1]!, family: v === 4 ? "ipv4" : "ipv6", prefix };
 }
 
-const proxyError = expected('a list of proxy addresses or networks like ["127.0.0.1", "10.0.0.0/8"]');
-const trustProxy = z
-  .union([z.array(z.string()), z.string()], { error: proxyError })
-  // The environment can only carry text: HOOKD_TRACKING_TRUST_PROXY="127.0.0.1,::1".
-  .transform((v) =>
-    typeof v === "string"
-      ? v
-          .split(",")
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : v,
-  )
-  .superRefine((list, ctx) => {
-    list.forEach((entry, i) => {
-      if (parseCidr(entry) === null)
-        ctx.addIssue({
-          code: "custom",
-          path: [i],
-          input: entry,
-          message: expected('an IP address or network like "10.0.0.0/8"')({ input: entry }),
-        });
+/**
+ * A list of strings, each checked by `valid` (an issue per bad entry, at its index). Also
+ * written as one comma-separated string: the environment can only carry text.
+ */
+function textList(listWhat: string, entryWhat: string, valid: (entry: string) => boolean) {
+  return z
+    .union([z.array(z.string()), z.string()], { error: expected(listWhat) })
+    .transform((v) =>
+      typeof v === "string"
+        ? v
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    )
+    .superRefine((list, ctx) => {
+      list.forEach((entry, i) => {
+        if (!valid(entry)) ctx.addIssue({ code: "custom", path: [i], input: entry, message: expected(entryWhat)({ input: entry }) });
+      });
     });
-  });
+}
+
+// HOOKD_TRACKING_TRUST_PROXY="127.0.0.1,::1" from the environment.
+const trustProxy = textList(
+  'a list of proxy addresses or networks like ["127.0.0.1", "10.0.0.0/8"]',
+  'an IP address or network like "10.0.0.0/8"',
+  (entry) => parseCidr(entry) !== null,
+);
 
 const optionalListenError = expected('"" (off) or host:port like "0.0.0.0:8026" (port 0-65535)');
 const optionalListen = z
@@ -127,29 +132,10 @@ const verpDomain = z
     error: expected('"" (off) or a domain like "bounces.example.com"'),
   });
 
-const mtaNamesError = expected('a list of MTA host names like ["mx1.example.com"]');
-const mtaNames = z
-  .union([z.array(z.string()), z.string()], { error: mtaNamesError })
-  // The environment can only carry text: HOOKD_FEEDBACK_LOCAL_MTAS="mx1.example.com,mx2.example.com".
-  .transform((v) =>
-    typeof v === "string"
-      ? v
-          .split(",")
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : v,
-  )
-  .superRefine((list, ctx) => {
-    list.forEach((entry, i) => {
-      if (!HOST_NAME.test(entry))
-        ctx.addIssue({
-          code: "custom",
-          path: [i],
-          input: entry,
-          message: expected('an MTA host name like "mx1.example.com"')({ input: entry }),
-        });
-    });
-  });
+// HOOKD_FEEDBACK_LOCAL_MTAS="mx1.example.com,mx2.example.com" from the environment.
+const mtaNames = textList('a list of MTA host names like ["mx1.example.com"]', 'an MTA host name like "mx1.example.com"', (entry) =>
+  HOST_NAME.test(entry),
+);
 
 export const feedback = section({
   listen: feedbackListen.default(""),
