@@ -2,6 +2,7 @@ import { SQL } from "bun";
 import { redactedUrl } from "../../config/storage.ts";
 import type { OpenOptions, StoreDriver } from "../driver.ts";
 import { apiKeyStore, domainStore, webhookStore } from "./admin-area.ts";
+import { closePool } from "./close-pool.ts";
 import type { PgContext } from "./context.ts";
 import { deliveryStore, replayStore, retentionStore } from "./delivery-area.ts";
 import { eventStore, feedbackStore, ingestStore } from "./events-area.ts";
@@ -96,16 +97,4 @@ export function pgOf(store: StoreDriver): SQL {
   const sql = pools.get(store);
   if (!sql) throw new Error(`pgOf: not a PostgreSQL store (${store.kind})`);
   return sql;
-}
-
-/** Bun 1.3.14's close() can wait forever on a pool whose server went away: bounded at 2 s. */
-async function closePool(sql: SQL): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    sql.close({ timeout: 1 }).catch(() => {}),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, 2_000);
-    }),
-  ]);
-  clearTimeout(timer);
 }

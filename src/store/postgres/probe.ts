@@ -1,5 +1,6 @@
 import { SQL } from "bun";
 import { redactedUrl } from "../../config/storage.ts";
+import { closePool } from "./close-pool.ts";
 import { pgSchemaVersion } from "./migrate.ts";
 import { PG_LATEST_VERSION } from "./schema.ts";
 
@@ -26,8 +27,7 @@ export async function probePostgres(url: string, timeoutMs = 5_000): Promise<PgP
     return { ok: false, reason: describe(err, url) };
   } finally {
     clearTimeout(timer);
-    // Bun's close() can wait forever on a pool whose server never answered: not awaited past 1 s.
-    await Promise.race([sql.close({ timeout: 0 }).catch(() => {}), new Promise((r) => setTimeout(r, 1_000))]);
+    await closePool(sql, 1_000);
   }
 }
 
